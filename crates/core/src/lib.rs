@@ -1,0 +1,21 @@
+//! Value types shared by every nautilus_like crate: enums, ids, orders, fills,
+//! positions, trades and the error type. No I/O and no `unsafe` here.
+#![forbid(unsafe_code)]
+
+mod enums;
+mod error;
+mod model;
+
+pub use enums::*;
+pub use error::{EngineError, EngineResult};
+pub use model::*;
+
+/// Index of an asset in the feed's sorted asset list.
+pub type AssetId = u32;
+/// Index of a timestamp in the feed's sorted timestamp list.
+pub type BarIndex = u32;
+/// Orders are numbered 1, 2, 3, ... in submission order ("ORD-1" in Python).
+pub type OrderId = u64;
+
+/// Quantities at or below this are treated as zero (as ml4t-backtest does).
+pub const QTY_EPSILON: f64 = 1e-9;

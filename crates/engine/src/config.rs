@@ -1,0 +1,43 @@
+//! The engine's behavioural settings, validated once at construction.
+
+use nl_core::{EngineError, EngineResult, ExecutionMode, ExecutionPrice, ShareType};
+
+use crate::costs::{CommissionModel, SlippageModel};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    pub initial_cash: f64,
+    pub execution_mode: ExecutionMode,
+    pub execution_price: ExecutionPrice,
+    pub share_type: ShareType,
+    pub commission: CommissionModel,
+    pub slippage: SlippageModel,
+    /// A cash account (false) rejects sales that would open a short position.
+    pub allow_short_selling: bool,
+}
+
+impl Default for EngineConfig {
+    /// ml4t-backtest's defaults: 100k cash, next-bar open, whole shares, no costs.
+    fn default() -> Self {
+        Self {
+            initial_cash: 100_000.0,
+            execution_mode: ExecutionMode::NextBar,
+            execution_price: ExecutionPrice::Open,
+            share_type: ShareType::Integer,
+            commission: CommissionModel::None,
+            slippage: SlippageModel::None,
+            allow_short_selling: false,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn validate(&self) -> EngineResult<()> {
+        if !self.initial_cash.is_finite() || self.initial_cash < 0.0 {
+            return Err(EngineError::InvalidArgument(format!(
+                "initial_cash must be finite and >= 0, got {}", self.initial_cash)));
+        }
+        self.commission.validate()?;
+        self.slippage.validate()
+    }
+}

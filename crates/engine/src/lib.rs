@@ -1,0 +1,16 @@
+//! The trading kernel: market data columns, the order book, the fill engine,
+//! cost models, the portfolio and the per-bar step that ties them together.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod costs;
+pub mod engine;
+pub mod fill;
+pub mod market;
+pub mod portfolio;
+
+pub use config::EngineConfig;
+pub use costs::{CommissionModel, SlippageModel};
+pub use engine::{Engine, SubmitOutcome};
+pub use market::{Column, ColumnBuffer, MarketData};
+pub use portfolio::Portfolio;

@@ -1,0 +1,190 @@
+//! Read-only market data: one row per (bar, asset), rows sorted by bar then asset.
+//!
+//! Columns are shared buffers so the Python layer can hand over Polars/NumPy
+//! memory without copying it; the engine only ever reads them.
+
+use std::sync::Arc;
+
+use nl_core::{AssetId, BarIndex, EngineError, EngineResult};
+
+/// Anything that can lend a contiguous, immutable slice (a `Vec`, or a Python buffer).
+pub trait ColumnBuffer<T>: Send + Sync {
+    fn as_slice(&self) -> &[T];
+}
+
+impl<T: Send + Sync> ColumnBuffer<T> for Vec<T> {
+    fn as_slice(&self) -> &[T] {
+        self
+    }
+}
+
+pub type Column<T> = Arc<dyn ColumnBuffer<T>>;
+
+/// Columnar OHLCV bars indexed by bar (timestamp) and asset.
+pub struct MarketData {
+    n_assets: usize,
+    /// `bar_starts[b]..bar_starts[b+1]` are the rows of bar `b`.
+    bar_starts: Vec<usize>,
+    asset: Column<u32>,
+    open: Column<f64>,
+    high: Column<f64>,
+    low: Column<f64>,
+    close: Column<f64>,
+    volume: Column<f64>,
+}
+
+/// The prices of one asset on one bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl MarketData {
+    /// Builds the index over already sorted columns and validates every price.
+    ///
+    /// `bar` holds each row's bar index (non-decreasing), `asset` each row's asset
+    /// index (strictly increasing within a bar). `asset_names` and `bar_labels`
+    /// only feed error messages.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n_bars: usize,
+        n_assets: usize,
+        bar: &[u32],
+        asset: Column<u32>,
+        open: Column<f64>,
+        high: Column<f64>,
+        low: Column<f64>,
+        close: Column<f64>,
+        volume: Column<f64>,
+        asset_names: &[String],
+        bar_labels: &dyn Fn(usize) -> String,
+    ) -> EngineResult<Self> {
+        let n = bar.len();
+        let cols: [(&str, &Column<f64>); 5] =
+            [("open", &open), ("high", &high), ("low", &low), ("close", &close), ("volume", &volume)];
+        if asset.as_slice().len() != n || cols.iter().any(|(_, c)| c.as_slice().len() != n) {
+            return Err(EngineError::InvalidData("all feed columns must have the same length".into()));
+        }
+        let assets = asset.as_slice();
+        let name = |a: u32| asset_names.get(a as usize).cloned().unwrap_or_else(|| a.to_string());
+        let mut bar_starts = Vec::with_capacity(n_bars + 1);
+        bar_starts.push(0);
+        for row in 0..n {
+            let (b, a) = (bar[row] as usize, assets[row]);
+            if b >= n_bars || a as usize >= n_assets {
+                return Err(EngineError::InvalidData(format!("row {row}: bar or asset index out of range")));
+            }
+            if row > 0 {
+                let (pb, pa) = (bar[row - 1] as usize, assets[row - 1]);
+                if b < pb || (b == pb && a < pa) {
+                    return Err(EngineError::InvalidData(format!("row {row}: rows are not sorted by (timestamp, asset)")));
+                }
+                if b == pb && a == pa {
+                    return Err(EngineError::InvalidData(format!(
+                        "duplicate (timestamp, asset) row: asset {:?} at {}", name(a), bar_labels(b))));
+                }
+            }
+            while bar_starts.len() <= b {
+                bar_starts.push(row);
+            }
+            for (col, c) in cols.iter() {
+                let v = c.as_slice()[row];
+                let bad = if *col == "volume" { !v.is_finite() || v < 0.0 } else { !v.is_finite() || v <= 0.0 };
+                if bad {
+                    let want = if *col == "volume" { "finite and >= 0" } else { "finite and > 0" };
+                    return Err(EngineError::InvalidData(format!(
+                        "column {col:?} must be {want}: got {v} for asset {:?} at {}", name(a), bar_labels(b))));
+                }
+            }
+        }
+        while bar_starts.len() <= n_bars {
+            bar_starts.push(n);
+        }
+        Ok(Self { n_assets, bar_starts, asset, open, high, low, close, volume })
+    }
+
+    /// Convenience constructor from owned vectors (tests, Rust users).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_vecs(
+        n_bars: usize,
+        n_assets: usize,
+        bar: Vec<u32>,
+        asset: Vec<u32>,
+        open: Vec<f64>,
+        high: Vec<f64>,
+        low: Vec<f64>,
+        close: Vec<f64>,
+        volume: Vec<f64>,
+    ) -> EngineResult<Self> {
+        let names: Vec<String> = (0..n_assets).map(|a| format!("A{a}")).collect();
+        Self::new(
+            n_bars, n_assets, &bar, Arc::new(asset), Arc::new(open), Arc::new(high), Arc::new(low),
+            Arc::new(close), Arc::new(volume), &names, &|b| format!("bar {b}"),
+        )
+    }
+
+    pub fn n_bars(&self) -> usize {
+        self.bar_starts.len() - 1
+    }
+
+    pub fn n_assets(&self) -> usize {
+        self.n_assets
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.asset.as_slice().len()
+    }
+
+    /// Row range of bar `b`.
+    pub fn rows(&self, b: BarIndex) -> std::ops::Range<usize> {
+        self.bar_starts[b as usize]..self.bar_starts[b as usize + 1]
+    }
+
+    pub fn asset_of(&self, row: usize) -> AssetId {
+        self.asset.as_slice()[row]
+    }
+
+    pub fn bar_at(&self, row: usize) -> Bar {
+        Bar {
+            open: self.open.as_slice()[row],
+            high: self.high.as_slice()[row],
+            low: self.low.as_slice()[row],
+            close: self.close.as_slice()[row],
+            volume: self.volume.as_slice()[row],
+        }
+    }
+
+    /// The row of `asset` in bar `b`, if the asset traded then (binary search:
+    /// assets are sorted within a bar).
+    pub fn find_row(&self, b: BarIndex, asset: AssetId) -> Option<usize> {
+        let r = self.rows(b);
+        let slice = &self.asset.as_slice()[r.clone()];
+        slice.binary_search(&asset).ok().map(|i| r.start + i)
+    }
+
+    pub fn asset_column(&self) -> &[u32] {
+        self.asset.as_slice()
+    }
+    pub fn open_column(&self) -> &[f64] {
+        self.open.as_slice()
+    }
+    pub fn high_column(&self) -> &[f64] {
+        self.high.as_slice()
+    }
+    pub fn low_column(&self) -> &[f64] {
+        self.low.as_slice()
+    }
+    pub fn close_column(&self) -> &[f64] {
+        self.close.as_slice()
+    }
+    pub fn volume_column(&self) -> &[f64] {
+        self.volume.as_slice()
+    }
+    pub fn bar_starts(&self) -> &[usize] {
+        &self.bar_starts
+    }
+}

@@ -1,0 +1,596 @@
+//! Opaque handles (market data, engine) and the value structs that cross the ABI.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use nl_core::{
+    EngineError, ExecutionMode, ExecutionPrice, Fill, Order, OrderSide, OrderStatus, OrderType,
+    Position, ShareType, Trade,
+};
+use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, SlippageModel, SubmitOutcome};
+
+use crate::error::{guard, into_c_string, null_error, NlStatus};
+
+/// Shared, immutable market data. Several engines may hold the same data.
+pub struct NlMarketData(pub Arc<MarketData>);
+
+/// One backtest's mutable state. Not thread-safe: use one handle per thread.
+pub struct NlEngine(Engine);
+
+/// Commission model codes for [`NlEngineConfig::commission_type`].
+pub const NL_COMMISSION_NONE: u32 = 0;
+pub const NL_COMMISSION_PERCENTAGE: u32 = 1;
+pub const NL_COMMISSION_PER_SHARE: u32 = 2;
+/// Slippage model codes for [`NlEngineConfig::slippage_type`].
+pub const NL_SLIPPAGE_NONE: u32 = 0;
+pub const NL_SLIPPAGE_PERCENTAGE: u32 = 1;
+pub const NL_SLIPPAGE_FIXED: u32 = 2;
+
+/// Engine settings; enum fields carry the integer codes of the core enums.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlEngineConfig {
+    pub initial_cash: f64,
+    pub execution_mode: u32,
+    pub execution_price: u32,
+    pub share_type: u32,
+    pub allow_short_selling: bool,
+    pub commission_type: u32,
+    pub commission_rate: f64,
+    pub commission_per_share: f64,
+    pub commission_minimum: f64,
+    pub slippage_type: u32,
+    pub slippage_rate: f64,
+    pub slippage_fixed: f64,
+}
+
+/// Borrowed views of the market data columns (valid while the handle lives).
+#[repr(C)]
+pub struct NlMarketColumns {
+    pub n_rows: usize,
+    pub n_bars: usize,
+    pub n_assets: usize,
+    /// `n_bars + 1` row offsets: bar `b` spans rows `bar_starts[b]..bar_starts[b+1]`.
+    pub bar_starts: *const usize,
+    pub asset: *const u32,
+    pub open: *const f64,
+    pub high: *const f64,
+    pub low: *const f64,
+    pub close: *const f64,
+    pub volume: *const f64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlOrder {
+    pub id: u64,
+    pub asset: u32,
+    pub side: u32,
+    pub order_type: u32,
+    pub status: u32,
+    pub quantity: f64,
+    /// NaN when the order has no such price.
+    pub limit_price: f64,
+    pub stop_price: f64,
+    pub created_bar: u32,
+    /// -1 until the order fills.
+    pub filled_bar: i64,
+    /// NaN until the order fills.
+    pub filled_price: f64,
+    pub filled_quantity: f64,
+    pub commission: f64,
+    pub has_rejection_reason: bool,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlFill {
+    pub order_id: u64,
+    pub asset: u32,
+    pub side: u32,
+    pub quantity: f64,
+    pub price: f64,
+    pub bar: u32,
+    pub commission: f64,
+    pub slippage: f64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlPosition {
+    pub asset: u32,
+    pub quantity: f64,
+    pub entry_price: f64,
+    pub entry_bar: u32,
+    pub bars_held: u32,
+    pub entry_commission: f64,
+    pub high_water_mark: f64,
+    pub low_water_mark: f64,
+    pub max_favorable_excursion: f64,
+    pub max_adverse_excursion: f64,
+    pub initial_quantity: f64,
+    /// The asset's last known reference price.
+    pub current_price: f64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlTrade {
+    pub asset: u32,
+    pub entry_bar: u32,
+    pub exit_bar: u32,
+    pub entry_price: f64,
+    pub exit_price: f64,
+    pub quantity: f64,
+    pub pnl: f64,
+    pub pnl_percent: f64,
+    pub bars_held: u32,
+    pub fees: f64,
+    pub entry_slippage: f64,
+    pub exit_slippage: f64,
+    pub mfe: f64,
+    pub mae: f64,
+}
+
+/// Outcome codes of `nl_engine_submit_order`.
+pub const NL_SUBMIT_ACCEPTED: u32 = 0;
+pub const NL_SUBMIT_REJECTED: u32 = 1;
+pub const NL_SUBMIT_IGNORED: u32 = 2;
+
+impl NlEngineConfig {
+    fn to_engine(self) -> Result<EngineConfig, EngineError> {
+        let commission = match self.commission_type {
+            NL_COMMISSION_NONE => CommissionModel::None,
+            NL_COMMISSION_PERCENTAGE => CommissionModel::Percentage { rate: self.commission_rate },
+            NL_COMMISSION_PER_SHARE => CommissionModel::PerShare {
+                per_share: self.commission_per_share,
+                minimum: self.commission_minimum,
+            },
+            other => return Err(EngineError::InvalidArgument(format!("invalid commission_type code {other}"))),
+        };
+        let slippage = match self.slippage_type {
+            NL_SLIPPAGE_NONE => SlippageModel::None,
+            NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: self.slippage_rate },
+            NL_SLIPPAGE_FIXED => SlippageModel::Fixed { amount: self.slippage_fixed },
+            other => return Err(EngineError::InvalidArgument(format!("invalid slippage_type code {other}"))),
+        };
+        Ok(EngineConfig {
+            initial_cash: self.initial_cash,
+            execution_mode: ExecutionMode::try_from(self.execution_mode)?,
+            execution_price: ExecutionPrice::try_from(self.execution_price)?,
+            share_type: ShareType::try_from(self.share_type)?,
+            commission,
+            slippage,
+            allow_short_selling: self.allow_short_selling,
+        })
+    }
+}
+
+fn opt_nan(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+impl From<&Order> for NlOrder {
+    fn from(o: &Order) -> Self {
+        NlOrder {
+            id: o.id,
+            asset: o.asset,
+            side: o.side as u32,
+            order_type: o.order_type as u32,
+            status: o.status as u32,
+            quantity: o.quantity,
+            limit_price: opt_nan(o.limit_price),
+            stop_price: opt_nan(o.stop_price),
+            created_bar: o.created_bar,
+            filled_bar: o.filled_bar.map_or(-1, i64::from),
+            filled_price: opt_nan(o.filled_price),
+            filled_quantity: o.filled_quantity,
+            commission: o.commission,
+            has_rejection_reason: o.rejection_reason.is_some(),
+        }
+    }
+}
+
+impl From<&Fill> for NlFill {
+    fn from(f: &Fill) -> Self {
+        NlFill {
+            order_id: f.order_id,
+            asset: f.asset,
+            side: f.side as u32,
+            quantity: f.quantity,
+            price: f.price,
+            bar: f.bar,
+            commission: f.commission,
+            slippage: f.slippage,
+        }
+    }
+}
+
+impl From<&Trade> for NlTrade {
+    fn from(t: &Trade) -> Self {
+        NlTrade {
+            asset: t.asset,
+            entry_bar: t.entry_bar,
+            exit_bar: t.exit_bar,
+            entry_price: t.entry_price,
+            exit_price: t.exit_price,
+            quantity: t.quantity,
+            pnl: t.pnl,
+            pnl_percent: t.pnl_percent,
+            bars_held: t.bars_held,
+            fees: t.fees,
+            entry_slippage: t.entry_slippage,
+            exit_slippage: t.exit_slippage,
+            mfe: t.mfe,
+            mae: t.mae,
+        }
+    }
+}
+
+fn position_struct(p: &Position, current_price: f64) -> NlPosition {
+    NlPosition {
+        asset: p.asset,
+        quantity: p.quantity,
+        entry_price: p.entry_price,
+        entry_bar: p.entry_bar,
+        bars_held: p.bars_held,
+        entry_commission: p.entry_commission,
+        high_water_mark: p.high_water_mark,
+        low_water_mark: p.low_water_mark,
+        max_favorable_excursion: p.max_favorable_excursion,
+        max_adverse_excursion: p.max_adverse_excursion,
+        initial_quantity: p.initial_quantity,
+        current_price,
+    }
+}
+
+/// Borrows the engine behind a handle, or fails on null.
+///
+/// # Safety
+/// `e` must be null or a live pointer from `nl_engine_new`.
+unsafe fn engine<'a>(e: *mut NlEngine) -> Result<&'a mut Engine, EngineError> {
+    e.as_mut().map(|h| &mut h.0).ok_or_else(|| null_error("engine"))
+}
+
+/// Writes `v` through `out`, or fails on null.
+///
+/// # Safety
+/// `out` must be null or valid for writing a `T`.
+unsafe fn write<T>(out: *mut T, v: T) -> Result<(), EngineError> {
+    if out.is_null() {
+        return Err(null_error("output"));
+    }
+    out.write(v);
+    Ok(())
+}
+
+/// Copies caller-owned columns into new market data (`n_rows` rows, sorted by
+/// bar then asset). Prices must be finite and > 0, volumes finite and >= 0.
+///
+/// # Safety
+/// Each pointer must be valid for reading `n_rows` elements (or null when `n_rows` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn nl_market_data_new(
+    n_bars: usize,
+    n_assets: usize,
+    n_rows: usize,
+    bar: *const u32,
+    asset: *const u32,
+    open: *const f64,
+    high: *const f64,
+    low: *const f64,
+    close: *const f64,
+    volume: *const f64,
+    out: *mut *mut NlMarketData,
+) -> NlStatus {
+    guard(|| {
+        let slice_u32 = |p: *const u32| -> Result<Vec<u32>, EngineError> {
+            if n_rows == 0 { return Ok(Vec::new()) }
+            if p.is_null() { return Err(null_error("column")) }
+            Ok(std::slice::from_raw_parts(p, n_rows).to_vec())
+        };
+        let slice_f64 = |p: *const f64| -> Result<Vec<f64>, EngineError> {
+            if n_rows == 0 { return Ok(Vec::new()) }
+            if p.is_null() { return Err(null_error("column")) }
+            Ok(std::slice::from_raw_parts(p, n_rows).to_vec())
+        };
+        let md = MarketData::from_vecs(
+            n_bars, n_assets, slice_u32(bar)?, slice_u32(asset)?, slice_f64(open)?,
+            slice_f64(high)?, slice_f64(low)?, slice_f64(close)?, slice_f64(volume)?,
+        )?;
+        write(out, Box::into_raw(Box::new(NlMarketData(Arc::new(md)))))
+    })
+}
+
+/// Releases market data. Engines built from it keep their own reference.
+///
+/// # Safety
+/// `md` must be null or come from `nl_market_data_new` (or the Python module) and
+/// not have been dropped before.
+#[no_mangle]
+pub unsafe extern "C" fn nl_market_data_drop(md: *mut NlMarketData) {
+    if !md.is_null() {
+        drop(Box::from_raw(md));
+    }
+}
+
+/// Borrowed pointers to the columns, for zero-copy reading by the data views.
+///
+/// # Safety
+/// `md` must be a live market data handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_market_data_columns(md: *const NlMarketData, out: *mut NlMarketColumns) -> NlStatus {
+    guard(|| {
+        let md = &md.as_ref().ok_or_else(|| null_error("market data"))?.0;
+        write(out, NlMarketColumns {
+            n_rows: md.n_rows(),
+            n_bars: md.n_bars(),
+            n_assets: md.n_assets(),
+            bar_starts: md.bar_starts().as_ptr(),
+            asset: md.asset_column().as_ptr(),
+            open: md.open_column().as_ptr(),
+            high: md.high_column().as_ptr(),
+            low: md.low_column().as_ptr(),
+            close: md.close_column().as_ptr(),
+            volume: md.volume_column().as_ptr(),
+        })
+    })
+}
+
+/// Creates an engine over `md` (which it shares, not copies).
+///
+/// # Safety
+/// `cfg` and `md` must be valid; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_new(
+    cfg: *const NlEngineConfig,
+    md: *const NlMarketData,
+    out: *mut *mut NlEngine,
+) -> NlStatus {
+    guard(|| {
+        let cfg = cfg.as_ref().ok_or_else(|| null_error("config"))?.to_engine()?;
+        let md = Arc::clone(&md.as_ref().ok_or_else(|| null_error("market data"))?.0);
+        let engine = Engine::new(cfg, md)?;
+        write(out, Box::into_raw(Box::new(NlEngine(engine))))
+    })
+}
+
+/// Frees an engine. Null is a no-op.
+///
+/// # Safety
+/// `e` must be null or come from `nl_engine_new` and not have been dropped before.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_drop(e: *mut NlEngine) {
+    if !e.is_null() {
+        drop(Box::from_raw(e));
+    }
+}
+
+/// Starts bar `bar` (marks, then NEXT_BAR fills at the open).
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_begin_bar(e: *mut NlEngine, bar: u32) -> NlStatus {
+    guard(|| engine(e)?.begin_bar(bar))
+}
+
+/// Ends the current bar (SAME_BAR fills, equity snapshot).
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
+    guard(|| engine(e)?.end_bar())
+}
+
+/// Submits an order. `out_outcome` receives an `NL_SUBMIT_*` code and
+/// `out_order_id` the id (0 when ignored).
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_submit_order(
+    e: *mut NlEngine,
+    asset: u32,
+    quantity: f64,
+    side: u32,
+    order_type: u32,
+    out_order_id: *mut u64,
+    out_outcome: *mut u32,
+) -> NlStatus {
+    guard(|| {
+        let side = OrderSide::try_from(side)?;
+        let order_type = OrderType::try_from(order_type)?;
+        let (id, code) = match engine(e)?.submit_order(asset, quantity, side, order_type)? {
+            SubmitOutcome::Accepted(id) => (id, NL_SUBMIT_ACCEPTED),
+            SubmitOutcome::Rejected(id) => (id, NL_SUBMIT_REJECTED),
+            SubmitOutcome::Ignored => (0, NL_SUBMIT_IGNORED),
+        };
+        write(out_order_id, id)?;
+        write(out_outcome, code)
+    })
+}
+
+/// Cancels a pending order; `out_cancelled` is false if it was not pending.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_cancelled` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_cancel_order(e: *mut NlEngine, order_id: u64, out_cancelled: *mut bool) -> NlStatus {
+    guard(|| {
+        let done = engine(e)?.cancel_order(order_id);
+        write(out_cancelled, done)
+    })
+}
+
+/// Cash, equity (cash + positions at last prices) and the engine's current bar
+/// (-1 before the first bar).
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_account(
+    e: *mut NlEngine,
+    out_cash: *mut f64,
+    out_equity: *mut f64,
+    out_bar: *mut i64,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        write(out_cash, eng.cash())?;
+        write(out_equity, eng.equity_now())?;
+        write(out_bar, eng.current_bar().map_or(-1, i64::from))
+    })
+}
+
+/// The open position in `asset`; `out_found` is false when flat.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_position(
+    e: *mut NlEngine,
+    asset: u32,
+    out: *mut NlPosition,
+    out_found: *mut bool,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        match eng.position(asset) {
+            Some(p) => {
+                write(out, position_struct(p, eng.last_price(asset)))?;
+                write(out_found, true)
+            }
+            None => write(out_found, false),
+        }
+    })
+}
+
+/// Counts of orders, pending orders, fills and closed trades.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_counts(
+    e: *mut NlEngine,
+    out_orders: *mut usize,
+    out_pending: *mut usize,
+    out_fills: *mut usize,
+    out_trades: *mut usize,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        write(out_orders, eng.orders().len())?;
+        write(out_pending, eng.pending_orders().count())?;
+        write(out_fills, eng.fills().len())?;
+        write(out_trades, eng.trades().len())
+    })
+}
+
+/// The order with id `order_id` (ids start at 1).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order(e: *mut NlEngine, order_id: u64, out: *mut NlOrder) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
+        write(out, NlOrder::from(o))
+    })
+}
+
+/// The rejection reason of an order as a new string (free with `nl_string_free`);
+/// null when the order has none.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order_rejection_reason(
+    e: *mut NlEngine,
+    order_id: u64,
+    out: *mut *mut c_char,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
+        write(out, o.rejection_reason.as_deref().map_or(std::ptr::null_mut(), into_c_string))
+    })
+}
+
+/// Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
+/// receives how many were written.
+///
+/// # Safety
+/// `e` must be a live engine handle; `ids` valid for `cap` writes.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_pending_ids(e: *mut NlEngine, ids: *mut u64, cap: usize, out_n: *mut usize) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let mut n = 0;
+        for o in eng.pending_orders().take(cap) {
+            ids.add(n).write(o.id);
+            n += 1;
+        }
+        write(out_n, n)
+    })
+}
+
+/// The `index`-th fill (0-based, in execution order).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_fill(e: *mut NlEngine, index: usize, out: *mut NlFill) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let f = eng.fills().get(index).ok_or_else(|| EngineError::NotFound(format!("no fill at index {index}")))?;
+        write(out, NlFill::from(f))
+    })
+}
+
+/// The `index`-th closed trade (0-based, in closing order).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_trade(e: *mut NlEngine, index: usize, out: *mut NlTrade) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let t = eng.trades().get(index).ok_or_else(|| EngineError::NotFound(format!("no trade at index {index}")))?;
+        write(out, NlTrade::from(t))
+    })
+}
+
+/// Borrowed equity and cash curves (one value per completed bar). Valid until
+/// the engine steps again or is dropped.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_curves(
+    e: *mut NlEngine,
+    out_equity: *mut *const f64,
+    out_cash: *mut *const f64,
+    out_len: *mut usize,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        write(out_equity, eng.equity_curve().as_ptr())?;
+        write(out_cash, eng.cash_curve().as_ptr())?;
+        write(out_len, eng.equity_curve().len())
+    })
+}
+
+// Exported only so cbindgen emits the enums' codes into the header.
+#[no_mangle]
+pub extern "C" fn nl_enum_codes(
+    _a: OrderSide,
+    _b: OrderType,
+    _c: OrderStatus,
+    _d: ExecutionMode,
+    _e: ExecutionPrice,
+    _f: ShareType,
+) {
+}

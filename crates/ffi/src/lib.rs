@@ -1,0 +1,15 @@
+//! The `extern "C"` surface of nautilus_like.
+//!
+//! Conventions (every export follows them):
+//! - Functions return an [`NlStatus`]; results go through out-pointers.
+//! - On a non-OK status, `nl_last_error()` returns the message (thread-local).
+//! - Every export runs inside `guard`, which catches panics, so a Rust bug
+//!   becomes a Python exception instead of aborting the interpreter.
+//! - Handles are created by `*_new`, freed by `*_drop`; strings returned by
+//!   Rust are freed with `nl_string_free`.
+
+mod error;
+mod handles;
+
+pub use error::*;
+pub use handles::*;

@@ -1,0 +1,106 @@
+//! Zero-copy ingestion: the feed's NumPy/Polars column buffers become engine
+//! columns without copying (the Python buffer stays alive inside the column).
+
+use std::sync::Arc;
+
+use nl_engine::{Column, ColumnBuffer, MarketData};
+use nl_ffi::NlMarketData;
+use pyo3::buffer::{Element, PyBuffer};
+use pyo3::exceptions::{PyBufferError, PyValueError};
+use pyo3::prelude::*;
+
+/// A column borrowed from a Python object through the buffer protocol.
+struct BufferColumn<T: Element> {
+    buf: PyBuffer<T>,
+}
+
+impl<T: Element + Send + Sync> ColumnBuffer<T> for BufferColumn<T> {
+    fn as_slice(&self) -> &[T] {
+        let n = self.buf.item_count();
+        if n == 0 {
+            return &[];
+        }
+        // SAFETY: `buf` was checked to be C-contiguous with items of type T;
+        // the exporter stays alive (and its memory pinned) while `buf` is held,
+        // and nothing writes through it: the feed's arrays are private and read-only.
+        unsafe { std::slice::from_raw_parts(self.buf.buf_ptr() as *const T, n) }
+    }
+}
+
+fn column<T: Element + Send + Sync + 'static>(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Column<T>> {
+    let buf = PyBuffer::<T>::get(obj)
+        .map_err(|e| PyBufferError::new_err(format!("column {name:?}: {e}")))?;
+    if !buf.is_c_contiguous() || buf.dimensions() != 1 {
+        return Err(PyBufferError::new_err(format!("column {name:?} must be a 1-D contiguous buffer")));
+    }
+    Ok(Arc::new(BufferColumn { buf }))
+}
+
+/// Market data owned by Rust, shared by every engine built on it.
+#[pyclass(frozen, module = "nautilus_like._rust")]
+pub struct MarketDataHandle {
+    inner: Arc<MarketData>,
+}
+
+#[pymethods]
+impl MarketDataHandle {
+    #[getter]
+    fn n_rows(&self) -> usize {
+        self.inner.n_rows()
+    }
+    #[getter]
+    fn n_bars(&self) -> usize {
+        self.inner.n_bars()
+    }
+    #[getter]
+    fn n_assets(&self) -> usize {
+        self.inner.n_assets()
+    }
+
+    /// A new C handle (`NlMarketData*` as an integer) sharing this data. The
+    /// caller owns it and must release it with `nl_market_data_drop`.
+    fn ffi_handle(&self) -> usize {
+        Box::into_raw(Box::new(NlMarketData(Arc::clone(&self.inner)))) as usize
+    }
+}
+
+/// Validates and indexes the feed's sorted columns without copying them.
+///
+/// `bar` and `asset` are uint32 buffers, the prices float64 buffers. Errors name
+/// the column, the asset (from `asset_names`) and the timestamp (from
+/// `bar_label(bar_index)`, called only when reporting an error).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn build_market_data(
+    py: Python<'_>,
+    n_bars: usize,
+    asset_names: Vec<String>,
+    bar: &Bound<'_, PyAny>,
+    asset: &Bound<'_, PyAny>,
+    open: &Bound<'_, PyAny>,
+    high: &Bound<'_, PyAny>,
+    low: &Bound<'_, PyAny>,
+    close: &Bound<'_, PyAny>,
+    volume: &Bound<'_, PyAny>,
+    bar_label: PyObject,
+) -> PyResult<MarketDataHandle> {
+    let bar_col = column::<u32>("bar", bar)?;
+    let label = |b: usize| -> String {
+        bar_label.call1(py, (b,)).and_then(|s| s.extract::<String>(py)).unwrap_or_else(|_| format!("bar {b}"))
+    };
+    let md = MarketData::new(
+        n_bars,
+        asset_names.len(),
+        bar_col.as_slice(),
+        column("asset", asset)?,
+        column("open", open)?,
+        column("high", high)?,
+        column("low", low)?,
+        column("close", close)?,
+        column("volume", volume)?,
+        &asset_names,
+        &label,
+    )
+    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(MarketDataHandle { inner: Arc::new(md) })
+}
