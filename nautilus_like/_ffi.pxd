@@ -17,6 +17,8 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_COMMISSION_PER_SHARE # = 2
 
+  const uint32_t NL_COMMISSION_PER_TRADE # = 3
+
   # Slippage model codes for [`NlEngineConfig::slippage_type`].
   const uint32_t NL_SLIPPAGE_NONE # = 0
 
@@ -27,9 +29,8 @@ cdef extern from "nautilus_like.h":
   # Outcome codes of `nl_engine_submit_order`.
   const uint32_t NL_SUBMIT_ACCEPTED # = 0
 
-  const uint32_t NL_SUBMIT_REJECTED # = 1
-
-  const uint32_t NL_SUBMIT_IGNORED # = 2
+  # The quantity was (practically) zero: no order was created.
+  const uint32_t NL_SUBMIT_IGNORED # = 1
 
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
@@ -41,6 +42,53 @@ cdef extern from "nautilus_like.h":
     NL_STATUS_NULL_POINTER # = 5,
     # A Rust panic was caught: a bug in nautilus_like, never in user input.
     NL_STATUS_PANIC # = 99,
+
+  # Direction of an order or fill.
+  cdef enum OrderSide:
+    ORDER_SIDE_BUY # = 1,
+    ORDER_SIDE_SELL # = 2,
+
+  # How an order is priced and triggered.
+  cdef enum OrderType:
+    ORDER_TYPE_MARKET # = 0,
+    ORDER_TYPE_LIMIT # = 1,
+    ORDER_TYPE_STOP # = 2,
+    ORDER_TYPE_STOP_LIMIT # = 3,
+    ORDER_TYPE_TRAILING_STOP # = 4,
+    ORDER_TYPE_MARKET_ON_CLOSE # = 5,
+
+  # Life cycle of an order: PENDING moves to exactly one of the other three.
+  cdef enum OrderStatus:
+    ORDER_STATUS_PENDING # = 0,
+    ORDER_STATUS_FILLED # = 1,
+    ORDER_STATUS_CANCELLED # = 2,
+    ORDER_STATUS_REJECTED # = 3,
+
+  # When a market order submitted during a bar fills.
+  cdef enum ExecutionMode:
+    # At this bar's execution price (the close by default).
+    EXECUTION_MODE_SAME_BAR # = 0,
+    # At the next bar's open (ml4t-backtest's default).
+    EXECUTION_MODE_NEXT_BAR # = 1,
+
+  # Which bar price an order fills at (also reported as a fill's price source).
+  cdef enum ExecutionPrice:
+    EXECUTION_PRICE_OPEN # = 0,
+    EXECUTION_PRICE_CLOSE # = 1,
+    # The feed's reference price column (the close unless configured otherwise).
+    EXECUTION_PRICE_PRICE # = 2,
+    # (high + low) / 2.
+    EXECUTION_PRICE_MID # = 3,
+
+  # Whether order quantities are floored to whole shares.
+  cdef enum ShareType:
+    SHARE_TYPE_INTEGER # = 0,
+    SHARE_TYPE_FRACTIONAL # = 1,
+
+  # Whether a round trip is fully closed or one reduction of a larger position.
+  cdef enum TradeStatus:
+    TRADE_STATUS_CLOSED # = 0,
+    TRADE_STATUS_PARTIAL # = 1,
 
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   cdef struct NlEngine:
@@ -75,6 +123,7 @@ cdef extern from "nautilus_like.h":
     double commission_rate;
     double commission_per_share;
     double commission_minimum;
+    double commission_per_trade;
     uint32_t slippage_type;
     double slippage_rate;
     double slippage_fixed;
@@ -86,12 +135,15 @@ cdef extern from "nautilus_like.h":
     uint32_t entry_bar;
     uint32_t bars_held;
     double entry_commission;
+    # Average per-unit entry slippage.
+    double entry_slippage;
     double high_water_mark;
     double low_water_mark;
     double max_favorable_excursion;
     double max_adverse_excursion;
     double initial_quantity;
-    # The asset's last known reference price.
+    double entry_available_size;
+    # The position's latest mark.
     double current_price;
 
   cdef struct NlOrder:
@@ -101,6 +153,7 @@ cdef extern from "nautilus_like.h":
     uint32_t order_type;
     uint32_t status;
     double quantity;
+    double requested_quantity;
     # NaN when the order has no such price.
     double limit_price;
     double stop_price;
@@ -121,7 +174,14 @@ cdef extern from "nautilus_like.h":
     double price;
     uint32_t bar;
     double commission;
+    # Per unit.
     double slippage;
+    # An `ExecutionPrice` code.
+    uint32_t price_source;
+    double reference_price;
+    double available_size;
+    # True when the fill reduced, closed or reversed a position.
+    bool is_exit;
 
   cdef struct NlTrade:
     uint32_t asset;
@@ -138,6 +198,10 @@ cdef extern from "nautilus_like.h":
     double exit_slippage;
     double mfe;
     double mae;
+    # A `TradeStatus` code.
+    uint32_t status;
+    double entry_available_size;
+    double exit_available_size;
 
   # The message of the last failed call on this thread. Borrowed: valid until
   # the next failing call on the same thread; never null.
@@ -233,6 +297,19 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; the out pointers valid for writing.
   NlStatus nl_engine_account(NlEngine *e, double *out_cash, double *out_equity, int64_t *out_bar);
 
+  # The last known reference price of `asset` (NaN before its first bar).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_last_price(NlEngine *e, uint32_t asset, double *out);
+
+  # Writes up to `cap` asset ids of open positions, in the order the positions
+  # were opened, into `assets`; `out_n` receives how many were written.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `assets` valid for `cap` writes.
+  NlStatus nl_engine_open_positions(NlEngine *e, uint32_t *assets, size_t cap, size_t *out_n);
+
   # The open position in `asset`; `out_found` is false when flat.
   #
   # # Safety
@@ -281,7 +358,7 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_trade(NlEngine *e, size_t index, NlTrade *out);
 
-  # Borrowed equity and cash curves (one value per completed bar). Valid until
+  # Borrowed equity, cash and open-position-count curves (one value per completed bar). Valid until
   # the engine steps again or is dropped.
   #
   # # Safety
@@ -289,4 +366,5 @@ cdef extern from "nautilus_like.h":
   NlStatus nl_engine_curves(NlEngine *e,
                             const double **out_equity,
                             const double **out_cash,
+                            const uint32_t **out_open_positions,
                             size_t *out_len);

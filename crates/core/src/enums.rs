@@ -1,61 +1,95 @@
 //! Trading enums. Discriminants are stable: they cross the C ABI as integers.
+//! (Declared without macros so cbindgen can see them.)
 
 use crate::error::EngineError;
 
-macro_rules! c_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $val:expr),+ $(,)? }) => {
-        $(#[$m])*
-        #[repr(C)]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $var = $val),+ }
+/// Direction of an order or fill.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderSide {
+    Buy = 1,
+    Sell = 2,
+}
 
+/// How an order is priced and triggered.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderType {
+    Market = 0,
+    Limit = 1,
+    Stop = 2,
+    StopLimit = 3,
+    TrailingStop = 4,
+    MarketOnClose = 5,
+}
+
+/// Life cycle of an order: PENDING moves to exactly one of the other three.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Pending = 0,
+    Filled = 1,
+    Cancelled = 2,
+    Rejected = 3,
+}
+
+/// When a market order submitted during a bar fills.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionMode {
+    /// At this bar's execution price (the close by default).
+    SameBar = 0,
+    /// At the next bar's open (ml4t-backtest's default).
+    NextBar = 1,
+}
+
+/// Which bar price an order fills at (also reported as a fill's price source).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionPrice {
+    Open = 0,
+    Close = 1,
+    /// The feed's reference price column (the close unless configured otherwise).
+    Price = 2,
+    /// (high + low) / 2.
+    Mid = 3,
+}
+
+/// Whether a round trip is fully closed or one reduction of a larger position.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TradeStatus {
+    Closed = 0,
+    Partial = 1,
+}
+
+/// Whether order quantities are floored to whole shares.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShareType {
+    Integer = 0,
+    Fractional = 1,
+}
+
+/// Implements `TryFrom<u32>` so integer codes from C are checked, never transmuted.
+macro_rules! try_from_code {
+    ($name:ident { $($var:ident),+ }) => {
         impl TryFrom<u32> for $name {
             type Error = EngineError;
             fn try_from(v: u32) -> Result<Self, EngineError> {
-                match v {
-                    $($val => Ok($name::$var),)+
-                    other => Err(EngineError::InvalidArgument(format!(
-                        "invalid {} code {}", stringify!($name), other))),
-                }
+                $(if v == $name::$var as u32 { return Ok($name::$var); })+
+                Err(EngineError::InvalidArgument(format!("invalid {} code {}", stringify!($name), v)))
             }
         }
     };
 }
 
-c_enum!(
-    /// Direction of an order or fill.
-    OrderSide { Buy = 1, Sell = 2 }
-);
-
-c_enum!(
-    /// How an order is priced and triggered.
-    OrderType { Market = 0, Limit = 1, Stop = 2, StopLimit = 3, TrailingStop = 4, MarketOnClose = 5 }
-);
-
-c_enum!(
-    /// Life cycle of an order: PENDING moves to exactly one of the other three.
-    OrderStatus { Pending = 0, Filled = 1, Cancelled = 2, Rejected = 3 }
-);
-
-c_enum!(
-    /// When a market order submitted during a bar fills.
-    ExecutionMode {
-        /// At this bar's execution price (the close by default).
-        SameBar = 0,
-        /// At the next bar's open (ml4t-backtest's default).
-        NextBar = 1,
-    }
-);
-
-c_enum!(
-    /// Which bar price market orders fill at.
-    ExecutionPrice { Open = 0, Close = 1 }
-);
-
-c_enum!(
-    /// Whether order quantities are floored to whole shares.
-    ShareType { Integer = 0, Fractional = 1 }
-);
+try_from_code!(OrderSide { Buy, Sell });
+try_from_code!(OrderType { Market, Limit, Stop, StopLimit, TrailingStop, MarketOnClose });
+try_from_code!(OrderStatus { Pending, Filled, Cancelled, Rejected });
+try_from_code!(ExecutionMode { SameBar, NextBar });
+try_from_code!(ExecutionPrice { Open, Close, Price, Mid });
+try_from_code!(ShareType { Integer, Fractional });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.
@@ -64,5 +98,18 @@ impl OrderSide {
             OrderSide::Buy => 1.0,
             OrderSide::Sell => -1.0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_bad_codes_are_errors() {
+        assert_eq!(OrderSide::try_from(2).unwrap(), OrderSide::Sell);
+        assert_eq!(OrderType::try_from(5).unwrap(), OrderType::MarketOnClose);
+        assert!(OrderSide::try_from(0).is_err());
+        assert!(ExecutionMode::try_from(7).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! Orders, fills, positions and round-trip trades as plain values.
 
-use crate::{AssetId, BarIndex, OrderId, OrderSide, OrderStatus, OrderType};
+use crate::{AssetId, BarIndex, ExecutionPrice, OrderId, OrderSide, OrderStatus, OrderType, TradeStatus};
 
 /// An order as the book holds it. `quantity` is unsigned; `side` gives direction.
 #[derive(Debug, Clone, PartialEq)]
@@ -9,12 +9,16 @@ pub struct Order {
     pub asset: AssetId,
     pub side: OrderSide,
     pub order_type: OrderType,
+    /// Quantity to fill (whole shares in an integer account once processed).
     pub quantity: f64,
+    /// The quantity as submitted, before any rounding.
+    pub requested_quantity: f64,
     pub limit_price: Option<f64>,
     pub stop_price: Option<f64>,
     pub status: OrderStatus,
     pub created_bar: BarIndex,
     pub filled_bar: Option<BarIndex>,
+    /// Quantity-weighted average fill price.
     pub filled_price: Option<f64>,
     pub filled_quantity: f64,
     pub commission: f64,
@@ -32,8 +36,16 @@ pub struct Fill {
     pub price: f64,
     pub bar: BarIndex,
     pub commission: f64,
-    /// Total slippage cost of this fill in currency (always >= 0).
+    /// Slippage per unit (price moved against the order by this much).
     pub slippage: f64,
+    /// Which bar price the fill was based on.
+    pub price_source: ExecutionPrice,
+    /// The asset's reference price (close) on the fill bar.
+    pub reference_price: f64,
+    /// The fill bar's volume.
+    pub available_size: f64,
+    /// True when the fill reduced, closed or reversed an existing position.
+    pub is_exit: bool,
 }
 
 /// An open position. `quantity` is signed: positive long, negative short.
@@ -41,24 +53,43 @@ pub struct Fill {
 pub struct Position {
     pub asset: AssetId,
     pub quantity: f64,
-    /// Quantity-weighted average entry price of the open quantity.
+    /// Quantity-weighted average entry price (includes slippage, never commission).
     pub entry_price: f64,
     pub entry_bar: BarIndex,
-    /// Commission paid on entry fills not yet attributed to a closed trade.
+    /// The latest mark (fill price, the open, or the close, depending on the step).
+    pub current_price: f64,
+    /// Entry commission not yet attributed to a closed or partial trade.
     pub entry_commission: f64,
-    /// Slippage cost of entry fills not yet attributed to a closed trade.
+    /// Average per-unit slippage of the entry fills.
     pub entry_slippage: f64,
-    /// Bars this position has been open (incremented once per bar the engine steps).
+    /// Feed bars since the entry fill.
     pub bars_held: u32,
     pub high_water_mark: f64,
     pub low_water_mark: f64,
-    /// Largest favourable / adverse price move since entry, as a return on entry price.
+    /// Best and worst direction-aware return on entry price seen at bar closes.
     pub max_favorable_excursion: f64,
     pub max_adverse_excursion: f64,
     pub initial_quantity: f64,
+    /// Volume of the bar the position was opened on.
+    pub entry_available_size: f64,
 }
 
-/// A closed (or partially closed) round trip.
+impl Position {
+    /// Direction-aware return of `price` over the entry price (gross).
+    pub fn pnl_percent(&self, price: f64) -> f64 {
+        if self.entry_price == 0.0 {
+            return 0.0;
+        }
+        let raw = (price - self.entry_price) / self.entry_price;
+        if self.quantity >= 0.0 {
+            raw
+        } else {
+            -raw
+        }
+    }
+}
+
+/// A closed or partially closed round trip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trade {
     pub asset: AssetId,
@@ -68,13 +99,19 @@ pub struct Trade {
     pub exit_price: f64,
     /// Signed: positive for a long round trip, negative for a short one.
     pub quantity: f64,
-    /// Net P&L after entry and exit fees.
+    /// Net P&L after the entry and exit fees attributed to this trade.
     pub pnl: f64,
+    /// Gross direction-aware return on the entry price.
     pub pnl_percent: f64,
     pub bars_held: u32,
     pub fees: f64,
+    /// Per-unit slippage of the entry (average) and of the exit fill.
     pub entry_slippage: f64,
     pub exit_slippage: f64,
     pub mfe: f64,
     pub mae: f64,
+    pub status: TradeStatus,
+    /// Volume of the entry and exit fill bars.
+    pub entry_available_size: f64,
+    pub exit_available_size: f64,
 }

@@ -1,6 +1,6 @@
 //! Commission and slippage models.
 
-use nl_core::{EngineError, EngineResult, OrderSide};
+use nl_core::{EngineError, EngineResult};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CommissionModel {
@@ -9,6 +9,8 @@ pub enum CommissionModel {
     Percentage { rate: f64 },
     /// `per_share` times the quantity, at least `minimum` per fill.
     PerShare { per_share: f64, minimum: f64 },
+    /// A flat `fee` per fill.
+    PerTrade { fee: f64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,6 +39,7 @@ impl CommissionModel {
                 check_non_negative("commission_per_share", per_share)?;
                 check_non_negative("commission_minimum", minimum)
             }
+            CommissionModel::PerTrade { fee } => check_non_negative("commission_per_trade", fee),
         }
     }
 
@@ -46,6 +49,7 @@ impl CommissionModel {
             CommissionModel::None => 0.0,
             CommissionModel::Percentage { rate } => quantity * price * rate,
             CommissionModel::PerShare { per_share, minimum } => (quantity * per_share).max(minimum),
+            CommissionModel::PerTrade { fee } => fee,
         }
     }
 }
@@ -68,8 +72,4 @@ impl SlippageModel {
         }
     }
 
-    /// The fill price after slippage: buys pay more, sells receive less.
-    pub fn apply(&self, side: OrderSide, price: f64) -> f64 {
-        price + side.sign() * self.per_share(price)
-    }
 }

@@ -3,23 +3,25 @@
 use std::sync::Arc;
 
 use nl_core::{
-    AssetId, BarIndex, EngineError, EngineResult, ExecutionMode, Fill, Order, OrderId, OrderSide,
-    OrderStatus, OrderType, Position, ShareType, Trade, QTY_EPSILON,
+    AssetId, BarIndex, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill, Order,
+    OrderId, OrderSide, OrderStatus, OrderType, Position, ShareType, Trade,
 };
 
+use crate::account::{entry_rejection, order_effect, OrderEffect};
 use crate::config::EngineConfig;
-use crate::fill::{fill_price, MatchPoint};
+use crate::fill::{base_price, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
+
+/// Submitted quantities at or below this return no order (as in ml4t-backtest).
+pub const MIN_ORDER_QUANTITY: f64 = 1e-8;
 
 /// What `submit_order` did with an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitOutcome {
     /// Queued as PENDING.
     Accepted(OrderId),
-    /// Recorded with status REJECTED (the order carries the reason).
-    Rejected(OrderId),
-    /// The quantity rounded to zero: no order exists (Python gets `None`).
+    /// The quantity is (practically) zero: no order exists (Python gets `None`).
     Ignored,
 }
 
@@ -35,14 +37,17 @@ pub struct Engine {
     market: Arc<MarketData>,
     phase: Phase,
     orders: Vec<Order>,
+    /// Pending order ids in submission order.
     pending: Vec<OrderId>,
     fills: Vec<Fill>,
     portfolio: Portfolio,
-    /// Last known reference price per asset (NaN before the asset's first bar).
+    /// Last known close per asset (NaN before the asset's first bar).
     last_price: Vec<f64>,
     /// Equity and cash recorded at the end of every bar.
     equity: Vec<f64>,
     cash_curve: Vec<f64>,
+    /// Number of open positions at the end of every bar.
+    open_positions_curve: Vec<u32>,
 }
 
 impl Engine {
@@ -60,6 +65,7 @@ impl Engine {
             last_price: vec![f64::NAN; n_assets],
             equity: Vec::new(),
             cash_curve: Vec::new(),
+            open_positions_curve: Vec::new(),
         })
     }
 
@@ -79,8 +85,9 @@ impl Engine {
         }
     }
 
-    /// Opens bar `b`: marks prices, then (NEXT_BAR) fills pending orders at the
-    /// open or (SAME_BAR) fills orders still pending from earlier bars.
+    /// Opens bar `b`: ages positions, updates last prices, then matches
+    /// pending orders (at the open in NEXT_BAR mode, at the configured price
+    /// in SAME_BAR mode).
     pub fn begin_bar(&mut self, b: BarIndex) -> EngineResult<()> {
         let expected = match self.phase {
             Phase::BeforeFirstBar => 0,
@@ -95,12 +102,8 @@ impl Engine {
         }
         self.phase = Phase::InBar(b);
         self.portfolio.age_positions();
-        let market = Arc::clone(&self.market);
-        for row in market.rows(b) {
-            let asset = market.asset_of(row);
-            let bar = market.bar_at(row);
-            self.last_price[asset as usize] = bar.close;
-            self.portfolio.mark(asset, bar.high, bar.low);
+        for row in self.market.rows(b) {
+            self.last_price[self.market.asset_of(row) as usize] = self.market.close_column()[row];
         }
         let point = match self.cfg.execution_mode {
             ExecutionMode::NextBar => MatchPoint::Open,
@@ -110,7 +113,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Closes the current bar: SAME_BAR orders fill, then equity is recorded.
+    /// Closes the current bar: SAME_BAR orders fill, positions are marked at
+    /// the close (water marks, excursions), and equity is recorded.
     pub fn end_bar(&mut self) -> EngineResult<()> {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
@@ -118,13 +122,21 @@ impl Engine {
         if self.cfg.execution_mode == ExecutionMode::SameBar {
             self.match_pending(b, MatchPoint::Execution);
         }
+        for row in self.market.rows(b) {
+            let asset = self.market.asset_of(row);
+            self.portfolio.update_water_marks(asset, self.market.close_column()[row]);
+        }
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
+        self.open_positions_curve.push(self.portfolio.positions().count() as u32);
         self.phase = Phase::AfterBar(b);
         Ok(())
     }
 
-    /// Queues a market order. `quantity` is unsigned; integer accounts floor it.
+    /// Queues a market order of `quantity` (unsigned) shares.
+    ///
+    /// Integer accounts floor the quantity when the order is processed (an
+    /// order that floors to zero is then rejected), as ml4t-backtest does.
     pub fn submit_order(
         &mut self,
         asset: AssetId,
@@ -143,11 +155,7 @@ impl Engine {
             return Err(EngineError::InvalidArgument(format!(
                 "order type {order_type:?} is not supported yet; use MARKET")));
         }
-        let quantity = match self.cfg.share_type {
-            ShareType::Integer => quantity.floor(),
-            ShareType::Fractional => quantity,
-        };
-        if quantity <= QTY_EPSILON {
+        if quantity <= MIN_ORDER_QUANTITY {
             return Ok(SubmitOutcome::Ignored);
         }
         let id = self.orders.len() as OrderId + 1;
@@ -157,6 +165,7 @@ impl Engine {
             side,
             order_type,
             quantity,
+            requested_quantity: quantity,
             limit_price: None,
             stop_price: None,
             status: OrderStatus::Pending,
@@ -207,6 +216,7 @@ impl Engine {
         self.portfolio.position(asset)
     }
 
+    /// Open positions in the order they were opened.
     pub fn positions(&self) -> impl Iterator<Item = &Position> {
         self.portfolio.positions()
     }
@@ -219,9 +229,9 @@ impl Engine {
         self.last_price.get(asset as usize).copied().unwrap_or(f64::NAN)
     }
 
-    /// Cash plus open positions marked at their last known price.
+    /// Cash plus open positions marked at their last known close.
     pub fn equity_now(&self) -> f64 {
-        self.portfolio.cash + self.portfolio.market_value(|a| self.last_price[a as usize])
+        self.portfolio.equity(|a| self.last_price[a as usize])
     }
 
     pub fn equity_curve(&self) -> &[f64] {
@@ -232,43 +242,109 @@ impl Engine {
         &self.cash_curve
     }
 
-    /// Matches pending orders on bar `b`: exits first (orders that reduce a
-    /// position), then entries, each group in submission order.
-    fn match_pending(&mut self, b: BarIndex, at: MatchPoint) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let queue = std::mem::take(&mut self.pending);
-        let (exits, entries): (Vec<OrderId>, Vec<OrderId>) = queue.iter().partition(|&&id| {
-            let o = &self.orders[(id - 1) as usize];
-            self.portfolio.quantity(o.asset) * o.side.sign() < 0.0
-        });
-        let mut still_pending = Vec::new();
-        for id in exits.into_iter().chain(entries) {
-            if !self.try_fill(id, b, at) {
-                still_pending.push(id);
-            }
-        }
-        // Keep submission order for orders that wait another bar.
-        still_pending.sort_unstable();
-        self.pending = still_pending;
+    pub fn open_positions_curve(&self) -> &[u32] {
+        &self.open_positions_curve
     }
 
-    /// Fills or rejects one order; returns false if it stays pending.
-    fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> bool {
-        let order = &self.orders[(id - 1) as usize];
-        let Some(row) = self.market.find_row(b, order.asset) else { return false };
-        let bar = self.market.bar_at(row);
-        let Some(raw) = fill_price(order, &bar, at, self.cfg.execution_price) else { return false };
-        let (asset, side, quantity) = (order.asset, order.side, order.quantity);
-        let price = self.cfg.slippage.apply(side, raw);
-        let commission = self.cfg.commission.commission(quantity, price);
-        if let Some(reason) = self.cash_account_rejection(asset, side, quantity, price, commission) {
-            let o = self.order_mut(id);
-            o.status = OrderStatus::Rejected;
-            o.rejection_reason = Some(reason);
+    /// Matches pending orders on bar `b`, exits first: exits (orders that
+    /// reduce a position without crossing zero) fill in submission order, the
+    /// positions are marked, then entries fill in submission order against the
+    /// cash the exits freed.
+    fn match_pending(&mut self, b: BarIndex, at: MatchPoint) {
+        let eligible = self.pending.clone();
+        let mut exits = Vec::new();
+        let mut entries = Vec::new();
+        for &id in &eligible {
+            if !self.round_quantity(id) {
+                continue;
+            }
+            let o = &self.orders[(id - 1) as usize];
+            match order_effect(self.portfolio.quantity(o.asset), o.side, o.quantity) {
+                OrderEffect::Exit => exits.push(id),
+                _ => entries.push(id),
+            }
+        }
+        let mut deferred = false;
+        for &id in &exits {
+            let o = &self.orders[(id - 1) as usize];
+            if o.status != OrderStatus::Pending {
+                continue;
+            }
+            // An earlier exit may have used up the position: then it is an entry.
+            if order_effect(self.portfolio.quantity(o.asset), o.side, o.quantity) != OrderEffect::Exit {
+                entries.push(id);
+                deferred = true;
+                continue;
+            }
+            self.try_fill(id, b, at);
+        }
+        self.mark_positions(b, at);
+        if deferred {
+            entries.sort_unstable();
+        }
+        for &id in &entries {
+            if self.orders[(id - 1) as usize].status == OrderStatus::Pending {
+                self.try_fill(id, b, at);
+            }
+        }
+        let orders = &self.orders;
+        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+    }
+
+    /// Floors an integer account's order quantity; rejects it if that gives 0.
+    fn round_quantity(&mut self, id: OrderId) -> bool {
+        if self.cfg.share_type != ShareType::Integer {
             return true;
         }
+        let o = self.order_mut(id);
+        o.quantity = o.quantity.trunc();
+        if o.quantity <= 0.0 {
+            o.status = OrderStatus::Rejected;
+            o.rejection_reason = Some("Quantity rounds to zero (share_type=INTEGER)".into());
+            return false;
+        }
+        true
+    }
+
+    /// Marks positions between exits and entries: at the open when matching
+    /// at the open, else at the close. Assets without a bar keep their mark.
+    fn mark_positions(&mut self, b: BarIndex, at: MatchPoint) {
+        for row in self.market.rows(b) {
+            let asset = self.market.asset_of(row);
+            let price = match at {
+                MatchPoint::Open => self.market.open_column()[row],
+                MatchPoint::Execution => self.market.close_column()[row],
+            };
+            self.portfolio.mark(asset, price);
+        }
+    }
+
+    /// Fills or rejects one order if its asset has a bar; else it stays pending.
+    fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) {
+        let order = &self.orders[(id - 1) as usize];
+        let Some(row) = self.market.find_row(b, order.asset) else { return };
+        let bar = self.market.bar_at(row);
+        let Some((base, source)) = base_price(order, &bar, at, self.cfg.execution_price) else { return };
+        let (asset, side, quantity) = (order.asset, order.side, order.quantity);
+        let held = self.portfolio.quantity(asset);
+        let effect = order_effect(held, side, quantity);
+        if effect != OrderEffect::Exit {
+            if let Some(reason) = self.rejection(held, side, quantity, base) {
+                return self.reject(id, reason);
+            }
+        }
+        let slip = self.cfg.slippage.per_share(base);
+        let price = match side {
+            OrderSide::Buy => base + slip,
+            OrderSide::Sell => base - slip,
+        };
+        // Slippage moved the price: the account check runs again at the real price.
+        if price != base && effect != OrderEffect::Exit {
+            if let Some(reason) = self.rejection(held, side, quantity, price) {
+                return self.reject(id, reason);
+            }
+        }
+        let commission = self.cfg.commission.commission(quantity, price);
         let fill = Fill {
             order_id: id,
             asset,
@@ -277,7 +353,11 @@ impl Engine {
             price,
             bar: b,
             commission,
-            slippage: (price - raw).abs() * quantity,
+            slippage: slip,
+            price_source: source,
+            reference_price: bar.close,
+            available_size: bar.volume,
+            is_exit: held * side.sign() < 0.0,
         };
         self.portfolio.apply_fill(&fill);
         self.fills.push(fill);
@@ -287,33 +367,45 @@ impl Engine {
         o.filled_price = Some(price);
         o.filled_quantity = quantity;
         o.commission = commission;
-        true
+        if effect == OrderEffect::Reversal {
+            self.cancel_other_orders(asset, id);
+        }
     }
 
-    /// Why a cash account refuses this fill, if it does.
-    fn cash_account_rejection(
-        &self,
-        asset: AssetId,
-        side: OrderSide,
-        quantity: f64,
-        price: f64,
-        commission: f64,
-    ) -> Option<String> {
-        let held = self.portfolio.quantity(asset);
-        let after = held + side.sign() * quantity;
-        if !self.cfg.allow_short_selling && after < -QTY_EPSILON {
-            return Some(format!(
-                "short selling not allowed: position {held} would become {after}"));
-        }
-        // Only the part that opens or grows exposure needs cash.
-        let opening = if held * side.sign() >= 0.0 { quantity } else { (quantity - held.abs()).max(0.0) };
-        if side == OrderSide::Buy && opening > 0.0 {
-            let cost = opening * price + commission;
-            if cost > self.portfolio.cash + 1e-9 {
-                return Some(format!(
-                    "insufficient cash: need {cost:.2}, have {:.2}", self.portfolio.cash));
+    fn rejection(&self, held: f64, side: OrderSide, quantity: f64, price: f64) -> Option<String> {
+        entry_rejection(
+            self.portfolio.cash,
+            held,
+            side,
+            quantity,
+            price,
+            &self.cfg.commission,
+            self.cfg.allow_short_selling,
+        )
+    }
+
+    fn reject(&mut self, id: OrderId, reason: String) {
+        let o = self.order_mut(id);
+        o.status = OrderStatus::Rejected;
+        o.rejection_reason = Some(reason);
+    }
+
+    /// A reversal cancels the asset's other pending orders (they were sized
+    /// for the position that no longer exists).
+    fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
+        for &id in &self.pending {
+            let o = &mut self.orders[(id - 1) as usize];
+            if id != keep && o.asset == asset && o.status == OrderStatus::Pending {
+                o.status = OrderStatus::Cancelled;
             }
         }
-        None
+    }
+
+    /// The price source market orders use in this configuration.
+    pub fn market_price_source(&self) -> ExecutionPrice {
+        match self.cfg.execution_mode {
+            ExecutionMode::NextBar => ExecutionPrice::Open,
+            ExecutionMode::SameBar => self.cfg.execution_price,
+        }
     }
 }

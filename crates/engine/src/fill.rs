@@ -7,22 +7,35 @@ use crate::market::Bar;
 /// When in the bar the engine is matching orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchPoint {
-    /// At the bar's open (NEXT_BAR mode fills yesterday's orders here).
+    /// At the bar's open: NEXT_BAR mode fills earlier bars' orders here,
+    /// whatever `execution_price` says.
     Open,
     /// At the configured execution price of the bar (SAME_BAR mode).
     Execution,
 }
 
-/// The raw (pre-slippage) price at which `order` fills on `bar`, or `None`
-/// if it does not fill there.
-pub fn fill_price(order: &Order, bar: &Bar, at: MatchPoint, price: ExecutionPrice) -> Option<f64> {
+/// The base (pre-slippage) price and its source for `order` on `bar`, or
+/// `None` if the order does not fill there.
+pub fn base_price(order: &Order, bar: &Bar, at: MatchPoint, configured: ExecutionPrice) -> Option<(f64, ExecutionPrice)> {
     match order.order_type {
-        OrderType::Market => Some(match (at, price) {
-            (MatchPoint::Open, _) | (MatchPoint::Execution, ExecutionPrice::Open) => bar.open,
-            (MatchPoint::Execution, ExecutionPrice::Close) => bar.close,
-        }),
+        OrderType::Market => {
+            let source = match at {
+                MatchPoint::Open => ExecutionPrice::Open,
+                MatchPoint::Execution => configured,
+            };
+            Some((price_of(bar, source), source))
+        }
         // Other order types arrive with the order-model issue; the engine
-        // refuses to accept them at submission, so this is unreachable today.
+        // refuses them at submission, so they never reach matching today.
         _ => None,
+    }
+}
+
+/// The bar's value for a price source.
+pub fn price_of(bar: &Bar, source: ExecutionPrice) -> f64 {
+    match source {
+        ExecutionPrice::Open => bar.open,
+        ExecutionPrice::Close | ExecutionPrice::Price => bar.close,
+        ExecutionPrice::Mid => (bar.high + bar.low) / 2.0,
     }
 }

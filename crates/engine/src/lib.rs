@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod account;
 pub mod costs;
 pub mod engine;
 pub mod fill;

@@ -21,10 +21,16 @@ impl<T: Send + Sync> ColumnBuffer<T> for Vec<T> {
 pub type Column<T> = Arc<dyn ColumnBuffer<T>>;
 
 /// Columnar OHLCV bars indexed by bar (timestamp) and asset.
+///
+/// Within a bar, rows keep the feed's order (ml4t-backtest iterates assets in
+/// input order, and strategies submit orders in that order); `by_asset` is a
+/// per-bar permutation sorted by asset for lookups.
 pub struct MarketData {
     n_assets: usize,
     /// `bar_starts[b]..bar_starts[b+1]` are the rows of bar `b`.
     bar_starts: Vec<usize>,
+    /// Row numbers, sorted by asset within each bar's row range.
+    by_asset: Vec<u32>,
     asset: Column<u32>,
     open: Column<f64>,
     high: Column<f64>,
@@ -44,10 +50,10 @@ pub struct Bar {
 }
 
 impl MarketData {
-    /// Builds the index over already sorted columns and validates every price.
+    /// Builds the index over columns sorted by bar and validates every price.
     ///
     /// `bar` holds each row's bar index (non-decreasing), `asset` each row's asset
-    /// index (strictly increasing within a bar). `asset_names` and `bar_labels`
+    /// index (any order within a bar, but each asset at most once per bar). `asset_names` and `bar_labels`
     /// only feed error messages.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -78,15 +84,8 @@ impl MarketData {
             if b >= n_bars || a as usize >= n_assets {
                 return Err(EngineError::InvalidData(format!("row {row}: bar or asset index out of range")));
             }
-            if row > 0 {
-                let (pb, pa) = (bar[row - 1] as usize, assets[row - 1]);
-                if b < pb || (b == pb && a < pa) {
-                    return Err(EngineError::InvalidData(format!("row {row}: rows are not sorted by (timestamp, asset)")));
-                }
-                if b == pb && a == pa {
-                    return Err(EngineError::InvalidData(format!(
-                        "duplicate (timestamp, asset) row: asset {:?} at {}", name(a), bar_labels(b))));
-                }
+            if row > 0 && b < bar[row - 1] as usize {
+                return Err(EngineError::InvalidData(format!("row {row}: rows are not sorted by timestamp")));
             }
             while bar_starts.len() <= b {
                 bar_starts.push(row);
@@ -104,7 +103,16 @@ impl MarketData {
         while bar_starts.len() <= n_bars {
             bar_starts.push(n);
         }
-        Ok(Self { n_assets, bar_starts, asset, open, high, low, close, volume })
+        let mut by_asset: Vec<u32> = (0..n as u32).collect();
+        for b in 0..n_bars {
+            let rows = &mut by_asset[bar_starts[b]..bar_starts[b + 1]];
+            rows.sort_unstable_by_key(|&r| assets[r as usize]);
+            if let Some(w) = rows.windows(2).find(|w| assets[w[0] as usize] == assets[w[1] as usize]) {
+                return Err(EngineError::InvalidData(format!(
+                    "duplicate (timestamp, asset) row: asset {:?} at {}", name(assets[w[0] as usize]), bar_labels(b))));
+            }
+        }
+        Ok(Self { n_assets, bar_starts, by_asset, asset, open, high, low, close, volume })
     }
 
     /// Convenience constructor from owned vectors (tests, Rust users).
@@ -158,12 +166,11 @@ impl MarketData {
         }
     }
 
-    /// The row of `asset` in bar `b`, if the asset traded then (binary search:
-    /// assets are sorted within a bar).
+    /// The row of `asset` in bar `b`, if the asset has a bar then.
     pub fn find_row(&self, b: BarIndex, asset: AssetId) -> Option<usize> {
-        let r = self.rows(b);
-        let slice = &self.asset.as_slice()[r.clone()];
-        slice.binary_search(&asset).ok().map(|i| r.start + i)
+        let assets = self.asset.as_slice();
+        let rows = &self.by_asset[self.rows(b)];
+        rows.binary_search_by_key(&asset, |&r| assets[r as usize]).ok().map(|i| rows[i] as usize)
     }
 
     pub fn asset_column(&self) -> &[u32] {

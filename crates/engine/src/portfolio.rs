@@ -1,18 +1,30 @@
 //! Cash, positions and round-trip trades, updated fill by fill.
+//!
+//! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
+//! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
-use nl_core::{AssetId, BarIndex, Fill, Position, Trade, QTY_EPSILON};
+use nl_core::{AssetId, BarIndex, Fill, Position, Trade, TradeStatus};
 
-/// Cash plus one optional position per asset.
+/// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
 pub struct Portfolio {
     pub cash: f64,
     positions: Vec<Option<Position>>,
+    /// Assets with an open position, in the order the positions were opened
+    /// (a reversal keeps its slot). Equity sums positions in this order.
+    open_order: Vec<AssetId>,
     trades: Vec<Trade>,
+}
+
+/// True when `qty` is zero up to rounding noise of the quantities involved.
+fn is_flat(qty: f64, scale: f64) -> bool {
+    let ulp = |x: f64| f64::from_bits(x.abs().to_bits() + 1) - x.abs();
+    qty.abs() <= (16.0 * ulp(scale)).max(1e-12)
 }
 
 impl Portfolio {
     pub fn new(initial_cash: f64, n_assets: usize) -> Self {
-        Self { cash: initial_cash, positions: vec![None; n_assets], trades: Vec::new() }
+        Self { cash: initial_cash, positions: vec![None; n_assets], open_order: Vec::new(), trades: Vec::new() }
     }
 
     pub fn position(&self, asset: AssetId) -> Option<&Position> {
@@ -24,91 +36,94 @@ impl Portfolio {
         self.position(asset).map_or(0.0, |p| p.quantity)
     }
 
+    /// Open positions in the order they were opened.
     pub fn positions(&self) -> impl Iterator<Item = &Position> {
-        self.positions.iter().flatten()
+        self.open_order.iter().filter_map(|&a| self.positions[a as usize].as_ref())
     }
 
     pub fn trades(&self) -> &[Trade] {
         &self.trades
     }
 
-    /// Sum of signed quantity times `price(asset)` over open positions.
-    pub fn market_value(&self, price: impl Fn(AssetId) -> f64) -> f64 {
-        self.positions().map(|p| p.quantity * price(p.asset)).sum()
+    /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
+    pub fn equity(&self, mark: impl Fn(AssetId) -> f64) -> f64 {
+        let net: f64 = self.positions().fold(0.0, |acc, p| acc + p.quantity * mark(p.asset));
+        self.cash + net
     }
 
-    /// Applies a fill to cash and the position, closing trades where it reduces one.
+    /// Applies a fill to cash and the position, recording a trade when it
+    /// reduces, closes or reverses the position.
     pub fn apply_fill(&mut self, fill: &Fill) {
+        let (p, c, s) = (fill.price, fill.commission, fill.slippage);
         let signed = fill.side.sign() * fill.quantity;
-        self.cash -= signed * fill.price + fill.commission;
-        let slot = &mut self.positions[fill.asset as usize];
-        let Some(pos) = slot.as_mut() else {
-            *slot = Some(open_position(fill, signed, fill.quantity, fill.commission, fill.slippage));
+        self.cash += (-signed * p) - c;
+        let asset = fill.asset;
+        let Some(pos) = self.positions[asset as usize].as_mut() else {
+            self.positions[asset as usize] = Some(new_position(fill, signed, c));
+            self.open_order.push(asset);
             return;
         };
-        if pos.quantity * signed > 0.0 {
-            // Adding to the position: average the entry price, accumulate costs.
-            let held = pos.quantity.abs();
-            pos.entry_price = (held * pos.entry_price + fill.quantity * fill.price) / (held + fill.quantity);
-            pos.quantity += signed;
-            pos.entry_commission += fill.commission;
-            pos.entry_slippage += fill.slippage;
+        let old = pos.quantity;
+        let new = old + signed;
+        if old * signed > 0.0 {
+            // Adding: average entry price and per-unit entry slippage.
+            pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();
+            pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
+            pos.entry_commission += c;
+            pos.quantity = new;
             return;
         }
-        // Reducing, closing or flipping.
-        let held = pos.quantity.abs();
-        let closed = fill.quantity.min(held);
-        let close_share = closed / fill.quantity;
-        let entry_share = closed / held;
-        let direction = pos.quantity.signum();
-        let entry_fees = pos.entry_commission * entry_share;
-        let entry_slip = pos.entry_slippage * entry_share;
-        let exit_fees = fill.commission * close_share;
-        let gross = (fill.price - pos.entry_price) * closed * direction;
-        let fees = entry_fees + exit_fees;
-        self.trades.push(Trade {
-            asset: fill.asset,
-            entry_bar: pos.entry_bar,
-            exit_bar: fill.bar,
-            entry_price: pos.entry_price,
-            exit_price: fill.price,
-            quantity: closed * direction,
-            pnl: gross - fees,
-            pnl_percent: (fill.price - pos.entry_price) / pos.entry_price * direction,
-            bars_held: pos.bars_held,
-            fees,
-            entry_slippage: entry_slip,
-            exit_slippage: fill.slippage * close_share,
-            mfe: pos.max_favorable_excursion,
-            mae: pos.max_adverse_excursion,
-        });
-        let remaining = held - closed;
-        if remaining > QTY_EPSILON {
-            pos.quantity = remaining * direction;
-            pos.entry_commission -= entry_fees;
-            pos.entry_slippage -= entry_slip;
-            return;
-        }
-        let flip = fill.quantity - closed;
-        *slot = if flip > QTY_EPSILON {
-            let share = flip / fill.quantity;
-            Some(open_position(fill, -direction * flip, flip, fill.commission * share, fill.slippage * share))
+        if is_flat(new, old.abs().max(fill.quantity)) {
+            let fees = pos.entry_commission + c;
+            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
+            self.trades.push(trade);
+            self.positions[asset as usize] = None;
+            self.open_order.retain(|&a| a != asset);
+        } else if new * old > 0.0 {
+            // Reducing: attribute the entry commission pro rata.
+            let exited = old.abs() - new.abs();
+            let alloc = pos.entry_commission * (exited / old.abs());
+            pos.entry_commission -= alloc;
+            let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial);
+            pos.quantity = new;
+            self.trades.push(trade);
         } else {
-            None
-        };
+            // Reversal: one fill closes the old position and opens the opposite one;
+            // its commission is split by the closed share of the fill.
+            let close_c = c * old.abs() / fill.quantity;
+            let open_c = c - close_c;
+            let fees = pos.entry_commission + close_c;
+            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
+            self.trades.push(trade);
+            *pos = new_position(fill, new, open_c);
+        }
     }
 
-    /// Updates water marks and excursions of every open position from a bar's prices.
-    pub fn mark(&mut self, asset: AssetId, high: f64, low: f64) {
+    /// Marks positions of the assets in `prices` (asset, price) without
+    /// touching water marks.
+    pub fn mark(&mut self, asset: AssetId, price: f64) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
-            pos.high_water_mark = pos.high_water_mark.max(high);
-            pos.low_water_mark = pos.low_water_mark.min(low);
-            let (fav, adv) = if pos.quantity > 0.0 { (high, low) } else { (low, high) };
-            let dir = pos.quantity.signum();
-            pos.max_favorable_excursion =
-                pos.max_favorable_excursion.max((fav - pos.entry_price) / pos.entry_price * dir);
-            pos.max_adverse_excursion =
-                pos.max_adverse_excursion.min((adv - pos.entry_price) / pos.entry_price * dir);
+            pos.current_price = price;
+        }
+    }
+
+    /// End-of-bar update from the close: mark, water marks, excursions.
+    pub fn update_water_marks(&mut self, asset: AssetId, close: f64) {
+        if let Some(pos) = self.positions[asset as usize].as_mut() {
+            pos.current_price = close;
+            if close > pos.high_water_mark {
+                pos.high_water_mark = close;
+            }
+            if close < pos.low_water_mark {
+                pos.low_water_mark = close;
+            }
+            let r = pos.pnl_percent(close);
+            if r > pos.max_favorable_excursion {
+                pos.max_favorable_excursion = r;
+            }
+            if r < pos.max_adverse_excursion {
+                pos.max_adverse_excursion = r;
+            }
         }
     }
 
@@ -120,20 +135,45 @@ impl Portfolio {
     }
 }
 
-fn open_position(fill: &Fill, signed: f64, qty: f64, commission: f64, slippage: f64) -> Position {
-    let _ = qty;
+fn new_position(fill: &Fill, signed: f64, commission: f64) -> Position {
     Position {
         asset: fill.asset,
         quantity: signed,
         entry_price: fill.price,
         entry_bar: fill.bar as BarIndex,
+        current_price: fill.price,
         entry_commission: commission,
-        entry_slippage: slippage,
+        entry_slippage: fill.slippage,
         bars_held: 0,
         high_water_mark: fill.price,
         low_water_mark: fill.price,
         max_favorable_excursion: 0.0,
         max_adverse_excursion: 0.0,
         initial_quantity: signed,
+        entry_available_size: fill.available_size,
+    }
+}
+
+/// The trade for `qty` (signed) of `pos` leaving at the fill's price.
+fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeStatus) -> Trade {
+    let (e, x) = (pos.entry_price, fill.price);
+    Trade {
+        asset: pos.asset,
+        entry_bar: pos.entry_bar,
+        exit_bar: fill.bar,
+        entry_price: e,
+        exit_price: x,
+        quantity: qty,
+        pnl: (x * qty - e * qty) - fees,
+        pnl_percent: pos.pnl_percent(x),
+        bars_held: pos.bars_held,
+        fees,
+        entry_slippage: pos.entry_slippage,
+        exit_slippage: fill.slippage,
+        mfe: pos.max_favorable_excursion,
+        mae: pos.max_adverse_excursion,
+        status,
+        entry_available_size: pos.entry_available_size,
+        exit_available_size: fill.available_size,
     }
 }

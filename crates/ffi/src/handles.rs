@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use nl_core::{
     EngineError, ExecutionMode, ExecutionPrice, Fill, Order, OrderSide, OrderStatus, OrderType,
-    Position, ShareType, Trade,
+    Position, ShareType, Trade, TradeStatus,
 };
 use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, SlippageModel, SubmitOutcome};
 
@@ -21,6 +21,7 @@ pub struct NlEngine(Engine);
 pub const NL_COMMISSION_NONE: u32 = 0;
 pub const NL_COMMISSION_PERCENTAGE: u32 = 1;
 pub const NL_COMMISSION_PER_SHARE: u32 = 2;
+pub const NL_COMMISSION_PER_TRADE: u32 = 3;
 /// Slippage model codes for [`NlEngineConfig::slippage_type`].
 pub const NL_SLIPPAGE_NONE: u32 = 0;
 pub const NL_SLIPPAGE_PERCENTAGE: u32 = 1;
@@ -39,6 +40,7 @@ pub struct NlEngineConfig {
     pub commission_rate: f64,
     pub commission_per_share: f64,
     pub commission_minimum: f64,
+    pub commission_per_trade: f64,
     pub slippage_type: u32,
     pub slippage_rate: f64,
     pub slippage_fixed: f64,
@@ -69,6 +71,7 @@ pub struct NlOrder {
     pub order_type: u32,
     pub status: u32,
     pub quantity: f64,
+    pub requested_quantity: f64,
     /// NaN when the order has no such price.
     pub limit_price: f64,
     pub stop_price: f64,
@@ -92,7 +95,14 @@ pub struct NlFill {
     pub price: f64,
     pub bar: u32,
     pub commission: f64,
+    /// Per unit.
     pub slippage: f64,
+    /// An `ExecutionPrice` code.
+    pub price_source: u32,
+    pub reference_price: f64,
+    pub available_size: f64,
+    /// True when the fill reduced, closed or reversed a position.
+    pub is_exit: bool,
 }
 
 #[repr(C)]
@@ -104,12 +114,15 @@ pub struct NlPosition {
     pub entry_bar: u32,
     pub bars_held: u32,
     pub entry_commission: f64,
+    /// Average per-unit entry slippage.
+    pub entry_slippage: f64,
     pub high_water_mark: f64,
     pub low_water_mark: f64,
     pub max_favorable_excursion: f64,
     pub max_adverse_excursion: f64,
     pub initial_quantity: f64,
-    /// The asset's last known reference price.
+    pub entry_available_size: f64,
+    /// The position's latest mark.
     pub current_price: f64,
 }
 
@@ -130,12 +143,16 @@ pub struct NlTrade {
     pub exit_slippage: f64,
     pub mfe: f64,
     pub mae: f64,
+    /// A `TradeStatus` code.
+    pub status: u32,
+    pub entry_available_size: f64,
+    pub exit_available_size: f64,
 }
 
 /// Outcome codes of `nl_engine_submit_order`.
 pub const NL_SUBMIT_ACCEPTED: u32 = 0;
-pub const NL_SUBMIT_REJECTED: u32 = 1;
-pub const NL_SUBMIT_IGNORED: u32 = 2;
+/// The quantity was (practically) zero: no order was created.
+pub const NL_SUBMIT_IGNORED: u32 = 1;
 
 impl NlEngineConfig {
     fn to_engine(self) -> Result<EngineConfig, EngineError> {
@@ -146,6 +163,7 @@ impl NlEngineConfig {
                 per_share: self.commission_per_share,
                 minimum: self.commission_minimum,
             },
+            NL_COMMISSION_PER_TRADE => CommissionModel::PerTrade { fee: self.commission_per_trade },
             other => return Err(EngineError::InvalidArgument(format!("invalid commission_type code {other}"))),
         };
         let slippage = match self.slippage_type {
@@ -179,6 +197,7 @@ impl From<&Order> for NlOrder {
             order_type: o.order_type as u32,
             status: o.status as u32,
             quantity: o.quantity,
+            requested_quantity: o.requested_quantity,
             limit_price: opt_nan(o.limit_price),
             stop_price: opt_nan(o.stop_price),
             created_bar: o.created_bar,
@@ -202,6 +221,10 @@ impl From<&Fill> for NlFill {
             bar: f.bar,
             commission: f.commission,
             slippage: f.slippage,
+            price_source: f.price_source as u32,
+            reference_price: f.reference_price,
+            available_size: f.available_size,
+            is_exit: f.is_exit,
         }
     }
 }
@@ -223,11 +246,14 @@ impl From<&Trade> for NlTrade {
             exit_slippage: t.exit_slippage,
             mfe: t.mfe,
             mae: t.mae,
+            status: t.status as u32,
+            entry_available_size: t.entry_available_size,
+            exit_available_size: t.exit_available_size,
         }
     }
 }
 
-fn position_struct(p: &Position, current_price: f64) -> NlPosition {
+fn position_struct(p: &Position) -> NlPosition {
     NlPosition {
         asset: p.asset,
         quantity: p.quantity,
@@ -235,12 +261,14 @@ fn position_struct(p: &Position, current_price: f64) -> NlPosition {
         entry_bar: p.entry_bar,
         bars_held: p.bars_held,
         entry_commission: p.entry_commission,
+        entry_slippage: p.entry_slippage,
         high_water_mark: p.high_water_mark,
         low_water_mark: p.low_water_mark,
         max_favorable_excursion: p.max_favorable_excursion,
         max_adverse_excursion: p.max_adverse_excursion,
         initial_quantity: p.initial_quantity,
-        current_price,
+        entry_available_size: p.entry_available_size,
+        current_price: p.current_price,
     }
 }
 
@@ -310,7 +338,12 @@ pub unsafe extern "C" fn nl_market_data_new(
 #[no_mangle]
 pub unsafe extern "C" fn nl_market_data_drop(md: *mut NlMarketData) {
     if !md.is_null() {
-        drop(Box::from_raw(md));
+        // A destructor must not unwind into C; a panic here is recorded and the
+        // handle leaked rather than aborting the process.
+        let _ = guard(|| {
+            drop(Box::from_raw(md));
+            Ok(())
+        });
     }
 }
 
@@ -362,7 +395,10 @@ pub unsafe extern "C" fn nl_engine_new(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_drop(e: *mut NlEngine) {
     if !e.is_null() {
-        drop(Box::from_raw(e));
+        let _ = guard(|| {
+            drop(Box::from_raw(e));
+            Ok(())
+        });
     }
 }
 
@@ -404,7 +440,6 @@ pub unsafe extern "C" fn nl_engine_submit_order(
         let order_type = OrderType::try_from(order_type)?;
         let (id, code) = match engine(e)?.submit_order(asset, quantity, side, order_type)? {
             SubmitOutcome::Accepted(id) => (id, NL_SUBMIT_ACCEPTED),
-            SubmitOutcome::Rejected(id) => (id, NL_SUBMIT_REJECTED),
             SubmitOutcome::Ignored => (0, NL_SUBMIT_IGNORED),
         };
         write(out_order_id, id)?;
@@ -444,6 +479,41 @@ pub unsafe extern "C" fn nl_engine_account(
     })
 }
 
+/// The last known reference price of `asset` (NaN before its first bar).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_last_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        write(out, eng.last_price(asset))
+    })
+}
+
+/// Writes up to `cap` asset ids of open positions, in the order the positions
+/// were opened, into `assets`; `out_n` receives how many were written.
+///
+/// # Safety
+/// `e` must be a live engine handle; `assets` valid for `cap` writes.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_open_positions(
+    e: *mut NlEngine,
+    assets: *mut u32,
+    cap: usize,
+    out_n: *mut usize,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let mut n = 0;
+        for p in eng.positions().take(cap) {
+            assets.add(n).write(p.asset);
+            n += 1;
+        }
+        write(out_n, n)
+    })
+}
+
 /// The open position in `asset`; `out_found` is false when flat.
 ///
 /// # Safety
@@ -459,7 +529,7 @@ pub unsafe extern "C" fn nl_engine_position(
         let eng = engine(e)?;
         match eng.position(asset) {
             Some(p) => {
-                write(out, position_struct(p, eng.last_price(asset)))?;
+                write(out, position_struct(p))?;
                 write(out_found, true)
             }
             None => write(out_found, false),
@@ -563,7 +633,7 @@ pub unsafe extern "C" fn nl_engine_trade(e: *mut NlEngine, index: usize, out: *m
     })
 }
 
-/// Borrowed equity and cash curves (one value per completed bar). Valid until
+/// Borrowed equity, cash and open-position-count curves (one value per completed bar). Valid until
 /// the engine steps again or is dropped.
 ///
 /// # Safety
@@ -573,12 +643,14 @@ pub unsafe extern "C" fn nl_engine_curves(
     e: *mut NlEngine,
     out_equity: *mut *const f64,
     out_cash: *mut *const f64,
+    out_open_positions: *mut *const u32,
     out_len: *mut usize,
 ) -> NlStatus {
     guard(|| {
         let eng = engine(e)?;
         write(out_equity, eng.equity_curve().as_ptr())?;
         write(out_cash, eng.cash_curve().as_ptr())?;
+        write(out_open_positions, eng.open_positions_curve().as_ptr())?;
         write(out_len, eng.equity_curve().len())
     })
 }
@@ -592,5 +664,6 @@ pub extern "C" fn nl_enum_codes(
     _d: ExecutionMode,
     _e: ExecutionPrice,
     _f: ShareType,
+    _g: TradeStatus,
 ) {
 }

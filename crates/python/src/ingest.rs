@@ -1,6 +1,7 @@
 //! Zero-copy ingestion: the feed's NumPy/Polars column buffers become engine
 //! columns without copying (the Python buffer stays alive inside the column).
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use nl_engine::{Column, ColumnBuffer, MarketData};
@@ -11,7 +12,19 @@ use pyo3::prelude::*;
 
 /// A column borrowed from a Python object through the buffer protocol.
 struct BufferColumn<T: Element> {
-    buf: PyBuffer<T>,
+    buf: ManuallyDrop<PyBuffer<T>>,
+}
+
+impl<T: Element> Drop for BufferColumn<T> {
+    fn drop(&mut self) {
+        // Releasing a buffer needs the interpreter. At interpreter shutdown the
+        // last engines can be freed after it is gone; the process is exiting,
+        // so the buffer is left to the OS instead of panicking in a destructor.
+        // SAFETY: Py_IsInitialized may be called at any time; `buf` is dropped once.
+        if unsafe { pyo3::ffi::Py_IsInitialized() } != 0 {
+            unsafe { ManuallyDrop::drop(&mut self.buf) }
+        }
+    }
 }
 
 impl<T: Element + Send + Sync> ColumnBuffer<T> for BufferColumn<T> {
@@ -33,7 +46,7 @@ fn column<T: Element + Send + Sync + 'static>(name: &str, obj: &Bound<'_, PyAny>
     if !buf.is_c_contiguous() || buf.dimensions() != 1 {
         return Err(PyBufferError::new_err(format!("column {name:?} must be a 1-D contiguous buffer")));
     }
-    Ok(Arc::new(BufferColumn { buf }))
+    Ok(Arc::new(BufferColumn { buf: ManuallyDrop::new(buf) }))
 }
 
 /// Market data owned by Rust, shared by every engine built on it.

@@ -18,6 +18,8 @@
 
 #define NL_COMMISSION_PER_SHARE 2
 
+#define NL_COMMISSION_PER_TRADE 3
+
 /**
  * Slippage model codes for [`NlEngineConfig::slippage_type`].
  */
@@ -32,9 +34,10 @@
  */
 #define NL_SUBMIT_ACCEPTED 0
 
-#define NL_SUBMIT_REJECTED 1
-
-#define NL_SUBMIT_IGNORED 2
+/**
+ * The quantity was (practically) zero: no order was created.
+ */
+#define NL_SUBMIT_IGNORED 1
 
 /**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
@@ -51,6 +54,82 @@ typedef enum NlStatus {
    */
   NL_STATUS_PANIC = 99,
 } NlStatus;
+
+/**
+ * Direction of an order or fill.
+ */
+typedef enum OrderSide {
+  ORDER_SIDE_BUY = 1,
+  ORDER_SIDE_SELL = 2,
+} OrderSide;
+
+/**
+ * How an order is priced and triggered.
+ */
+typedef enum OrderType {
+  ORDER_TYPE_MARKET = 0,
+  ORDER_TYPE_LIMIT = 1,
+  ORDER_TYPE_STOP = 2,
+  ORDER_TYPE_STOP_LIMIT = 3,
+  ORDER_TYPE_TRAILING_STOP = 4,
+  ORDER_TYPE_MARKET_ON_CLOSE = 5,
+} OrderType;
+
+/**
+ * Life cycle of an order: PENDING moves to exactly one of the other three.
+ */
+typedef enum OrderStatus {
+  ORDER_STATUS_PENDING = 0,
+  ORDER_STATUS_FILLED = 1,
+  ORDER_STATUS_CANCELLED = 2,
+  ORDER_STATUS_REJECTED = 3,
+} OrderStatus;
+
+/**
+ * When a market order submitted during a bar fills.
+ */
+typedef enum ExecutionMode {
+  /**
+   * At this bar's execution price (the close by default).
+   */
+  EXECUTION_MODE_SAME_BAR = 0,
+  /**
+   * At the next bar's open (ml4t-backtest's default).
+   */
+  EXECUTION_MODE_NEXT_BAR = 1,
+} ExecutionMode;
+
+/**
+ * Which bar price an order fills at (also reported as a fill's price source).
+ */
+typedef enum ExecutionPrice {
+  EXECUTION_PRICE_OPEN = 0,
+  EXECUTION_PRICE_CLOSE = 1,
+  /**
+   * The feed's reference price column (the close unless configured otherwise).
+   */
+  EXECUTION_PRICE_PRICE = 2,
+  /**
+   * (high + low) / 2.
+   */
+  EXECUTION_PRICE_MID = 3,
+} ExecutionPrice;
+
+/**
+ * Whether order quantities are floored to whole shares.
+ */
+typedef enum ShareType {
+  SHARE_TYPE_INTEGER = 0,
+  SHARE_TYPE_FRACTIONAL = 1,
+} ShareType;
+
+/**
+ * Whether a round trip is fully closed or one reduction of a larger position.
+ */
+typedef enum TradeStatus {
+  TRADE_STATUS_CLOSED = 0,
+  TRADE_STATUS_PARTIAL = 1,
+} TradeStatus;
 
 /**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
@@ -94,6 +173,7 @@ typedef struct NlEngineConfig {
   double commission_rate;
   double commission_per_share;
   double commission_minimum;
+  double commission_per_trade;
   uint32_t slippage_type;
   double slippage_rate;
   double slippage_fixed;
@@ -106,13 +186,18 @@ typedef struct NlPosition {
   uint32_t entry_bar;
   uint32_t bars_held;
   double entry_commission;
+  /**
+   * Average per-unit entry slippage.
+   */
+  double entry_slippage;
   double high_water_mark;
   double low_water_mark;
   double max_favorable_excursion;
   double max_adverse_excursion;
   double initial_quantity;
+  double entry_available_size;
   /**
-   * The asset's last known reference price.
+   * The position's latest mark.
    */
   double current_price;
 } NlPosition;
@@ -124,6 +209,7 @@ typedef struct NlOrder {
   uint32_t order_type;
   uint32_t status;
   double quantity;
+  double requested_quantity;
   /**
    * NaN when the order has no such price.
    */
@@ -151,7 +237,20 @@ typedef struct NlFill {
   double price;
   uint32_t bar;
   double commission;
+  /**
+   * Per unit.
+   */
   double slippage;
+  /**
+   * An `ExecutionPrice` code.
+   */
+  uint32_t price_source;
+  double reference_price;
+  double available_size;
+  /**
+   * True when the fill reduced, closed or reversed a position.
+   */
+  bool is_exit;
 } NlFill;
 
 typedef struct NlTrade {
@@ -169,6 +268,12 @@ typedef struct NlTrade {
   double exit_slippage;
   double mfe;
   double mae;
+  /**
+   * A `TradeStatus` code.
+   */
+  uint32_t status;
+  double entry_available_size;
+  double exit_available_size;
 } NlTrade;
 
 /**
@@ -297,6 +402,26 @@ enum NlStatus nl_engine_account(struct NlEngine *e,
                                 int64_t *out_bar);
 
 /**
+ * The last known reference price of `asset` (NaN before its first bar).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_last_price(struct NlEngine *e, uint32_t asset, double *out);
+
+/**
+ * Writes up to `cap` asset ids of open positions, in the order the positions
+ * were opened, into `assets`; `out_n` receives how many were written.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `assets` valid for `cap` writes.
+ */
+enum NlStatus nl_engine_open_positions(struct NlEngine *e,
+                                       uint32_t *assets,
+                                       size_t cap,
+                                       size_t *out_n);
+
+/**
  * The open position in `asset`; `out_found` is false when flat.
  *
  * # Safety
@@ -362,7 +487,7 @@ enum NlStatus nl_engine_fill(struct NlEngine *e, size_t index, struct NlFill *ou
 enum NlStatus nl_engine_trade(struct NlEngine *e, size_t index, struct NlTrade *out);
 
 /**
- * Borrowed equity and cash curves (one value per completed bar). Valid until
+ * Borrowed equity, cash and open-position-count curves (one value per completed bar). Valid until
  * the engine steps again or is dropped.
  *
  * # Safety
@@ -371,6 +496,7 @@ enum NlStatus nl_engine_trade(struct NlEngine *e, size_t index, struct NlTrade *
 enum NlStatus nl_engine_curves(struct NlEngine *e,
                                const double **out_equity,
                                const double **out_cash,
+                               const uint32_t **out_open_positions,
                                size_t *out_len);
 
 #endif  /* NAUTILUS_LIKE_H */

@@ -1,0 +1,52 @@
+"""nautilus_like: event-driven backtesting with Rust kernels and ml4t-backtest's API.
+
+>>> from nautilus_like import BacktestConfig, DataFeed, Engine, Strategy
+>>> class Buy(Strategy):
+...     def on_data(self, timestamp, data, context, broker):
+...         for asset, bar in data.items():
+...             if bar["signals"].get("score", 0) > 0.5 and broker.get_position(asset) is None:
+...                 broker.submit_order(asset, 10)
+>>> result = Engine(DataFeed(prices_df=prices, signals_df=signals), Buy()).run()
+>>> result.metrics["total_return"], result.to_trades_dataframe()
+"""
+
+from pathlib import Path
+
+from nautilus_like._broker import Broker
+from nautilus_like._model import EngineError, Fill, Order, Position
+from nautilus_like._strategy import Strategy
+from nautilus_like.config import (
+    BacktestConfig,
+    CommissionType,
+    ExecutionPrice,
+    ShareType,
+    SlippageType,
+)
+from nautilus_like.datafeed import DataFeed
+from nautilus_like.engine import Engine, run_backtest
+from nautilus_like.models import (
+    FixedSlippage,
+    NoCommission,
+    NoSlippage,
+    PercentageCommission,
+    PercentageSlippage,
+    PerShareCommission,
+)
+from nautilus_like.result import BacktestResult
+from nautilus_like.types import ExecutionMode, ExitReason, OrderSide, OrderStatus, OrderType, Trade
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BacktestConfig", "BacktestResult", "Broker", "CommissionType", "DataFeed", "Engine",
+    "EngineError", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill", "FixedSlippage",
+    "NoCommission", "NoSlippage", "Order", "OrderSide", "OrderStatus", "OrderType",
+    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "ShareType",
+    "SlippageType", "Strategy", "Trade", "get_include", "run_backtest",
+]
+
+
+def get_include() -> str:
+    """Directory with `nautilus_like.h` and the `.pxd` files, for building a
+    Cython strategy that cimports `nautilus_like` (add it to `include_dirs`)."""
+    return str(Path(__file__).resolve().parent.parent)

@@ -1,0 +1,288 @@
+# cython: language_level=3
+"""The Broker a strategy trades through: validates arguments, calls Rust.
+
+Every trading rule (fills, costs, cash) lives in the Rust engine; this module
+only checks arguments, translates names to indices and wraps results.
+"""
+
+from libc.math cimport isfinite, floor
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+
+from nautilus_like cimport _ffi as ffi
+from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
+from nautilus_like.types import OrderSide, OrderStatus, OrderType, Trade
+
+_NL_TYPES = {OrderType.MARKET: ffi.ORDER_TYPE_MARKET}
+
+
+cdef uint32_t _side_code(object side) except 0:
+    if side is OrderSide.BUY or side == "buy":
+        return ffi.ORDER_SIDE_BUY
+    if side is OrderSide.SELL or side == "sell":
+        return ffi.ORDER_SIDE_SELL
+    raise ValueError(f"side must be OrderSide.BUY or OrderSide.SELL, got {side!r}")
+
+
+cdef unsigned long long _order_number(object order_id) except 0:
+    if isinstance(order_id, Order):
+        return (<Order>order_id)._id
+    if isinstance(order_id, str) and order_id.startswith("ORD-") and order_id[4:].isdigit():
+        n = int(order_id[4:])
+        if n > 0:
+            return n
+    raise ValueError(f"order_id must look like 'ORD-<n>', got {order_id!r}")
+
+
+cdef class Broker:
+    """Orders, positions and account queries for one backtest.
+
+    The API mirrors ml4t-backtest's `Broker`; see `submit_order`.
+    """
+
+    def __cinit__(self, EngineState state):
+        self._state = state
+        self._engine = state.engine
+        self._index = state.asset_index
+
+    # ------------------------------------------------------------------ orders
+
+    cpdef object submit_order(self, object asset, object quantity, object side=None,
+                              object order_type=OrderType.MARKET, object limit_price=None,
+                              object stop_price=None, object trail_amount=None):
+        """Submit an order; returns the `Order`, or `None` if the quantity rounds to 0.
+
+        `quantity` may be signed when `side` is omitted: positive buys, negative
+        sells. With `side` given, the quantity's magnitude is used.
+
+        >>> broker.submit_order("AAPL", 10)          # buy 10 at the next fill
+        >>> broker.submit_order("AAPL", -10)         # sell 10
+        """
+        cdef uint32_t a = self.c_asset(asset)
+        cdef double q
+        try:
+            q = quantity
+        except TypeError:
+            raise TypeError(f"quantity must be a number, got {quantity!r}") from None
+        if not isfinite(q):
+            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
+        if order_type is not OrderType.MARKET:
+            code = _NL_TYPES.get(order_type)
+            if code is None:
+                raise ValueError(
+                    f"order_type {order_type!r} is not supported yet: only OrderType.MARKET is")
+        cdef uint32_t s
+        if side is None:
+            s = ffi.ORDER_SIDE_BUY if q > 0 else ffi.ORDER_SIDE_SELL
+        else:
+            s = _side_code(side)
+        return self.c_submit(a, abs(q), s)
+
+    cdef object c_submit(self, uint32_t asset, double quantity, uint32_t side):
+        cdef uint64_t order_id = 0
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_submit_order(self._engine, asset, quantity, side, ffi.ORDER_TYPE_MARKET,
+                                     &order_id, &outcome))
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            return None
+        return Order(self._state, order_id)
+
+    def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,
+            order_type=OrderType.MARKET, limit_price=None):
+        """Buy `shares` (or `contracts`), or `amount`/`dollars` worth at the last price."""
+        qty = self._resolve_quantity(asset, shares, contracts, amount, dollars)
+        return self.submit_order(asset, qty, OrderSide.BUY, order_type, limit_price)
+
+    def sell(self, asset, shares=None, contracts=None, amount=None, dollars=None,
+             order_type=OrderType.MARKET, limit_price=None):
+        """Sell `shares` (or `contracts`), or `amount`/`dollars` worth at the last price."""
+        qty = self._resolve_quantity(asset, shares, contracts, amount, dollars)
+        return self.submit_order(asset, qty, OrderSide.SELL, order_type, limit_price)
+
+    def _resolve_quantity(self, asset, shares, contracts, amount, dollars):
+        given = [(n, v) for n, v in (("shares", shares), ("contracts", contracts),
+                                     ("amount", amount), ("dollars", dollars)) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of shares, contracts, amount, dollars; got {[n for n, _ in given] or 'none'}")
+        name, value = given[0]
+        if name in ("shares", "contracts"):
+            return abs(value)
+        price = self.get_last_price(asset)
+        if price is None:
+            raise ValueError(f"cannot size a {name} order for {asset!r}: it has no price yet")
+        return abs(value) / price
+
+    def close_position(self, asset, order_type=OrderType.MARKET):
+        """Submit an order that flattens `asset`; `None` when already flat."""
+        cdef double q = self.c_position(self.c_asset(asset))
+        if q == 0:
+            return None
+        return self.submit_order(asset, -q, None, order_type)
+
+    def cancel_order(self, order_id):
+        """Cancel a pending order (`"ORD-<n>"` or an `Order`); True if it was pending."""
+        cdef bint done = False
+        check(ffi.nl_engine_cancel_order(self._engine, _order_number(order_id), &done))
+        return done
+
+    def get_order(self, order_id):
+        """The order with this id, or `None` if there is none."""
+        n = _order_number(order_id)
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        return Order(self._state, n) if n <= n_orders else None
+
+    def get_orders(self, asset=None, *, pending_only=False):
+        """All orders (or those of `asset`), oldest first, as a tuple."""
+        if pending_only:
+            return tuple(self.get_pending_orders(asset))
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        orders = [Order(self._state, i) for i in range(1, n_orders + 1)]
+        if asset is not None:
+            orders = [o for o in orders if o.asset == asset]
+        return tuple(orders)
+
+    def get_pending_orders(self, asset=None):
+        """Orders still waiting to fill, oldest first."""
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, n = 0
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        if n_pending == 0:
+            return []
+        cdef uint64_t[:] ids = memoryview(bytearray(8 * n_pending)).cast("Q")
+        check(ffi.nl_engine_pending_ids(self._engine, &ids[0], n_pending, &n))
+        orders = [Order(self._state, ids[i]) for i in range(n)]
+        if asset is not None:
+            orders = [o for o in orders if o.asset == asset]
+        return orders
+
+    # --------------------------------------------------------------- positions
+
+    cpdef object get_position(self, object asset):
+        """The open `Position` in `asset`, or `None` when flat (or unknown)."""
+        cdef object idx = self._index.get(asset)
+        if idx is None:
+            return None
+        cdef ffi.NlPosition p
+        cdef bint found = False
+        check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
+        return position_from(self._state, &p) if found else None
+
+    def get_positions(self):
+        """`{asset: Position}` for every open position."""
+        out = {}
+        cdef ffi.NlPosition p
+        cdef bint found
+        cdef uint32_t a
+        for a in range(len(self._state.asset_names)):
+            found = False
+            check(ffi.nl_engine_position(self._engine, a, &p, &found))
+            if found:
+                out[self._state.asset_names[a]] = position_from(self._state, &p)
+        return out
+
+    cdef double c_position(self, uint32_t asset) except? -1.0:
+        cdef ffi.NlPosition p
+        cdef bint found = False
+        check(ffi.nl_engine_position(self._engine, asset, &p, &found))
+        return p.quantity if found else 0.0
+
+    cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF:
+        idx = self._index.get(asset)
+        if idx is None:
+            raise ValueError(f"asset {asset!r} does not appear in the feed")
+        return <uint32_t>idx
+
+    # ----------------------------------------------------------------- account
+
+    cpdef double get_cash(self) except? -1.0:
+        """Cash balance (negative only if a margin account borrows)."""
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = 0
+        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+        return cash
+
+    cpdef double get_account_value(self) except? -1.0:
+        """Cash plus open positions marked at their last known price."""
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = 0
+        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+        return equity
+
+    @property
+    def cash(self):
+        return self.get_cash()
+
+    def get_last_price(self, asset):
+        """The asset's last known close, or `None` before its first bar."""
+        cdef object idx = self._index.get(asset)
+        if idx is None:
+            return None
+        cdef ffi.NlPosition p
+        cdef bint found = False
+        check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
+        if found:
+            return p.current_price
+        cdef double price = 0
+        check(ffi.nl_engine_last_price(self._engine, <uint32_t>idx, &price))
+        return None if price != price else price
+
+    # ------------------------------------------------------------ fills/trades
+
+    def get_fills(self, order_id=None):
+        """Every fill so far (or those of one order), in execution order."""
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        cdef ffi.NlFill f
+        want = 0 if order_id is None else _order_number(order_id)
+        out = []
+        for i in range(n_fills):
+            check(ffi.nl_engine_fill(self._engine, i, &f))
+            if want == 0 or f.order_id == want:
+                out.append(fill_from(self._state, &f))
+        return out
+
+    def get_trades(self, asset=None, last_n=None):
+        """Closed round trips, oldest first (optionally one asset, the last `n`)."""
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        cdef ffi.NlTrade t
+        names = self._state.asset_names
+        out = []
+        for i in range(n_trades):
+            check(ffi.nl_engine_trade(self._engine, i, &t))
+            name = names[t.asset]
+            if asset is not None and name != asset:
+                continue
+            out.append(Trade(
+                symbol=name,
+                entry_time=self._state.timestamp_at(t.entry_bar),
+                exit_time=self._state.timestamp_at(t.exit_bar),
+                entry_price=t.entry_price, exit_price=t.exit_price, quantity=t.quantity,
+                pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
+                exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,
+                mfe=t.mfe, mae=t.mae,
+            ))
+        if last_n is not None:
+            out = out[-last_n:] if last_n > 0 else []
+        return out
+
+    @property
+    def positions(self):
+        return self.get_positions()
+
+    @property
+    def orders(self):
+        return list(self.get_orders())
+
+    @property
+    def pending_orders(self):
+        return self.get_pending_orders()
+
+    @property
+    def fills(self):
+        return self.get_fills()
+
+    @property
+    def trades(self):
+        return self.get_trades()

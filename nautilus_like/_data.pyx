@@ -1,0 +1,347 @@
+# cython: language_level=3
+"""The `data` mapping a strategy receives, read lazily from the feed's columns.
+
+`data["AAPL"]["close"]` and `data["AAPL"]["signals"]["x"]` read straight from
+the contiguous columns; nothing is copied into dicts per bar. Each level is a
+read-only mapping (`get`, `keys`, `values`, `items`, `in`, `len`) registered as a
+`collections.abc.Mapping` and compares equal to the plain dict ml4t-backtest
+would pass. `to_dict()` builds that dict when you want one.
+"""
+
+from collections.abc import Mapping
+
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+from nautilus_like cimport _ffi as ffi
+from nautilus_like._model cimport check
+
+# Signal column storage kinds.
+cdef enum:
+    KIND_F64 = 0
+    KIND_I64 = 1
+    KIND_BOOL = 2
+    KIND_OBJECT = 3
+
+# Fixed keys of one asset's bar, in ml4t-backtest's order.
+cdef tuple BAR_KEYS = ("price", "open", "high", "low", "close", "volume", "signals")
+cdef dict BAR_FIELD = {k: i for i, k in enumerate(BAR_KEYS)}
+
+
+cdef class MarketView:
+    def __cinit__(self, size_t handle, list asset_names, dict signal_columns, object has_signals):
+        """`handle` is an owned `NlMarketData*` from `MarketDataHandle.ffi_handle()`.
+
+        `signal_columns` maps name -> NumPy array (float64, int64, bool) or list
+        (any objects; used for strings and columns with nulls). `has_signals` is
+        a uint8 array (1 where the row has a signals row) or None for all rows.
+        """
+        self.md = <ffi.NlMarketData*>handle
+        self.row_of = NULL
+        self.sig_kind = NULL
+        self.sig_ptr = NULL
+        check(ffi.nl_market_data_columns(self.md, &self.cols))
+        self.asset_names = asset_names
+        self.asset_index = {name: i for i, name in enumerate(asset_names)}
+        self.row_of = <int32_t*>PyMem_Malloc(max(1, len(asset_names)) * sizeof(int32_t))
+        if self.row_of is NULL:
+            raise MemoryError()
+        self.row_of_bar = -1
+        self.signal_names = tuple(signal_columns)
+        self.sig_index = {name: i for i, name in enumerate(self.signal_names)}
+        self.n_sig = len(self.signal_names)
+        self.sig_kind = <int*>PyMem_Malloc(max(1, self.n_sig) * sizeof(int))
+        self.sig_ptr = <const void**>PyMem_Malloc(max(1, self.n_sig) * sizeof(void*))
+        if self.sig_kind is NULL or self.sig_ptr is NULL:
+            raise MemoryError()
+        self.sig_objects = []
+        self.keepalive = []
+        cdef const double[::1] f64
+        cdef const int64_t[::1] i64
+        cdef const uint8_t[::1] u8
+        for i, name in enumerate(self.signal_names):
+            col = signal_columns[name]
+            self.sig_objects.append(None)
+            self.sig_ptr[i] = NULL
+            if isinstance(col, list):
+                if len(col) != <Py_ssize_t>self.cols.n_rows:
+                    raise ValueError(f"signal column {name!r} has {len(col)} rows, expected {self.cols.n_rows}")
+                self.sig_kind[i] = KIND_OBJECT
+                self.sig_objects[i] = col
+                continue
+            dtype = str(col.dtype)
+            if len(col) != <Py_ssize_t>self.cols.n_rows:
+                raise ValueError(f"signal column {name!r} has {len(col)} rows, expected {self.cols.n_rows}")
+            self.keepalive.append(col)
+            if len(col) == 0:
+                self.sig_kind[i] = KIND_OBJECT
+                self.sig_objects[i] = []
+            elif dtype == "float64":
+                f64 = col
+                self.sig_kind[i] = KIND_F64
+                self.sig_ptr[i] = &f64[0]
+            elif dtype == "int64":
+                i64 = col
+                self.sig_kind[i] = KIND_I64
+                self.sig_ptr[i] = &i64[0]
+            elif dtype == "bool":
+                u8 = col.view("uint8")
+                self.sig_kind[i] = KIND_BOOL
+                self.sig_ptr[i] = &u8[0]
+            else:
+                raise TypeError(f"signal column {name!r}: unsupported array dtype {dtype}")
+        self.has_signals = NULL
+        if has_signals is not None and len(has_signals) > 0:
+            u8 = has_signals
+            self.keepalive.append(has_signals)
+            self.has_signals = &u8[0]
+
+    def __dealloc__(self):
+        PyMem_Free(self.row_of)
+        PyMem_Free(self.sig_kind)
+        PyMem_Free(<void*>self.sig_ptr)
+        if self.md is not NULL:
+            ffi.nl_market_data_drop(self.md)
+            self.md = NULL
+
+    @property
+    def n_rows(self):
+        return self.cols.n_rows
+
+    @property
+    def n_bars(self):
+        return self.cols.n_bars
+
+    cdef BarData bar(self, long b):
+        cdef BarData d = BarData.__new__(BarData)
+        d._view = self
+        d._bar = b
+        d.start = self.cols.bar_starts[b]
+        d.end = self.cols.bar_starts[b + 1]
+        return d
+
+    def bar_data(self, long b):
+        """The `data` mapping of bar `b` (0-based)."""
+        if b < 0 or b >= <long>self.cols.n_bars:
+            raise IndexError(f"bar {b} out of range 0..{self.cols.n_bars - 1}")
+        return self.bar(b)
+
+    cdef long row_for(self, long b, Py_ssize_t asset) except -2:
+        """Row of `asset` in bar `b`, or -1. Rebuilds a per-asset index once per bar."""
+        cdef Py_ssize_t r, n = len(self.asset_names)
+        if self.row_of_bar != b:
+            for r in range(n):
+                self.row_of[r] = -1
+            for r in range(<Py_ssize_t>self.cols.bar_starts[b], <Py_ssize_t>self.cols.bar_starts[b + 1]):
+                self.row_of[self.cols.asset[r]] = <int32_t>r
+            self.row_of_bar = b
+        return self.row_of[asset]
+
+    cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row):
+        cdef int kind = self.sig_kind[col]
+        if kind == KIND_F64:
+            return (<const double*>self.sig_ptr[col])[row]
+        if kind == KIND_I64:
+            return (<const int64_t*>self.sig_ptr[col])[row]
+        if kind == KIND_BOOL:
+            return (<const uint8_t*>self.sig_ptr[col])[row] != 0
+        return self.sig_objects[col][row]
+
+
+cdef inline bint _row_has_signals(MarketView v, Py_ssize_t row):
+    return v.has_signals is NULL or v.has_signals[row] != 0
+
+
+cdef class BarData:
+    """`{asset: bar}` for one timestamp; only assets with a row then appear."""
+
+    cdef AssetBar _lookup(self, object asset):
+        idx = self._view.asset_index.get(asset)
+        if idx is None:
+            return None
+        cdef long row = self._view.row_for(self._bar, <Py_ssize_t>idx)
+        if row < 0:
+            return None
+        cdef AssetBar a = AssetBar.__new__(AssetBar)
+        a._view = self._view
+        a._row = row
+        a._asset = asset
+        return a
+
+    def __getitem__(self, asset):
+        cdef AssetBar a = self._lookup(asset)
+        if a is None:
+            raise KeyError(asset)
+        return a
+
+    def get(self, asset, default=None):
+        cdef AssetBar a = self._lookup(asset)
+        return default if a is None else a
+
+    def __contains__(self, asset):
+        return self._lookup(asset) is not None
+
+    def __len__(self):
+        return self.end - self.start
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def keys(self):
+        names = self._view.asset_names
+        cdef const uint32_t* assets = self._view.cols.asset
+        return [names[assets[r]] for r in range(self.start, self.end)]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def items(self):
+        cdef MarketView v = self._view
+        cdef list names = v.asset_names
+        cdef const uint32_t* assets = v.cols.asset
+        cdef list out = []
+        cdef AssetBar a
+        cdef Py_ssize_t r
+        for r in range(self.start, self.end):
+            a = AssetBar.__new__(AssetBar)
+            a._view = v
+            a._row = r
+            a._asset = names[assets[r]]
+            out.append((a._asset, a))
+        return out
+
+    def to_dict(self):
+        """A plain `{asset: {...}}` dict, as ml4t-backtest passes it."""
+        return {k: bar.to_dict() for k, bar in self.items()}
+
+    def __eq__(self, other):
+        if isinstance(other, BarData):
+            return self.to_dict() == other.to_dict()
+        if isinstance(other, Mapping):
+            return self.to_dict() == {k: (v.to_dict() if isinstance(v, AssetBar) else v)
+                                      for k, v in other.items()}
+        return NotImplemented
+
+    def __repr__(self):
+        return f"BarData({self.to_dict()!r})"
+
+
+cdef class AssetBar:
+    """One asset's bar: price, open, high, low, close, volume and signals."""
+
+    def __getitem__(self, key):
+        field = BAR_FIELD.get(key)
+        if field is None:
+            raise KeyError(key)
+        return self._field(<int>field)
+
+    cdef object _field(self, int field):
+        cdef ffi.NlMarketColumns* c = &self._view.cols
+        cdef Py_ssize_t r = self._row
+        if field == 0 or field == 4:
+            return c.close[r]
+        if field == 1:
+            return c.open[r]
+        if field == 2:
+            return c.high[r]
+        if field == 3:
+            return c.low[r]
+        if field == 5:
+            return c.volume[r]
+        cdef Signals s = Signals.__new__(Signals)
+        s._view = self._view
+        s._row = r
+        return s
+
+    def get(self, key, default=None):
+        field = BAR_FIELD.get(key)
+        return default if field is None else self._field(<int>field)
+
+    def __contains__(self, key):
+        return key in BAR_FIELD
+
+    def __len__(self):
+        return len(BAR_KEYS)
+
+    def __iter__(self):
+        return iter(BAR_KEYS)
+
+    def keys(self):
+        return list(BAR_KEYS)
+
+    def values(self):
+        return [self._field(i) for i in range(len(BAR_KEYS))]
+
+    def items(self):
+        return [(BAR_KEYS[i], self._field(i)) for i in range(len(BAR_KEYS))]
+
+    def to_dict(self):
+        d = {BAR_KEYS[i]: self._field(i) for i in range(len(BAR_KEYS) - 1)}
+        d["signals"] = self._field(6).to_dict()
+        return d
+
+    def __eq__(self, other):
+        if isinstance(other, AssetBar):
+            return self.to_dict() == other.to_dict()
+        if isinstance(other, Mapping):
+            return self.to_dict() == {k: (v.to_dict() if isinstance(v, Signals) else v)
+                                      for k, v in other.items()}
+        return NotImplemented
+
+    def __repr__(self):
+        return f"AssetBar({self._asset!r}, {self.to_dict()!r})"
+
+
+cdef class Signals:
+    """The asset's signal values at this timestamp (empty if it has no signals row)."""
+
+    def __getitem__(self, name):
+        if not _row_has_signals(self._view, self._row):
+            raise KeyError(name)
+        col = self._view.sig_index.get(name)
+        if col is None:
+            raise KeyError(name)
+        return self._view.signal_value(<Py_ssize_t>col, self._row)
+
+    def get(self, name, default=None):
+        if not _row_has_signals(self._view, self._row):
+            return default
+        col = self._view.sig_index.get(name)
+        if col is None:
+            return default
+        return self._view.signal_value(<Py_ssize_t>col, self._row)
+
+    def __contains__(self, name):
+        return _row_has_signals(self._view, self._row) and name in self._view.sig_index
+
+    def __len__(self):
+        return self._view.n_sig if _row_has_signals(self._view, self._row) else 0
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def keys(self):
+        return list(self._view.signal_names) if _row_has_signals(self._view, self._row) else []
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def items(self):
+        if not _row_has_signals(self._view, self._row):
+            return []
+        return [(n, self._view.signal_value(i, self._row)) for i, n in enumerate(self._view.signal_names)]
+
+    def to_dict(self):
+        return dict(self.items())
+
+    def __eq__(self, other):
+        if isinstance(other, (Signals, Mapping)):
+            return self.to_dict() == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self):
+        return f"Signals({self.to_dict()!r})"
+
+
+for _cls in (BarData, AssetBar, Signals):
+    Mapping.register(_cls)

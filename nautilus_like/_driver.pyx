@@ -1,0 +1,156 @@
+# cython: language_level=3
+"""The per-timestamp driver: one Rust call before and one after the strategy."""
+
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.stdint cimport uint32_t
+
+from nautilus_like cimport _ffi as ffi
+from nautilus_like._model cimport EngineState, check
+from nautilus_like._broker cimport Broker
+from nautilus_like._data cimport MarketView
+from nautilus_like._strategy cimport Strategy
+
+
+def run_bars(EngineState state, MarketView view, Strategy strategy, Broker broker,
+             list contexts, object config=None):
+    """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
+
+    `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
+    the exception propagates afterwards (as in ml4t-backtest).
+    """
+    cdef list timestamps = state.timestamps
+    cdef Py_ssize_t t, n = len(timestamps)
+    strategy.on_start(broker)
+    try:
+        strategy.on_prepare(broker, config)
+        for t in range(n):
+            check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+            strategy.on_data(timestamps[t], view.bar(t), contexts[t], broker)
+            check(ffi.nl_engine_end_bar(state.engine))
+    finally:
+        strategy.on_end(broker)
+
+
+def create_engine(MarketView view, dict cfg, list timestamps):
+    """A new Rust engine over the view's market data.
+
+    `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see config.py).
+    """
+    cdef ffi.NlEngineConfig c
+    c.initial_cash = cfg["initial_cash"]
+    c.execution_mode = cfg["execution_mode"]
+    c.execution_price = cfg["execution_price"]
+    c.share_type = cfg["share_type"]
+    c.allow_short_selling = cfg["allow_short_selling"]
+    c.commission_type = cfg["commission_type"]
+    c.commission_rate = cfg["commission_rate"]
+    c.commission_per_share = cfg["commission_per_share"]
+    c.commission_minimum = cfg["commission_minimum"]
+    c.commission_per_trade = cfg["commission_per_trade"]
+    c.slippage_type = cfg["slippage_type"]
+    c.slippage_rate = cfg["slippage_rate"]
+    c.slippage_fixed = cfg["slippage_fixed"]
+    cdef EngineState state = EngineState.__new__(EngineState)
+    state.asset_names = view.asset_names
+    state.asset_index = view.asset_index
+    state.timestamps = timestamps
+    check(ffi.nl_engine_new(&c, view.md, &state.engine))
+    return state
+
+
+def collect_results(EngineState state):
+    """Copies the engine's fills, closed trades, open positions and curves into
+    NumPy arrays (one pass in C; no Python object per fill)."""
+    import numpy as np
+
+    cdef ffi.NlEngine* e = state.engine
+    cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i, n_curve = 0
+    check(ffi.nl_engine_counts(e, &n_orders, &n_pending, &n_fills, &n_trades))
+
+    cdef ffi.NlFill f
+    fills = {k: np.empty(n_fills, dtype=d) for k, d in (
+        ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
+        ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
+        ("price_source", np.uint32), ("reference_price", np.float64), ("available_size", np.float64),
+        ("is_exit", np.bool_))}
+    cdef unsigned long long[:] f_id = fills["order_id"]
+    cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_bar = fills["bar"], f_src = fills["price_source"]
+    cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
+    cdef double[:] f_slip = fills["slippage"], f_ref = fills["reference_price"], f_avail = fills["available_size"]
+    cdef unsigned char[:] f_exit = fills["is_exit"].view(np.uint8)
+    for i in range(n_fills):
+        check(ffi.nl_engine_fill(e, i, &f))
+        f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
+        f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
+        f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
+        f_exit[i] = f.is_exit
+
+    cdef ffi.NlTrade t
+    trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
+                    "entry_slippage", "exit_slippage", "mfe", "mae", "entry_available_size",
+                    "exit_available_size")
+    trades = {k: np.empty(n_trades, dtype=np.float64) for k in trade_fields}
+    for k in ("asset", "entry_bar", "exit_bar", "bars_held", "status"):
+        trades[k] = np.empty(n_trades, dtype=np.uint32)
+    cdef double[:] t_e = trades["entry_price"], t_x = trades["exit_price"], t_q = trades["quantity"]
+    cdef double[:] t_pnl = trades["pnl"], t_pct = trades["pnl_percent"], t_fees = trades["fees"]
+    cdef double[:] t_es = trades["entry_slippage"], t_xs = trades["exit_slippage"], t_mfe = trades["mfe"], t_mae = trades["mae"]
+    cdef double[:] t_eav = trades["entry_available_size"], t_xav = trades["exit_available_size"]
+    cdef unsigned int[:] t_a = trades["asset"], t_eb = trades["entry_bar"], t_xb = trades["exit_bar"]
+    cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"]
+    for i in range(n_trades):
+        check(ffi.nl_engine_trade(e, i, &t))
+        t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
+        t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
+        t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
+        t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
+        t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
+
+    # Open positions, in the order they were opened.
+    cdef ffi.NlPosition p
+    cdef bint found
+    cdef size_t n_pos = 0
+    cdef size_t n_assets = len(state.asset_names)
+    cdef uint32_t* order = <uint32_t*>PyMem_Malloc(max(1, n_assets) * sizeof(uint32_t))
+    if order is NULL:
+        raise MemoryError()
+    positions = []
+    try:
+        check(ffi.nl_engine_open_positions(e, order, n_assets, &n_pos))
+        for i in range(n_pos):
+            check(ffi.nl_engine_position(e, order[i], &p, &found))
+            positions.append(dict(
+                asset=p.asset, quantity=p.quantity, entry_price=p.entry_price, entry_bar=p.entry_bar,
+                bars_held=p.bars_held, entry_commission=p.entry_commission,
+                entry_slippage=p.entry_slippage, mfe=p.max_favorable_excursion,
+                mae=p.max_adverse_excursion, current_price=p.current_price,
+                entry_available_size=p.entry_available_size))
+    finally:
+        PyMem_Free(order)
+    cdef double mark = 0.0
+    for pos in positions:
+        check(ffi.nl_engine_last_price(e, pos["asset"], &mark))
+        pos["mark"] = mark
+
+    cdef const double* eq = NULL
+    cdef const double* cash = NULL
+    cdef const uint32_t* n_open = NULL
+    check(ffi.nl_engine_curves(e, &eq, &cash, &n_open, &n_curve))
+    equity = np.empty(n_curve, dtype=np.float64)
+    cash_arr = np.empty(n_curve, dtype=np.float64)
+    open_arr = np.empty(n_curve, dtype=np.uint32)
+    cdef double[:] eq_v = equity, cash_v = cash_arr
+    cdef unsigned int[:] open_v = open_arr
+    for i in range(n_curve):
+        eq_v[i] = eq[i]
+        cash_v[i] = cash[i]
+        open_v[i] = n_open[i]
+
+    cdef ffi.NlOrder o
+    statuses = np.empty(n_orders, dtype=np.uint32)
+    cdef unsigned int[:] st_v = statuses
+    for i in range(n_orders):
+        check(ffi.nl_engine_order(e, i + 1, &o))
+        st_v[i] = o.status
+    return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
+                open_positions=open_arr, order_status=statuses)

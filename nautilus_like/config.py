@@ -1,0 +1,201 @@
+"""`BacktestConfig`: the behavioural settings of a backtest, as a msgspec struct.
+
+Field names, enum members and defaults are ml4t-backtest 0.2.0's, for the
+settings nautilus_like implements so far. Values are validated when the config
+is built (and again when an `Engine` uses it), with errors naming the field:
+
+>>> BacktestConfig(commission_type="percentage", commission_rate=0.001)
+>>> BacktestConfig(commission_rate=-1)
+Traceback (most recent call last):
+ValueError: commission_rate must be a finite number >= 0, got -1
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import Any
+
+import msgspec
+
+from nautilus_like.types import ExecutionMode
+
+__all__ = [
+    "BacktestConfig",
+    "CommissionType",
+    "ExecutionMode",
+    "ExecutionPrice",
+    "ShareType",
+    "SlippageType",
+]
+
+
+class ExecutionPrice(str, Enum):
+    """Which bar price market orders fill at in SAME_BAR mode (NEXT_BAR always uses the open)."""
+
+    PRICE = "price"
+    CLOSE = "close"
+    OPEN = "open"
+    VWAP = "vwap"
+    MID = "mid"
+    BID = "bid"
+    ASK = "ask"
+    QUOTE_MID = "quote_mid"
+    QUOTE_SIDE = "quote_side"
+
+
+class ShareType(str, Enum):
+    FRACTIONAL = "fractional"
+    INTEGER = "integer"
+
+
+class CommissionType(str, Enum):
+    NONE = "none"
+    PERCENTAGE = "percentage"
+    PER_SHARE = "per_share"
+    PER_ORDER_PER_SHARE = "per_order_per_share"
+    PER_ORDER = "per_order"
+    PER_TRADE = "per_trade"
+    TIERED = "tiered"
+    PER_CONTRACT = "per_share"  # alias of PER_SHARE, as in ml4t-backtest
+
+    @classmethod
+    def _missing_(cls, value: object) -> CommissionType | None:
+        return cls.PER_SHARE if value == "per_contract" else None
+
+
+class SlippageType(str, Enum):
+    NONE = "none"
+    PERCENTAGE = "percentage"
+    FIXED = "fixed"
+    SPREAD = "spread"
+    VOLUME_BASED = "volume_based"
+    CUMULATIVE_VOLUME_SHARE = "cumulative_volume_share"
+
+
+# What the Rust engine implements today; other members raise a clear error.
+_SUPPORTED = {
+    "execution_price": {ExecutionPrice.OPEN, ExecutionPrice.CLOSE, ExecutionPrice.PRICE, ExecutionPrice.MID},
+    "commission_type": {CommissionType.NONE, CommissionType.PERCENTAGE, CommissionType.PER_SHARE,
+                        CommissionType.PER_TRADE},
+    "slippage_type": {SlippageType.NONE, SlippageType.PERCENTAGE, SlippageType.FIXED},
+}
+
+_ENUM_FIELDS = {
+    "execution_mode": ExecutionMode,
+    "execution_price": ExecutionPrice,
+    "share_type": ShareType,
+    "commission_type": CommissionType,
+    "slippage_type": SlippageType,
+}
+
+_NON_NEGATIVE = (
+    "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
+    "commission_minimum", "slippage_rate", "slippage_fixed",
+)
+
+
+def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum:
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, str):
+        try:
+            return enum(value.lower())
+        except ValueError:
+            if value.upper() in enum.__members__:
+                return enum.__members__[value.upper()]
+    allowed = ", ".join(m.name for m in enum)
+    raise ValueError(f"{field} must be one of {allowed}, got {value!r}")
+
+
+class BacktestConfig(msgspec.Struct, kw_only=True):
+    """Settings of one backtest (ml4t-backtest's `BacktestConfig` fields and defaults).
+
+    >>> cfg = BacktestConfig(initial_cash=50_000, execution_mode=ExecutionMode.SAME_BAR,
+    ...                      execution_price=ExecutionPrice.CLOSE, commission_rate=0.001)
+    """
+
+    initial_cash: float = 100_000.0
+    allow_short_selling: bool = False
+    allow_leverage: bool = False
+    execution_mode: ExecutionMode = ExecutionMode.NEXT_BAR
+    execution_price: ExecutionPrice = ExecutionPrice.OPEN
+    share_type: ShareType = ShareType.INTEGER
+    commission_type: CommissionType = CommissionType.NONE
+    commission_rate: float = 0.0
+    commission_per_share: float = 0.0
+    commission_per_trade: float = 0.0
+    commission_minimum: float = 0.0
+    slippage_type: SlippageType = SlippageType.NONE
+    slippage_rate: float = 0.0
+    slippage_fixed: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> BacktestConfig:
+        """Checks (and normalizes) every field; raises `ValueError` naming the field."""
+        for field, enum in _ENUM_FIELDS.items():
+            value = _coerce_enum(field, enum, getattr(self, field))
+            supported = _SUPPORTED.get(field)
+            if supported is not None and value not in supported:
+                names = ", ".join(sorted(m.name for m in supported))
+                raise ValueError(
+                    f"{field}={value.name} is not supported by nautilus_like yet (supported: {names})")
+            setattr(self, field, value)
+        for field in _NON_NEGATIVE:
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{field} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{field} must be a finite number >= 0, got {value!r}")
+            setattr(self, field, float(value))
+        for field in ("allow_short_selling", "allow_leverage"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
+        if self.allow_leverage:
+            raise ValueError("allow_leverage=True (margin accounts) is not supported by nautilus_like yet")
+        return self
+
+    def resolved_commission_type(self) -> CommissionType:
+        """The commission model in effect: NONE is inferred from the rate fields
+        (per-share first, then per-trade, then percentage), as ml4t-backtest does."""
+        if self.commission_type is not CommissionType.NONE:
+            return self.commission_type
+        if self.commission_per_share > 0:
+            return CommissionType.PER_SHARE
+        if self.commission_per_trade > 0:
+            return CommissionType.PER_TRADE
+        if self.commission_rate > 0:
+            return CommissionType.PERCENTAGE
+        return CommissionType.NONE
+
+    def resolved_slippage_type(self) -> SlippageType:
+        """The slippage model in effect: NONE is inferred (fixed first, then percentage)."""
+        if self.slippage_type is not SlippageType.NONE:
+            return self.slippage_type
+        if self.slippage_fixed > 0:
+            return SlippageType.FIXED
+        if self.slippage_rate > 0:
+            return SlippageType.PERCENTAGE
+        return SlippageType.NONE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (enums as their string values)."""
+        return msgspec.to_builtins(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
+        """Builds a config from `to_dict()` output; unknown keys raise."""
+        unknown = set(data) - set(cls.__struct_fields__)
+        if unknown:
+            raise ValueError(f"unknown BacktestConfig fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def describe(self) -> str:
+        """One line per setting."""
+        lines = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            lines.append(f"{name}: {value.value if isinstance(value, Enum) else value}")
+        return "\n".join(lines)

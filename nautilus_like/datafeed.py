@@ -1,0 +1,248 @@
+"""`DataFeed`: long-format prices (+ signals, + context) turned into columns once.
+
+One row per (timestamp, asset). The asset column is detected from `symbol`,
+`asset`, `product`, `ticker` (or given as `entity_col`). Only the timestamp,
+asset and `close` (or `price`) columns are required: missing or null
+open/high/low take the close, a missing or null volume is 0.
+
+>>> feed = DataFeed(prices_df=prices, signals_df=signals)   # polars, pandas or lazy
+>>> feed = DataFeed(prices_path="prices.parquet")
+
+The price columns are validated once, in Rust (finite and > 0; volume >= 0),
+and handed to the engine without copying. Errors name the column, the asset
+and the timestamp.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nautilus_like import _rust
+
+__all__ = ["DataFeed"]
+
+ENTITY_CANDIDATES = ("symbol", "asset", "product", "ticker")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+_FRAME_TYPES = "a polars DataFrame or LazyFrame, a pandas DataFrame, or a Parquet path"
+
+
+def _load(what: str, df: Any, path: str | Path | None) -> pl.DataFrame | None:
+    if df is not None and path is not None:
+        raise ValueError(f"give {what}_df or {what}_path, not both")
+    if path is not None:
+        return pl.read_parquet(path)
+    if df is None:
+        return None
+    if isinstance(df, pl.LazyFrame):
+        return df.collect()
+    if isinstance(df, pl.DataFrame):
+        return df
+    if type(df).__module__.startswith("pandas"):
+        frame = df.reset_index() if df.index.name is not None or any(df.index.names) else df
+        return pl.from_pandas(frame)
+    raise TypeError(f"{what}_df must be {_FRAME_TYPES}, got {type(df).__name__}")
+
+
+def _detect_entity(columns: list[str], entity_col: str | None, what: str) -> str:
+    if entity_col is not None:
+        if entity_col not in columns:
+            raise ValueError(f"entity_col={entity_col!r} not found in {what} columns {columns}")
+        return entity_col
+    for name in ENTITY_CANDIDATES:
+        if name in columns:
+            return name
+    raise ValueError(
+        f"cannot detect the asset column of {what}: expected one of {ENTITY_CANDIDATES}, got columns {columns}")
+
+
+def _check_keys(df: pl.DataFrame, what: str, keys: list[str]) -> None:
+    for key in keys:
+        nulls = df[key].null_count()
+        if nulls:
+            raise ValueError(f"{what} column {key!r} has {nulls} null value(s); keys cannot be null")
+    dup = df.select(keys).is_duplicated()
+    if dup.any():
+        row = df.filter(dup).row(0, named=True)
+        where = ", ".join(f"{k}={row[k]!r}" for k in keys)
+        raise ValueError(f"duplicate {what} row for ({where}): keys must be unique")
+
+
+def _signal_column(series: pl.Series, has_signals: pl.Series) -> np.ndarray | list:
+    """A NumPy array for null-free numeric/bool columns (read without boxing),
+    else a list that keeps Python values (strings, None for nulls)."""
+    present = series.filter(has_signals)
+    dtype = series.dtype
+    if present.null_count() == 0:
+        if dtype.is_float():
+            return series.fill_null(0.0).cast(pl.Float64).to_numpy()
+        if dtype.is_integer() and dtype != pl.UInt64:
+            return series.fill_null(0).cast(pl.Int64).to_numpy()
+        if dtype == pl.Boolean:
+            return series.fill_null(False).to_numpy()
+    return series.to_list()
+
+
+class DataFeed:
+    """Market data for a backtest (ml4t-backtest's `DataFeed` arguments)."""
+
+    def __init__(
+        self,
+        prices_path: str | Path | None = None,
+        signals_path: str | Path | None = None,
+        context_path: str | Path | None = None,
+        prices_df: Any = None,
+        signals_df: Any = None,
+        context_df: Any = None,
+        *,
+        entity_col: str | None = None,
+        timestamp_col: str = "timestamp",
+    ) -> None:
+        prices = _load("prices", prices_df, prices_path)
+        if prices is None:
+            raise ValueError("prices_path or prices_df required")
+        signals = _load("signals", signals_df, signals_path)
+        context = _load("context", context_df, context_path)
+        ts = timestamp_col
+        for what, frame in (("prices", prices), ("signals", signals), ("context", context)):
+            if frame is not None and ts not in frame.columns:
+                raise ValueError(f"timestamp_col={ts!r} not found in {what} columns {frame.columns}")
+        asset = _detect_entity(prices.columns, entity_col, "prices")
+        prices = self._normalize_prices(prices, ts, asset)
+        _check_keys(prices, "prices", ["timestamp", "asset"])
+
+        # Every timestamp of any input is a bar (a signals- or context-only
+        # timestamp gets an empty `data` mapping), as in ml4t-backtest.
+        ts_dtype = prices["timestamp"].dtype
+        stamps = [prices["timestamp"]]
+        if signals is not None:
+            sig_asset = _detect_entity(signals.columns, entity_col, "signals")
+            signals = signals.rename({ts: "timestamp", sig_asset: "asset"}).with_columns(
+                pl.col("timestamp").cast(ts_dtype), pl.col("asset").cast(pl.String))
+            _check_keys(signals, "signals", ["timestamp", "asset"])
+            stamps.append(signals["timestamp"])
+        if context is not None:
+            context = context.rename({ts: "timestamp"}).with_columns(pl.col("timestamp").cast(ts_dtype))
+            _check_keys(context, "context", ["timestamp"])
+            stamps.append(context["timestamp"])
+        timeline = pl.concat(stamps).unique().sort()
+
+        # Stable sort by time only: within a timestamp, rows keep input order,
+        # which is the order strategies see assets in (as in ml4t-backtest).
+        prices = prices.sort("timestamp", maintain_order=True)
+        self._assets: list[str] = sorted(prices["asset"].unique().to_list())
+        prices = prices.with_columns(
+            pl.Series("__bar", timeline.search_sorted(prices["timestamp"]), dtype=pl.UInt32),
+            pl.col("asset").cast(pl.Enum(self._assets)).to_physical().cast(pl.UInt32).alias("__asset"),
+        )
+        self._signal_columns: dict[str, np.ndarray | list] = {}
+        self._has_signals: np.ndarray | None = None
+        if signals is not None:
+            names = [c for c in signals.columns if c not in ("timestamp", "asset")]
+            joined = prices.select("timestamp", "asset").join(
+                signals.with_columns(pl.lit(True).alias("__has")), on=["timestamp", "asset"],
+                how="left", maintain_order="left")
+            has = joined["__has"].fill_null(False)
+            self._has_signals = has.cast(pl.UInt8).to_numpy()
+            self._signal_columns = {n: _signal_column(joined[n], has) for n in names}
+        prices = prices.rechunk()
+        self._prices = prices
+        self._timeline = timeline
+        self._timestamps: list[Any] = timeline.to_list()
+        self._contexts_source = context
+        labels = self._timestamps
+        self._market = _rust.build_market_data(
+            len(timeline),
+            self._assets,
+            prices["__bar"].to_numpy(),
+            prices["__asset"].to_numpy(),
+            prices["open"].to_numpy(),
+            prices["high"].to_numpy(),
+            prices["low"].to_numpy(),
+            prices["close"].to_numpy(),
+            prices["volume"].to_numpy(),
+            lambda b: str(labels[b]),
+        )
+
+    @staticmethod
+    def _normalize_prices(prices: pl.DataFrame, ts: str, asset: str) -> pl.DataFrame:
+        cols = prices.columns
+        if "close" in cols:
+            close = pl.col("close")
+        elif "price" in cols:
+            close = pl.col("price")
+        else:
+            raise ValueError(f"prices need a 'close' (or 'price') column; got columns {cols}")
+        for name in (*PRICE_COLUMNS, "price", "volume"):
+            if name in cols and not (prices[name].dtype.is_numeric() or prices[name].dtype == pl.Null):
+                raise ValueError(f"prices column {name!r} must be numeric, got {prices[name].dtype}")
+        close = close.cast(pl.Float64)
+        out = prices.select(
+            pl.col(ts).alias("timestamp"),
+            pl.col(asset).cast(pl.String).alias("asset"),
+            *[
+                (pl.col(c).cast(pl.Float64).fill_null(close) if c in cols else close).alias(c)
+                for c in ("open", "high", "low")
+            ],
+            close.alias("close"),
+            (pl.col("volume").cast(pl.Float64).fill_null(0.0) if "volume" in cols else pl.lit(0.0)).alias("volume"),
+        )
+        nulls = out.filter(pl.col("close").is_null())
+        if nulls.height:
+            row = nulls.row(0, named=True)
+            raise ValueError(
+                f"prices column 'close' is null for asset {row['asset']!r} at {row['timestamp']} "
+                f"({nulls.height} null close value(s) in all)")
+        return out
+
+    # ----------------------------------------------------------------- queries
+
+    @property
+    def timestamps(self) -> list[Any]:
+        """Every bar's timestamp, ascending (as Python objects)."""
+        return self._timestamps
+
+    @property
+    def assets(self) -> list[str]:
+        """The assets with prices, sorted."""
+        return self._assets
+
+    @property
+    def signal_names(self) -> list[str]:
+        return list(self._signal_columns)
+
+    def __len__(self) -> int:
+        return len(self._timestamps)
+
+    def __repr__(self) -> str:
+        return (f"DataFeed({len(self._timestamps)} timestamps, {len(self._assets)} assets, "
+                f"{self._prices.height} rows, signals={self.signal_names})")
+
+    # ------------------------------------------------------- engine interface
+
+    def _market_view(self):
+        from nautilus_like._data import MarketView
+
+        return MarketView(self._market.ffi_handle(), self._assets, self._signal_columns, self._has_signals)
+
+    def _contexts(self) -> list[dict[str, Any]]:
+        """A fresh context dict per bar ({} where the timestamp has no context row)."""
+        if self._contexts_source is None:
+            return [{} for _ in self._timestamps]
+        ctx = self._contexts_source
+        names = [c for c in ctx.columns if c != "timestamp"]
+        by_ts = dict(zip(ctx["timestamp"].to_list(), ctx.select(names).to_dicts()))
+        return [dict(by_ts[t]) if t in by_ts else {} for t in self._timestamps]
+
+    @property
+    def timeline(self) -> pl.Series:
+        """The bar timestamps as a Polars series (the input dtype)."""
+        return self._timeline
+
+    def _last_bar_volume(self) -> dict[int, float]:
+        """Volume per asset id on the last bar (assets without a row there are absent)."""
+        last = self._prices.filter(pl.col("__bar") == len(self._timestamps) - 1)
+        return dict(zip(last["__asset"].to_list(), last["volume"].to_list()))

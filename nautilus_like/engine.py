@@ -1,0 +1,127 @@
+"""`Engine` and `run_backtest`: wire a feed, a strategy and a config to the Rust engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import polars as pl
+
+from nautilus_like._broker import Broker
+from nautilus_like._driver import collect_results, create_engine, run_bars
+from nautilus_like._strategy import Strategy
+from nautilus_like.config import BacktestConfig, CommissionType, ExecutionPrice, ShareType, SlippageType
+from nautilus_like.datafeed import DataFeed
+from nautilus_like.result import BacktestResult
+from nautilus_like.types import ExecutionMode
+
+__all__ = ["Engine", "run_backtest"]
+
+# Integer codes of the C ABI's enums (nautilus_like.h).
+_MODE = {ExecutionMode.SAME_BAR: 0, ExecutionMode.NEXT_BAR: 1}
+_PRICE = {ExecutionPrice.OPEN: 0, ExecutionPrice.CLOSE: 1, ExecutionPrice.PRICE: 2, ExecutionPrice.MID: 3}
+_SHARES = {ShareType.INTEGER: 0, ShareType.FRACTIONAL: 1}
+_COMMISSION = {CommissionType.NONE: 0, CommissionType.PERCENTAGE: 1, CommissionType.PER_SHARE: 2,
+               CommissionType.PER_TRADE: 3}
+_SLIPPAGE = {SlippageType.NONE: 0, SlippageType.PERCENTAGE: 1, SlippageType.FIXED: 2}
+
+
+def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
+    return {
+        "initial_cash": config.initial_cash,
+        "execution_mode": _MODE[config.execution_mode],
+        "execution_price": _PRICE[config.execution_price],
+        "share_type": _SHARES[config.share_type],
+        "allow_short_selling": config.allow_short_selling,
+        "commission_type": _COMMISSION[config.resolved_commission_type()],
+        "commission_rate": config.commission_rate,
+        "commission_per_share": config.commission_per_share,
+        "commission_minimum": config.commission_minimum,
+        "commission_per_trade": config.commission_per_trade,
+        "slippage_type": _SLIPPAGE[config.resolved_slippage_type()],
+        "slippage_rate": config.slippage_rate,
+        "slippage_fixed": config.slippage_fixed,
+    }
+
+
+def _with_model(config: BacktestConfig, model: Any, kind: str) -> BacktestConfig:
+    if model is None:
+        return config
+    fields = getattr(model, "_config_fields", None)
+    if fields is None:
+        raise TypeError(
+            f"{kind}_model={type(model).__name__} is not supported yet: use one of the models in "
+            f"nautilus_like.models")
+    return msgspec.structs.replace(config, **fields())
+
+
+class Engine:
+    """Runs one backtest: `Engine(feed, strategy, config).run() -> BacktestResult`.
+
+    >>> result = Engine(DataFeed(prices_df=prices), MyStrategy(), BacktestConfig()).run()
+    >>> result.metrics["sharpe"]
+
+    An engine runs once; build a new one (they are cheap) for another run.
+    """
+
+    def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
+                 commission_model: Any = None, slippage_model: Any = None) -> None:
+        if not isinstance(feed, DataFeed):
+            raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
+        if not isinstance(strategy, Strategy):
+            raise TypeError(
+                f"strategy must subclass nautilus_like.Strategy, got {type(strategy).__name__}")
+        if config is None:
+            config = BacktestConfig()
+        elif not isinstance(config, BacktestConfig):
+            raise TypeError(f"config must be a BacktestConfig, got {type(config).__name__}")
+        # Copy (the caller's config stays untouched) and validate again: fields
+        # may have been assigned after construction.
+        config = msgspec.structs.replace(config).validate()
+        config = _with_model(config, commission_model, "commission")
+        config = _with_model(config, slippage_model, "slippage")
+        self.feed = feed
+        self.strategy = strategy
+        self.config = config
+        self._view = feed._market_view()
+        self._state = create_engine(self._view, _engine_settings(config), feed.timestamps)
+        self.broker = Broker(self._state)
+        self._ran = False
+
+    def run(self) -> BacktestResult:
+        """Runs every bar and returns the result (`on_end` runs even on failure)."""
+        if self._ran:
+            raise RuntimeError("Engine.run() can only be called once; create a new Engine to run again")
+        self._ran = True
+        run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        return BacktestResult(
+            collect_results(self._state),
+            assets=self.feed.assets,
+            timeline=self.feed.timeline,
+            last_bar_volume=self.feed._last_bar_volume(),
+            config=self.config,
+            broker=self.broker,
+        )
+
+
+def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,
+                 context: Any = None, config: BacktestConfig | str | None = None) -> BacktestResult:
+    """One call: build the feed and the engine, run, return the result.
+
+    `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
+    `config` may be a `BacktestConfig` or the preset name "default".
+    """
+    if isinstance(config, str):
+        if config != "default":
+            raise ValueError(f"unknown config preset {config!r}: only 'default' is available so far")
+        config = BacktestConfig()
+
+    def frame_or_path(name: str, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        return {f"{name}_path": value} if isinstance(value, (str, Path)) else {f"{name}_df": value}
+
+    feed = DataFeed(**frame_or_path("prices", prices), **frame_or_path("signals", signals),
+                    **frame_or_path("context", context))
+    return Engine(feed, strategy, config).run()

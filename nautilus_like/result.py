@@ -1,0 +1,360 @@
+"""`BacktestResult`: fills, trades and equity as Polars tables, plus metrics.
+
+Column names, dtypes and metric formulas are ml4t-backtest 0.2.0's, so code that
+reads an ml4t result reads this one. Open positions at the end are reported as
+trades with `status="open"` (marked to market, not liquidated).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nautilus_like.types import Trade
+
+__all__ = ["BacktestResult", "compute_metrics"]
+
+PERIODS_PER_YEAR = 252
+_SIDE = {1: "buy", 2: "sell"}
+_PRICE_SOURCE = {0: "open", 1: "close", 2: "price", 3: "mid"}
+_QUOTE_FILL_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread", "bid_size", "ask_size")
+_QUOTE_TRADE_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread")
+
+
+def _nulls(n: int, dtype: pl.DataType) -> pl.Series:
+    return pl.Series([None] * n, dtype=dtype)
+
+
+class BacktestResult:
+    """What `Engine.run()` returns. Dict-like over `to_dict()` as in ml4t-backtest."""
+
+    def __init__(self, raw: dict[str, Any], *, assets: list[str], timeline: pl.Series,
+                 last_bar_volume: dict[int, float], config: Any, broker: Any = None) -> None:
+        self._raw = raw
+        self._assets = assets
+        self._timeline = timeline
+        self._last_bar_volume = last_bar_volume
+        self.config = config
+        self.broker = broker
+        self._fills_df: pl.DataFrame | None = None
+        self._trades_df: pl.DataFrame | None = None
+        self._equity_df: pl.DataFrame | None = None
+        self._metrics: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ tables
+
+    def _times(self, bars: np.ndarray) -> pl.Series:
+        return self._timeline.gather(pl.Series(bars, dtype=pl.UInt32))
+
+    def to_fills_dataframe(self) -> pl.DataFrame:
+        """One row per fill, in execution order (`fill_sequence`)."""
+        if self._fills_df is not None:
+            return self._fills_df
+        f = self._raw["fills"]
+        n = len(f["price"])
+        ts_dtype = self._timeline.dtype
+        names = np.array(self._assets, dtype=object)
+        signed = np.where(f["side"] == 1, f["quantity"], -f["quantity"])
+        self._fills_df = pl.DataFrame({
+            "order_id": [f"ORD-{i}" for i in f["order_id"].tolist()],
+            "fill_sequence": pl.Series(np.arange(n, dtype=np.uint32)),
+            "rebalance_id": _nulls(n, pl.String),
+            "asset": pl.Series(names[f["asset"]].tolist() if n else [], dtype=pl.String),
+            "side": pl.Series([_SIDE[s] for s in f["side"].tolist()], dtype=pl.String),
+            "quantity": f["quantity"],
+            "signed_quantity": signed,
+            "multiplier": np.ones(n),
+            "currency": _nulls(n, pl.String),
+            "price": f["price"],
+            "timestamp": self._times(f["bar"]),
+            "commission": f["commission"],
+            "slippage": f["slippage"],
+            "order_type": pl.Series(["market"] * n, dtype=pl.String),
+            "limit_price": _nulls(n, pl.Float64),
+            "stop_price": _nulls(n, pl.Float64),
+            "stop_triggered_at": _nulls(n, ts_dtype),
+            "price_source": pl.Series([_PRICE_SOURCE[s] for s in f["price_source"].tolist()], dtype=pl.String),
+            "reference_price": f["reference_price"],
+            **{c: _nulls(n, pl.Float64) for c in _QUOTE_FILL_COLUMNS},
+            "available_size": f["available_size"],
+            "exit_reason": pl.Series(np.where(f["is_exit"], "signal", "").tolist(), dtype=pl.String),
+            "exit_reason_detail": _nulls(n, pl.String),
+        }, strict=False)
+        return self._fills_df
+
+    def to_trades_dataframe(self) -> pl.DataFrame:
+        """Closed and partial round trips in closing order, then open positions."""
+        if self._trades_df is not None:
+            return self._trades_df
+        t = self._raw["trades"]
+        open_rows = self._raw["positions"]
+        n_closed, n_open = len(t["pnl"]), len(open_rows)
+        last_bar = len(self._timeline) - 1
+        qty = np.concatenate([t["quantity"], [p["quantity"] for p in open_rows]])
+        entry = np.concatenate([t["entry_price"], [p["entry_price"] for p in open_rows]])
+        exit_ = np.concatenate([t["exit_price"], [p["mark"] for p in open_rows]])
+        entry_fees = np.array([p["entry_commission"] for p in open_rows], dtype=np.float64)
+        # Open rows: mark-to-market P&L net of the entry commission only.
+        open_pnl = (exit_[n_closed:] - entry[n_closed:]) * qty[n_closed:] - entry_fees
+        pnl = np.concatenate([t["pnl"], open_pnl])
+        raw_pct = np.divide(exit_ - entry, entry, out=np.zeros_like(entry), where=entry != 0)
+        pnl_pct = np.where(qty > 0, raw_pct, -raw_pct)
+        pnl_pct[:n_closed] = t["pnl_percent"]
+        fees = np.concatenate([t["fees"], entry_fees])
+        entry_slip = np.concatenate([t["entry_slippage"], [p["entry_slippage"] for p in open_rows]])
+        exit_slip = np.concatenate([t["exit_slippage"], np.zeros(n_open)])
+        notional = entry * np.abs(qty)
+        slip_cost = (entry_slip + exit_slip) * np.abs(qty)
+        assets = np.concatenate([t["asset"], np.array([p["asset"] for p in open_rows], dtype=np.uint32)])
+        names = np.array(self._assets, dtype=object)
+        entry_bars = np.concatenate([t["entry_bar"], np.array([p["entry_bar"] for p in open_rows], dtype=np.uint32)])
+        exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, last_bar, dtype=np.uint32)])
+        status = ["partial" if s == 1 else "closed" for s in t["status"].tolist()] + ["open"] * n_open
+        n = n_closed + n_open
+        exit_avail = t["exit_available_size"].tolist() + [
+            self._last_bar_volume.get(p["asset"]) for p in open_rows]
+        self._trades_df = pl.DataFrame({
+            "symbol": pl.Series(names[assets].tolist() if n else [], dtype=pl.String),
+            "entry_time": self._times(entry_bars),
+            "exit_time": self._times(exit_bars),
+            "entry_price": entry,
+            "exit_price": exit_,
+            "quantity": qty,
+            "direction": pl.Series(np.where(qty > 0, "long", "short").tolist(), dtype=pl.String),
+            "pnl": pnl,
+            "pnl_percent": pnl_pct,
+            "bars_held": pl.Series(np.concatenate(
+                [t["bars_held"], [p["bars_held"] for p in open_rows]]).astype(np.int32)),
+            "fees": fees,
+            "exit_slippage": exit_slip,
+            "mfe": np.concatenate([t["mfe"], [p["mfe"] for p in open_rows]]),
+            "mae": np.concatenate([t["mae"], [p["mae"] for p in open_rows]]),
+            "entry_slippage": entry_slip,
+            "multiplier": np.ones(n),
+            **{f"entry_{c}": _nulls(n, pl.Float64) for c in _QUOTE_TRADE_COLUMNS},
+            "entry_available_size": np.concatenate(
+                [t["entry_available_size"], [p["entry_available_size"] for p in open_rows]]),
+            **{f"exit_{c}": _nulls(n, pl.Float64) for c in _QUOTE_TRADE_COLUMNS},
+            "exit_available_size": pl.Series(exit_avail, dtype=pl.Float64),
+            "gross_pnl": (exit_ - entry) * qty,
+            "net_return": np.divide(pnl, notional, out=np.zeros_like(pnl), where=notional != 0),
+            "total_slippage_cost": slip_cost,
+            "cost_drag": np.divide(fees + slip_cost, notional, out=np.zeros_like(pnl), where=notional != 0),
+            "exit_reason": pl.Series(["signal"] * n_closed + ["end_of_backtest"] * n_open, dtype=pl.String),
+            "exit_reason_detail": _nulls(n, pl.String),
+            "status": pl.Series(status, dtype=pl.String),
+        }, strict=False)
+        return self._trades_df
+
+    def to_equity_dataframe(self) -> pl.DataFrame:
+        """Equity at the end of every bar with returns, drawdown and high-water mark."""
+        if self._equity_df is not None:
+            return self._equity_df
+        equity = self._raw["equity"]
+        initial = self.initial_cash
+        prev = np.concatenate([[initial], equity[:-1]])
+        hwm = np.maximum.accumulate(np.concatenate([[initial], equity]))[1:]
+        self._equity_df = pl.DataFrame({
+            "timestamp": self._timeline,
+            "equity": equity,
+            "return": equity / prev - 1.0,
+            "cumulative_return": equity / initial - 1.0,
+            "drawdown": equity / hwm - 1.0,
+            "high_water_mark": hwm,
+            "performance_equity": equity,
+        })
+        return self._equity_df
+
+    def to_portfolio_state_dataframe(self) -> pl.DataFrame:
+        """Equity, cash and the number of open positions at the end of every bar."""
+        return pl.DataFrame({
+            "timestamp": self._timeline,
+            "equity": self._raw["equity"],
+            "cash": self._raw["cash"],
+            "open_positions": self._raw["open_positions"].astype(np.int32),
+        })
+
+    # ----------------------------------------------------------- ml4t fields
+
+    @property
+    def initial_cash(self) -> float:
+        return float(self.config.initial_cash)
+
+    @property
+    def equity_curve(self) -> list[tuple[Any, float]]:
+        return list(zip(self._timeline.to_list(), self._raw["equity"].tolist()))
+
+    @property
+    def trades(self) -> list[Trade]:
+        df = self.to_trades_dataframe()
+        return [Trade(**{k: row[k] for k in (
+            "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl",
+            "pnl_percent", "bars_held", "fees", "exit_slippage", "exit_reason", "status", "mfe",
+            "mae", "entry_slippage", "multiplier")}) for row in df.iter_rows(named=True)]
+
+    @property
+    def fills(self) -> list[dict[str, Any]]:
+        return self.to_fills_dataframe().to_dicts()
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        if self._metrics is None:
+            self._metrics = compute_metrics(self)
+        return self._metrics
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "trades": self.to_trades_dataframe().to_dicts(),
+                "fills": self.fills, "equity_curve": self.equity_curve}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
+    def keys(self):
+        return self.to_dict().keys()
+
+    def items(self):
+        return self.to_dict().items()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"BacktestResult(final_value={m['final_value']:.2f}, total_return={m['total_return']:.4%}, "
+                f"trades={m['num_trades']}, fills={m['num_fills']})")
+
+
+def _profit_factor(values: np.ndarray) -> float:
+    wins = values[values > 0].sum()
+    losses = values[values < 0].sum()
+    if losses == 0:
+        return math.inf if wins > 0 else 0.0
+    return float(wins / abs(losses))
+
+
+def compute_metrics(result: BacktestResult) -> dict[str, Any]:
+    """ml4t-backtest's metrics (returns include the first bar against initial cash;
+    Sharpe/Sortino use ddof=1 and sqrt(252); max_drawdown is a positive fraction)."""
+    raw = result._raw
+    initial = result.initial_cash
+    equity = raw["equity"]
+    ppy = PERIODS_PER_YEAR
+    n = len(equity)
+    final = float(equity[-1]) if n else initial
+    total_return = final / initial - 1.0 if initial else 0.0
+    curve = np.concatenate([[initial], equity])
+    returns = curve[1:] / curve[:-1] - 1.0 if n else np.empty(0)
+    if len(returns) >= 2:
+        sigma = returns.std(ddof=1)
+        mu = returns.mean()
+        sharpe = float(mu / sigma * math.sqrt(ppy)) if sigma != 0 else 0.0
+        volatility = float(sigma * math.sqrt(ppy))
+        down = returns[returns < 0]
+        down_sigma = down.std(ddof=1) if len(down) >= 2 else 0.0
+        if len(down) < 2 or down_sigma == 0:
+            sortino = math.inf if mu > 0 else 0.0
+        else:
+            sortino = float(mu / down_sigma * math.sqrt(ppy))
+    else:
+        sharpe = sortino = volatility = 0.0
+    running = np.maximum.accumulate(curve)
+    dd = (curve - running) / running
+    mdd = float(dd.min()) if len(dd) else 0.0
+    timeline = result._timeline
+    years = 0.0
+    if n > 1:
+        elapsed = (timeline[-1] - timeline[0])
+        seconds = elapsed.total_seconds() if hasattr(elapsed, "total_seconds") else float(elapsed)
+        years = seconds / (365.25 * 86400) if seconds > 0 else n / ppy
+    elif n == 1:
+        years = n / ppy
+    final_for_cagr = initial * (1 + total_return)
+    if initial <= 0 or years <= 0:
+        cagr = 0.0
+    elif final_for_cagr <= 0:
+        cagr = -1.0
+    else:
+        cagr = (final_for_cagr / initial) ** (1 / years) - 1
+    if mdd >= 0:
+        calmar = math.inf if cagr > 0 else 0.0
+    else:
+        calmar = cagr / abs(mdd)
+
+    trades = result.to_trades_dataframe()
+    realized = trades.filter(pl.col("status") != "open")
+    pnl = realized["pnl"].to_numpy()
+    pct = realized["pnl_percent"].to_numpy()
+    num_trades = len(pnl)
+    winning = int((pnl > 0).sum())
+    losing = int((pnl < 0).sum())
+    win_rate = winning / num_trades if num_trades else 0.0
+    wins_pct, loss_pct = pct[pct > 0], pct[pct < 0]
+    avg_win = float(wins_pct.mean()) if len(wins_pct) else 0.0
+    avg_loss = float(loss_pct.mean()) if len(loss_pct) else 0.0
+    if avg_loss == 0:
+        payoff = math.inf if avg_win > 0 else 0.0
+    else:
+        payoff = avg_win / abs(avg_loss)
+    fills = raw["fills"]
+    commissions = fills["commission"].tolist()
+    notional_per_fill = np.abs(fills["quantity"]) * fills["price"]
+    total_notional = 0.0
+    for v in notional_per_fill.tolist():
+        total_notional += v
+    turnover = []
+    if n:
+        per_bar = np.zeros(n)
+        np.add.at(per_bar, fills["bar"], notional_per_fill)
+        turnover = [(per_bar[i] / equity[i]) if equity[i] else 0.0 for i in range(n)]
+    open_counts = raw["open_positions"]
+    realized_costs = realized["fees"].to_list()
+    metrics: dict[str, Any] = {
+        "initial_cash": initial,
+        "final_value": final,
+        "total_return": total_return,
+        "total_return_pct": total_return * 100,
+        "max_drawdown": abs(mdd),
+        "max_drawdown_pct": abs(mdd) * 100,
+        "num_trades": num_trades,
+        "winning_trades": winning,
+        "losing_trades": losing,
+        "win_rate": win_rate,
+        "total_commission": sum(commissions),
+        "total_slippage": sum(trades["total_slippage_cost"].to_list()),
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "calmar": calmar,
+        "cagr": cagr,
+        "volatility": volatility,
+        "profit_factor": _profit_factor(pnl),
+        "expectancy": win_rate * avg_win + (1 - win_rate) * avg_loss,
+        "avg_trade": float(pct.mean()) if num_trades else 0.0,
+        "avg_win": avg_win,
+        "avg_loss": avg_loss,
+        "largest_win": float(wins_pct.max()) if len(wins_pct) else 0.0,
+        "largest_loss": float(loss_pct.min()) if len(loss_pct) else 0.0,
+        "payoff_ratio": payoff,
+        "total_gross_pnl": sum(realized["gross_pnl"].to_list()),
+        "total_costs": sum(realized_costs) + sum(realized["total_slippage_cost"].to_list()),
+        "avg_cost_drag": float(realized["cost_drag"].mean()) if num_trades else 0.0,
+        "gross_profit_factor": _profit_factor(realized["gross_pnl"].to_numpy()),
+        "skipped_bars": 0,
+        "num_orders": int(len(raw["order_status"])),
+        "num_rejected_orders": int((raw["order_status"] == 3).sum()),
+        "num_fills": int(len(commissions)),
+        "num_rebalance_events": int(len(np.unique(fills["bar"]))),
+        "unique_symbols_traded": int(len(np.unique(fills["asset"]))),
+        "total_filled_notional": total_notional,
+        "avg_turnover": sum(turnover) / len(turnover) if turnover else 0.0,
+        "max_turnover": max(turnover) if turnover else 0.0,
+        "avg_open_positions": float(open_counts.mean()) if n else 0.0,
+        "max_open_positions": int(open_counts.max()) if n else 0,
+        "total_funding": 0,
+        "total_external_flow": 0,
+        "num_capital_changes": 0,
+        "num_funding_events": 0,
+    }
+    return metrics
