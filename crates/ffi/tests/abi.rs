@@ -1,0 +1,110 @@
+//! The C ABI used the way Cython uses it: handles, status codes, error text.
+
+use std::ffi::CStr;
+use std::ptr;
+
+use nl_ffi::*;
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(nl_last_error()) }.to_string_lossy().into_owned()
+}
+
+fn config() -> NlEngineConfig {
+    NlEngineConfig {
+        initial_cash: 1000.0,
+        execution_mode: 1,
+        execution_price: 0,
+        share_type: 0,
+        allow_short_selling: false,
+        commission_type: NL_COMMISSION_PERCENTAGE,
+        commission_rate: 0.01,
+        commission_per_share: 0.0,
+        commission_minimum: 0.0,
+        commission_per_trade: 0.0,
+        slippage_type: NL_SLIPPAGE_NONE,
+        slippage_rate: 0.0,
+        slippage_fixed: 0.0,
+    }
+}
+
+/// One asset, two bars: open 10 then 11, close 10.5 then 11.5.
+fn market() -> *mut NlMarketData {
+    let (bar, asset) = ([0u32, 1], [0u32, 0]);
+    let (open, close, vol) = ([10.0, 11.0], [10.5, 11.5], [0.0, 0.0]);
+    let mut md = ptr::null_mut();
+    let st = unsafe {
+        nl_market_data_new(2, 1, 2, bar.as_ptr(), asset.as_ptr(), open.as_ptr(), close.as_ptr(),
+                           open.as_ptr(), close.as_ptr(), vol.as_ptr(), &mut md)
+    };
+    assert_eq!(st, NlStatus::Ok, "{}", last_error());
+    md
+}
+
+#[test]
+fn a_backtest_through_the_abi() {
+    let md = market();
+    let mut e = ptr::null_mut();
+    unsafe {
+        assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        nl_market_data_drop(md); // the engine keeps its own reference
+        assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
+        let (mut id, mut outcome) = (0u64, 99u32);
+        assert_eq!(nl_engine_submit_order(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!((id, outcome), (1, NL_SUBMIT_ACCEPTED));
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok);
+        let mut f = NlFill::default();
+        assert_eq!(nl_engine_fill(e, 0, &mut f), NlStatus::Ok);
+        // 10 shares at bar 1's open 11, 1% commission 1.1.
+        assert_eq!((f.quantity, f.price, f.commission), (10.0, 11.0, 1.1));
+        let (mut cash, mut equity, mut bar) = (0.0, 0.0, 0i64);
+        assert_eq!(nl_engine_account(e, &mut cash, &mut equity, &mut bar), NlStatus::Ok);
+        assert_eq!((cash, equity, bar), (1000.0 - 110.0 - 1.1, 1000.0 - 110.0 - 1.1 + 115.0, 1));
+        nl_engine_drop(e);
+    }
+}
+
+#[test]
+fn errors_carry_a_message() {
+    let md = market();
+    let mut e = ptr::null_mut();
+    unsafe {
+        let mut bad = config();
+        bad.commission_rate = -1.0;
+        assert_eq!(nl_engine_new(&bad, md, &mut e), NlStatus::InvalidArgument);
+        assert!(last_error().contains("commission_rate"), "{}", last_error());
+        bad = config();
+        bad.execution_mode = 7;
+        assert_eq!(nl_engine_new(&bad, md, &mut e), NlStatus::InvalidArgument);
+        assert!(last_error().contains("ExecutionMode"));
+        assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        let (mut id, mut outcome) = (0u64, 0u32);
+        assert_eq!(nl_engine_submit_order(e, 5, 1.0, 1, 0, &mut id, &mut outcome), NlStatus::NotFound);
+        assert!(last_error().contains("asset index 5"));
+        assert_eq!(nl_engine_submit_order(e, 0, f64::NAN, 1, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 3, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::InvalidState);
+        assert_eq!(nl_engine_begin_bar(ptr::null_mut(), 0), NlStatus::InvalidArgument);
+        assert!(last_error().contains("null pointer"));
+        let mut o = NlOrder::default();
+        assert_eq!(nl_engine_order(e, 42, &mut o), NlStatus::NotFound);
+        nl_engine_drop(e);
+        nl_market_data_drop(md);
+    }
+}
+
+#[test]
+fn a_panic_becomes_a_status_not_an_abort() {
+    assert_eq!(nl_debug_panic(), NlStatus::Panic);
+    let msg = last_error();
+    assert!(msg.contains("nl_debug_panic called") && msg.contains("Rust panic"), "{msg}");
+}
+
+#[test]
+fn null_handles_are_safe_to_drop() {
+    unsafe {
+        nl_engine_drop(ptr::null_mut());
+        nl_market_data_drop(ptr::null_mut());
+        nl_string_free(ptr::null_mut());
+    }
+}
