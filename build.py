@@ -59,6 +59,18 @@ class BuildRustThenCython(build_ext):
         ]
         super().build_extension(ext)
 
+    def copy_file(self, infile, outfile, *args, **kwargs):  # noqa: ANN001, ANN201
+        # In-place builds replace libraries by rename, never by rewriting the
+        # file: a running interpreter that has the old one mapped keeps it.
+        outfile = str(outfile)
+        if os.path.isdir(outfile):
+            outfile = os.path.join(outfile, os.path.basename(infile))
+        tmp = outfile + ".tmp"
+        shutil.copyfile(infile, tmp)
+        shutil.copymode(infile, tmp)
+        os.replace(tmp, outfile)
+        return outfile, 1
+
     def _build_rust(self, ext: Extension) -> None:
         cargo = shutil.which("cargo")
         if cargo is None:
@@ -73,11 +85,7 @@ class BuildRustThenCython(build_ext):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True)
         dest = Path(self.get_ext_fullpath(ext.name))
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # Copy to a temporary name and rename, so a running interpreter that has
-        # the old library mapped keeps a valid file.
-        tmp = dest.with_suffix(".tmp")
-        shutil.copyfile(target_dir / "release" / RUST_LIBRARY, tmp)
-        os.replace(tmp, dest)
+        self.copy_file(target_dir / "release" / RUST_LIBRARY, dest)
 
 
 CYTHON_DIRECTIVES = {

@@ -6,7 +6,7 @@ only checks arguments, translates names to indices and wraps results.
 """
 
 from libc.math cimport isfinite, floor
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
@@ -88,29 +88,33 @@ cdef class Broker:
 
     def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,
             order_type=OrderType.MARKET, limit_price=None):
-        """Buy `shares` (or `contracts`), or `amount`/`dollars` worth at the last price."""
+        """Buy `shares` (or `contracts`/`amount`, same meaning), or `dollars` worth at
+        this bar's price. Returns `None` when the quantity is not positive."""
         qty = self._resolve_quantity(asset, shares, contracts, amount, dollars)
-        return self.submit_order(asset, qty, OrderSide.BUY, order_type, limit_price)
+        return None if qty is None else self.submit_order(asset, qty, OrderSide.BUY, order_type, limit_price)
 
     def sell(self, asset, shares=None, contracts=None, amount=None, dollars=None,
              order_type=OrderType.MARKET, limit_price=None):
-        """Sell `shares` (or `contracts`), or `amount`/`dollars` worth at the last price."""
+        """Sell `shares` (or `contracts`/`amount`), or `dollars` worth at this bar's price."""
         qty = self._resolve_quantity(asset, shares, contracts, amount, dollars)
-        return self.submit_order(asset, qty, OrderSide.SELL, order_type, limit_price)
+        return None if qty is None else self.submit_order(asset, qty, OrderSide.SELL, order_type, limit_price)
 
     def _resolve_quantity(self, asset, shares, contracts, amount, dollars):
         given = [(n, v) for n, v in (("shares", shares), ("contracts", contracts),
                                      ("amount", amount), ("dollars", dollars)) if v is not None]
-        if len(given) != 1:
+        if not given:
+            raise ValueError("give exactly one of shares, contracts, amount, dollars; got none")
+        if len(given) > 1:
             raise ValueError(
-                f"give exactly one of shares, contracts, amount, dollars; got {[n for n, _ in given] or 'none'}")
+                f"give exactly one of shares, contracts, amount, dollars; got {[n for n, _ in given]}")
         name, value = given[0]
-        if name in ("shares", "contracts"):
-            return abs(value)
-        price = self.get_last_price(asset)
-        if price is None:
-            raise ValueError(f"cannot size a {name} order for {asset!r}: it has no price yet")
-        return abs(value) / price
+        if name == "dollars":
+            price = self.get_last_price(asset)
+            if price is None or price <= 0:
+                return None
+            value = value / price
+        qty = float(value)
+        return qty if qty > 0 else None
 
     def close_position(self, asset, order_type=OrderType.MARKET):
         """Submit an order that flattens `asset`; `None` when already flat."""
@@ -121,9 +125,9 @@ cdef class Broker:
 
     def cancel_order(self, order_id):
         """Cancel a pending order (`"ORD-<n>"` or an `Order`); True if it was pending."""
-        cdef bint done = False
+        cdef uint8_t done = 0
         check(ffi.nl_engine_cancel_order(self._engine, _order_number(order_id), &done))
-        return done
+        return done != 0
 
     def get_order(self, order_id):
         """The order with this id, or `None` if there is none."""
@@ -164,7 +168,7 @@ cdef class Broker:
         if idx is None:
             return None
         cdef ffi.NlPosition p
-        cdef bint found = False
+        cdef uint8_t found = 0
         check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
         return position_from(self._state, &p) if found else None
 
@@ -172,10 +176,10 @@ cdef class Broker:
         """`{asset: Position}` for every open position."""
         out = {}
         cdef ffi.NlPosition p
-        cdef bint found
+        cdef uint8_t found
         cdef uint32_t a
         for a in range(len(self._state.asset_names)):
-            found = False
+            found = 0
             check(ffi.nl_engine_position(self._engine, a, &p, &found))
             if found:
                 out[self._state.asset_names[a]] = position_from(self._state, &p)
@@ -183,7 +187,7 @@ cdef class Broker:
 
     cdef double c_position(self, uint32_t asset) except? -1.0:
         cdef ffi.NlPosition p
-        cdef bint found = False
+        cdef uint8_t found = 0
         check(ffi.nl_engine_position(self._engine, asset, &p, &found))
         return p.quantity if found else 0.0
 
@@ -219,7 +223,7 @@ cdef class Broker:
         if idx is None:
             return None
         cdef ffi.NlPosition p
-        cdef bint found = False
+        cdef uint8_t found = 0
         check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
         if found:
             return p.current_price

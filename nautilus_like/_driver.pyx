@@ -2,7 +2,7 @@
 """The per-timestamp driver: one Rust call before and one after the strategy."""
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint8_t, uint32_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, check
@@ -108,7 +108,7 @@ def collect_results(EngineState state):
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p
-    cdef bint found
+    cdef uint8_t found
     cdef size_t n_pos = 0
     cdef size_t n_assets = len(state.asset_names)
     cdef uint32_t* order = <uint32_t*>PyMem_Malloc(max(1, n_assets) * sizeof(uint32_t))

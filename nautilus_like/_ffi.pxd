@@ -217,6 +217,12 @@ cdef extern from "nautilus_like.h":
   # becomes an error status rather than an abort.
   NlStatus nl_debug_panic();
 
+  # Writes the numbers of live engine and market-data handles (leak checks).
+  #
+  # # Safety
+  # The out pointers must be valid for writing.
+  NlStatus nl_live_handles(size_t *out_engines, size_t *out_market_data);
+
   # Copies caller-owned columns into new market data (`n_rows` rows, sorted by
   # bar then asset). Prices must be finite and > 0, volumes finite and >= 0.
   #
@@ -284,11 +290,11 @@ cdef extern from "nautilus_like.h":
                                   uint64_t *out_order_id,
                                   uint32_t *out_outcome);
 
-  # Cancels a pending order; `out_cancelled` is false if it was not pending.
+  # Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
   #
   # # Safety
   # `e` must be a live engine handle; `out_cancelled` valid for writing.
-  NlStatus nl_engine_cancel_order(NlEngine *e, uint64_t order_id, bool *out_cancelled);
+  NlStatus nl_engine_cancel_order(NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
 
   # Cash, equity (cash + positions at last prices) and the engine's current bar
   # (-1 before the first bar).
@@ -310,11 +316,11 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `assets` valid for `cap` writes.
   NlStatus nl_engine_open_positions(NlEngine *e, uint32_t *assets, size_t cap, size_t *out_n);
 
-  # The open position in `asset`; `out_found` is false when flat.
+  # The open position in `asset`; `out_found` is 0 when flat, else 1.
   #
   # # Safety
   # `e` must be a live engine handle; the out pointers valid for writing.
-  NlStatus nl_engine_position(NlEngine *e, uint32_t asset, NlPosition *out, bool *out_found);
+  NlStatus nl_engine_position(NlEngine *e, uint32_t asset, NlPosition *out, uint8_t *out_found);
 
   # Counts of orders, pending orders, fills and closed trades.
   #

@@ -44,6 +44,13 @@ cdef int check(ffi.NlStatus status) except -1:
     raise ValueError(msg)
 
 
+def _live_handles():
+    """`(engines, market_data)` alive, as seen through the C ABI from Cython."""
+    cdef size_t engines = 0, market = 0
+    check(ffi.nl_live_handles(&engines, &market))
+    return engines, market
+
+
 def _debug_panic():
     """Triggers a Rust panic behind the C ABI (tests prove it becomes an exception)."""
     check(ffi.nl_debug_panic())
@@ -98,7 +105,7 @@ cdef class Order:
 
     @property
     def requested_quantity(self):
-        return self._get().quantity
+        return self._get().requested_quantity
 
     @property
     def order_type(self):

@@ -14,12 +14,15 @@ called through the C vtable and can use the Broker's `c_*` methods.
 from nautilus_like._broker cimport Broker
 
 
+cdef object _BASE_ON_DATA
+
+
 cdef class Strategy:
     """Base class with ml4t-backtest's hooks; only `on_data` is required."""
 
     def __cinit__(self, *args, **kwargs):
         # ml4t-backtest's Strategy is an ABC with abstract on_data; keep that contract.
-        if type(self).on_data is Strategy.on_data:
+        if getattr(type(self), "on_data") is _BASE_ON_DATA:
             raise TypeError(
                 f"Can't instantiate abstract class {type(self).__name__} "
                 "without an implementation for abstract method 'on_data'")
@@ -39,3 +42,7 @@ cdef class Strategy:
     def on_prepare(self, broker, config=None):
         """Called after `on_start`, before the first bar."""
         pass
+
+
+# The base class's own (abstract) hook, looked up once for the check in __cinit__.
+_BASE_ON_DATA = Strategy.__dict__["on_data"]

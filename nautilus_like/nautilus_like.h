@@ -297,6 +297,14 @@ void nl_string_free(char *s);
 enum NlStatus nl_debug_panic(void);
 
 /**
+ * Writes the numbers of live engine and market-data handles (leak checks).
+ *
+ * # Safety
+ * The out pointers must be valid for writing.
+ */
+enum NlStatus nl_live_handles(size_t *out_engines, size_t *out_market_data);
+
+/**
  * Copies caller-owned columns into new market data (`n_rows` rows, sorted by
  * bar then asset). Prices must be finite and > 0, volumes finite and >= 0.
  *
@@ -382,12 +390,12 @@ enum NlStatus nl_engine_submit_order(struct NlEngine *e,
                                      uint32_t *out_outcome);
 
 /**
- * Cancels a pending order; `out_cancelled` is false if it was not pending.
+ * Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
  *
  * # Safety
  * `e` must be a live engine handle; `out_cancelled` valid for writing.
  */
-enum NlStatus nl_engine_cancel_order(struct NlEngine *e, uint64_t order_id, bool *out_cancelled);
+enum NlStatus nl_engine_cancel_order(struct NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
 
 /**
  * Cash, equity (cash + positions at last prices) and the engine's current bar
@@ -422,7 +430,7 @@ enum NlStatus nl_engine_open_positions(struct NlEngine *e,
                                        size_t *out_n);
 
 /**
- * The open position in `asset`; `out_found` is false when flat.
+ * The open position in `asset`; `out_found` is 0 when flat, else 1.
  *
  * # Safety
  * `e` must be a live engine handle; the out pointers valid for writing.
@@ -430,7 +438,7 @@ enum NlStatus nl_engine_open_positions(struct NlEngine *e,
 enum NlStatus nl_engine_position(struct NlEngine *e,
                                  uint32_t asset,
                                  struct NlPosition *out,
-                                 bool *out_found);
+                                 uint8_t *out_found);
 
 /**
  * Counts of orders, pending orders, fills and closed trades.

@@ -1,6 +1,7 @@
 //! Opaque handles (market data, engine) and the value structs that cross the ABI.
 
 use std::ffi::c_char;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nl_core::{
@@ -13,6 +14,37 @@ use crate::error::{guard, into_c_string, null_error, NlStatus};
 
 /// Shared, immutable market data. Several engines may hold the same data.
 pub struct NlMarketData(pub Arc<MarketData>);
+
+/// Live handle counts. There is one copy of these per process only if every
+/// extension links the same Rust library, which the Python tests check.
+static LIVE_ENGINES: AtomicUsize = AtomicUsize::new(0);
+static LIVE_MARKET_DATA: AtomicUsize = AtomicUsize::new(0);
+
+impl NlMarketData {
+    /// Wraps shared data in a new handle (counted until `nl_market_data_drop`).
+    pub fn new_handle(md: Arc<MarketData>) -> *mut NlMarketData {
+        LIVE_MARKET_DATA.fetch_add(1, Ordering::Relaxed);
+        Box::into_raw(Box::new(NlMarketData(md)))
+    }
+}
+
+/// Numbers of engine and market-data handles not yet dropped.
+pub fn live_handles() -> (usize, usize) {
+    (LIVE_ENGINES.load(Ordering::Relaxed), LIVE_MARKET_DATA.load(Ordering::Relaxed))
+}
+
+/// Writes the numbers of live engine and market-data handles (leak checks).
+///
+/// # Safety
+/// The out pointers must be valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_live_handles(out_engines: *mut usize, out_market_data: *mut usize) -> NlStatus {
+    guard(|| {
+        let (e, m) = live_handles();
+        write(out_engines, e)?;
+        write(out_market_data, m)
+    })
+}
 
 /// One backtest's mutable state. Not thread-safe: use one handle per thread.
 pub struct NlEngine(Engine);
@@ -326,7 +358,7 @@ pub unsafe extern "C" fn nl_market_data_new(
             n_bars, n_assets, slice_u32(bar)?, slice_u32(asset)?, slice_f64(open)?,
             slice_f64(high)?, slice_f64(low)?, slice_f64(close)?, slice_f64(volume)?,
         )?;
-        write(out, Box::into_raw(Box::new(NlMarketData(Arc::new(md)))))
+        write(out, NlMarketData::new_handle(Arc::new(md)))
     })
 }
 
@@ -342,6 +374,7 @@ pub unsafe extern "C" fn nl_market_data_drop(md: *mut NlMarketData) {
         // handle leaked rather than aborting the process.
         let _ = guard(|| {
             drop(Box::from_raw(md));
+            LIVE_MARKET_DATA.fetch_sub(1, Ordering::Relaxed);
             Ok(())
         });
     }
@@ -384,7 +417,9 @@ pub unsafe extern "C" fn nl_engine_new(
         let cfg = cfg.as_ref().ok_or_else(|| null_error("config"))?.to_engine()?;
         let md = Arc::clone(&md.as_ref().ok_or_else(|| null_error("market data"))?.0);
         let engine = Engine::new(cfg, md)?;
-        write(out, Box::into_raw(Box::new(NlEngine(engine))))
+        write(out, Box::into_raw(Box::new(NlEngine(engine))))?;
+        LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     })
 }
 
@@ -397,6 +432,7 @@ pub unsafe extern "C" fn nl_engine_drop(e: *mut NlEngine) {
     if !e.is_null() {
         let _ = guard(|| {
             drop(Box::from_raw(e));
+            LIVE_ENGINES.fetch_sub(1, Ordering::Relaxed);
             Ok(())
         });
     }
@@ -447,15 +483,15 @@ pub unsafe extern "C" fn nl_engine_submit_order(
     })
 }
 
-/// Cancels a pending order; `out_cancelled` is false if it was not pending.
+/// Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
 ///
 /// # Safety
 /// `e` must be a live engine handle; `out_cancelled` valid for writing.
 #[no_mangle]
-pub unsafe extern "C" fn nl_engine_cancel_order(e: *mut NlEngine, order_id: u64, out_cancelled: *mut bool) -> NlStatus {
+pub unsafe extern "C" fn nl_engine_cancel_order(e: *mut NlEngine, order_id: u64, out_cancelled: *mut u8) -> NlStatus {
     guard(|| {
         let done = engine(e)?.cancel_order(order_id);
-        write(out_cancelled, done)
+        write(out_cancelled, u8::from(done))
     })
 }
 
@@ -514,7 +550,7 @@ pub unsafe extern "C" fn nl_engine_open_positions(
     })
 }
 
-/// The open position in `asset`; `out_found` is false when flat.
+/// The open position in `asset`; `out_found` is 0 when flat, else 1.
 ///
 /// # Safety
 /// `e` must be a live engine handle; the out pointers valid for writing.
@@ -523,16 +559,16 @@ pub unsafe extern "C" fn nl_engine_position(
     e: *mut NlEngine,
     asset: u32,
     out: *mut NlPosition,
-    out_found: *mut bool,
+    out_found: *mut u8,
 ) -> NlStatus {
     guard(|| {
         let eng = engine(e)?;
         match eng.position(asset) {
             Some(p) => {
                 write(out, position_struct(p))?;
-                write(out_found, true)
+                write(out_found, 1)
             }
-            None => write(out_found, false),
+            None => write(out_found, 0),
         }
     })
 }

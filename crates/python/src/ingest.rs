@@ -73,7 +73,7 @@ impl MarketDataHandle {
     /// A new C handle (`NlMarketData*` as an integer) sharing this data. The
     /// caller owns it and must release it with `nl_market_data_drop`.
     fn ffi_handle(&self) -> usize {
-        Box::into_raw(Box::new(NlMarketData(Arc::clone(&self.inner)))) as usize
+        NlMarketData::new_handle(Arc::clone(&self.inner)) as usize
     }
 }
 

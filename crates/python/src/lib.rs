@@ -14,6 +14,14 @@ pub use nl_ffi::*;
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ingest::MarketDataHandle>()?;
     m.add_function(wrap_pyfunction!(ingest::build_market_data, m)?)?;
+    m.add_function(wrap_pyfunction!(py_live_handles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
+}
+
+/// `(engines, market_data)`: handles alive in this process's Rust library.
+#[pyfunction]
+#[pyo3(name = "live_handles")]
+fn py_live_handles() -> (usize, usize) {
+    nl_ffi::live_handles()
 }

@@ -1,0 +1,479 @@
+"""Seeded random scenarios for the ml4t-backtest <-> nautilus_like differential tests.
+
+A scenario is fully determined by its seed:
+
+* `make_scenario(seed)` draws multi-asset OHLCV data (random walks, opens gapped
+  from the previous close, some rows missing, occasional signals-only
+  timestamps), a signals frame and a `BacktestConfig` description;
+* `run_engine(lib, scenario)` runs it on one library (`ml4t.backtest` or
+  `nautilus_like`) with the *same* strategy body, whose actions are drawn from
+  `random.Random(seed)`, and returns everything the comparison needs as plain
+  Python values.
+
+Every branch the strategy takes depends only on values both engines must agree
+on (bar data, cash, positions, pending orders, what submit returned), so a
+divergence in either engine shows up as a mismatch of the recorded values.
+
+Only the public API of either library is used.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+ASSET_POOL = ["AAPL", "MSFT", "ZZZ", "BBB", "QQQ", "IBM", "XOM", "AMD", "CAT", "KO"]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Scenario:
+    seed: int
+    assets: list[str]  # sorted feed assets
+    prices: pl.DataFrame
+    signals: pl.DataFrame | None
+    config: dict[str, Any]  # field -> enum *name* or number (built per library)
+    n_timestamps: int
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (f"seed={self.seed} assets={self.assets} rows={self.prices.height} "
+                f"timestamps={self.n_timestamps} config={self.config}")
+
+
+def _walk(rng: random.Random, n: int, start: float, vol: float, gap: float, cents: bool):
+    """OHLC rows for one asset: open gapped from the previous close."""
+    out = []
+    prev_close = start
+    for _ in range(n):
+        o = prev_close * math.exp(rng.gauss(0.0, gap))
+        c = o * math.exp(rng.gauss(0.0, vol))
+        h = max(o, c) * (1.0 + abs(rng.gauss(0.0, vol / 2)))
+        lo = min(o, c) * (1.0 - abs(rng.gauss(0.0, vol / 2)))
+        if cents:
+            o, c = round(o, 2), round(c, 2)
+            h = max(round(h, 2), o, c)
+            lo = min(round(lo, 2), o, c)
+            o, c, lo = max(o, 0.01), max(c, 0.01), max(lo, 0.01)
+        # Degenerate bars (o == h == l == c) happen now and then.
+        if rng.random() < 0.03:
+            h = lo = o = c
+        out.append((o, h, lo, c))
+        prev_close = c
+    return out
+
+
+def make_scenario(seed: int) -> Scenario:
+    rng = random.Random(f"parity-data-{seed}")
+    n_assets = rng.randint(2, 6)
+    names = rng.sample(ASSET_POOL, n_assets)
+    n_bars = rng.randint(20, 80)
+    cents = rng.random() < 0.6
+    int_volume = rng.random() < 0.2
+
+    # Timeline: daily-ish with irregular gaps (CAGR uses calendar time).
+    t = datetime(2019, 1, 1) + timedelta(days=rng.randint(0, 900))
+    stamps = []
+    for _ in range(n_bars):
+        stamps.append(t)
+        t += timedelta(days=rng.choice([1, 1, 1, 1, 2, 3]))
+
+    # Per asset: start level spans cheap and expensive names so integer sizing
+    # and insufficient cash both happen.
+    rows = []
+    missing_p = rng.choice([0.0, 0.05, 0.15])
+    for name in names:
+        start = rng.choice([rng.uniform(2, 20), rng.uniform(20, 150), rng.uniform(150, 900)])
+        vol = rng.uniform(0.005, 0.04)
+        gap = vol * rng.uniform(0.1, 0.8)
+        bars = _walk(rng, n_bars, start, vol, gap, cents)
+        first = rng.choice([0, 0, 0, rng.randint(1, n_bars // 3)])  # late listing
+        last = rng.choice([n_bars, n_bars, n_bars, n_bars - rng.randint(1, n_bars // 4)])  # early delisting
+        for i, (o, h, lo, c) in enumerate(bars):
+            if i < first or i >= last or (0 < i and rng.random() < missing_p):
+                continue
+            vol_ = rng.randint(0, 50_000)
+            rows.append({"timestamp": stamps[i], "asset": name, "open": o, "high": h, "low": lo,
+                         "close": c, "volume": vol_ if int_volume else float(vol_), "_k": rng.random()})
+
+    # Within a timestamp rows come in random order (on_data sees input order).
+    prices = pl.DataFrame(rows).sort(["timestamp", "_k"]).drop("_k")
+    if int_volume:
+        prices = prices.with_columns(pl.col("volume").cast(pl.Int64))
+
+    signals = None
+    ts_with_prices = set(prices["timestamp"].to_list())
+    n_ts = len(ts_with_prices)
+    if rng.random() < 0.7:
+        sig = prices.select("timestamp", "asset").with_columns(
+            pl.Series("score", [round(rng.uniform(-1, 1), 4) for _ in range(prices.height)]))
+        # A few signal rows are missing (asset gets {}), and a signals-only
+        # timestamp (no price rows at all) now and then.
+        keep = [rng.random() > 0.1 for _ in range(sig.height)]
+        sig = sig.filter(pl.Series(keep))
+        if rng.random() < 0.3:
+            extra = stamps[-1] + timedelta(days=1) if rng.random() < 0.3 else None
+            gaps = [s for s in stamps if s not in ts_with_prices]
+            orphan = gaps[0] if gaps else (stamps[0] - timedelta(hours=12))
+            orphans = [orphan] + ([extra] if extra else [])
+            sig = pl.concat([sig, pl.DataFrame({
+                "timestamp": orphans, "asset": [names[0]] * len(orphans), "score": [0.5] * len(orphans),
+            }).with_columns(pl.col("timestamp").cast(sig["timestamp"].dtype))])
+        signals = sig.sort("timestamp", maintain_order=True)
+
+    config = make_config(rng, prices)
+    if signals is not None:
+        n_ts = len(ts_with_prices | set(signals["timestamp"].to_list()))
+    return Scenario(seed, sorted(names), prices, signals, config, n_ts)
+
+
+def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    cfg["execution_mode"] = rng.choice(["NEXT_BAR", "SAME_BAR"])
+    # NEXT_BAR ignores execution_price for market orders; still vary it.
+    cfg["execution_price"] = rng.choice(["OPEN", "CLOSE", "PRICE", "MID"])
+    cfg["share_type"] = rng.choice(["INTEGER", "INTEGER", "FRACTIONAL"])
+    com = rng.choice(["NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "INFER"])
+    if com == "PERCENTAGE":
+        cfg["commission_type"] = "PERCENTAGE"
+        cfg["commission_rate"] = rng.choice([0.001, 0.0005, round(rng.uniform(0.0001, 0.01), 5)])
+    elif com == "PER_SHARE":
+        cfg["commission_type"] = "PER_SHARE"
+        cfg["commission_per_share"] = rng.choice([0.005, 0.01, round(rng.uniform(0.001, 0.05), 4)])
+        cfg["commission_minimum"] = rng.choice([0.0, 1.0, round(rng.uniform(0.1, 3.0), 2)])
+    elif com == "PER_TRADE":
+        cfg["commission_type"] = "PER_TRADE"
+        cfg["commission_per_trade"] = rng.choice([1.0, round(rng.uniform(0.1, 5.0), 2)])
+    elif com == "INFER":
+        # commission_type NONE with a rate field set: the model is inferred.
+        which = rng.choice(["commission_rate", "commission_per_share", "commission_per_trade"])
+        cfg["commission_type"] = "NONE"
+        cfg[which] = {"commission_rate": 0.002, "commission_per_share": 0.01,
+                      "commission_per_trade": 2.0}[which]
+        if which == "commission_per_share":
+            cfg["commission_minimum"] = 1.0
+    else:
+        cfg["commission_type"] = "NONE"
+    slip = rng.choice(["NONE", "NONE", "PERCENTAGE", "FIXED"])
+    cfg["slippage_type"] = slip
+    if slip == "PERCENTAGE":
+        cfg["slippage_rate"] = rng.choice([0.001, round(rng.uniform(0.0001, 0.01), 5)])
+    elif slip == "FIXED":
+        cfg["slippage_fixed"] = rng.choice([0.01, 0.05, round(rng.uniform(0.005, 0.25), 3)])
+    cfg["allow_short_selling"] = rng.random() < 0.5
+    # Small enough that some orders are rejected for insufficient cash.
+    med = float(prices["close"].median())
+    cfg["initial_cash"] = round(med * rng.uniform(8, 120), rng.choice([0, 2]))
+    return cfg
+
+
+# ------------------------------------------------------------------------- config
+
+
+def build_config(lib: Any, spec: dict[str, Any]):
+    """A `BacktestConfig` of `lib` from the scenario's config description."""
+    if lib.__name__.startswith("ml4t"):
+        from ml4t.backtest.config import ExecutionPrice, ShareType, SlippageType
+    else:
+        from nautilus_like.config import ExecutionPrice, ShareType, SlippageType
+    enums = {
+        "execution_mode": lib.ExecutionMode,
+        "execution_price": ExecutionPrice,
+        "share_type": ShareType,
+        "commission_type": lib.CommissionType,
+        "slippage_type": SlippageType,
+    }
+    kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
+    return lib.BacktestConfig(**kwargs)
+
+
+# ----------------------------------------------------------------------- strategy
+
+
+def _num(x: Any) -> Any:
+    return None if x is None else float(x)
+
+
+def _oid(order: Any) -> Any:
+    return None if order is None else order.order_id
+
+
+# Action mix of the strategy (kind -> relative weight).
+ACTIONS = {
+    "signed": 14, "buy": 6, "sell": 5, "close": 6, "cancel": 5, "cash_sized": 7, "reduce": 5,
+    "reverse": 4, "double": 3, "side_kw": 2, "zero": 2, "dollars": 2, "signal": 4,
+    "nonpositive_shares": 1,
+}
+ACTION_KINDS = list(ACTIONS)
+ACTION_WEIGHTS = list(ACTIONS.values())
+
+
+def make_strategy_class(lib: Any):
+    """The test strategy, subclassing `lib.Strategy`. The body is identical for
+    both libraries; only the base class and `lib.OrderSide` differ."""
+
+    class RandomActions(lib.Strategy):
+        def __init__(self, seed: int, assets: list[str], allow_short: bool):
+            self.rng = random.Random(f"parity-actions-{seed}")
+            self.assets = assets
+            self.allow_short = allow_short
+            self.bar = -1
+            self.submitted: list[str] = []
+            # Recorded values, compared between engines.
+            self.obs: list[tuple] = []  # cash / account value / positions / pending (decision inputs)
+            self.detail: list[tuple] = []  # richer Position fields
+            self.actions: list[tuple] = []  # what each call returned
+
+        # -- helpers ----------------------------------------------------------
+
+        def _positions(self, broker) -> dict[str, float]:
+            out = {}
+            for a in self.assets:
+                p = broker.get_position(a)
+                if p is not None:
+                    out[a] = float(p.quantity)
+            return out
+
+        def _submit(self, broker, kind, asset, qty, side=None):
+            o = broker.submit_order(asset, qty) if side is None else broker.submit_order(asset, qty, side)
+            self._log(kind, asset, qty, o)
+            return o
+
+        def _log(self, kind, asset, qty, o):
+            if o is not None:
+                self.submitted.append(o.order_id)
+                self.actions.append((self.bar, kind, asset, qty, o.order_id, o.status.value,
+                                     o.side.value, _num(o.quantity)))
+            else:
+                self.actions.append((self.bar, kind, asset, qty, None))
+
+        def _qty(self) -> float:
+            r = self.rng.random()
+            if r < 0.45:
+                return float(self.rng.randint(1, 40))
+            if r < 0.75:
+                return round(self.rng.uniform(0.5, 30.0), 1)  # e.g. 7.6
+            if r < 0.85:
+                return self.rng.choice([0.3, 0.9, 0.05, 1e-9, 0.0])  # round to zero / ignored
+            return float(self.rng.randint(50, 400))  # large: often too expensive
+
+        # -- callbacks ---------------------------------------------------------
+
+        def on_start(self, broker):
+            self.obs.append(("start", broker.get_cash(), broker.get_account_value()))
+
+        def on_data(self, timestamp, data, context, broker):
+            self.bar += 1
+            rng = self.rng
+            in_bar = list(data.keys())
+            cash = broker.get_cash()
+            positions = self._positions(broker)
+            pending = [o.order_id for o in broker.get_pending_orders()]
+            self.obs.append((self.bar, timestamp, in_bar, cash, broker.get_account_value(),
+                             positions, pending, list(broker.get_positions().keys()), dict(context)))
+            bars = {a: (data[a]["open"], data[a]["high"], data[a]["low"], data[a]["close"],
+                        data[a]["price"], data[a]["volume"], dict(data[a]["signals"])) for a in in_bar}
+            self.obs.append((self.bar, "bars", bars))
+            for a in self.assets:
+                p = broker.get_position(a)
+                if p is not None:
+                    self.detail.append((self.bar, a) + tuple(_attr(p, n) for n in POSITION_FIELDS)
+                                       + (p.unrealized_pnl(),))
+
+            n_actions = rng.choice([0, 0, 1, 1, 1, 2, 2, 3, 4])
+            for _ in range(n_actions):
+                kind = rng.choices(ACTION_KINDS, weights=ACTION_WEIGHTS)[0]
+                asset = rng.choice(self.assets)
+                if kind == "signed":
+                    q = self._qty() * rng.choice([1, 1, -1])
+                    self._submit(broker, kind, asset, q)
+                elif kind == "buy":
+                    q = self._qty()
+                    o = broker.buy(asset, shares=q)
+                    self._log(kind, asset, q, o)
+                elif kind == "nonpositive_shares":
+                    # ml4t's buy()/sell() return None for shares <= 0.
+                    q = rng.choice([-3.0, -0.5, 0.0])
+                    o = (broker.buy if rng.random() < 0.5 else broker.sell)(asset, shares=q)
+                    self._log(kind, asset, q, o)
+                elif kind == "sell":
+                    q = self._qty()
+                    o = broker.sell(asset, shares=q)
+                    self._log(kind, asset, q, o)
+                elif kind == "close":
+                    held = sorted(positions)
+                    a = rng.choice(held) if held and rng.random() < 0.8 else asset
+                    o = broker.close_position(a)
+                    self._log(kind, a, None, o)
+                elif kind == "cancel":
+                    live = [o.order_id for o in broker.get_pending_orders()]
+                    if live and rng.random() < 0.8:
+                        target = rng.choice(live[-4:])  # a recent pending order
+                    elif self.submitted:
+                        target = rng.choice(self.submitted)  # maybe filled/rejected: False
+                    else:
+                        continue
+                    self.actions.append((self.bar, kind, target, broker.cancel_order(target)))
+                elif kind == "cash_sized":
+                    if not in_bar:
+                        continue
+                    a = rng.choice(in_bar)
+                    frac = rng.choice([0.25, 0.5, 0.9, 1.0, 1.05, round(rng.uniform(0.05, 1.3), 3)])
+                    q = broker.get_cash() * frac / data[a]["close"]
+                    if q > 0:
+                        self._submit(broker, kind, a, q)
+                    else:
+                        self.actions.append((self.bar, kind, a, q, "skip"))
+                elif kind == "reduce":
+                    held = sorted(self._positions(broker).items())
+                    if not held:
+                        continue
+                    a, qty = rng.choice(held)
+                    frac = rng.choice([0.5, 0.25, 1.0, round(rng.uniform(0.1, 0.9), 3)])
+                    self._submit(broker, kind, a, -qty * frac)
+                elif kind == "reverse":
+                    held = sorted(self._positions(broker).items())
+                    if not held:
+                        continue
+                    a, qty = rng.choice(held)
+                    self._submit(broker, kind, a, -qty * rng.choice([2.0, 1.5, 3.0]))
+                elif kind == "double":
+                    # Several orders for one asset in one bar (exit then re-entry, two exits...).
+                    q1 = self._qty() * rng.choice([1, -1])
+                    q2 = self._qty() * rng.choice([1, -1])
+                    self._submit(broker, kind, asset, q1)
+                    self._submit(broker, kind, asset, q2)
+                elif kind == "side_kw":
+                    side = rng.choice([lib.OrderSide.BUY, lib.OrderSide.SELL])
+                    q = self._qty() * rng.choice([1, -1])  # sign ignored when side is given
+                    self._submit(broker, kind, asset, q, side)
+                elif kind == "zero":
+                    self._submit(broker, kind, asset, rng.choice([0.0, 1e-9, -0.0]))
+                elif kind == "dollars":
+                    if not in_bar:
+                        continue
+                    a = rng.choice(in_bar)
+                    amount = round(rng.uniform(50, 5000), 2)
+                    fn = broker.buy if rng.random() < 0.7 else broker.sell
+                    o = fn(a, dollars=amount)
+                    self._log(kind, a, amount, o)
+                elif kind == "signal":
+                    # Classic signal strategy: enter on a strong score, exit on a weak one.
+                    for a in in_bar:
+                        s = data[a]["signals"].get("score")
+                        if s is None:
+                            continue
+                        pos = broker.get_position(a)
+                        if s > 0.6 and pos is None:
+                            self._submit(broker, kind, a, float(rng.randint(1, 25)))
+                        elif s < -0.6 and pos is None and self.allow_short:
+                            self._submit(broker, kind, a, -float(rng.randint(1, 25)))
+                        elif abs(s) < 0.1 and pos is not None:
+                            self._log(kind, a, None, broker.close_position(a))
+            self.obs.append((self.bar, "after", broker.get_cash(),
+                             [o.order_id for o in broker.get_pending_orders()]))
+
+        def on_end(self, broker):
+            self.obs.append(("end", broker.get_cash(), broker.get_account_value(),
+                             self._positions(broker), [o.order_id for o in broker.get_pending_orders()]))
+
+    return RandomActions
+
+
+# ----------------------------------------------------------------------- running
+
+
+@dataclass
+class RunOutput:
+    lib: str
+    error: str | None = None
+    obs: list = field(default_factory=list)
+    detail: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    orders: list = field(default_factory=list)
+    broker_fills: list = field(default_factory=list)
+    broker_trades: list = field(default_factory=list)
+    fills_df: pl.DataFrame | None = None
+    trades_df: pl.DataFrame | None = None
+    equity_df: pl.DataFrame | None = None
+    equity_curve: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+ORDER_FIELDS = ("order_id", "asset", "side", "quantity", "requested_quantity", "order_type", "status",
+                "rejection_reason", "created_at", "filled_at", "filled_price", "filled_quantity",
+                "commission_paid")
+FILL_FIELDS = ("order_id", "asset", "side", "quantity", "price", "timestamp", "commission", "slippage",
+               "order_type", "price_source", "reference_price", "available_size", "exit_reason")
+POSITION_FIELDS = ("quantity", "entry_price", "entry_time", "current_price", "bars_held",
+                   "max_favorable_excursion", "max_adverse_excursion", "entry_commission",
+                   "entry_slippage", "side", "market_value")
+TRADE_FIELDS = ("symbol", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl",
+                "pnl_percent", "bars_held", "fees", "exit_slippage", "entry_slippage", "mfe", "mae",
+                "status", "exit_reason")
+
+
+MISSING = "<attribute missing>"
+
+
+def _attr(obj: Any, name: str) -> Any:
+    """`obj.name` with enums as their value; a missing attribute becomes MISSING
+    (reported as a difference instead of aborting the run)."""
+    try:
+        return _plain(getattr(obj, name))
+    except AttributeError:
+        return MISSING
+
+
+def _plain(v: Any) -> Any:
+    """Enums as their value, everything else unchanged."""
+    return v.value if isinstance(v, enum.Enum) else v
+
+
+def run_engine(lib: Any, sc: Scenario) -> RunOutput:
+    out = RunOutput(lib.__name__)
+    strat = make_strategy_class(lib)(sc.seed, sc.assets, bool(sc.config.get("allow_short_selling")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals)
+        engine = lib.Engine(feed, strat, build_config(lib, sc.config))
+        try:
+            result = engine.run()
+        except Exception as exc:  # compared as a discrepancy, never hidden
+            out.error = f"{type(exc).__name__}: {exc}"
+            result = None
+    out.obs, out.detail, out.actions = strat.obs, strat.detail, strat.actions
+    broker = engine.broker
+    out.orders = [tuple(_attr(o, f) for f in ORDER_FIELDS) for o in broker.get_orders()]
+    out.broker_fills = [tuple(_attr(f, n) for n in FILL_FIELDS) for f in broker.get_fills()]
+    out.broker_trades = [tuple(_attr(t, n) for n in TRADE_FIELDS) for t in broker.get_trades()]
+    if result is not None:
+        out.fills_df = result.to_fills_dataframe()
+        out.trades_df = result.to_trades_dataframe()
+        out.equity_df = result.to_equity_dataframe()
+        out.equity_curve = [(ts, float(v)) for ts, v in result.equity_curve]
+        out.metrics = dict(result.metrics)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    pl.Config.set_tbl_rows(-1)
+    pl.Config.set_tbl_cols(-1)
+    pl.Config.set_fmt_float("full")
+    for arg in sys.argv[1:]:
+        sc = make_scenario(int(arg))
+        print(sc.describe())
+        print(sc.prices)
+        if sc.signals is not None:
+            print(sc.signals)

@@ -1,0 +1,79 @@
+"""Bad strategy input gets a clear exception; nothing crashes the interpreter."""
+
+import math
+
+import pytest
+
+import nautilus_like as nl
+from tests.conftest import run
+
+
+@pytest.mark.parametrize("qty", [math.nan, math.inf, -math.inf])
+def test_non_finite_quantities_are_refused(qty):
+    with pytest.raises(ValueError, match=r"quantity must be a finite number.*'AAA'"):
+        run({0: [lambda b: b.submit_order("AAA", qty)]})
+
+
+def test_non_numeric_quantity_is_refused():
+    with pytest.raises(TypeError, match="quantity must be a number"):
+        run({0: [lambda b: b.submit_order("AAA", "10")]})
+
+
+def test_unknown_asset_is_named():
+    with pytest.raises(ValueError, match="asset 'ZZZ' does not appear in the feed"):
+        run({0: [lambda b: b.submit_order("ZZZ", 1)]})
+
+
+def test_unsupported_order_types_and_bad_sides_are_refused():
+    with pytest.raises(ValueError, match="only OrderType.MARKET"):
+        run({0: [lambda b: b.submit_order("AAA", 1, order_type=nl.OrderType.LIMIT, limit_price=10.0)]})
+    with pytest.raises(ValueError, match="side must be"):
+        run({0: [lambda b: b.submit_order("AAA", 1, side="up")]})
+
+
+def test_bad_order_ids():
+    with pytest.raises(ValueError, match="ORD-<n>"):
+        run({0: [lambda b: b.cancel_order("bogus")]})
+    seen = {}
+    run({0: [lambda b: seen.update(missing=b.cancel_order("ORD-99"), order=b.get_order("ORD-99"))]})
+    assert seen == {"missing": False, "order": None}
+
+
+def test_strategy_must_implement_on_data_and_subclass_strategy(prices):
+    class NoHook(nl.Strategy):
+        pass
+
+    with pytest.raises(TypeError, match="abstract method 'on_data'"):
+        NoHook()
+
+    class Duck:
+        def on_data(self, *a):
+            pass
+
+    with pytest.raises(TypeError, match="must subclass nautilus_like.Strategy"):
+        nl.Engine(nl.DataFeed(prices_df=prices), Duck())
+
+
+def test_engine_runs_once_and_on_end_runs_after_a_failure(prices):
+    events = []
+
+    class Boom(nl.Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            raise RuntimeError("strategy bug")
+
+        def on_end(self, broker):
+            events.append("end")
+
+    engine = nl.Engine(nl.DataFeed(prices_df=prices), Boom())
+    with pytest.raises(RuntimeError, match="strategy bug"):
+        engine.run()
+    assert events == ["end"]
+    with pytest.raises(RuntimeError, match="only be called once"):
+        engine.run()
+
+
+def test_a_rust_panic_becomes_a_python_exception():
+    from nautilus_like._model import _debug_panic
+
+    with pytest.raises(nl.EngineError, match="nl_debug_panic called"):
+        _debug_panic()

@@ -1,0 +1,74 @@
+"""BacktestConfig: ml4t-backtest's names and defaults, validated at construction."""
+
+import math
+
+import msgspec
+import pytest
+
+import nautilus_like as nl
+from nautilus_like.config import BacktestConfig, CommissionType, ExecutionPrice, ShareType, SlippageType
+
+
+def test_defaults_match_ml4t_backtest():
+    c = BacktestConfig()
+    assert (c.initial_cash, c.execution_mode, c.execution_price, c.share_type) == \
+        (100_000.0, nl.ExecutionMode.NEXT_BAR, ExecutionPrice.OPEN, ShareType.INTEGER)
+    assert (c.commission_type, c.slippage_type, c.allow_short_selling) == \
+        (CommissionType.NONE, SlippageType.NONE, False)
+    assert isinstance(c, msgspec.Struct)
+
+
+def test_strings_are_coerced_to_enums():
+    c = BacktestConfig(execution_mode="same_bar", execution_price="CLOSE", share_type="fractional",
+                       commission_type="per_contract")
+    assert c.execution_mode is nl.ExecutionMode.SAME_BAR
+    assert c.execution_price is ExecutionPrice.CLOSE
+    assert c.commission_type is CommissionType.PER_SHARE
+
+
+@pytest.mark.parametrize("field, value", [
+    ("initial_cash", -1.0), ("initial_cash", math.nan), ("commission_rate", -0.1),
+    ("commission_per_share", math.inf), ("slippage_rate", -1), ("slippage_fixed", "x"),
+    ("execution_mode", "bogus"), ("share_type", 3), ("commission_type", "nope"),
+])
+def test_invalid_values_name_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        BacktestConfig(**{field: value})
+
+
+def test_unknown_fields_and_unsupported_values_are_refused():
+    with pytest.raises(TypeError, match="bogus"):
+        BacktestConfig(bogus=1)
+    with pytest.raises(ValueError, match="execution_price=VWAP is not supported"):
+        BacktestConfig(execution_price="vwap")
+    with pytest.raises(ValueError, match="allow_leverage"):
+        BacktestConfig(allow_leverage=True)
+
+
+def test_cost_types_are_inferred_from_rates_like_ml4t():
+    assert BacktestConfig(commission_rate=0.001).resolved_commission_type() is CommissionType.PERCENTAGE
+    assert BacktestConfig(commission_rate=0.5, commission_per_share=0.01).resolved_commission_type() \
+        is CommissionType.PER_SHARE
+    assert BacktestConfig(commission_minimum=1.0).resolved_commission_type() is CommissionType.NONE
+    assert BacktestConfig(slippage_fixed=0.1, slippage_rate=0.1).resolved_slippage_type() is SlippageType.FIXED
+
+
+def test_round_trip_through_dict_and_json():
+    c = BacktestConfig(initial_cash=5e4, execution_mode="same_bar", commission_rate=0.002)
+    assert BacktestConfig.from_dict(c.to_dict()) == c
+    assert msgspec.json.decode(msgspec.json.encode(c), type=BacktestConfig) == c
+    assert "commission_rate: 0.002" in c.describe()
+    with pytest.raises(ValueError, match="unknown BacktestConfig fields"):
+        BacktestConfig.from_dict({"nope": 1})
+
+
+def test_engine_revalidates_fields_assigned_after_construction(prices):
+    c = BacktestConfig()
+    c.commission_rate = -5.0
+
+    class Idle(nl.Strategy):
+        def on_data(self, *args):
+            pass
+
+    with pytest.raises(ValueError, match="commission_rate"):
+        nl.Engine(nl.DataFeed(prices_df=prices), Idle(), c)
