@@ -47,6 +47,7 @@ __all__ = [
 
 
 def get_include() -> str:
-    """Directory with `nautilus_like.h` and the `.pxd` files, for building a
-    Cython strategy that cimports `nautilus_like` (add it to `include_dirs`)."""
-    return str(Path(__file__).resolve().parent.parent)
+    """Directory holding `nautilus_like.h` (and the `.pxd` files): add it to
+    `include_dirs` when compiling a Cython strategy that cimports nautilus_like.
+    Cython itself finds `nautilus_like/*.pxd` through `sys.path`."""
+    return str(Path(__file__).resolve().parent)

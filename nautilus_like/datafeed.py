@@ -59,16 +59,21 @@ def _detect_entity(columns: list[str], entity_col: str | None, what: str) -> str
         f"cannot detect the asset column of {what}: expected one of {ENTITY_CANDIDATES}, got columns {columns}")
 
 
-def _check_keys(df: pl.DataFrame, what: str, keys: list[str]) -> None:
+def _check_null_keys(df: pl.DataFrame, what: str, keys: list[str]) -> None:
     for key in keys:
         nulls = df[key].null_count()
         if nulls:
             raise ValueError(f"{what} column {key!r} has {nulls} null value(s); keys cannot be null")
-    dup = df.select(keys).is_duplicated()
-    if dup.any():
-        row = df.filter(dup).row(0, named=True)
-        where = ", ".join(f"{k}={row[k]!r}" for k in keys)
-        raise ValueError(f"duplicate {what} row for ({where}): keys must be unique")
+
+
+def _check_unique_codes(codes: np.ndarray, what: str, describe) -> np.ndarray:
+    """Refuses repeated integer keys; returns the argsort of `codes` (reused to match rows)."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    dup = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if dup.size:
+        raise ValueError(f"duplicate {what} row for ({describe(order[dup[0] + 1])}): keys must be unique")
+    return order
 
 
 def _signal_column(series: pl.Series, has_signals: pl.Series) -> np.ndarray | list:
@@ -112,7 +117,7 @@ class DataFeed:
                 raise ValueError(f"timestamp_col={ts!r} not found in {what} columns {frame.columns}")
         asset = _detect_entity(prices.columns, entity_col, "prices")
         prices = self._normalize_prices(prices, ts, asset)
-        _check_keys(prices, "prices", ["timestamp", "asset"])
+        _check_null_keys(prices, "prices", ["timestamp", "asset"])
 
         # Every timestamp of any input is a bar (a signals- or context-only
         # timestamp gets an empty `data` mapping), as in ml4t-backtest.
@@ -122,32 +127,33 @@ class DataFeed:
             sig_asset = _detect_entity(signals.columns, entity_col, "signals")
             signals = signals.rename({ts: "timestamp", sig_asset: "asset"}).with_columns(
                 pl.col("timestamp").cast(ts_dtype), pl.col("asset").cast(pl.String))
-            _check_keys(signals, "signals", ["timestamp", "asset"])
+            _check_null_keys(signals, "signals", ["timestamp", "asset"])
             stamps.append(signals["timestamp"])
         if context is not None:
             context = context.rename({ts: "timestamp"}).with_columns(pl.col("timestamp").cast(ts_dtype))
-            _check_keys(context, "context", ["timestamp"])
+            _check_null_keys(context, "context", ["timestamp"])
             stamps.append(context["timestamp"])
         timeline = pl.concat(stamps).unique().sort()
+        if context is not None:
+            codes = timeline.search_sorted(context["timestamp"]).to_numpy().astype(np.uint64)
+            _check_unique_codes(codes, "context", lambda i: f"timestamp={context['timestamp'][int(i)]}")
 
         # Stable sort by time only: within a timestamp, rows keep input order,
         # which is the order strategies see assets in (as in ml4t-backtest).
+        # Rows are keyed by integer codes (bar, asset) from here on: duplicate
+        # (timestamp, asset) rows are refused by Rust while indexing, and
+        # signals are matched to price rows without a hash join.
         prices = prices.sort("timestamp", maintain_order=True)
         self._assets: list[str] = sorted(prices["asset"].unique().to_list())
+        asset_enum = pl.Enum(self._assets)
         prices = prices.with_columns(
             pl.Series("__bar", timeline.search_sorted(prices["timestamp"]), dtype=pl.UInt32),
-            pl.col("asset").cast(pl.Enum(self._assets)).to_physical().cast(pl.UInt32).alias("__asset"),
+            pl.col("asset").cast(asset_enum).to_physical().cast(pl.UInt32).alias("__asset"),
         )
         self._signal_columns: dict[str, np.ndarray | list] = {}
         self._has_signals: np.ndarray | None = None
         if signals is not None:
-            names = [c for c in signals.columns if c not in ("timestamp", "asset")]
-            joined = prices.select("timestamp", "asset").join(
-                signals.with_columns(pl.lit(True).alias("__has")), on=["timestamp", "asset"],
-                how="left", maintain_order="left")
-            has = joined["__has"].fill_null(False)
-            self._has_signals = has.cast(pl.UInt8).to_numpy()
-            self._signal_columns = {n: _signal_column(joined[n], has) for n in names}
+            self._match_signals(prices, signals, timeline, asset_enum)
         prices = prices.rechunk()
         self._prices = prices
         self._timeline = timeline
@@ -166,6 +172,35 @@ class DataFeed:
             prices["volume"].to_numpy(),
             lambda b: str(labels[b]),
         )
+
+    def _match_signals(self, prices: pl.DataFrame, signals: pl.DataFrame, timeline: pl.Series,
+                       asset_enum: pl.Enum) -> None:
+        """Finds each price row's signals row by (bar, asset) code. Signals of
+        assets or timestamps without a price row are never shown (as in ml4t)."""
+        n_assets = len(self._assets)
+        known = signals.filter(pl.col("asset").is_in(self._assets))
+        sig_codes = (timeline.search_sorted(known["timestamp"]).to_numpy().astype(np.uint64) * n_assets
+                     + known["asset"].cast(asset_enum).to_physical().to_numpy().astype(np.uint64))
+
+        def describe(i):
+            return f"timestamp={known['timestamp'][int(i)]!r}, asset={known['asset'][int(i)]!r}"
+
+        order = _check_unique_codes(sig_codes, "signals", describe)
+        ordered = sig_codes[order]
+        price_codes = (prices["__bar"].to_numpy().astype(np.uint64) * n_assets
+                       + prices["__asset"].to_numpy().astype(np.uint64))
+        pos = np.searchsorted(ordered, price_codes)
+        pos_clipped = np.minimum(pos, max(len(ordered) - 1, 0))
+        found = (pos < len(ordered)) & (ordered[pos_clipped] == price_codes) if len(ordered) else \
+            np.zeros(len(price_codes), dtype=bool)
+        rows = np.where(found, order[pos_clipped] if len(ordered) else 0, 0).astype(np.uint32)
+        has = pl.Series(found)
+        self._has_signals = found.astype(np.uint8)
+        names = [c for c in signals.columns if c not in ("timestamp", "asset")]
+        for name in names:
+            column = known[name].gather(rows) if len(ordered) else pl.Series(name, [None] * len(rows),
+                                                                                dtype=known[name].dtype)
+            self._signal_columns[name] = _signal_column(column, has)
 
     @staticmethod
     def _normalize_prices(prices: pl.DataFrame, ts: str, asset: str) -> pl.DataFrame:

@@ -37,16 +37,10 @@ CYTHON_DIRECTIVES = {
 def _include_dirs() -> list[str]:
     import nautilus_like
 
-    root = Path(nautilus_like.get_include())
-    pkg = Path(nautilus_like.__file__).resolve().parent
-    # `get_include()` may name the package's parent (the `.pxd` search root) or
-    # the package directory itself (where `nautilus_like.h` lives): accept both.
-    dirs = [root, root / "nautilus_like", pkg, pkg.parent]
-    out: list[str] = []
-    for d in dirs:
-        if d.is_dir() and str(d) not in out:
-            out.append(str(d))
-    return out
+    header_dir = Path(nautilus_like.get_include())
+    # The header's directory for the C compiler; its parent is the root under
+    # which Cython finds `nautilus_like/*.pxd`.
+    return [str(header_dir), str(header_dir.parent)]
 
 
 def build(target_dir: str | Path, *, source: str | Path = SOURCE, force: bool = False,

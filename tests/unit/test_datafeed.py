@@ -68,7 +68,7 @@ def test_null_close_is_refused_with_asset_and_time():
 
 def test_duplicate_rows_are_refused():
     df = pl.concat([fixture_prices(), fixture_prices().head(1)])
-    with pytest.raises(ValueError, match=r"duplicate prices row .*asset='AAA'"):
+    with pytest.raises(ValueError, match=r'duplicate \(timestamp, asset\) row: asset "AAA" at 2024-01-01'):
         nl.DataFeed(prices_df=df)
 
 
@@ -132,3 +132,12 @@ def test_timezone_aware_timestamps_are_kept():
     feed = nl.DataFeed(prices_df=df)
     assert feed.timestamps[0].tzinfo is not None
     assert feed.timeline.dtype == pl.Datetime("us", "America/New_York")
+
+
+def test_signals_of_unknown_assets_or_missing_rows_are_not_shown():
+    prices = fixture_prices(skip={(1, "BBB")})
+    signals = pl.DataFrame({"timestamp": [ts(0), ts(1), ts(1)], "asset": ["ZZZ", "BBB", "AAA"], "x": [1, 2, 3]})
+    view = nl.DataFeed(prices_df=prices, signals_df=signals)._market_view()
+    assert view.bar_data(0)["AAA"]["signals"] == {}
+    assert view.bar_data(1).to_dict().keys() == {"AAA"}
+    assert view.bar_data(1)["AAA"]["signals"] == {"x": 3}
