@@ -186,10 +186,9 @@ cdef class Broker:
         return out
 
     cdef double c_position(self, uint32_t asset) except? -1.0:
-        cdef ffi.NlPosition p
-        cdef uint8_t found = 0
-        check(ffi.nl_engine_position(self._engine, asset, &p, &found))
-        return p.quantity if found else 0.0
+        cdef double quantity = 0.0
+        check(ffi.nl_engine_position_quantity(self._engine, asset, &quantity))
+        return quantity
 
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF:
         idx = self._index.get(asset)

@@ -316,6 +316,13 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `assets` valid for `cap` writes.
   NlStatus nl_engine_open_positions(NlEngine *e, uint32_t *assets, size_t cap, size_t *out_n);
 
+  # The signed quantity held in `asset` (0 when flat): the cheap query a
+  # Cython strategy makes per asset and bar.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_position_quantity(NlEngine *e, uint32_t asset, double *out);
+
   # The open position in `asset`; `out_found` is 0 when flat, else 1.
   #
   # # Safety

@@ -430,6 +430,15 @@ enum NlStatus nl_engine_open_positions(struct NlEngine *e,
                                        size_t *out_n);
 
 /**
+ * The signed quantity held in `asset` (0 when flat): the cheap query a
+ * Cython strategy makes per asset and bar.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_position_quantity(struct NlEngine *e, uint32_t asset, double *out);
+
+/**
  * The open position in `asset`; `out_found` is 0 when flat, else 1.
  *
  * # Safety

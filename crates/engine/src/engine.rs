@@ -43,6 +43,13 @@ pub struct Engine {
     portfolio: Portfolio,
     /// Last known close per asset (NaN before the asset's first bar).
     last_price: Vec<f64>,
+    /// Per asset: (bar, row) of its latest row, so matching finds this bar's
+    /// row in O(1) without clearing a table every bar.
+    latest_row: Vec<(u32, u32)>,
+    /// Scratch lists reused by every matching pass.
+    scratch_eligible: Vec<OrderId>,
+    scratch_exits: Vec<OrderId>,
+    scratch_entries: Vec<OrderId>,
     /// Equity and cash recorded at the end of every bar.
     equity: Vec<f64>,
     cash_curve: Vec<f64>,
@@ -63,6 +70,10 @@ impl Engine {
             pending: Vec::new(),
             fills: Vec::new(),
             last_price: vec![f64::NAN; n_assets],
+            latest_row: vec![(u32::MAX, 0); n_assets],
+            scratch_eligible: Vec::new(),
+            scratch_exits: Vec::new(),
+            scratch_entries: Vec::new(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
@@ -102,8 +113,11 @@ impl Engine {
         }
         self.phase = Phase::InBar(b);
         self.portfolio.age_positions();
+        let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
-            self.last_price[self.market.asset_of(row) as usize] = self.market.close_column()[row];
+            let a = assets[row] as usize;
+            self.last_price[a] = close[row];
+            self.latest_row[a] = (b, row as u32);
         }
         let point = match self.cfg.execution_mode {
             ExecutionMode::NextBar => MatchPoint::Open,
@@ -122,9 +136,9 @@ impl Engine {
         if self.cfg.execution_mode == ExecutionMode::SameBar {
             self.match_pending(b, MatchPoint::Execution);
         }
+        let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
-            let asset = self.market.asset_of(row);
-            self.portfolio.update_water_marks(asset, self.market.close_column()[row]);
+            self.portfolio.update_water_marks(assets[row], close[row]);
         }
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
@@ -251,9 +265,13 @@ impl Engine {
     /// positions are marked, then entries fill in submission order against the
     /// cash the exits freed.
     fn match_pending(&mut self, b: BarIndex, at: MatchPoint) {
-        let eligible = self.pending.clone();
-        let mut exits = Vec::new();
-        let mut entries = Vec::new();
+        let mut eligible = std::mem::take(&mut self.scratch_eligible);
+        let mut exits = std::mem::take(&mut self.scratch_exits);
+        let mut entries = std::mem::take(&mut self.scratch_entries);
+        eligible.clear();
+        exits.clear();
+        entries.clear();
+        eligible.extend_from_slice(&self.pending);
         for &id in &eligible {
             if !self.round_quantity(id) {
                 continue;
@@ -289,6 +307,9 @@ impl Engine {
         }
         let orders = &self.orders;
         self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.scratch_eligible = eligible;
+        self.scratch_exits = exits;
+        self.scratch_entries = entries;
     }
 
     /// Floors an integer account's order quantity; rejects it if that gives 0.
@@ -309,20 +330,20 @@ impl Engine {
     /// Marks positions between exits and entries: at the open when matching
     /// at the open, else at the close. Assets without a bar keep their mark.
     fn mark_positions(&mut self, b: BarIndex, at: MatchPoint) {
+        let assets = self.market.asset_column();
+        let prices = match at {
+            MatchPoint::Open => self.market.open_column(),
+            MatchPoint::Execution => self.market.close_column(),
+        };
         for row in self.market.rows(b) {
-            let asset = self.market.asset_of(row);
-            let price = match at {
-                MatchPoint::Open => self.market.open_column()[row],
-                MatchPoint::Execution => self.market.close_column()[row],
-            };
-            self.portfolio.mark(asset, price);
+            self.portfolio.mark(assets[row], prices[row]);
         }
     }
 
     /// Fills or rejects one order if its asset has a bar; else it stays pending.
     fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) {
         let order = &self.orders[(id - 1) as usize];
-        let Some(row) = self.market.find_row(b, order.asset) else { return };
+        let Some(row) = self.row_in_bar(b, order.asset) else { return };
         let bar = self.market.bar_at(row);
         let Some((base, source)) = base_price(order, &bar, at, self.cfg.execution_price) else { return };
         let (asset, side, quantity) = (order.asset, order.side, order.quantity);
@@ -370,6 +391,12 @@ impl Engine {
         if effect == OrderEffect::Reversal {
             self.cancel_other_orders(asset, id);
         }
+    }
+
+    /// The row of `asset` in the current bar `b`, if it has one.
+    fn row_in_bar(&self, b: BarIndex, asset: AssetId) -> Option<usize> {
+        let (bar, row) = self.latest_row[asset as usize];
+        (bar == b).then_some(row as usize)
     }
 
     fn rejection(&self, held: f64, side: OrderSide, quantity: f64, price: f64) -> Option<String> {

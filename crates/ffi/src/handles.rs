@@ -550,6 +550,22 @@ pub unsafe extern "C" fn nl_engine_open_positions(
     })
 }
 
+/// The signed quantity held in `asset` (0 when flat): the cheap query a
+/// Cython strategy makes per asset and bar.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_position_quantity(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        if asset as usize >= eng.market().n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        write(out, eng.position(asset).map_or(0.0, |p| p.quantity))
+    })
+}
+
 /// The open position in `asset`; `out_found` is 0 when flat, else 1.
 ///
 /// # Safety
