@@ -109,8 +109,9 @@ cdef class Broker:
                 f"give exactly one of shares, contracts, amount, dollars; got {[n for n, _ in given]}")
         name, value = given[0]
         if name == "dollars":
-            price = self.get_last_price(asset)
-            if price is None or price <= 0:
+            # Sized at this bar's price; no bar for the asset now means no order.
+            price = self._current_price(asset)
+            if not price > 0:
                 return None
             value = value / price
         qty = float(value)
@@ -142,7 +143,8 @@ cdef class Broker:
             return tuple(self.get_pending_orders(asset))
         cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0
         check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
-        orders = [Order(self._state, i) for i in range(1, n_orders + 1)]
+        # Copies, as ml4t-backtest returns: they keep the state at this call.
+        orders = [Order(self._state, i).frozen_copy() for i in range(1, n_orders + 1)]
         if asset is not None:
             orders = [o for o in orders if o.asset == asset]
         return tuple(orders)
@@ -173,16 +175,18 @@ cdef class Broker:
         return position_from(self._state, &p) if found else None
 
     def get_positions(self):
-        """`{asset: Position}` for every open position."""
-        out = {}
+        """`{asset: Position}` for every open position, in the order they were opened."""
+        cdef size_t n_assets = len(self._state.asset_names), n = 0, i
+        if n_assets == 0:
+            return {}
+        cdef uint32_t[:] assets = memoryview(bytearray(4 * n_assets)).cast("I")
+        check(ffi.nl_engine_open_positions(self._engine, &assets[0], n_assets, &n))
         cdef ffi.NlPosition p
         cdef uint8_t found
-        cdef uint32_t a
-        for a in range(len(self._state.asset_names)):
-            found = 0
-            check(ffi.nl_engine_position(self._engine, a, &p, &found))
-            if found:
-                out[self._state.asset_names[a]] = position_from(self._state, &p)
+        out = {}
+        for i in range(n):
+            check(ffi.nl_engine_position(self._engine, assets[i], &p, &found))
+            out[self._state.asset_names[assets[i]]] = position_from(self._state, &p)
         return out
 
     cdef double c_position(self, uint32_t asset) except? -1.0:
@@ -215,6 +219,11 @@ cdef class Broker:
     @property
     def cash(self):
         return self.get_cash()
+
+    def _current_price(self, asset):
+        cdef double price = 0
+        check(ffi.nl_engine_current_price(self._engine, self.c_asset(asset), &price))
+        return price
 
     def get_last_price(self, asset):
         """The asset's last known close, or `None` before its first bar."""
@@ -264,7 +273,8 @@ cdef class Broker:
                 entry_price=t.entry_price, exit_price=t.exit_price, quantity=t.quantity,
                 pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
                 exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,
-                mfe=t.mfe, mae=t.mae,
+                mfe=t.mfe, mae=t.mae, status="partial" if t.status == ffi.TRADE_STATUS_PARTIAL else "closed",
+                entry_available_size=t.entry_available_size, exit_available_size=t.exit_available_size,
             ))
         if last_n is not None:
             out = out[-last_n:] if last_n > 0 else []

@@ -1,6 +1,7 @@
 # cython: language_level=3
 """Cython declarations of the value views shared by the other modules."""
 
+from nautilus_like cimport _ffi as ffi
 from nautilus_like._ffi cimport NlEngine, NlStatus, NlPosition, NlFill, NlTrade, NlOrder
 
 cdef int check(NlStatus status) except -1
@@ -19,25 +20,21 @@ cdef class EngineState:
 cdef class Order:
     cdef readonly EngineState _state
     cdef readonly unsigned long long _id
+    # A snapshot (from get_orders) keeps the values it was copied with.
+    cdef bint _frozen
+    cdef NlOrder _snapshot
+    cdef object _snapshot_reason
     cdef NlOrder _get(self)
+    cdef Order frozen_copy(self)
 
 
 cdef class Position:
+    cdef EngineState _state
     cdef readonly str asset
-    cdef readonly double quantity
-    cdef readonly double entry_price
-    cdef readonly object entry_time
-    cdef readonly double current_price
-    cdef readonly long bars_held
-    cdef readonly double high_water_mark
-    cdef readonly double low_water_mark
-    cdef readonly double max_favorable_excursion
-    cdef readonly double max_adverse_excursion
-    cdef readonly double initial_quantity
-    cdef readonly double entry_commission
-    cdef readonly double entry_slippage
-    cdef readonly double multiplier
+    cdef ffi.NlPosition _last
+    cdef bint _open
     cdef readonly dict context
+    cdef ffi.NlPosition* _fresh(self) except NULL
 
 
 cdef class Fill:
@@ -49,6 +46,7 @@ cdef class Fill:
     cdef readonly object timestamp
     cdef readonly double commission
     cdef readonly double slippage
+    cdef readonly double available_size
     cdef readonly str order_type
     cdef readonly str price_source
     cdef readonly object reference_price

@@ -7,6 +7,7 @@ ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 """
 
 from libc.math cimport isnan
+from libc.stdint cimport uint8_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like.types import OrderSide, OrderStatus, OrderType
@@ -81,11 +82,22 @@ cdef class Order:
     def __cinit__(self, EngineState state, unsigned long long order_id):
         self._state = state
         self._id = order_id
+        self._frozen = False
 
     cdef ffi.NlOrder _get(self):
         cdef ffi.NlOrder o
+        if self._frozen:
+            return self._snapshot
         check(ffi.nl_engine_order(self._state.engine, self._id, &o))
         return o
+
+    cdef Order frozen_copy(self):
+        """A copy that keeps today's values (what `get_orders()` returns, as ml4t copies)."""
+        cdef Order copy = Order(self._state, self._id)
+        copy._snapshot = self._get()
+        copy._snapshot_reason = self.rejection_reason
+        copy._frozen = True
+        return copy
 
     @property
     def order_id(self):
@@ -153,6 +165,8 @@ cdef class Order:
 
     @property
     def rejection_reason(self):
+        if self._frozen:
+            return self._snapshot_reason
         cdef char* s = NULL
         check(ffi.nl_engine_order_rejection_reason(self._state.engine, self._id, &s))
         if s is NULL:
@@ -178,52 +192,119 @@ cdef class Order:
 
 
 cdef class Position:
-    """An open position (snapshot). `quantity` is signed: negative when short."""
+    """An open position (ml4t-backtest's `Position` fields). `quantity` is signed.
+
+    A live view, like ml4t's object: while the position stays open its fields
+    follow the engine (quantity after adds, marks, bars held). Once it is
+    closed or reversed, the object keeps the values it last showed.
+    """
+
+    cdef ffi.NlPosition* _fresh(self) except NULL:
+        cdef ffi.NlPosition p
+        cdef uint8_t found = 0
+        if self._open:
+            check(ffi.nl_engine_position(self._state.engine, self._last.asset, &p, &found))
+            if found and p.serial == self._last.serial:
+                self._last = p
+            else:
+                # Closed or reversed since: freeze at its state just before that fill.
+                self._open = False
+                check(ffi.nl_engine_closed_position(self._state.engine, self._last.serial, &p, &found))
+                if found:
+                    self._last = p
+        return &self._last
+
+    @property
+    def quantity(self):
+        return self._fresh().quantity
+
+    @property
+    def entry_price(self):
+        return self._fresh().entry_price
+
+    @property
+    def entry_time(self):
+        return self._state.timestamp_at(self._fresh().entry_bar)
+
+    @property
+    def current_price(self):
+        return self._fresh().current_price
+
+    @property
+    def bars_held(self):
+        return self._fresh().bars_held
+
+    @property
+    def high_water_mark(self):
+        return self._fresh().high_water_mark
+
+    @property
+    def low_water_mark(self):
+        return self._fresh().low_water_mark
+
+    @property
+    def max_favorable_excursion(self):
+        return self._fresh().max_favorable_excursion
+
+    @property
+    def max_adverse_excursion(self):
+        return self._fresh().max_adverse_excursion
+
+    @property
+    def initial_quantity(self):
+        return self._fresh().initial_quantity
+
+    @property
+    def entry_commission(self):
+        return self._fresh().entry_commission
+
+    @property
+    def entry_slippage(self):
+        return self._fresh().entry_slippage
+
+    @property
+    def multiplier(self):
+        return 1.0
 
     @property
     def market_value(self):
-        return self.quantity * self.current_price * self.multiplier
+        p = self._fresh()
+        return p.quantity * p.current_price
 
     def unrealized_pnl(self, current_price=None):
-        price = self.current_price if current_price is None else current_price
-        return (price - self.entry_price) * self.quantity * self.multiplier
+        p = self._fresh()
+        price = p.current_price if current_price is None else current_price
+        return (price - p.entry_price) * p.quantity
 
     def pnl_percent(self, current_price=None):
-        price = self.current_price if current_price is None else current_price
-        if self.entry_price == 0:
+        p = self._fresh()
+        price = p.current_price if current_price is None else current_price
+        if p.entry_price == 0:
             return 0.0
-        direction = 1.0 if self.quantity > 0 else -1.0
-        return (price - self.entry_price) / self.entry_price * direction
+        raw = (price - p.entry_price) / p.entry_price
+        return raw if p.quantity >= 0 else -raw
 
     def notional_value(self, current_price=None):
-        price = self.current_price if current_price is None else current_price
-        return abs(self.quantity) * price * self.multiplier
+        p = self._fresh()
+        price = p.current_price if current_price is None else current_price
+        return abs(p.quantity) * price
 
     @property
     def side(self):
-        return "long" if self.quantity > 0 else "short"
+        return "long" if self._fresh().quantity > 0 else "short"
 
     def __repr__(self):
-        return (f"Position({self.side.upper()} {abs(self.quantity):.2f} {self.asset} "
-                f"@ ${self.entry_price:.2f}, current ${self.current_price:.2f})")
+        p = self._fresh()
+        return (f"Position({self.side.upper()} {abs(p.quantity):.2f} {self.asset} "
+                f"@ ${p.entry_price:.2f}, current ${p.current_price:.2f})")
 
 
 cdef Position position_from(EngineState state, ffi.NlPosition* p):
     cdef Position pos = Position.__new__(Position)
+    pos._state = state
     pos.asset = state.asset_names[p.asset]
-    pos.quantity = p.quantity
-    pos.entry_price = p.entry_price
-    pos.entry_time = state.timestamp_at(p.entry_bar)
-    pos.current_price = p.current_price
-    pos.bars_held = p.bars_held
-    pos.high_water_mark = p.high_water_mark
-    pos.low_water_mark = p.low_water_mark
-    pos.max_favorable_excursion = p.max_favorable_excursion
-    pos.max_adverse_excursion = p.max_adverse_excursion
-    pos.initial_quantity = p.initial_quantity
-    pos.entry_commission = p.entry_commission
-    pos.entry_slippage = 0.0
-    pos.multiplier = 1.0
+    pos._last = p[0]
+    pos._open = True
     pos.context = {}
     return pos
 
@@ -236,6 +317,9 @@ cdef class Fill:
                 f"@ {self.price:g}, commission {self.commission:g})")
 
 
+_PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid"}
+
+
 cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     cdef Fill fill = Fill.__new__(Fill)
     fill.order_id = f"ORD-{f.order_id}"
@@ -246,8 +330,9 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.timestamp = state.timestamp_at(f.bar)
     fill.commission = f.commission
     fill.slippage = f.slippage
+    fill.available_size = f.available_size
     fill.order_type = "market"
-    fill.price_source = ""
-    fill.reference_price = None
-    fill.exit_reason = ""
+    fill.price_source = _PRICE_SOURCES[f.price_source]
+    fill.reference_price = f.reference_price
+    fill.exit_reason = "signal" if f.is_exit else ""
     return fill

@@ -180,6 +180,10 @@ typedef struct NlEngineConfig {
 } NlEngineConfig;
 
 typedef struct NlPosition {
+  /**
+   * Unique per opened position.
+   */
+  uint64_t serial;
   uint32_t asset;
   double quantity;
   double entry_price;
@@ -428,6 +432,26 @@ enum NlStatus nl_engine_open_positions(struct NlEngine *e,
                                        uint32_t *assets,
                                        size_t cap,
                                        size_t *out_n);
+
+/**
+ * The position with `serial` once it was closed or reversed, as it stood just
+ * before the fill that ended it; `out_found` is 0 while it is still open.
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_closed_position(struct NlEngine *e,
+                                        uint64_t serial,
+                                        struct NlPosition *out,
+                                        uint8_t *out_found);
+
+/**
+ * The asset's close on the current bar (NaN if it has no row in it).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_current_price(struct NlEngine *e, uint32_t asset, double *out);
 
 /**
  * The signed quantity held in `asset` (0 when flat): the cheap query a

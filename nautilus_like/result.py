@@ -190,14 +190,13 @@ class BacktestResult:
     @property
     def trades(self) -> list[Trade]:
         df = self.to_trades_dataframe()
-        return [Trade(**{k: row[k] for k in (
-            "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl",
-            "pnl_percent", "bars_held", "fees", "exit_slippage", "exit_reason", "status", "mfe",
-            "mae", "entry_slippage", "multiplier")}) for row in df.iter_rows(named=True)]
+        fields = [f for f in Trade.__dataclass_fields__ if f in df.columns]
+        return [Trade(**{k: row[k] for k in fields}) for row in df.iter_rows(named=True)]
 
     @property
-    def fills(self) -> list[dict[str, Any]]:
-        return self.to_fills_dataframe().to_dicts()
+    def fills(self) -> list[Any]:
+        """Every fill as a `Fill` object, in execution order."""
+        return self.broker.get_fills() if self.broker is not None else []
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -206,8 +205,11 @@ class BacktestResult:
         return self._metrics
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "trades": self.to_trades_dataframe().to_dicts(),
-                "fills": self.fills, "equity_curve": self.equity_curve}
+        """The metrics at the top level plus `trades`, `equity_curve` and `fills`
+        (ml4t-backtest's backward-compatible dict)."""
+        out = dict(self.metrics)
+        out.update(trades=self.trades, equity_curve=self.equity_curve, fills=self.fills)
+        return out
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.to_dict().get(key, default)
@@ -308,7 +310,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     if n:
         per_bar = np.zeros(n)
         np.add.at(per_bar, fills["bar"], notional_per_fill)
-        turnover = [(per_bar[i] / equity[i]) if equity[i] else 0.0 for i in range(n)]
+        turnover = [float(per_bar[i] / equity[i]) if equity[i] else 0.0 for i in range(n)]
     open_counts = raw["open_positions"]
     realized_costs = realized["fees"].to_list()
     metrics: dict[str, Any] = {
@@ -348,8 +350,8 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         "num_rebalance_events": int(len(np.unique(fills["bar"]))),
         "unique_symbols_traded": int(len(np.unique(fills["asset"]))),
         "total_filled_notional": total_notional,
-        "avg_turnover": sum(turnover) / len(turnover) if turnover else 0.0,
-        "max_turnover": max(turnover) if turnover else 0.0,
+        "avg_turnover": float(sum(turnover) / len(turnover)) if turnover else 0.0,
+        "max_turnover": float(max(turnover)) if turnover else 0.0,
         "avg_open_positions": float(open_counts.mean()) if n else 0.0,
         "max_open_positions": int(open_counts.max()) if n else 0,
         "total_funding": 0,

@@ -74,6 +74,16 @@ class Trade:
     mae: float = 0.0
     entry_slippage: float = 0.0
     multiplier: float = 1.0
+    entry_quote_mid_price: float | None = None
+    entry_bid_price: float | None = None
+    entry_ask_price: float | None = None
+    entry_spread: float | None = None
+    entry_available_size: float | None = None
+    exit_quote_mid_price: float | None = None
+    exit_bid_price: float | None = None
+    exit_ask_price: float | None = None
+    exit_spread: float | None = None
+    exit_available_size: float | None = None
     metadata: dict[str, Any] | None = field(default=None)
 
     @property

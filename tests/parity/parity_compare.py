@@ -65,7 +65,12 @@ def diff(ref: Any, got: Any, path: str = "", out: list[str] | None = None,
         return out
     if isinstance(ref, dict) and isinstance(got, dict):
         if list(ref) != list(got):
-            out.append(f"{path}: keys ml4t={list(ref)} nautilus_like={list(got)}")
+            only_r = [k for k in ref if k not in got]
+            only_g = [k for k in got if k not in ref]
+            if only_r or only_g:
+                out.append(f"{path}: keys only in ml4t={only_r} only in nautilus_like={only_g}")
+            else:
+                out.append(f"{path}: key order ml4t={list(ref)} nautilus_like={list(got)}")
         for k in ref:
             if k in got:
                 diff(ref[k], got[k], f"{path}[{k!r}]", out, check_num_type)

@@ -7,8 +7,8 @@ A scenario is fully determined by its seed:
   timestamps), a signals frame and a `BacktestConfig` description;
 * `run_engine(lib, scenario)` runs it on one library (`ml4t.backtest` or
   `nautilus_like`) with the *same* strategy body, whose actions are drawn from
-  `random.Random(seed)`, and returns everything the comparison needs as plain
-  Python values.
+  a `random.Random` seeded from the scenario seed, and returns everything the
+  comparison needs as plain Python values.
 
 Every branch the strategy takes depends only on values both engines must agree
 on (bar data, cash, positions, pending orders, what submit returned), so a
@@ -43,7 +43,6 @@ class Scenario:
     signals: pl.DataFrame | None
     config: dict[str, Any]  # field -> enum *name* or number (built per library)
     n_timestamps: int
-    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         return (f"seed={self.seed} assets={self.assets} rows={self.prices.height} "
@@ -203,15 +202,11 @@ def _num(x: Any) -> Any:
     return None if x is None else float(x)
 
 
-def _oid(order: Any) -> Any:
-    return None if order is None else order.order_id
-
-
 # Action mix of the strategy (kind -> relative weight).
 ACTIONS = {
     "signed": 14, "buy": 6, "sell": 5, "close": 6, "cancel": 5, "cash_sized": 7, "reduce": 5,
     "reverse": 4, "double": 3, "side_kw": 2, "zero": 2, "dollars": 2, "signal": 4,
-    "nonpositive_shares": 1,
+    "nonpositive_shares": 1, "dust": 2,
 }
 ACTION_KINDS = list(ACTIONS)
 ACTION_WEIGHTS = list(ACTIONS.values())
@@ -228,10 +223,14 @@ def make_strategy_class(lib: Any):
             self.allow_short = allow_short
             self.bar = -1
             self.submitted: list[str] = []
+            self.returned: list[Any] = []  # Order objects returned by the broker
+            self.held_positions: dict[str, Any] = {}  # Position objects from the previous bar
+            self.orders_snapshot: tuple[int, tuple] | None = None  # a get_orders() result kept
             # Recorded values, compared between engines.
             self.obs: list[tuple] = []  # cash / account value / positions / pending (decision inputs)
             self.detail: list[tuple] = []  # richer Position fields
             self.actions: list[tuple] = []  # what each call returned
+            self.live: list[tuple] = []  # returned Order objects / held Positions read later
 
         # -- helpers ----------------------------------------------------------
 
@@ -243,18 +242,27 @@ def make_strategy_class(lib: Any):
                     out[a] = float(p.quantity)
             return out
 
-        def _submit(self, broker, kind, asset, qty, side=None):
-            o = broker.submit_order(asset, qty) if side is None else broker.submit_order(asset, qty, side)
-            self._log(kind, asset, qty, o)
-            return o
-
-        def _log(self, kind, asset, qty, o):
+        def _do(self, kind, asset, qty, fn, *args, **kwargs):
+            """Calls a broker order method; records the returned order (or None,
+            or the exception: a raise is a difference, not a crash of the run)."""
+            try:
+                o = fn(*args, **kwargs)
+            except Exception as exc:
+                self.actions.append((self.bar, kind, asset, qty, "raised", type(exc).__name__, str(exc)))
+                return None
             if o is not None:
                 self.submitted.append(o.order_id)
+                self.returned.append(o)
                 self.actions.append((self.bar, kind, asset, qty, o.order_id, o.status.value,
                                      o.side.value, _num(o.quantity)))
             else:
                 self.actions.append((self.bar, kind, asset, qty, None))
+            return o
+
+        def _submit(self, broker, kind, asset, qty, side=None):
+            if side is None:
+                return self._do(kind, asset, qty, broker.submit_order, asset, qty)
+            return self._do(kind, asset, qty, broker.submit_order, asset, qty, side)
 
         def _qty(self) -> float:
             r = self.rng.random()
@@ -283,12 +291,21 @@ def make_strategy_class(lib: Any):
             bars = {a: (data[a]["open"], data[a]["high"], data[a]["low"], data[a]["close"],
                         data[a]["price"], data[a]["volume"], dict(data[a]["signals"])) for a in in_bar}
             self.obs.append((self.bar, "bars", bars))
+            # A Position object kept from the previous bar (ml4t hands out live objects).
+            for a, p in self.held_positions.items():
+                self.live.append((self.bar, "held position", a, {
+                    n: _attr(p, n) for n in ("quantity", "current_price", "bars_held")}))
+            self.held_positions = {}
             for a in self.assets:
                 p = broker.get_position(a)
                 if p is not None:
+                    self.held_positions[a] = p
                     self.detail.append((self.bar, a) + tuple(_attr(p, n) for n in POSITION_FIELDS)
                                        + (p.unrealized_pnl(),))
 
+            if rng.random() < 0.1:
+                # get_orders() returns copies in ml4t: read them again at the end.
+                self.orders_snapshot = (self.bar, broker.get_orders())
             n_actions = rng.choice([0, 0, 1, 1, 1, 2, 2, 3, 4])
             for _ in range(n_actions):
                 kind = rng.choices(ACTION_KINDS, weights=ACTION_WEIGHTS)[0]
@@ -298,22 +315,19 @@ def make_strategy_class(lib: Any):
                     self._submit(broker, kind, asset, q)
                 elif kind == "buy":
                     q = self._qty()
-                    o = broker.buy(asset, shares=q)
-                    self._log(kind, asset, q, o)
+                    self._do(kind, asset, q, broker.buy, asset, shares=q)
                 elif kind == "nonpositive_shares":
                     # ml4t's buy()/sell() return None for shares <= 0.
                     q = rng.choice([-3.0, -0.5, 0.0])
-                    o = (broker.buy if rng.random() < 0.5 else broker.sell)(asset, shares=q)
-                    self._log(kind, asset, q, o)
+                    fn = broker.buy if rng.random() < 0.5 else broker.sell
+                    self._do(kind, asset, q, fn, asset, shares=q)
                 elif kind == "sell":
                     q = self._qty()
-                    o = broker.sell(asset, shares=q)
-                    self._log(kind, asset, q, o)
+                    self._do(kind, asset, q, broker.sell, asset, shares=q)
                 elif kind == "close":
                     held = sorted(positions)
                     a = rng.choice(held) if held and rng.random() < 0.8 else asset
-                    o = broker.close_position(a)
-                    self._log(kind, a, None, o)
+                    self._do(kind, a, None, broker.close_position, a)
                 elif kind == "cancel":
                     live = [o.order_id for o in broker.get_pending_orders()]
                     if live and rng.random() < 0.8:
@@ -359,13 +373,20 @@ def make_strategy_class(lib: Any):
                 elif kind == "zero":
                     self._submit(broker, kind, asset, rng.choice([0.0, 1e-9, -0.0]))
                 elif kind == "dollars":
-                    if not in_bar:
-                        continue
-                    a = rng.choice(in_bar)
+                    # Sized at this bar's price; ml4t returns None for an asset
+                    # without a price this bar.
+                    a = rng.choice(in_bar) if in_bar and rng.random() < 0.7 else asset
                     amount = round(rng.uniform(50, 5000), 2)
                     fn = broker.buy if rng.random() < 0.7 else broker.sell
-                    o = fn(a, dollars=amount)
-                    self._log(kind, a, amount, o)
+                    self._do(kind, a, amount, fn, a, dollars=amount)
+                elif kind == "dust":
+                    # Float dust: 0.1 + 0.2 then an exit of round(qty, 1) (fractional accounts).
+                    pos = broker.get_position(asset)
+                    if pos is None:
+                        self._submit(broker, kind, asset, 0.1)
+                        self._submit(broker, kind, asset, 0.2)
+                    else:
+                        self._submit(broker, kind, asset, -round(float(pos.quantity), 1))
                 elif kind == "signal":
                     # Classic signal strategy: enter on a strong score, exit on a weak one.
                     for a in in_bar:
@@ -378,13 +399,22 @@ def make_strategy_class(lib: Any):
                         elif s < -0.6 and pos is None and self.allow_short:
                             self._submit(broker, kind, a, -float(rng.randint(1, 25)))
                         elif abs(s) < 0.1 and pos is not None:
-                            self._log(kind, a, None, broker.close_position(a))
+                            self._do(kind, a, None, broker.close_position, a)
             self.obs.append((self.bar, "after", broker.get_cash(),
                              [o.order_id for o in broker.get_pending_orders()]))
 
         def on_end(self, broker):
             self.obs.append(("end", broker.get_cash(), broker.get_account_value(),
                              self._positions(broker), [o.order_id for o in broker.get_pending_orders()]))
+            if self.orders_snapshot is not None:
+                bar, orders = self.orders_snapshot
+                self.live.append((bar, "get_orders() kept", type(orders).__name__,
+                                  {o.order_id: _attr(o, "status") for o in orders}))
+            # The Order objects submit_order returned, read at the end (live in ml4t).
+            for o in self.returned:
+                self.live.append(("end", "returned order", o.order_id, {
+                    n: _attr(o, n) for n in ("status", "quantity", "filled_quantity", "filled_price",
+                                             "rejection_reason")}))
 
     return RandomActions
 
@@ -399,6 +429,7 @@ class RunOutput:
     obs: list = field(default_factory=list)
     detail: list = field(default_factory=list)
     actions: list = field(default_factory=list)
+    live: list = field(default_factory=list)
     orders: list = field(default_factory=list)
     broker_fills: list = field(default_factory=list)
     broker_trades: list = field(default_factory=list)
@@ -407,6 +438,10 @@ class RunOutput:
     equity_df: pl.DataFrame | None = None
     equity_curve: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    result_fills: list = field(default_factory=list)  # result.fills as (attribute values)
+    result_trades: list = field(default_factory=list)  # result.trades
+    result_items: dict = field(default_factory=dict)  # result[key] for some keys
+    result_keys: list = field(default_factory=list)
 
 
 ORDER_FIELDS = ("order_id", "asset", "side", "quantity", "requested_quantity", "order_type", "status",
@@ -417,6 +452,9 @@ FILL_FIELDS = ("order_id", "asset", "side", "quantity", "price", "timestamp", "c
 POSITION_FIELDS = ("quantity", "entry_price", "entry_time", "current_price", "bars_held",
                    "max_favorable_excursion", "max_adverse_excursion", "entry_commission",
                    "entry_slippage", "side", "market_value")
+# `result[key]` (BacktestResult is dict-like in ml4t: metrics at the top level).
+RESULT_ITEM_KEYS = ("final_value", "total_return", "sharpe", "max_drawdown", "num_trades", "num_fills",
+                    "total_commission", "equity_curve")
 TRADE_FIELDS = ("symbol", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl",
                 "pnl_percent", "bars_held", "fees", "exit_slippage", "entry_slippage", "mfe", "mae",
                 "status", "exit_reason")
@@ -451,7 +489,7 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
         except Exception as exc:  # compared as a discrepancy, never hidden
             out.error = f"{type(exc).__name__}: {exc}"
             result = None
-    out.obs, out.detail, out.actions = strat.obs, strat.detail, strat.actions
+    out.obs, out.detail, out.actions, out.live = strat.obs, strat.detail, strat.actions, strat.live
     broker = engine.broker
     out.orders = [tuple(_attr(o, f) for f in ORDER_FIELDS) for o in broker.get_orders()]
     out.broker_fills = [tuple(_attr(f, n) for n in FILL_FIELDS) for f in broker.get_fills()]
@@ -462,6 +500,14 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
         out.equity_df = result.to_equity_dataframe()
         out.equity_curve = [(ts, float(v)) for ts, v in result.equity_curve]
         out.metrics = dict(result.metrics)
+        out.result_fills = [tuple(_attr(f, n) for n in FILL_FIELDS) for f in result.fills]
+        out.result_trades = [tuple(_attr(t, n) for n in TRADE_FIELDS) for t in result.trades]
+        out.result_keys = sorted(result.keys())
+        for k in RESULT_ITEM_KEYS:
+            try:
+                out.result_items[k] = result[k]
+            except KeyError:
+                out.result_items[k] = "<KeyError>"
     return out
 
 

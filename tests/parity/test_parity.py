@@ -1,36 +1,45 @@
 """Differential tests: nautilus_like must reproduce ml4t-backtest 0.2.0 exactly.
 
-240 seeded random scenarios (see `parity_scenario.py`): multi-asset OHLCV data
-with gaps and missing rows, a random config (NEXT_BAR/SAME_BAR and every
-supported execution price, share type, commission and slippage model, shorts on
-or off, tight cash), and one strategy body run on both engines with actions
-drawn from `random.Random(seed)`.
+240 seeded random scenarios (see `parity_scenario.py`): 2-6 assets, 20-80
+bars of gapped random walks with missing rows, late listings, early delistings
+and signals-only timestamps; a random config (NEXT_BAR/SAME_BAR with every
+supported execution price, INTEGER/FRACTIONAL shares, each commission and
+slippage model, shorts on or off, cash small enough for rejections); and one
+strategy body, run on both engines, whose actions come from
+`random.Random(seed)` and depend only on values both engines must agree on.
 
-Each scenario runs once per library (cached); the aspects are separate tests so
-a failure says *what* differs:
+Each scenario runs once per library (cached); `test_parity[SEED-ASPECT]`
+compares one aspect, so a failure says *what* differs:
 
-* test_observations   - cash, account value, positions, pending orders and the
-                        bar data as the strategy saw them mid-run, and what
-                        each submit/cancel/close call returned
-* test_orders         - `broker.get_orders()` after the run (status, rejection
-                        reason, quantities, fill price, times, commission)
-* test_fills          - `to_fills_dataframe()` rows (every column)
-* test_broker_fills   - `broker.get_fills()` objects
-* test_trades         - `to_trades_dataframe()` rows and `broker.get_trades()`
-* test_equity         - `equity_curve` and `to_equity_dataframe()`
-* test_metrics        - every metric nautilus_like provides
-* test_schemas        - column names/dtypes of the fills/trades/equity frames
-* test_position_details - Position fields beyond the quantity, mid-run
+* observations     - cash, account value, positions (and their dict order),
+                     pending orders, bar data and context seen mid-run, and
+                     what every submit/buy/sell/close/cancel call returned
+* orders           - `broker.get_orders()` after the run: status, rejection
+                     reason, quantity, requested_quantity, fill price/qty,
+                     times, commission
+* fills            - every column of `to_fills_dataframe()`
+* broker_fills     - `broker.get_fills()` and `broker.get_trades()` objects
+* trades           - every column of `to_trades_dataframe()`
+* equity           - `equity_curve` and every column of `to_equity_dataframe()`
+* metrics          - every metric nautilus_like provides (int vs float too)
+* schemas          - column names and dtypes of the three frames
+* position_details - Position fields beyond the quantity, mid-run
+* live_objects     - Order objects returned by submit_order read at the end,
+                     Position objects kept across a bar, a kept get_orders()
+* result_api       - `result.fills`, `result.trades`, `result[key]`, keys()
 
-Known, deliberate differences (not tested): nautilus_like raises ValueError for
-an asset not in the feed (ml4t pends the order forever) and validates prices
-(ml4t does not), so scenarios use only feed assets and valid prices; it does
-not support `price_col` other than close, ns timestamps as pandas.Timestamp, or
-order types other than MARKET yet.
+Floats must agree within math.isclose(rel_tol=1e-9, abs_tol=1e-9); everything
+else exactly (see `parity_compare.py`).
 
-Reproduce one scenario outside pytest:
-    python tests/parity/parity_scenario.py SEED   (prints its data/config)
-    python tests/parity/test_parity.py SEED        (prints every difference)
+Known, deliberate differences (not exercised): nautilus_like raises ValueError
+for an asset not in the feed (ml4t pends the order forever) and validates
+prices (ml4t does not), so scenarios use only feed assets and valid prices; it
+does not support `price_col` other than close, ns timestamps as
+pandas.Timestamp, or order types other than MARKET yet.
+
+`PARITY_SCENARIOS=N` changes the number of scenarios. Outside pytest:
+    python tests/parity/parity_scenario.py SEED   (prints its data and config)
+    python tests/parity/test_parity.py SEED...    (prints every difference)
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import ml4t.backtest as ml4t  # noqa: E402
 
 import nautilus_like  # noqa: E402
 from parity_compare import diff, diff_frame, diff_metrics, diff_schema  # noqa: E402
-from parity_scenario import RunOutput, Scenario, make_scenario, run_engine  # noqa: E402
+from parity_scenario import MISSING, RunOutput, Scenario, make_scenario, run_engine  # noqa: E402
 
 pytestmark = pytest.mark.parity
 
@@ -118,7 +127,12 @@ def _first_per_field(rows_ref, rows_got, fields, label) -> list[str]:
         out.append(f"{label}: {len(rows_ref)} in ml4t, {len(rows_got)} in nautilus_like")
     seen = set()
     for x, y in zip(rows_ref, rows_got):
+        if all(v == MISSING for v in y) and "<all>" not in seen:
+            seen.add("<all>")
+            out.append(f"{label}[{x[0]}]: the nautilus_like object has none of the attributes {list(fields)}")
         for n, a, b in zip(fields, x, y):
+            if "<all>" in seen and b == MISSING:
+                continue
             if n in seen:
                 continue
             d = diff(a, b, f"{label}[{x[0]}].{n}")
@@ -165,6 +179,40 @@ def aspect_metrics(ref: RunOutput, got: RunOutput) -> list[str]:
     return _errors(ref, got) + diff_metrics(ref.metrics, got.metrics)
 
 
+def aspect_live_objects(ref: RunOutput, got: RunOutput) -> list[str]:
+    """Order objects returned by submit_order read at the end, and Position
+    objects kept from one bar to the next (ml4t hands out live objects)."""
+    out = []
+    seen = set()
+    for x, y in zip(ref.live, got.live):
+        d = diff(x, y, f"{x[1]}({x[0]}, {x[2]})")
+        for line in d:
+            # One line per kind of object and field.
+            field = (x[1], line.split(":")[0].rsplit("[", 1)[-1] if x[1] != "get_orders() kept" else "")
+            if field not in seen:
+                seen.add(field)
+                out.append(line)
+    if len(ref.live) != len(got.live):
+        out.append(f"live objects: {len(ref.live)} records in ml4t, {len(got.live)} in nautilus_like")
+    return out
+
+
+def aspect_result_api(ref: RunOutput, got: RunOutput) -> list[str]:
+    """`result.fills`, `result.trades` (objects with attributes) and the
+    dict-like access `result[key]` (ml4t puts the metrics at the top level)."""
+    from parity_scenario import FILL_FIELDS, TRADE_FIELDS
+
+    out = _errors(ref, got)
+    out += _first_per_field(ref.result_fills, got.result_fills, FILL_FIELDS, "result.fills")
+    out += _first_per_field(ref.result_trades, got.result_trades, TRADE_FIELDS, "result.trades")
+    for k, v in ref.result_items.items():
+        out += diff(v, got.result_items.get(k), f"result[{k!r}]")[:1]
+    extra = [k for k in got.result_keys if k not in ref.result_keys]
+    if extra:
+        out.append(f"result.keys(): nautilus_like has keys ml4t does not: {extra}")
+    return out
+
+
 def aspect_schemas(ref: RunOutput, got: RunOutput) -> list[str]:
     return (diff_schema("fills", ref.fills_df, got.fills_df)
             + diff_schema("trades", ref.trades_df, got.trades_df)
@@ -181,64 +229,19 @@ ASPECTS = {
     "metrics": aspect_metrics,
     "schemas": aspect_schemas,
     "position_details": aspect_position_details,
+    "live_objects": aspect_live_objects,
+    "result_api": aspect_result_api,
 }
 
 
 # ------------------------------------------------------------------------- tests
 
 
+@pytest.mark.parametrize("aspect", list(ASPECTS))
 @pytest.mark.parametrize("seed", SEEDS)
-def test_observations(seed):
+def test_parity(seed, aspect):
     _, ref, got = pair(seed)
-    check(seed, aspect_observations(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_orders(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_orders(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_fills(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_fills(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_broker_fills(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_broker_fills(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_trades(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_trades(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_equity(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_equity(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_metrics(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_metrics(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_schemas(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_schemas(ref, got))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_position_details(seed):
-    _, ref, got = pair(seed)
-    check(seed, aspect_position_details(ref, got))
+    check(seed, ASPECTS[aspect](ref, got))
 
 
 def test_scenarios_exercise_the_features():

@@ -51,6 +51,9 @@ pub struct Fill {
 /// An open position. `quantity` is signed: positive long, negative short.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Position {
+    /// Unique per opened position (a reversal opens a new one), so a Python
+    /// view can tell "still the same position" from "closed and reopened".
+    pub serial: u64,
     pub asset: AssetId,
     pub quantity: f64,
     /// Quantity-weighted average entry price (includes slippage, never commission).

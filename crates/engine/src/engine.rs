@@ -230,6 +230,11 @@ impl Engine {
         self.portfolio.position(asset)
     }
 
+    /// A closed or reversed position by serial, as it was just before it ended.
+    pub fn closed_position(&self, serial: u64) -> Option<&Position> {
+        self.portfolio.closed_position(serial)
+    }
+
     /// Open positions in the order they were opened.
     pub fn positions(&self) -> impl Iterator<Item = &Position> {
         self.portfolio.positions()
@@ -237,6 +242,14 @@ impl Engine {
 
     pub fn cash(&self) -> f64 {
         self.portfolio.cash
+    }
+
+    /// The asset's close on the current bar, or NaN if it has no row in it.
+    pub fn current_price(&self, asset: AssetId) -> f64 {
+        match (self.current_bar(), self.latest_row.get(asset as usize)) {
+            (Some(b), Some(&(bar, row))) if bar == b => self.market.close_column()[row as usize],
+            _ => f64::NAN,
+        }
     }
 
     pub fn last_price(&self, asset: AssetId) -> f64 {

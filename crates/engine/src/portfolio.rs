@@ -3,6 +3,8 @@
 //! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
 //! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
+use std::collections::HashMap;
+
 use nl_core::{AssetId, BarIndex, Fill, Position, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
@@ -14,6 +16,11 @@ pub struct Portfolio {
     /// (a reversal keeps its slot). Equity sums positions in this order.
     open_order: Vec<AssetId>,
     trades: Vec<Trade>,
+    /// Serial of the last opened position.
+    last_serial: u64,
+    /// Each closed (or reversed) position as it stood just before the fill
+    /// that ended it, by serial: what a Python view of it keeps showing.
+    closed: HashMap<u64, Position>,
 }
 
 /// True when `qty` is zero up to rounding noise of the quantities involved.
@@ -24,7 +31,14 @@ fn is_flat(qty: f64, scale: f64) -> bool {
 
 impl Portfolio {
     pub fn new(initial_cash: f64, n_assets: usize) -> Self {
-        Self { cash: initial_cash, positions: vec![None; n_assets], open_order: Vec::new(), trades: Vec::new() }
+        Self {
+            cash: initial_cash,
+            positions: vec![None; n_assets],
+            open_order: Vec::new(),
+            trades: Vec::new(),
+            last_serial: 0,
+            closed: HashMap::new(),
+        }
     }
 
     pub fn position(&self, asset: AssetId) -> Option<&Position> {
@@ -45,6 +59,11 @@ impl Portfolio {
         &self.trades
     }
 
+    /// A closed or reversed position, as it was just before the fill that ended it.
+    pub fn closed_position(&self, serial: u64) -> Option<&Position> {
+        self.closed.get(&serial)
+    }
+
     /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
     pub fn equity(&self, mark: impl Fn(AssetId) -> f64) -> f64 {
         let net: f64 = self.positions().fold(0.0, |acc, p| acc + p.quantity * mark(p.asset));
@@ -59,7 +78,8 @@ impl Portfolio {
         self.cash += (-signed * p) - c;
         let asset = fill.asset;
         let Some(pos) = self.positions[asset as usize].as_mut() else {
-            self.positions[asset as usize] = Some(new_position(fill, signed, c));
+            self.last_serial += 1;
+            self.positions[asset as usize] = Some(new_position(fill, signed, c, self.last_serial));
             self.open_order.push(asset);
             return;
         };
@@ -71,9 +91,12 @@ impl Portfolio {
             pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
             pos.entry_commission += c;
             pos.quantity = new;
+            // A fill marks the position at its price until the next mark.
+            pos.current_price = p;
             return;
         }
         if is_flat(new, old.abs().max(fill.quantity)) {
+            self.closed.insert(pos.serial, pos.clone());
             let fees = pos.entry_commission + c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
             self.trades.push(trade);
@@ -86,16 +109,19 @@ impl Portfolio {
             pos.entry_commission -= alloc;
             let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial);
             pos.quantity = new;
+            pos.current_price = p;
             self.trades.push(trade);
         } else {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
+            self.closed.insert(pos.serial, pos.clone());
             let close_c = c * old.abs() / fill.quantity;
             let open_c = c - close_c;
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
             self.trades.push(trade);
-            *pos = new_position(fill, new, open_c);
+            self.last_serial += 1;
+            *pos = new_position(fill, new, open_c, self.last_serial);
         }
     }
 
@@ -135,8 +161,9 @@ impl Portfolio {
     }
 }
 
-fn new_position(fill: &Fill, signed: f64, commission: f64) -> Position {
+fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Position {
     Position {
+        serial,
         asset: fill.asset,
         quantity: signed,
         entry_price: fill.price,

@@ -140,6 +140,8 @@ pub struct NlFill {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NlPosition {
+    /// Unique per opened position.
+    pub serial: u64,
     pub asset: u32,
     pub quantity: f64,
     pub entry_price: f64,
@@ -287,6 +289,7 @@ impl From<&Trade> for NlTrade {
 
 fn position_struct(p: &Position) -> NlPosition {
     NlPosition {
+        serial: p.serial,
         asset: p.asset,
         quantity: p.quantity,
         entry_price: p.entry_price,
@@ -547,6 +550,42 @@ pub unsafe extern "C" fn nl_engine_open_positions(
             n += 1;
         }
         write(out_n, n)
+    })
+}
+
+/// The position with `serial` once it was closed or reversed, as it stood just
+/// before the fill that ended it; `out_found` is 0 while it is still open.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_closed_position(
+    e: *mut NlEngine,
+    serial: u64,
+    out: *mut NlPosition,
+    out_found: *mut u8,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        match eng.closed_position(serial) {
+            Some(p) => {
+                write(out, position_struct(p))?;
+                write(out_found, 1)
+            }
+            None => write(out_found, 0),
+        }
+    })
+}
+
+/// The asset's close on the current bar (NaN if it has no row in it).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_current_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        write(out, eng.current_price(asset))
     })
 }
 

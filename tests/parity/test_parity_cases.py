@@ -1,0 +1,236 @@
+"""Minimal differential cases: one behaviour each, on a 5-bar fixture.
+
+Each case runs the same scripted actions on ml4t-backtest 0.2.0 and on
+nautilus_like and compares what the case's probe returns (no expected values
+are hard-coded: ml4t is the reference). They pin down, in isolation, the
+discrepancies the random scenarios of `test_parity.py` found, so each can be
+fixed and checked on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from datetime import datetime, timedelta
+
+import pytest
+
+pytest.importorskip("ml4t.backtest")
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import polars as pl  # noqa: E402
+
+import ml4t.backtest as ml4t  # noqa: E402
+
+import nautilus_like  # noqa: E402
+from parity_compare import diff  # noqa: E402
+from parity_scenario import MISSING, _attr, build_config  # noqa: E402
+
+pytestmark = pytest.mark.parity
+
+#            open   high   low    close
+BARS = {
+    "AAA": [(100.0, 102.0, 99.0, 101.0), (102.0, 104.0, 101.0, 103.0), (104.0, 106.0, 103.0, 105.0),
+            (103.0, 104.0, 100.0, 101.0), (100.0, 101.0, 97.0, 98.0)],
+    "BBB": [(50.0, 51.0, 49.0, 50.5), (51.0, 52.0, 50.0, 51.5), (49.0, 50.0, 48.0, 48.5),
+            (48.0, 49.5, 47.5, 49.0), (50.0, 51.0, 49.5, 50.0)],
+}
+
+
+def prices(skip: set[tuple[str, int]] = frozenset()) -> pl.DataFrame:
+    rows = [{"timestamp": datetime(2024, 1, 1) + timedelta(days=i), "asset": a, "open": o, "high": h,
+             "low": lo, "close": c, "volume": 1000.0 * (i + 1)}
+            for a, seq in BARS.items() for i, (o, h, lo, c) in enumerate(seq) if (a, i) not in skip]
+    return pl.DataFrame(rows).sort("timestamp", maintain_order=True)
+
+
+def run(lib, actions, config=None, skip=frozenset(), probe=None):
+    """Runs `actions[bar](broker, data, state)` on `lib`; returns (state, result, broker).
+    `state` is a dict the actions may write into (what the case compares)."""
+
+    class Scripted(lib.Strategy):
+        def __init__(self):
+            self.i = -1
+            self.state = {}
+
+        def on_data(self, timestamp, data, context, broker):
+            self.i += 1
+            for fn in actions.get(self.i, []):
+                try:
+                    fn(broker, data, self.state)
+                except Exception as exc:  # a raise is compared, not a crash
+                    self.state.setdefault("raised", []).append((self.i, type(exc).__name__))
+
+    strat = Scripted()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine = lib.Engine(lib.DataFeed(prices_df=prices(skip)), strat, build_config(lib, config or {}))
+        result = engine.run()
+    return strat.state, result, engine.broker
+
+
+def compare(actions, probe, config=None, skip=frozenset()):
+    ref = probe(*run(ml4t, actions, config, skip))
+    got = probe(*run(nautilus_like, actions, config, skip))
+    problems = diff(ref, got, "probe")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def _oid(o):
+    return None if o is None else o.order_id
+
+
+SHORTS_SAME_BAR = {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "allow_short_selling": True}
+
+
+def statuses(state, result, broker):
+    return {"orders": [(o.order_id, o.status.value, o.rejection_reason) for o in broker.get_orders()],
+            "num_rejected_orders": result.metrics["num_rejected_orders"]}
+
+
+# ------------------------------------------------------------------ order book
+
+
+def test_flip_cancels_orders_rejected_earlier_in_the_same_pass():
+    """A flip cancels every order of the asset still in ml4t's pending list,
+    including one rejected (rounds to zero) earlier in the same processing pass."""
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)],
+               1: [lambda b, d, s: b.submit_order("AAA", 0.4), lambda b, d, s: b.submit_order("AAA", -25)]}
+    compare(actions, statuses, SHORTS_SAME_BAR)
+
+
+def test_flip_cancels_orders_filled_earlier_in_the_same_pass():
+    """Long 10; sell 4 (exit, fills first) and sell 21 (flip 6 -> -15) in one
+    pass: ml4t marks the already FILLED exit order CANCELLED."""
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)],
+               1: [lambda b, d, s: b.submit_order("AAA", -4), lambda b, d, s: b.submit_order("AAA", -21)]}
+    compare(actions, statuses, {"allow_short_selling": True})
+
+
+def test_requested_quantity_keeps_the_submitted_quantity():
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10.7), lambda b, d, s: b.submit_order("BBB", 0.4)]}
+    compare(actions, lambda s, r, b: [(o.order_id, o.quantity, o.requested_quantity) for o in b.get_orders()])
+
+
+def test_buy_sell_with_non_positive_shares_return_none():
+    def act(b, d, s):
+        s["calls"] = [_oid(b.buy("AAA", shares=-3)), _oid(b.sell("AAA", shares=-3)),
+                      _oid(b.buy("AAA", shares=0)), _oid(b.sell("BBB", shares=-0.5))]
+    compare({0: [act]}, lambda s, r, b: (s, len(b.get_orders())))
+
+
+def test_get_orders_returns_copies():
+    """ml4t's get_orders() returns detached snapshots (a kept tuple does not change)."""
+    def keep(b, d, s):
+        b.submit_order("AAA", 10)
+        s["kept"] = b.get_orders()
+    compare({0: [keep]}, lambda s, r, b: [(o.order_id, o.status.value) for o in s["kept"]])
+
+
+# ------------------------------------------------------------------ sizing
+
+
+def test_dollars_sizing_uses_this_bars_price_with_an_open_position():
+    """NEXT_BAR: with a position filled at this bar's open, buy(dollars=) still
+    divides by this bar's price (close), not by the position's mark."""
+    def act(b, d, s):
+        o = b.buy("AAA", dollars=1030.0)
+        s["qty"] = None if o is None else o.quantity
+    compare({0: [lambda b, d, s: b.submit_order("AAA", 10)], 1: [act]}, lambda s, r, b: s,
+            {"share_type": "FRACTIONAL"})
+
+
+def test_dollars_sizing_for_an_asset_without_a_bar_returns_none():
+    """BBB has no row on bar 0 (no price yet) nor on bar 2 (priced on bar 1):
+    ml4t returns None both times (it sizes only at this bar's price)."""
+    def act(b, d, s):
+        o = b.buy("BBB", dollars=500.0)
+        s.setdefault("orders", []).append(None if o is None else o.quantity)
+    compare({0: [act], 2: [act]}, lambda s, r, b: s, {"share_type": "FRACTIONAL"},
+            skip={("BBB", 0), ("BBB", 2)})
+
+
+# ------------------------------------------------------------------ positions
+
+
+def test_get_positions_is_in_opening_order():
+    def look(b, d, s):
+        s["keys"] = list(b.get_positions().keys())
+    actions = {0: [lambda b, d, s: b.submit_order("BBB", 5)], 1: [lambda b, d, s: b.submit_order("AAA", 5)],
+               3: [look]}
+    compare(actions, lambda s, r, b: s)
+
+
+def test_position_current_price_after_an_add_is_the_fill_price():
+    """NEXT_BAR with slippage: after an add fills at the open (+slippage),
+    ml4t's Position.current_price is the fill price until the end-of-bar mark."""
+    def look(b, d, s):
+        p = b.get_position("AAA")
+        s.setdefault("current_price", []).append(p.current_price)
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)], 1: [look],
+               2: [look, lambda b, d, s: b.submit_order("AAA", 5)], 3: [look]}
+    compare(actions, lambda s, r, b: s, {"slippage_type": "FIXED", "slippage_fixed": 0.05})
+
+
+def test_position_entry_slippage():
+    def look(b, d, s):
+        s["entry_slippage"] = _attr(b.get_position("AAA"), "entry_slippage")
+    compare({0: [lambda b, d, s: b.submit_order("AAA", 10)], 2: [look]}, lambda s, r, b: s,
+            {"slippage_type": "FIXED", "slippage_fixed": 0.05})
+
+
+def test_position_objects_are_live():
+    """ml4t's get_position() returns the live Position: a kept object shows
+    later fills and marks."""
+    def keep(b, d, s):
+        s["p"] = b.get_position("AAA")
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)], 1: [keep, lambda b, d, s: b.submit_order("AAA", 5)]}
+    compare(actions, lambda s, r, b: {n: _attr(s["p"], n) for n in ("quantity", "current_price", "bars_held")})
+
+
+# ------------------------------------------------------------------ fills, trades, result
+
+
+def test_broker_get_fills_fields():
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)], 2: [lambda b, d, s: b.submit_order("AAA", -10)]}
+    fields = ("exit_reason", "price_source", "reference_price", "available_size")
+    compare(actions, lambda s, r, b: [{n: _attr(f, n) for n in fields} for f in b.get_fills()])
+
+
+def test_broker_get_trades_status_of_a_partial_exit():
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)], 2: [lambda b, d, s: b.submit_order("AAA", -4)]}
+    compare(actions, lambda s, r, b: [(t.quantity, t.status) for t in b.get_trades()])
+
+
+def test_result_fills_are_fill_objects():
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)]}
+    compare(actions, lambda s, r, b: [(type(f).__name__, _attr(f, "price"), _attr(f, "order_id")) for f in r.fills])
+
+
+def test_result_is_dict_like_over_the_metrics():
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)]}
+
+    def probe(s, r, b):
+        out = {}
+        for k in ("final_value", "sharpe", "num_trades", "total_commission"):
+            try:
+                out[k] = r[k]
+            except KeyError:
+                out[k] = MISSING
+        out["has_metrics_key"] = "metrics" in r.keys()
+        return out
+    compare(actions, probe)
+
+
+def test_metric_types():
+    """Every metric nautilus_like provides has ml4t's Python type (np.float64 vs float too)."""
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 10)], 2: [lambda b, d, s: b.submit_order("AAA", -10)]}
+    ref = run(ml4t, actions)[1].metrics
+    got = run(nautilus_like, actions)[1].metrics
+    bad = {k: (type(ref.get(k)).__name__, type(v).__name__) for k, v in got.items()
+           if type(ref.get(k)) is not type(v)}
+    if bad:
+        pytest.fail(f"metric types differ (ml4t, nautilus_like): {bad}", pytrace=False)
