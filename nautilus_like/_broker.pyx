@@ -12,9 +12,6 @@ from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, Trade
 
-_NL_TYPES = {OrderType.MARKET: ffi.ORDER_TYPE_MARKET}
-
-
 cdef uint32_t _side_code(object side) except 0:
     if side is OrderSide.BUY or side == "buy":
         return ffi.ORDER_SIDE_BUY
@@ -66,10 +63,7 @@ cdef class Broker:
         if not isfinite(q):
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
         if order_type is not OrderType.MARKET:
-            code = _NL_TYPES.get(order_type)
-            if code is None:
-                raise ValueError(
-                    f"order_type {order_type!r} is not supported yet: only OrderType.MARKET is")
+            raise ValueError(f"order_type {order_type!r} is not supported yet: only OrderType.MARKET is")
         cdef uint32_t s
         if side is None:
             s = ffi.ORDER_SIDE_BUY if q > 0 else ffi.ORDER_SIDE_SELL
@@ -230,11 +224,6 @@ cdef class Broker:
         cdef object idx = self._index.get(asset)
         if idx is None:
             return None
-        cdef ffi.NlPosition p
-        cdef uint8_t found = 0
-        check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
-        if found:
-            return p.current_price
         cdef double price = 0
         check(ffi.nl_engine_last_price(self._engine, <uint32_t>idx, &price))
         return None if price != price else price

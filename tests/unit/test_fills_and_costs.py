@@ -132,12 +132,14 @@ def test_account_queries_inside_on_data():
     def observe(bar, timestamp, data, context, broker):
         pos = broker.get_position("AAA")
         return (broker.get_cash(), broker.get_account_value(), pos.quantity if pos else 0.0,
-                pos.current_price if pos else None)
+                pos.current_price if pos else None, broker.get_last_price("AAA"))
 
     _, strategy = run({0: [buy("AAA", 10)]}, observe=observe)
     # Bar 1: filled 10 @102 at the open -> cash 98980; marked at the open during
     # on_data (as ml4t does), valued at the close 103 for the account value.
-    assert strategy.seen[1] == (98980.0, 98980.0 + 1030.0, 10.0, 102.0)
+    # get_last_price is the bar's close whether or not a position exists.
+    assert strategy.seen[1] == (98980.0, 98980.0 + 1030.0, 10.0, 102.0, 103.0)
+    assert strategy.seen[0] == (100000.0, 100000.0, 0.0, None, 101.0)
 
 
 def test_buy_and_sell_helpers():
