@@ -154,7 +154,9 @@ class DataFeed:
         self._has_signals: np.ndarray | None = None
         if signals is not None:
             self._match_signals(prices, signals, timeline, asset_enum)
-        prices = prices.rechunk()
+        # Keep only what Rust reads (zero-copy) and what results need; the
+        # timestamp and asset-name columns are represented by their codes.
+        prices = prices.select("__bar", "__asset", "open", "high", "low", "close", "volume").rechunk()
         self._prices = prices
         self._timeline = timeline
         self._timestamps: list[Any] = timeline.to_list()
