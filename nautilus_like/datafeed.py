@@ -143,7 +143,8 @@ class DataFeed:
         # Rows are keyed by integer codes (bar, asset) from here on: duplicate
         # (timestamp, asset) rows are refused by Rust while indexing, and
         # signals are matched to price rows without a hash join.
-        prices = prices.sort("timestamp", maintain_order=True)
+        if not prices["timestamp"].is_sorted():
+            prices = prices.sort("timestamp", maintain_order=True)
         self._assets: list[str] = sorted(prices["asset"].unique().to_list())
         asset_enum = pl.Enum(self._assets)
         prices = prices.with_columns(
