@@ -11,6 +11,7 @@ would pass. `to_dict()` builds that dict when you want one.
 from collections.abc import Mapping
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from nautilus_like cimport _ffi as ffi
@@ -137,6 +138,28 @@ cdef class MarketView:
             self.row_of_bar = b
         return self.row_of[asset]
 
+    cpdef Py_ssize_t c_signal_column(self, str name):
+        """Index of signal column `name` for `BarData.c_signal`, or -1 if absent."""
+        col = self.sig_index.get(name)
+        return -1 if col is None else <Py_ssize_t>col
+
+    cdef double signal_double(self, Py_ssize_t col, Py_ssize_t row):
+        """A signal as a double: NaN if the row has no signals row, the value is
+        null, or it is not a number."""
+        if col < 0 or col >= self.n_sig or not _row_has_signals(self, row):
+            return NAN
+        cdef int kind = self.sig_kind[col]
+        if kind == KIND_F64:
+            return (<const double*>self.sig_ptr[col])[row]
+        if kind == KIND_I64:
+            return <double>(<const int64_t*>self.sig_ptr[col])[row]
+        if kind == KIND_BOOL:
+            return 1.0 if (<const uint8_t*>self.sig_ptr[col])[row] != 0 else 0.0
+        value = self.sig_objects[col][row]
+        if isinstance(value, (int, float)):
+            return <double>value
+        return NAN
+
     cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row):
         cdef int kind = self.sig_kind[col]
         if kind == KIND_F64:
@@ -154,6 +177,31 @@ cdef inline bint _row_has_signals(MarketView v, Py_ssize_t row):
 
 cdef class BarData:
     """`{asset: bar}` for one timestamp; only assets with a row then appear."""
+
+    # C-level row access (see _data.pxd); `i` is 0 .. c_size() - 1, unchecked.
+    cdef Py_ssize_t c_size(self) noexcept:
+        return self.end - self.start
+
+    cdef uint32_t c_asset(self, Py_ssize_t i) noexcept:
+        return self._view.cols.asset[self.start + i]
+
+    cdef double c_open(self, Py_ssize_t i) noexcept:
+        return self._view.cols.open[self.start + i]
+
+    cdef double c_high(self, Py_ssize_t i) noexcept:
+        return self._view.cols.high[self.start + i]
+
+    cdef double c_low(self, Py_ssize_t i) noexcept:
+        return self._view.cols.low[self.start + i]
+
+    cdef double c_close(self, Py_ssize_t i) noexcept:
+        return self._view.cols.close[self.start + i]
+
+    cdef double c_volume(self, Py_ssize_t i) noexcept:
+        return self._view.cols.volume[self.start + i]
+
+    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col):
+        return self._view.signal_double(col, self.start + i)
 
     cdef AssetBar _lookup(self, object asset):
         idx = self._view.asset_index.get(asset)
