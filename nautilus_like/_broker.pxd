@@ -6,10 +6,10 @@ these without building Python objects:
 
     cdef uint32_t a = broker.c_asset("AAPL")       # once, e.g. in on_start
     if broker.c_position(a) == 0:
-        broker.c_submit(a, 10.0, ORDER_SIDE_BUY)    # market order
+        broker.c_submit(a, 10.0, ORDER_SIDE_BUY)    # market order; returns its id (0: none)
 """
 
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, uint64_t
 from nautilus_like._ffi cimport NlEngine
 from nautilus_like._model cimport EngineState, Order
 
@@ -28,5 +28,5 @@ cdef class Broker:
 
     # Fast path: asset ids instead of names, floats instead of objects.
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF
-    cdef object c_submit(self, uint32_t asset, double quantity, uint32_t side)
+    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0
     cdef double c_position(self, uint32_t asset) except? -1.0

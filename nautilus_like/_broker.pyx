@@ -69,16 +69,17 @@ cdef class Broker:
             s = ffi.ORDER_SIDE_BUY if q > 0 else ffi.ORDER_SIDE_SELL
         else:
             s = _side_code(side)
-        return self.c_submit(a, abs(q), s)
+        cdef uint64_t order_id = self.c_submit(a, abs(q), s)
+        return None if order_id == 0 else Order(self._state, order_id)
 
-    cdef object c_submit(self, uint32_t asset, double quantity, uint32_t side):
+    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0:
+        """Market order from C; returns its id, or 0 when the quantity is
+        practically zero and no order was created."""
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
         check(ffi.nl_engine_submit_order(self._engine, asset, quantity, side, ffi.ORDER_TYPE_MARKET,
                                      &order_id, &outcome))
-        if outcome == ffi.NL_SUBMIT_IGNORED:
-            return None
-        return Order(self._state, order_id)
+        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
 
     def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,
             order_type=OrderType.MARKET, limit_price=None):

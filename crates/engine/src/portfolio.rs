@@ -3,8 +3,6 @@
 //! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
 //! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
-use std::collections::HashMap;
-
 use nl_core::{AssetId, BarIndex, Fill, Position, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
@@ -18,9 +16,10 @@ pub struct Portfolio {
     trades: Vec<Trade>,
     /// Serial of the last opened position.
     last_serial: u64,
-    /// Each closed (or reversed) position as it stood just before the fill
-    /// that ended it, by serial: what a Python view of it keeps showing.
-    closed: HashMap<u64, Position>,
+    /// By serial - 1: each closed (or reversed) position as it stood just
+    /// before the fill that ended it (what a Python view of it keeps showing);
+    /// `None` while it is open.
+    closed: Vec<Option<Position>>,
 }
 
 /// True when `qty` is zero up to rounding noise of the quantities involved.
@@ -37,7 +36,7 @@ impl Portfolio {
             open_order: Vec::new(),
             trades: Vec::new(),
             last_serial: 0,
-            closed: HashMap::new(),
+            closed: Vec::new(),
         }
     }
 
@@ -61,7 +60,7 @@ impl Portfolio {
 
     /// A closed or reversed position, as it was just before the fill that ended it.
     pub fn closed_position(&self, serial: u64) -> Option<&Position> {
-        self.closed.get(&serial)
+        serial.checked_sub(1).and_then(|i| self.closed.get(i as usize)).and_then(|p| p.as_ref())
     }
 
     /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
@@ -79,6 +78,7 @@ impl Portfolio {
         let asset = fill.asset;
         let Some(pos) = self.positions[asset as usize].as_mut() else {
             self.last_serial += 1;
+            self.closed.push(None);
             self.positions[asset as usize] = Some(new_position(fill, signed, c, self.last_serial));
             self.open_order.push(asset);
             return;
@@ -96,7 +96,7 @@ impl Portfolio {
             return;
         }
         if is_flat(new, old.abs().max(fill.quantity)) {
-            self.closed.insert(pos.serial, pos.clone());
+            self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
             let fees = pos.entry_commission + c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
             self.trades.push(trade);
@@ -114,13 +114,14 @@ impl Portfolio {
         } else {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
-            self.closed.insert(pos.serial, pos.clone());
+            self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
             let close_c = c * old.abs() / fill.quantity;
             let open_c = c - close_c;
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
             self.trades.push(trade);
             self.last_serial += 1;
+            self.closed.push(None);
             *pos = new_position(fill, new, open_c, self.last_serial);
         }
     }
