@@ -5,12 +5,37 @@ Every trading rule (fills, costs, cash) lives in the Rust engine; this module
 only checks arguments, translates names to indices and wraps results.
 """
 
-from libc.math cimport isfinite, floor
+from libc.math cimport NAN, isfinite
 from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, Trade
+
+_ORDER_TYPES = {
+    OrderType.MARKET: ffi.ORDER_TYPE_MARKET,
+    OrderType.LIMIT: ffi.ORDER_TYPE_LIMIT,
+    OrderType.STOP: ffi.ORDER_TYPE_STOP,
+    OrderType.STOP_LIMIT: ffi.ORDER_TYPE_STOP_LIMIT,
+    OrderType.TRAILING_STOP: ffi.ORDER_TYPE_TRAILING_STOP,
+    OrderType.MOC: ffi.ORDER_TYPE_MARKET_ON_CLOSE,
+}
+
+
+cdef double _price_arg(str name, object value) except? -1.0:
+    """None -> NaN (not given); anything else must be a real number (Rust checks > 0)."""
+    if value is None:
+        return NAN
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if v != v:
+        raise ValueError(f"{name} must be a finite number > 0, got nan")
+    return v
+
 
 cdef uint32_t _side_code(object side) except 0:
     if side is OrderSide.BUY or side == "buy":
@@ -49,10 +74,12 @@ cdef class Broker:
         """Submit an order; returns the `Order`, or `None` if the quantity rounds to 0.
 
         `quantity` may be signed when `side` is omitted: positive buys, negative
-        sells. With `side` given, the quantity's magnitude is used.
+        sells. With `side` given, the quantity's magnitude is used. LIMIT needs
+        `limit_price`, STOP `stop_price`, STOP_LIMIT both, TRAILING_STOP
+        `trail_amount` (a price distance); each must be finite and > 0.
 
         >>> broker.submit_order("AAPL", 10)          # buy 10 at the next fill
-        >>> broker.submit_order("AAPL", -10)         # sell 10
+        >>> broker.submit_order("AAPL", -10, order_type=OrderType.STOP, stop_price=95.0)
         """
         cdef uint32_t a = self.c_asset(asset)
         cdef double q
@@ -62,15 +89,21 @@ cdef class Broker:
             raise TypeError(f"quantity must be a number, got {quantity!r}") from None
         if not isfinite(q):
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
-        if order_type is not OrderType.MARKET:
-            raise ValueError(f"order_type {order_type!r} is not supported yet: only OrderType.MARKET is")
+        type_code = _ORDER_TYPES.get(order_type)
+        if type_code is None:
+            raise ValueError(f"order_type must be an OrderType, got {order_type!r}")
         cdef uint32_t s
         if side is None:
-            s = ffi.ORDER_SIDE_BUY if q > 0 else ffi.ORDER_SIDE_SELL
+            s = ffi.ORDER_SIDE_BUY if q >= 0 else ffi.ORDER_SIDE_SELL
         else:
             s = _side_code(side)
-        cdef uint64_t order_id = self.c_submit(a, abs(q), s)
-        return None if order_id == 0 else Order(self._state, order_id)
+        cdef uint64_t order_id = 0
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_submit_order(
+            self._engine, a, abs(q), s, type_code, _price_arg("limit_price", limit_price),
+            _price_arg("stop_price", stop_price), _price_arg("trail_amount", trail_amount),
+            &order_id, &outcome))
+        return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
 
     cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0:
         """Market order from C; returns its id, or 0 when the quantity is
@@ -78,7 +111,7 @@ cdef class Broker:
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
         check(ffi.nl_engine_submit_order(self._engine, asset, quantity, side, ffi.ORDER_TYPE_MARKET,
-                                     &order_id, &outcome))
+                                         NAN, NAN, NAN, &order_id, &outcome))
         return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
 
     def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,

@@ -50,6 +50,8 @@ def create_engine(MarketView view, dict cfg, list timestamps):
     c.slippage_type = cfg["slippage_type"]
     c.slippage_rate = cfg["slippage_rate"]
     c.slippage_fixed = cfg["slippage_fixed"]
+    c.conditional_order_mode = cfg["conditional_order_mode"]
+    c.limit_gap_fill = cfg["limit_gap_fill"]
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
@@ -72,18 +74,24 @@ def collect_results(EngineState state):
         ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
         ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
         ("price_source", np.uint32), ("reference_price", np.float64), ("available_size", np.float64),
-        ("is_exit", np.bool_))}
+        ("is_exit", np.bool_), ("order_type", np.uint32), ("limit_price", np.float64),
+        ("stop_price", np.float64), ("stop_triggered_bar", np.int64))}
     cdef unsigned long long[:] f_id = fills["order_id"]
     cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_bar = fills["bar"], f_src = fills["price_source"]
     cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
     cdef double[:] f_slip = fills["slippage"], f_ref = fills["reference_price"], f_avail = fills["available_size"]
     cdef unsigned char[:] f_exit = fills["is_exit"].view(np.uint8)
+    cdef unsigned int[:] f_type = fills["order_type"]
+    cdef double[:] f_lim = fills["limit_price"], f_stop = fills["stop_price"]
+    cdef long long[:] f_trig = fills["stop_triggered_bar"]
     for i in range(n_fills):
         check(ffi.nl_engine_fill(e, i, &f))
         f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
         f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
         f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
         f_exit[i] = f.is_exit
+        f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
+        f_trig[i] = f.stop_triggered_bar
 
     cdef ffi.NlTrade t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",

@@ -90,6 +90,20 @@ cdef extern from "nautilus_like.h":
     TRADE_STATUS_CLOSED # = 0,
     TRADE_STATUS_PARTIAL # = 1,
 
+  # What stop and limit triggers compare against.
+  cdef enum ConditionalOrderMode:
+    # The fill bar's high and low (ml4t-backtest's default).
+    CONDITIONAL_ORDER_MODE_BAR_OHLC # = 0,
+    # Only the execution price of the pass (Zipline style).
+    CONDITIONAL_ORDER_MODE_EXECUTION_PRICE # = 1,
+
+  # The price of a limit order whose bar opens already through its limit.
+  cdef enum LimitGapFill:
+    # The limit price (ml4t-backtest's rule; can lie outside the bar's range).
+    LIMIT_GAP_FILL_LIMIT # = 0,
+    # The open: the price improvement a real venue gives.
+    LIMIT_GAP_FILL_OPEN # = 1,
+
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   cdef struct NlEngine:
     pass
@@ -127,6 +141,10 @@ cdef extern from "nautilus_like.h":
     uint32_t slippage_type;
     double slippage_rate;
     double slippage_fixed;
+    # A `ConditionalOrderMode` code.
+    uint32_t conditional_order_mode;
+    # A `LimitGapFill` code.
+    uint32_t limit_gap_fill;
 
   cdef struct NlPosition:
     # Unique per opened position.
@@ -159,6 +177,9 @@ cdef extern from "nautilus_like.h":
     # NaN when the order has no such price.
     double limit_price;
     double stop_price;
+    double trail_amount;
+    # -1 until a stop (or stop-limit) triggers.
+    int64_t stop_triggered_bar;
     uint32_t created_bar;
     # -1 until the order fills.
     int64_t filled_bar;
@@ -184,6 +205,13 @@ cdef extern from "nautilus_like.h":
     double available_size;
     # True when the fill reduced, closed or reversed a position.
     bool is_exit;
+    # An `OrderType` code.
+    uint32_t order_type;
+    # NaN when the order has no such price.
+    double limit_price;
+    double stop_price;
+    # -1 when no stop triggered.
+    int64_t stop_triggered_bar;
 
   cdef struct NlTrade:
     uint32_t asset;
@@ -279,7 +307,8 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle.
   NlStatus nl_engine_end_bar(NlEngine *e);
 
-  # Submits an order. `out_outcome` receives an `NL_SUBMIT_*` code and
+  # Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
+  # when not given. `out_outcome` receives an `NL_SUBMIT_*` code and
   # `out_order_id` the id (0 when ignored).
   #
   # # Safety
@@ -289,6 +318,9 @@ cdef extern from "nautilus_like.h":
                                   double quantity,
                                   uint32_t side,
                                   uint32_t order_type,
+                                  double limit_price,
+                                  double stop_price,
+                                  double trail_amount,
                                   uint64_t *out_order_id,
                                   uint32_t *out_outcome);
 

@@ -48,6 +48,9 @@ cdef class Fill:
     cdef readonly double slippage
     cdef readonly double available_size
     cdef readonly str order_type
+    cdef readonly object limit_price
+    cdef readonly object stop_price
+    cdef readonly object stop_triggered_at
     cdef readonly str price_source
     cdef readonly object reference_price
     cdef readonly str exit_reason

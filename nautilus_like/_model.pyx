@@ -133,7 +133,15 @@ cdef class Order:
 
     @property
     def trail_amount(self):
-        return None
+        return _opt(self._get().trail_amount)
+
+    @property
+    def stop_triggered(self):
+        return self._get().stop_triggered_bar >= 0
+
+    @property
+    def stop_triggered_at(self):
+        return self._state.timestamp_at(self._get().stop_triggered_bar)
 
     @property
     def parent_id(self):
@@ -331,7 +339,10 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.commission = f.commission
     fill.slippage = f.slippage
     fill.available_size = f.available_size
-    fill.order_type = "market"
+    fill.order_type = _TYPES[f.order_type].value
+    fill.limit_price = _opt(f.limit_price)
+    fill.stop_price = _opt(f.stop_price)
+    fill.stop_triggered_at = state.timestamp_at(f.stop_triggered_bar)
     fill.price_source = _PRICE_SOURCES[f.price_source]
     fill.reference_price = f.reference_price
     fill.exit_reason = "signal" if f.is_exit else ""

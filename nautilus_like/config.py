@@ -23,6 +23,8 @@ from nautilus_like.types import ExecutionMode
 __all__ = [
     "BacktestConfig",
     "CommissionType",
+    "ConditionalOrderMode",
+    "LimitGapFill",
     "ExecutionMode",
     "ExecutionPrice",
     "ShareType",
@@ -42,6 +44,24 @@ class ExecutionPrice(str, Enum):
     ASK = "ask"
     QUOTE_MID = "quote_mid"
     QUOTE_SIDE = "quote_side"
+
+
+class ConditionalOrderMode(str, Enum):
+    """What limit/stop triggers compare: the fill bar's high/low, or only the execution price."""
+
+    BAR_OHLC = "bar_ohlc"
+    EXECUTION_PRICE = "execution_price"
+
+
+class LimitGapFill(str, Enum):
+    """The price of a limit order whose bar opens through the limit.
+
+    LIMIT (ml4t-backtest's rule) fills at the limit price even when the open was
+    better; OPEN fills at the open, the price improvement a real venue gives.
+    """
+
+    LIMIT = "limit"
+    OPEN = "open"
 
 
 class ShareType(str, Enum):
@@ -87,6 +107,8 @@ _ENUM_FIELDS = {
     "share_type": ShareType,
     "commission_type": CommissionType,
     "slippage_type": SlippageType,
+    "conditional_order_mode": ConditionalOrderMode,
+    "limit_gap_fill": LimitGapFill,
 }
 
 _NON_NEGATIVE = (
@@ -129,6 +151,8 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     slippage_type: SlippageType = SlippageType.NONE
     slippage_rate: float = 0.0
     slippage_fixed: float = 0.0
+    conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
+    limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
 
     def __post_init__(self) -> None:
         self.validate()

@@ -11,7 +11,15 @@ import polars as pl
 from nautilus_like._broker import Broker
 from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
-from nautilus_like.config import BacktestConfig, CommissionType, ExecutionPrice, ShareType, SlippageType
+from nautilus_like.config import (
+    BacktestConfig,
+    CommissionType,
+    ConditionalOrderMode,
+    ExecutionPrice,
+    LimitGapFill,
+    ShareType,
+    SlippageType,
+)
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.result import BacktestResult
 from nautilus_like.types import ExecutionMode
@@ -25,6 +33,8 @@ _SHARES = {ShareType.INTEGER: 0, ShareType.FRACTIONAL: 1}
 _COMMISSION = {CommissionType.NONE: 0, CommissionType.PERCENTAGE: 1, CommissionType.PER_SHARE: 2,
                CommissionType.PER_TRADE: 3}
 _SLIPPAGE = {SlippageType.NONE: 0, SlippageType.PERCENTAGE: 1, SlippageType.FIXED: 2}
+_TRIGGERS = {ConditionalOrderMode.BAR_OHLC: 0, ConditionalOrderMode.EXECUTION_PRICE: 1}
+_LIMIT_GAP = {LimitGapFill.LIMIT: 0, LimitGapFill.OPEN: 1}
 
 
 def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
@@ -42,6 +52,8 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "slippage_type": _SLIPPAGE[config.resolved_slippage_type()],
         "slippage_rate": config.slippage_rate,
         "slippage_fixed": config.slippage_fixed,
+        "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],
+        "limit_gap_fill": _LIMIT_GAP[config.limit_gap_fill],
     }
 
 

@@ -132,6 +132,34 @@ typedef enum TradeStatus {
 } TradeStatus;
 
 /**
+ * What stop and limit triggers compare against.
+ */
+typedef enum ConditionalOrderMode {
+  /**
+   * The fill bar's high and low (ml4t-backtest's default).
+   */
+  CONDITIONAL_ORDER_MODE_BAR_OHLC = 0,
+  /**
+   * Only the execution price of the pass (Zipline style).
+   */
+  CONDITIONAL_ORDER_MODE_EXECUTION_PRICE = 1,
+} ConditionalOrderMode;
+
+/**
+ * The price of a limit order whose bar opens already through its limit.
+ */
+typedef enum LimitGapFill {
+  /**
+   * The limit price (ml4t-backtest's rule; can lie outside the bar's range).
+   */
+  LIMIT_GAP_FILL_LIMIT = 0,
+  /**
+   * The open: the price improvement a real venue gives.
+   */
+  LIMIT_GAP_FILL_OPEN = 1,
+} LimitGapFill;
+
+/**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
  */
 typedef struct NlEngine NlEngine;
@@ -177,6 +205,14 @@ typedef struct NlEngineConfig {
   uint32_t slippage_type;
   double slippage_rate;
   double slippage_fixed;
+  /**
+   * A `ConditionalOrderMode` code.
+   */
+  uint32_t conditional_order_mode;
+  /**
+   * A `LimitGapFill` code.
+   */
+  uint32_t limit_gap_fill;
 } NlEngineConfig;
 
 typedef struct NlPosition {
@@ -219,6 +255,11 @@ typedef struct NlOrder {
    */
   double limit_price;
   double stop_price;
+  double trail_amount;
+  /**
+   * -1 until a stop (or stop-limit) triggers.
+   */
+  int64_t stop_triggered_bar;
   uint32_t created_bar;
   /**
    * -1 until the order fills.
@@ -255,6 +296,19 @@ typedef struct NlFill {
    * True when the fill reduced, closed or reversed a position.
    */
   bool is_exit;
+  /**
+   * An `OrderType` code.
+   */
+  uint32_t order_type;
+  /**
+   * NaN when the order has no such price.
+   */
+  double limit_price;
+  double stop_price;
+  /**
+   * -1 when no stop triggered.
+   */
+  int64_t stop_triggered_bar;
 } NlFill;
 
 typedef struct NlTrade {
@@ -379,7 +433,8 @@ enum NlStatus nl_engine_begin_bar(struct NlEngine *e, uint32_t bar);
 enum NlStatus nl_engine_end_bar(struct NlEngine *e);
 
 /**
- * Submits an order. `out_outcome` receives an `NL_SUBMIT_*` code and
+ * Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
+ * when not given. `out_outcome` receives an `NL_SUBMIT_*` code and
  * `out_order_id` the id (0 when ignored).
  *
  * # Safety
@@ -390,6 +445,9 @@ enum NlStatus nl_engine_submit_order(struct NlEngine *e,
                                      double quantity,
                                      uint32_t side,
                                      uint32_t order_type,
+                                     double limit_price,
+                                     double stop_price,
+                                     double trail_amount,
                                      uint64_t *out_order_id,
                                      uint32_t *out_outcome);
 

@@ -20,6 +20,7 @@ __all__ = ["BacktestResult", "compute_metrics"]
 PERIODS_PER_YEAR = 252
 _SIDE = {1: "buy", 2: "sell"}
 _PRICE_SOURCE = {0: "open", 1: "close", 2: "price", 3: "mid"}
+_ORDER_TYPE = {0: "market", 1: "limit", 2: "stop", 3: "stop_limit", 4: "trailing_stop", 5: "moc"}
 _QUOTE_FILL_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread", "bid_size", "ask_size")
 _QUOTE_TRADE_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread")
 
@@ -49,6 +50,12 @@ class BacktestResult:
     def _times(self, bars: np.ndarray) -> pl.Series:
         return self._timeline.gather(pl.Series(bars, dtype=pl.UInt32))
 
+    def _times_or_null(self, bars: np.ndarray) -> pl.Series:
+        """Timestamps of bar indices, null where the index is -1."""
+        idx = pl.Series(bars, dtype=pl.Int64)
+        times = self._times(idx.clip(0).cast(pl.UInt32).to_numpy())
+        return times.zip_with(idx >= 0, _nulls(len(idx), times.dtype))
+
     def to_fills_dataframe(self) -> pl.DataFrame:
         """One row per fill, in execution order (`fill_sequence`)."""
         if self._fills_df is not None:
@@ -72,10 +79,10 @@ class BacktestResult:
             "timestamp": self._times(f["bar"]),
             "commission": f["commission"],
             "slippage": f["slippage"],
-            "order_type": pl.Series(["market"] * n, dtype=pl.String),
-            "limit_price": _nulls(n, pl.Float64),
-            "stop_price": _nulls(n, pl.Float64),
-            "stop_triggered_at": _nulls(n, ts_dtype),
+            "order_type": pl.Series([_ORDER_TYPE[t] for t in f["order_type"].tolist()], dtype=pl.String),
+            "limit_price": pl.Series(f["limit_price"], dtype=pl.Float64, nan_to_null=True),
+            "stop_price": pl.Series(f["stop_price"], dtype=pl.Float64, nan_to_null=True),
+            "stop_triggered_at": self._times_or_null(f["stop_triggered_bar"]),
             "price_source": pl.Series([_PRICE_SOURCE[s] for s in f["price_source"].tolist()], dtype=pl.String),
             "reference_price": f["reference_price"],
             **{c: _nulls(n, pl.Float64) for c in _QUOTE_FILL_COLUMNS},

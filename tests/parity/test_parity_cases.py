@@ -251,3 +251,56 @@ def test_metric_types():
            if type(ref.get(k)) is not type(v)}
     if bad:
         pytest.fail(f"metric types differ (ml4t, nautilus_like): {bad}", pytrace=False)
+
+
+# ------------------------------------------------------------ order types
+# First slice of the order model (issue 3): each order type on the fixture,
+# in both execution modes and both trigger modes, against ml4t.
+
+def _fills(state, result, broker):
+    cols = ("order_id", "asset", "side", "quantity", "price", "timestamp", "commission", "order_type",
+            "limit_price", "stop_price", "price_source", "exit_reason")
+    return {"fills": result.to_fills_dataframe().select(cols).rows(),
+            "orders": [(o.order_id, o.status.value, o.rejection_reason) for o in broker.get_orders()],
+            "final": result.metrics["final_value"]}
+
+
+def _submit(asset, qty, order_type, **prices):
+    def act(b, d, s):
+        b.submit_order(asset, qty, order_type=getattr(b_types(b), order_type), **prices)
+    return act
+
+
+def b_types(broker):
+    """The OrderType enum of the library `broker` belongs to."""
+    return ml4t.OrderType if type(broker).__module__.startswith("ml4t") else nautilus_like.OrderType
+
+
+ORDER_CASES = {
+    "buy_limit": {0: [_submit("AAA", 10, "LIMIT", limit_price=101.5)]},
+    "buy_limit_gap": {3: [_submit("AAA", 10, "LIMIT", limit_price=100.5)]},
+    "sell_limit": {0: [_submit("AAA", 10, "MARKET")], 1: [_submit("AAA", -10, "LIMIT", limit_price=105.5)]},
+    "sell_stop": {0: [_submit("AAA", 10, "MARKET")], 1: [_submit("AAA", -10, "STOP", stop_price=100.5)]},
+    "sell_stop_gap": {0: [_submit("AAA", 10, "MARKET")], 3: [_submit("AAA", -10, "STOP", stop_price=100.5)]},
+    "buy_stop": {0: [_submit("AAA", 10, "STOP", stop_price=103.5)]},
+    "buy_stop_gap": {1: [_submit("AAA", 10, "STOP", stop_price=103.0)]},
+    "stop_limit_worse": {0: [_submit("AAA", 10, "STOP_LIMIT", stop_price=103.5, limit_price=103.8)]},
+    "stop_limit_better": {0: [_submit("AAA", 10, "STOP_LIMIT", stop_price=103.5, limit_price=102.5)]},
+    "trailing_sell": {0: [_submit("AAA", 10, "MARKET")], 1: [_submit("AAA", -10, "TRAILING_STOP", trail_amount=3.5)]},
+    "trailing_buy": {0: [_submit("BBB", 10, "TRAILING_STOP", trail_amount=1.2)]},
+    "moc": {1: [_submit("AAA", 10, "MOC"), _submit("BBB", 5, "MOC")]},
+    "mixed_cash_limited": {0: [_submit("AAA", 60, "LIMIT", limit_price=103.5), _submit("BBB", 100, "STOP", stop_price=51.5),
+                               _submit("AAA", 30, "MOC")]},
+}
+ORDER_CONFIGS = {
+    "next_bar": {"commission_type": "PERCENTAGE", "commission_rate": 0.001},
+    "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "slippage_type": "FIXED",
+                       "slippage_fixed": 0.02},
+    "next_bar_cash": {"initial_cash": 9000.0},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(ORDER_CONFIGS))
+@pytest.mark.parametrize("case", sorted(ORDER_CASES))
+def test_order_types_match_ml4t(case, config_name):
+    compare(ORDER_CASES[case], _fills, ORDER_CONFIGS[config_name])

@@ -24,11 +24,25 @@ def test_unknown_asset_is_named():
         run({0: [lambda b: b.submit_order("ZZZ", 1)]})
 
 
-def test_unsupported_order_types_and_bad_sides_are_refused():
-    with pytest.raises(ValueError, match="only OrderType.MARKET"):
-        run({0: [lambda b: b.submit_order("AAA", 1, order_type=nl.OrderType.LIMIT, limit_price=10.0)]})
+def test_bad_order_types_and_sides_are_refused():
+    with pytest.raises(ValueError, match="order_type must be an OrderType"):
+        run({0: [lambda b: b.submit_order("AAA", 1, order_type="limit")]})
     with pytest.raises(ValueError, match="side must be"):
         run({0: [lambda b: b.submit_order("AAA", 1, side="up")]})
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    (dict(order_type=nl.OrderType.LIMIT), "limit_price is required"),
+    (dict(order_type=nl.OrderType.LIMIT, limit_price=-5.0), "limit_price must be a finite number > 0"),
+    (dict(order_type=nl.OrderType.STOP, stop_price=math.nan), "stop_price must be a finite number > 0"),
+    (dict(order_type=nl.OrderType.STOP_LIMIT, limit_price=10.0), "stop_price is required"),
+    (dict(order_type=nl.OrderType.TRAILING_STOP, trail_amount=-1.0), "trail_amount must be"),
+    (dict(order_type=nl.OrderType.TRAILING_STOP), "trail_amount is required"),
+    (dict(order_type=nl.OrderType.LIMIT, limit_price="ten"), "limit_price must be a number"),
+])
+def test_invalid_order_prices_raise_at_submission(kwargs, text):
+    with pytest.raises(ValueError, match=text):
+        run({0: [lambda b: b.submit_order("AAA", 1, **kwargs)]})
 
 
 def test_bad_order_ids():

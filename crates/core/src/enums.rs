@@ -63,6 +63,26 @@ pub enum TradeStatus {
     Partial = 1,
 }
 
+/// What stop and limit triggers compare against.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConditionalOrderMode {
+    /// The fill bar's high and low (ml4t-backtest's default).
+    BarOhlc = 0,
+    /// Only the execution price of the pass (Zipline style).
+    ExecutionPrice = 1,
+}
+
+/// The price of a limit order whose bar opens already through its limit.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitGapFill {
+    /// The limit price (ml4t-backtest's rule; can lie outside the bar's range).
+    Limit = 0,
+    /// The open: the price improvement a real venue gives.
+    Open = 1,
+}
+
 /// Whether order quantities are floored to whole shares.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +110,8 @@ try_from_code!(OrderStatus { Pending, Filled, Cancelled, Rejected });
 try_from_code!(ExecutionMode { SameBar, NextBar });
 try_from_code!(ExecutionPrice { Open, Close, Price, Mid });
 try_from_code!(ShareType { Integer, Fractional });
+try_from_code!(ConditionalOrderMode { BarOhlc, ExecutionPrice });
+try_from_code!(LimitGapFill { Limit, Open });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

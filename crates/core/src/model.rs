@@ -14,7 +14,12 @@ pub struct Order {
     /// The quantity as submitted, before any rounding.
     pub requested_quantity: f64,
     pub limit_price: Option<f64>,
+    /// For a trailing stop: the current (ratcheted) stop level, once known.
     pub stop_price: Option<f64>,
+    /// Price distance of a trailing stop from the bar extreme.
+    pub trail_amount: Option<f64>,
+    /// A stop or stop-limit stays triggered once its stop was reached.
+    pub stop_triggered_bar: Option<BarIndex>,
     pub status: OrderStatus,
     pub created_bar: BarIndex,
     pub filled_bar: Option<BarIndex>,
@@ -46,6 +51,11 @@ pub struct Fill {
     pub available_size: f64,
     /// True when the fill reduced, closed or reversed an existing position.
     pub is_exit: bool,
+    pub order_type: OrderType,
+    /// The order's limit and stop prices at the fill (a trailing stop's ratcheted level).
+    pub limit_price: Option<f64>,
+    pub stop_price: Option<f64>,
+    pub stop_triggered_bar: Option<BarIndex>,
 }
 
 /// An open position. `quantity` is signed: positive long, negative short.

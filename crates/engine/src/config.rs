@@ -1,6 +1,6 @@
 //! The engine's behavioural settings, validated once at construction.
 
-use nl_core::{EngineError, EngineResult, ExecutionMode, ExecutionPrice, ShareType};
+use nl_core::{ConditionalOrderMode, LimitGapFill, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ShareType};
 
 use crate::costs::{CommissionModel, SlippageModel};
 
@@ -14,6 +14,10 @@ pub struct EngineConfig {
     pub slippage: SlippageModel,
     /// A cash account (false) rejects sales that would open a short position.
     pub allow_short_selling: bool,
+    /// What limit and stop triggers compare against.
+    pub conditional_order_mode: ConditionalOrderMode,
+    /// How a limit order fills when the bar opens through its limit.
+    pub limit_gap_fill: LimitGapFill,
 }
 
 impl Default for EngineConfig {
@@ -27,6 +31,8 @@ impl Default for EngineConfig {
             commission: CommissionModel::None,
             slippage: SlippageModel::None,
             allow_short_selling: false,
+            conditional_order_mode: ConditionalOrderMode::BarOhlc,
+            limit_gap_fill: LimitGapFill::Limit,
         }
     }
 }

@@ -3,18 +3,66 @@
 use std::sync::Arc;
 
 use nl_core::{
-    AssetId, BarIndex, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill, Order,
+    AssetId, BarIndex, EngineError, EngineResult, ExecutionMode, Fill, Order,
     OrderId, OrderSide, OrderStatus, OrderType, Position, ShareType, Trade,
 };
 
 use crate::account::{entry_rejection, order_effect, OrderEffect};
 use crate::config::EngineConfig;
-use crate::fill::{base_price, MatchPoint};
+use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 
 /// Submitted quantities at or below this return no order (as in ml4t-backtest).
 pub const MIN_ORDER_QUANTITY: f64 = 1e-8;
+
+/// An order as a strategy asks for it. Prices that the order type does not
+/// use may be given; they must still be valid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderRequest {
+    pub asset: AssetId,
+    /// Unsigned; `side` gives the direction.
+    pub quantity: f64,
+    pub side: OrderSide,
+    pub order_type: OrderType,
+    pub limit_price: Option<f64>,
+    pub stop_price: Option<f64>,
+    pub trail_amount: Option<f64>,
+}
+
+impl OrderRequest {
+    pub fn market(asset: AssetId, quantity: f64, side: OrderSide) -> Self {
+        Self { asset, quantity, side, order_type: OrderType::Market, limit_price: None, stop_price: None, trail_amount: None }
+    }
+
+    /// Checks the prices the order type needs: finite and > 0.
+    pub fn validate(&self) -> EngineResult<()> {
+        if !self.quantity.is_finite() || self.quantity < 0.0 {
+            return Err(EngineError::InvalidArgument(format!(
+                "quantity must be finite and >= 0, got {}", self.quantity)));
+        }
+        let t = self.order_type;
+        let needs_limit = matches!(t, OrderType::Limit | OrderType::StopLimit);
+        let needs_stop = matches!(t, OrderType::Stop | OrderType::StopLimit);
+        for (name, value, required) in [
+            ("limit_price", self.limit_price, needs_limit),
+            ("stop_price", self.stop_price, needs_stop),
+            ("trail_amount", self.trail_amount, t == OrderType::TrailingStop),
+        ] {
+            match value {
+                None if required => {
+                    return Err(EngineError::InvalidArgument(format!("{name} is required for a {t:?} order")))
+                }
+                Some(v) if !(v.is_finite() && v > 0.0) => {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "{name} must be a finite number > 0 for a {t:?} order, got {v}")))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
 
 /// What `submit_order` did with an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,9 +181,13 @@ impl Engine {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
-        if self.cfg.execution_mode == ExecutionMode::SameBar {
-            self.match_pending(b, MatchPoint::Execution);
-        }
+        // SAME_BAR: everything pending fills at this bar's price; NEXT_BAR:
+        // only market-on-close orders (including this bar's) fill at the close.
+        let point = match self.cfg.execution_mode {
+            ExecutionMode::SameBar => MatchPoint::Execution,
+            ExecutionMode::NextBar => MatchPoint::Close,
+        };
+        self.match_pending(b, point);
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
             self.portfolio.update_water_marks(assets[row], close[row]);
@@ -147,28 +199,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Queues a market order of `quantity` (unsigned) shares.
+    /// Queues an order.
     ///
     /// Integer accounts floor the quantity when the order is processed (an
     /// order that floors to zero is then rejected), as ml4t-backtest does.
-    pub fn submit_order(
-        &mut self,
-        asset: AssetId,
-        quantity: f64,
-        side: OrderSide,
-        order_type: OrderType,
-    ) -> EngineResult<SubmitOutcome> {
-        if asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+    pub fn submit_order(&mut self, req: OrderRequest) -> EngineResult<SubmitOutcome> {
+        if req.asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {} is not in the feed", req.asset)));
         }
-        if !quantity.is_finite() || quantity < 0.0 {
-            return Err(EngineError::InvalidArgument(format!(
-                "quantity must be finite and >= 0, got {quantity}")));
-        }
-        if order_type != OrderType::Market {
-            return Err(EngineError::InvalidArgument(format!(
-                "order type {order_type:?} is not supported yet; use MARKET")));
-        }
+        req.validate()?;
+        let OrderRequest { asset, quantity, side, order_type, .. } = req;
         if quantity <= MIN_ORDER_QUANTITY {
             return Ok(SubmitOutcome::Ignored);
         }
@@ -180,8 +220,10 @@ impl Engine {
             order_type,
             quantity,
             requested_quantity: quantity,
-            limit_price: None,
-            stop_price: None,
+            limit_price: req.limit_price,
+            stop_price: req.stop_price,
+            trail_amount: req.trail_amount,
+            stop_triggered_bar: None,
             status: OrderStatus::Pending,
             created_bar: self.current_bar().unwrap_or(0),
             filled_bar: None,
@@ -284,7 +326,15 @@ impl Engine {
         eligible.clear();
         exits.clear();
         entries.clear();
-        eligible.extend_from_slice(&self.pending);
+        let orders = &self.orders;
+        eligible.extend(self.pending.iter().copied().filter(|&id| {
+            let moc = orders[(id - 1) as usize].order_type == OrderType::MarketOnClose;
+            match at {
+                MatchPoint::Open => !moc,
+                MatchPoint::Close => moc,
+                MatchPoint::Execution => true,
+            }
+        }));
         for &id in &eligible {
             if !self.round_quantity(id) {
                 continue;
@@ -346,7 +396,7 @@ impl Engine {
         let assets = self.market.asset_column();
         let prices = match at {
             MatchPoint::Open => self.market.open_column(),
-            MatchPoint::Execution => self.market.close_column(),
+            MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
         };
         for row in self.market.rows(b) {
             self.portfolio.mark(assets[row], prices[row]);
@@ -355,11 +405,16 @@ impl Engine {
 
     /// Fills or rejects one order if its asset has a bar; else it stays pending.
     fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) {
-        let order = &self.orders[(id - 1) as usize];
-        let Some(row) = self.row_in_bar(b, order.asset) else { return };
+        let asset = self.orders[(id - 1) as usize].asset;
+        let Some(row) = self.row_in_bar(b, asset) else { return };
         let bar = self.market.bar_at(row);
-        let Some((base, source)) = base_price(order, &bar, at, self.cfg.execution_price) else { return };
-        let (asset, side, quantity) = (order.asset, order.side, order.quantity);
+        let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
+        let configured = self.cfg.execution_price;
+        let order = &mut self.orders[(id - 1) as usize];
+        let (price, source) = execution_price(order, &bar, at, configured);
+        let Some(base) = check_fill(order, &bar, price, rules, b) else { return };
+        let (side, quantity, order_type) = (order.side, order.quantity, order.order_type);
+        let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
         let held = self.portfolio.quantity(asset);
         let effect = order_effect(held, side, quantity);
         if effect != OrderEffect::Exit {
@@ -372,6 +427,10 @@ impl Engine {
             OrderSide::Buy => base + slip,
             OrderSide::Sell => base - slip,
         };
+        // A limit is a hard bound: slippage past it means no fill this bar.
+        if !within_limit(side, limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit)), price) {
+            return;
+        }
         // Slippage moved the price: the account check runs again at the real price.
         if price != base && effect != OrderEffect::Exit {
             if let Some(reason) = self.rejection(held, side, quantity, price) {
@@ -392,6 +451,10 @@ impl Engine {
             reference_price: bar.close,
             available_size: bar.volume,
             is_exit: held * side.sign() < 0.0,
+            order_type,
+            limit_price,
+            stop_price,
+            stop_triggered_bar,
         };
         self.portfolio.apply_fill(&fill);
         self.fills.push(fill);
@@ -441,11 +504,13 @@ impl Engine {
         }
     }
 
-    /// The price source market orders use in this configuration.
-    pub fn market_price_source(&self) -> ExecutionPrice {
-        match self.cfg.execution_mode {
-            ExecutionMode::NextBar => ExecutionPrice::Open,
-            ExecutionMode::SameBar => self.cfg.execution_price,
-        }
+}
+
+/// Whether `price` respects `limit` (buy at or below, sell at or above).
+fn within_limit(side: OrderSide, limit: Option<f64>, price: f64) -> bool {
+    match (limit, side) {
+        (None, _) => true,
+        (Some(l), OrderSide::Buy) => price <= l,
+        (Some(l), OrderSide::Sell) => price >= l,
     }
 }

@@ -1,6 +1,23 @@
-//! Fill-price rules: which bar price an order executes at.
+//! Fill-price rules: whether an order fills on a bar, and at what base
+//! (pre-slippage) price. ml4t-backtest 0.2.0's OHLC rules:
+//!
+//! * MARKET / MOC fill at the pass's execution price.
+//! * LIMIT: a buy fills if `low <= limit`, a sell if `high >= limit`, at the
+//!   limit price (no improvement when the open gaps through it).
+//! * STOP: a buy triggers if `high >= stop`, a sell if `low <= stop`; it fills
+//!   at the stop, or at the open when the open is already through the stop.
+//!   Once triggered it stays triggered and later fills at the execution price.
+//! * STOP_LIMIT: the stop trigger turns it into a limit; on the trigger bar a
+//!   limit better than the stop fills only if the open gapped through the stop
+//!   or the close reached the limit (no unobservable intrabar reversal).
+//! * TRAILING_STOP: the stop ratchets from the bar's high (sells) or low
+//!   (buys) by `trail_amount`, then fills like a stop.
+//!
+//! With `ConditionalOrderMode::ExecutionPrice` triggers compare only the
+//! execution price. With `LimitGapFill::Open`, a limit order whose bar opens
+//! through the limit fills at the open instead (price improvement).
 
-use nl_core::{ExecutionPrice, Order, OrderType};
+use nl_core::{BarIndex, ConditionalOrderMode, ExecutionPrice, LimitGapFill, Order, OrderSide, OrderType};
 
 use crate::market::Bar;
 
@@ -8,27 +25,22 @@ use crate::market::Bar;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchPoint {
     /// At the bar's open: NEXT_BAR mode fills earlier bars' orders here,
-    /// whatever `execution_price` says.
+    /// whatever `execution_price` says (MOC orders wait for the close).
     Open,
     /// At the configured execution price of the bar (SAME_BAR mode).
     Execution,
+    /// At the close, for market-on-close orders only (NEXT_BAR mode).
+    Close,
 }
 
-/// The base (pre-slippage) price and its source for `order` on `bar`, or
-/// `None` if the order does not fill there.
-pub fn base_price(order: &Order, bar: &Bar, at: MatchPoint, configured: ExecutionPrice) -> Option<(f64, ExecutionPrice)> {
-    match order.order_type {
-        OrderType::Market => {
-            let source = match at {
-                MatchPoint::Open => ExecutionPrice::Open,
-                MatchPoint::Execution => configured,
-            };
-            Some((price_of(bar, source), source))
-        }
-        // Other order types arrive with the order-model issue; the engine
-        // refuses them at submission, so they never reach matching today.
-        _ => None,
-    }
+/// The execution price of a pass for `order`, and its source.
+pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, configured: ExecutionPrice) -> (f64, ExecutionPrice) {
+    let source = match (order.order_type, at) {
+        (OrderType::MarketOnClose, _) | (_, MatchPoint::Close) => ExecutionPrice::Close,
+        (_, MatchPoint::Open) => ExecutionPrice::Open,
+        (_, MatchPoint::Execution) => configured,
+    };
+    (price_of(bar, source), source)
 }
 
 /// The bar's value for a price source.
@@ -38,4 +50,118 @@ pub fn price_of(bar: &Bar, source: ExecutionPrice) -> f64 {
         ExecutionPrice::Close | ExecutionPrice::Price => bar.close,
         ExecutionPrice::Mid => (bar.high + bar.low) / 2.0,
     }
+}
+
+/// The base fill price of `order` on `bar` given the pass's execution
+/// `price`, or `None` if it does not fill. Records stop triggers and
+/// trailing-stop ratchets on the order, as they persist across bars.
+pub fn check_fill(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, b: BarIndex) -> Option<f64> {
+    match order.order_type {
+        OrderType::Market | OrderType::MarketOnClose => Some(price),
+        OrderType::Limit => check_limit(order, bar, price, rules),
+        OrderType::Stop => check_stop(order, bar, price, rules.mode, b),
+        OrderType::StopLimit => check_stop_limit(order, bar, price, rules, b),
+        OrderType::TrailingStop => check_trailing_stop(order, bar),
+    }
+}
+
+/// The configurable parts of the fill rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillRules {
+    pub mode: ConditionalOrderMode,
+    pub limit_gap_fill: LimitGapFill,
+}
+
+fn is_buy(order: &Order) -> bool {
+    order.side == OrderSide::Buy
+}
+
+/// The open, when it is already through the stop in the order's direction.
+fn gap_through(side: OrderSide, stop: f64, open: f64) -> Option<f64> {
+    let through = match side {
+        OrderSide::Sell => open <= stop,
+        OrderSide::Buy => open >= stop,
+    };
+    through.then_some(open)
+}
+
+fn check_limit(order: &Order, bar: &Bar, price: f64, rules: FillRules) -> Option<f64> {
+    let limit = order.limit_price?;
+    match rules.mode {
+        ConditionalOrderMode::ExecutionPrice => {
+            let reached = if is_buy(order) { price <= limit } else { price >= limit };
+            reached.then_some(price)
+        }
+        ConditionalOrderMode::BarOhlc => {
+            let reached = if is_buy(order) { bar.low <= limit } else { bar.high >= limit };
+            let opened_through = if is_buy(order) { bar.open <= limit } else { bar.open >= limit };
+            match rules.limit_gap_fill {
+                LimitGapFill::Open if reached && opened_through => Some(bar.open),
+                _ => reached.then_some(limit),
+            }
+        }
+    }
+}
+
+fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMode, b: BarIndex) -> Option<f64> {
+    let stop = order.stop_price?;
+    if order.stop_triggered_bar.is_some() {
+        return Some(price);
+    }
+    match mode {
+        ConditionalOrderMode::ExecutionPrice => {
+            let reached = if is_buy(order) { price >= stop } else { price <= stop };
+            if !reached {
+                return None;
+            }
+            order.stop_triggered_bar = Some(b);
+            Some(price)
+        }
+        ConditionalOrderMode::BarOhlc => {
+            let reached = if is_buy(order) { bar.high >= stop } else { bar.low <= stop };
+            if !reached {
+                return None;
+            }
+            order.stop_triggered_bar = Some(b);
+            Some(gap_through(order.side, stop, bar.open).unwrap_or(stop))
+        }
+    }
+}
+
+fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, b: BarIndex) -> Option<f64> {
+    let (limit, stop) = (order.limit_price?, order.stop_price?);
+    if order.stop_triggered_bar.is_none() {
+        check_stop(order, bar, price, rules.mode, b)?;
+        if rules.mode == ConditionalOrderMode::BarOhlc {
+            let gapped = gap_through(order.side, stop, bar.open).is_some();
+            let better_limit = if is_buy(order) { limit < stop } else { limit > stop };
+            let reached_after = if is_buy(order) { bar.close <= limit } else { bar.close >= limit };
+            if !gapped && better_limit && !reached_after {
+                return None;
+            }
+        }
+    }
+    check_limit(order, bar, price, rules)
+}
+
+fn check_trailing_stop(order: &mut Order, bar: &Bar) -> Option<f64> {
+    let trail = order.trail_amount?;
+    let stop = if is_buy(order) {
+        let candidate = bar.low + trail;
+        let stop = order.stop_price.map_or(candidate, |s| s.min(candidate));
+        order.stop_price = Some(stop);
+        if bar.high < stop {
+            return None;
+        }
+        stop
+    } else {
+        let candidate = bar.high - trail;
+        let stop = order.stop_price.map_or(candidate, |s| s.max(candidate));
+        order.stop_price = Some(stop);
+        if bar.low > stop {
+            return None;
+        }
+        stop
+    };
+    Some(gap_through(order.side, stop, bar.open).unwrap_or(stop))
 }

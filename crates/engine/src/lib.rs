@@ -12,6 +12,6 @@ pub mod portfolio;
 
 pub use config::EngineConfig;
 pub use costs::{CommissionModel, SlippageModel};
-pub use engine::{Engine, SubmitOutcome};
+pub use engine::{Engine, OrderRequest, SubmitOutcome};
 pub use market::{Column, ColumnBuffer, MarketData};
 pub use portfolio::Portfolio;

@@ -4,8 +4,8 @@ mod common;
 
 use std::sync::Arc;
 
-use nl_core::{OrderSide, OrderType, ShareType};
-use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, SlippageModel};
+use nl_core::{OrderSide, ShareType};
+use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, OrderRequest, SlippageModel};
 use proptest::prelude::*;
 
 /// Random OHLC walks for `n_assets` over `n_bars`, some rows missing.
@@ -67,7 +67,7 @@ proptest! {
             for &(at, asset, qty) in &orders {
                 if at as u32 == b {
                     let side = if qty >= 0.0 { OrderSide::Buy } else { OrderSide::Sell };
-                    e.submit_order(asset as u32, qty.abs(), side, OrderType::Market).unwrap();
+                    e.submit_order(OrderRequest::market(asset as u32, qty.abs(), side)).unwrap();
                 }
             }
             e.end_bar().unwrap();

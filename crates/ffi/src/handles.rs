@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nl_core::{
-    EngineError, ExecutionMode, ExecutionPrice, Fill, Order, OrderSide, OrderStatus, OrderType,
+    ConditionalOrderMode, EngineError, LimitGapFill, ExecutionMode, ExecutionPrice, Fill, Order, OrderSide, OrderStatus, OrderType,
     Position, ShareType, Trade, TradeStatus,
 };
-use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, SlippageModel, SubmitOutcome};
+use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, OrderRequest, SlippageModel, SubmitOutcome};
 
 use crate::error::{guard, into_c_string, null_error, NlStatus};
 
@@ -76,6 +76,10 @@ pub struct NlEngineConfig {
     pub slippage_type: u32,
     pub slippage_rate: f64,
     pub slippage_fixed: f64,
+    /// A `ConditionalOrderMode` code.
+    pub conditional_order_mode: u32,
+    /// A `LimitGapFill` code.
+    pub limit_gap_fill: u32,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -107,6 +111,9 @@ pub struct NlOrder {
     /// NaN when the order has no such price.
     pub limit_price: f64,
     pub stop_price: f64,
+    pub trail_amount: f64,
+    /// -1 until a stop (or stop-limit) triggers.
+    pub stop_triggered_bar: i64,
     pub created_bar: u32,
     /// -1 until the order fills.
     pub filled_bar: i64,
@@ -135,6 +142,13 @@ pub struct NlFill {
     pub available_size: f64,
     /// True when the fill reduced, closed or reversed a position.
     pub is_exit: bool,
+    /// An `OrderType` code.
+    pub order_type: u32,
+    /// NaN when the order has no such price.
+    pub limit_price: f64,
+    pub stop_price: f64,
+    /// -1 when no stop triggered.
+    pub stop_triggered_bar: i64,
 }
 
 #[repr(C)]
@@ -214,6 +228,8 @@ impl NlEngineConfig {
             commission,
             slippage,
             allow_short_selling: self.allow_short_selling,
+            conditional_order_mode: ConditionalOrderMode::try_from(self.conditional_order_mode)?,
+            limit_gap_fill: LimitGapFill::try_from(self.limit_gap_fill)?,
         })
     }
 }
@@ -234,6 +250,8 @@ impl From<&Order> for NlOrder {
             requested_quantity: o.requested_quantity,
             limit_price: opt_nan(o.limit_price),
             stop_price: opt_nan(o.stop_price),
+            trail_amount: opt_nan(o.trail_amount),
+            stop_triggered_bar: o.stop_triggered_bar.map_or(-1, i64::from),
             created_bar: o.created_bar,
             filled_bar: o.filled_bar.map_or(-1, i64::from),
             filled_price: opt_nan(o.filled_price),
@@ -259,6 +277,10 @@ impl From<&Fill> for NlFill {
             reference_price: f.reference_price,
             available_size: f.available_size,
             is_exit: f.is_exit,
+            order_type: f.order_type as u32,
+            limit_price: opt_nan(f.limit_price),
+            stop_price: opt_nan(f.stop_price),
+            stop_triggered_bar: f.stop_triggered_bar.map_or(-1, i64::from),
         }
     }
 }
@@ -459,7 +481,8 @@ pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
     guard(|| engine(e)?.end_bar())
 }
 
-/// Submits an order. `out_outcome` receives an `NL_SUBMIT_*` code and
+/// Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
+/// when not given. `out_outcome` receives an `NL_SUBMIT_*` code and
 /// `out_order_id` the id (0 when ignored).
 ///
 /// # Safety
@@ -471,13 +494,24 @@ pub unsafe extern "C" fn nl_engine_submit_order(
     quantity: f64,
     side: u32,
     order_type: u32,
+    limit_price: f64,
+    stop_price: f64,
+    trail_amount: f64,
     out_order_id: *mut u64,
     out_outcome: *mut u32,
 ) -> NlStatus {
     guard(|| {
-        let side = OrderSide::try_from(side)?;
-        let order_type = OrderType::try_from(order_type)?;
-        let (id, code) = match engine(e)?.submit_order(asset, quantity, side, order_type)? {
+        let given = |v: f64| (!v.is_nan()).then_some(v);
+        let req = OrderRequest {
+            asset,
+            quantity,
+            side: OrderSide::try_from(side)?,
+            order_type: OrderType::try_from(order_type)?,
+            limit_price: given(limit_price),
+            stop_price: given(stop_price),
+            trail_amount: given(trail_amount),
+        };
+        let (id, code) = match engine(e)?.submit_order(req)? {
             SubmitOutcome::Accepted(id) => (id, NL_SUBMIT_ACCEPTED),
             SubmitOutcome::Ignored => (0, NL_SUBMIT_IGNORED),
         };
@@ -756,5 +790,7 @@ pub extern "C" fn nl_enum_codes(
     _e: ExecutionPrice,
     _f: ShareType,
     _g: TradeStatus,
+    _h: ConditionalOrderMode,
+    _i: LimitGapFill,
 ) {
 }

@@ -24,6 +24,8 @@ fn config() -> NlEngineConfig {
         slippage_type: NL_SLIPPAGE_NONE,
         slippage_rate: 0.0,
         slippage_fixed: 0.0,
+        conditional_order_mode: 0,
+        limit_gap_fill: 0,
     }
 }
 
@@ -49,7 +51,7 @@ fn a_backtest_through_the_abi() {
         nl_market_data_drop(md); // the engine keeps its own reference
         assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
         let (mut id, mut outcome) = (0u64, 99u32);
-        assert_eq!(nl_engine_submit_order(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!(nl_engine_submit_order(e, 0, 10.0, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::Ok);
         assert_eq!((id, outcome), (1, NL_SUBMIT_ACCEPTED));
         assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
         assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok);
@@ -79,10 +81,14 @@ fn errors_carry_a_message() {
         assert!(last_error().contains("ExecutionMode"));
         assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
         let (mut id, mut outcome) = (0u64, 0u32);
-        assert_eq!(nl_engine_submit_order(e, 5, 1.0, 1, 0, &mut id, &mut outcome), NlStatus::NotFound);
+        assert_eq!(nl_engine_submit_order(e, 5, 1.0, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::NotFound);
         assert!(last_error().contains("asset index 5"));
-        assert_eq!(nl_engine_submit_order(e, 0, f64::NAN, 1, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
-        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 3, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(nl_engine_submit_order(e, 0, f64::NAN, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 3, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        // A limit order without its price is refused, naming the argument.
+        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 1, 1, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome),
+                   NlStatus::InvalidArgument);
+        assert!(last_error().contains("limit_price is required"), "{}", last_error());
         assert_eq!(nl_engine_end_bar(e), NlStatus::InvalidState);
         assert_eq!(nl_engine_begin_bar(ptr::null_mut(), 0), NlStatus::InvalidArgument);
         assert!(last_error().contains("null pointer"));

@@ -13,8 +13,8 @@
 
 use std::sync::Arc;
 
-use nl_core::{OrderSide, OrderType};
-use nl_engine::{Engine, EngineConfig, MarketData, SubmitOutcome};
+use nl_core::OrderSide;
+use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, SubmitOutcome};
 
 pub const AAA: u32 = 0;
 pub const BBB: u32 = 1;
@@ -72,7 +72,7 @@ pub fn sell(e: &mut Engine, asset: u32, qty: f64) -> u64 {
 }
 
 fn submit(e: &mut Engine, asset: u32, qty: f64, side: OrderSide) -> u64 {
-    match e.submit_order(asset, qty, side, OrderType::Market).unwrap() {
+    match e.submit_order(OrderRequest::market(asset, qty, side)).unwrap() {
         SubmitOutcome::Accepted(id) => id,
         SubmitOutcome::Ignored => 0,
     }
