@@ -12,6 +12,7 @@ from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, Trade
 
+_MARKET = OrderType.MARKET
 _ORDER_TYPES = {
     OrderType.MARKET: ffi.ORDER_TYPE_MARKET,
     OrderType.LIMIT: ffi.ORDER_TYPE_LIMIT,
@@ -89,9 +90,13 @@ cdef class Broker:
             raise TypeError(f"quantity must be a number, got {quantity!r}") from None
         if not isfinite(q):
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
-        type_code = _ORDER_TYPES.get(order_type)
-        if type_code is None:
-            raise ValueError(f"order_type must be an OrderType, got {order_type!r}")
+        # Market orders without prices (the common case) skip the lookups.
+        cdef uint32_t type_code = ffi.ORDER_TYPE_MARKET
+        if order_type is not _MARKET:
+            code = _ORDER_TYPES.get(order_type)
+            if code is None:
+                raise ValueError(f"order_type must be an OrderType, got {order_type!r}")
+            type_code = code
         cdef uint32_t s
         if side is None:
             s = ffi.ORDER_SIDE_BUY if q >= 0 else ffi.ORDER_SIDE_SELL
@@ -99,10 +104,15 @@ cdef class Broker:
             s = _side_code(side)
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
-        check(ffi.nl_engine_submit_order(
-            self._engine, a, abs(q), s, type_code, _price_arg("limit_price", limit_price),
-            _price_arg("stop_price", stop_price), _price_arg("trail_amount", trail_amount),
-            &order_id, &outcome))
+        cdef double limit = NAN, stop = NAN, trail = NAN
+        if limit_price is not None:
+            limit = _price_arg("limit_price", limit_price)
+        if stop_price is not None:
+            stop = _price_arg("stop_price", stop_price)
+        if trail_amount is not None:
+            trail = _price_arg("trail_amount", trail_amount)
+        check(ffi.nl_engine_submit_order(self._engine, a, abs(q), s, type_code, limit, stop, trail,
+                                         &order_id, &outcome))
         return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
 
     cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0:
