@@ -42,7 +42,8 @@ class BuildRustThenCython(build_ext):
         # their sources are swapped for the generated C files.)
         for ext in self.extensions:
             if ext.name != RUST_EXTENSION:
-                ext.sources = cythonize([ext], compiler_directives=CYTHON_DIRECTIVES, quiet=True)[0].sources
+                ext.sources = cythonize([ext], compiler_directives=CYTHON_DIRECTIVES, quiet=True,
+                                         force=bool(self.force))[0].sources
         # The Cython modules link against the Rust library, so it goes first.
         self.extensions.sort(key=lambda e: e.name != RUST_EXTENSION)
         super().build_extensions()
@@ -88,11 +89,11 @@ class BuildRustThenCython(build_ext):
         self.copy_file(target_dir / "release" / RUST_LIBRARY, dest)
 
 
+# Bounds checks and negative indexing stay on module-wide: Python-level code in
+# these modules must never turn an index mistake into a segfault. The hot
+# loops index raw C pointers, which these directives do not affect.
 CYTHON_DIRECTIVES = {
     "language_level": 3,
-    "boundscheck": False,
-    "wraparound": False,
-    "initializedcheck": False,
     "cdivision": True,
     "embedsignature": True,
 }

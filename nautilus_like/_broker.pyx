@@ -187,6 +187,30 @@ cdef class Broker:
             orders = [o for o in orders if o.asset == asset]
         return tuple(orders)
 
+    def _rejected_ids(self):
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        cdef ffi.NlOrder o
+        ids = []
+        for i in range(1, n_orders + 1):
+            check(ffi.nl_engine_order(self._engine, i, &o))
+            if o.status == ffi.ORDER_STATUS_REJECTED:
+                ids.append(i)
+        return ids
+
+    def get_rejected_orders(self, asset=None):
+        """Rejected orders (each with its `rejection_reason`), oldest first."""
+        orders = [Order(self._state, i) for i in self._rejected_ids()]
+        if asset is not None:
+            orders = [o for o in orders if o.asset == asset]
+        return orders
+
+    @property
+    def last_rejection_reason(self):
+        """The reason of the most recently submitted rejected order, or None."""
+        ids = self._rejected_ids()
+        return Order(self._state, ids[len(ids) - 1]).rejection_reason if ids else None
+
     def get_pending_orders(self, asset=None):
         """Orders still waiting to fill, oldest first."""
         cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, n = 0

@@ -304,3 +304,12 @@ ORDER_CONFIGS = {
 @pytest.mark.parametrize("case", sorted(ORDER_CASES))
 def test_order_types_match_ml4t(case, config_name):
     compare(ORDER_CASES[case], _fills, ORDER_CONFIGS[config_name])
+
+
+def test_rejected_orders_and_last_rejection_reason():
+    def probe(state, result, broker):
+        return ([(o.order_id, o.rejection_reason) for o in broker.get_rejected_orders()],
+                [o.order_id for o in broker.get_rejected_orders("AAA")], broker.last_rejection_reason)
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 5000), lambda b, d, s: b.submit_order("BBB", -3)],
+               2: [lambda b, d, s: b.submit_order("AAA", 0.2)]}
+    compare(actions, probe, {"initial_cash": 20_000.0})

@@ -66,6 +66,9 @@ def test_cash_account_rejections_carry_reasons():
     assert orders[1].rejection_reason == "Short selling not allowed in cash account"
     assert result.metrics["num_rejected_orders"] == 2
     assert result.to_fills_dataframe().height == 0
+    assert [o.order_id for o in result.broker.get_rejected_orders()] == ["ORD-1", "ORD-2"]
+    assert [o.order_id for o in result.broker.get_rejected_orders("BBB")] == ["ORD-2"]
+    assert result.broker.last_rejection_reason == "Short selling not allowed in cash account"
 
 
 def test_integer_shares_floor_and_tiny_quantities_return_none():
