@@ -87,21 +87,13 @@ def make_workload(n_bars: int, n_assets: int, seed: int = SEED):
 
 
 def python_strategy(base: type) -> type:
-    """The benchmark rule as a plain Python subclass of `base` (either engine's Strategy)."""
+    """The benchmark rule as a plain Python subclass of `base` (either engine's Strategy);
+    defined once, in examples/cython_strategy/python_rule.py."""
+    if str(EXAMPLE_DIR) not in sys.path:
+        sys.path.insert(0, str(EXAMPLE_DIR))
+    from python_rule import python_strategy as rule
 
-    class SignalStrategy(base):
-        def on_data(self, timestamp, data, context, broker):
-            for asset, bar in data.items():
-                signal = bar["signals"].get("signal", 0.0)
-                if signal > 0.5:
-                    if broker.get_position(asset) is None:
-                        broker.submit_order(asset, 10)
-                elif signal < -0.5:
-                    pos = broker.get_position(asset)
-                    if pos is not None and pos.quantity > 0:
-                        broker.close_position(asset)
-
-    return SignalStrategy
+    return rule(base)
 
 
 def ml4t_available() -> bool:

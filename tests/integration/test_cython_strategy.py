@@ -48,19 +48,15 @@ def compiled(tmp_path_factory):
     return mod
 
 
-class PySignalStrategy(nl.Strategy):
-    """The same rule in plain Python: buy 10 when signal > 0.5 and flat, close when < -0.5 and long."""
+def _python_rule():
+    spec = importlib.util.spec_from_file_location("nl_cython_example_rule", EXAMPLE / "python_rule.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.python_strategy
 
-    def on_data(self, timestamp, data, context, broker):
-        for asset, bar in data.items():
-            signal = bar["signals"].get("signal", 0.0)
-            if signal > 0.5:
-                if broker.get_position(asset) is None:
-                    broker.submit_order(asset, 10)
-            elif signal < -0.5:
-                pos = broker.get_position(asset)
-                if pos is not None and pos.quantity > 0:
-                    broker.close_position(asset)
+
+# The same rule in plain Python (the example's reference implementation).
+PySignalStrategy = _python_rule()(nl.Strategy)
 
 
 def make_data(n_bars=120, n_assets=7, seed=7, *, drop_rows=True, drop_signals=True,
