@@ -211,24 +211,36 @@ class BacktestResult:
             self._metrics = compute_metrics(self)
         return self._metrics
 
+    # Non-metric entries of the dict view, built only when asked for: a metric
+    # lookup such as result["sharpe"] must not materialise every fill and trade.
+    _COMPONENTS = ("trades", "equity_curve", "fills")
+
+    def _component(self, key: str) -> Any:
+        return getattr(self, key)
+
     def to_dict(self) -> dict[str, Any]:
         """The metrics at the top level plus `trades`, `equity_curve` and `fills`
         (ml4t-backtest's backward-compatible dict)."""
         out = dict(self.metrics)
-        out.update(trades=self.trades, equity_curve=self.equity_curve, fills=self.fills)
+        out.update({k: self._component(k) for k in self._COMPONENTS})
         return out
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.to_dict().get(key, default)
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
     def keys(self):
-        return self.to_dict().keys()
+        return {**self.metrics, **dict.fromkeys(self._COMPONENTS)}.keys()
 
     def items(self):
         return self.to_dict().items()
 
     def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if key in self._COMPONENTS:
+            return self._component(key)
+        return self.metrics[key]
 
     def __repr__(self) -> str:
         m = self.metrics

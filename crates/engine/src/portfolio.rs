@@ -126,8 +126,7 @@ impl Portfolio {
         }
     }
 
-    /// Marks positions of the assets in `prices` (asset, price) without
-    /// touching water marks.
+    /// Marks `asset`'s position (if any) at `price` without touching water marks.
     pub fn mark(&mut self, asset: AssetId, price: f64) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
             pos.current_price = price;
