@@ -18,31 +18,54 @@ from nautilus_like._strategy import Strategy
 from nautilus_like.config import (
     BacktestConfig,
     CommissionType,
+    EntryOrderPriority,
     ExecutionPrice,
+    FillOrdering,
     ShareType,
     SlippageType,
+    SpreadConvention,
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.engine import Engine, run_backtest
 from nautilus_like.models import (
+    AssetCommission,
+    AssetSlippage,
+    CombinedCommission,
+    CumulativeVolumeShareSlippage,
     FixedSlippage,
     NoCommission,
     NoSlippage,
     PercentageCommission,
     PercentageSlippage,
+    PerOrderCommission,
+    PerOrderPerShareCommission,
     PerShareCommission,
+    SpreadSlippage,
+    TieredCommission,
+    VolumeShareSlippage,
 )
 from nautilus_like.result import BacktestResult
-from nautilus_like.types import ExecutionMode, ExitReason, OrderSide, OrderStatus, OrderType, Trade
+from nautilus_like.types import (
+    ExecutionMode,
+    ExitReason,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    Trade,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BacktestConfig", "BacktestResult", "Broker", "CommissionType", "DataFeed", "Engine",
-    "EngineError", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill", "FixedSlippage",
-    "NoCommission", "NoSlippage", "Order", "OrderSide", "OrderStatus", "OrderType",
-    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "ShareType",
-    "SlippageType", "Strategy", "Trade", "get_include", "run_backtest",
+    "AssetCommission", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker", "CombinedCommission",
+    "CommissionType", "CumulativeVolumeShareSlippage", "DataFeed", "Engine", "EngineError",
+    "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill", "FillOrdering",
+    "FixedSlippage", "NoCommission", "NoSlippage", "Order", "OrderSide", "OrderStatus", "OrderType",
+    "PerOrderCommission", "PerOrderPerShareCommission", "PerShareCommission", "PercentageCommission",
+    "PercentageSlippage", "Position", "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage",
+    "Strategy", "TieredCommission", "TimeInForce", "Trade", "VolumeShareSlippage", "get_include",
+    "run_backtest",
 ]
 
 

@@ -21,7 +21,8 @@ cdef class Broker:
 
     cpdef object submit_order(self, object asset, object quantity, object side=*,
                               object order_type=*, object limit_price=*,
-                              object stop_price=*, object trail_amount=*)
+                              object stop_price=*, object trail_amount=*,
+                              object time_in_force=*)
     cpdef object get_position(self, object asset)
     cpdef double get_cash(self) except? -1.0
     cpdef double get_account_value(self) except? -1.0

@@ -10,7 +10,7 @@ from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
-from nautilus_like.types import OrderSide, OrderStatus, OrderType, Trade
+from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce, Trade
 
 _MARKET = OrderType.MARKET
 _ORDER_TYPES = {
@@ -38,6 +38,44 @@ cdef double _price_arg(str name, object value) except? -1.0:
     return v
 
 
+_TIF = {
+    TimeInForce.GTC: ffi.TIME_IN_FORCE_GTC,
+    TimeInForce.DAY: ffi.TIME_IN_FORCE_DAY,
+    TimeInForce.IOC: ffi.TIME_IN_FORCE_IOC,
+    TimeInForce.FOK: ffi.TIME_IN_FORCE_FOK,
+}
+
+
+cdef uint32_t _tif_code(object time_in_force) except 0xFFFFFFFF:
+    if time_in_force is None:
+        return ffi.TIME_IN_FORCE_GTC
+    code = _TIF.get(time_in_force)
+    if code is None and isinstance(time_in_force, str):
+        code = _TIF.get(TimeInForce.__members__.get(time_in_force.upper()))
+    if code is None:
+        raise ValueError(f"time_in_force must be a TimeInForce (GTC, DAY, IOC, FOK), got {time_in_force!r}")
+    return code
+
+
+cdef double _update_arg(str name, object value) except? -1.0:
+    """None -> NaN (keep); else a finite number (Rust checks the rest)."""
+    if value is None:
+        return NAN
+    cdef double v = _price_arg(name, value)
+    if not isfinite(v):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+cdef uint32_t _type_code(object order_type) except 0xFFFFFFFF:
+    if order_type is _MARKET:
+        return ffi.ORDER_TYPE_MARKET
+    code = _ORDER_TYPES.get(order_type)
+    if code is None:
+        raise ValueError(f"order_type must be an OrderType, got {order_type!r}")
+    return code
+
+
 cdef uint32_t _side_code(object side) except 0:
     if side is OrderSide.BUY or side == "buy":
         return ffi.ORDER_SIDE_BUY
@@ -56,6 +94,22 @@ cdef unsigned long long _order_number(object order_id) except 0:
     raise ValueError(f"order_id must look like 'ORD-<n>', got {order_id!r}")
 
 
+def _warn_inverted_bracket(asset, bint is_long, double tp, double sl, double ref):
+    import warnings
+
+    side = "LONG" if is_long else "SHORT"
+    if (tp <= ref) if is_long else (tp >= ref):
+        where = "above" if is_long else "below"
+        warnings.warn(f"Bracket order for {side} {asset}: take_profit ({tp}) is not {where} the entry "
+                      f"({ref}); a take-profit should be {where} the entry for a {side.lower()}.",
+                      UserWarning, stacklevel=3)
+    if (sl >= ref) if is_long else (sl <= ref):
+        where = "below" if is_long else "above"
+        warnings.warn(f"Bracket order for {side} {asset}: stop_loss ({sl}) is not {where} the entry "
+                      f"({ref}); a stop-loss should be {where} the entry for a {side.lower()}.",
+                      UserWarning, stacklevel=3)
+
+
 cdef class Broker:
     """Orders, positions and account queries for one backtest.
 
@@ -71,13 +125,19 @@ cdef class Broker:
 
     cpdef object submit_order(self, object asset, object quantity, object side=None,
                               object order_type=OrderType.MARKET, object limit_price=None,
-                              object stop_price=None, object trail_amount=None):
+                              object stop_price=None, object trail_amount=None,
+                              object time_in_force=None):
         """Submit an order; returns the `Order`, or `None` if the quantity rounds to 0.
 
         `quantity` may be signed when `side` is omitted: positive buys, negative
         sells. With `side` given, the quantity's magnitude is used. LIMIT needs
         `limit_price`, STOP `stop_price`, STOP_LIMIT both, TRAILING_STOP
         `trail_amount` (a price distance); each must be finite and > 0.
+
+        `time_in_force` (beyond ml4t-backtest): `TimeInForce.GTC` (default) works
+        until filled or cancelled; DAY through the trading day (date) of the first
+        bar on which the order can execute; IOC for one matching pass, the rest
+        cancelled; FOK the whole quantity in one pass or nothing.
 
         >>> broker.submit_order("AAPL", 10)          # buy 10 at the next fill
         >>> broker.submit_order("AAPL", -10, order_type=OrderType.STOP, stop_price=95.0)
@@ -91,12 +151,10 @@ cdef class Broker:
         if not isfinite(q):
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
         # Market orders without prices (the common case) skip the lookups.
-        cdef uint32_t type_code = ffi.ORDER_TYPE_MARKET
-        if order_type is not _MARKET:
-            code = _ORDER_TYPES.get(order_type)
-            if code is None:
-                raise ValueError(f"order_type must be an OrderType, got {order_type!r}")
-            type_code = code
+        cdef uint32_t type_code = _type_code(order_type)
+        cdef uint32_t tif = ffi.TIME_IN_FORCE_GTC
+        if time_in_force is not None:
+            tif = _tif_code(time_in_force)
         cdef uint32_t s
         if side is None:
             s = ffi.ORDER_SIDE_BUY if q >= 0 else ffi.ORDER_SIDE_SELL
@@ -112,8 +170,71 @@ cdef class Broker:
         if trail_amount is not None:
             trail = _price_arg("trail_amount", trail_amount)
         check(ffi.nl_engine_submit_order(self._engine, a, abs(q), s, type_code, limit, stop, trail,
-                                         &order_id, &outcome))
+                                         0, tif, &order_id, &outcome))
         return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
+
+    def submit_bracket(self, asset, quantity, take_profit, stop_loss, entry_type=OrderType.MARKET,
+                       entry_limit=None, validate_prices=True, *, time_in_force=None):
+        """Entry plus take-profit LIMIT and stop-loss STOP exits; returns
+        `(entry, take_profit, stop_loss)` orders, or `None` if the quantity is 0.
+
+        `quantity` > 0 enters long, < 0 short; the exits take the other side for
+        the same size and carry `parent_id` = the entry's id: when one exit fills
+        completely the other is cancelled (one-cancels-other). As in
+        ml4t-backtest, the exits are working orders from submission on, not held
+        back until the entry fills. With `validate_prices`, a take-profit or
+        stop-loss on the wrong side of the entry price (`entry_limit`, else this
+        bar's price) gives a `UserWarning`. `time_in_force` applies to the entry.
+        """
+        cdef uint32_t a = self.c_asset(asset)
+        cdef double q
+        try:
+            q = quantity
+        except TypeError:
+            raise TypeError(f"quantity must be a number, got {quantity!r}") from None
+        if not isfinite(q):
+            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
+        cdef uint32_t entry_code = _type_code(entry_type)
+        if entry_code != ffi.ORDER_TYPE_MARKET and entry_code != ffi.ORDER_TYPE_LIMIT:
+            raise ValueError(f"entry_type must be OrderType.MARKET or OrderType.LIMIT, got {entry_type!r}")
+        cdef double tp = _price_arg("take_profit", take_profit)
+        cdef double sl = _price_arg("stop_loss", stop_loss)
+        if take_profit is None or stop_loss is None:
+            raise ValueError("submit_bracket needs both take_profit and stop_loss prices")
+        cdef double limit = _price_arg("entry_limit", entry_limit)
+        cdef uint32_t side = ffi.ORDER_SIDE_BUY if q >= 0 else ffi.ORDER_SIDE_SELL
+        cdef uint64_t ids[3]
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_submit_bracket(self._engine, a, abs(q), side, entry_code, limit, tp, sl,
+                                           _tif_code(time_in_force), ids, &outcome))
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            return None
+        if validate_prices:
+            ref = entry_limit if entry_limit is not None else self._current_price(asset)
+            if ref == ref:
+                _warn_inverted_bracket(asset, side == ffi.ORDER_SIDE_BUY, tp, sl, ref)
+        return Order(self._state, ids[0]), Order(self._state, ids[1]), Order(self._state, ids[2])
+
+    def update_order(self, order_id, *, quantity=None, limit_price=None, stop_price=None, trail_amount=None,
+                     **other):
+        """Change a pending order's `quantity`, `limit_price`, `stop_price` or
+        `trail_amount`; True if it was pending (and is updated), else False.
+        A new `stop_price` re-arms a triggered stop. Other fields raise ValueError."""
+        if other:
+            raise ValueError(
+                f"Cannot update order fields: {set(other)}. "
+                f"Updatable fields: ['limit_price', 'quantity', 'stop_price', 'trail_amount']")
+        cdef double q = NAN
+        if quantity is not None:
+            if isinstance(quantity, bool) or not isinstance(quantity, (int, float)) \
+                    or not isfinite(quantity) or quantity <= 0:
+                raise ValueError(f"Updated remaining quantity must be finite and positive, got {quantity!r}")
+            q = quantity
+        cdef uint8_t done = 0
+        check(ffi.nl_engine_update_order(
+            self._engine, _order_number(order_id), q, _update_arg("limit_price", limit_price),
+            _update_arg("stop_price", stop_price), _update_arg("trail_amount", trail_amount), &done))
+        return done != 0
 
     cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0:
         """Market order from C; returns its id, or 0 when the quantity is
@@ -121,7 +242,7 @@ cdef class Broker:
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
         check(ffi.nl_engine_submit_order(self._engine, asset, quantity, side, ffi.ORDER_TYPE_MARKET,
-                                         NAN, NAN, NAN, &order_id, &outcome))
+                                         NAN, NAN, NAN, 0, ffi.TIME_IN_FORCE_GTC, &order_id, &outcome))
         return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
 
     def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,

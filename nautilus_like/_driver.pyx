@@ -2,10 +2,10 @@
 """The per-timestamp driver: one Rust call before and one after the strategy."""
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, check
+from nautilus_like._model cimport EngineState, check, store_callback_error
 from nautilus_like._broker cimport Broker
 from nautilus_like._data cimport MarketView
 from nautilus_like._strategy cimport Strategy
@@ -31,10 +31,46 @@ def run_bars(EngineState state, MarketView view, Strategy strategy, Broker broke
         strategy.on_end(broker)
 
 
-def create_engine(MarketView view, dict cfg, list timestamps):
+cdef int32_t _commission_callback(void* user, uint32_t asset, double quantity, double price,
+                                  double* out) noexcept with gil:
+    """Calls a Python commission model's `calculate(asset, quantity, price)`."""
+    cdef tuple entry = <tuple>user
+    try:
+        out[0] = _model_output("commission", entry[0], entry[0].calculate(entry[1][asset], quantity, price))
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
+cdef int32_t _slippage_callback(void* user, uint32_t asset, double quantity, double price, double volume,
+                                double* out) noexcept with gil:
+    """Calls a Python slippage model's `calculate(asset, quantity, price, volume)`."""
+    cdef tuple entry = <tuple>user
+    try:
+        out[0] = _model_output("slippage", entry[0], entry[0].calculate(
+            entry[1][asset], quantity, price, None if volume != volume else volume))
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
+cdef double _model_output(str kind, object model, object value) except? -1.0:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {kind} from {type(model).__name__}: expected a finite non-negative "
+                         f"number, got {value!r}") from None
+
+
+def create_engine(MarketView view, dict cfg, list timestamps, list commission_routes=None,
+                  list slippage_routes=None, object sessions=None):
     """A new Rust engine over the view's market data.
 
-    `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see config.py).
+    `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see engine.py);
+    the routes are `_costs.routes(...)` lists; `sessions` one trading-day number
+    per bar (or None: DAY orders are then refused).
     """
     cdef ffi.NlEngineConfig c
     c.initial_cash = cfg["initial_cash"]
@@ -42,22 +78,104 @@ def create_engine(MarketView view, dict cfg, list timestamps):
     c.execution_price = cfg["execution_price"]
     c.share_type = cfg["share_type"]
     c.allow_short_selling = cfg["allow_short_selling"]
-    c.commission_type = cfg["commission_type"]
-    c.commission_rate = cfg["commission_rate"]
-    c.commission_per_share = cfg["commission_per_share"]
-    c.commission_minimum = cfg["commission_minimum"]
-    c.commission_per_trade = cfg["commission_per_trade"]
-    c.slippage_type = cfg["slippage_type"]
-    c.slippage_rate = cfg["slippage_rate"]
-    c.slippage_fixed = cfg["slippage_fixed"]
     c.conditional_order_mode = cfg["conditional_order_mode"]
     c.limit_gap_fill = cfg["limit_gap_fill"]
+    c.fill_ordering = cfg.get("fill_ordering", 0)
+    c.entry_order_priority = cfg.get("entry_order_priority", 0)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
     state.timestamps = timestamps
+    state.callbacks = []
     check(ffi.nl_engine_new(&c, view.md, &state.engine))
+    if commission_routes:
+        _set_commission(state, commission_routes)
+    if slippage_routes:
+        _set_slippage(state, slippage_routes)
+    cdef const int64_t[:] days
+    if sessions is not None and len(sessions) > 0:
+        days = sessions
+        check(ffi.nl_engine_set_sessions(state.engine, &days[0], len(sessions)))
     return state
+
+
+cdef bytes _name_of(EngineState state, object model):
+    name = type(model).__name__.encode("utf-8", "replace")
+    state.callbacks.append(name)
+    return name
+
+
+cdef _set_commission(EngineState state, list routes):
+    cdef Py_ssize_t n = len(routes), i, n_tiers = 0, t
+    for _, spec in routes:
+        n_tiers += len(spec.get("tiers", ()))
+    cdef ffi.NlCommissionSpec* specs = <ffi.NlCommissionSpec*>PyMem_Malloc(n * sizeof(ffi.NlCommissionSpec))
+    cdef double* thresholds = <double*>PyMem_Malloc((n_tiers + 1) * sizeof(double))
+    cdef double* rates = <double*>PyMem_Malloc((n_tiers + 1) * sizeof(double))
+    cdef bytes name
+    if specs is NULL or thresholds is NULL or rates is NULL:
+        PyMem_Free(specs); PyMem_Free(thresholds); PyMem_Free(rates)
+        raise MemoryError()
+    try:
+        t = 0
+        for i in range(n):
+            asset, spec = routes[i]
+            specs[i].asset = asset
+            specs[i].kind = spec["kind"]
+            specs[i].rate = spec.get("rate", 0.0)
+            specs[i].per_share = spec.get("per_share", 0.0)
+            specs[i].per_trade = spec.get("per_trade", 0.0)
+            specs[i].minimum = spec.get("minimum", 0.0)
+            specs[i].tiers_start = t
+            specs[i].tiers_len = len(spec.get("tiers", ()))
+            for threshold, rate in spec.get("tiers", ()):
+                thresholds[t] = threshold
+                rates[t] = rate
+                t += 1
+            specs[i].callback = NULL
+            specs[i].user_data = NULL
+            specs[i].name = NULL
+            model = spec.get("model")
+            if model is not None:
+                entry = (model, state.asset_names)
+                state.callbacks.append(entry)
+                name = _name_of(state, model)
+                specs[i].callback = _commission_callback
+                specs[i].user_data = <void*>entry
+                specs[i].name = name
+        check(ffi.nl_engine_set_commission(state.engine, specs, n, thresholds, rates, n_tiers))
+    finally:
+        PyMem_Free(specs); PyMem_Free(thresholds); PyMem_Free(rates)
+
+
+cdef _set_slippage(EngineState state, list routes):
+    cdef Py_ssize_t n = len(routes), i
+    cdef ffi.NlSlippageSpec* specs = <ffi.NlSlippageSpec*>PyMem_Malloc(n * sizeof(ffi.NlSlippageSpec))
+    cdef bytes name
+    if specs is NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            asset, spec = routes[i]
+            specs[i].asset = asset
+            specs[i].kind = spec["kind"]
+            specs[i].rate = spec.get("rate", 0.0)
+            specs[i].amount = spec.get("amount", 0.0)
+            specs[i].half_given = spec.get("half_given", False)
+            specs[i].callback = NULL
+            specs[i].user_data = NULL
+            specs[i].name = NULL
+            model = spec.get("model")
+            if model is not None:
+                entry = (model, state.asset_names)
+                state.callbacks.append(entry)
+                name = _name_of(state, model)
+                specs[i].callback = _slippage_callback
+                specs[i].user_data = <void*>entry
+                specs[i].name = name
+        check(ffi.nl_engine_set_slippage(state.engine, specs, n))
+    finally:
+        PyMem_Free(specs)
 
 
 def collect_results(EngineState state):

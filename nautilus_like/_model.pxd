@@ -5,6 +5,7 @@ from nautilus_like cimport _ffi as ffi
 from nautilus_like._ffi cimport NlEngine, NlStatus, NlPosition, NlFill, NlTrade, NlOrder
 
 cdef int check(NlStatus status) except -1
+cdef void store_callback_error(object exc)
 
 
 cdef class EngineState:
@@ -13,6 +14,8 @@ cdef class EngineState:
     cdef readonly list asset_names
     cdef readonly dict asset_index
     cdef readonly list timestamps
+    # Python cost models the engine calls back; kept alive as long as it.
+    cdef list callbacks
 
     cdef object timestamp_at(self, long bar)
 

@@ -10,7 +10,7 @@ from libc.math cimport isnan
 from libc.stdint cimport uint8_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like.types import OrderSide, OrderStatus, OrderType
+from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce
 
 _SIDES = {ffi.ORDER_SIDE_BUY: OrderSide.BUY, ffi.ORDER_SIDE_SELL: OrderSide.SELL}
 _STATUSES = {
@@ -27,6 +27,28 @@ _TYPES = {
     ffi.ORDER_TYPE_TRAILING_STOP: OrderType.TRAILING_STOP,
     ffi.ORDER_TYPE_MARKET_ON_CLOSE: OrderType.MOC,
 }
+_TIFS = {
+    ffi.TIME_IN_FORCE_GTC: TimeInForce.GTC,
+    ffi.TIME_IN_FORCE_DAY: TimeInForce.DAY,
+    ffi.TIME_IN_FORCE_IOC: TimeInForce.IOC,
+    ffi.TIME_IN_FORCE_FOK: TimeInForce.FOK,
+}
+_CANCEL_REASONS = {
+    ffi.CANCEL_REASON_USER: "user",
+    ffi.CANCEL_REASON_POSITION_REVERSAL: "position_reversal",
+    ffi.CANCEL_REASON_OCO: "oco",
+    ffi.CANCEL_REASON_DAY_EXPIRED: "day_expired",
+    ffi.CANCEL_REASON_IMMEDIATE_OR_CANCEL: "ioc",
+    ffi.CANCEL_REASON_FILL_OR_KILL: "fok",
+}
+
+# The exception a Python cost model raised inside a Rust call; `check` re-raises it.
+cdef object _callback_error = None
+
+
+cdef void store_callback_error(object exc):
+    global _callback_error
+    _callback_error = exc
 
 
 class EngineError(RuntimeError):
@@ -35,9 +57,13 @@ class EngineError(RuntimeError):
 
 cdef int check(ffi.NlStatus status) except -1:
     """Turns a non-OK status from Rust into the matching Python exception."""
+    global _callback_error
     if status == ffi.NL_STATUS_OK:
         return 0
     msg = (<bytes>ffi.nl_last_error()).decode("utf-8", "replace")
+    if status == ffi.NL_STATUS_CALLBACK_FAILED and _callback_error is not None:
+        exc, _callback_error = _callback_error, None
+        raise exc
     if status == ffi.NL_STATUS_NOT_FOUND:
         raise KeyError(msg)
     if status == ffi.NL_STATUS_PANIC or status == ffi.NL_STATUS_INVALID_STATE:
@@ -145,7 +171,24 @@ cdef class Order:
 
     @property
     def parent_id(self):
-        return None
+        """The bracket entry's id for a bracket exit, else None."""
+        cdef unsigned long long parent = self._get().parent_id
+        return f"ORD-{parent}" if parent else None
+
+    @property
+    def time_in_force(self):
+        return _TIFS[self._get().time_in_force]
+
+    @property
+    def cancelled_at(self):
+        return self._state.timestamp_at(self._get().cancelled_bar)
+
+    @property
+    def cancellation_reason(self):
+        """Why the order was cancelled: "user", "position_reversal", "oco" (a bracket
+        sibling filled), "day_expired", "ioc" or "fok"; None unless cancelled."""
+        cdef int reason = self._get().cancel_reason
+        return _CANCEL_REASONS[reason] if reason >= 0 else None
 
     @property
     def status(self):

@@ -24,6 +24,9 @@ __all__ = [
     "BacktestConfig",
     "CommissionType",
     "ConditionalOrderMode",
+    "EntryOrderPriority",
+    "FillOrdering",
+    "SpreadConvention",
     "LimitGapFill",
     "ExecutionMode",
     "ExecutionPrice",
@@ -93,12 +96,40 @@ class SlippageType(str, Enum):
     CUMULATIVE_VOLUME_SHARE = "cumulative_volume_share"
 
 
+class SpreadConvention(str, Enum):
+    """Whether `slippage_spread` is the full quoted spread (half is paid per side) or the half spread."""
+
+    FULL_SPREAD = "full_spread"
+    HALF_SPREAD = "half_spread"
+
+
+class FillOrdering(str, Enum):
+    """The order in which one matching pass visits pending orders.
+
+    EXIT_FIRST (default): exits, then a mark, then entries (by `entry_order_priority`),
+    so exits free cash first. FIFO / SEQUENTIAL: submission order, positions marked
+    after every fill. PRIORITY: every order sorted by `entry_order_priority`, then as FIFO.
+    """
+
+    EXIT_FIRST = "exit_first"
+    FIFO = "fifo"
+    SEQUENTIAL = "sequential"
+    PRIORITY = "priority"
+
+
+class EntryOrderPriority(str, Enum):
+    """How entries compete for cash in one pass (see `FillOrdering`)."""
+
+    SUBMISSION = "submission"
+    NOTIONAL_DESC = "notional_desc"
+    NOTIONAL_ASC = "notional_asc"
+    FREE_CASH_ASC = "free_cash_asc"
+    ORDER_VALUE_ASC = "order_value_asc"
+
+
 # What the Rust engine implements today; other members raise a clear error.
 _SUPPORTED = {
     "execution_price": {ExecutionPrice.OPEN, ExecutionPrice.CLOSE, ExecutionPrice.PRICE, ExecutionPrice.MID},
-    "commission_type": {CommissionType.NONE, CommissionType.PERCENTAGE, CommissionType.PER_SHARE,
-                        CommissionType.PER_TRADE},
-    "slippage_type": {SlippageType.NONE, SlippageType.PERCENTAGE, SlippageType.FIXED},
 }
 
 _ENUM_FIELDS = {
@@ -109,11 +140,14 @@ _ENUM_FIELDS = {
     "slippage_type": SlippageType,
     "conditional_order_mode": ConditionalOrderMode,
     "limit_gap_fill": LimitGapFill,
+    "slippage_spread_convention": SpreadConvention,
+    "fill_ordering": FillOrdering,
+    "entry_order_priority": EntryOrderPriority,
 }
 
 _NON_NEGATIVE = (
     "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
-    "commission_minimum", "slippage_rate", "slippage_fixed",
+    "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread",
 )
 
 
@@ -151,8 +185,13 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     slippage_type: SlippageType = SlippageType.NONE
     slippage_rate: float = 0.0
     slippage_fixed: float = 0.0
+    slippage_spread: float = 0.0
+    slippage_spread_by_asset: dict[str, float] = msgspec.field(default_factory=dict)
+    slippage_spread_convention: SpreadConvention = SpreadConvention.FULL_SPREAD
     conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
     limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
+    fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
+    entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 
     def __post_init__(self) -> None:
         self.validate()
@@ -174,6 +213,15 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{field} must be a finite number >= 0, got {value!r}")
             setattr(self, field, float(value))
+        spreads = self.slippage_spread_by_asset
+        if not isinstance(spreads, dict):
+            raise ValueError(f"slippage_spread_by_asset must be a dict of asset -> spread, got {spreads!r}")
+        for asset, spread in spreads.items():
+            if not isinstance(asset, str) or isinstance(spread, bool) or not isinstance(spread, (int, float)) \
+                    or not math.isfinite(spread) or spread < 0:
+                raise ValueError(
+                    f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
+        self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
         for field in ("allow_short_selling", "allow_leverage"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
@@ -195,9 +243,12 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         return CommissionType.NONE
 
     def resolved_slippage_type(self) -> SlippageType:
-        """The slippage model in effect: NONE is inferred (fixed first, then percentage)."""
+        """The slippage model in effect: NONE is inferred (spread first, then fixed, then
+        percentage), as ml4t-backtest does."""
         if self.slippage_type is not SlippageType.NONE:
             return self.slippage_type
+        if self.slippage_spread > 0 or self.slippage_spread_by_asset:
+            return SlippageType.SPREAD
         if self.slippage_fixed > 0:
             return SlippageType.FIXED
         if self.slippage_rate > 0:

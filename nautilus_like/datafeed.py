@@ -275,6 +275,18 @@ class DataFeed:
         by_ts = dict(zip(ctx["timestamp"].to_list(), ctx.select(names).to_dicts()))
         return [dict(by_ts[t]) if t in by_ts else {} for t in self._timestamps]
 
+    def _sessions(self) -> np.ndarray | None:
+        """Each bar's trading day (days since 1970-01-01, in the timestamps' own
+        time zone), for DAY orders; None when the timestamps are not dates."""
+        dtype = self._timeline.dtype
+        if isinstance(dtype, pl.Datetime):
+            days = self._timeline.dt.date()
+        elif dtype == pl.Date:
+            days = self._timeline
+        else:
+            return None
+        return days.cast(pl.Int32).cast(pl.Int64).to_numpy()
+
     @property
     def timeline(self) -> pl.Series:
         """The bar timestamps as a Polars series (the input dtype)."""

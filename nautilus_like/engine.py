@@ -9,16 +9,17 @@ import msgspec
 import polars as pl
 
 from nautilus_like._broker import Broker
+from nautilus_like._costs import commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
 from nautilus_like.config import (
     BacktestConfig,
-    CommissionType,
     ConditionalOrderMode,
+    EntryOrderPriority,
     ExecutionPrice,
+    FillOrdering,
     LimitGapFill,
     ShareType,
-    SlippageType,
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.result import BacktestResult
@@ -30,11 +31,13 @@ __all__ = ["Engine", "run_backtest"]
 _MODE = {ExecutionMode.SAME_BAR: 0, ExecutionMode.NEXT_BAR: 1}
 _PRICE = {ExecutionPrice.OPEN: 0, ExecutionPrice.CLOSE: 1, ExecutionPrice.PRICE: 2, ExecutionPrice.MID: 3}
 _SHARES = {ShareType.INTEGER: 0, ShareType.FRACTIONAL: 1}
-_COMMISSION = {CommissionType.NONE: 0, CommissionType.PERCENTAGE: 1, CommissionType.PER_SHARE: 2,
-               CommissionType.PER_TRADE: 3}
-_SLIPPAGE = {SlippageType.NONE: 0, SlippageType.PERCENTAGE: 1, SlippageType.FIXED: 2}
 _TRIGGERS = {ConditionalOrderMode.BAR_OHLC: 0, ConditionalOrderMode.EXECUTION_PRICE: 1}
 _LIMIT_GAP = {LimitGapFill.LIMIT: 0, LimitGapFill.OPEN: 1}
+_FILL_ORDERING = {FillOrdering.EXIT_FIRST: 0, FillOrdering.FIFO: 1, FillOrdering.SEQUENTIAL: 2,
+                  FillOrdering.PRIORITY: 3}
+_ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL_DESC: 1,
+                   EntryOrderPriority.NOTIONAL_ASC: 2, EntryOrderPriority.FREE_CASH_ASC: 3,
+                   EntryOrderPriority.ORDER_VALUE_ASC: 4}
 
 
 def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
@@ -44,28 +47,11 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "execution_price": _PRICE[config.execution_price],
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
-        "commission_type": _COMMISSION[config.resolved_commission_type()],
-        "commission_rate": config.commission_rate,
-        "commission_per_share": config.commission_per_share,
-        "commission_minimum": config.commission_minimum,
-        "commission_per_trade": config.commission_per_trade,
-        "slippage_type": _SLIPPAGE[config.resolved_slippage_type()],
-        "slippage_rate": config.slippage_rate,
-        "slippage_fixed": config.slippage_fixed,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],
         "limit_gap_fill": _LIMIT_GAP[config.limit_gap_fill],
+        "fill_ordering": _FILL_ORDERING[config.fill_ordering],
+        "entry_order_priority": _ENTRY_PRIORITY[config.entry_order_priority],
     }
-
-
-def _with_model(config: BacktestConfig, model: Any, kind: str) -> BacktestConfig:
-    if model is None:
-        return config
-    fields = getattr(model, "_config_fields", None)
-    if fields is None:
-        raise TypeError(
-            f"{kind}_model={type(model).__name__} is not supported yet: use one of the models in "
-            f"nautilus_like.models")
-    return msgspec.structs.replace(config, **fields())
 
 
 class Engine:
@@ -91,13 +77,22 @@ class Engine:
         # Copy (the caller's config stays untouched) and validate again: fields
         # may have been assigned after construction.
         config = msgspec.structs.replace(config).validate()
-        config = _with_model(config, commission_model, "commission")
-        config = _with_model(config, slippage_model, "slippage")
+        # An explicit model replaces the config's cost fields (as in ml4t-backtest).
+        if commission_model is None:
+            commission_model = commission_model_of(config)
+        if slippage_model is None:
+            slippage_model = slippage_model_of(config)
         self.feed = feed
         self.strategy = strategy
         self.config = config
+        self.commission_model = commission_model
+        self.slippage_model = slippage_model
         self._view = feed._market_view()
-        self._state = create_engine(self._view, _engine_settings(config), feed.timestamps)
+        index = self._view.asset_index
+        self._state = create_engine(
+            self._view, _engine_settings(config), feed.timestamps,
+            routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
+            feed._sessions())
         self.broker = Broker(self._state)
         self._ran = False
 

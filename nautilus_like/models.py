@@ -1,24 +1,51 @@
 """Commission and slippage models to pass to `Engine(..., commission_model=, slippage_model=)`.
 
-These are declarations: the Rust engine evaluates them (the rules live once,
-in Rust). Names and constructor arguments are ml4t-backtest's.
+The classes here are declarations: the Rust engine evaluates them, so they
+cost nothing per fill beyond the arithmetic. Names, constructor arguments and
+formulas are ml4t-backtest's.
 
 >>> Engine(feed, strategy, commission_model=PerShareCommission(0.005, minimum=1.0))
+>>> Engine(feed, strategy, slippage_model=AssetSlippage({"BTC": SpreadSlippage(2.0)},
+...                                                     default=PercentageSlippage(0.0005)))
+
+Any other object with ml4t's model protocol works too, written in Python:
+
+* a commission model has `calculate(asset, quantity, price) -> float`,
+* a slippage model has `calculate(asset, quantity, price, volume) -> float`
+  (a per-unit price adjustment; `volume` is the bar's volume or None).
+
+The engine calls it back only for fills (and pre-trade cash checks) that use
+it; results must be finite and >= 0. An exception it raises stops the run and
+propagates unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "AssetCommission",
+    "AssetSlippage",
+    "CombinedCommission",
+    "CumulativeVolumeShareSlippage",
     "FixedSlippage",
     "NoCommission",
     "NoSlippage",
+    "PerOrderCommission",
+    "PerOrderPerShareCommission",
     "PerShareCommission",
     "PercentageCommission",
     "PercentageSlippage",
+    "SpreadSlippage",
+    "TieredCommission",
+    "VolumeShareSlippage",
 ]
+
+# Spec kinds of the C ABI (crates/ffi/src/costs.rs).
+_C_NONE, _C_PERCENTAGE, _C_PER_SHARE, _C_COMBINED, _C_PER_ORDER, _C_TIERED, _C_CALLBACK = range(7)
+_S_NONE, _S_PERCENTAGE, _S_FIXED, _S_SPREAD, _S_VOLUME, _S_CUMULATIVE, _S_CALLBACK = range(7)
 
 
 def _non_negative(name: str, value: Any) -> float:
@@ -27,11 +54,21 @@ def _non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def _commission_spec(kind: int, *, rate: float = 0.0, per_share: float = 0.0, per_trade: float = 0.0,
+                     minimum: float = 0.0, tiers: tuple = ()) -> dict[str, Any]:
+    return {"kind": kind, "rate": rate, "per_share": per_share, "per_trade": per_trade,
+            "minimum": minimum, "tiers": tiers}
+
+
+def _slippage_spec(kind: int, *, rate: float = 0.0, amount: float = 0.0, half_given: bool = False) -> dict[str, Any]:
+    return {"kind": kind, "rate": rate, "amount": amount, "half_given": half_given}
+
+
 class NoCommission:
     """No commission."""
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"commission_type": "none"}
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_NONE)
 
     def __repr__(self) -> str:
         return "NoCommission()"
@@ -43,8 +80,8 @@ class PercentageCommission:
     def __init__(self, rate: float = 0.0):
         self.rate = _non_negative("rate", rate)
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"commission_type": "percentage", "commission_rate": self.rate}
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_PERCENTAGE, rate=self.rate)
 
     def __repr__(self) -> str:
         return f"PercentageCommission(rate={self.rate})"
@@ -57,32 +94,109 @@ class PerShareCommission:
         self.per_share = _non_negative("per_share", per_share)
         self.minimum = _non_negative("minimum", minimum)
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"commission_type": "per_share", "commission_per_share": self.per_share,
-                "commission_minimum": self.minimum}
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_PER_SHARE, per_share=self.per_share, minimum=self.minimum)
 
     def __repr__(self) -> str:
         return f"PerShareCommission(per_share={self.per_share}, minimum={self.minimum})"
 
 
+class CombinedCommission:
+    """`percentage` of the notional plus `fixed` per fill (PER_TRADE is `fixed` alone)."""
+
+    def __init__(self, percentage: float = 0.0, fixed: float = 0.0):
+        self.percentage = _non_negative("percentage", percentage)
+        self.fixed = _non_negative("fixed", fixed)
+
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_COMBINED, rate=self.percentage, per_trade=self.fixed)
+
+    def __repr__(self) -> str:
+        return f"CombinedCommission(percentage={self.percentage}, fixed={self.fixed})"
+
+
+class PerOrderCommission:
+    """One fee per order over all its fills: `per_share * quantity + rate * notional +
+    per_trade`, at least `minimum`; each fill pays what is still due."""
+
+    def __init__(self, per_share: float = 0.0, rate: float = 0.0, per_trade: float = 0.0, minimum: float = 0.0):
+        self.per_share = _non_negative("per_share", per_share)
+        self.rate = _non_negative("rate", rate)
+        self.per_trade = _non_negative("per_trade", per_trade)
+        self.minimum = _non_negative("minimum", minimum)
+
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_PER_ORDER, rate=self.rate, per_share=self.per_share,
+                                per_trade=self.per_trade, minimum=self.minimum)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(per_share={self.per_share}, rate={self.rate}, "
+                f"per_trade={self.per_trade}, minimum={self.minimum})")
+
+
+class PerOrderPerShareCommission(PerOrderCommission):
+    """`per_share` per share with a minimum per order (not per fill)."""
+
+    def __init__(self, per_share: float = 0.0, minimum: float = 0.0):
+        super().__init__(per_share=per_share, minimum=minimum)
+
+
+class TieredCommission:
+    """`tiers` = [(threshold, rate), ...]: a fill's notional pays the rate of the first
+    tier (by threshold) whose threshold is >= the notional, else the last tier's."""
+
+    def __init__(self, tiers: list[tuple[float, float]]):
+        checked = []
+        for i, tier in enumerate(tiers):
+            try:
+                threshold, rate = tier
+            except (TypeError, ValueError):
+                raise ValueError(f"tiers[{i}] must be a (threshold, rate) pair, got {tier!r}") from None
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold) \
+                    or threshold < 0:
+                raise ValueError(f"tiers[{i}] threshold must be a number >= 0 (inf allowed), got {threshold!r}")
+            checked.append((float(threshold), _non_negative(f"tiers[{i}] rate", rate)))
+        if not checked:
+            raise ValueError("tiers must not be empty")
+        self.tiers = sorted(checked, key=lambda t: t[0])
+
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_TIERED, tiers=tuple(self.tiers))
+
+    def __repr__(self) -> str:
+        return f"TieredCommission(tiers={self.tiers})"
+
+
+class AssetCommission:
+    """A commission model per asset, `default` for the others."""
+
+    def __init__(self, models: Mapping[str, Any], *, default: Any):
+        _check_routes("AssetCommission", models, default, AssetCommission)
+        self.models = dict(models)
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"AssetCommission({self.models!r}, default={self.default!r})"
+
+
 class NoSlippage:
     """No slippage."""
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"slippage_type": "none"}
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_NONE)
 
     def __repr__(self) -> str:
         return "NoSlippage()"
 
 
 class PercentageSlippage:
-    """The price moves against the order by `rate` of itself (buy pays `p + p*rate`)."""
+    """The price moves against the order by `rate` of itself (a buy pays `p + p*rate`)."""
 
     def __init__(self, rate: float = 0.0):
         self.rate = _non_negative("rate", rate)
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"slippage_type": "percentage", "slippage_rate": self.rate}
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_PERCENTAGE, rate=self.rate)
 
     def __repr__(self) -> str:
         return f"PercentageSlippage(rate={self.rate})"
@@ -94,8 +208,87 @@ class FixedSlippage:
     def __init__(self, amount: float = 0.0):
         self.amount = _non_negative("amount", amount)
 
-    def _config_fields(self) -> dict[str, Any]:
-        return {"slippage_type": "fixed", "slippage_fixed": self.amount}
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_FIXED, amount=self.amount)
 
     def __repr__(self) -> str:
         return f"FixedSlippage(amount={self.amount})"
+
+
+class SpreadSlippage:
+    """Crossing a quoted spread in price units: `convention="full_spread"` (default)
+    takes the value as the full spread and pays half of it per side;
+    `"half_spread"` pays the value itself. `asset_spreads` overrides per asset."""
+
+    def __init__(self, spread: float = 0.0, asset_spreads: Mapping[str, float] | None = None,
+                 convention: str = "full_spread"):
+        self.spread = _non_negative("spread", spread)
+        self.asset_spreads = {str(k): _non_negative(f"asset_spreads[{k!r}]", v)
+                              for k, v in (asset_spreads or {}).items()}
+        convention = getattr(convention, "value", convention)
+        if convention not in ("full_spread", "half_spread"):
+            raise ValueError(f"convention must be 'full_spread' or 'half_spread', got {convention!r}")
+        self.convention = convention
+
+    def _spec_for(self, spread: float) -> dict[str, Any]:
+        return _slippage_spec(_S_SPREAD, amount=spread, half_given=self.convention == "half_spread")
+
+    def _spec(self) -> dict[str, Any]:
+        return self._spec_for(self.spread)
+
+    def __repr__(self) -> str:
+        return f"SpreadSlippage(spread={self.spread}, asset_spreads={self.asset_spreads}, convention={self.convention!r})"
+
+
+class VolumeShareSlippage:
+    """`price * impact_factor * quantity / volume` per share (none without volume)."""
+
+    def __init__(self, impact_factor: float = 0.0):
+        self.impact_factor = _non_negative("impact_factor", impact_factor)
+
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_VOLUME, rate=self.impact_factor)
+
+    def __repr__(self) -> str:
+        return f"VolumeShareSlippage(impact_factor={self.impact_factor})"
+
+
+class CumulativeVolumeShareSlippage:
+    """`price * price_impact * ((filled this bar + quantity) / volume)^2` per share:
+    impact grows with all of the bar's fills in the asset. A bar without positive
+    volume cannot fill (the order waits)."""
+
+    def __init__(self, price_impact: float = 0.1):
+        self.price_impact = _non_negative("price_impact", price_impact)
+
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_CUMULATIVE, rate=self.price_impact)
+
+    def __repr__(self) -> str:
+        return f"CumulativeVolumeShareSlippage(price_impact={self.price_impact})"
+
+
+class AssetSlippage:
+    """A slippage model per asset, `default` for the others."""
+
+    def __init__(self, models: Mapping[str, Any], *, default: Any, price_sources: Mapping[str, Any] | None = None):
+        if price_sources:
+            raise ValueError("AssetSlippage(price_sources=...) is not supported by nautilus_like yet")
+        _check_routes("AssetSlippage", models, default, AssetSlippage)
+        self.models = dict(models)
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"AssetSlippage({self.models!r}, default={self.default!r})"
+
+
+def _check_routes(owner: str, models: Mapping[str, Any], default: Any, route_type: type) -> None:
+    if not isinstance(models, Mapping):
+        raise TypeError(f"{owner} models must be a mapping of asset -> model, got {type(models).__name__}")
+    for key, model in [*models.items(), ("default", default)]:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"{owner} keys must be non-empty asset names, got {key!r}")
+        if isinstance(model, route_type):
+            raise TypeError(f"{owner} cannot nest another {owner} (under {key!r})")
+        if model is None or not (hasattr(model, "_spec") or callable(getattr(model, "calculate", None))):
+            raise TypeError(f"{owner} model for {key!r} must be a cost model, got {model!r}")

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 
 /**
- * Commission model codes for [`NlEngineConfig::commission_type`].
+ * `asset` of the default route in a spec array.
+ */
+#define NL_ALL_ASSETS UINT32_MAX
+
+/**
+ * Commission kinds for [`NlCommissionSpec::kind`].
  */
 #define NL_COMMISSION_NONE 0
 
@@ -18,16 +23,45 @@
 
 #define NL_COMMISSION_PER_SHARE 2
 
-#define NL_COMMISSION_PER_TRADE 3
+/**
+ * `per_trade` per fill plus `rate` of the notional.
+ */
+#define NL_COMMISSION_COMBINED 3
 
 /**
- * Slippage model codes for [`NlEngineConfig::slippage_type`].
+ * Cumulative per-order fee (`per_share`, `rate`, `per_trade`, `minimum`).
+ */
+#define NL_COMMISSION_PER_ORDER 4
+
+/**
+ * `tiers_len` tiers starting at `tiers_start` of the tier arrays.
+ */
+#define NL_COMMISSION_TIERED 5
+
+/**
+ * `callback(user_data, ...)`.
+ */
+#define NL_COMMISSION_CALLBACK 6
+
+/**
+ * Slippage kinds for [`NlSlippageSpec::kind`].
  */
 #define NL_SLIPPAGE_NONE 0
 
 #define NL_SLIPPAGE_PERCENTAGE 1
 
 #define NL_SLIPPAGE_FIXED 2
+
+/**
+ * `amount` is the quoted spread (full, or half when `half_given`).
+ */
+#define NL_SLIPPAGE_SPREAD 3
+
+#define NL_SLIPPAGE_VOLUME_SHARE 4
+
+#define NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE 5
+
+#define NL_SLIPPAGE_CALLBACK 6
 
 /**
  * Outcome codes of `nl_engine_submit_order`.
@@ -49,6 +83,11 @@ typedef enum NlStatus {
   NL_STATUS_NOT_FOUND = 3,
   NL_STATUS_INVALID_STATE = 4,
   NL_STATUS_NULL_POINTER = 5,
+  /**
+   * A callback (a user's Python model) failed; the Python side re-raises
+   * the exception it stored.
+   */
+  NL_STATUS_CALLBACK_FAILED = 6,
   /**
    * A Rust panic was caught: a bug in nautilus_like, never in user input.
    */
@@ -160,6 +199,102 @@ typedef enum LimitGapFill {
 } LimitGapFill;
 
 /**
+ * The order in which one matching pass visits pending orders.
+ */
+typedef enum FillOrdering {
+  /**
+   * Exits, then a mark, then entries (sorted by `EntryOrderPriority`).
+   */
+  FILL_ORDERING_EXIT_FIRST = 0,
+  /**
+   * Submission order; positions are marked after every fill.
+   */
+  FILL_ORDERING_FIFO = 1,
+  /**
+   * Submission order, exits and entries interleaved (LEAN's model; the
+   * same as FIFO without submission-time buying-power reservation).
+   */
+  FILL_ORDERING_SEQUENTIAL = 2,
+  /**
+   * Every order sorted by `EntryOrderPriority`, then as FIFO.
+   */
+  FILL_ORDERING_PRIORITY = 3,
+} FillOrdering;
+
+/**
+ * How entries compete for cash within one pass.
+ */
+typedef enum EntryOrderPriority {
+  ENTRY_ORDER_PRIORITY_SUBMISSION = 0,
+  ENTRY_ORDER_PRIORITY_NOTIONAL_DESC = 1,
+  ENTRY_ORDER_PRIORITY_NOTIONAL_ASC = 2,
+  /**
+   * Estimated cash use: notional plus commission, minus what a covering
+   * or reducing leg frees.
+   */
+  ENTRY_ORDER_PRIORITY_FREE_CASH_ASC = 3,
+  /**
+   * Signed order value: sells (negative) before buys, each ascending.
+   */
+  ENTRY_ORDER_PRIORITY_ORDER_VALUE_ASC = 4,
+} EntryOrderPriority;
+
+/**
+ * How long an unfilled order stays working.
+ */
+typedef enum TimeInForce {
+  /**
+   * Until filled or cancelled (ml4t-backtest's only behaviour).
+   */
+  TIME_IN_FORCE_GTC = 0,
+  /**
+   * Through the session (calendar date) of the first bar on which the
+   * order can execute; cancelled at that session's last bar.
+   */
+  TIME_IN_FORCE_DAY = 1,
+  /**
+   * Immediate or cancel: what does not fill in the first pass in which
+   * the order can execute is cancelled.
+   */
+  TIME_IN_FORCE_IOC = 2,
+  /**
+   * Fill or kill: the whole quantity in the first pass in which the order
+   * can execute, or nothing (cancelled).
+   */
+  TIME_IN_FORCE_FOK = 3,
+} TimeInForce;
+
+/**
+ * Why an order was cancelled.
+ */
+typedef enum CancelReason {
+  /**
+   * `cancel_order` (or a bracket sibling cancelled by the user).
+   */
+  CANCEL_REASON_USER = 0,
+  /**
+   * A fill reversed the position the order was sized for.
+   */
+  CANCEL_REASON_POSITION_REVERSAL = 1,
+  /**
+   * A sibling exit of the same bracket filled (one-cancels-other).
+   */
+  CANCEL_REASON_OCO = 2,
+  /**
+   * A DAY order's session ended.
+   */
+  CANCEL_REASON_DAY_EXPIRED = 3,
+  /**
+   * An IOC order's first pass ended.
+   */
+  CANCEL_REASON_IMMEDIATE_OR_CANCEL = 4,
+  /**
+   * A FOK order could not fill completely in its first pass.
+   */
+  CANCEL_REASON_FILL_OR_KILL = 5,
+} CancelReason;
+
+/**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
  */
 typedef struct NlEngine NlEngine;
@@ -168,6 +303,65 @@ typedef struct NlEngine NlEngine;
  * Shared, immutable market data. Several engines may hold the same data.
  */
 typedef struct NlMarketData NlMarketData;
+
+/**
+ * A user commission model: writes the fee of a fill of `quantity` (unsigned)
+ * of `asset` at `price` to `out` and returns 0, or returns non-zero when it
+ * failed (the caller keeps its own error).
+ */
+typedef int32_t (*NlCommissionFn)(void *user_data,
+                                  uint32_t asset,
+                                  double quantity,
+                                  double price,
+                                  double *out);
+
+typedef struct NlCommissionSpec {
+  /**
+   * An asset index, or `NL_ALL_ASSETS` for the default.
+   */
+  uint32_t asset;
+  uint32_t kind;
+  double rate;
+  double per_share;
+  double per_trade;
+  double minimum;
+  size_t tiers_start;
+  size_t tiers_len;
+  NlCommissionFn callback;
+  /**
+   * Passed back to `callback`; must outlive the engine.
+   */
+  void *user_data;
+  /**
+   * The model's name for error messages (may be null).
+   */
+  const char *name;
+} NlCommissionSpec;
+
+/**
+ * A user slippage model: per-unit price adjustment; `volume` is NaN when the
+ * feed has no volume.
+ */
+typedef int32_t (*NlSlippageFn)(void *user_data,
+                                uint32_t asset,
+                                double quantity,
+                                double price,
+                                double volume,
+                                double *out);
+
+typedef struct NlSlippageSpec {
+  /**
+   * An asset index, or `NL_ALL_ASSETS` for the default.
+   */
+  uint32_t asset;
+  uint32_t kind;
+  double rate;
+  double amount;
+  bool half_given;
+  NlSlippageFn callback;
+  void *user_data;
+  const char *name;
+} NlSlippageSpec;
 
 /**
  * Borrowed views of the market data columns (valid while the handle lives).
@@ -190,6 +384,7 @@ typedef struct NlMarketColumns {
 
 /**
  * Engine settings; enum fields carry the integer codes of the core enums.
+ * Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
  */
 typedef struct NlEngineConfig {
   double initial_cash;
@@ -197,14 +392,6 @@ typedef struct NlEngineConfig {
   uint32_t execution_price;
   uint32_t share_type;
   bool allow_short_selling;
-  uint32_t commission_type;
-  double commission_rate;
-  double commission_per_share;
-  double commission_minimum;
-  double commission_per_trade;
-  uint32_t slippage_type;
-  double slippage_rate;
-  double slippage_fixed;
   /**
    * A `ConditionalOrderMode` code.
    */
@@ -213,6 +400,14 @@ typedef struct NlEngineConfig {
    * A `LimitGapFill` code.
    */
   uint32_t limit_gap_fill;
+  /**
+   * A `FillOrdering` code.
+   */
+  uint32_t fill_ordering;
+  /**
+   * An `EntryOrderPriority` code.
+   */
+  uint32_t entry_order_priority;
 } NlEngineConfig;
 
 typedef struct NlPosition {
@@ -272,6 +467,22 @@ typedef struct NlOrder {
   double filled_quantity;
   double commission;
   bool has_rejection_reason;
+  /**
+   * The bracket entry's id, 0 when none.
+   */
+  uint64_t parent_id;
+  /**
+   * A `TimeInForce` code.
+   */
+  uint32_t time_in_force;
+  /**
+   * A `CancelReason` code, -1 unless cancelled.
+   */
+  int32_t cancel_reason;
+  /**
+   * -1 unless cancelled during a bar.
+   */
+  int64_t cancelled_bar;
 } NlOrder;
 
 typedef struct NlFill {
@@ -333,6 +544,31 @@ typedef struct NlTrade {
   double entry_available_size;
   double exit_available_size;
 } NlTrade;
+
+/**
+ * Sets the engine's commission models (before its first bar).
+ *
+ * # Safety
+ * `e` must be a live engine; `specs` valid for `n` entries; the tier arrays
+ * valid for `n_tiers` entries; callbacks and user data valid for the
+ * engine's life.
+ */
+enum NlStatus nl_engine_set_commission(struct NlEngine *e,
+                                       const struct NlCommissionSpec *specs,
+                                       size_t n,
+                                       const double *tier_thresholds,
+                                       const double *tier_rates,
+                                       size_t n_tiers);
+
+/**
+ * Sets the engine's slippage models (before its first bar).
+ *
+ * # Safety
+ * As `nl_engine_set_commission`.
+ */
+enum NlStatus nl_engine_set_slippage(struct NlEngine *e,
+                                     const struct NlSlippageSpec *specs,
+                                     size_t n);
 
 /**
  * The message of the last failed call on this thread. Borrowed: valid until
@@ -434,7 +670,7 @@ enum NlStatus nl_engine_end_bar(struct NlEngine *e);
 
 /**
  * Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
- * when not given. `out_outcome` receives an `NL_SUBMIT_*` code and
+ * when not given; `parent_id` is 0 for none; `time_in_force` a `TimeInForce` code. `out_outcome` receives an `NL_SUBMIT_*` code and
  * `out_order_id` the id (0 when ignored).
  *
  * # Safety
@@ -448,8 +684,53 @@ enum NlStatus nl_engine_submit_order(struct NlEngine *e,
                                      double limit_price,
                                      double stop_price,
                                      double trail_amount,
+                                     uint64_t parent_id,
+                                     uint32_t time_in_force,
                                      uint64_t *out_order_id,
                                      uint32_t *out_outcome);
+
+/**
+ * Submits a bracket: an entry (MARKET, or LIMIT at `entry_limit`) plus a
+ * take-profit LIMIT and a stop-loss STOP exit, one-cancels-other. Writes the
+ * three ids to `out_ids` and `NL_SUBMIT_*` to `out_outcome` (ids 0 when ignored).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_ids` valid for 3 writes.
+ */
+enum NlStatus nl_engine_submit_bracket(struct NlEngine *e,
+                                       uint32_t asset,
+                                       double quantity,
+                                       uint32_t side,
+                                       uint32_t entry_type,
+                                       double entry_limit,
+                                       double take_profit,
+                                       double stop_loss,
+                                       uint32_t time_in_force,
+                                       uint64_t *out_ids,
+                                       uint32_t *out_outcome);
+
+/**
+ * Changes a pending order; NaN arguments keep the current value.
+ * `out_updated` is 0 if the order was not pending, else 1.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_updated` valid for writing.
+ */
+enum NlStatus nl_engine_update_order(struct NlEngine *e,
+                                     uint64_t order_id,
+                                     double quantity,
+                                     double limit_price,
+                                     double stop_price,
+                                     double trail_amount,
+                                     uint8_t *out_updated);
+
+/**
+ * Sets each bar's session (trading-day) number, needed by DAY orders.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `sessions` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
 
 /**
  * Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.

@@ -33,6 +33,21 @@ class OrderStatus(Enum):
     REJECTED = "rejected"
 
 
+class TimeInForce(str, Enum):
+    """How long an unfilled order works (beyond ml4t-backtest, whose orders are all GTC).
+
+    GTC until filled or cancelled; DAY through the trading day (calendar date of
+    the bar timestamps) of the first bar on which the order can execute; IOC one
+    matching pass, the rest cancelled; FOK the whole quantity in one pass or
+    nothing.
+    """
+
+    GTC = "gtc"
+    DAY = "day"
+    IOC = "ioc"
+    FOK = "fok"
+
+
 class ExecutionMode(str, Enum):
     SAME_BAR = "same_bar"
     NEXT_BAR = "next_bar"

@@ -91,6 +91,70 @@ pub enum ShareType {
     Fractional = 1,
 }
 
+/// The order in which one matching pass visits pending orders.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FillOrdering {
+    /// Exits, then a mark, then entries (sorted by `EntryOrderPriority`).
+    ExitFirst = 0,
+    /// Submission order; positions are marked after every fill.
+    Fifo = 1,
+    /// Submission order, exits and entries interleaved (LEAN's model; the
+    /// same as FIFO without submission-time buying-power reservation).
+    Sequential = 2,
+    /// Every order sorted by `EntryOrderPriority`, then as FIFO.
+    Priority = 3,
+}
+
+/// How entries compete for cash within one pass.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryOrderPriority {
+    Submission = 0,
+    NotionalDesc = 1,
+    NotionalAsc = 2,
+    /// Estimated cash use: notional plus commission, minus what a covering
+    /// or reducing leg frees.
+    FreeCashAsc = 3,
+    /// Signed order value: sells (negative) before buys, each ascending.
+    OrderValueAsc = 4,
+}
+
+/// How long an unfilled order stays working.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeInForce {
+    /// Until filled or cancelled (ml4t-backtest's only behaviour).
+    Gtc = 0,
+    /// Through the session (calendar date) of the first bar on which the
+    /// order can execute; cancelled at that session's last bar.
+    Day = 1,
+    /// Immediate or cancel: what does not fill in the first pass in which
+    /// the order can execute is cancelled.
+    Ioc = 2,
+    /// Fill or kill: the whole quantity in the first pass in which the order
+    /// can execute, or nothing (cancelled).
+    Fok = 3,
+}
+
+/// Why an order was cancelled.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CancelReason {
+    /// `cancel_order` (or a bracket sibling cancelled by the user).
+    User = 0,
+    /// A fill reversed the position the order was sized for.
+    PositionReversal = 1,
+    /// A sibling exit of the same bracket filled (one-cancels-other).
+    Oco = 2,
+    /// A DAY order's session ended.
+    DayExpired = 3,
+    /// An IOC order's first pass ended.
+    ImmediateOrCancel = 4,
+    /// A FOK order could not fill completely in its first pass.
+    FillOrKill = 5,
+}
+
 /// Implements `TryFrom<u32>` so integer codes from C are checked, never transmuted.
 macro_rules! try_from_code {
     ($name:ident { $($var:ident),+ }) => {
@@ -112,6 +176,10 @@ try_from_code!(ExecutionPrice { Open, Close, Price, Mid });
 try_from_code!(ShareType { Integer, Fractional });
 try_from_code!(ConditionalOrderMode { BarOhlc, ExecutionPrice });
 try_from_code!(LimitGapFill { Limit, Open });
+try_from_code!(FillOrdering { ExitFirst, Fifo, Sequential, Priority });
+try_from_code!(EntryOrderPriority { Submission, NotionalDesc, NotionalAsc, FreeCashAsc, OrderValueAsc });
+try_from_code!(TimeInForce { Gtc, Day, Ioc, Fok });
+try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

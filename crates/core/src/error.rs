@@ -11,6 +11,9 @@ pub enum EngineError {
     NotFound(String),
     /// The engine was used out of order (e.g. a bar stepped twice).
     InvalidState(String),
+    /// A user callback (a Python cost model) raised; the caller holds the
+    /// original exception.
+    Callback(String),
 }
 
 impl fmt::Display for EngineError {
@@ -19,7 +22,8 @@ impl fmt::Display for EngineError {
             EngineError::InvalidArgument(m)
             | EngineError::InvalidData(m)
             | EngineError::NotFound(m)
-            | EngineError::InvalidState(m) => f.write_str(m),
+            | EngineError::InvalidState(m)
+            | EngineError::Callback(m) => f.write_str(m),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Orders, fills, positions and round-trip trades as plain values.
 
-use crate::{AssetId, BarIndex, ExecutionPrice, OrderId, OrderSide, OrderStatus, OrderType, TradeStatus};
+use crate::{
+    AssetId, BarIndex, CancelReason, ExecutionPrice, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce, TradeStatus,
+};
 
 /// An order as the book holds it. `quantity` is unsigned; `side` gives direction.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,12 @@ pub struct Order {
     pub filled_quantity: f64,
     pub commission: f64,
     pub rejection_reason: Option<String>,
+    /// The bracket entry this exit belongs to: when one order of a bracket
+    /// fills completely, the pending orders with the same parent are cancelled.
+    pub parent_id: Option<OrderId>,
+    pub time_in_force: TimeInForce,
+    pub cancel_reason: Option<CancelReason>,
+    pub cancelled_bar: Option<BarIndex>,
 }
 
 /// One execution against one order.

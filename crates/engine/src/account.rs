@@ -6,8 +6,6 @@
 
 use nl_core::OrderSide;
 
-use crate::costs::CommissionModel;
-
 /// Cash may be overdrawn by this much (rounding of the cost check).
 pub const CASH_TOLERANCE: f64 = 0.01;
 
@@ -36,18 +34,17 @@ pub fn order_effect(held: f64, side: OrderSide, quantity: f64) -> OrderEffect {
     }
 }
 
-/// Why the account refuses an entry at `price`, if it does.
+/// Why the account refuses an entry at `price` costing `commission`, if it does.
 pub fn entry_rejection(
     cash: f64,
     held: f64,
     side: OrderSide,
     quantity: f64,
     price: f64,
-    commission_model: &CommissionModel,
+    commission: f64,
     allow_short_selling: bool,
 ) -> Option<String> {
     let delta = side.sign() * quantity;
-    let commission = commission_model.commission(quantity, price);
     let after = held + delta;
     match order_effect(held, side, quantity) {
         OrderEffect::Exit => None,

@@ -1,8 +1,11 @@
 //! The engine's behavioural settings, validated once at construction.
 
-use nl_core::{ConditionalOrderMode, LimitGapFill, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ShareType};
+use nl_core::{
+    ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
+    LimitGapFill, ShareType,
+};
 
-use crate::costs::{CommissionModel, SlippageModel};
+use crate::costs::{CommissionModel, Commissions, SlippageModel, Slippages};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
@@ -10,14 +13,18 @@ pub struct EngineConfig {
     pub execution_mode: ExecutionMode,
     pub execution_price: ExecutionPrice,
     pub share_type: ShareType,
-    pub commission: CommissionModel,
-    pub slippage: SlippageModel,
+    pub commission: Commissions,
+    pub slippage: Slippages,
     /// A cash account (false) rejects sales that would open a short position.
     pub allow_short_selling: bool,
     /// What limit and stop triggers compare against.
     pub conditional_order_mode: ConditionalOrderMode,
     /// How a limit order fills when the bar opens through its limit.
     pub limit_gap_fill: LimitGapFill,
+    /// The order in which a matching pass visits pending orders.
+    pub fill_ordering: FillOrdering,
+    /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
+    pub entry_order_priority: EntryOrderPriority,
 }
 
 impl Default for EngineConfig {
@@ -28,11 +35,13 @@ impl Default for EngineConfig {
             execution_mode: ExecutionMode::NextBar,
             execution_price: ExecutionPrice::Open,
             share_type: ShareType::Integer,
-            commission: CommissionModel::None,
-            slippage: SlippageModel::None,
+            commission: CommissionModel::None.into(),
+            slippage: SlippageModel::None.into(),
             allow_short_selling: false,
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
+            fill_ordering: FillOrdering::ExitFirst,
+            entry_order_priority: EntryOrderPriority::Submission,
         }
     }
 }

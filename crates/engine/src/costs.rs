@@ -1,25 +1,118 @@
-//! Commission and slippage models.
+//! Commission and slippage models, each routed per asset.
+//!
+//! Formulas are ml4t-backtest 0.2.0's. A model may also be a callback (a
+//! user's Python object behind the FFI), evaluated only when a fill needs it.
 
-use nl_core::{EngineError, EngineResult};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 
+use nl_core::{AssetId, EngineError, EngineResult};
+
+/// What a commission model sees for one fill (or a pre-trade estimate).
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CommissionQuery {
+    pub asset: AssetId,
+    /// Unsigned quantity of this fill.
+    pub quantity: f64,
+    pub price: f64,
+    /// The order's earlier fills: quantity, notional and commission paid.
+    pub filled_quantity: f64,
+    pub filled_notional: f64,
+    pub commission_paid: f64,
+}
+
+impl CommissionQuery {
+    /// A query for a fill of an order with no earlier fills.
+    pub fn first(asset: AssetId, quantity: f64, price: f64) -> Self {
+        Self { asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0 }
+    }
+}
+
+/// What a slippage model sees for one fill.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlippageQuery {
+    pub asset: AssetId,
+    /// Unsigned quantity of this fill.
+    pub quantity: f64,
+    /// The price before slippage.
+    pub price: f64,
+    /// The bar's traded volume (NaN when the feed has none).
+    pub volume: f64,
+    /// Quantity of this asset already filled in this bar.
+    pub volume_consumed: f64,
+}
+
+/// A user-supplied model (a Python object behind the C ABI). `Err` means the
+/// callee raised; its exception is kept on the other side of the ABI.
+pub trait CommissionCallback: Send + Sync {
+    fn commission(&self, q: &CommissionQuery) -> Result<f64, String>;
+    fn name(&self) -> String;
+}
+
+pub trait SlippageCallback: Send + Sync {
+    fn slippage(&self, q: &SlippageQuery) -> Result<f64, String>;
+    fn name(&self) -> String;
+}
+
+/// A shared callback, compared by identity.
+pub struct Callback<T: ?Sized>(pub Arc<T>);
+
+impl<T: ?Sized> Clone for Callback<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T: ?Sized> PartialEq for Callback<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Callback<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Callback(..)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum CommissionModel {
     None,
     /// `rate` times the fill's notional.
     Percentage { rate: f64 },
     /// `per_share` times the quantity, at least `minimum` per fill.
     PerShare { per_share: f64, minimum: f64 },
-    /// A flat `fee` per fill.
-    PerTrade { fee: f64 },
+    /// `fixed` per fill plus `percentage` of the notional (PER_TRADE is
+    /// `percentage = 0`).
+    Combined { percentage: f64, fixed: f64 },
+    /// One fee per order, however many fills it takes: `per_share * qty +
+    /// rate * notional + per_trade`, at least `minimum`, over all of the
+    /// order's fills; each fill pays what is still due.
+    PerOrder { per_share: f64, rate: f64, per_trade: f64, minimum: f64 },
+    /// `(threshold, rate)` sorted by threshold: the first tier whose
+    /// threshold is >= the fill's notional sets the rate (else the last).
+    Tiered { tiers: Vec<(f64, f64)> },
+    Callback(Callback<dyn CommissionCallback>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SlippageModel {
     None,
     /// The price moves against the order by `rate` of itself.
     Percentage { rate: f64 },
     /// The price moves against the order by `amount` per share.
     Fixed { amount: f64 },
+    /// Crossing a quoted spread: half of it (`half_given = false`, the
+    /// spread is the full quoted spread) or all of it per side.
+    Spread { spread: f64, half_given: bool },
+    /// `price * impact * quantity / volume` (nothing without volume).
+    VolumeShare { impact: f64 },
+    /// `price * impact * ((consumed + quantity) / volume)^2`: impact grows
+    /// with everything this bar already took from the asset. A bar without
+    /// positive volume cannot fill.
+    CumulativeVolumeShare { impact: f64 },
+    Callback(Callback<dyn SlippageCallback>),
 }
 
 fn check_non_negative(name: &str, v: f64) -> EngineResult<()> {
@@ -30,46 +123,185 @@ fn check_non_negative(name: &str, v: f64) -> EngineResult<()> {
     }
 }
 
+/// A model's result must be a finite amount >= 0 (ml4t's message).
+fn checked_output(kind: &str, model: &str, v: f64) -> EngineResult<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(EngineError::InvalidArgument(format!(
+            "Invalid {kind} from {model}: expected a finite non-negative number, got {v}")))
+    }
+}
+
 impl CommissionModel {
     pub fn validate(&self) -> EngineResult<()> {
-        match *self {
-            CommissionModel::None => Ok(()),
-            CommissionModel::Percentage { rate } => check_non_negative("commission_rate", rate),
+        match self {
+            CommissionModel::None | CommissionModel::Callback(_) => Ok(()),
+            CommissionModel::Percentage { rate } => check_non_negative("commission_rate", *rate),
             CommissionModel::PerShare { per_share, minimum } => {
-                check_non_negative("commission_per_share", per_share)?;
-                check_non_negative("commission_minimum", minimum)
+                check_non_negative("commission_per_share", *per_share)?;
+                check_non_negative("commission_minimum", *minimum)
             }
-            CommissionModel::PerTrade { fee } => check_non_negative("commission_per_trade", fee),
+            CommissionModel::Combined { percentage, fixed } => {
+                check_non_negative("commission_rate", *percentage)?;
+                check_non_negative("commission_per_trade", *fixed)
+            }
+            CommissionModel::PerOrder { per_share, rate, per_trade, minimum } => {
+                check_non_negative("commission_per_share", *per_share)?;
+                check_non_negative("commission_rate", *rate)?;
+                check_non_negative("commission_per_trade", *per_trade)?;
+                check_non_negative("commission_minimum", *minimum)
+            }
+            CommissionModel::Tiered { tiers } => {
+                if tiers.is_empty() {
+                    return Err(EngineError::InvalidArgument("tiers must not be empty".into()));
+                }
+                for (i, &(threshold, rate)) in tiers.iter().enumerate() {
+                    if threshold.is_nan() || threshold < 0.0 {
+                        return Err(EngineError::InvalidArgument(format!(
+                            "tier {i} threshold must be >= 0 (inf allowed), got {threshold}")));
+                    }
+                    check_non_negative(&format!("tier {i} rate"), rate)?;
+                    if i > 0 && tiers[i - 1].0 > threshold {
+                        return Err(EngineError::InvalidArgument("tiers must be sorted by threshold".into()));
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
-    /// Commission for one fill of `quantity` (unsigned) at `price`.
-    pub fn commission(&self, quantity: f64, price: f64) -> f64 {
-        match *self {
+    /// Commission for one fill.
+    pub fn commission(&self, q: &CommissionQuery) -> EngineResult<f64> {
+        Ok(match self {
             CommissionModel::None => 0.0,
-            CommissionModel::Percentage { rate } => quantity * price * rate,
-            CommissionModel::PerShare { per_share, minimum } => (quantity * per_share).max(minimum),
-            CommissionModel::PerTrade { fee } => fee,
-        }
+            CommissionModel::Percentage { rate } => (q.quantity * q.price * rate).abs(),
+            CommissionModel::PerShare { per_share, minimum } => (q.quantity.abs() * per_share).max(*minimum),
+            CommissionModel::Combined { percentage, fixed } => (q.quantity * q.price).abs() * percentage + fixed,
+            CommissionModel::PerOrder { per_share, rate, per_trade, minimum } => {
+                let quantity = q.filled_quantity + q.quantity.abs();
+                let notional = q.filled_notional + (q.quantity * q.price).abs();
+                let total = quantity * per_share + notional * rate + per_trade;
+                (total.max(*minimum) - q.commission_paid).max(0.0)
+            }
+            CommissionModel::Tiered { tiers } => {
+                let value = (q.quantity * q.price).abs();
+                let rate = tiers.iter().find(|(t, _)| value <= *t).unwrap_or(&tiers[tiers.len() - 1]).1;
+                value * rate
+            }
+            CommissionModel::Callback(cb) => {
+                let v = cb.0.commission(q).map_err(EngineError::Callback)?;
+                return checked_output("commission", &cb.0.name(), v);
+            }
+        })
     }
 }
 
 impl SlippageModel {
     pub fn validate(&self) -> EngineResult<()> {
-        match *self {
-            SlippageModel::None => Ok(()),
-            SlippageModel::Percentage { rate } => check_non_negative("slippage_rate", rate),
-            SlippageModel::Fixed { amount } => check_non_negative("slippage_fixed", amount),
+        match self {
+            SlippageModel::None | SlippageModel::Callback(_) => Ok(()),
+            SlippageModel::Percentage { rate } => check_non_negative("slippage_rate", *rate),
+            SlippageModel::Fixed { amount } => check_non_negative("slippage_fixed", *amount),
+            SlippageModel::Spread { spread, .. } => check_non_negative("slippage_spread", *spread),
+            SlippageModel::VolumeShare { impact } | SlippageModel::CumulativeVolumeShare { impact } => {
+                check_non_negative("slippage_rate", *impact)
+            }
         }
     }
 
-    /// Per-share price adjustment (>= 0) that the order pays on top of `price`.
-    pub fn per_share(&self, price: f64) -> f64 {
-        match *self {
+    /// Whether a fill needs the bar's volume to be positive at all.
+    pub fn requires_volume(&self) -> bool {
+        matches!(self, SlippageModel::CumulativeVolumeShare { .. })
+    }
+
+    /// Per-share price adjustment (>= 0) that the order pays on top of the price.
+    pub fn per_share(&self, q: &SlippageQuery) -> EngineResult<f64> {
+        Ok(match self {
             SlippageModel::None => 0.0,
-            SlippageModel::Percentage { rate } => price * rate,
-            SlippageModel::Fixed { amount } => amount,
-        }
+            SlippageModel::Percentage { rate } => q.price * rate,
+            SlippageModel::Fixed { amount } => *amount,
+            SlippageModel::Spread { spread, half_given } => {
+                if *half_given {
+                    *spread
+                } else {
+                    spread / 2.0
+                }
+            }
+            SlippageModel::VolumeShare { impact } => {
+                if q.volume.is_nan() || q.volume == 0.0 {
+                    0.0
+                } else {
+                    q.price * (q.quantity.abs() / q.volume * impact)
+                }
+            }
+            SlippageModel::CumulativeVolumeShare { impact } => {
+                let participation = (q.volume_consumed + q.quantity.abs()) / q.volume;
+                q.price * impact * participation.powi(2)
+            }
+            SlippageModel::Callback(cb) => {
+                let v = cb.0.slippage(q).map_err(EngineError::Callback)?;
+                return checked_output("slippage", &cb.0.name(), v);
+            }
+        })
+    }
+}
+
+/// A model per asset with a default for the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerAsset<M> {
+    pub default: M,
+    pub by_asset: HashMap<AssetId, M>,
+}
+
+impl<M> PerAsset<M> {
+    pub fn uniform(default: M) -> Self {
+        Self { default, by_asset: HashMap::new() }
     }
 
+    pub fn for_asset(&self, asset: AssetId) -> &M {
+        if self.by_asset.is_empty() {
+            return &self.default;
+        }
+        self.by_asset.get(&asset).unwrap_or(&self.default)
+    }
+
+    pub fn models(&self) -> impl Iterator<Item = &M> {
+        std::iter::once(&self.default).chain(self.by_asset.values())
+    }
+}
+
+pub type Commissions = PerAsset<CommissionModel>;
+pub type Slippages = PerAsset<SlippageModel>;
+
+impl Commissions {
+    pub fn commission(&self, q: &CommissionQuery) -> EngineResult<f64> {
+        self.for_asset(q.asset).commission(q)
+    }
+
+    pub fn validate(&self) -> EngineResult<()> {
+        self.models().try_for_each(CommissionModel::validate)
+    }
+}
+
+impl Slippages {
+    pub fn per_share(&self, q: &SlippageQuery) -> EngineResult<f64> {
+        self.for_asset(q.asset).per_share(q)
+    }
+
+    pub fn validate(&self) -> EngineResult<()> {
+        self.models().try_for_each(SlippageModel::validate)
+    }
+}
+
+impl From<CommissionModel> for Commissions {
+    fn from(m: CommissionModel) -> Self {
+        Self::uniform(m)
+    }
+}
+
+impl From<SlippageModel> for Slippages {
+    fn from(m: SlippageModel) -> Self {
+        Self::uniform(m)
+    }
 }

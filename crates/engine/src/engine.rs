@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
+use std::cmp::Ordering;
+
 use nl_core::{
-    AssetId, BarIndex, EngineError, EngineResult, ExecutionMode, Fill, Order,
-    OrderId, OrderSide, OrderStatus, OrderType, Position, ShareType, Trade,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, Fill, FillOrdering,
+    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade,
 };
 
 use crate::account::{entry_rejection, order_effect, OrderEffect};
 use crate::config::EngineConfig;
+use crate::costs::{CommissionQuery, Commissions, SlippageQuery, Slippages};
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
@@ -28,11 +31,29 @@ pub struct OrderRequest {
     pub limit_price: Option<f64>,
     pub stop_price: Option<f64>,
     pub trail_amount: Option<f64>,
+    /// Bracket entry this order exits (one-cancels-other with its siblings).
+    pub parent_id: Option<OrderId>,
+    pub time_in_force: TimeInForce,
 }
 
 impl OrderRequest {
     pub fn market(asset: AssetId, quantity: f64, side: OrderSide) -> Self {
-        Self { asset, quantity, side, order_type: OrderType::Market, limit_price: None, stop_price: None, trail_amount: None }
+        Self::new(asset, quantity, side, OrderType::Market)
+    }
+
+    /// A GTC order without prices; set the prices the type needs.
+    pub fn new(asset: AssetId, quantity: f64, side: OrderSide, order_type: OrderType) -> Self {
+        Self {
+            asset,
+            quantity,
+            side,
+            order_type,
+            limit_price: None,
+            stop_price: None,
+            trail_amount: None,
+            parent_id: None,
+            time_in_force: TimeInForce::Gtc,
+        }
     }
 
     /// Checks the prices the order type needs: finite and > 0.
@@ -62,6 +83,15 @@ impl OrderRequest {
         }
         Ok(())
     }
+}
+
+/// Fields `update_order` may change; `None` keeps the current value.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct OrderUpdate {
+    pub quantity: Option<f64>,
+    pub limit_price: Option<f64>,
+    pub stop_price: Option<f64>,
+    pub trail_amount: Option<f64>,
 }
 
 /// What `submit_order` did with an order.
@@ -94,6 +124,10 @@ pub struct Engine {
     /// Per asset: (bar, row) of its latest row, so matching finds this bar's
     /// row in O(1) without clearing a table every bar.
     latest_row: Vec<(u32, u32)>,
+    /// Per asset: (bar, quantity filled in that bar), for volume-share costs.
+    volume_consumed: Vec<(u32, f64)>,
+    /// Session (trading day) number of every bar, for DAY orders.
+    sessions: Option<Vec<i64>>,
     /// Scratch lists reused by every matching pass.
     scratch_eligible: Vec<OrderId>,
     scratch_exits: Vec<OrderId>,
@@ -119,6 +153,8 @@ impl Engine {
             fills: Vec::new(),
             last_price: vec![f64::NAN; n_assets],
             latest_row: vec![(u32::MAX, 0); n_assets],
+            volume_consumed: vec![(u32::MAX, 0.0); n_assets],
+            sessions: None,
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
@@ -134,6 +170,46 @@ impl Engine {
 
     pub fn market(&self) -> &MarketData {
         &self.market
+    }
+
+    /// Replaces the commission models (before the first bar only).
+    pub fn set_commission(&mut self, commission: Commissions) -> EngineResult<()> {
+        self.check_costs_settable(commission.by_asset.keys())?;
+        commission.validate()?;
+        self.cfg.commission = commission;
+        Ok(())
+    }
+
+    /// Replaces the slippage models (before the first bar only).
+    pub fn set_slippage(&mut self, slippage: Slippages) -> EngineResult<()> {
+        self.check_costs_settable(slippage.by_asset.keys())?;
+        slippage.validate()?;
+        self.cfg.slippage = slippage;
+        Ok(())
+    }
+
+    fn check_costs_settable<'a>(&self, mut assets: impl Iterator<Item = &'a AssetId>) -> EngineResult<()> {
+        if self.phase != Phase::BeforeFirstBar {
+            return Err(EngineError::InvalidState("cost models can only be set before the first bar".into()));
+        }
+        match assets.find(|&&a| a as usize >= self.market.n_assets()) {
+            Some(a) => Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives every bar its session (trading day) number, non-decreasing;
+    /// DAY orders need them.
+    pub fn set_sessions(&mut self, sessions: Vec<i64>) -> EngineResult<()> {
+        if sessions.len() != self.market.n_bars() {
+            return Err(EngineError::InvalidArgument(format!(
+                "sessions has {} entries for {} bars", sessions.len(), self.market.n_bars())));
+        }
+        if let Some(b) = sessions.windows(2).position(|w| w[1] < w[0]) {
+            return Err(EngineError::InvalidArgument(format!("sessions decrease at bar {}", b + 1)));
+        }
+        self.sessions = Some(sessions);
+        Ok(())
     }
 
     /// The bar the engine is in (or just finished), if any.
@@ -171,8 +247,7 @@ impl Engine {
             ExecutionMode::NextBar => MatchPoint::Open,
             ExecutionMode::SameBar => MatchPoint::Execution,
         };
-        self.match_pending(b, point);
-        Ok(())
+        self.match_pending(b, point)
     }
 
     /// Closes the current bar: SAME_BAR orders fill, positions are marked at
@@ -187,7 +262,8 @@ impl Engine {
             ExecutionMode::SameBar => MatchPoint::Execution,
             ExecutionMode::NextBar => MatchPoint::Close,
         };
-        self.match_pending(b, point);
+        self.match_pending(b, point)?;
+        self.expire_day_orders(b);
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
             self.portfolio.update_water_marks(assets[row], close[row]);
@@ -208,6 +284,14 @@ impl Engine {
             return Err(EngineError::NotFound(format!("asset index {} is not in the feed", req.asset)));
         }
         req.validate()?;
+        if let Some(parent) = req.parent_id {
+            if self.order(parent).is_none() {
+                return Err(EngineError::NotFound(format!("parent order {parent} does not exist")));
+            }
+        }
+        if req.time_in_force == TimeInForce::Day && self.sessions.is_none() {
+            return Err(EngineError::InvalidState("DAY orders need the bars' session dates".into()));
+        }
         let OrderRequest { asset, quantity, side, order_type, .. } = req;
         if quantity <= MIN_ORDER_QUANTITY {
             return Ok(SubmitOutcome::Ignored);
@@ -231,17 +315,93 @@ impl Engine {
             filled_quantity: 0.0,
             commission: 0.0,
             rejection_reason: None,
+            parent_id: req.parent_id,
+            time_in_force: req.time_in_force,
+            cancel_reason: None,
+            cancelled_bar: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
+    }
+
+    /// Submits an entry with a take-profit LIMIT and a stop-loss STOP exit for
+    /// the same quantity, both children of the entry: when either exit fills
+    /// completely the other is cancelled. All three are validated before any
+    /// is queued. Like ml4t-backtest, the exits are live from submission (not
+    /// held until the entry fills). `None` if the quantity is (practically) 0.
+    pub fn submit_bracket(
+        &mut self,
+        entry: OrderRequest,
+        take_profit: f64,
+        stop_loss: f64,
+    ) -> EngineResult<Option<[OrderId; 3]>> {
+        let exit_side = match entry.side {
+            OrderSide::Buy => OrderSide::Sell,
+            OrderSide::Sell => OrderSide::Buy,
+        };
+        let mut tp = OrderRequest::new(entry.asset, entry.quantity, exit_side, OrderType::Limit);
+        tp.limit_price = Some(take_profit);
+        let mut sl = OrderRequest::new(entry.asset, entry.quantity, exit_side, OrderType::Stop);
+        sl.stop_price = Some(stop_loss);
+        for (name, r) in [("entry", &entry), ("take_profit", &tp), ("stop_loss", &sl)] {
+            r.validate().map_err(|e| EngineError::InvalidArgument(format!("bracket {name}: {e}")))?;
+        }
+        let SubmitOutcome::Accepted(parent) = self.submit_order(entry)? else { return Ok(None) };
+        tp.parent_id = Some(parent);
+        sl.parent_id = Some(parent);
+        let (SubmitOutcome::Accepted(t), SubmitOutcome::Accepted(s)) = (self.submit_order(tp)?, self.submit_order(sl)?)
+        else {
+            unreachable!("bracket exits have the entry's validated quantity")
+        };
+        Ok(Some([parent, t, s]))
+    }
+
+    /// Changes a pending order. Returns false if it is not pending. A new
+    /// stop price re-arms a triggered stop (ml4t-backtest's rule).
+    pub fn update_order(&mut self, id: OrderId, update: OrderUpdate) -> EngineResult<bool> {
+        if !self.pending.contains(&id) {
+            return Ok(false);
+        }
+        let o = &self.orders[(id - 1) as usize];
+        if let Some(q) = update.quantity {
+            if !(q.is_finite() && q > 0.0) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "Updated remaining quantity must be finite and positive, got {q}")));
+            }
+        }
+        let merged = OrderRequest {
+            quantity: update.quantity.unwrap_or(o.quantity),
+            limit_price: update.limit_price.or(o.limit_price),
+            stop_price: update.stop_price.or(o.stop_price),
+            trail_amount: update.trail_amount.or(o.trail_amount),
+            ..OrderRequest::new(o.asset, o.quantity, o.side, o.order_type)
+        };
+        merged.validate()?;
+        let o = self.order_mut(id);
+        if update.stop_price.is_some_and(|s| Some(s) != o.stop_price) {
+            o.stop_triggered_bar = None;
+        }
+        o.quantity = merged.quantity;
+        o.limit_price = merged.limit_price;
+        o.stop_price = merged.stop_price;
+        o.trail_amount = merged.trail_amount;
+        Ok(true)
     }
 
     /// Cancels a pending order; false if it is unknown or no longer pending.
     pub fn cancel_order(&mut self, id: OrderId) -> bool {
         let Some(pos) = self.pending.iter().position(|&p| p == id) else { return false };
         self.pending.remove(pos);
-        self.order_mut(id).status = OrderStatus::Cancelled;
+        self.mark_cancelled(id, CancelReason::User);
         true
+    }
+
+    fn mark_cancelled(&mut self, id: OrderId, reason: CancelReason) {
+        let bar = self.current_bar();
+        let o = self.order_mut(id);
+        o.status = OrderStatus::Cancelled;
+        o.cancel_reason = Some(reason);
+        o.cancelled_bar = bar;
     }
 
     fn order_mut(&mut self, id: OrderId) -> &mut Order {
@@ -315,11 +475,10 @@ impl Engine {
         &self.open_positions_curve
     }
 
-    /// Matches pending orders on bar `b`, exits first: exits (orders that
-    /// reduce a position without crossing zero) fill in submission order, the
-    /// positions are marked, then entries fill in submission order against the
-    /// cash the exits freed.
-    fn match_pending(&mut self, b: BarIndex, at: MatchPoint) {
+    /// Matches pending orders on bar `b` in the configured fill ordering.
+    /// Afterwards IOC/FOK orders that were eligible and did not fill are
+    /// cancelled. Cleans up even when a callback fails mid-pass.
+    fn match_pending(&mut self, b: BarIndex, at: MatchPoint) -> EngineResult<()> {
         let mut eligible = std::mem::take(&mut self.scratch_eligible);
         let mut exits = std::mem::take(&mut self.scratch_exits);
         let mut entries = std::mem::take(&mut self.scratch_entries);
@@ -335,7 +494,43 @@ impl Engine {
                 MatchPoint::Execution => true,
             }
         }));
+        let result = match self.cfg.fill_ordering {
+            FillOrdering::ExitFirst => self.match_exits_first(&eligible, &mut exits, &mut entries, b, at),
+            FillOrdering::Priority => self
+                .sort_by_priority(&mut eligible, b, at)
+                .and_then(|()| self.match_in_sequence(&eligible, b, at)),
+            FillOrdering::Fifo | FillOrdering::Sequential => self.match_in_sequence(&eligible, b, at),
+        };
         for &id in &eligible {
+            let o = &self.orders[(id - 1) as usize];
+            if o.status == OrderStatus::Pending {
+                match o.time_in_force {
+                    TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
+                    TimeInForce::Fok => self.mark_cancelled(id, CancelReason::FillOrKill),
+                    TimeInForce::Gtc | TimeInForce::Day => {}
+                }
+            }
+        }
+        let orders = &self.orders;
+        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.scratch_eligible = eligible;
+        self.scratch_exits = exits;
+        self.scratch_entries = entries;
+        result
+    }
+
+    /// EXIT_FIRST: exits (orders that reduce a position without crossing
+    /// zero) fill in submission order, the positions are marked, then entries
+    /// fill in `entry_order_priority` order against the cash the exits freed.
+    fn match_exits_first(
+        &mut self,
+        eligible: &[OrderId],
+        exits: &mut Vec<OrderId>,
+        entries: &mut Vec<OrderId>,
+        b: BarIndex,
+        at: MatchPoint,
+    ) -> EngineResult<()> {
+        for &id in eligible {
             if !self.round_quantity(id) {
                 continue;
             }
@@ -346,7 +541,7 @@ impl Engine {
             }
         }
         let mut deferred = false;
-        for &id in &exits {
+        for &id in exits.iter() {
             let o = &self.orders[(id - 1) as usize];
             if o.status != OrderStatus::Pending {
                 continue;
@@ -357,24 +552,90 @@ impl Engine {
                 deferred = true;
                 continue;
             }
-            self.try_fill(id, b, at);
+            self.try_fill(id, b, at)?;
         }
         self.mark_positions(b, at);
         if deferred {
             entries.sort_unstable();
         }
-        for &id in &entries {
+        self.sort_by_priority(entries, b, at)?;
+        for &id in entries.iter() {
             if self.orders[(id - 1) as usize].status == OrderStatus::Pending {
-                self.try_fill(id, b, at);
+                self.try_fill(id, b, at)?;
             }
         }
-        let orders = &self.orders;
-        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
-        self.scratch_eligible = eligible;
-        self.scratch_exits = exits;
-        self.scratch_entries = entries;
+        Ok(())
     }
 
+    /// FIFO / SEQUENTIAL / PRIORITY: one order at a time in the given order,
+    /// exits and entries interleaved; positions are marked after every fill
+    /// so the next order sees them.
+    fn match_in_sequence(&mut self, ordered: &[OrderId], b: BarIndex, at: MatchPoint) -> EngineResult<()> {
+        let mut marked = false;
+        for &id in ordered {
+            let o = &self.orders[(id - 1) as usize];
+            // Without a bar the order waits; it is not even rounded.
+            if o.status != OrderStatus::Pending || self.row_in_bar(b, o.asset).is_none() {
+                continue;
+            }
+            let asset = o.asset;
+            if !self.round_quantity(id) || !self.try_fill(id, b, at)? {
+                continue;
+            }
+            if marked {
+                self.mark_asset(b, at, asset);
+            } else {
+                self.mark_positions(b, at);
+                marked = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sorts `ids` stably by `entry_order_priority` (no-op for SUBMISSION).
+    fn sort_by_priority(&mut self, ids: &mut Vec<OrderId>, b: BarIndex, at: MatchPoint) -> EngineResult<()> {
+        let priority = self.cfg.entry_order_priority;
+        if priority == EntryOrderPriority::Submission || ids.len() < 2 {
+            return Ok(());
+        }
+        let mut keyed = Vec::with_capacity(ids.len());
+        for &id in ids.iter() {
+            keyed.push((self.priority_key(id, b, at, priority)?, id));
+        }
+        // Python's sort: stable, NaN-free keys compared with `<` (so -0 == 0).
+        keyed.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(Ordering::Equal));
+        ids.clear();
+        ids.extend(keyed.into_iter().map(|(_, id)| id));
+        Ok(())
+    }
+
+    fn priority_key(&self, id: OrderId, b: BarIndex, at: MatchPoint, priority: EntryOrderPriority) -> EngineResult<f64> {
+        let o = &self.orders[(id - 1) as usize];
+        // The pass's base price for the order; 0 when the asset has no bar.
+        let px = self
+            .row_in_bar(b, o.asset)
+            .map(|row| execution_price(o, &self.market.bar_at(row), at, self.cfg.execution_price).0)
+            .unwrap_or(0.0);
+        let notional = (o.quantity * px).abs();
+        Ok(match priority {
+            EntryOrderPriority::Submission => 0.0,
+            EntryOrderPriority::NotionalAsc => notional,
+            EntryOrderPriority::NotionalDesc => -notional,
+            EntryOrderPriority::OrderValueAsc => o.side.sign() * notional,
+            EntryOrderPriority::FreeCashAsc => {
+                if px == 0.0 {
+                    return Ok(0.0);
+                }
+                let held = self.portfolio.quantity(o.asset);
+                let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, px))?;
+                let q = o.quantity.abs();
+                let freed = if held * o.side.sign() < 0.0 { q.min(held.abs()) } else { 0.0 };
+                // Covering a short uses cash like a buy; selling a long frees it.
+                let used = if held > 0.0 && o.side == OrderSide::Sell { -freed * px } else { freed * px };
+                used + (q - freed).max(0.0) * px + commission
+            }
+        })
+    }
     /// Floors an integer account's order quantity; rejects it if that gives 0.
     fn round_quantity(&mut self, id: OrderId) -> bool {
         if self.cfg.share_type != ShareType::Integer {
@@ -403,41 +664,118 @@ impl Engine {
         }
     }
 
-    /// Fills or rejects one order if its asset has a bar; else it stays pending.
-    fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) {
+    /// Marks one asset's position as `mark_positions` does.
+    fn mark_asset(&mut self, b: BarIndex, at: MatchPoint, asset: AssetId) {
+        if let Some(row) = self.row_in_bar(b, asset) {
+            let prices = match at {
+                MatchPoint::Open => self.market.open_column(),
+                MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
+            };
+            self.portfolio.mark(asset, prices[row]);
+        }
+    }
+
+    /// Cancels DAY orders whose session ends with bar `b`: orders that could
+    /// already execute (NEXT_BAR: from the bar after submission; MOC and
+    /// SAME_BAR: from the submission bar) and whose first executable bar's
+    /// session is not the next bar's. After the last bar nothing expires:
+    /// the session's end is not in the data.
+    fn expire_day_orders(&mut self, b: BarIndex) {
+        let Some(sessions) = self.sessions.as_ref() else { return };
+        let Some(&next) = sessions.get(b as usize + 1) else { return };
+        let next_bar = self.cfg.execution_mode == ExecutionMode::NextBar;
+        let mut expired = Vec::new();
+        for &id in &self.pending {
+            let o = &self.orders[(id - 1) as usize];
+            if o.time_in_force != TimeInForce::Day {
+                continue;
+            }
+            let first = if next_bar && o.order_type != OrderType::MarketOnClose { o.created_bar + 1 } else { o.created_bar };
+            if first <= b && sessions[first as usize] != next {
+                expired.push(id);
+            }
+        }
+        for id in expired {
+            self.mark_cancelled(id, CancelReason::DayExpired);
+        }
+        let orders = &self.orders;
+        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+    }
+
+    /// The commission query for a fill of `quantity` at `price` of `o`.
+    fn commission_query(&self, o: &Order, quantity: f64, price: f64) -> CommissionQuery {
+        CommissionQuery {
+            asset: o.asset,
+            quantity,
+            price,
+            filled_quantity: o.filled_quantity,
+            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity).abs(),
+            commission_paid: o.commission,
+        }
+    }
+
+    /// Quantity of `asset` already filled in bar `b`.
+    fn consumed(&self, b: BarIndex, asset: AssetId) -> f64 {
+        match self.volume_consumed[asset as usize] {
+            (bar, q) if bar == b => q,
+            _ => 0.0,
+        }
+    }
+
+    /// Fills or rejects one order if its asset has a bar; else it stays
+    /// pending. Returns whether it filled.
+    fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> EngineResult<bool> {
         let asset = self.orders[(id - 1) as usize].asset;
-        let Some(row) = self.row_in_bar(b, asset) else { return };
+        let Some(row) = self.row_in_bar(b, asset) else { return Ok(false) };
         let bar = self.market.bar_at(row);
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
         let order = &mut self.orders[(id - 1) as usize];
         let (price, source) = execution_price(order, &bar, at, configured);
-        let Some(base) = check_fill(order, &bar, price, rules, b) else { return };
+        let Some(base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
         let (side, quantity, order_type) = (order.side, order.quantity, order.order_type);
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
+        let parent_id = order.parent_id;
         let held = self.portfolio.quantity(asset);
         let effect = order_effect(held, side, quantity);
         if effect != OrderEffect::Exit {
-            if let Some(reason) = self.rejection(held, side, quantity, base) {
-                return self.reject(id, reason);
+            if let Some(reason) = self.rejection(id, held, quantity, base)? {
+                self.reject(id, reason);
+                return Ok(false);
             }
         }
-        let slip = self.cfg.slippage.per_share(base);
+        let slippage = self.cfg.slippage.for_asset(asset);
+        // A model that prices by participation cannot fill without volume.
+        if slippage.requires_volume() && !(bar.volume > 0.0) {
+            return Ok(false);
+        }
+        let slip = slippage.per_share(&SlippageQuery {
+            asset,
+            quantity,
+            price: base,
+            volume: bar.volume,
+            volume_consumed: self.consumed(b, asset),
+        })?;
         let price = match side {
             OrderSide::Buy => base + slip,
             OrderSide::Sell => base - slip,
         };
+        if !(price.is_finite() && price > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid execution price: expected a finite positive number, got {price}")));
+        }
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit)), price) {
-            return;
+            return Ok(false);
         }
         // Slippage moved the price: the account check runs again at the real price.
         if price != base && effect != OrderEffect::Exit {
-            if let Some(reason) = self.rejection(held, side, quantity, price) {
-                return self.reject(id, reason);
+            if let Some(reason) = self.rejection(id, held, quantity, price)? {
+                self.reject(id, reason);
+                return Ok(false);
             }
         }
-        let commission = self.cfg.commission.commission(quantity, price);
+        let commission = self.cfg.commission.commission(&self.commission_query(&self.orders[(id - 1) as usize], quantity, price))?;
         let fill = Fill {
             order_id: id,
             asset,
@@ -458,6 +796,8 @@ impl Engine {
         };
         self.portfolio.apply_fill(&fill);
         self.fills.push(fill);
+        let consumed = self.consumed(b, asset) + quantity;
+        self.volume_consumed[asset as usize] = (b, consumed);
         let o = self.order_mut(id);
         o.status = OrderStatus::Filled;
         o.filled_bar = Some(b);
@@ -467,6 +807,21 @@ impl Engine {
         if effect == OrderEffect::Reversal {
             self.cancel_other_orders(asset, id);
         }
+        if let Some(parent) = parent_id {
+            self.cancel_siblings(parent, id);
+        }
+        Ok(true)
+    }
+
+    /// One-cancels-other: a bracket exit filled, so its siblings go.
+    fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
+            if id != keep && o.parent_id == Some(parent) && o.status == OrderStatus::Pending {
+                self.mark_cancelled(id, CancelReason::Oco);
+            }
+        }
     }
 
     /// The row of `asset` in the current bar `b`, if it has one.
@@ -475,16 +830,11 @@ impl Engine {
         (bar == b).then_some(row as usize)
     }
 
-    fn rejection(&self, held: f64, side: OrderSide, quantity: f64, price: f64) -> Option<String> {
-        entry_rejection(
-            self.portfolio.cash,
-            held,
-            side,
-            quantity,
-            price,
-            &self.cfg.commission,
-            self.cfg.allow_short_selling,
-        )
+    /// The account's reason to refuse order `id` as an entry at `price`.
+    fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+        let o = &self.orders[(id - 1) as usize];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+        Ok(entry_rejection(self.portfolio.cash, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
     }
 
     fn reject(&mut self, id: OrderId, reason: String) {
@@ -496,10 +846,11 @@ impl Engine {
     /// A reversal cancels the asset's other pending orders (they were sized
     /// for the position that no longer exists).
     fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
-        for &id in &self.pending {
-            let o = &mut self.orders[(id - 1) as usize];
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
             if id != keep && o.asset == asset && o.status == OrderStatus::Pending {
-                o.status = OrderStatus::Cancelled;
+                self.mark_cancelled(id, CancelReason::PositionReversal);
             }
         }
     }

@@ -11,7 +11,10 @@ pub mod market;
 pub mod portfolio;
 
 pub use config::EngineConfig;
-pub use costs::{CommissionModel, SlippageModel};
-pub use engine::{Engine, OrderRequest, SubmitOutcome};
+pub use costs::{
+    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, PerAsset, SlippageCallback,
+    SlippageModel, SlippageQuery, Slippages,
+};
+pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use market::{Column, ColumnBuffer, MarketData};
 pub use portfolio::Portfolio;

@@ -16,7 +16,7 @@ use nl_core::{ConditionalOrderMode, ExecutionMode, ExecutionPrice, LimitGapFill,
 use nl_engine::{Engine, EngineConfig, OrderRequest};
 
 fn order(side: OrderSide, t: OrderType, limit: Option<f64>, stop: Option<f64>, trail: Option<f64>) -> OrderRequest {
-    OrderRequest { asset: AAA, quantity: 10.0, side, order_type: t, limit_price: limit, stop_price: stop, trail_amount: trail }
+    OrderRequest { limit_price: limit, stop_price: stop, trail_amount: trail, ..OrderRequest::new(AAA, 10.0, side, t) }
 }
 
 /// Runs `req` submitted on bar `at` (after a 10-share long entered on bar 0
@@ -125,7 +125,7 @@ fn fills_stay_inside_the_bar_except_documented_limit_gaps() {
 fn slippage_never_pushes_a_limit_fill_past_its_limit() {
     // Buy limit 101.5 is touched on bar 1, but 101.5 + 0.02 slippage > 101.5:
     // no fill there, nor later (ml4t's rule); a stop has no such bound.
-    let slip = EngineConfig { slippage: nl_engine::SlippageModel::Fixed { amount: 0.02 }, ..EngineConfig::default() };
+    let slip = EngineConfig { slippage: nl_engine::SlippageModel::Fixed { amount: 0.02 }.into(), ..EngineConfig::default() };
     assert_eq!(fill_of(slip.clone(), false, 0, order(OrderSide::Buy, OrderType::Limit, Some(101.5), None, None)), None);
     assert_eq!(fill_of(slip, false, 0, order(OrderSide::Buy, OrderType::Stop, None, Some(103.5), None)),
                Some((1, 103.52)));

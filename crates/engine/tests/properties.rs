@@ -55,8 +55,8 @@ proptest! {
             allow_short_selling: shorts,
             share_type: if fractional { ShareType::Fractional } else { ShareType::Integer },
             commission: [CommissionModel::None, CommissionModel::Percentage { rate: 0.002 },
-                         CommissionModel::PerShare { per_share: 0.01, minimum: 1.0 }][costs as usize],
-            slippage: if costs == 1 { SlippageModel::Percentage { rate: 0.001 } } else { SlippageModel::Fixed { amount: 0.02 } },
+                         CommissionModel::PerShare { per_share: 0.01, minimum: 1.0 }][costs as usize].clone().into(),
+            slippage: if costs == 1 { SlippageModel::Percentage { rate: 0.001 } } else { SlippageModel::Fixed { amount: 0.02 } }.into(),
             ..EngineConfig::default()
         };
         let n_bars = 30;

@@ -60,7 +60,7 @@ fn same_bar_fills_at_the_configured_price_of_the_same_bar() {
 
 /// Bar 0: buy 10 AAA and 500 BBB; bar 2: sell 10 AAA and 200 BBB (BBB stays 300 long).
 fn cost_run(commission: CommissionModel, slippage: SlippageModel) -> nl_engine::Engine {
-    run(EngineConfig { commission, slippage, ..cfg() }, market(), |b, e| match b {
+    run(EngineConfig { commission: commission.into(), slippage: slippage.into(), ..cfg() }, market(), |b, e| match b {
         0 => { buy(e, AAA, 10.0); buy(e, BBB, 500.0); }
         2 => { sell(e, AAA, 10.0); sell(e, BBB, 200.0); }
         _ => {}
@@ -86,7 +86,7 @@ fn per_share_commission_has_a_minimum_per_fill() {
 
 #[test]
 fn per_trade_commission_is_flat_per_fill() {
-    let e = cost_run(CommissionModel::PerTrade { fee: 2.0 }, SlippageModel::None);
+    let e = cost_run(CommissionModel::Combined { percentage: 0.0, fixed: 2.0 }, SlippageModel::None);
     assert!(e.fills().iter().all(|f| f.commission == 2.0));
     assert_eq!(e.cash(), 84102.0);
 }
@@ -120,7 +120,7 @@ fn cash_account_rejects_what_it_cannot_pay_for() {
     assert_eq!(e.orders()[0].rejection_reason.as_deref(), Some("Insufficient cash: need $10200.00, have $10000.00"));
     assert!(e.fills().is_empty());
     // The check includes commission: 98 * 102 = 9996 plus 9.996 > 10000.
-    let with_fee = EngineConfig { commission: CommissionModel::Percentage { rate: 0.001 }, ..small(10_000.0) };
+    let with_fee = EngineConfig { commission: CommissionModel::Percentage { rate: 0.001 }.into(), ..small(10_000.0) };
     let e = run(with_fee, market(), |b, e| if b == 0 { buy(e, AAA, 98.0); });
     assert_eq!(e.orders()[0].rejection_reason.as_deref(), Some("Insufficient cash: need $9996.00, have $9990.00"));
     // Within the 0.01 tolerance the buy fills and cash ends a hair below zero.
@@ -148,7 +148,7 @@ fn short_enabled_account_reverses_in_one_fill_with_two_trades() {
     // Long 10 at 102 (fee 1.02), then sell 25 at 104 (fee 2.6): closes 10, opens short 15.
     let c = EngineConfig {
         allow_short_selling: true,
-        commission: CommissionModel::Percentage { rate: 0.001 },
+        commission: CommissionModel::Percentage { rate: 0.001 }.into(),
         ..cfg()
     };
     let e = run(c, market(), |b, e| match b {
@@ -198,7 +198,7 @@ fn entries_in_one_bar_see_cash_used_by_earlier_entries() {
 #[test]
 fn adds_average_the_entry_and_partial_exits_allocate_entry_fees() {
     // 0.1% commission. Buy 10 @102, buy 20 @104, sell 12 @103, sell 18 @100.
-    let c = EngineConfig { commission: CommissionModel::Percentage { rate: 0.001 }, ..cfg() };
+    let c = EngineConfig { commission: CommissionModel::Percentage { rate: 0.001 }.into(), ..cfg() };
     let e = run(c, market(), |b, e| match b {
         0 => { buy(e, AAA, 10.0); }
         1 => { buy(e, AAA, 20.0); }

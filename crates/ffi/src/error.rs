@@ -17,6 +17,9 @@ pub enum NlStatus {
     NotFound = 3,
     InvalidState = 4,
     NullPointer = 5,
+    /// A callback (a user's Python model) failed; the Python side re-raises
+    /// the exception it stored.
+    CallbackFailed = 6,
     /// A Rust panic was caught: a bug in nautilus_like, never in user input.
     Panic = 99,
 }
@@ -39,6 +42,7 @@ impl From<&EngineError> for NlStatus {
             EngineError::InvalidData(_) => NlStatus::InvalidData,
             EngineError::NotFound(_) => NlStatus::NotFound,
             EngineError::InvalidState(_) => NlStatus::InvalidState,
+            EngineError::Callback(_) => NlStatus::CallbackFailed,
         }
     }
 }

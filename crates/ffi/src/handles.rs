@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nl_core::{
-    ConditionalOrderMode, EngineError, LimitGapFill, ExecutionMode, ExecutionPrice, Fill, Order, OrderSide, OrderStatus, OrderType,
-    Position, ShareType, Trade, TradeStatus,
+    CancelReason, ConditionalOrderMode, EngineError, EntryOrderPriority, ExecutionMode, ExecutionPrice, Fill, FillOrdering,
+    LimitGapFill, Order, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade, TradeStatus,
 };
-use nl_engine::{CommissionModel, Engine, EngineConfig, MarketData, OrderRequest, SlippageModel, SubmitOutcome};
+use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, OrderUpdate, SubmitOutcome};
 
 use crate::error::{guard, into_c_string, null_error, NlStatus};
 
@@ -47,19 +47,10 @@ pub unsafe extern "C" fn nl_live_handles(out_engines: *mut usize, out_market_dat
 }
 
 /// One backtest's mutable state. Not thread-safe: use one handle per thread.
-pub struct NlEngine(Engine);
-
-/// Commission model codes for [`NlEngineConfig::commission_type`].
-pub const NL_COMMISSION_NONE: u32 = 0;
-pub const NL_COMMISSION_PERCENTAGE: u32 = 1;
-pub const NL_COMMISSION_PER_SHARE: u32 = 2;
-pub const NL_COMMISSION_PER_TRADE: u32 = 3;
-/// Slippage model codes for [`NlEngineConfig::slippage_type`].
-pub const NL_SLIPPAGE_NONE: u32 = 0;
-pub const NL_SLIPPAGE_PERCENTAGE: u32 = 1;
-pub const NL_SLIPPAGE_FIXED: u32 = 2;
+pub struct NlEngine(pub(crate) Engine);
 
 /// Engine settings; enum fields carry the integer codes of the core enums.
+/// Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct NlEngineConfig {
@@ -68,18 +59,14 @@ pub struct NlEngineConfig {
     pub execution_price: u32,
     pub share_type: u32,
     pub allow_short_selling: bool,
-    pub commission_type: u32,
-    pub commission_rate: f64,
-    pub commission_per_share: f64,
-    pub commission_minimum: f64,
-    pub commission_per_trade: f64,
-    pub slippage_type: u32,
-    pub slippage_rate: f64,
-    pub slippage_fixed: f64,
     /// A `ConditionalOrderMode` code.
     pub conditional_order_mode: u32,
     /// A `LimitGapFill` code.
     pub limit_gap_fill: u32,
+    /// A `FillOrdering` code.
+    pub fill_ordering: u32,
+    /// An `EntryOrderPriority` code.
+    pub entry_order_priority: u32,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -122,6 +109,14 @@ pub struct NlOrder {
     pub filled_quantity: f64,
     pub commission: f64,
     pub has_rejection_reason: bool,
+    /// The bracket entry's id, 0 when none.
+    pub parent_id: u64,
+    /// A `TimeInForce` code.
+    pub time_in_force: u32,
+    /// A `CancelReason` code, -1 unless cancelled.
+    pub cancel_reason: i32,
+    /// -1 unless cancelled during a bar.
+    pub cancelled_bar: i64,
 }
 
 #[repr(C)]
@@ -204,32 +199,17 @@ pub const NL_SUBMIT_IGNORED: u32 = 1;
 
 impl NlEngineConfig {
     fn to_engine(self) -> Result<EngineConfig, EngineError> {
-        let commission = match self.commission_type {
-            NL_COMMISSION_NONE => CommissionModel::None,
-            NL_COMMISSION_PERCENTAGE => CommissionModel::Percentage { rate: self.commission_rate },
-            NL_COMMISSION_PER_SHARE => CommissionModel::PerShare {
-                per_share: self.commission_per_share,
-                minimum: self.commission_minimum,
-            },
-            NL_COMMISSION_PER_TRADE => CommissionModel::PerTrade { fee: self.commission_per_trade },
-            other => return Err(EngineError::InvalidArgument(format!("invalid commission_type code {other}"))),
-        };
-        let slippage = match self.slippage_type {
-            NL_SLIPPAGE_NONE => SlippageModel::None,
-            NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: self.slippage_rate },
-            NL_SLIPPAGE_FIXED => SlippageModel::Fixed { amount: self.slippage_fixed },
-            other => return Err(EngineError::InvalidArgument(format!("invalid slippage_type code {other}"))),
-        };
         Ok(EngineConfig {
             initial_cash: self.initial_cash,
             execution_mode: ExecutionMode::try_from(self.execution_mode)?,
             execution_price: ExecutionPrice::try_from(self.execution_price)?,
             share_type: ShareType::try_from(self.share_type)?,
-            commission,
-            slippage,
             allow_short_selling: self.allow_short_selling,
             conditional_order_mode: ConditionalOrderMode::try_from(self.conditional_order_mode)?,
             limit_gap_fill: LimitGapFill::try_from(self.limit_gap_fill)?,
+            fill_ordering: FillOrdering::try_from(self.fill_ordering)?,
+            entry_order_priority: EntryOrderPriority::try_from(self.entry_order_priority)?,
+            ..EngineConfig::default()
         })
     }
 }
@@ -258,6 +238,10 @@ impl From<&Order> for NlOrder {
             filled_quantity: o.filled_quantity,
             commission: o.commission,
             has_rejection_reason: o.rejection_reason.is_some(),
+            parent_id: o.parent_id.unwrap_or(0),
+            time_in_force: o.time_in_force as u32,
+            cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
+            cancelled_bar: o.cancelled_bar.map_or(-1, i64::from),
         }
     }
 }
@@ -333,7 +317,7 @@ fn position_struct(p: &Position) -> NlPosition {
 ///
 /// # Safety
 /// `e` must be null or a live pointer from `nl_engine_new`.
-unsafe fn engine<'a>(e: *mut NlEngine) -> Result<&'a mut Engine, EngineError> {
+pub(crate) unsafe fn engine<'a>(e: *mut NlEngine) -> Result<&'a mut Engine, EngineError> {
     e.as_mut().map(|h| &mut h.0).ok_or_else(|| null_error("engine"))
 }
 
@@ -481,8 +465,13 @@ pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
     guard(|| engine(e)?.end_bar())
 }
 
+/// NaN stands for "not given" in price arguments.
+fn given(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
 /// Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
-/// when not given. `out_outcome` receives an `NL_SUBMIT_*` code and
+/// when not given; `parent_id` is 0 for none; `time_in_force` a `TimeInForce` code. `out_outcome` receives an `NL_SUBMIT_*` code and
 /// `out_order_id` the id (0 when ignored).
 ///
 /// # Safety
@@ -497,19 +486,19 @@ pub unsafe extern "C" fn nl_engine_submit_order(
     limit_price: f64,
     stop_price: f64,
     trail_amount: f64,
+    parent_id: u64,
+    time_in_force: u32,
     out_order_id: *mut u64,
     out_outcome: *mut u32,
 ) -> NlStatus {
     guard(|| {
-        let given = |v: f64| (!v.is_nan()).then_some(v);
         let req = OrderRequest {
-            asset,
-            quantity,
-            side: OrderSide::try_from(side)?,
-            order_type: OrderType::try_from(order_type)?,
             limit_price: given(limit_price),
             stop_price: given(stop_price),
             trail_amount: given(trail_amount),
+            parent_id: (parent_id != 0).then_some(parent_id),
+            time_in_force: TimeInForce::try_from(time_in_force)?,
+            ..OrderRequest::new(asset, quantity, OrderSide::try_from(side)?, OrderType::try_from(order_type)?)
         };
         let (id, code) = match engine(e)?.submit_order(req)? {
             SubmitOutcome::Accepted(id) => (id, NL_SUBMIT_ACCEPTED),
@@ -517,6 +506,86 @@ pub unsafe extern "C" fn nl_engine_submit_order(
         };
         write(out_order_id, id)?;
         write(out_outcome, code)
+    })
+}
+
+/// Submits a bracket: an entry (MARKET, or LIMIT at `entry_limit`) plus a
+/// take-profit LIMIT and a stop-loss STOP exit, one-cancels-other. Writes the
+/// three ids to `out_ids` and `NL_SUBMIT_*` to `out_outcome` (ids 0 when ignored).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_ids` valid for 3 writes.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_submit_bracket(
+    e: *mut NlEngine,
+    asset: u32,
+    quantity: f64,
+    side: u32,
+    entry_type: u32,
+    entry_limit: f64,
+    take_profit: f64,
+    stop_loss: f64,
+    time_in_force: u32,
+    out_ids: *mut u64,
+    out_outcome: *mut u32,
+) -> NlStatus {
+    guard(|| {
+        let entry = OrderRequest {
+            limit_price: given(entry_limit),
+            time_in_force: TimeInForce::try_from(time_in_force)?,
+            ..OrderRequest::new(asset, quantity, OrderSide::try_from(side)?, OrderType::try_from(entry_type)?)
+        };
+        if out_ids.is_null() {
+            return Err(null_error("output"));
+        }
+        let (ids, code) = match engine(e)?.submit_bracket(entry, take_profit, stop_loss)? {
+            Some(ids) => (ids, NL_SUBMIT_ACCEPTED),
+            None => ([0; 3], NL_SUBMIT_IGNORED),
+        };
+        std::ptr::copy_nonoverlapping(ids.as_ptr(), out_ids, 3);
+        write(out_outcome, code)
+    })
+}
+
+/// Changes a pending order; NaN arguments keep the current value.
+/// `out_updated` is 0 if the order was not pending, else 1.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_updated` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_update_order(
+    e: *mut NlEngine,
+    order_id: u64,
+    quantity: f64,
+    limit_price: f64,
+    stop_price: f64,
+    trail_amount: f64,
+    out_updated: *mut u8,
+) -> NlStatus {
+    guard(|| {
+        let update = OrderUpdate {
+            quantity: given(quantity),
+            limit_price: given(limit_price),
+            stop_price: given(stop_price),
+            trail_amount: given(trail_amount),
+        };
+        let done = engine(e)?.update_order(order_id, update)?;
+        write(out_updated, u8::from(done))
+    })
+}
+
+/// Sets each bar's session (trading-day) number, needed by DAY orders.
+///
+/// # Safety
+/// `e` must be a live engine handle; `sessions` valid for `n` reads.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_sessions(e: *mut NlEngine, sessions: *const i64, n: usize) -> NlStatus {
+    guard(|| {
+        if sessions.is_null() && n > 0 {
+            return Err(null_error("sessions"));
+        }
+        let v = if n == 0 { Vec::new() } else { std::slice::from_raw_parts(sessions, n).to_vec() };
+        engine(e)?.set_sessions(v)
     })
 }
 
@@ -792,5 +861,9 @@ pub extern "C" fn nl_enum_codes(
     _g: TradeStatus,
     _h: ConditionalOrderMode,
     _i: LimitGapFill,
+    _j: FillOrdering,
+    _k: EntryOrderPriority,
+    _l: TimeInForce,
+    _m: CancelReason,
 ) {
 }

@@ -8,8 +8,10 @@
 //! - Handles are created by `*_new`, freed by `*_drop`; strings returned by
 //!   Rust are freed with `nl_string_free`.
 
+mod costs;
 mod error;
 mod handles;
 
+pub use costs::*;
 pub use error::*;
 pub use handles::*;

@@ -16,17 +16,37 @@ fn config() -> NlEngineConfig {
         execution_price: 0,
         share_type: 0,
         allow_short_selling: false,
-        commission_type: NL_COMMISSION_PERCENTAGE,
-        commission_rate: 0.01,
-        commission_per_share: 0.0,
-        commission_minimum: 0.0,
-        commission_per_trade: 0.0,
-        slippage_type: NL_SLIPPAGE_NONE,
-        slippage_rate: 0.0,
-        slippage_fixed: 0.0,
         conditional_order_mode: 0,
         limit_gap_fill: 0,
+        fill_ordering: 0,
+        entry_order_priority: 0,
     }
+}
+
+fn commission(asset: u32, kind: u32, rate: f64) -> NlCommissionSpec {
+    NlCommissionSpec {
+        asset,
+        kind,
+        rate,
+        per_share: 0.0,
+        per_trade: 0.0,
+        minimum: 0.0,
+        tiers_start: 0,
+        tiers_len: 0,
+        callback: None,
+        user_data: ptr::null_mut(),
+        name: ptr::null(),
+    }
+}
+
+/// 1% commission on every asset.
+unsafe fn set_one_percent(e: *mut NlEngine) -> NlStatus {
+    let spec = commission(NL_ALL_ASSETS, NL_COMMISSION_PERCENTAGE, 0.01);
+    nl_engine_set_commission(e, &spec, 1, ptr::null(), ptr::null(), 0)
+}
+
+unsafe fn submit(e: *mut NlEngine, asset: u32, qty: f64, side: u32, order_type: u32, id: &mut u64, outcome: &mut u32) -> NlStatus {
+    nl_engine_submit_order(e, asset, qty, side, order_type, f64::NAN, f64::NAN, f64::NAN, 0, 0, id, outcome)
 }
 
 /// One asset, two bars: open 10 then 11, close 10.5 then 11.5.
@@ -48,10 +68,11 @@ fn a_backtest_through_the_abi() {
     let mut e = ptr::null_mut();
     unsafe {
         assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        assert_eq!(set_one_percent(e), NlStatus::Ok, "{}", last_error());
         nl_market_data_drop(md); // the engine keeps its own reference
         assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
         let (mut id, mut outcome) = (0u64, 99u32);
-        assert_eq!(nl_engine_submit_order(e, 0, 10.0, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!(submit(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
         assert_eq!((id, outcome), (1, NL_SUBMIT_ACCEPTED));
         assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
         assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok);
@@ -72,21 +93,23 @@ fn errors_carry_a_message() {
     let mut e = ptr::null_mut();
     unsafe {
         let mut bad = config();
-        bad.commission_rate = -1.0;
-        assert_eq!(nl_engine_new(&bad, md, &mut e), NlStatus::InvalidArgument);
-        assert!(last_error().contains("commission_rate"), "{}", last_error());
-        bad = config();
         bad.execution_mode = 7;
         assert_eq!(nl_engine_new(&bad, md, &mut e), NlStatus::InvalidArgument);
         assert!(last_error().contains("ExecutionMode"));
         assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        let negative = commission(NL_ALL_ASSETS, NL_COMMISSION_PERCENTAGE, -1.0);
+        assert_eq!(nl_engine_set_commission(e, &negative, 1, ptr::null(), ptr::null(), 0), NlStatus::InvalidArgument);
+        assert!(last_error().contains("commission_rate"), "{}", last_error());
+        let routed_only = commission(0, NL_COMMISSION_PERCENTAGE, 0.01);
+        assert_eq!(nl_engine_set_commission(e, &routed_only, 1, ptr::null(), ptr::null(), 0), NlStatus::InvalidArgument);
+        assert!(last_error().contains("no default"), "{}", last_error());
         let (mut id, mut outcome) = (0u64, 0u32);
-        assert_eq!(nl_engine_submit_order(e, 5, 1.0, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::NotFound);
+        assert_eq!(submit(e, 5, 1.0, 1, 0, &mut id, &mut outcome), NlStatus::NotFound);
         assert!(last_error().contains("asset index 5"));
-        assert_eq!(nl_engine_submit_order(e, 0, f64::NAN, 1, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::InvalidArgument);
-        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 3, 0, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(submit(e, 0, f64::NAN, 1, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
+        assert_eq!(submit(e, 0, 1.0, 3, 0, &mut id, &mut outcome), NlStatus::InvalidArgument);
         // A limit order without its price is refused, naming the argument.
-        assert_eq!(nl_engine_submit_order(e, 0, 1.0, 1, 1, f64::NAN, f64::NAN, f64::NAN, &mut id, &mut outcome),
+        assert_eq!(submit(e, 0, 1.0, 1, 1, &mut id, &mut outcome),
                    NlStatus::InvalidArgument);
         assert!(last_error().contains("limit_price is required"), "{}", last_error());
         assert_eq!(nl_engine_end_bar(e), NlStatus::InvalidState);

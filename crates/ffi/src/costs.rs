@@ -1,0 +1,260 @@
+//! Commission and slippage models across the ABI: flat spec arrays (one
+//! entry per asset route plus the default) and C callbacks for models written
+//! in Python.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Arc;
+
+use nl_core::EngineError;
+use nl_engine::{
+    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, PerAsset, SlippageCallback,
+    SlippageModel, SlippageQuery, Slippages,
+};
+
+use crate::error::{guard, null_error, NlStatus};
+use crate::handles::{engine, NlEngine};
+
+/// `asset` of the default route in a spec array.
+pub const NL_ALL_ASSETS: u32 = u32::MAX;
+
+/// Commission kinds for [`NlCommissionSpec::kind`].
+pub const NL_COMMISSION_NONE: u32 = 0;
+pub const NL_COMMISSION_PERCENTAGE: u32 = 1;
+pub const NL_COMMISSION_PER_SHARE: u32 = 2;
+/// `per_trade` per fill plus `rate` of the notional.
+pub const NL_COMMISSION_COMBINED: u32 = 3;
+/// Cumulative per-order fee (`per_share`, `rate`, `per_trade`, `minimum`).
+pub const NL_COMMISSION_PER_ORDER: u32 = 4;
+/// `tiers_len` tiers starting at `tiers_start` of the tier arrays.
+pub const NL_COMMISSION_TIERED: u32 = 5;
+/// `callback(user_data, ...)`.
+pub const NL_COMMISSION_CALLBACK: u32 = 6;
+
+/// Slippage kinds for [`NlSlippageSpec::kind`].
+pub const NL_SLIPPAGE_NONE: u32 = 0;
+pub const NL_SLIPPAGE_PERCENTAGE: u32 = 1;
+pub const NL_SLIPPAGE_FIXED: u32 = 2;
+/// `amount` is the quoted spread (full, or half when `half_given`).
+pub const NL_SLIPPAGE_SPREAD: u32 = 3;
+pub const NL_SLIPPAGE_VOLUME_SHARE: u32 = 4;
+pub const NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE: u32 = 5;
+pub const NL_SLIPPAGE_CALLBACK: u32 = 6;
+
+/// A user commission model: writes the fee of a fill of `quantity` (unsigned)
+/// of `asset` at `price` to `out` and returns 0, or returns non-zero when it
+/// failed (the caller keeps its own error).
+pub type NlCommissionFn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, out: *mut f64) -> i32>;
+
+/// A user slippage model: per-unit price adjustment; `volume` is NaN when the
+/// feed has no volume.
+pub type NlSlippageFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, volume: f64, out: *mut f64) -> i32,
+>;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlCommissionSpec {
+    /// An asset index, or `NL_ALL_ASSETS` for the default.
+    pub asset: u32,
+    pub kind: u32,
+    pub rate: f64,
+    pub per_share: f64,
+    pub per_trade: f64,
+    pub minimum: f64,
+    pub tiers_start: usize,
+    pub tiers_len: usize,
+    pub callback: NlCommissionFn,
+    /// Passed back to `callback`; must outlive the engine.
+    pub user_data: *mut c_void,
+    /// The model's name for error messages (may be null).
+    pub name: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlSlippageSpec {
+    /// An asset index, or `NL_ALL_ASSETS` for the default.
+    pub asset: u32,
+    pub kind: u32,
+    pub rate: f64,
+    pub amount: f64,
+    pub half_given: bool,
+    pub callback: NlSlippageFn,
+    pub user_data: *mut c_void,
+    pub name: *const c_char,
+}
+
+struct ForeignCommission {
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, *mut f64) -> i32,
+    user_data: *mut c_void,
+    name: String,
+}
+
+struct ForeignSlippage {
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, *mut f64) -> i32,
+    user_data: *mut c_void,
+    name: String,
+}
+
+// SAFETY: the callee (Cython) takes the GIL itself and `user_data` is a
+// Python object the engine's owner keeps alive; an engine handle is used by
+// one thread at a time.
+unsafe impl Send for ForeignCommission {}
+unsafe impl Sync for ForeignCommission {}
+unsafe impl Send for ForeignSlippage {}
+unsafe impl Sync for ForeignSlippage {}
+
+impl CommissionCallback for ForeignCommission {
+    fn commission(&self, q: &CommissionQuery) -> Result<f64, String> {
+        let mut out = f64::NAN;
+        // SAFETY: the function pointer and user data came from the caller of
+        // `nl_engine_set_commission`, which promises they stay valid.
+        match unsafe { (self.f)(self.user_data, q.asset, q.quantity, q.price, &mut out) } {
+            0 => Ok(out),
+            _ => Err(format!("commission model {} raised", self.name)),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl SlippageCallback for ForeignSlippage {
+    fn slippage(&self, q: &SlippageQuery) -> Result<f64, String> {
+        let mut out = f64::NAN;
+        // SAFETY: as for ForeignCommission.
+        match unsafe { (self.f)(self.user_data, q.asset, q.quantity, q.price, q.volume, &mut out) } {
+            0 => Ok(out),
+            _ => Err(format!("slippage model {} raised", self.name)),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// # Safety
+/// `name` must be null or a NUL-terminated string.
+unsafe fn model_name(name: *const c_char, fallback: &str) -> String {
+    if name.is_null() {
+        fallback.to_string()
+    } else {
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
+/// # Safety
+/// `p` must be valid for reading `n` elements (or `n == 0`).
+unsafe fn slice<'a, T>(p: *const T, n: usize, what: &str) -> Result<&'a [T], EngineError> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(null_error(what));
+    }
+    Ok(std::slice::from_raw_parts(p, n))
+}
+
+/// Builds the per-asset routing table; exactly one default route.
+fn routes<M>(entries: Vec<(u32, M)>, what: &str) -> Result<PerAsset<M>, EngineError> {
+    let mut default = None;
+    let mut by_asset = std::collections::HashMap::new();
+    for (asset, model) in entries {
+        let duplicate = if asset == NL_ALL_ASSETS {
+            default.replace(model).is_some()
+        } else {
+            by_asset.insert(asset, model).is_some()
+        };
+        if duplicate {
+            return Err(EngineError::InvalidArgument(format!("{what}: two models for the same route")));
+        }
+    }
+    let default = default.ok_or_else(|| EngineError::InvalidArgument(format!("{what}: no default model")))?;
+    Ok(PerAsset { default, by_asset })
+}
+
+/// Sets the engine's commission models (before its first bar).
+///
+/// # Safety
+/// `e` must be a live engine; `specs` valid for `n` entries; the tier arrays
+/// valid for `n_tiers` entries; callbacks and user data valid for the
+/// engine's life.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_commission(
+    e: *mut NlEngine,
+    specs: *const NlCommissionSpec,
+    n: usize,
+    tier_thresholds: *const f64,
+    tier_rates: *const f64,
+    n_tiers: usize,
+) -> NlStatus {
+    guard(|| {
+        let specs = slice(specs, n, "commission specs")?;
+        let thresholds = slice(tier_thresholds, n_tiers, "tier thresholds")?;
+        let rates = slice(tier_rates, n_tiers, "tier rates")?;
+        let mut entries = Vec::with_capacity(n);
+        for s in specs {
+            let model = match s.kind {
+                NL_COMMISSION_NONE => CommissionModel::None,
+                NL_COMMISSION_PERCENTAGE => CommissionModel::Percentage { rate: s.rate },
+                NL_COMMISSION_PER_SHARE => CommissionModel::PerShare { per_share: s.per_share, minimum: s.minimum },
+                NL_COMMISSION_COMBINED => CommissionModel::Combined { percentage: s.rate, fixed: s.per_trade },
+                NL_COMMISSION_PER_ORDER => CommissionModel::PerOrder {
+                    per_share: s.per_share,
+                    rate: s.rate,
+                    per_trade: s.per_trade,
+                    minimum: s.minimum,
+                },
+                NL_COMMISSION_TIERED => {
+                    let end = s.tiers_start.checked_add(s.tiers_len).filter(|&end| end <= n_tiers);
+                    let end = end.ok_or_else(|| EngineError::InvalidArgument("tier range out of bounds".into()))?;
+                    let tiers = (s.tiers_start..end).map(|i| (thresholds[i], rates[i])).collect();
+                    CommissionModel::Tiered { tiers }
+                }
+                NL_COMMISSION_CALLBACK => {
+                    let f = s.callback.ok_or_else(|| null_error("commission callback"))?;
+                    let name = model_name(s.name, "commission model");
+                    CommissionModel::Callback(Callback(Arc::new(ForeignCommission { f, user_data: s.user_data, name })))
+                }
+                other => return Err(EngineError::InvalidArgument(format!("invalid commission kind {other}"))),
+            };
+            entries.push((s.asset, model));
+        }
+        let commissions: Commissions = routes(entries, "commission")?;
+        engine(e)?.set_commission(commissions)
+    })
+}
+
+/// Sets the engine's slippage models (before its first bar).
+///
+/// # Safety
+/// As `nl_engine_set_commission`.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const NlSlippageSpec, n: usize) -> NlStatus {
+    guard(|| {
+        let specs = slice(specs, n, "slippage specs")?;
+        let mut entries = Vec::with_capacity(n);
+        for s in specs {
+            let model = match s.kind {
+                NL_SLIPPAGE_NONE => SlippageModel::None,
+                NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: s.rate },
+                NL_SLIPPAGE_FIXED => SlippageModel::Fixed { amount: s.amount },
+                NL_SLIPPAGE_SPREAD => SlippageModel::Spread { spread: s.amount, half_given: s.half_given },
+                NL_SLIPPAGE_VOLUME_SHARE => SlippageModel::VolumeShare { impact: s.rate },
+                NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE => SlippageModel::CumulativeVolumeShare { impact: s.rate },
+                NL_SLIPPAGE_CALLBACK => {
+                    let f = s.callback.ok_or_else(|| null_error("slippage callback"))?;
+                    let name = model_name(s.name, "slippage model");
+                    SlippageModel::Callback(Callback(Arc::new(ForeignSlippage { f, user_data: s.user_data, name })))
+                }
+                other => return Err(EngineError::InvalidArgument(format!("invalid slippage kind {other}"))),
+            };
+            entries.push((s.asset, model));
+        }
+        let slippages: Slippages = routes(entries, "slippage")?;
+        engine(e)?.set_slippage(slippages)
+    })
+}

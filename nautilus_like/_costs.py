@@ -1,0 +1,94 @@
+"""Turns a config's cost fields or a cost-model object into the per-asset route
+lists that `_driver.create_engine` hands to Rust.
+
+A route is `(asset_index, spec)`; `ALL_ASSETS` marks the default. A spec is a
+native model's `_spec()` dict, or `{"kind": CALLBACK, "model": obj}` for a
+Python object with ml4t's `calculate` protocol. Routes for assets that are not
+in the feed are dropped: they can never trade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nautilus_like import models as m
+from nautilus_like.config import BacktestConfig, CommissionType, SlippageType
+
+ALL_ASSETS = 0xFFFFFFFF
+
+
+def commission_model_of(config: BacktestConfig) -> Any:
+    """The model ml4t-backtest builds from the config's commission fields."""
+    kind = config.resolved_commission_type()
+    c = config
+    if kind is CommissionType.PERCENTAGE:
+        return m.PercentageCommission(c.commission_rate)
+    if kind is CommissionType.PER_SHARE:
+        return m.PerShareCommission(c.commission_per_share, c.commission_minimum)
+    if kind is CommissionType.PER_ORDER:
+        return m.PerOrderCommission(c.commission_per_share, c.commission_rate, c.commission_per_trade,
+                                    c.commission_minimum)
+    if kind is CommissionType.PER_ORDER_PER_SHARE:
+        return m.PerOrderPerShareCommission(c.commission_per_share, c.commission_minimum)
+    if kind is CommissionType.PER_TRADE:
+        return m.CombinedCommission(fixed=c.commission_per_trade)
+    if kind is CommissionType.TIERED:
+        return m.TieredCommission([(float("inf"), c.commission_rate)])
+    return m.NoCommission()
+
+
+def slippage_model_of(config: BacktestConfig) -> Any:
+    """The model ml4t-backtest builds from the config's slippage fields."""
+    kind = config.resolved_slippage_type()
+    c = config
+    if kind is SlippageType.PERCENTAGE:
+        return m.PercentageSlippage(c.slippage_rate)
+    if kind is SlippageType.FIXED:
+        return m.FixedSlippage(c.slippage_fixed)
+    if kind is SlippageType.SPREAD:
+        return m.SpreadSlippage(c.slippage_spread, c.slippage_spread_by_asset, c.slippage_spread_convention.value)
+    if kind is SlippageType.VOLUME_BASED:
+        return m.VolumeShareSlippage(c.slippage_rate)
+    if kind is SlippageType.CUMULATIVE_VOLUME_SHARE:
+        return m.CumulativeVolumeShareSlippage(c.slippage_rate)
+    return m.NoSlippage()
+
+
+def _spec(model: Any, kind: str) -> dict[str, Any]:
+    spec = getattr(model, "_spec", None)
+    if spec is not None:
+        return spec()
+    if not callable(getattr(model, "calculate", None)):
+        raise TypeError(f"{kind}_model must be a nautilus_like.models model or have a calculate() method, "
+                        f"got {type(model).__name__}")
+    return {"kind": m._C_CALLBACK if kind == "commission" else m._S_CALLBACK, "model": model}
+
+
+def _spec_for_asset(model: Any, kind: str, asset: str) -> dict[str, Any]:
+    if isinstance(model, m.SpreadSlippage):
+        return model._spec_for(model.asset_spreads.get(asset, model.spread))
+    return _spec(model, kind)
+
+
+def routes(model: Any, kind: str, asset_index: dict[str, int]) -> list[tuple[int, dict[str, Any]]]:
+    """Per-asset routes of a commission (`kind="commission"`) or slippage model.
+
+    A spread model's `asset_spreads` become routes of their own; an explicit
+    per-asset model (AssetSlippage) wins over the default's overrides.
+    """
+    if isinstance(model, (m.AssetCommission, m.AssetSlippage)):
+        expected = m.AssetCommission if kind == "commission" else m.AssetSlippage
+        if not isinstance(model, expected):
+            raise TypeError(f"{kind}_model cannot be a {type(model).__name__}")
+        default, per_asset = model.default, model.models
+    else:
+        default, per_asset = model, {}
+    out = {ALL_ASSETS: _spec(default, kind)}
+    if isinstance(default, m.SpreadSlippage):
+        for name, spread in default.asset_spreads.items():
+            if name in asset_index:
+                out[asset_index[name]] = default._spec_for(spread)
+    for name, sub in per_asset.items():
+        if name in asset_index:
+            out[asset_index[name]] = _spec_for_asset(sub, kind, name)
+    return list(out.items())
