@@ -141,7 +141,8 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
     # NEXT_BAR ignores execution_price for market orders; still vary it.
     cfg["execution_price"] = rng.choice(["OPEN", "CLOSE", "PRICE", "MID"])
     cfg["share_type"] = rng.choice(["INTEGER", "INTEGER", "FRACTIONAL"])
-    com = rng.choice(["NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "INFER"])
+    com = rng.choice(["NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "INFER", "PER_ORDER",
+                      "PER_ORDER_PER_SHARE", "TIERED"])
     if com == "PERCENTAGE":
         cfg["commission_type"] = "PERCENTAGE"
         cfg["commission_rate"] = rng.choice([0.001, 0.0005, round(rng.uniform(0.0001, 0.01), 5)])
@@ -152,6 +153,19 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
     elif com == "PER_TRADE":
         cfg["commission_type"] = "PER_TRADE"
         cfg["commission_per_trade"] = rng.choice([1.0, round(rng.uniform(0.1, 5.0), 2)])
+    elif com == "PER_ORDER":
+        cfg["commission_type"] = "PER_ORDER"
+        cfg["commission_per_share"] = rng.choice([0.0, 0.005, round(rng.uniform(0.001, 0.05), 4)])
+        cfg["commission_rate"] = rng.choice([0.0, 0.0005, round(rng.uniform(0.0001, 0.005), 5)])
+        cfg["commission_per_trade"] = rng.choice([0.0, 1.0, round(rng.uniform(0.1, 3.0), 2)])
+        cfg["commission_minimum"] = rng.choice([0.0, 1.0, round(rng.uniform(0.5, 5.0), 2)])
+    elif com == "PER_ORDER_PER_SHARE":
+        cfg["commission_type"] = "PER_ORDER_PER_SHARE"
+        cfg["commission_per_share"] = rng.choice([0.005, round(rng.uniform(0.001, 0.05), 4)])
+        cfg["commission_minimum"] = rng.choice([0.0, 1.0, round(rng.uniform(0.5, 5.0), 2)])
+    elif com == "TIERED":
+        cfg["commission_type"] = "TIERED"
+        cfg["commission_rate"] = rng.choice([0.001, round(rng.uniform(0.0001, 0.01), 5)])
     elif com == "INFER":
         # commission_type NONE with a rate field set: the model is inferred.
         which = rng.choice(["commission_rate", "commission_per_share", "commission_per_trade"])
@@ -162,12 +176,29 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
             cfg["commission_minimum"] = 1.0
     else:
         cfg["commission_type"] = "NONE"
-    slip = rng.choice(["NONE", "NONE", "PERCENTAGE", "FIXED"])
+    slip = rng.choice(["NONE", "NONE", "PERCENTAGE", "FIXED", "SPREAD", "VOLUME_BASED", "CUMULATIVE_VOLUME_SHARE"])
     cfg["slippage_type"] = slip
     if slip == "PERCENTAGE":
         cfg["slippage_rate"] = rng.choice([0.001, round(rng.uniform(0.0001, 0.01), 5)])
     elif slip == "FIXED":
         cfg["slippage_fixed"] = rng.choice([0.01, 0.05, round(rng.uniform(0.005, 0.25), 3)])
+    elif slip == "SPREAD":
+        cfg["slippage_spread"] = rng.choice([0.0, 0.02, round(rng.uniform(0.01, 0.5), 3)])
+        assets = sorted(set(prices["asset"].to_list()))
+        if cfg["slippage_spread"] == 0.0 or rng.random() < 0.4:
+            picked = rng.sample(assets, rng.randint(1, len(assets)))
+            cfg["slippage_spread_by_asset"] = {a: round(rng.uniform(0.01, 0.4), 3) for a in picked}
+        cfg["slippage_spread_convention"] = rng.choice(["FULL_SPREAD", "HALF_SPREAD"])
+    elif slip == "VOLUME_BASED":
+        cfg["slippage_rate"] = rng.choice([0.1, round(rng.uniform(0.005, 0.3), 3)])
+    elif slip == "CUMULATIVE_VOLUME_SHARE":
+        cfg["slippage_rate"] = rng.choice([0.1, round(rng.uniform(0.01, 1.0), 3)])
+    cfg["fill_ordering"] = rng.choice(["EXIT_FIRST", "EXIT_FIRST", "FIFO", "SEQUENTIAL", "PRIORITY"])
+    if rng.random() < 0.5:
+        cfg["entry_order_priority"] = rng.choice(
+            ["SUBMISSION", "NOTIONAL_DESC", "NOTIONAL_ASC", "FREE_CASH_ASC", "ORDER_VALUE_ASC"])
+    if rng.random() < 0.2:
+        cfg["conditional_order_mode"] = "EXECUTION_PRICE"
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())
@@ -181,15 +212,19 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
 def build_config(lib: Any, spec: dict[str, Any]):
     """A `BacktestConfig` of `lib` from the scenario's config description."""
     if lib.__name__.startswith("ml4t"):
-        from ml4t.backtest.config import ExecutionPrice, ShareType, SlippageType
+        from ml4t.backtest import config as cfg_mod
     else:
-        from nautilus_like.config import ExecutionPrice, ShareType, SlippageType
+        from nautilus_like import config as cfg_mod
     enums = {
         "execution_mode": lib.ExecutionMode,
-        "execution_price": ExecutionPrice,
-        "share_type": ShareType,
+        "execution_price": cfg_mod.ExecutionPrice,
+        "share_type": cfg_mod.ShareType,
         "commission_type": lib.CommissionType,
-        "slippage_type": SlippageType,
+        "slippage_type": cfg_mod.SlippageType,
+        "slippage_spread_convention": cfg_mod.SpreadConvention,
+        "fill_ordering": cfg_mod.FillOrdering,
+        "entry_order_priority": cfg_mod.EntryOrderPriority,
+        "conditional_order_mode": cfg_mod.ConditionalOrderMode,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
     return lib.BacktestConfig(**kwargs)
@@ -202,11 +237,19 @@ def _num(x: Any) -> Any:
     return None if x is None else float(x)
 
 
+def _px(x: float) -> float:
+    """A valid order price: 4 decimals, at least 0.0001."""
+    return max(round(x, 4), 0.0001)
+
+
 # Action mix of the strategy (kind -> relative weight).
 ACTIONS = {
     "signed": 14, "buy": 6, "sell": 5, "close": 6, "cancel": 5, "cash_sized": 7, "reduce": 5,
     "reverse": 4, "double": 3, "side_kw": 2, "zero": 2, "dollars": 2, "signal": 4,
     "nonpositive_shares": 1, "dust": 2,
+    # Order types (resting orders), brackets and order updates.
+    "limit": 6, "stop": 4, "stop_limit": 3, "trailing": 3, "moc": 2, "bracket": 4, "update": 4,
+    "protect": 3,
 }
 ACTION_KINDS = list(ACTIONS)
 ACTION_WEIGHTS = list(ACTIONS.values())
@@ -273,6 +316,94 @@ def make_strategy_class(lib: Any):
             if r < 0.85:
                 return self.rng.choice([0.3, 0.9, 0.05, 1e-9, 0.0])  # round to zero / ignored
             return float(self.rng.randint(50, 400))  # large: often too expensive
+
+        def _resting(self, broker, kind, in_bar, data):
+            """A limit/stop/stop-limit/trailing/MOC order priced around this bar's close."""
+            rng = self.rng
+            if not in_bar:
+                return
+            a = rng.choice(in_bar)
+            c = data[a]["close"]
+            q = self._qty() * rng.choice([1, 1, -1])
+            buy = q >= 0
+            OT = lib.OrderType
+            # Mostly resting (away from the market), sometimes marketable.
+            away = rng.uniform(-0.01, 0.05)
+            if kind == "limit":
+                kw = {"order_type": OT.LIMIT, "limit_price": _px(c * (1 - away) if buy else c * (1 + away))}
+            elif kind == "stop":
+                kw = {"order_type": OT.STOP, "stop_price": _px(c * (1 + away) if buy else c * (1 - away))}
+            elif kind == "stop_limit":
+                stop = _px(c * (1 + away) if buy else c * (1 - away))
+                slack = rng.uniform(-0.01, 0.03)
+                kw = {"order_type": OT.STOP_LIMIT, "stop_price": stop,
+                      "limit_price": _px(stop * (1 + slack) if buy else stop * (1 - slack))}
+            elif kind == "trailing":
+                kw = {"order_type": OT.TRAILING_STOP, "trail_amount": _px(c * rng.uniform(0.005, 0.05))}
+            else:
+                kw = {"order_type": OT.MOC}
+            self._do(kind, a, q, broker.submit_order, a, q, **kw)
+
+        def _bracket(self, broker, in_bar, data):
+            rng = self.rng
+            if not in_bar:
+                return
+            a = rng.choice(in_bar)
+            c = data[a]["close"]
+            q = self._qty() * (1 if rng.random() < 0.75 or not self.allow_short else -1)
+            up, down = c * (1 + rng.uniform(0.005, 0.06)), c * (1 - rng.uniform(0.005, 0.06))
+            tp, sl = (_px(up), _px(down)) if q >= 0 else (_px(down), _px(up))
+            kw = {}
+            if rng.random() < 0.3:
+                kw = {"entry_type": lib.OrderType.LIMIT,
+                      "entry_limit": _px(c * (1 + rng.uniform(-0.03, 0.01) * (1 if q >= 0 else -1)))}
+            try:
+                res = broker.submit_bracket(a, q, tp, sl, **kw)
+            except Exception as exc:
+                self.actions.append((self.bar, "bracket", a, q, "raised", type(exc).__name__, str(exc)))
+                return
+            if res is None:
+                self.actions.append((self.bar, "bracket", a, q, None))
+                return
+            for o in res:
+                self.submitted.append(o.order_id)
+                self.returned.append(o)
+            self.actions.append((self.bar, "bracket", a, q, tuple(
+                (o.order_id, o.status.value, o.side.value, _num(o.quantity), _plain(o.order_type),
+                 o.parent_id) for o in res)))
+
+        def _update(self, broker):
+            rng = self.rng
+            live = broker.get_pending_orders()
+            if live and rng.random() < 0.85:
+                o = rng.choice(live[-5:])
+            elif self.returned:
+                o = rng.choice(self.returned)  # maybe no longer pending: False
+            else:
+                return
+            t = _plain(o.order_type)
+            choices = ["quantity"]
+            if t in ("limit", "stop_limit"):
+                choices.append("limit_price")
+            if t in ("stop", "stop_limit"):
+                choices.append("stop_price")
+            if t == "trailing_stop":
+                choices.append("trail_amount")
+            field_ = rng.choice(choices)
+            if field_ == "quantity":
+                value = float(rng.randint(1, 40)) if rng.random() < 0.6 else round(rng.uniform(0.5, 30), 1)
+            else:
+                old = getattr(o, field_)
+                if old is None:
+                    return
+                value = _px(old * (1 + rng.uniform(-0.03, 0.03)))
+            try:
+                ok = broker.update_order(o.order_id, **{field_: value})
+            except Exception as exc:
+                self.actions.append((self.bar, "update", o.order_id, field_, value, "raised",
+                                     type(exc).__name__))
+                return
+            self.actions.append((self.bar, "update", o.order_id, field_, value, ok))
 
         # -- callbacks ---------------------------------------------------------
 
@@ -387,6 +518,25 @@ def make_strategy_class(lib: Any):
                         self._submit(broker, kind, asset, 0.2)
                     else:
                         self._submit(broker, kind, asset, -round(float(pos.quantity), 1))
+                elif kind in ("limit", "stop", "stop_limit", "trailing", "moc"):
+                    self._resting(broker, kind, in_bar, data)
+                elif kind == "bracket":
+                    self._bracket(broker, in_bar, data)
+                elif kind == "update":
+                    self._update(broker)
+                elif kind == "protect":
+                    held = [(a, q) for a, q in sorted(self._positions(broker).items()) if a in in_bar]
+                    if not held:
+                        continue
+                    a, qty = rng.choice(held)
+                    c = data[a]["close"]
+                    away = rng.uniform(0.005, 0.06)
+                    kind2 = rng.choice(["STOP", "LIMIT", "TRAILING_STOP"])
+                    px = _px(c * (1 - away) if (qty > 0) == (kind2 == "STOP") else c * (1 + away))
+                    kw = ({"trail_amount": _px(c * away)} if kind2 == "TRAILING_STOP" else
+                          {"stop_price": px} if kind2 == "STOP" else {"limit_price": px})
+                    self._do(kind, a, -qty, broker.submit_order, a, -qty,
+                             order_type=getattr(lib.OrderType, kind2), **kw)
                 elif kind == "signal":
                     # Classic signal strategy: enter on a strong score, exit on a weak one.
                     for a in in_bar:
@@ -446,7 +596,7 @@ class RunOutput:
 
 ORDER_FIELDS = ("order_id", "asset", "side", "quantity", "requested_quantity", "order_type", "status",
                 "rejection_reason", "created_at", "filled_at", "filled_price", "filled_quantity",
-                "commission_paid")
+                "commission_paid", "limit_price", "stop_price", "trail_amount", "parent_id")
 FILL_FIELDS = ("order_id", "asset", "side", "quantity", "price", "timestamp", "commission", "slippage",
                "order_type", "price_source", "reference_price", "available_size", "exit_reason")
 POSITION_FIELDS = ("quantity", "entry_price", "entry_time", "current_price", "bars_held",

@@ -14,7 +14,7 @@ use crate::config::EngineConfig;
 use crate::costs::{CommissionQuery, Commissions, SlippageQuery, Slippages};
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::MarketData;
-use crate::portfolio::Portfolio;
+use crate::portfolio::{reversal_split, Portfolio};
 
 /// Submitted quantities at or below this return no order (as in ml4t-backtest).
 pub const MIN_ORDER_QUANTITY: f64 = 1e-8;
@@ -775,7 +775,14 @@ impl Engine {
                 return Ok(false);
             }
         }
-        let commission = self.cfg.commission.commission(&self.commission_query(&self.orders[(id - 1) as usize], quantity, price))?;
+        let quoted = self.cfg.commission.commission(&self.commission_query(&self.orders[(id - 1) as usize], quantity, price))?;
+        let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
+        let commission = if reverses {
+            let (close, open) = reversal_split(quoted, held, quantity);
+            close + open
+        } else {
+            quoted
+        };
         let fill = Fill {
             order_id: id,
             asset,
@@ -794,7 +801,7 @@ impl Engine {
             stop_price,
             stop_triggered_bar,
         };
-        self.portfolio.apply_fill(&fill);
+        self.portfolio.apply_fill(&fill, quoted);
         self.fills.push(fill);
         let consumed = self.consumed(b, asset) + quantity;
         self.volume_consumed[asset as usize] = (b, consumed);
@@ -804,7 +811,7 @@ impl Engine {
         o.filled_price = Some(price);
         o.filled_quantity = quantity;
         o.commission = commission;
-        if effect == OrderEffect::Reversal {
+        if reverses {
             self.cancel_other_orders(asset, id);
         }
         if let Some(parent) = parent_id {

@@ -71,7 +71,24 @@ impl Portfolio {
 
     /// Applies a fill to cash and the position, recording a trade when it
     /// reduces, closes or reverses the position.
-    pub fn apply_fill(&mut self, fill: &Fill) {
+    /// Whether a fill of `signed` (signed quantity) would close `asset`'s
+    /// position and open the opposite one (a residue within rounding noise of
+    /// zero closes it flat instead).
+    pub fn reverses(&self, asset: AssetId, signed: f64) -> bool {
+        match &self.positions[asset as usize] {
+            Some(pos) => {
+                let (old, new) = (pos.quantity, pos.quantity + signed);
+                old * signed < 0.0 && new * old < 0.0 && !is_flat(new, old.abs().max(signed.abs()))
+            }
+            None => false,
+        }
+    }
+
+    /// Books a fill. `quoted` is the commission the model quoted; it equals
+    /// `fill.commission` except for a reversal, where the fill pays the sum of
+    /// the close and open shares split from `quoted` (ml4t-backtest's
+    /// arithmetic, which can differ from `quoted` in the last bit).
+    pub fn apply_fill(&mut self, fill: &Fill, quoted: f64) {
         let (p, c, s) = (fill.price, fill.commission, fill.slippage);
         let signed = fill.side.sign() * fill.quantity;
         self.cash += (-signed * p) - c;
@@ -115,8 +132,7 @@ impl Portfolio {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
             self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
-            let close_c = c * old.abs() / fill.quantity;
-            let open_c = c - close_c;
+            let (close_c, open_c) = reversal_split(quoted, old, fill.quantity);
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
             self.trades.push(trade);
@@ -203,4 +219,10 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         entry_available_size: pos.entry_available_size,
         exit_available_size: fill.available_size,
     }
+}
+
+/// A reversal's commission split: the closing share (by quantity) and the rest.
+pub fn reversal_split(commission: f64, held: f64, fill_quantity: f64) -> (f64, f64) {
+    let close = commission * held.abs() / fill_quantity;
+    (close, commission - close)
 }
