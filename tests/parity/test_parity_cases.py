@@ -46,7 +46,7 @@ def prices(skip: set[tuple[str, int]] = frozenset()) -> pl.DataFrame:
     return pl.DataFrame(rows).sort("timestamp", maintain_order=True)
 
 
-def run(lib, actions, config=None, skip=frozenset(), probe=None):
+def run(lib, actions, config=None, skip=frozenset(), probe=None, models=None):
     """Runs `actions[bar](broker, data, state)` on `lib`; returns (state, result, broker).
     `state` is a dict the actions may write into (what the case compares)."""
 
@@ -66,14 +66,16 @@ def run(lib, actions, config=None, skip=frozenset(), probe=None):
     strat = Scripted()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        engine = lib.Engine(lib.DataFeed(prices_df=prices(skip)), strat, build_config(lib, config or {}))
+        engine = lib.Engine(lib.DataFeed(prices_df=prices(skip)), strat, build_config(lib, config or {}),
+                            **(models(lib) if models else {}))
         result = engine.run()
     return strat.state, result, engine.broker
 
 
-def compare(actions, probe, config=None, skip=frozenset()):
-    ref = probe(*run(ml4t, actions, config, skip))
-    got = probe(*run(nautilus_like, actions, config, skip))
+def compare(actions, probe, config=None, skip=frozenset(), models=None):
+    """`models(lib)` gives Engine keyword arguments (cost models) per library."""
+    ref = probe(*run(ml4t, actions, config, skip, models=models))
+    got = probe(*run(nautilus_like, actions, config, skip, models=models))
     problems = diff(ref, got, "probe")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
@@ -313,3 +315,118 @@ def test_rejected_orders_and_last_rejection_reason():
     actions = {0: [lambda b, d, s: b.submit_order("AAA", 5000), lambda b, d, s: b.submit_order("BBB", -3)],
                2: [lambda b, d, s: b.submit_order("AAA", 0.2)]}
     compare(actions, probe, {"initial_cash": 20_000.0})
+
+
+# ------------------------------------------------- brackets, updates, cost models
+
+
+def _bracket(asset, qty, tp, sl, **kw):
+    def act(b, d, s):
+        legs = b.submit_bracket(asset, qty, tp, sl, **kw)
+        s.setdefault("brackets", []).append(None if legs is None else [(o.order_id, o.parent_id) for o in legs])
+    return act
+
+
+def _update(order_id, **kw):
+    def act(b, d, s):
+        s.setdefault("updates", []).append(b.update_order(order_id, **kw))
+    return act
+
+
+def _entry_limit(lib_broker):
+    return b_types(lib_broker).LIMIT
+
+
+BRACKET_CASES = {
+    "take_profit": {0: [_bracket("AAA", 10, 105.5, 99.5)]},
+    "stop_loss_same_bar": {2: [_bracket("AAA", 10, 110.0, 101.5)]},
+    "short": {0: [_bracket("BBB", -10, 47.9, 52.5)]},
+    "limit_entry": {0: [lambda b, d, s: _bracket("AAA", 10, 104.5, 99.0, entry_type=_entry_limit(b),
+                                                 entry_limit=101.5)(b, d, s)]},
+    "cancel_entry_keeps_exits": {0: [_bracket("AAA", 5, 104.5, 99.0)], 1: [_update("ORD-3", stop_price=102.5)],
+                                 2: [lambda b, d, s: s.setdefault("cancel", b.cancel_order("ORD-2"))]},
+    "update_limit_and_quantity": {0: [_submit("AAA", 10, "LIMIT", limit_price=95.0)],
+                                  1: [_update("ORD-1", limit_price=101.5, quantity=4)],
+                                  3: [_update("ORD-1", quantity=2)]},
+    "update_stop_rearms": {0: [_submit("AAA", 10, "MARKET"),
+                               _submit("AAA", -10, "STOP_LIMIT", stop_price=101.5, limit_price=103.5)],
+                           1: [_update("ORD-2", stop_price=90.0)]},
+    "update_trailing": {0: [_submit("AAA", 10, "MARKET")], 1: [_submit("AAA", -10, "TRAILING_STOP", trail_amount=5.0)],
+                        2: [_update("ORD-2", trail_amount=1.0)]},
+}
+
+
+def _full(state, result, broker):
+    out = _fills(state, result, broker)
+    out["state"] = state
+    out["orders"] = [(o.order_id, o.status.value, o.quantity, o.limit_price, o.stop_price, o.parent_id)
+                     for o in broker.get_orders()]
+    return out
+
+
+@pytest.mark.parametrize("config_name", sorted(ORDER_CONFIGS))
+@pytest.mark.parametrize("case", sorted(BRACKET_CASES))
+def test_brackets_and_updates_match_ml4t(case, config_name):
+    compare(BRACKET_CASES[case], _full, {**ORDER_CONFIGS[config_name], "allow_short_selling": True})
+
+
+class FlatFee:
+    """A user commission model in plain Python, the same object for both engines."""
+
+    def calculate(self, asset, quantity, price):
+        return 0.75 + 0.001 * quantity
+
+
+class QuarterTick:
+    def calculate(self, asset, quantity, price, volume):
+        return 0.25 if volume and quantity > 5 else 0.0
+
+
+def _models(commission=None, slippage=None):
+    """Engine kwargs: `commission(lib_models)` / `slippage(lib_models)` build each library's model."""
+    def build(lib):
+        mod = sys.modules["ml4t.backtest.models"] if lib is ml4t else nautilus_like.models
+        out = {}
+        if commission:
+            out["commission_model"] = commission(mod)
+        if slippage:
+            out["slippage_model"] = slippage(mod)
+        return out
+    return build
+
+
+MODEL_CASES = {
+    "tiered": _models(lambda m: m.TieredCommission([(600.0, 0.01), (2000.0, 0.005), (float("inf"), 0.002)])),
+    "asset_commission": _models(lambda m: m.AssetCommission(
+        {"BBB": m.PerShareCommission(0.02, minimum=1.0)}, default=m.PercentageCommission(0.001))),
+    "per_order": _models(lambda m: m.PerOrderCommission(per_share=0.01, rate=0.0005, per_trade=0.5, minimum=2.0)),
+    "combined": _models(lambda m: m.CombinedCommission(0.001, 1.5)),
+    "spread_by_asset": _models(slippage=lambda m: m.SpreadSlippage(0.1, asset_spreads={"BBB": 0.04})),
+    "half_spread": _models(slippage=lambda m: m.SpreadSlippage(0.1, convention="half_spread")),
+    "volume_share": _models(slippage=lambda m: m.VolumeShareSlippage(0.8)),
+    "cumulative": _models(slippage=lambda m: m.CumulativeVolumeShareSlippage(0.5)),
+    "asset_slippage": _models(slippage=lambda m: m.AssetSlippage(
+        {"AAA": m.FixedSlippage(0.03)}, default=m.PercentageSlippage(0.002))),
+    "python_models": _models(lambda m: FlatFee(), lambda m: QuarterTick()),
+}
+MODEL_ACTIONS = {
+    0: [_submit("AAA", 5, "MARKET"), _submit("BBB", 40, "MARKET"), _submit("AAA", 12, "LIMIT", limit_price=103.0)],
+    2: [_submit("AAA", -8, "MARKET"), _submit("BBB", -40, "STOP", stop_price=48.2)],
+    3: [_submit("AAA", 30, "MOC")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_CASES))
+def test_cost_model_objects_match_ml4t(case):
+    compare(MODEL_ACTIONS, _full, {"execution_mode": "NEXT_BAR"}, models=MODEL_CASES[case])
+
+
+@pytest.mark.parametrize("ordering", ["EXIT_FIRST", "FIFO", "SEQUENTIAL", "PRIORITY"])
+@pytest.mark.parametrize("priority", ["SUBMISSION", "NOTIONAL_DESC", "NOTIONAL_ASC", "FREE_CASH_ASC",
+                                      "ORDER_VALUE_ASC"])
+def test_fill_orderings_match_ml4t(ordering, priority):
+    actions = {0: [_submit("AAA", 10, "MARKET")],
+               2: [_submit("BBB", 30, "MARKET"), _submit("AAA", -10, "MARKET"), _submit("BBB", 5, "MARKET"),
+                   _submit("AAA", 4, "MARKET")]}
+    compare(actions, _full, {"initial_cash": 2000.0, "fill_ordering": ordering, "entry_order_priority": priority,
+                             "commission_type": "PER_SHARE", "commission_per_share": 0.05})
