@@ -3,7 +3,16 @@
     /work/venv312/bin/python benchmarks/compare_ml4t.py                 # 2520 bars x 100 assets, 3 repeats
     python benchmarks/compare_ml4t.py --bars 1000 --assets 10 --repeats 1
 
-Workload (ML4T_REFERENCE.md section 14): weekday bars from 2000-01-03; per asset
+Workloads (``--workload``):
+
+* ``signal`` (default, ML4T_REFERENCE.md section 14): market orders only;
+* ``resting``: the same data, but entries rotate between a market order, a
+  buy limit 1% below the close, a buy stop 1% above it and a bracket (limit
+  entry 0.5% below, take-profit +4%, stop-loss -3%), so over half of all orders are
+  limit/stop/bracket orders that rest for several bars; an exit cancels the
+  asset's working orders, then closes. Python strategies only.
+
+Data: weekday bars from 2000-01-03; per asset
 a GBM random walk of closes (sigma = 1%/day), opens gapped from the previous close
 by N(0, 0.2%), high/low wicks of |N(0, 0.3%)| beyond max/min(open, close), a
 random volume and a U(-1, 1) signal, seed 20240521. Strategy: buy 10 shares when
@@ -96,6 +105,51 @@ def python_strategy(base: type) -> type:
     return rule(base)
 
 
+def resting_strategy(base: type, order_type: type) -> type:
+    """The ``resting`` workload's rule on either library's Strategy/OrderType (one body)."""
+
+    class RestingOrders(base):
+        def __init__(self):
+            self.working = {}  # asset -> orders this strategy placed that may still rest
+
+        def _cancel_working(self, broker, asset):
+            for o in self.working.pop(asset, ()):
+                if o.status.value == "pending":
+                    broker.cancel_order(o.order_id)
+
+        def on_data(self, timestamp, data, context, broker):
+            for asset, bar in data.items():
+                signal = bar["signals"].get("signal", 0.0)
+                if signal > 0.5:
+                    if broker.get_position(asset) is not None:
+                        continue
+                    if any(o.status.value == "pending" for o in self.working.get(asset, ())):
+                        continue
+                    close = bar["close"]
+                    kind = int(signal * 1_000_000) % 4
+                    if kind == 0:
+                        placed = [broker.submit_order(asset, 10)]
+                    elif kind == 1:
+                        placed = [broker.submit_order(asset, 10, order_type=order_type.LIMIT,
+                                                      limit_price=round(close * 0.99, 2))]
+                    elif kind == 2:
+                        placed = [broker.submit_order(asset, 10, order_type=order_type.STOP,
+                                                      stop_price=round(close * 1.01, 2))]
+                    else:
+                        placed = list(broker.submit_bracket(asset, 10, take_profit=round(close * 1.04, 2),
+                                                            stop_loss=round(close * 0.97, 2),
+                                                            entry_type=order_type.LIMIT,
+                                                            entry_limit=round(close * 0.995, 2)))
+                    self.working[asset] = placed
+                elif signal < -0.5:
+                    self._cancel_working(broker, asset)
+                    pos = broker.get_position(asset)
+                    if pos is not None and pos.quantity > 0:
+                        broker.close_position(asset)
+
+    return RestingOrders
+
+
 def ml4t_available() -> bool:
     """Whether `import ml4t.backtest` works, checked in a subprocess: importing it
     here would grow the parent (~120 MB), and every child's ru_maxrss starts from
@@ -106,7 +160,7 @@ def ml4t_available() -> bool:
 
 # ------------------------------------------------------------------------- child run
 
-def _setup(engine: str, prices, signals, cython_dir: str | None):
+def _setup(engine: str, prices, signals, cython_dir: str | None, workload: str = "signal"):
     """(feed, strategy, config, Engine class) for one engine; returns feed build seconds too."""
     if engine == "ml4t":
         import ml4t.backtest as bt
@@ -114,7 +168,10 @@ def _setup(engine: str, prices, signals, cython_dir: str | None):
 
         cfg = BacktestConfig(commission_type=CommissionType.PERCENTAGE, commission_rate=0.001,
                              initial_cash=10_000_000.0, execution_mode=ExecutionMode.NEXT_BAR)
-        strategy = python_strategy(bt.Strategy)()
+        if workload == "resting":
+            strategy = resting_strategy(bt.Strategy, bt.OrderType)()
+        else:
+            strategy = python_strategy(bt.Strategy)()
         t0 = time.perf_counter()
         feed = bt.DataFeed(prices_df=prices, signals_df=signals)
         return feed, strategy, cfg, bt.Engine, time.perf_counter() - t0
@@ -123,7 +180,9 @@ def _setup(engine: str, prices, signals, cython_dir: str | None):
 
     cfg = nl.BacktestConfig(commission_type=nl.CommissionType.PERCENTAGE, commission_rate=0.001,
                             initial_cash=10_000_000.0, execution_mode=nl.ExecutionMode.NEXT_BAR)
-    if engine == "nl-python":
+    if engine == "nl-python" and workload == "resting":
+        strategy = resting_strategy(nl.Strategy, nl.OrderType)()
+    elif engine == "nl-python":
         strategy = python_strategy(nl.Strategy)()
     elif engine == "nl-cython":
         # Compiled by the parent (examples/cython_strategy/build.py); import it
@@ -152,7 +211,7 @@ def _vm_hwm_mb() -> float | None:
 
 def run_child(args) -> None:
     prices, signals = make_workload(args.bars, args.assets)
-    feed, strategy, cfg, engine_cls, feed_s = _setup(args.child, prices, signals, args.cython_dir)
+    feed, strategy, cfg, engine_cls, feed_s = _setup(args.child, prices, signals, args.cython_dir, args.workload)
     t0 = time.perf_counter()
     engine = engine_cls(feed, strategy, cfg)
     init_s = time.perf_counter() - t0
@@ -174,10 +233,15 @@ def run_child(args) -> None:
     hwm_mb = _vm_hwm_mb()
     fills = result.to_fills_dataframe().select(FILL_COLUMNS)
     final_equity = float(result.metrics["final_value"])
+    order_types: dict[str, int] = {}
+    for o in engine.broker.get_orders():
+        key = o.order_type.value
+        order_types[key] = order_types.get(key, 0) + 1
     fills.write_parquet(args.out + ".fills.parquet")
     Path(args.out).write_text(json.dumps({
         "engine": args.child, "run_s": run_s, "feed_s": feed_s, "init_s": init_s,
         "rss_mb": rss_mb, "vm_hwm_mb": hwm_mb, "fills": fills.height, "final_equity": final_equity,
+        "order_types": order_types,
         "python": sys.version.split()[0],
     }))
 
@@ -185,7 +249,7 @@ def run_child(args) -> None:
 # ------------------------------------------------------------------------ parent
 
 def _spawn(engine: str, args, out: Path, cython_dir: str | None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine,
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--workload", args.workload,
            "--bars", str(args.bars), "--assets", str(args.assets), "--out", str(out)]
     if cython_dir:
         cmd += ["--cython-dir", cython_dir]
@@ -226,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=2520)
     ap.add_argument("--assets", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workload", choices=("signal", "resting"), default="signal")
     ap.add_argument("--engines", default=",".join(ENGINES),
                     help=f"comma-separated subset of {','.join(ENGINES)}")
     ap.add_argument("--cython-dir", default=None,
@@ -246,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     for e in engines:
         if e not in ENGINES:
             ap.error(f"unknown engine {e!r}")
+    if args.workload == "resting" and "nl-cython" in engines:
+        engines.remove("nl-cython")  # the Cython example implements the signal rule only
     if "ml4t" in engines and not ml4t_available():
         print(f"ml4t-backtest is not importable with Python {sys.version.split()[0]} "
               f"(it needs >= 3.12): skipping it, running nautilus_like only.\n")
@@ -268,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compiled {so.name} into {cython_dir} in {time.perf_counter() - t0:.1f} s")
 
     events = args.bars * args.assets
-    print(f"workload: {args.bars} bars x {args.assets} assets = {events:,} events, seed {SEED}, "
+    print(f"workload {args.workload!r}: {args.bars} bars x {args.assets} assets = {events:,} events, seed {SEED}, "
           f"{args.repeats} repeat(s), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
 
     parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -298,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 "vm_hwm_mb": statistics.median(x["vm_hwm_mb"] or 0.0 for x in rs),
                 "fills": rs[0]["fills"],
                 "final_equity": rs[0]["final_equity"],
+                "order_types": rs[0]["order_types"],
             }
 
         # Determinism within an engine, then identity across engines.
@@ -323,6 +391,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{LABELS[e]:38s} {s['run_s']:9.4f} {events / s['run_s']:12,.0f} {s['feed_s']:7.3f} "
               f"{s['init_s']:7.3f} {s['rss_mb']:11.1f} {s['fills']:7d} {s['final_equity']:16,.2f} "
               f"{speed:>13s} {rss:>11s}")
+    print()
+    for e in engines:
+        types = summary[e]["order_types"]
+        total = sum(types.values())
+        resting = total - types.get("market", 0)
+        print(f"{LABELS[e]:38s} orders {total:,}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(types.items()))
+              + f" ({resting / max(total, 1):.0%} limit/stop/bracket legs)")
     print()
     identical = not problems
     if len(engines) > 1:

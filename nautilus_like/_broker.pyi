@@ -1,12 +1,19 @@
 from typing import Any
 
 from nautilus_like._model import Fill, Order, Position
-from nautilus_like.types import OrderSide, OrderType, Trade
+from nautilus_like.types import OrderSide, OrderType, TimeInForce, Trade
 
 class Broker:
     def submit_order(self, asset: str, quantity: float, side: OrderSide | None = ...,
                      order_type: OrderType = ..., limit_price: float | None = ...,
-                     stop_price: float | None = ..., trail_amount: float | None = ...) -> Order | None: ...
+                     stop_price: float | None = ..., trail_amount: float | None = ...,
+                     time_in_force: TimeInForce | str | None = ...) -> Order | None: ...
+    def submit_bracket(self, asset: str, quantity: float, take_profit: float, stop_loss: float,
+                       entry_type: OrderType = ..., entry_limit: float | None = ...,
+                       validate_prices: bool = ..., *,
+                       time_in_force: TimeInForce | str | None = ...) -> tuple[Order, Order, Order] | None: ...
+    def update_order(self, order_id: str | Order, *, quantity: float | None = ..., limit_price: float | None = ...,
+                     stop_price: float | None = ..., trail_amount: float | None = ...) -> bool: ...
     def buy(self, asset: str, shares: float | None = ..., contracts: float | None = ...,
             amount: float | None = ..., dollars: float | None = ..., order_type: OrderType = ...,
             limit_price: float | None = ...) -> Order | None: ...

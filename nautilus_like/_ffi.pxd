@@ -48,6 +48,20 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_SLIPPAGE_CALLBACK # = 6
 
+  # Execution-limit kinds for [`NlLimitSpec::kind`].
+  const uint32_t NL_LIMIT_NONE # = 0
+
+  const uint32_t NL_LIMIT_VOLUME_PARTICIPATION # = 1
+
+  # Market-impact kinds for [`NlImpactSpec::kind`].
+  const uint32_t NL_IMPACT_NONE # = 0
+
+  const uint32_t NL_IMPACT_LINEAR # = 1
+
+  const uint32_t NL_IMPACT_SQUARE_ROOT # = 2
+
+  const uint32_t NL_IMPACT_POWER_LAW # = 3
+
   # Outcome codes of `nl_engine_submit_order`.
   const uint32_t NL_SUBMIT_ACCEPTED # = 0
 
@@ -234,6 +248,23 @@ cdef extern from "nautilus_like.h":
     void *user_data;
     const char *name;
 
+  cdef struct NlLimitSpec:
+    # An asset index, or `NL_ALL_ASSETS` for the default.
+    uint32_t asset;
+    uint32_t kind;
+    double max_participation;
+    double min_volume;
+
+  cdef struct NlImpactSpec:
+    uint32_t kind;
+    double coefficient;
+    # Square root only.
+    double volatility;
+    double adv_factor;
+    # Power law only.
+    double exponent;
+    double min_impact;
+
   # Borrowed views of the market data columns (valid while the handle lives).
   cdef struct NlMarketColumns:
     size_t n_rows;
@@ -378,6 +409,18 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # As `nl_engine_set_commission`.
   NlStatus nl_engine_set_slippage(NlEngine *e, const NlSlippageSpec *specs, size_t n);
+
+  # Sets the volume participation limits (before the first bar).
+  #
+  # # Safety
+  # `e` must be a live engine; `specs` valid for `n` entries.
+  NlStatus nl_engine_set_execution_limits(NlEngine *e, const NlLimitSpec *specs, size_t n);
+
+  # Sets the market-impact model (before the first bar).
+  #
+  # # Safety
+  # `e` must be a live engine; `spec` valid for reading.
+  NlStatus nl_engine_set_market_impact(NlEngine *e, const NlImpactSpec *spec);
 
   # The message of the last failed call on this thread. Borrowed: valid until
   # the next failing call on the same thread; never null.

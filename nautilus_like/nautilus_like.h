@@ -64,6 +64,24 @@
 #define NL_SLIPPAGE_CALLBACK 6
 
 /**
+ * Execution-limit kinds for [`NlLimitSpec::kind`].
+ */
+#define NL_LIMIT_NONE 0
+
+#define NL_LIMIT_VOLUME_PARTICIPATION 1
+
+/**
+ * Market-impact kinds for [`NlImpactSpec::kind`].
+ */
+#define NL_IMPACT_NONE 0
+
+#define NL_IMPACT_LINEAR 1
+
+#define NL_IMPACT_SQUARE_ROOT 2
+
+#define NL_IMPACT_POWER_LAW 3
+
+/**
  * Outcome codes of `nl_engine_submit_order`.
  */
 #define NL_SUBMIT_ACCEPTED 0
@@ -363,6 +381,31 @@ typedef struct NlSlippageSpec {
   const char *name;
 } NlSlippageSpec;
 
+typedef struct NlLimitSpec {
+  /**
+   * An asset index, or `NL_ALL_ASSETS` for the default.
+   */
+  uint32_t asset;
+  uint32_t kind;
+  double max_participation;
+  double min_volume;
+} NlLimitSpec;
+
+typedef struct NlImpactSpec {
+  uint32_t kind;
+  double coefficient;
+  /**
+   * Square root only.
+   */
+  double volatility;
+  double adv_factor;
+  /**
+   * Power law only.
+   */
+  double exponent;
+  double min_impact;
+} NlImpactSpec;
+
 /**
  * Borrowed views of the market data columns (valid while the handle lives).
  */
@@ -569,6 +612,24 @@ enum NlStatus nl_engine_set_commission(struct NlEngine *e,
 enum NlStatus nl_engine_set_slippage(struct NlEngine *e,
                                      const struct NlSlippageSpec *specs,
                                      size_t n);
+
+/**
+ * Sets the volume participation limits (before the first bar).
+ *
+ * # Safety
+ * `e` must be a live engine; `specs` valid for `n` entries.
+ */
+enum NlStatus nl_engine_set_execution_limits(struct NlEngine *e,
+                                             const struct NlLimitSpec *specs,
+                                             size_t n);
+
+/**
+ * Sets the market-impact model (before the first bar).
+ *
+ * # Safety
+ * `e` must be a live engine; `spec` valid for reading.
+ */
+enum NlStatus nl_engine_set_market_impact(struct NlEngine *e, const struct NlImpactSpec *spec);
 
 /**
  * The message of the last failed call on this thread. Borrowed: valid until

@@ -36,6 +36,9 @@ pub struct Order {
     pub time_in_force: TimeInForce,
     pub cancel_reason: Option<CancelReason>,
     pub cancelled_bar: Option<BarIndex>,
+    /// Bar of the latest (possibly partial) fill: under a volume limit an
+    /// order fills at most once per bar.
+    pub last_fill_bar: Option<BarIndex>,
 }
 
 /// One execution against one order.

@@ -5,7 +5,8 @@ use nl_core::{
     LimitGapFill, ShareType,
 };
 
-use crate::costs::{CommissionModel, Commissions, SlippageModel, Slippages};
+use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
+use crate::execution::{ExecutionLimit, MarketImpact};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
@@ -15,6 +16,10 @@ pub struct EngineConfig {
     pub share_type: ShareType,
     pub commission: Commissions,
     pub slippage: Slippages,
+    /// Volume participation limits per asset (none by default).
+    pub limits: PerAsset<ExecutionLimit>,
+    /// Price impact of the order itself (none by default).
+    pub impact: MarketImpact,
     /// A cash account (false) rejects sales that would open a short position.
     pub allow_short_selling: bool,
     /// What limit and stop triggers compare against.
@@ -37,6 +42,8 @@ impl Default for EngineConfig {
             share_type: ShareType::Integer,
             commission: CommissionModel::None.into(),
             slippage: SlippageModel::None.into(),
+            limits: PerAsset::uniform(ExecutionLimit::None),
+            impact: MarketImpact::None,
             allow_short_selling: false,
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
@@ -53,6 +60,8 @@ impl EngineConfig {
                 "initial_cash must be finite and >= 0, got {}", self.initial_cash)));
         }
         self.commission.validate()?;
+        self.limits.models().try_for_each(ExecutionLimit::validate)?;
+        self.impact.validate()?;
         self.slippage.validate()
     }
 }

@@ -11,7 +11,8 @@ use nl_core::{
 
 use crate::account::{entry_rejection, order_effect, OrderEffect};
 use crate::config::EngineConfig;
-use crate::costs::{CommissionQuery, Commissions, SlippageQuery, Slippages};
+use crate::costs::{CommissionQuery, Commissions, PerAsset, SlippageQuery, Slippages};
+use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::{reversal_split, Portfolio};
@@ -180,6 +181,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Replaces the volume participation limits (before the first bar only).
+    pub fn set_execution_limits(&mut self, limits: PerAsset<ExecutionLimit>) -> EngineResult<()> {
+        self.check_costs_settable(limits.by_asset.keys())?;
+        limits.models().try_for_each(ExecutionLimit::validate)?;
+        self.cfg.limits = limits;
+        Ok(())
+    }
+
+    /// Replaces the market-impact model (before the first bar only).
+    pub fn set_market_impact(&mut self, impact: MarketImpact) -> EngineResult<()> {
+        self.check_costs_settable(std::iter::empty())?;
+        impact.validate()?;
+        self.cfg.impact = impact;
+        Ok(())
+    }
+
     /// Replaces the slippage models (before the first bar only).
     pub fn set_slippage(&mut self, slippage: Slippages) -> EngineResult<()> {
         self.check_costs_settable(slippage.by_asset.keys())?;
@@ -319,6 +336,7 @@ impl Engine {
             time_in_force: req.time_in_force,
             cancel_reason: None,
             cancelled_bar: None,
+            last_fill_bar: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
@@ -749,16 +767,44 @@ impl Engine {
         if slippage.requires_volume() && !(bar.volume > 0.0) {
             return Ok(false);
         }
+        // Volume participation: at most one (partial) fill per bar; the rest waits.
+        let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
+        let limit = self.cfg.limits.for_asset(asset);
+        if limit.is_limited() {
+            if self.orders[(id - 1) as usize].last_fill_bar == Some(b) {
+                return Ok(false);
+            }
+            quantity = limit.fillable(quantity, bar.volume);
+            if self.cfg.share_type == ShareType::Integer {
+                quantity = quantity.trunc();
+            }
+            if quantity <= 0.0 {
+                return Ok(false);
+            }
+            remaining = (order_quantity - quantity).max(0.0);
+            if self.cfg.share_type == ShareType::Integer {
+                remaining = remaining.trunc();
+            }
+        }
+        // Fill-or-kill: all of it now or nothing (the pass then cancels it).
+        if remaining > 0.0 && self.orders[(id - 1) as usize].time_in_force == TimeInForce::Fok {
+            return Ok(false);
+        }
+        let impacted = base + self.cfg.impact.impact(quantity, base, bar.volume, side == OrderSide::Buy);
+        if !(impacted.is_finite() && impacted > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
+        }
         let slip = slippage.per_share(&SlippageQuery {
             asset,
             quantity,
-            price: base,
+            price: impacted,
             volume: bar.volume,
             volume_consumed: self.consumed(b, asset),
         })?;
         let price = match side {
-            OrderSide::Buy => base + slip,
-            OrderSide::Sell => base - slip,
+            OrderSide::Buy => impacted + slip,
+            OrderSide::Sell => impacted - slip,
         };
         if !(price.is_finite() && price > 0.0) {
             return Err(EngineError::InvalidArgument(format!(
@@ -768,7 +814,8 @@ impl Engine {
         if !within_limit(side, limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit)), price) {
             return Ok(false);
         }
-        // Slippage moved the price: the account check runs again at the real price.
+        // Impact or slippage moved the price: the account check runs again at
+        // the real price, for what fills now.
         if price != base && effect != OrderEffect::Exit {
             if let Some(reason) = self.rejection(id, held, quantity, price)? {
                 self.reject(id, reason);
@@ -805,19 +852,26 @@ impl Engine {
         self.fills.push(fill);
         let consumed = self.consumed(b, asset) + quantity;
         self.volume_consumed[asset as usize] = (b, consumed);
+        let partial = remaining > 0.0;
         let o = self.order_mut(id);
-        o.status = OrderStatus::Filled;
-        o.filled_bar = Some(b);
-        o.filled_price = Some(price);
-        o.filled_quantity = quantity;
-        o.commission = commission;
+        let filled = o.filled_quantity + quantity;
+        o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
+        o.filled_quantity = filled;
+        o.commission += commission;
+        o.last_fill_bar = Some(b);
+        if partial {
+            o.quantity = remaining;
+        } else {
+            o.status = OrderStatus::Filled;
+            o.filled_bar = Some(b);
+        }
         if reverses {
             self.cancel_other_orders(asset, id);
         }
-        if let Some(parent) = parent_id {
+        if let (Some(parent), false) = (parent_id, partial) {
             self.cancel_siblings(parent, id);
         }
-        Ok(true)
+        Ok(!partial)
     }
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.

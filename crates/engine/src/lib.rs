@@ -6,6 +6,7 @@ pub mod config;
 pub mod account;
 pub mod costs;
 pub mod engine;
+pub mod execution;
 pub mod fill;
 pub mod market;
 pub mod portfolio;
@@ -16,5 +17,6 @@ pub use costs::{
     SlippageModel, SlippageQuery, Slippages,
 };
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
+pub use execution::{ExecutionLimit, MarketImpact};
 pub use market::{Column, ColumnBuffer, MarketData};
 pub use portfolio::Portfolio;

@@ -1,14 +1,14 @@
-//! Commission and slippage models across the ABI: flat spec arrays (one
-//! entry per asset route plus the default) and C callbacks for models written
-//! in Python.
+//! Commission, slippage, volume-limit and market-impact models across the
+//! ABI: flat spec arrays (one entry per asset route plus the default) and C
+//! callbacks for cost models written in Python.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use nl_core::EngineError;
 use nl_engine::{
-    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, PerAsset, SlippageCallback,
-    SlippageModel, SlippageQuery, Slippages,
+    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, ExecutionLimit, MarketImpact,
+    PerAsset, SlippageCallback, SlippageModel, SlippageQuery, Slippages,
 };
 
 use crate::error::{guard, null_error, NlStatus};
@@ -256,5 +256,89 @@ pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const 
         }
         let slippages: Slippages = routes(entries, "slippage")?;
         engine(e)?.set_slippage(slippages)
+    })
+}
+
+/// Execution-limit kinds for [`NlLimitSpec::kind`].
+pub const NL_LIMIT_NONE: u32 = 0;
+pub const NL_LIMIT_VOLUME_PARTICIPATION: u32 = 1;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlLimitSpec {
+    /// An asset index, or `NL_ALL_ASSETS` for the default.
+    pub asset: u32,
+    pub kind: u32,
+    pub max_participation: f64,
+    pub min_volume: f64,
+}
+
+/// Market-impact kinds for [`NlImpactSpec::kind`].
+pub const NL_IMPACT_NONE: u32 = 0;
+pub const NL_IMPACT_LINEAR: u32 = 1;
+pub const NL_IMPACT_SQUARE_ROOT: u32 = 2;
+pub const NL_IMPACT_POWER_LAW: u32 = 3;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlImpactSpec {
+    pub kind: u32,
+    pub coefficient: f64,
+    /// Square root only.
+    pub volatility: f64,
+    pub adv_factor: f64,
+    /// Power law only.
+    pub exponent: f64,
+    pub min_impact: f64,
+}
+
+/// Sets the volume participation limits (before the first bar).
+///
+/// # Safety
+/// `e` must be a live engine; `specs` valid for `n` entries.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_execution_limits(e: *mut NlEngine, specs: *const NlLimitSpec, n: usize) -> NlStatus {
+    guard(|| {
+        let mut entries = Vec::with_capacity(n);
+        for s in slice(specs, n, "limit specs")? {
+            let limit = match s.kind {
+                NL_LIMIT_NONE => ExecutionLimit::None,
+                NL_LIMIT_VOLUME_PARTICIPATION => ExecutionLimit::VolumeParticipation {
+                    max_participation: s.max_participation,
+                    min_volume: s.min_volume,
+                },
+                other => return Err(EngineError::InvalidArgument(format!("invalid execution limit kind {other}"))),
+            };
+            entries.push((s.asset, limit));
+        }
+        let limits = routes(entries, "execution limits")?;
+        engine(e)?.set_execution_limits(limits)
+    })
+}
+
+/// Sets the market-impact model (before the first bar).
+///
+/// # Safety
+/// `e` must be a live engine; `spec` valid for reading.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *const NlImpactSpec) -> NlStatus {
+    guard(|| {
+        let s = spec.as_ref().ok_or_else(|| null_error("impact spec"))?;
+        let impact = match s.kind {
+            NL_IMPACT_NONE => MarketImpact::None,
+            NL_IMPACT_LINEAR => MarketImpact::Linear { coefficient: s.coefficient },
+            NL_IMPACT_SQUARE_ROOT => MarketImpact::SquareRoot {
+                coefficient: s.coefficient,
+                volatility: s.volatility,
+                adv_factor: s.adv_factor,
+            },
+            NL_IMPACT_POWER_LAW => MarketImpact::PowerLaw {
+                coefficient: s.coefficient,
+                exponent: s.exponent,
+                min_impact: s.min_impact,
+            },
+            other => return Err(EngineError::InvalidArgument(format!("invalid market impact kind {other}"))),
+        };
+        engine(e)?.set_market_impact(impact)
     })
 }
