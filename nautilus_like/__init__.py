@@ -27,6 +27,15 @@ from nautilus_like.config import (
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.engine import Engine, run_backtest
+from nautilus_like.execution import (
+    AssetExecutionLimits,
+    LinearImpact,
+    NoImpact,
+    NoLimits,
+    PowerLawImpact,
+    SquareRootImpact,
+    VolumeParticipationLimit,
+)
 from nautilus_like.models import (
     AssetCommission,
     AssetSlippage,
@@ -58,14 +67,15 @@ from nautilus_like.types import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetCommission", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker", "CombinedCommission",
-    "CommissionType", "CumulativeVolumeShareSlippage", "DataFeed", "Engine", "EngineError",
-    "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill", "FillOrdering",
-    "FixedSlippage", "NoCommission", "NoSlippage", "Order", "OrderSide", "OrderStatus", "OrderType",
-    "PerOrderCommission", "PerOrderPerShareCommission", "PerShareCommission", "PercentageCommission",
-    "PercentageSlippage", "Position", "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage",
-    "Strategy", "TieredCommission", "TimeInForce", "Trade", "VolumeShareSlippage", "get_include",
-    "run_backtest",
+    "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
+    "CombinedCommission", "CommissionType", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
+    "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",
+    "FillOrdering", "FixedSlippage", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",
+    "Order", "OrderSide", "OrderStatus", "OrderType", "PerOrderCommission", "PerOrderPerShareCommission",
+    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact",
+    "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "Strategy",
+    "TieredCommission", "TimeInForce", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
+    "get_include", "run_backtest",
 ]
 
 

@@ -65,11 +65,13 @@ cdef double _model_output(str kind, object model, object value) except? -1.0:
 
 
 def create_engine(MarketView view, dict cfg, list timestamps, list commission_routes=None,
-                  list slippage_routes=None, object sessions=None):
+                  list slippage_routes=None, object sessions=None, list limit_routes=None,
+                  dict impact=None):
     """A new Rust engine over the view's market data.
 
     `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see engine.py);
-    the routes are `_costs.routes(...)` lists; `sessions` one trading-day number
+    the routes are `_costs.routes(...)` / `execution.limit_routes(...)` lists;
+    `impact` an `execution.impact_spec(...)`; `sessions` one trading-day number
     per bar (or None: DAY orders are then refused).
     """
     cdef ffi.NlEngineConfig c
@@ -92,11 +94,39 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
         _set_commission(state, commission_routes)
     if slippage_routes:
         _set_slippage(state, slippage_routes)
+    if limit_routes:
+        _set_limits(state, limit_routes)
+    cdef ffi.NlImpactSpec im
+    if impact:
+        im.kind = impact["kind"]
+        im.coefficient = impact.get("coefficient", 0.0)
+        im.volatility = impact.get("volatility", 0.0)
+        im.adv_factor = impact.get("adv_factor", 1.0)
+        im.exponent = impact.get("exponent", 0.0)
+        im.min_impact = impact.get("min_impact", 0.0)
+        check(ffi.nl_engine_set_market_impact(state.engine, &im))
     cdef const int64_t[:] days
     if sessions is not None and len(sessions) > 0:
         days = sessions
         check(ffi.nl_engine_set_sessions(state.engine, &days[0], len(sessions)))
     return state
+
+
+cdef _set_limits(EngineState state, list routes):
+    cdef Py_ssize_t n = len(routes), i
+    cdef ffi.NlLimitSpec* specs = <ffi.NlLimitSpec*>PyMem_Malloc(n * sizeof(ffi.NlLimitSpec))
+    if specs is NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            asset, spec = routes[i]
+            specs[i].asset = asset
+            specs[i].kind = spec["kind"]
+            specs[i].max_participation = spec.get("max_participation", 0.0)
+            specs[i].min_volume = spec.get("min_volume", 0.0)
+        check(ffi.nl_engine_set_execution_limits(state.engine, specs, n))
+    finally:
+        PyMem_Free(specs)
 
 
 cdef bytes _name_of(EngineState state, object model):

@@ -116,6 +116,8 @@ class DataFeed:
             if frame is not None and ts not in frame.columns:
                 raise ValueError(f"timestamp_col={ts!r} not found in {what} columns {frame.columns}")
         asset = _detect_entity(prices.columns, entity_col, "prices")
+        # Volume limits need real volumes (a missing column reads as 0).
+        self._has_volume = "volume" in prices.columns
         prices = self._normalize_prices(prices, ts, asset)
         _check_null_keys(prices, "prices", ["timestamp", "asset"])
 

@@ -9,7 +9,7 @@ import msgspec
 import polars as pl
 
 from nautilus_like._broker import Broker
-from nautilus_like._costs import commission_model_of, routes, slippage_model_of
+from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
 from nautilus_like.config import (
@@ -22,6 +22,7 @@ from nautilus_like.config import (
     ShareType,
 )
 from nautilus_like.datafeed import DataFeed
+from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.result import BacktestResult
 from nautilus_like.types import ExecutionMode
 
@@ -64,7 +65,8 @@ class Engine:
     """
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
-                 commission_model: Any = None, slippage_model: Any = None) -> None:
+                 commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
+                 market_impact_model: Any = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -89,10 +91,17 @@ class Engine:
         self.slippage_model = slippage_model
         self._view = feed._market_view()
         index = self._view.asset_index
+        if execution_limits is not None and is_limited(execution_limits) and not feed._has_volume:
+            raise ValueError("execution_limits need a 'volume' column in the prices (participation is a "
+                             "share of each bar's volume)")
+        self.execution_limits = execution_limits
+        self.market_impact_model = market_impact_model
         self._state = create_engine(
             self._view, _engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
-            feed._sessions())
+            feed._sessions(),
+            None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
+            None if market_impact_model is None else impact_spec(market_impact_model))
         self.broker = Broker(self._state)
         self._ran = False
 

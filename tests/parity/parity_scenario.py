@@ -43,10 +43,12 @@ class Scenario:
     signals: pl.DataFrame | None
     config: dict[str, Any]  # field -> enum *name* or number (built per library)
     n_timestamps: int
+    # Engine keyword models: {"limits": (max_participation, min_volume), "impact": (kind, args...)}
+    models: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         return (f"seed={self.seed} assets={self.assets} rows={self.prices.height} "
-                f"timestamps={self.n_timestamps} config={self.config}")
+                f"timestamps={self.n_timestamps} config={self.config} models={self.models}")
 
 
 def _walk(rng: random.Random, n: int, start: float, vol: float, gap: float, cents: bool):
@@ -132,7 +134,33 @@ def make_scenario(seed: int) -> Scenario:
     config = make_config(rng, prices)
     if signals is not None:
         n_ts = len(ts_with_prices | set(signals["timestamp"].to_list()))
-    return Scenario(seed, sorted(names), prices, signals, config, n_ts)
+    models: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
+        models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
+    if rng.random() < 0.2:
+        models["impact"] = rng.choice([("linear", round(rng.uniform(0.01, 0.3), 3)),
+                                       ("sqrt", round(rng.uniform(0.1, 1.0), 3), 0.02, 1.0),
+                                       ("power", 0.1, round(rng.uniform(0.3, 1.2), 2), rng.choice([0.0, 0.01]))])
+    return Scenario(seed, sorted(names), prices, signals, config, n_ts, models)
+
+
+def build_models(lib: Any, models: dict[str, Any]) -> dict[str, Any]:
+    """`Engine` keyword arguments of `lib` for the scenario's liquidity models."""
+    if lib.__name__.startswith("ml4t"):
+        from ml4t.backtest.execution import impact, limits
+
+        ex = type("ex", (), {**vars(impact), **vars(limits)})
+    else:
+        from nautilus_like import execution as ex
+    out = {}
+    if "limits" in models:
+        out["execution_limits"] = ex.VolumeParticipationLimit(*models["limits"])
+    if "impact" in models:
+        kind, *args = models["impact"]
+        cls = {"linear": ex.LinearImpact, "sqrt": ex.SquareRootImpact, "power": ex.PowerLawImpact}[kind]
+        out["market_impact_model"] = cls(*args)
+    return out
 
 
 def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
@@ -633,7 +661,7 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals)
-        engine = lib.Engine(feed, strat, build_config(lib, sc.config))
+        engine = lib.Engine(feed, strat, build_config(lib, sc.config), **build_models(lib, sc.models))
         try:
             result = engine.run()
         except Exception as exc:  # compared as a discrepancy, never hidden

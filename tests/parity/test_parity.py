@@ -302,9 +302,28 @@ def test_parity(seed, aspect):
 def test_scenarios_exercise_the_features():
     """The generator really produces what the parity tests claim to cover."""
     seen = {"rejected": 0, "cancelled": 0, "short_fill": 0, "flip": 0, "partial": 0, "open": 0,
-            "same_bar": 0, "next_bar": 0, "fractional": 0, "missing_rows": 0, "zero_qty_reject": 0}
-    for seed in range(0, N_SCENARIOS, 4):
+            "same_bar": 0, "next_bar": 0, "fractional": 0, "missing_rows": 0, "zero_qty_reject": 0,
+            "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
+            "update": 0, "volume_partial_fill": 0, "impact": 0}
+    kinds = {"fifo": 0, "sequential": 0, "priority": 0, "exit_first": 0}
+    costs: set[str] = set()
+    for seed in range(0, N_SCENARIOS, 2):
         sc, ref, _ = pair(seed)
+        kinds[sc.config.get("fill_ordering", "EXIT_FIRST").lower()] += 1
+        costs.add(sc.config.get("commission_type", "NONE"))
+        costs.add(sc.config.get("slippage_type", "NONE"))
+        filled_types = {f[8] for f in ref.broker_fills}
+        for t in ("limit", "stop", "stop_limit", "trailing_stop", "moc"):
+            seen[t] += t in filled_types
+        # A bracket exit filled and its sibling was cancelled.
+        parents = {o[-1] for o in ref.orders if o[-1] is not None and o[6] == "filled"}
+        seen["bracket_oco"] += any(o[-1] in parents and o[6] == "cancelled" for o in ref.orders)
+        seen["update"] += any(a[1] == "update" and a[-1] is True for a in ref.actions)
+        per_order: dict[str, int] = {}
+        for f in ref.broker_fills:
+            per_order[f[0]] = per_order.get(f[0], 0) + 1
+        seen["volume_partial_fill"] += any(n > 1 for n in per_order.values())
+        seen["impact"] += "impact" in sc.models
         mode = sc.config["execution_mode"].lower()
         seen[mode] += 1
         seen["fractional"] += sc.config["share_type"] == "FRACTIONAL"
@@ -327,8 +346,11 @@ def test_scenarios_exercise_the_features():
                 and b["entry_time"] == a["exit_time"] and b["entry_price"] == a["exit_price"]
                 and (a["quantity"] > 0) != (b["quantity"] > 0)
                 for a in rows for b in rows)
-    missing = [k for k, v in seen.items() if v == 0]
-    assert not missing, f"no scenario exercised {missing}: {seen}"
+    missing = [k for k, v in {**seen, **kinds}.items() if v == 0]
+    assert not missing, f"no scenario exercised {missing}: {seen} {kinds}"
+    every_cost = {"NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "PER_ORDER", "PER_ORDER_PER_SHARE", "TIERED",
+                  "FIXED", "SPREAD", "VOLUME_BASED", "CUMULATIVE_VOLUME_SHARE"}
+    assert every_cost <= costs, f"cost types never drawn: {every_cost - costs}"
 
 
 # ------------------------------------------------------------------------- CLI

@@ -590,6 +590,9 @@ impl Engine {
     /// so the next order sees them.
     fn match_in_sequence(&mut self, ordered: &[OrderId], b: BarIndex, at: MatchPoint) -> EngineResult<()> {
         let mut marked = false;
+        // Assets whose position a partial fill (which marks nothing) re-priced
+        // since the last mark: the next full fill's mark covers them again.
+        let mut unmarked: Vec<AssetId> = Vec::new();
         for &id in ordered {
             let o = &self.orders[(id - 1) as usize];
             // Without a bar the order waits; it is not even rounded.
@@ -597,13 +600,24 @@ impl Engine {
                 continue;
             }
             let asset = o.asset;
-            if !self.round_quantity(id) || !self.try_fill(id, b, at)? {
+            if !self.round_quantity(id) {
+                continue;
+            }
+            let n_fills = self.fills.len();
+            if !self.try_fill(id, b, at)? {
+                if self.fills.len() > n_fills {
+                    unmarked.push(asset);
+                }
                 continue;
             }
             if marked {
                 self.mark_asset(b, at, asset);
+                for a in unmarked.drain(..) {
+                    self.mark_asset(b, at, a);
+                }
             } else {
                 self.mark_positions(b, at);
+                unmarked.clear();
                 marked = true;
             }
         }
