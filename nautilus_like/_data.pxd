@@ -33,6 +33,8 @@ cdef class MarketView:
     cdef list sig_objects
     cdef list keepalive
     cdef const uint8_t* has_signals
+    cdef readonly tuple quote_names
+    cdef tuple quote_arrays
 
     cdef BarData bar(self, long b)
     cdef long row_for(self, long b, Py_ssize_t asset) except -2
@@ -61,6 +63,8 @@ cdef class AssetBar:
     cdef readonly Py_ssize_t _row
     cdef readonly str _asset
     cdef object _field(self, int field)
+    cdef object _quote(self, object key)
+    cdef tuple _keys(self)
 
 
 cdef class Signals:

@@ -30,8 +30,13 @@ cdef dict BAR_FIELD = {k: i for i, k in enumerate(BAR_KEYS)}
 
 
 cdef class MarketView:
-    def __cinit__(self, size_t handle, list asset_names, dict signal_columns, object has_signals):
+    def __cinit__(self, size_t handle, list asset_names, dict signal_columns, object has_signals,
+                  dict quotes=None):
         """`handle` is an owned `NlMarketData*` from `MarketDataHandle.ffi_handle()`.
+
+        `quotes` maps the feed's optional quote fields ("vwap", "bid", "ask",
+        "mid", "bid_size", "ask_size", in that order) to float64 arrays, NaN
+        where a row has none; a bar shows a key only where it has a value.
 
         `signal_columns` maps name -> NumPy array (float64, int64, bool) or list
         (any objects; used for strings and columns with nulls). `has_signals` is
@@ -91,6 +96,8 @@ cdef class MarketView:
                 self.sig_ptr[i] = &u8[0]
             else:
                 raise TypeError(f"signal column {name!r}: unsupported array dtype {dtype}")
+        self.quote_names = tuple(quotes or ())
+        self.quote_arrays = tuple((quotes or {}).values())
         self.has_signals = NULL
         if has_signals is not None and len(has_signals) > 0:
             u8 = has_signals
@@ -280,8 +287,27 @@ cdef class AssetBar:
     def __getitem__(self, key):
         field = BAR_FIELD.get(key)
         if field is None:
-            raise KeyError(key)
+            return self._quote(key)
         return self._field(<int>field)
+
+    cdef object _quote(self, object key):
+        """A quote field of this row; KeyError when the feed or the row has none."""
+        cdef MarketView v = self._view
+        cdef Py_ssize_t i
+        for i in range(len(v.quote_names)):
+            if v.quote_names[i] == key:
+                value = v.quote_arrays[i][self._row]
+                if value != value:
+                    break
+                return float(value)
+        raise KeyError(key)
+
+    cdef tuple _keys(self):
+        cdef MarketView v = self._view
+        if not v.quote_names:
+            return BAR_KEYS
+        return BAR_KEYS + tuple(name for name, arr in zip(v.quote_names, v.quote_arrays)
+                                if arr[self._row] == arr[self._row])
 
     cdef object _field(self, int field):
         cdef ffi.NlMarketColumns* c = &self._view.cols
@@ -303,29 +329,36 @@ cdef class AssetBar:
 
     def get(self, key, default=None):
         field = BAR_FIELD.get(key)
-        return default if field is None else self._field(<int>field)
+        if field is not None:
+            return self._field(<int>field)
+        try:
+            return self._quote(key)
+        except KeyError:
+            return default
 
     def __contains__(self, key):
-        return key in BAR_FIELD
+        return key in BAR_FIELD or key in self._keys()
 
     def __len__(self):
-        return len(BAR_KEYS)
+        return len(self._keys())
 
     def __iter__(self):
-        return iter(BAR_KEYS)
+        return iter(self._keys())
 
     def keys(self):
-        return list(BAR_KEYS)
+        return list(self._keys())
 
     def values(self):
-        return [self._field(i) for i in range(len(BAR_KEYS))]
+        return [self[k] for k in self._keys()]
 
     def items(self):
-        return [(BAR_KEYS[i], self._field(i)) for i in range(len(BAR_KEYS))]
+        return [(k, self[k]) for k in self._keys()]
 
     def to_dict(self):
         d = {BAR_KEYS[i]: self._field(i) for i in range(len(BAR_KEYS) - 1)}
         d["signals"] = self._field(6).to_dict()
+        for k in self._keys()[len(BAR_KEYS):]:
+            d[k] = self._quote(k)
         return d
 
     def __eq__(self, other):

@@ -84,6 +84,7 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.limit_gap_fill = cfg["limit_gap_fill"]
     c.fill_ordering = cfg.get("fill_ordering", 0)
     c.entry_order_priority = cfg.get("entry_order_priority", 0)
+    c.mark_price = cfg.get("mark_price", 2)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
@@ -223,7 +224,8 @@ def collect_results(EngineState state):
         ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
         ("price_source", np.uint32), ("reference_price", np.float64), ("available_size", np.float64),
         ("is_exit", np.bool_), ("order_type", np.uint32), ("limit_price", np.float64),
-        ("stop_price", np.float64), ("stop_triggered_bar", np.int64))}
+        ("stop_price", np.float64), ("stop_triggered_bar", np.int64), ("bid", np.float64),
+        ("ask", np.float64), ("quote_mid", np.float64), ("bid_size", np.float64), ("ask_size", np.float64))}
     cdef unsigned long long[:] f_id = fills["order_id"]
     cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_bar = fills["bar"], f_src = fills["price_source"]
     cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
@@ -232,6 +234,8 @@ def collect_results(EngineState state):
     cdef unsigned int[:] f_type = fills["order_type"]
     cdef double[:] f_lim = fills["limit_price"], f_stop = fills["stop_price"]
     cdef long long[:] f_trig = fills["stop_triggered_bar"]
+    cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
+    cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
     for i in range(n_fills):
         check(ffi.nl_engine_fill(e, i, &f))
         f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
@@ -240,6 +244,7 @@ def collect_results(EngineState state):
         f_exit[i] = f.is_exit
         f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
         f_trig[i] = f.stop_triggered_bar
+        f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size; f_asz[i] = f.ask_size
 
     cdef ffi.NlTrade t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",

@@ -118,6 +118,16 @@ cdef extern from "nautilus_like.h":
     EXECUTION_PRICE_PRICE # = 2,
     # (high + low) / 2.
     EXECUTION_PRICE_MID # = 3,
+    # The bar's volume-weighted average price (no fill on a bar without one).
+    EXECUTION_PRICE_VWAP # = 4,
+    # The bid (else the reference price).
+    EXECUTION_PRICE_BID # = 5,
+    # The ask (else the reference price).
+    EXECUTION_PRICE_ASK # = 6,
+    # The quote midpoint (else the reference price).
+    EXECUTION_PRICE_QUOTE_MID # = 7,
+    # Buys at the ask, sells at the bid (else the reference price).
+    EXECUTION_PRICE_QUOTE_SIDE # = 8,
 
   # Whether order quantities are floored to whole shares.
   cdef enum ShareType:
@@ -295,6 +305,8 @@ cdef extern from "nautilus_like.h":
     uint32_t fill_ordering;
     # An `EntryOrderPriority` code.
     uint32_t entry_order_priority;
+    # An `ExecutionPrice` code: what positions are marked at.
+    uint32_t mark_price;
 
   cdef struct NlPosition:
     # Unique per opened position.
@@ -361,6 +373,12 @@ cdef extern from "nautilus_like.h":
     uint32_t price_source;
     double reference_price;
     double available_size;
+    # Quotes of the fill bar (NaN when the feed has none).
+    double bid;
+    double ask;
+    double quote_mid;
+    double bid_size;
+    double ask_size;
     # True when the fill reduced, closed or reversed a position.
     bool is_exit;
     # An `OrderType` code.

@@ -56,6 +56,12 @@ cdef class Fill:
     cdef readonly object stop_triggered_at
     cdef readonly str price_source
     cdef readonly object reference_price
+    cdef readonly object quote_mid_price
+    cdef readonly object bid_price
+    cdef readonly object ask_price
+    cdef readonly object spread
+    cdef readonly object bid_size
+    cdef readonly object ask_size
     cdef readonly str exit_reason
 
 

@@ -83,4 +83,10 @@ class Fill:
     order_type: str
     price_source: str
     reference_price: float | None
+    quote_mid_price: float | None
+    bid_price: float | None
+    ask_price: float | None
+    spread: float | None
+    bid_size: float | None
+    ask_size: float | None
     exit_reason: str

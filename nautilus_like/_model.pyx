@@ -368,7 +368,9 @@ cdef class Fill:
                 f"@ {self.price:g}, commission {self.commission:g})")
 
 
-_PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid"}
+# ExecutionPrice codes -> ml4t's price_source strings.
+PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask",
+                 7: "quote_mid", 8: "quote_side"}
 
 
 cdef Fill fill_from(EngineState state, ffi.NlFill* f):
@@ -386,7 +388,13 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.limit_price = _opt(f.limit_price)
     fill.stop_price = _opt(f.stop_price)
     fill.stop_triggered_at = state.timestamp_at(f.stop_triggered_bar)
-    fill.price_source = _PRICE_SOURCES[f.price_source]
+    fill.price_source = PRICE_SOURCES[f.price_source]
+    fill.quote_mid_price = _opt(f.quote_mid)
+    fill.bid_price = _opt(f.bid)
+    fill.ask_price = _opt(f.ask)
+    fill.spread = None if isnan(f.bid) or isnan(f.ask) else f.ask - f.bid
+    fill.bid_size = _opt(f.bid_size)
+    fill.ask_size = _opt(f.ask_size)
     fill.reference_price = f.reference_price
     fill.exit_reason = "signal" if f.is_exit else ""
     return fill

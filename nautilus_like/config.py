@@ -36,7 +36,13 @@ __all__ = [
 
 
 class ExecutionPrice(str, Enum):
-    """Which bar price market orders fill at in SAME_BAR mode (NEXT_BAR always uses the open)."""
+    """Which bar price orders fill at (and, as `mark_price`, positions are valued at).
+
+    NEXT_BAR fills at the next open unless the source is VWAP or a quote (BID,
+    ASK, QUOTE_MID, QUOTE_SIDE = buys at the ask, sells at the bid). Quotes fall
+    back to the reference price where a bar has none; VWAP does not (no fill).
+    Quote and VWAP columns are named in `DataFeed(vwap_col=, bid_col=, ...)`.
+    """
 
     PRICE = "price"
     CLOSE = "close"
@@ -128,13 +134,12 @@ class EntryOrderPriority(str, Enum):
 
 
 # What the Rust engine implements today; other members raise a clear error.
-_SUPPORTED = {
-    "execution_price": {ExecutionPrice.OPEN, ExecutionPrice.CLOSE, ExecutionPrice.PRICE, ExecutionPrice.MID},
-}
+_SUPPORTED: dict[str, set] = {}
 
 _ENUM_FIELDS = {
     "execution_mode": ExecutionMode,
     "execution_price": ExecutionPrice,
+    "mark_price": ExecutionPrice,
     "share_type": ShareType,
     "commission_type": CommissionType,
     "slippage_type": SlippageType,
@@ -176,6 +181,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     allow_leverage: bool = False
     execution_mode: ExecutionMode = ExecutionMode.NEXT_BAR
     execution_price: ExecutionPrice = ExecutionPrice.OPEN
+    mark_price: ExecutionPrice = ExecutionPrice.PRICE
     share_type: ShareType = ShareType.INTEGER
     commission_type: CommissionType = CommissionType.NONE
     commission_rate: float = 0.0

@@ -105,6 +105,12 @@ class DataFeed:
         *,
         entity_col: str | None = None,
         timestamp_col: str = "timestamp",
+        vwap_col: str | None = None,
+        bid_col: str | None = None,
+        ask_col: str | None = None,
+        mid_col: str | None = None,
+        bid_size_col: str | None = None,
+        ask_size_col: str | None = None,
     ) -> None:
         prices = _load("prices", prices_df, prices_path)
         if prices is None:
@@ -118,7 +124,19 @@ class DataFeed:
         asset = _detect_entity(prices.columns, entity_col, "prices")
         # Volume limits need real volumes (a missing column reads as 0).
         self._has_volume = "volume" in prices.columns
+        quote_cols = {"vwap": vwap_col, "bid": bid_col, "ask": ask_col, "mid": mid_col,
+                      "bid_size": bid_size_col, "ask_size": ask_size_col}
+        quote_cols = {k: v for k, v in quote_cols.items() if v is not None}
+        for field, col in quote_cols.items():
+            if col not in prices.columns:
+                raise ValueError(f"{field}_col={col!r} not found in prices columns {prices.columns}")
+            if not (prices[col].dtype.is_numeric() or prices[col].dtype == pl.Null):
+                raise ValueError(f"prices column {col!r} ({field}) must be numeric, got {prices[col].dtype}")
+        quote_frame = prices.select(
+            [pl.col(col).cast(pl.Float64).alias(f"__q_{field}") for field, col in quote_cols.items()])
         prices = self._normalize_prices(prices, ts, asset)
+        if quote_cols:
+            prices = pl.concat([prices, quote_frame], how="horizontal")
         _check_null_keys(prices, "prices", ["timestamp", "asset"])
 
         # Every timestamp of any input is a bar (a signals- or context-only
@@ -159,7 +177,9 @@ class DataFeed:
             self._match_signals(prices, signals, timeline, asset_enum)
         # Keep only what Rust reads (zero-copy) and what results need; the
         # timestamp and asset-name columns are represented by their codes.
-        prices = prices.select("__bar", "__asset", "open", "high", "low", "close", "volume").rechunk()
+        quote_names = [c for c in prices.columns if c.startswith("__q_")]
+        prices = prices.select("__bar", "__asset", "open", "high", "low", "close", "volume", *quote_names).rechunk()
+        self._quotes = self._quote_arrays(prices, quote_cols)
         self._prices = prices
         self._timeline = timeline
         self._timestamps: list[Any] = timeline.to_list()
@@ -176,6 +196,7 @@ class DataFeed:
             prices["close"].to_numpy(),
             prices["volume"].to_numpy(),
             lambda b: str(labels[b]),
+            self._quotes or None,
         )
 
     def _match_signals(self, prices: pl.DataFrame, signals: pl.DataFrame, timeline: pl.Series,
@@ -266,7 +287,8 @@ class DataFeed:
     def _market_view(self):
         from nautilus_like._data import MarketView
 
-        return MarketView(self._market.ffi_handle(), self._assets, self._signal_columns, self._has_signals)
+        return MarketView(self._market.ffi_handle(), self._assets, self._signal_columns, self._has_signals,
+                          self._quotes)
 
     def _contexts(self) -> list[dict[str, Any]]:
         """A fresh context dict per bar ({} where the timestamp has no context row)."""
@@ -276,6 +298,22 @@ class DataFeed:
         names = [c for c in ctx.columns if c != "timestamp"]
         by_ts = dict(zip(ctx["timestamp"].to_list(), ctx.select(names).to_dicts()))
         return [dict(by_ts[t]) if t in by_ts else {} for t in self._timestamps]
+
+    @staticmethod
+    def _quote_arrays(prices: pl.DataFrame, quote_cols: dict[str, str]) -> dict[str, np.ndarray]:
+        """Quote fields as float64 arrays in row order, NaN where missing; the mid is
+        derived from bid and ask where the feed has no mid of its own (as ml4t)."""
+        out = {f: prices[f"__q_{f}"].fill_null(np.nan).to_numpy() for f in quote_cols}
+        if "bid" in out and "ask" in out:
+            derived = (out["bid"] + out["ask"]) / 2.0
+            out["mid"] = derived if "mid" not in out else np.where(np.isnan(out["mid"]), derived, out["mid"])
+        order = ("vwap", "bid", "ask", "mid", "bid_size", "ask_size")
+        return {f: np.ascontiguousarray(out[f]) for f in order if f in out}
+
+    @property
+    def has_vwap(self) -> bool:
+        """Whether the feed declares a VWAP column (needed by VWAP execution or marks)."""
+        return "vwap" in self._quotes
 
     def _sessions(self) -> np.ndarray | None:
         """Each bar's trading day (days since 1970-01-01, in the timestamps' own

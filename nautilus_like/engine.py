@@ -30,7 +30,9 @@ __all__ = ["Engine", "run_backtest"]
 
 # Integer codes of the C ABI's enums (nautilus_like.h).
 _MODE = {ExecutionMode.SAME_BAR: 0, ExecutionMode.NEXT_BAR: 1}
-_PRICE = {ExecutionPrice.OPEN: 0, ExecutionPrice.CLOSE: 1, ExecutionPrice.PRICE: 2, ExecutionPrice.MID: 3}
+_PRICE = {ExecutionPrice.OPEN: 0, ExecutionPrice.CLOSE: 1, ExecutionPrice.PRICE: 2, ExecutionPrice.MID: 3,
+          ExecutionPrice.VWAP: 4, ExecutionPrice.BID: 5, ExecutionPrice.ASK: 6, ExecutionPrice.QUOTE_MID: 7,
+          ExecutionPrice.QUOTE_SIDE: 8}
 _SHARES = {ShareType.INTEGER: 0, ShareType.FRACTIONAL: 1}
 _TRIGGERS = {ConditionalOrderMode.BAR_OHLC: 0, ConditionalOrderMode.EXECUTION_PRICE: 1}
 _LIMIT_GAP = {LimitGapFill.LIMIT: 0, LimitGapFill.OPEN: 1}
@@ -46,6 +48,7 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "initial_cash": config.initial_cash,
         "execution_mode": _MODE[config.execution_mode],
         "execution_price": _PRICE[config.execution_price],
+        "mark_price": _PRICE[config.mark_price],
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],
@@ -91,6 +94,11 @@ class Engine:
         self.slippage_model = slippage_model
         self._view = feed._market_view()
         index = self._view.asset_index
+        for field in ("execution_price", "mark_price"):
+            if getattr(config, field) is ExecutionPrice.VWAP and not feed.has_vwap:
+                raise ValueError(f"{field} is VWAP but the feed declares no VWAP column: pass "
+                                 f"DataFeed(..., vwap_col=<column>). (A bar without a VWAP value is an "
+                                 f"ordinary no-trade bar; a missing column is a configuration error.)")
         if execution_limits is not None and is_limited(execution_limits) and not feed._has_volume:
             raise ValueError("execution_limits need a 'volume' column in the prices (participation is a "
                              "share of each bar's volume)")

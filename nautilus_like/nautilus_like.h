@@ -170,6 +170,26 @@ typedef enum ExecutionPrice {
    * (high + low) / 2.
    */
   EXECUTION_PRICE_MID = 3,
+  /**
+   * The bar's volume-weighted average price (no fill on a bar without one).
+   */
+  EXECUTION_PRICE_VWAP = 4,
+  /**
+   * The bid (else the reference price).
+   */
+  EXECUTION_PRICE_BID = 5,
+  /**
+   * The ask (else the reference price).
+   */
+  EXECUTION_PRICE_ASK = 6,
+  /**
+   * The quote midpoint (else the reference price).
+   */
+  EXECUTION_PRICE_QUOTE_MID = 7,
+  /**
+   * Buys at the ask, sells at the bid (else the reference price).
+   */
+  EXECUTION_PRICE_QUOTE_SIDE = 8,
 } ExecutionPrice;
 
 /**
@@ -451,6 +471,10 @@ typedef struct NlEngineConfig {
    * An `EntryOrderPriority` code.
    */
   uint32_t entry_order_priority;
+  /**
+   * An `ExecutionPrice` code: what positions are marked at.
+   */
+  uint32_t mark_price;
 } NlEngineConfig;
 
 typedef struct NlPosition {
@@ -546,6 +570,14 @@ typedef struct NlFill {
   uint32_t price_source;
   double reference_price;
   double available_size;
+  /**
+   * Quotes of the fill bar (NaN when the feed has none).
+   */
+  double bid;
+  double ask;
+  double quote_mid;
+  double bid_size;
+  double ask_size;
   /**
    * True when the fill reduced, closed or reversed a position.
    */

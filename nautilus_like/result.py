@@ -19,9 +19,9 @@ __all__ = ["BacktestResult", "compute_metrics"]
 
 PERIODS_PER_YEAR = 252
 _SIDE = {1: "buy", 2: "sell"}
-_PRICE_SOURCE = {0: "open", 1: "close", 2: "price", 3: "mid"}
+_PRICE_SOURCE = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask", 7: "quote_mid",
+                 8: "quote_side"}
 _ORDER_TYPE = {0: "market", 1: "limit", 2: "stop", 3: "stop_limit", 4: "trailing_stop", 5: "moc"}
-_QUOTE_FILL_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread", "bid_size", "ask_size")
 _QUOTE_TRADE_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread")
 
 
@@ -85,12 +85,20 @@ class BacktestResult:
             "stop_triggered_at": self._times_or_null(f["stop_triggered_bar"]),
             "price_source": pl.Series([_PRICE_SOURCE[s] for s in f["price_source"].tolist()], dtype=pl.String),
             "reference_price": f["reference_price"],
-            **{c: _nulls(n, pl.Float64) for c in _QUOTE_FILL_COLUMNS},
+            **self._fill_quotes(f),
             "available_size": f["available_size"],
             "exit_reason": pl.Series(np.where(f["is_exit"], "signal", "").tolist(), dtype=pl.String),
             "exit_reason_detail": _nulls(n, pl.String),
         }, strict=False)
         return self._fills_df
+
+    @staticmethod
+    def _fill_quotes(f: dict[str, np.ndarray]) -> dict[str, pl.Series]:
+        """The fill bar's quote columns (null where the feed has no quote)."""
+        def col(v: np.ndarray) -> pl.Series:
+            return pl.Series(v, dtype=pl.Float64, nan_to_null=True)
+        return {"quote_mid_price": col(f["quote_mid"]), "bid_price": col(f["bid"]), "ask_price": col(f["ask"]),
+                "spread": col(f["ask"] - f["bid"]), "bid_size": col(f["bid_size"]), "ask_size": col(f["ask_size"])}
 
     def to_trades_dataframe(self) -> pl.DataFrame:
         """Closed and partial round trips in closing order, then open positions."""

@@ -39,8 +39,9 @@ def test_invalid_values_name_the_field(field, value):
 def test_unknown_fields_and_unsupported_values_are_refused():
     with pytest.raises(TypeError, match="bogus"):
         BacktestConfig(bogus=1)
-    with pytest.raises(ValueError, match="execution_price=VWAP is not supported"):
-        BacktestConfig(execution_price="vwap")
+    with pytest.raises(ValueError, match="execution_price must be one of"):
+        BacktestConfig(execution_price="twap")
+    assert BacktestConfig(execution_price="vwap", mark_price="quote_side").mark_price.name == "QUOTE_SIDE"
     with pytest.raises(ValueError, match="allow_leverage"):
         BacktestConfig(allow_leverage=True)
 

@@ -53,6 +53,16 @@ pub enum ExecutionPrice {
     Price = 2,
     /// (high + low) / 2.
     Mid = 3,
+    /// The bar's volume-weighted average price (no fill on a bar without one).
+    Vwap = 4,
+    /// The bid (else the reference price).
+    Bid = 5,
+    /// The ask (else the reference price).
+    Ask = 6,
+    /// The quote midpoint (else the reference price).
+    QuoteMid = 7,
+    /// Buys at the ask, sells at the bid (else the reference price).
+    QuoteSide = 8,
 }
 
 /// Whether a round trip is fully closed or one reduction of a larger position.
@@ -172,7 +182,7 @@ try_from_code!(OrderSide { Buy, Sell });
 try_from_code!(OrderType { Market, Limit, Stop, StopLimit, TrailingStop, MarketOnClose });
 try_from_code!(OrderStatus { Pending, Filled, Cancelled, Rejected });
 try_from_code!(ExecutionMode { SameBar, NextBar });
-try_from_code!(ExecutionPrice { Open, Close, Price, Mid });
+try_from_code!(ExecutionPrice { Open, Close, Price, Mid, Vwap, Bid, Ask, QuoteMid, QuoteSide });
 try_from_code!(ShareType { Integer, Fractional });
 try_from_code!(ConditionalOrderMode { BarOhlc, ExecutionPrice });
 try_from_code!(LimitGapFill { Limit, Open });

@@ -58,8 +58,15 @@ pub struct Fill {
     pub price_source: ExecutionPrice,
     /// The asset's reference price (close) on the fill bar.
     pub reference_price: f64,
-    /// The fill bar's volume.
+    /// Size available to the order's side on the fill bar (the quoted ask or
+    /// bid size when the feed has it, else the bar's volume).
     pub available_size: f64,
+    /// The fill bar's quotes (NaN when the feed has none).
+    pub bid: f64,
+    pub ask: f64,
+    pub quote_mid: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
     /// True when the fill reduced, closed or reversed an existing position.
     pub is_exit: bool,
     pub order_type: OrderType,

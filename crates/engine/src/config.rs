@@ -13,6 +13,8 @@ pub struct EngineConfig {
     pub initial_cash: f64,
     pub execution_mode: ExecutionMode,
     pub execution_price: ExecutionPrice,
+    /// What positions are marked (and equity valued) at; PRICE = the close.
+    pub mark_price: ExecutionPrice,
     pub share_type: ShareType,
     pub commission: Commissions,
     pub slippage: Slippages,
@@ -39,6 +41,7 @@ impl Default for EngineConfig {
             initial_cash: 100_000.0,
             execution_mode: ExecutionMode::NextBar,
             execution_price: ExecutionPrice::Open,
+            mark_price: ExecutionPrice::Price,
             share_type: ShareType::Integer,
             commission: CommissionModel::None.into(),
             slippage: SlippageModel::None.into(),

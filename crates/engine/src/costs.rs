@@ -37,8 +37,11 @@ pub struct SlippageQuery {
     pub quantity: f64,
     /// The price before slippage.
     pub price: f64,
-    /// The bar's traded volume (NaN when the feed has none).
+    /// The bar's traded volume.
     pub volume: f64,
+    /// Size available to the order's side: the quoted ask (buys) or bid
+    /// (sells) size when the feed has one, else the traded volume.
+    pub available: f64,
     /// Quantity of this asset already filled in this bar.
     pub volume_consumed: f64,
 }
@@ -229,10 +232,10 @@ impl SlippageModel {
                 }
             }
             SlippageModel::VolumeShare { impact } => {
-                if q.volume.is_nan() || q.volume == 0.0 {
+                if q.available.is_nan() || q.available == 0.0 {
                     0.0
                 } else {
-                    q.price * (q.quantity.abs() / q.volume * impact)
+                    q.price * (q.quantity.abs() / q.available * impact)
                 }
             }
             SlippageModel::CumulativeVolumeShare { impact } => {

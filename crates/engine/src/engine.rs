@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::cmp::Ordering;
 
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, Fill, FillOrdering,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, Fill,
+    FillOrdering,
     Order, OrderId, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade,
 };
 
@@ -13,7 +14,7 @@ use crate::account::{entry_rejection, order_effect, OrderEffect};
 use crate::config::EngineConfig;
 use crate::costs::{CommissionQuery, Commissions, PerAsset, SlippageQuery, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
-use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::fill::{check_fill, execution_price, mark_of, FillRules, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::{reversal_split, Portfolio};
 
@@ -285,6 +286,13 @@ impl Engine {
         for row in self.market.rows(b) {
             self.portfolio.update_water_marks(assets[row], close[row]);
         }
+        // Water marks follow the reference price; the position's mark then
+        // moves to the configured mark price (ml4t's order).
+        if !self.marks_at_reference_price() {
+            for row in self.market.rows(b) {
+                self.mark_row(row, false);
+            }
+        }
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
@@ -478,7 +486,22 @@ impl Engine {
 
     /// Cash plus open positions marked at their last known close.
     pub fn equity_now(&self) -> f64 {
-        self.portfolio.equity(|a| self.last_price[a as usize])
+        if self.marks_at_reference_price() {
+            return self.portfolio.equity(|a| self.last_price[a as usize]);
+        }
+        let b = self.current_bar();
+        self.portfolio.equity(|a| {
+            let qty = self.portfolio.quantity(a);
+            b.and_then(|b| self.row_in_bar(b, a))
+                .map(|row| mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, false))
+                .filter(|m| !m.is_nan())
+                .unwrap_or(self.last_price[a as usize])
+        })
+    }
+
+    /// Whether marks are the plain reference price (the close): the fast path.
+    fn marks_at_reference_price(&self) -> bool {
+        matches!(self.cfg.mark_price, ExecutionPrice::Price | ExecutionPrice::Close)
     }
 
     pub fn equity_curve(&self) -> &[f64] {
@@ -644,9 +667,14 @@ impl Engine {
     fn priority_key(&self, id: OrderId, b: BarIndex, at: MatchPoint, priority: EntryOrderPriority) -> EngineResult<f64> {
         let o = &self.orders[(id - 1) as usize];
         // The pass's base price for the order; 0 when the asset has no bar.
+        // (No price from the source, e.g. no VWAP: the reference price.)
         let px = self
             .row_in_bar(b, o.asset)
-            .map(|row| execution_price(o, &self.market.bar_at(row), at, self.cfg.execution_price).0)
+            .map(|row| {
+                let bar = self.market.bar_at(row);
+                let px = execution_price(o, &bar, at, self.cfg.execution_price).0;
+                if px.is_nan() { bar.close } else { px }
+            })
             .unwrap_or(0.0);
         let notional = (o.quantity * px).abs();
         Ok(match priority {
@@ -686,24 +714,37 @@ impl Engine {
     /// Marks positions between exits and entries: at the open when matching
     /// at the open, else at the close. Assets without a bar keep their mark.
     fn mark_positions(&mut self, b: BarIndex, at: MatchPoint) {
-        let assets = self.market.asset_column();
-        let prices = match at {
-            MatchPoint::Open => self.market.open_column(),
-            MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
-        };
-        for row in self.market.rows(b) {
-            self.portfolio.mark(assets[row], prices[row]);
+        if self.marks_at_reference_price() {
+            let assets = self.market.asset_column();
+            let prices = match at {
+                MatchPoint::Open => self.market.open_column(),
+                MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
+            };
+            for row in self.market.rows(b) {
+                self.portfolio.mark(assets[row], prices[row]);
+            }
+        } else {
+            for row in self.market.rows(b) {
+                self.mark_row(row, at == MatchPoint::Open);
+            }
         }
     }
 
     /// Marks one asset's position as `mark_positions` does.
     fn mark_asset(&mut self, b: BarIndex, at: MatchPoint, asset: AssetId) {
         if let Some(row) = self.row_in_bar(b, asset) {
-            let prices = match at {
-                MatchPoint::Open => self.market.open_column(),
-                MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
-            };
-            self.portfolio.mark(asset, prices[row]);
+            self.mark_row(row, at == MatchPoint::Open);
+        }
+    }
+
+    /// Marks the position of `row`'s asset at the configured mark price;
+    /// an unavailable mark (VWAP missing) keeps the previous one.
+    fn mark_row(&mut self, row: usize, at_open: bool) {
+        let asset = self.market.asset_of(row);
+        let Some(qty) = self.portfolio.position(asset).map(|p| p.quantity) else { return };
+        let mark = mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, at_open);
+        if !mark.is_nan() {
+            self.portfolio.mark(asset, mark);
         }
     }
 
@@ -764,6 +805,10 @@ impl Engine {
         let configured = self.cfg.execution_price;
         let order = &mut self.orders[(id - 1) as usize];
         let (price, source) = execution_price(order, &bar, at, configured);
+        // No price from the configured source on this bar (VWAP): the order waits.
+        if price.is_nan() {
+            return Ok(false);
+        }
         let Some(base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
         let (side, quantity, order_type) = (order.side, order.quantity, order.order_type);
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
@@ -781,6 +826,7 @@ impl Engine {
         if slippage.requires_volume() && !(bar.volume > 0.0) {
             return Ok(false);
         }
+        let available = bar.available_size(side == OrderSide::Buy);
         // Volume participation: at most one (partial) fill per bar; the rest waits.
         let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
@@ -788,7 +834,7 @@ impl Engine {
             if self.orders[(id - 1) as usize].last_fill_bar == Some(b) {
                 return Ok(false);
             }
-            quantity = limit.fillable(quantity, bar.volume);
+            quantity = limit.fillable(quantity, available);
             if self.cfg.share_type == ShareType::Integer {
                 quantity = quantity.trunc();
             }
@@ -804,7 +850,7 @@ impl Engine {
         if remaining > 0.0 && self.orders[(id - 1) as usize].time_in_force == TimeInForce::Fok {
             return Ok(false);
         }
-        let impacted = base + self.cfg.impact.impact(quantity, base, bar.volume, side == OrderSide::Buy);
+        let impacted = base + self.cfg.impact.impact(quantity, base, available, side == OrderSide::Buy);
         if !(impacted.is_finite() && impacted > 0.0) {
             return Err(EngineError::InvalidArgument(format!(
                 "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
@@ -814,6 +860,7 @@ impl Engine {
             quantity,
             price: impacted,
             volume: bar.volume,
+            available,
             volume_consumed: self.consumed(b, asset),
         })?;
         let price = match side {
@@ -855,7 +902,12 @@ impl Engine {
             slippage: slip,
             price_source: source,
             reference_price: bar.close,
-            available_size: bar.volume,
+            available_size: available,
+            bid: bar.bid,
+            ask: bar.ask,
+            quote_mid: bar.mid,
+            bid_size: bar.bid_size,
+            ask_size: bar.ask_size,
             is_exit: held * side.sign() < 0.0,
             order_type,
             limit_price,

@@ -33,23 +33,57 @@ pub enum MatchPoint {
     Close,
 }
 
-/// The execution price of a pass for `order`, and its source.
+/// The execution price of a pass for `order`, and its source. NaN when the
+/// bar has no such price (a VWAP source on a bar without one): no fill then.
+///
+/// NEXT_BAR's open pass uses the open unless the configured source is a
+/// quote or VWAP price (ml4t-backtest's rule); MOC orders use the close.
 pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, configured: ExecutionPrice) -> (f64, ExecutionPrice) {
     let source = match (order.order_type, at) {
         (OrderType::MarketOnClose, _) | (_, MatchPoint::Close) => ExecutionPrice::Close,
-        (_, MatchPoint::Open) => ExecutionPrice::Open,
-        (_, MatchPoint::Execution) => configured,
+        (_, MatchPoint::Open) if !is_quote_source(configured) => ExecutionPrice::Open,
+        _ => configured,
     };
-    (price_of(bar, source), source)
+    (price_of(bar, source, order.side == OrderSide::Buy), source)
 }
 
-/// The bar's value for a price source.
-pub fn price_of(bar: &Bar, source: ExecutionPrice) -> f64 {
+/// Sources that NEXT_BAR's open pass does not replace by the open.
+pub fn is_quote_source(source: ExecutionPrice) -> bool {
+    matches!(
+        source,
+        ExecutionPrice::Vwap | ExecutionPrice::Bid | ExecutionPrice::Ask | ExecutionPrice::QuoteMid | ExecutionPrice::QuoteSide
+    )
+}
+
+/// The bar's value for a price source; quotes fall back to the reference
+/// price (the close), VWAP does not (NaN).
+pub fn price_of(bar: &Bar, source: ExecutionPrice, is_buy: bool) -> f64 {
+    let or_close = |v: f64| if v.is_nan() { bar.close } else { v };
     match source {
         ExecutionPrice::Open => bar.open,
         ExecutionPrice::Close | ExecutionPrice::Price => bar.close,
         ExecutionPrice::Mid => (bar.high + bar.low) / 2.0,
+        ExecutionPrice::Vwap => bar.vwap,
+        ExecutionPrice::Bid => or_close(bar.bid),
+        ExecutionPrice::Ask => or_close(bar.ask),
+        ExecutionPrice::QuoteMid => or_close(bar.mid),
+        ExecutionPrice::QuoteSide => or_close(if is_buy { bar.ask } else { bar.bid }),
     }
+}
+
+/// A position's mark on `bar` from `source`: longs at the bid and shorts at
+/// the ask for QUOTE_SIDE; the open in NEXT_BAR's open pass unless the source
+/// is a quote. NaN when unavailable (the mark then stays as it was).
+pub fn mark_of(bar: &Bar, source: ExecutionPrice, quantity: f64, at_open: bool) -> f64 {
+    if at_open && !is_quote_source(source) {
+        return bar.open;
+    }
+    let is_buy = quantity < 0.0;
+    // A side quote missing at the open pass falls back to the open (ml4t).
+    if at_open && source == ExecutionPrice::QuoteSide && (if is_buy { bar.ask } else { bar.bid }).is_nan() {
+        return bar.open;
+    }
+    price_of(bar, source, is_buy)
 }
 
 /// The base fill price of `order` on `bar` given the pass's execution

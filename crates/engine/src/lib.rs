@@ -18,5 +18,5 @@ pub use costs::{
 };
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
-pub use market::{Column, ColumnBuffer, MarketData};
+pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;

@@ -37,9 +37,22 @@ pub struct MarketData {
     low: Column<f64>,
     close: Column<f64>,
     volume: Column<f64>,
+    quotes: QuoteColumns,
 }
 
-/// The prices of one asset on one bar.
+/// Optional per-row quote columns; NaN marks a missing cell.
+#[derive(Clone, Default)]
+pub struct QuoteColumns {
+    pub vwap: Option<Column<f64>>,
+    pub bid: Option<Column<f64>>,
+    pub ask: Option<Column<f64>>,
+    /// An explicit quote midpoint (else derived from bid and ask).
+    pub mid: Option<Column<f64>>,
+    pub bid_size: Option<Column<f64>>,
+    pub ask_size: Option<Column<f64>>,
+}
+
+/// The prices of one asset on one bar. Quote fields are NaN when absent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bar {
     pub open: f64,
@@ -47,6 +60,26 @@ pub struct Bar {
     pub low: f64,
     pub close: f64,
     pub volume: f64,
+    pub vwap: f64,
+    pub bid: f64,
+    pub ask: f64,
+    /// The quote midpoint: the mid column, else (bid + ask) / 2.
+    pub mid: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
+}
+
+impl Bar {
+    /// Size available to an order of `side`: the ask size for buys, the bid
+    /// size for sells, else the bar's volume.
+    pub fn available_size(&self, is_buy: bool) -> f64 {
+        let quoted = if is_buy { self.ask_size } else { self.bid_size };
+        if quoted.is_nan() {
+            self.volume
+        } else {
+            quoted
+        }
+    }
 }
 
 impl MarketData {
@@ -112,7 +145,43 @@ impl MarketData {
                     "duplicate (timestamp, asset) row: asset {:?} at {}", name(assets[w[0] as usize]), bar_labels(b))));
             }
         }
-        Ok(Self { n_assets, bar_starts, by_asset, asset, open, high, low, close, volume })
+        Ok(Self { n_assets, bar_starts, by_asset, asset, open, high, low, close, volume, quotes: QuoteColumns::default() })
+    }
+
+    /// Adds quote columns (VWAP, bid, ask, mid, sizes). Cells may be NaN
+    /// (missing); present prices must be finite and > 0, sizes finite and >= 0.
+    pub fn with_quotes(
+        mut self,
+        quotes: QuoteColumns,
+        asset_names: &[String],
+        bar_labels: &dyn Fn(usize) -> String,
+    ) -> EngineResult<Self> {
+        let n = self.n_rows();
+        let cols = [
+            ("vwap", &quotes.vwap, false),
+            ("bid", &quotes.bid, false),
+            ("ask", &quotes.ask, false),
+            ("mid", &quotes.mid, false),
+            ("bid_size", &quotes.bid_size, true),
+            ("ask_size", &quotes.ask_size, true),
+        ];
+        for (col, c, is_size) in cols {
+            let Some(c) = c else { continue };
+            let values = c.as_slice();
+            if values.len() != n {
+                return Err(EngineError::InvalidData(format!("column {col:?} has {} rows, expected {n}", values.len())));
+            }
+            if let Some(row) = values.iter().position(|&v| !v.is_nan() && !(v.is_finite() && (v > 0.0 || is_size && v == 0.0))) {
+                let a = self.asset.as_slice()[row];
+                let b = self.bar_starts.partition_point(|&start| start <= row) - 1;
+                let name = asset_names.get(a as usize).cloned().unwrap_or_else(|| a.to_string());
+                let want = if is_size { "finite and >= 0" } else { "finite and > 0" };
+                return Err(EngineError::InvalidData(format!(
+                    "column {col:?} must be {want}: got {} for asset {name:?} at {}", values[row], bar_labels(b))));
+            }
+        }
+        self.quotes = quotes;
+        Ok(self)
     }
 
     /// Convenience constructor from owned vectors (tests, Rust users).
@@ -157,13 +226,31 @@ impl MarketData {
     }
 
     pub fn bar_at(&self, row: usize) -> Bar {
+        let q = &self.quotes;
+        let cell = |c: &Option<Column<f64>>| c.as_ref().map_or(f64::NAN, |c| c.as_slice()[row]);
+        let (bid, ask) = (cell(&q.bid), cell(&q.ask));
+        let mut mid = cell(&q.mid);
+        if mid.is_nan() && !bid.is_nan() && !ask.is_nan() {
+            mid = (bid + ask) / 2.0;
+        }
         Bar {
             open: self.open.as_slice()[row],
             high: self.high.as_slice()[row],
             low: self.low.as_slice()[row],
             close: self.close.as_slice()[row],
             volume: self.volume.as_slice()[row],
+            vwap: cell(&q.vwap),
+            bid,
+            ask,
+            mid,
+            bid_size: cell(&q.bid_size),
+            ask_size: cell(&q.ask_size),
         }
+    }
+
+    /// Whether the feed has a VWAP column.
+    pub fn has_vwap(&self) -> bool {
+        self.quotes.vwap.is_some()
     }
 
     /// The row of `asset` in bar `b`, if the asset has a bar then.

@@ -69,8 +69,6 @@ impl Portfolio {
         self.cash + net
     }
 
-    /// Applies a fill to cash and the position, recording a trade when it
-    /// reduces, closes or reverses the position.
     /// Whether a fill of `signed` (signed quantity) would close `asset`'s
     /// position and open the opposite one (a residue within rounding noise of
     /// zero closes it flat instead).
@@ -84,7 +82,8 @@ impl Portfolio {
         }
     }
 
-    /// Books a fill. `quoted` is the commission the model quoted; it equals
+    /// Applies a fill to cash and the position, recording a trade when it
+    /// reduces, closes or reverses the position. `quoted` is the commission the model quoted; it equals
     /// `fill.commission` except for a reversal, where the fill pays the sum of
     /// the close and open shares split from `quoted` (ml4t-backtest's
     /// arithmetic, which can differ from `quoted` in the last bit).

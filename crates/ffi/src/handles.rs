@@ -67,6 +67,8 @@ pub struct NlEngineConfig {
     pub fill_ordering: u32,
     /// An `EntryOrderPriority` code.
     pub entry_order_priority: u32,
+    /// An `ExecutionPrice` code: what positions are marked at.
+    pub mark_price: u32,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -135,6 +137,12 @@ pub struct NlFill {
     pub price_source: u32,
     pub reference_price: f64,
     pub available_size: f64,
+    /// Quotes of the fill bar (NaN when the feed has none).
+    pub bid: f64,
+    pub ask: f64,
+    pub quote_mid: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
     /// True when the fill reduced, closed or reversed a position.
     pub is_exit: bool,
     /// An `OrderType` code.
@@ -209,6 +217,7 @@ impl NlEngineConfig {
             limit_gap_fill: LimitGapFill::try_from(self.limit_gap_fill)?,
             fill_ordering: FillOrdering::try_from(self.fill_ordering)?,
             entry_order_priority: EntryOrderPriority::try_from(self.entry_order_priority)?,
+            mark_price: ExecutionPrice::try_from(self.mark_price)?,
             ..EngineConfig::default()
         })
     }
@@ -260,6 +269,11 @@ impl From<&Fill> for NlFill {
             price_source: f.price_source as u32,
             reference_price: f.reference_price,
             available_size: f.available_size,
+            bid: f.bid,
+            ask: f.ask,
+            quote_mid: f.quote_mid,
+            bid_size: f.bid_size,
+            ask_size: f.ask_size,
             is_exit: f.is_exit,
             order_type: f.order_type as u32,
             limit_price: opt_nan(f.limit_price),

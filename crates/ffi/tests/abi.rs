@@ -20,6 +20,7 @@ fn config() -> NlEngineConfig {
         limit_gap_fill: 0,
         fill_ordering: 0,
         entry_order_priority: 0,
+        mark_price: 2,
     }
 }
 

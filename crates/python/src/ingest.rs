@@ -4,11 +4,12 @@
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use nl_engine::{Column, ColumnBuffer, MarketData};
+use nl_engine::{Column, ColumnBuffer, MarketData, QuoteColumns};
 use nl_ffi::NlMarketData;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 /// A column borrowed from a Python object through the buffer protocol.
 struct BufferColumn<T: Element> {
@@ -83,6 +84,7 @@ impl MarketDataHandle {
 /// the column, the asset (from `asset_names`) and the timestamp (from
 /// `bar_label(bar_index)`, called only when reporting an error).
 #[pyfunction]
+#[pyo3(signature = (n_bars, asset_names, bar, asset, open, high, low, close, volume, bar_label, quotes=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn build_market_data(
     py: Python<'_>,
@@ -96,6 +98,7 @@ pub fn build_market_data(
     close: &Bound<'_, PyAny>,
     volume: &Bound<'_, PyAny>,
     bar_label: PyObject,
+    quotes: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<MarketDataHandle> {
     let bar_col = column::<u32>("bar", bar)?;
     let label = |b: usize| -> String {
@@ -115,5 +118,25 @@ pub fn build_market_data(
         &label,
     )
     .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let md = match quotes {
+        None => md,
+        Some(q) => {
+            let mut cols = QuoteColumns::default();
+            for (key, value) in q.iter() {
+                let name: String = key.extract()?;
+                let slot = match name.as_str() {
+                    "vwap" => &mut cols.vwap,
+                    "bid" => &mut cols.bid,
+                    "ask" => &mut cols.ask,
+                    "mid" => &mut cols.mid,
+                    "bid_size" => &mut cols.bid_size,
+                    "ask_size" => &mut cols.ask_size,
+                    other => return Err(PyValueError::new_err(format!("unknown quote column {other:?}"))),
+                };
+                *slot = Some(column(&name, &value)?);
+            }
+            md.with_quotes(cols, &asset_names, &label).map_err(|e| PyValueError::new_err(e.to_string()))?
+        }
+    };
     Ok(MarketDataHandle { inner: Arc::new(md) })
 }
