@@ -249,7 +249,8 @@ def collect_results(EngineState state):
     cdef ffi.NlTrade t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
                     "entry_slippage", "exit_slippage", "mfe", "mae", "entry_available_size",
-                    "exit_available_size")
+                    "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
+                    "exit_mid")
     trades = {k: np.empty(n_trades, dtype=np.float64) for k in trade_fields}
     for k in ("asset", "entry_bar", "exit_bar", "bars_held", "status"):
         trades[k] = np.empty(n_trades, dtype=np.uint32)
@@ -257,6 +258,8 @@ def collect_results(EngineState state):
     cdef double[:] t_pnl = trades["pnl"], t_pct = trades["pnl_percent"], t_fees = trades["fees"]
     cdef double[:] t_es = trades["entry_slippage"], t_xs = trades["exit_slippage"], t_mfe = trades["mfe"], t_mae = trades["mae"]
     cdef double[:] t_eav = trades["entry_available_size"], t_xav = trades["exit_available_size"]
+    cdef double[:] t_ebid = trades["entry_bid"], t_eask = trades["entry_ask"], t_emid = trades["entry_mid"]
+    cdef double[:] t_xbid = trades["exit_bid"], t_xask = trades["exit_ask"], t_xmid = trades["exit_mid"]
     cdef unsigned int[:] t_a = trades["asset"], t_eb = trades["entry_bar"], t_xb = trades["exit_bar"]
     cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"]
     for i in range(n_trades):
@@ -266,6 +269,8 @@ def collect_results(EngineState state):
         t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
         t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
         t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
+        t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
+        t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p
@@ -285,12 +290,13 @@ def collect_results(EngineState state):
                 bars_held=p.bars_held, entry_commission=p.entry_commission,
                 entry_slippage=p.entry_slippage, mfe=p.max_favorable_excursion,
                 mae=p.max_adverse_excursion, current_price=p.current_price,
-                entry_available_size=p.entry_available_size))
+                entry_available_size=p.entry_available_size, entry_bid=p.entry_bid, entry_ask=p.entry_ask,
+                entry_mid=p.entry_mid))
     finally:
         PyMem_Free(order)
     cdef double mark = 0.0
     for pos in positions:
-        check(ffi.nl_engine_last_price(e, pos["asset"], &mark))
+        check(ffi.nl_engine_valuation_price(e, pos["asset"], &mark))
         pos["mark"] = mark
 
     cdef const double* eq = NULL

@@ -213,6 +213,10 @@ cdef extern from "nautilus_like.h":
   cdef struct NlMarketData:
     pass
 
+  # Bid, ask and midpoint of a bar (NaN where the feed has none).
+  cdef struct Quote:
+    pass
+
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it
   # failed (the caller keeps its own error).
@@ -325,6 +329,10 @@ cdef extern from "nautilus_like.h":
     double max_adverse_excursion;
     double initial_quantity;
     double entry_available_size;
+    # The opening fill's quotes (NaN without quotes).
+    double entry_bid;
+    double entry_ask;
+    double entry_mid;
     # The position's latest mark.
     double current_price;
 
@@ -408,6 +416,15 @@ cdef extern from "nautilus_like.h":
     uint32_t status;
     double entry_available_size;
     double exit_available_size;
+    # Entry and exit fills' quotes (NaN without quotes).
+    double entry_bid;
+    double entry_ask;
+    double entry_mid;
+    double exit_bid;
+    double exit_ask;
+    double exit_mid;
+
+
 
   # Sets the engine's commission models (before its first bar).
   #
@@ -569,6 +586,13 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `sessions` valid for `n` reads.
   NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
+
+  # The price `asset`'s position is valued at now (the configured mark on the
+  # current bar, else the last close; NaN before the asset's first bar).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_valuation_price(NlEngine *e, uint32_t asset, double *out);
 
   # Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
   #

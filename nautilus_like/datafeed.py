@@ -332,7 +332,17 @@ class DataFeed:
         """The bar timestamps as a Polars series (the input dtype)."""
         return self._timeline
 
-    def _last_bar_volume(self) -> dict[int, float]:
-        """Volume per asset id on the last bar (assets without a row there are absent)."""
-        last = self._prices.filter(pl.col("__bar") == len(self._timestamps) - 1)
-        return dict(zip(last["__asset"].to_list(), last["volume"].to_list()))
+    def _last_bar(self) -> dict[int, dict[str, float | None]]:
+        """Per asset id, the last bar's volume and quotes (None where absent); assets
+        without a row on the last bar are absent. Values open positions at the end."""
+        rows = np.flatnonzero(self._prices["__bar"].to_numpy() == len(self._timestamps) - 1)
+        assets = self._prices["__asset"].to_numpy()[rows]
+        volume = self._prices["volume"].to_numpy()[rows]
+        out = {}
+        for k, (row, a) in enumerate(zip(rows.tolist(), assets.tolist())):
+            d: dict[str, float | None] = {"volume": float(volume[k])}
+            for field, arr in self._quotes.items():
+                v = float(arr[row])
+                d[field] = None if v != v else v
+            out[a] = d
+        return out

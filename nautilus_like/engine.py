@@ -123,7 +123,7 @@ class Engine:
             collect_results(self._state),
             assets=self.feed.assets,
             timeline=self.feed.timeline,
-            last_bar_volume=self.feed._last_bar_volume(),
+            last_bar=self.feed._last_bar(),
             config=self.config,
             broker=self.broker,
         )

@@ -343,6 +343,11 @@ typedef struct NlEngine NlEngine;
 typedef struct NlMarketData NlMarketData;
 
 /**
+ * Bid, ask and midpoint of a bar (NaN where the feed has none).
+ */
+typedef struct Quote Quote;
+
+/**
  * A user commission model: writes the fee of a fill of `quantity` (unsigned)
  * of `asset` at `price` to `out` and returns 0, or returns non-zero when it
  * failed (the caller keeps its own error).
@@ -499,6 +504,12 @@ typedef struct NlPosition {
   double initial_quantity;
   double entry_available_size;
   /**
+   * The opening fill's quotes (NaN without quotes).
+   */
+  double entry_bid;
+  double entry_ask;
+  double entry_mid;
+  /**
    * The position's latest mark.
    */
   double current_price;
@@ -618,7 +629,18 @@ typedef struct NlTrade {
   uint32_t status;
   double entry_available_size;
   double exit_available_size;
+  /**
+   * Entry and exit fills' quotes (NaN without quotes).
+   */
+  double entry_bid;
+  double entry_ask;
+  double entry_mid;
+  double exit_bid;
+  double exit_ask;
+  double exit_mid;
 } NlTrade;
+
+
 
 /**
  * Sets the engine's commission models (before its first bar).
@@ -824,6 +846,15 @@ enum NlStatus nl_engine_update_order(struct NlEngine *e,
  * `e` must be a live engine handle; `sessions` valid for `n` reads.
  */
 enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+
+/**
+ * The price `asset`'s position is valued at now (the configured mark on the
+ * current bar, else the last close; NaN before the asset's first bar).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_valuation_price(struct NlEngine *e, uint32_t asset, double *out);
 
 /**
  * Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.

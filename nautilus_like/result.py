@@ -33,11 +33,11 @@ class BacktestResult:
     """What `Engine.run()` returns. Dict-like over `to_dict()` as in ml4t-backtest."""
 
     def __init__(self, raw: dict[str, Any], *, assets: list[str], timeline: pl.Series,
-                 last_bar_volume: dict[int, float], config: Any, broker: Any = None) -> None:
+                 last_bar: dict[int, dict[str, float | None]], config: Any, broker: Any = None) -> None:
         self._raw = raw
         self._assets = assets
         self._timeline = timeline
-        self._last_bar_volume = last_bar_volume
+        self._last_bar = last_bar
         self.config = config
         self.broker = broker
         self._fills_df: pl.DataFrame | None = None
@@ -129,8 +129,16 @@ class BacktestResult:
         exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, last_bar, dtype=np.uint32)])
         status = ["partial" if s == 1 else "closed" for s in t["status"].tolist()] + ["open"] * n_open
         n = n_closed + n_open
-        exit_avail = t["exit_available_size"].tolist() + [
-            self._last_bar_volume.get(p["asset"]) for p in open_rows]
+        # Open rows: quotes of the last bar on the closing side (sell a long, buy a short).
+        closing = [self._closing_quote(p) for p in open_rows]
+        exit_avail = t["exit_available_size"].tolist() + [c["available_size"] for c in closing]
+        quote_cols = {}
+        for when, open_quotes in (("entry", [{k: p[f"entry_{k}"] for k in ("bid", "ask", "mid")} for p in open_rows]),
+                                  ("exit", closing)):
+            bid, ask, mid = (np.concatenate([t[f"{when}_{k}"], np.array([q[k] for q in open_quotes], dtype=np.float64)])
+                             for k in ("bid", "ask", "mid"))
+            for name, v in (("quote_mid_price", mid), ("bid_price", bid), ("ask_price", ask), ("spread", ask - bid)):
+                quote_cols[f"{when}_{name}"] = pl.Series(v, dtype=pl.Float64, nan_to_null=True)
         self._trades_df = pl.DataFrame({
             "symbol": pl.Series(names[assets].tolist() if n else [], dtype=pl.String),
             "entry_time": self._times(entry_bars),
@@ -149,10 +157,10 @@ class BacktestResult:
             "mae": np.concatenate([t["mae"], [p["mae"] for p in open_rows]]),
             "entry_slippage": entry_slip,
             "multiplier": np.ones(n),
-            **{f"entry_{c}": _nulls(n, pl.Float64) for c in _QUOTE_TRADE_COLUMNS},
+            **{f"entry_{c}": quote_cols[f"entry_{c}"] for c in _QUOTE_TRADE_COLUMNS},
             "entry_available_size": np.concatenate(
                 [t["entry_available_size"], [p["entry_available_size"] for p in open_rows]]),
-            **{f"exit_{c}": _nulls(n, pl.Float64) for c in _QUOTE_TRADE_COLUMNS},
+            **{f"exit_{c}": quote_cols[f"exit_{c}"] for c in _QUOTE_TRADE_COLUMNS},
             "exit_available_size": pl.Series(exit_avail, dtype=pl.Float64),
             "gross_pnl": (exit_ - entry) * qty,
             "net_return": np.divide(pnl, notional, out=np.zeros_like(pnl), where=notional != 0),
@@ -163,6 +171,16 @@ class BacktestResult:
             "status": pl.Series(status, dtype=pl.String),
         }, strict=False)
         return self._trades_df
+
+    def _closing_quote(self, position: dict[str, Any]) -> dict[str, float]:
+        """The last bar's quote for closing `position` (NaN where absent)."""
+        bar = self._last_bar.get(position["asset"])
+        if bar is None:
+            return {"bid": np.nan, "ask": np.nan, "mid": np.nan, "available_size": None}
+        size = bar.get("bid_size" if position["quantity"] > 0 else "ask_size")
+        nan = lambda v: np.nan if v is None else v  # noqa: E731
+        return {"bid": nan(bar.get("bid")), "ask": nan(bar.get("ask")), "mid": nan(bar.get("mid")),
+                "available_size": bar["volume"] if size is None else size}
 
     def to_equity_dataframe(self) -> pl.DataFrame:
         """Equity at the end of every bar with returns, drawdown and high-water mark."""

@@ -45,10 +45,13 @@ class Scenario:
     n_timestamps: int
     # Engine keyword models: {"limits": (max_participation, min_volume), "impact": (kind, args...)}
     models: dict[str, Any] = field(default_factory=dict)
+    # DataFeed keyword arguments (quote column names) when the prices carry quotes.
+    feed_kw: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         return (f"seed={self.seed} assets={self.assets} rows={self.prices.height} "
-                f"timestamps={self.n_timestamps} config={self.config} models={self.models}")
+                f"timestamps={self.n_timestamps} config={self.config} models={self.models} "
+                f"feed={self.feed_kw}")
 
 
 def _walk(rng: random.Random, n: int, start: float, vol: float, gap: float, cents: bool):
@@ -131,7 +134,15 @@ def make_scenario(seed: int) -> Scenario:
             }).with_columns(pl.col("timestamp").cast(sig["timestamp"].dtype))])
         signals = sig.sort("timestamp", maintain_order=True)
 
+    feed_kw: dict[str, Any] = {}
+    if rng.random() < 0.25:
+        prices, feed_kw = _add_quotes(rng, prices)
     config = make_config(rng, prices)
+    if feed_kw and rng.random() < 0.7:
+        quote_sources = ["BID", "ASK", "QUOTE_MID", "QUOTE_SIDE"] + (["VWAP"] if "vwap_col" in feed_kw else [])
+        config["execution_price"] = rng.choice(quote_sources)
+        if rng.random() < 0.5:
+            config["mark_price"] = rng.choice(quote_sources + ["OPEN", "PRICE"])
     if signals is not None:
         n_ts = len(ts_with_prices | set(signals["timestamp"].to_list()))
     models: dict[str, Any] = {}
@@ -142,7 +153,27 @@ def make_scenario(seed: int) -> Scenario:
         models["impact"] = rng.choice([("linear", round(rng.uniform(0.01, 0.3), 3)),
                                        ("sqrt", round(rng.uniform(0.1, 1.0), 3), 0.02, 1.0),
                                        ("power", 0.1, round(rng.uniform(0.3, 1.2), 2), rng.choice([0.0, 0.01]))])
-    return Scenario(seed, sorted(names), prices, signals, config, n_ts, models)
+    return Scenario(seed, sorted(names), prices, signals, config, n_ts, models, feed_kw)
+
+
+def _add_quotes(rng: random.Random, prices: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Bid/ask (some rows unquoted), maybe a VWAP (some rows without) and quote sizes."""
+    n = prices.height
+    half = [rng.uniform(0.0002, 0.004) for _ in range(n)]
+    quoted = [rng.random() > 0.15 for _ in range(n)]
+    close = prices["close"].to_list()
+    cols = {
+        "bid": [c * (1 - h) if q else None for c, h, q in zip(close, half, quoted)],
+        "ask": [c * (1 + h * rng.uniform(0.5, 1.5)) if q else None for c, h, q in zip(close, half, quoted)],
+        "bid_size": [float(rng.randint(0, 3000)) if q else None for q in quoted],
+        "ask_size": [float(rng.randint(0, 3000)) if q else None for q in quoted],
+    }
+    feed_kw = {"bid_col": "bid", "ask_col": "ask", "bid_size_col": "bid_size", "ask_size_col": "ask_size"}
+    if rng.random() < 0.6:
+        hi, lo = prices["high"].to_list(), prices["low"].to_list()
+        cols["vwap"] = [(h + lo_ + c) / 3 if rng.random() > 0.1 else None for h, lo_, c in zip(hi, lo, close)]
+        feed_kw["vwap_col"] = "vwap"
+    return prices.with_columns([pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()]), feed_kw
 
 
 def build_models(lib: Any, models: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +277,7 @@ def build_config(lib: Any, spec: dict[str, Any]):
     enums = {
         "execution_mode": lib.ExecutionMode,
         "execution_price": cfg_mod.ExecutionPrice,
+        "mark_price": cfg_mod.ExecutionPrice,
         "share_type": cfg_mod.ShareType,
         "commission_type": lib.CommissionType,
         "slippage_type": cfg_mod.SlippageType,
@@ -660,7 +692,7 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
     strat = make_strategy_class(lib)(sc.seed, sc.assets, bool(sc.config.get("allow_short_selling")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals)
+        feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals, **sc.feed_kw)
         engine = lib.Engine(feed, strat, build_config(lib, sc.config), **build_models(lib, sc.models))
         try:
             result = engine.run()

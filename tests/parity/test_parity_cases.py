@@ -46,7 +46,7 @@ def prices(skip: set[tuple[str, int]] = frozenset()) -> pl.DataFrame:
     return pl.DataFrame(rows).sort("timestamp", maintain_order=True)
 
 
-def run(lib, actions, config=None, skip=frozenset(), probe=None, models=None):
+def run(lib, actions, config=None, skip=frozenset(), probe=None, models=None, frame=None, feed_kw=None):
     """Runs `actions[bar](broker, data, state)` on `lib`; returns (state, result, broker).
     `state` is a dict the actions may write into (what the case compares)."""
 
@@ -66,8 +66,8 @@ def run(lib, actions, config=None, skip=frozenset(), probe=None, models=None):
     strat = Scripted()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        engine = lib.Engine(lib.DataFeed(prices_df=prices(skip)), strat, build_config(lib, config or {}),
-                            **(models(lib) if models else {}))
+        feed = lib.DataFeed(prices_df=prices(skip) if frame is None else frame, **(feed_kw or {}))
+        engine = lib.Engine(feed, strat, build_config(lib, config or {}), **(models(lib) if models else {}))
         result = engine.run()
     return strat.state, result, engine.broker
 
@@ -430,3 +430,89 @@ def test_fill_orderings_match_ml4t(ordering, priority):
                    _submit("AAA", 4, "MARKET")]}
     compare(actions, _full, {"initial_cash": 2000.0, "fill_ordering": ordering, "entry_order_priority": priority,
                              "commission_type": "PER_SHARE", "commission_per_share": 0.05})
+
+
+# ------------------------------------------------------------- quotes and marks
+
+
+def quoted_prices() -> pl.DataFrame:
+    """The fixture plus bid/ask/vwap/size columns: AAA quoted on bars 1-3, BBB on
+    bar 2 only (mid only on AAA bar 3); VWAP missing on AAA bar 2."""
+    df = prices()
+    day = pl.col("timestamp").dt.day() - 1
+    a, b = pl.col("asset") == "AAA", pl.col("asset") == "BBB"
+    quoted = (a & day.is_between(1, 3)) | (b & (day == 2))
+    return df.with_columns(
+        pl.when(quoted).then(pl.col("close") - 0.2).alias("bid"),
+        pl.when(quoted).then(pl.col("close") + 0.3).alias("ask"),
+        pl.when(a & (day == 3)).then(pl.col("close") + 0.01).alias("mid"),
+        pl.when(~(a & (day == 2))).then((pl.col("high") + pl.col("low") + pl.col("close")) / 3).alias("vwap"),
+        pl.when(quoted).then(pl.lit(40.0)).alias("bid_size"),
+        pl.when(quoted).then(pl.lit(70.0)).alias("ask_size"),
+    )
+
+
+QUOTE_FEED = {"bid_col": "bid", "ask_col": "ask", "mid_col": "mid", "vwap_col": "vwap",
+              "bid_size_col": "bid_size", "ask_size_col": "ask_size"}
+
+
+def _quote_probe(state, result, broker):
+    out = _full(state, result, broker)
+    f = result.to_fills_dataframe()
+    out["quotes"] = f.select("price_source", "quote_mid_price", "bid_price", "ask_price", "spread", "bid_size",
+                             "ask_size", "available_size").rows()
+    out["equity"] = [v for _, v in result.equity_curve]
+    return out
+
+
+def _observe_marks(b, d, s):
+    s.setdefault("marks", []).append((b.get_account_value(), {a: (p.quantity, p.current_price)
+                                                              for a, p in b.get_positions().items()},
+                                      {a: {k: v for k, v in d[a].items() if k != "signals"} for a in d}))
+
+
+QUOTE_ACTIONS = {
+    0: [_submit("AAA", 10, "MARKET"), _submit("BBB", -20, "MARKET"), _observe_marks],
+    1: [_submit("AAA", 5, "LIMIT", limit_price=103.5), _submit("BBB", 20, "MARKET"), _observe_marks],
+    2: [_submit("AAA", -15, "MARKET"), _submit("BBB", 8, "MOC"), _observe_marks],
+    3: [_submit("AAA", -6, "MARKET"), _observe_marks],
+    4: [_observe_marks],
+}
+
+
+@pytest.mark.parametrize("mode", ["NEXT_BAR", "SAME_BAR"])
+@pytest.mark.parametrize("source", ["VWAP", "BID", "ASK", "QUOTE_MID", "QUOTE_SIDE", "CLOSE"])
+def test_quote_execution_prices_match_ml4t(source, mode):
+    cfg = {"execution_mode": mode, "execution_price": source, "allow_short_selling": True}
+    ref = _quote_probe(*run(ml4t, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
+    got = _quote_probe(*run(nautilus_like, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
+    problems = diff(ref, got, "probe")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.mark.parametrize("mode", ["NEXT_BAR", "SAME_BAR"])
+@pytest.mark.parametrize("mark", ["BID", "ASK", "QUOTE_MID", "QUOTE_SIDE", "OPEN", "VWAP"])
+def test_mark_prices_match_ml4t(mark, mode):
+    cfg = {"execution_mode": mode, "mark_price": mark, "allow_short_selling": True}
+    ref = _quote_probe(*run(ml4t, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
+    got = _quote_probe(*run(nautilus_like, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
+    problems = diff(ref, got, "probe")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_volume_limits_use_quote_sizes_like_ml4t():
+    def models(lib):
+        if lib is ml4t:
+            from ml4t.backtest.execution.limits import VolumeParticipationLimit
+        else:
+            from nautilus_like.execution import VolumeParticipationLimit
+        return {"execution_limits": VolumeParticipationLimit(0.5)}
+    actions = {0: [_submit("AAA", 60, "MARKET"), _submit("BBB", -50, "MARKET")]}
+    cfg = {"allow_short_selling": True, "slippage_type": "VOLUME_BASED", "slippage_rate": 0.1}
+    ref = _quote_probe(*run(ml4t, actions, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED, models=models))
+    got = _quote_probe(*run(nautilus_like, actions, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED, models=models))
+    problems = diff(ref, got, "probe")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)

@@ -103,6 +103,20 @@ pub struct Position {
     pub initial_quantity: f64,
     /// Volume of the bar the position was opened on.
     pub entry_available_size: f64,
+    /// Quotes of the opening fill's bar (NaN without quotes).
+    pub entry_quote: Quote,
+}
+
+/// Bid, ask and midpoint of a bar (NaN where the feed has none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quote {
+    pub bid: f64,
+    pub ask: f64,
+    pub mid: f64,
+}
+
+impl Quote {
+    pub const NONE: Quote = Quote { bid: f64::NAN, ask: f64::NAN, mid: f64::NAN };
 }
 
 impl Position {
@@ -145,4 +159,6 @@ pub struct Trade {
     /// Volume of the entry and exit fill bars.
     pub entry_available_size: f64,
     pub exit_available_size: f64,
+    pub entry_quote: Quote,
+    pub exit_quote: Quote,
 }

@@ -489,14 +489,22 @@ impl Engine {
         if self.marks_at_reference_price() {
             return self.portfolio.equity(|a| self.last_price[a as usize]);
         }
-        let b = self.current_bar();
-        self.portfolio.equity(|a| {
-            let qty = self.portfolio.quantity(a);
-            b.and_then(|b| self.row_in_bar(b, a))
-                .map(|row| mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, false))
-                .filter(|m| !m.is_nan())
-                .unwrap_or(self.last_price[a as usize])
-        })
+        self.portfolio.equity(|a| self.valuation_price(a))
+    }
+
+    /// The price an open position in `asset` is valued at now: the configured
+    /// mark on the current bar, else the last known close (NaN before any).
+    pub fn valuation_price(&self, asset: AssetId) -> f64 {
+        let last = self.last_price(asset);
+        if self.marks_at_reference_price() {
+            return last;
+        }
+        let qty = self.portfolio.quantity(asset);
+        self.current_bar()
+            .and_then(|b| self.row_in_bar(b, asset))
+            .map(|row| mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, false))
+            .filter(|m| !m.is_nan())
+            .unwrap_or(last)
     }
 
     /// Whether marks are the plain reference price (the close): the fast path.

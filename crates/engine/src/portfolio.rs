@@ -3,7 +3,7 @@
 //! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
 //! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
-use nl_core::{AssetId, BarIndex, Fill, Position, Trade, TradeStatus};
+use nl_core::{AssetId, BarIndex, Fill, Position, Quote, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
@@ -193,6 +193,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         max_adverse_excursion: 0.0,
         initial_quantity: signed,
         entry_available_size: fill.available_size,
+        entry_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
     }
 }
 
@@ -217,6 +218,8 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         status,
         entry_available_size: pos.entry_available_size,
         exit_available_size: fill.available_size,
+        entry_quote: pos.entry_quote,
+        exit_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
     }
 }
 

@@ -173,6 +173,10 @@ pub struct NlPosition {
     pub max_adverse_excursion: f64,
     pub initial_quantity: f64,
     pub entry_available_size: f64,
+    /// The opening fill's quotes (NaN without quotes).
+    pub entry_bid: f64,
+    pub entry_ask: f64,
+    pub entry_mid: f64,
     /// The position's latest mark.
     pub current_price: f64,
 }
@@ -198,6 +202,13 @@ pub struct NlTrade {
     pub status: u32,
     pub entry_available_size: f64,
     pub exit_available_size: f64,
+    /// Entry and exit fills' quotes (NaN without quotes).
+    pub entry_bid: f64,
+    pub entry_ask: f64,
+    pub entry_mid: f64,
+    pub exit_bid: f64,
+    pub exit_ask: f64,
+    pub exit_mid: f64,
 }
 
 /// Outcome codes of `nl_engine_submit_order`.
@@ -302,6 +313,12 @@ impl From<&Trade> for NlTrade {
             mae: t.mae,
             status: t.status as u32,
             entry_available_size: t.entry_available_size,
+            entry_bid: t.entry_quote.bid,
+            entry_ask: t.entry_quote.ask,
+            entry_mid: t.entry_quote.mid,
+            exit_bid: t.exit_quote.bid,
+            exit_ask: t.exit_quote.ask,
+            exit_mid: t.exit_quote.mid,
             exit_available_size: t.exit_available_size,
         }
     }
@@ -323,6 +340,9 @@ fn position_struct(p: &Position) -> NlPosition {
         max_adverse_excursion: p.max_adverse_excursion,
         initial_quantity: p.initial_quantity,
         entry_available_size: p.entry_available_size,
+        entry_bid: p.entry_quote.bid,
+        entry_ask: p.entry_quote.ask,
+        entry_mid: p.entry_quote.mid,
         current_price: p.current_price,
     }
 }
@@ -600,6 +620,22 @@ pub unsafe extern "C" fn nl_engine_set_sessions(e: *mut NlEngine, sessions: *con
         }
         let v = if n == 0 { Vec::new() } else { std::slice::from_raw_parts(sessions, n).to_vec() };
         engine(e)?.set_sessions(v)
+    })
+}
+
+/// The price `asset`'s position is valued at now (the configured mark on the
+/// current bar, else the last close; NaN before the asset's first bar).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_valuation_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let e = engine(e)?;
+        if asset as usize >= e.market().n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        write(out, e.valuation_price(asset))
     })
 }
 
