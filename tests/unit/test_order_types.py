@@ -38,6 +38,31 @@ def test_order_types_fill_by_ml4t_rules(at, kwargs, long_first, expected):
     assert seen["order"].status is nl.OrderStatus.FILLED
 
 
+SAME_BAR_CLOSE = nl.BacktestConfig(execution_mode="same_bar", execution_price="close", allow_short_selling=True)
+
+
+@pytest.mark.parametrize("asset, at, qty, kwargs, long_first, expected", [
+    ("AAA", 0, -10, dict(order_type=OT.LIMIT, limit_price=101.5), True, (ts(0), 101.5)),    # high reaches it
+    ("AAA", 2, -10, dict(order_type=OT.LIMIT, limit_price=103.5), True, (ts(2), 103.5)),    # open above: limit
+    ("AAA", 0, 10, dict(order_type=OT.LIMIT, limit_price=102.5), False, (ts(0), 102.5)),    # open below: limit
+    ("AAA", 2, -10, dict(order_type=OT.STOP, stop_price=103.5), True, (ts(2), 103.5)),
+    ("BBB", 1, -10, dict(order_type=OT.STOP, stop_price=49.5), True, (ts(2), 49.0)),        # gap: the open
+    ("AAA", 2, 10, dict(order_type=OT.STOP, stop_price=105.5), False, (ts(2), 105.5)),
+    ("BBB", 3, 10, dict(order_type=OT.STOP, stop_price=49.8), False, (ts(4), 50.0)),        # gap: the open
+    ("AAA", 3, -10, dict(order_type=OT.STOP_LIMIT, stop_price=100.5, limit_price=100.2), True, (ts(3), 100.2)),
+    ("AAA", 2, -10, dict(order_type=OT.TRAILING_STOP, trail_amount=2.0), True, (ts(2), 104.0)),
+    ("AAA", 1, -10, dict(order_type=OT.MOC), True, (ts(1), 103.0)),
+])
+def test_same_bar_order_types_fill_by_ml4t_rules(asset, at, qty, kwargs, long_first, expected):
+    seen = {}
+    actions = {at: [lambda b: seen.update(order=b.submit_order(asset, qty, **kwargs))]}
+    if long_first:
+        actions.setdefault(0, []).insert(0, lambda b: b.submit_order(asset, 10))
+    result, _ = run(actions, SAME_BAR_CLOSE)
+    f = result.to_fills_dataframe().filter(order_id=seen["order"].order_id)
+    assert (f["timestamp"][0], f["price"][0]) == expected
+
+
 def test_limit_gap_fill_open_gives_the_price_improvement():
     cfg = nl.BacktestConfig(limit_gap_fill=LimitGapFill.OPEN)
     seen = {}

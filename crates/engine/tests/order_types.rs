@@ -88,6 +88,66 @@ fn order_type_table() {
     }
 }
 
+/// `fill_of` for any asset (BBB has the bars whose opens gap through stops).
+fn fill_of_asset(cfg: EngineConfig, asset: u32, long_first: bool, at: u32, mut req: OrderRequest) -> Option<(u32, f64)> {
+    req.asset = asset;
+    let mut id = 0;
+    let e: Engine = run(EngineConfig { allow_short_selling: true, ..cfg }, market(), |b, e| {
+        if long_first && b == 0 {
+            buy(e, asset, 10.0);
+        }
+        if b == at {
+            id = match e.submit_order(req).unwrap() {
+                nl_engine::SubmitOutcome::Accepted(id) => id,
+                nl_engine::SubmitOutcome::Ignored => 0,
+            };
+        }
+    });
+    e.fills().iter().find(|f| f.order_id == id).map(|f| (f.bar, f.price))
+}
+
+/// SAME_BAR at the close: an order is first matched on its own bar, on that
+/// bar's OHLC. BBB bars: 0: 50/51/49/50.5, 1: 51/52/50/51.5, 2: 49/50/48/48.5,
+/// 3: 48/49.5/47.5/49, 4: 50/51/49.5/50.
+#[test]
+fn order_type_table_same_bar() {
+    use OrderSide::{Buy, Sell};
+    use OrderType::*;
+    let same = EngineConfig { execution_mode: ExecutionMode::SameBar, execution_price: ExecutionPrice::Close, ..EngineConfig::default() };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, u32, bool, u32, OrderRequest, Option<(u32, f64)>)> = vec![
+        ("sell limit reached by the bar's high, open below it",
+         AAA, true, 0, order(Sell, Limit, Some(101.5), None, None), Some((0, 101.5))),
+        ("sell limit: open 104 already above 103.5, still the limit (ml4t rule)",
+         AAA, true, 2, order(Sell, Limit, Some(103.5), None, None), Some((2, 103.5))),
+        ("buy limit: open 100 already below 102.5, still the limit (ml4t rule)",
+         AAA, false, 0, order(Buy, Limit, Some(102.5), None, None), Some((0, 102.5))),
+        ("buy limit reached by the low, no gap",
+         AAA, false, 3, order(Buy, Limit, Some(100.5), None, None), Some((3, 100.5))),
+        ("sell stop reached by the low, open above it",
+         AAA, true, 2, order(Sell, Stop, None, Some(103.5), None), Some((2, 103.5))),
+        ("sell stop: next bar opens 49 through 49.5, fills at the open",
+         BBB, true, 1, order(Sell, Stop, None, Some(49.5), None), Some((2, 49.0))),
+        ("buy stop reached by the high, open below it",
+         AAA, false, 2, order(Buy, Stop, None, Some(105.5), None), Some((2, 105.5))),
+        ("buy stop: next bar opens 50 through 49.8, fills at the open",
+         BBB, false, 3, order(Buy, Stop, None, Some(49.8), None), Some((4, 50.0))),
+        ("buy stop-limit, limit above the stop: the limit on the trigger bar",
+         AAA, false, 2, order(Buy, StopLimit, Some(105.8), Some(105.5), None), Some((2, 105.8))),
+        ("sell stop-limit, limit below the stop: the limit on the trigger bar",
+         AAA, true, 3, order(Sell, StopLimit, Some(100.2), Some(100.5), None), Some((3, 100.2))),
+        ("trailing sell 2.0 from bar 2's high 106: stop 104 = the open",
+         AAA, true, 2, order(Sell, TrailingStop, None, None, Some(2.0)), Some((2, 104.0))),
+        ("market-on-close sell at the bar's close",
+         AAA, true, 1, order(Sell, MarketOnClose, None, None, None), Some((1, 103.0))),
+        ("market sell at the bar's close",
+         AAA, true, 3, order(Sell, Market, None, None, None), Some((3, 101.0))),
+    ];
+    for (name, asset, long_first, at, req, expected) in cases {
+        assert_eq!(fill_of_asset(same.clone(), asset, long_first, at, req), expected, "{name}");
+    }
+}
+
 #[test]
 fn fills_stay_inside_the_bar_except_documented_limit_gaps() {
     // Stops fill at the stop when the bar trades through it and at the open
