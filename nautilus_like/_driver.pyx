@@ -85,6 +85,7 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.fill_ordering = cfg.get("fill_ordering", 0)
     c.entry_order_priority = cfg.get("entry_order_priority", 0)
     c.mark_price = cfg.get("mark_price", 2)
+    c.partial_fills_allowed = cfg.get("partial_fills_allowed", False)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -311,6 +311,8 @@ cdef extern from "nautilus_like.h":
     uint32_t entry_order_priority;
     # An `ExecutionPrice` code: what positions are marked at.
     uint32_t mark_price;
+    # Fill the affordable part of an entry cash cannot fully pay for.
+    bool partial_fills_allowed;
 
   cdef struct NlPosition:
     # Unique per opened position.

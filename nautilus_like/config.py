@@ -196,6 +196,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     slippage_spread_convention: SpreadConvention = SpreadConvention.FULL_SPREAD
     conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
     limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
+    partial_fills_allowed: bool = False
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 
@@ -228,7 +229,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
-        for field in ("allow_short_selling", "allow_leverage"):
+        for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         if self.allow_leverage:

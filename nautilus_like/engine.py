@@ -49,6 +49,7 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "execution_mode": _MODE[config.execution_mode],
         "execution_price": _PRICE[config.execution_price],
         "mark_price": _PRICE[config.mark_price],
+        "partial_fills_allowed": config.partial_fills_allowed,
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],

@@ -480,6 +480,10 @@ typedef struct NlEngineConfig {
    * An `ExecutionPrice` code: what positions are marked at.
    */
   uint32_t mark_price;
+  /**
+   * Fill the affordable part of an entry cash cannot fully pay for.
+   */
+  bool partial_fills_allowed;
 } NlEngineConfig;
 
 typedef struct NlPosition {

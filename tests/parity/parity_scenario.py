@@ -146,7 +146,10 @@ def make_scenario(seed: int) -> Scenario:
     if signals is not None:
         n_ts = len(ts_with_prices | set(signals["timestamp"].to_list()))
     models: dict[str, Any] = {}
-    if rng.random() < 0.3:
+    # partial_fills_allowed with a volume limit is a deliberate difference (ml4t
+    # keeps filling a cash-limited order after rejecting it and can overdraw a
+    # cash account; see README): scenarios use one or the other.
+    if rng.random() < 0.3 and not config.get("partial_fills_allowed"):
         # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
         models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
     if rng.random() < 0.2:
@@ -258,6 +261,8 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
             ["SUBMISSION", "NOTIONAL_DESC", "NOTIONAL_ASC", "FREE_CASH_ASC", "ORDER_VALUE_ASC"])
     if rng.random() < 0.2:
         cfg["conditional_order_mode"] = "EXECUTION_PRICE"
+    if rng.random() < 0.3:
+        cfg["partial_fills_allowed"] = True
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())

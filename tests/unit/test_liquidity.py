@@ -63,3 +63,13 @@ def test_bad_liquidity_arguments():
         run({}, execution_limits=0.1)
     with pytest.raises(TypeError, match="market_impact_model"):
         run({}, market_impact_model="linear")
+
+
+def test_partial_fills_allowed_fills_what_cash_affords():
+    # 1000 cash: 9 of 20 AAA at bar 1's open 102 (10 would cost 1020).
+    seen = {}
+    result, _ = run({0: [lambda b: seen.update(o=b.submit_order("AAA", 20))]},
+                    nl.BacktestConfig(initial_cash=1000, partial_fills_allowed=True))
+    assert (seen["o"].status, seen["o"].filled_quantity, seen["o"].requested_quantity) == (
+        nl.OrderStatus.FILLED, 9.0, 20.0)
+    assert result.metrics["final_value"] == pytest.approx(1000 - 9 * 102 + 9 * 98)

@@ -28,6 +28,9 @@ pub struct EngineConfig {
     pub conditional_order_mode: ConditionalOrderMode,
     /// How a limit order fills when the bar opens through its limit.
     pub limit_gap_fill: LimitGapFill,
+    /// Fill what cash affords of an entry it cannot fully pay for (the rest
+    /// is dropped), instead of rejecting it.
+    pub partial_fills_allowed: bool,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -50,6 +53,7 @@ impl Default for EngineConfig {
             allow_short_selling: false,
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
+            partial_fills_allowed: false,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }

@@ -109,3 +109,32 @@ fn market_impact_moves_the_price_against_the_order() {
     let floored = MarketImpact::PowerLaw { coefficient: 0.1, exponent: 0.6, min_impact: 2.0 };
     assert_eq!(run_with(floored).0, 104.0);
 }
+
+#[test]
+fn partial_fills_allowed_fills_what_cash_affords() {
+    use nl_core::ShareType;
+    // 1000 cash, 20 AAA at bar 1's open 102 cost 2040: 9 whole shares (918) fit, 10 (1020) do not.
+    let cfg = |share_type| EngineConfig { initial_cash: 1000.0, partial_fills_allowed: true, share_type, ..EngineConfig::default() };
+    let e = run(cfg(ShareType::Integer), market(), |b, e| {
+        if b == 0 {
+            buy(e, AAA, 20.0);
+        }
+    });
+    let o = e.order(1).unwrap();
+    assert_eq!((o.status, o.quantity, o.filled_quantity, o.requested_quantity), (OrderStatus::Filled, 9.0, 9.0, 20.0));
+    // Fractional: about 1000 / 102 shares, never more than the cash.
+    let e = run(cfg(ShareType::Fractional), market(), |b, e| {
+        if b == 0 {
+            buy(e, AAA, 20.0);
+        }
+    });
+    let q = e.fills()[0].quantity;
+    assert!((q - 1000.0 / 102.0).abs() < 1e-6 && q * 102.0 <= 1000.0, "{q}");
+    // Without it the order is rejected.
+    let e = run(EngineConfig { initial_cash: 1000.0, ..EngineConfig::default() }, market(), |b, e| {
+        if b == 0 {
+            buy(e, AAA, 20.0);
+        }
+    });
+    assert_eq!(e.order(1).unwrap().status, OrderStatus::Rejected);
+}

@@ -69,6 +69,8 @@ pub struct NlEngineConfig {
     pub entry_order_priority: u32,
     /// An `ExecutionPrice` code: what positions are marked at.
     pub mark_price: u32,
+    /// Fill the affordable part of an entry cash cannot fully pay for.
+    pub partial_fills_allowed: bool,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -229,6 +231,7 @@ impl NlEngineConfig {
             fill_ordering: FillOrdering::try_from(self.fill_ordering)?,
             entry_order_priority: EntryOrderPriority::try_from(self.entry_order_priority)?,
             mark_price: ExecutionPrice::try_from(self.mark_price)?,
+            partial_fills_allowed: self.partial_fills_allowed,
             ..EngineConfig::default()
         })
     }

@@ -21,6 +21,7 @@ fn config() -> NlEngineConfig {
         fill_ordering: 0,
         entry_order_priority: 0,
         mark_price: 2,
+        partial_fills_allowed: false,
     }
 }
 
