@@ -6,6 +6,8 @@ pub mod config;
 pub mod account;
 pub mod costs;
 pub mod engine;
+mod execute;
+mod matching;
 pub mod execution;
 pub mod fill;
 pub mod market;

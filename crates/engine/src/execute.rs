@@ -1,0 +1,380 @@
+//! Executing one order on one bar: trigger and price checks, account checks
+//! (with partial fills when allowed), volume limits, impact, slippage and
+//! commission, then booking the fill and its consequences (OCO, reversals).
+
+use nl_core::{
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, Order, OrderId, OrderSide, OrderStatus,
+    OrderType, ShareType, TimeInForce,
+};
+
+use crate::account::{entry_rejection, order_effect, OrderEffect, CASH_TOLERANCE};
+use crate::costs::{CommissionQuery, SlippageQuery};
+use crate::engine::Engine;
+use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::market::Bar;
+use crate::portfolio::reversal_split;
+
+impl Engine {
+    /// The commission query for a fill of `quantity` at `price` of `o`.
+    pub(crate) fn commission_query(&self, o: &Order, quantity: f64, price: f64) -> CommissionQuery {
+        CommissionQuery {
+            asset: o.asset,
+            quantity,
+            price,
+            filled_quantity: o.filled_quantity,
+            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity).abs(),
+            commission_paid: o.commission,
+        }
+    }
+
+    /// Quantity of `asset` already filled in bar `b`.
+    pub(crate) fn consumed(&self, b: BarIndex, asset: AssetId) -> f64 {
+        match self.volume_consumed[asset as usize] {
+            (bar, q) if bar == b => q,
+            _ => 0.0,
+        }
+    }
+
+    /// Fills or rejects one order if its asset has a bar; else it stays
+    /// pending. Returns whether it filled.
+    pub(crate) fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> EngineResult<bool> {
+        let asset = self.orders[(id - 1) as usize].asset;
+        let Some(row) = self.row_in_bar(b, asset) else { return Ok(false) };
+        let bar = self.market.bar_at(row);
+        let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
+        let configured = self.cfg.execution_price;
+        let order = &mut self.orders[(id - 1) as usize];
+        let (price, source) = execution_price(order, &bar, at, configured);
+        // No price from the configured source on this bar (VWAP): the order waits.
+        if price.is_nan() {
+            return Ok(false);
+        }
+        let Some(base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
+        let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
+        let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
+        let parent_id = order.parent_id;
+        let held = self.portfolio.quantity(asset);
+        let mut effect = order_effect(held, side, quantity);
+        // Set when cash limited the order: if it then does not fill completely
+        // now, it is rejected with this reason (ml4t-backtest's rule).
+        let mut partial_reason: Option<String> = None;
+        if effect != OrderEffect::Exit {
+            if let Some(reason) = self.rejection(id, held, quantity, base)? {
+                // partial_fills_allowed: fill what the cash affords instead.
+                let affordable = if self.cfg.partial_fills_allowed && is_insufficient_cash(&reason) {
+                    self.max_affordable(id, held, quantity, base)?
+                } else {
+                    0.0
+                };
+                if affordable <= 0.0 {
+                    self.reject(id, reason);
+                    return Ok(false);
+                }
+                quantity = affordable;
+                self.order_mut(id).quantity = affordable;
+                effect = order_effect(held, side, quantity);
+                partial_reason = Some(reason);
+            }
+        }
+        let slippage = self.cfg.slippage.for_asset(asset);
+        // A model that prices by participation cannot fill without volume.
+        // (NaN-safe: a missing volume is no volume.)
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if slippage.requires_volume() && !(bar.volume > 0.0) {
+            return self.give_up(id, partial_reason);
+        }
+        let available = bar.available_size(side == OrderSide::Buy);
+        // Volume participation: at most one (partial) fill per bar; the rest waits.
+        let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
+        let limit = self.cfg.limits.for_asset(asset);
+        if limit.is_limited() {
+            if self.orders[(id - 1) as usize].last_fill_bar == Some(b) {
+                return self.give_up(id, partial_reason);
+            }
+            quantity = limit.fillable(quantity, available);
+            if self.cfg.share_type == ShareType::Integer {
+                quantity = quantity.trunc();
+            }
+            if quantity <= 0.0 {
+                return self.give_up(id, partial_reason);
+            }
+            remaining = (order_quantity - quantity).max(0.0);
+            if self.cfg.share_type == ShareType::Integer {
+                remaining = remaining.trunc();
+            }
+        }
+        // Fill-or-kill: all of it now or nothing (the pass then cancels it).
+        if remaining > 0.0 && self.orders[(id - 1) as usize].time_in_force == TimeInForce::Fok {
+            return self.give_up(id, partial_reason);
+        }
+        let pricing = FillPricing { asset, side, base, bar: &bar, available, consumed: self.consumed(b, asset) };
+        let (mut price, mut slip) = self.fill_price(&pricing, quantity)?;
+        let limit_bound = limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
+        // A limit is a hard bound: slippage past it means no fill this bar.
+        if !within_limit(side, limit_bound, price) {
+            return self.give_up(id, partial_reason);
+        }
+        // Impact or slippage moved the price: the account check runs again at
+        // the real price, for what fills now.
+        if price != base && effect != OrderEffect::Exit {
+            if let Some(reason) = self.rejection(id, held, quantity, price)? {
+                let affordable = if self.cfg.partial_fills_allowed && !is_account_restriction(&reason) {
+                    self.max_affordable_at_cost(id, held, quantity, &pricing)?
+                } else {
+                    0.0
+                };
+                if affordable <= 0.0 {
+                    self.reject(id, reason);
+                    return Ok(false);
+                }
+                // What cash affords now is all this order will be (no carry-over).
+                quantity = affordable;
+                remaining = 0.0;
+                (price, slip) = self.fill_price(&pricing, quantity)?;
+                if !within_limit(side, limit_bound, price) {
+                    return Ok(false);
+                }
+                self.order_mut(id).quantity = quantity;
+            }
+        }
+        let quoted = self.cfg.commission.commission(&self.commission_query(&self.orders[(id - 1) as usize], quantity, price))?;
+        let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
+        let commission = if reverses {
+            let (close, open) = reversal_split(quoted, held, quantity);
+            close + open
+        } else {
+            quoted
+        };
+        let fill = Fill {
+            order_id: id,
+            asset,
+            side,
+            quantity,
+            price,
+            bar: b,
+            commission,
+            slippage: slip,
+            price_source: source,
+            reference_price: bar.close,
+            available_size: available,
+            bid: bar.bid,
+            ask: bar.ask,
+            quote_mid: bar.mid,
+            bid_size: bar.bid_size,
+            ask_size: bar.ask_size,
+            is_exit: held * side.sign() < 0.0,
+            order_type,
+            limit_price,
+            stop_price,
+            stop_triggered_bar,
+        };
+        self.portfolio.apply_fill(&fill, quoted);
+        self.fills.push(fill);
+        let consumed = self.consumed(b, asset) + quantity;
+        self.volume_consumed[asset as usize] = (b, consumed);
+        let partial = remaining > 0.0;
+        if let (true, Some(reason)) = (partial, partial_reason) {
+            // Cash-limited and then volume-limited: the part filled stands,
+            // the order is rejected (ml4t-backtest's rule).
+            self.order_mut(id).rejection_reason = Some(reason);
+        }
+        let o = self.order_mut(id);
+        let filled = o.filled_quantity + quantity;
+        o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
+        o.filled_quantity = filled;
+        o.commission += commission;
+        o.last_fill_bar = Some(b);
+        if partial && o.rejection_reason.is_some() {
+            o.status = OrderStatus::Rejected;
+        } else if partial {
+            o.quantity = remaining;
+        } else {
+            o.status = OrderStatus::Filled;
+            o.filled_bar = Some(b);
+        }
+        if reverses {
+            self.cancel_other_orders(asset, id);
+        }
+        if let (Some(parent), false) = (parent_id, partial) {
+            self.cancel_siblings(parent, id);
+        }
+        Ok(!partial)
+    }
+
+    /// Leaves the order pending, or rejects it with `reason` when cash had
+    /// already limited it (a cash-limited order fills now or never).
+    pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<String>) -> EngineResult<bool> {
+        if let Some(reason) = reason {
+            self.reject(id, reason);
+        }
+        Ok(false)
+    }
+
+    /// The fill price (and per-unit slippage) of `quantity`: the base price
+    /// moved by market impact, then by slippage, against the order.
+    pub(crate) fn fill_price(&self, p: &FillPricing<'_>, quantity: f64) -> EngineResult<(f64, f64)> {
+        let is_buy = p.side == OrderSide::Buy;
+        let impacted = p.base + self.cfg.impact.impact(quantity, p.base, p.available, is_buy);
+        if !(impacted.is_finite() && impacted > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
+        }
+        let slip = self.cfg.slippage.per_share(&SlippageQuery {
+            asset: p.asset,
+            quantity,
+            price: impacted,
+            volume: p.bar.volume,
+            available: p.available,
+            volume_consumed: p.consumed,
+        })?;
+        let price = if is_buy { impacted + slip } else { impacted - slip };
+        if !(price.is_finite() && price > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid execution price: expected a finite positive number, got {price}")));
+        }
+        Ok((price, slip))
+    }
+
+    /// The largest quantity (at most `quantity`) of order `id` the account
+    /// accepts at `price`: whole shares by bisection in an integer account,
+    /// else 64 halvings less the cash tolerance (ml4t-backtest's search).
+    pub(crate) fn max_affordable(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<f64> {
+        let ok = |q: f64| -> EngineResult<bool> { Ok(q <= 0.0 || self.rejection(id, held, q, price)?.is_none()) };
+        if price <= 0.0 || quantity <= 0.0 {
+            return Ok(0.0);
+        }
+        if self.cfg.share_type == ShareType::Integer {
+            return bisect_whole(quantity, ok);
+        }
+        if ok(quantity)? {
+            return Ok(quantity);
+        }
+        let (mut low, mut high) = (0.0, quantity);
+        for _ in 0..64 {
+            let mid = (low + high) / 2.0;
+            if ok(mid)? {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        Ok((low - CASH_TOLERANCE / price).max(0.0))
+    }
+
+    /// As `max_affordable`, but each candidate is priced with its own impact
+    /// and slippage (they depend on the quantity).
+    pub(crate) fn max_affordable_at_cost(&self, id: OrderId, held: f64, quantity: f64, p: &FillPricing<'_>) -> EngineResult<f64> {
+        let ok = |q: f64| -> EngineResult<bool> {
+            let (price, _) = self.fill_price(p, q)?;
+            Ok(self.rejection(id, held, q, price)?.is_none())
+        };
+        if self.cfg.share_type == ShareType::Integer {
+            return bisect_whole(quantity, |q| if q <= 0.0 { Ok(true) } else { ok(q) });
+        }
+        let (mut low, mut high) = (0.0, quantity);
+        for _ in 0..64 {
+            let mid = (low + high) / 2.0;
+            if ok(mid)? {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        // Keep a buffer so bisection rounding cannot overdraw a cash account.
+        let (price, _) = self.fill_price(p, low)?;
+        Ok((low - (CASH_TOLERANCE + 1e-8) / price).max(0.0))
+    }
+
+    /// One-cancels-other: a bracket exit filled, so its siblings go.
+    pub(crate) fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
+            if id != keep && o.parent_id == Some(parent) && o.status == OrderStatus::Pending {
+                self.mark_cancelled(id, CancelReason::Oco);
+            }
+        }
+    }
+
+    /// The row of `asset` in the current bar `b`, if it has one.
+    pub(crate) fn row_in_bar(&self, b: BarIndex, asset: AssetId) -> Option<usize> {
+        let (bar, row) = self.latest_row[asset as usize];
+        (bar == b).then_some(row as usize)
+    }
+
+    /// The account's reason to refuse order `id` as an entry at `price`.
+    pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+        let o = &self.orders[(id - 1) as usize];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+        Ok(entry_rejection(self.portfolio.cash, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
+    }
+
+    pub(crate) fn reject(&mut self, id: OrderId, reason: String) {
+        let o = self.order_mut(id);
+        o.status = OrderStatus::Rejected;
+        o.rejection_reason = Some(reason);
+    }
+
+    /// A reversal cancels the asset's other pending orders (they were sized
+    /// for the position that no longer exists).
+    pub(crate) fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
+            if id != keep && o.asset == asset && o.status == OrderStatus::Pending {
+                self.mark_cancelled(id, CancelReason::PositionReversal);
+            }
+        }
+    }
+}
+
+/// How one fill is priced: the inputs `fill_price` needs for any quantity.
+pub(crate) struct FillPricing<'a> {
+    asset: AssetId,
+    side: OrderSide,
+    base: f64,
+    bar: &'a Bar,
+    available: f64,
+    consumed: f64,
+}
+
+/// The largest whole number in 0..=floor(upper) that `ok` accepts (`ok` is
+/// monotone: true up to some quantity, false beyond).
+fn bisect_whole(upper: f64, ok: impl Fn(f64) -> EngineResult<bool>) -> EngineResult<f64> {
+    let mut high = upper.trunc() as i64;
+    if high <= 0 {
+        return Ok(0.0);
+    }
+    if ok(high as f64)? {
+        return Ok(high as f64);
+    }
+    let mut low = 0i64;
+    while low < high {
+        let mid = (low + high + 1) / 2;
+        if ok(mid as f64)? {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    Ok(low as f64)
+}
+
+/// A cash shortfall (partial fills may help), not an account restriction.
+fn is_insufficient_cash(reason: &str) -> bool {
+    reason.to_lowercase().contains("insufficient")
+}
+
+/// Rejections no quantity can fix (e.g. shorting in a cash account).
+fn is_account_restriction(reason: &str) -> bool {
+    reason.to_lowercase().contains("not allowed")
+}
+
+/// Whether `price` respects `limit` (buy at or below, sell at or above).
+fn within_limit(side: OrderSide, limit: Option<f64>, price: f64) -> bool {
+    match (limit, side) {
+        (None, _) => true,
+        (Some(l), OrderSide::Buy) => price <= l,
+        (Some(l), OrderSide::Sell) => price >= l,
+    }
+}
