@@ -54,9 +54,12 @@ from nautilus_like.models import (
     VolumeShareSlippage,
 )
 from nautilus_like.result import BacktestResult
+from nautilus_like.risk import AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit
 from nautilus_like.types import (
     ExecutionMode,
     ExitReason,
+    StopFillMode,
+    StopLevelBasis,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -67,14 +70,14 @@ from nautilus_like.types import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
-    "CombinedCommission", "CommissionType", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
+    "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
+    "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",
     "FillOrdering", "FixedSlippage", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",
     "Order", "OrderSide", "OrderStatus", "OrderType", "PerOrderCommission", "PerOrderPerShareCommission",
-    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact",
-    "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "Strategy",
-    "TieredCommission", "TimeInForce", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
+    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact", "RuleChain",
+    "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "StopFillMode", "StopLevelBasis", "StopLoss", "Strategy",
+    "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
     "get_include", "run_backtest",
 ]
 

@@ -5,6 +5,7 @@ Every trading rule (fills, costs, cash) lives in the Rust engine; this module
 only checks arguments, translates names to indices and wraps results.
 """
 
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport NAN, isfinite
 from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
 
@@ -282,6 +283,34 @@ cdef class Broker:
         if q == 0:
             return None
         return self.submit_order(asset, -q, None, order_type)
+
+    def set_position_rules(self, rules, asset=None):
+        """Apply position rules (`nautilus_like.risk`) to every position, or to
+        `asset`'s only. `None` disables them (for `asset`: overriding the global
+        rules there)."""
+        from nautilus_like.risk import rule_leaves
+
+        cdef uint32_t a = 0xFFFFFFFF if asset is None else self.c_asset(asset)
+        if rules is None:
+            check(ffi.nl_engine_set_position_rules(self._engine, a, NULL, 0, False))
+            return
+        leaves = rule_leaves(rules)
+        cdef Py_ssize_t n = len(leaves), i
+        cdef ffi.NlRuleSpec* specs = <ffi.NlRuleSpec*>PyMem_Malloc(max(1, n) * sizeof(ffi.NlRuleSpec))
+        if specs is NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                specs[i].kind = leaves[i]["kind"]
+                specs[i].pct = leaves[i].get("pct", 0.0)
+                specs[i].max_bars = leaves[i].get("max_bars", 0)
+            check(ffi.nl_engine_set_position_rules(self._engine, a, specs, n, True))
+        finally:
+            PyMem_Free(specs)
+
+    def clear_position_rules(self, asset=None):
+        """Disable position rules globally or for one asset."""
+        self.set_position_rules(None, asset)
 
     def cancel_order(self, order_id):
         """Cancel a pending order (`"ORD-<n>"` or an `Order`); True if it was pending."""

@@ -86,6 +86,9 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.entry_order_priority = cfg.get("entry_order_priority", 0)
     c.mark_price = cfg.get("mark_price", 2)
     c.partial_fills_allowed = cfg.get("partial_fills_allowed", False)
+    c.stop_fill_mode = cfg.get("stop_fill_mode", 0)
+    c.stop_level_basis = cfg.get("stop_level_basis", 0)
+    c.stop_slippage_rate = cfg.get("stop_slippage_rate", 0.0)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
@@ -226,7 +229,8 @@ def collect_results(EngineState state):
         ("price_source", np.uint32), ("reference_price", np.float64), ("available_size", np.float64),
         ("is_exit", np.bool_), ("order_type", np.uint32), ("limit_price", np.float64),
         ("stop_price", np.float64), ("stop_triggered_bar", np.int64), ("bid", np.float64),
-        ("ask", np.float64), ("quote_mid", np.float64), ("bid_size", np.float64), ("ask_size", np.float64))}
+        ("ask", np.float64), ("quote_mid", np.float64), ("bid_size", np.float64), ("ask_size", np.float64),
+        ("exit_reason", np.uint32))}
     cdef unsigned long long[:] f_id = fills["order_id"]
     cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_bar = fills["bar"], f_src = fills["price_source"]
     cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
@@ -237,6 +241,7 @@ def collect_results(EngineState state):
     cdef long long[:] f_trig = fills["stop_triggered_bar"]
     cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
     cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
+    cdef unsigned int[:] f_why = fills["exit_reason"]
     for i in range(n_fills):
         check(ffi.nl_engine_fill(e, i, &f))
         f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
@@ -246,6 +251,7 @@ def collect_results(EngineState state):
         f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
         f_trig[i] = f.stop_triggered_bar
         f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size; f_asz[i] = f.ask_size
+        f_why[i] = f.exit_reason
 
     cdef ffi.NlTrade t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
@@ -253,7 +259,7 @@ def collect_results(EngineState state):
                     "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
                     "exit_mid")
     trades = {k: np.empty(n_trades, dtype=np.float64) for k in trade_fields}
-    for k in ("asset", "entry_bar", "exit_bar", "bars_held", "status"):
+    for k in ("asset", "entry_bar", "exit_bar", "bars_held", "status", "exit_reason"):
         trades[k] = np.empty(n_trades, dtype=np.uint32)
     cdef double[:] t_e = trades["entry_price"], t_x = trades["exit_price"], t_q = trades["quantity"]
     cdef double[:] t_pnl = trades["pnl"], t_pct = trades["pnl_percent"], t_fees = trades["fees"]
@@ -262,7 +268,9 @@ def collect_results(EngineState state):
     cdef double[:] t_ebid = trades["entry_bid"], t_eask = trades["entry_ask"], t_emid = trades["entry_mid"]
     cdef double[:] t_xbid = trades["exit_bid"], t_xask = trades["exit_ask"], t_xmid = trades["exit_mid"]
     cdef unsigned int[:] t_a = trades["asset"], t_eb = trades["entry_bar"], t_xb = trades["exit_bar"]
-    cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"]
+    cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"], t_why = trades["exit_reason"]
+    trades["exit_order_id"] = np.empty(n_trades, dtype=np.uint64)
+    cdef unsigned long long[:] t_xo = trades["exit_order_id"]
     for i in range(n_trades):
         check(ffi.nl_engine_trade(e, i, &t))
         t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
@@ -272,6 +280,7 @@ def collect_results(EngineState state):
         t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
         t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
         t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
+        t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p
@@ -317,8 +326,18 @@ def collect_results(EngineState state):
     cdef ffi.NlOrder o
     statuses = np.empty(n_orders, dtype=np.uint32)
     cdef unsigned int[:] st_v = statuses
+    # Rule exits' descriptions ("stop_loss_5.0%"), by order id.
+    exit_details = {}
+    cdef char* detail = NULL
     for i in range(n_orders):
         check(ffi.nl_engine_order(e, i + 1, &o))
         st_v[i] = o.status
+        if o.has_exit_detail:
+            check(ffi.nl_engine_order_exit_detail(e, i + 1, &detail))
+            if detail is not NULL:
+                try:
+                    exit_details[i + 1] = (<bytes>detail).decode("utf-8", "replace")
+                finally:
+                    ffi.nl_string_free(detail)
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
-                open_positions=open_arr, order_status=statuses)
+                open_positions=open_arr, order_status=statuses, exit_details=exit_details)

@@ -68,6 +68,13 @@ cdef extern from "nautilus_like.h":
   # The quantity was (practically) zero: no order was created.
   const uint32_t NL_SUBMIT_IGNORED # = 1
 
+  # Rule kinds for [`NlRuleSpec::kind`].
+  const uint32_t NL_RULE_STOP_LOSS # = 1
+
+  const uint32_t NL_RULE_TAKE_PROFIT # = 2
+
+  const uint32_t NL_RULE_TIME_EXIT # = 3
+
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
     NL_STATUS_OK # = 0,
@@ -205,6 +212,36 @@ cdef extern from "nautilus_like.h":
     # A FOK order could not fill completely in its first pass.
     CANCEL_REASON_FILL_OR_KILL # = 5,
 
+  # Why a fill reduced or closed a position.
+  cdef enum ExitReason:
+    # The strategy's own order.
+    EXIT_REASON_SIGNAL # = 0,
+    EXIT_REASON_STOP_LOSS # = 1,
+    EXIT_REASON_TAKE_PROFIT # = 2,
+    EXIT_REASON_TRAILING_STOP # = 3,
+    EXIT_REASON_TIME_STOP # = 4,
+    EXIT_REASON_RISK_LIQUIDATION # = 5,
+    EXIT_REASON_END_OF_DATA # = 6,
+
+  # The price a triggered stop or take-profit rule fills at.
+  cdef enum StopFillMode:
+    # The level (the open when the bar opened through it; the close when
+    # only the close reached it).
+    STOP_FILL_MODE_STOP_PRICE # = 0,
+    # The bar's close.
+    STOP_FILL_MODE_CLOSE_PRICE # = 1,
+    # The bar's low (long stop, short target) or high.
+    STOP_FILL_MODE_BAR_EXTREME # = 2,
+    # The next bar's open.
+    STOP_FILL_MODE_NEXT_BAR_OPEN # = 3,
+
+  # What stop and take-profit levels are measured from.
+  cdef enum StopLevelBasis:
+    # The entry fill price.
+    STOP_LEVEL_BASIS_FILL_PRICE # = 0,
+    # The reference price when the entry order was submitted (Backtrader).
+    STOP_LEVEL_BASIS_SIGNAL_PRICE # = 1,
+
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   cdef struct NlEngine:
     pass
@@ -313,6 +350,11 @@ cdef extern from "nautilus_like.h":
     uint32_t mark_price;
     # Fill the affordable part of an entry cash cannot fully pay for.
     bool partial_fills_allowed;
+    # A `StopFillMode` code.
+    uint32_t stop_fill_mode;
+    # A `StopLevelBasis` code.
+    uint32_t stop_level_basis;
+    double stop_slippage_rate;
 
   cdef struct NlPosition:
     # Unique per opened position.
@@ -368,6 +410,10 @@ cdef extern from "nautilus_like.h":
     int32_t cancel_reason;
     # -1 unless cancelled during a bar.
     int64_t cancelled_bar;
+    # An `ExitReason` code.
+    uint32_t exit_reason;
+    # True when a position rule sent the order (see `nl_engine_order_exit_detail`).
+    bool has_exit_detail;
 
   cdef struct NlFill:
     uint64_t order_id;
@@ -398,6 +444,8 @@ cdef extern from "nautilus_like.h":
     double stop_price;
     # -1 when no stop triggered.
     int64_t stop_triggered_bar;
+    # An `ExitReason` code (meaningful when `is_exit`).
+    uint32_t exit_reason;
 
   cdef struct NlTrade:
     uint32_t asset;
@@ -425,6 +473,17 @@ cdef extern from "nautilus_like.h":
     double exit_bid;
     double exit_ask;
     double exit_mid;
+    # An `ExitReason` code.
+    uint32_t exit_reason;
+    # The order whose fill closed or reduced the position.
+    uint64_t exit_order_id;
+
+  cdef struct NlRuleSpec:
+    uint32_t kind;
+    # Stop-loss / take-profit distance as a fraction of the base price.
+    double pct;
+    # Time exit: bars held.
+    uint32_t max_bars;
 
 
 
@@ -674,6 +733,13 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_order_rejection_reason(NlEngine *e, uint64_t order_id, char **out);
 
+  # The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
+  # or null. Free it with `nl_string_free`.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_order_exit_detail(NlEngine *e, uint64_t order_id, char **out);
+
   # Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
   # receives how many were written.
   #
@@ -703,3 +769,15 @@ cdef extern from "nautilus_like.h":
                             const double **out_cash,
                             const uint32_t **out_open_positions,
                             size_t *out_len);
+
+  # Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one
+  # asset: the chain `rules[0..n]`. `enabled = false` clears it (for one
+  # asset: disables the global rule there).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `rules` valid for `n` reads.
+  NlStatus nl_engine_set_position_rules(NlEngine *e,
+                                        uint32_t asset,
+                                        const NlRuleSpec *rules,
+                                        size_t n,
+                                        bool enabled);

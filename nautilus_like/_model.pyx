@@ -368,6 +368,10 @@ cdef class Fill:
                 f"@ {self.price:g}, commission {self.commission:g})")
 
 
+# ExitReason codes -> ml4t's exit_reason strings.
+EXIT_REASONS = {0: "signal", 1: "stop_loss", 2: "take_profit", 3: "trailing_stop", 4: "time_stop",
+                5: "risk_liquidation", 6: "end_of_data"}
+
 # ExecutionPrice codes -> ml4t's price_source strings.
 PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask",
                  7: "quote_mid", 8: "quote_side"}
@@ -396,5 +400,5 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.bid_size = _opt(f.bid_size)
     fill.ask_size = _opt(f.ask_size)
     fill.reference_price = f.reference_price
-    fill.exit_reason = "signal" if f.is_exit else ""
+    fill.exit_reason = EXIT_REASONS[f.exit_reason] if f.is_exit else ""
     return fill

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from nautilus_like.types import ExecutionMode
+from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = [
     "BacktestConfig",
@@ -27,6 +27,8 @@ __all__ = [
     "EntryOrderPriority",
     "FillOrdering",
     "SpreadConvention",
+    "StopFillMode",
+    "StopLevelBasis",
     "LimitGapFill",
     "ExecutionMode",
     "ExecutionPrice",
@@ -147,12 +149,14 @@ _ENUM_FIELDS = {
     "limit_gap_fill": LimitGapFill,
     "slippage_spread_convention": SpreadConvention,
     "fill_ordering": FillOrdering,
+    "stop_fill_mode": StopFillMode,
+    "stop_level_basis": StopLevelBasis,
     "entry_order_priority": EntryOrderPriority,
 }
 
 _NON_NEGATIVE = (
     "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
-    "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread",
+    "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread", "stop_slippage_rate",
 )
 
 
@@ -197,6 +201,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
     limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
     partial_fills_allowed: bool = False
+    stop_fill_mode: StopFillMode = StopFillMode.STOP_PRICE
+    stop_level_basis: StopLevelBasis = StopLevelBasis.FILL_PRICE
+    stop_slippage_rate: float = 0.0
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 

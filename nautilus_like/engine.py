@@ -24,7 +24,7 @@ from nautilus_like.config import (
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.result import BacktestResult
-from nautilus_like.types import ExecutionMode
+from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = ["Engine", "run_backtest"]
 
@@ -43,6 +43,11 @@ _ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL
                    EntryOrderPriority.ORDER_VALUE_ASC: 4}
 
 
+_STOP_FILL = {StopFillMode.STOP_PRICE: 0, StopFillMode.CLOSE_PRICE: 1, StopFillMode.BAR_EXTREME: 2,
+              StopFillMode.NEXT_BAR_OPEN: 3}
+_STOP_BASIS = {StopLevelBasis.FILL_PRICE: 0, StopLevelBasis.SIGNAL_PRICE: 1}
+
+
 def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
     return {
         "initial_cash": config.initial_cash,
@@ -50,6 +55,9 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "execution_price": _PRICE[config.execution_price],
         "mark_price": _PRICE[config.mark_price],
         "partial_fills_allowed": config.partial_fills_allowed,
+        "stop_fill_mode": _STOP_FILL[config.stop_fill_mode],
+        "stop_level_basis": _STOP_BASIS[config.stop_level_basis],
+        "stop_slippage_rate": config.stop_slippage_rate,
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],

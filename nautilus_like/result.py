@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from nautilus_like._model import EXIT_REASONS as _EXIT_REASON
+from nautilus_like._model import PRICE_SOURCES as _PRICE_SOURCE
 from nautilus_like.types import Trade
 
 __all__ = ["BacktestResult", "compute_metrics"]
 
 PERIODS_PER_YEAR = 252
 _SIDE = {1: "buy", 2: "sell"}
-_PRICE_SOURCE = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask", 7: "quote_mid",
-                 8: "quote_side"}
 _ORDER_TYPE = {0: "market", 1: "limit", 2: "stop", 3: "stop_limit", 4: "trailing_stop", 5: "moc"}
 _QUOTE_TRADE_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread")
 
@@ -87,8 +87,10 @@ class BacktestResult:
             "reference_price": f["reference_price"],
             **self._fill_quotes(f),
             "available_size": f["available_size"],
-            "exit_reason": pl.Series(np.where(f["is_exit"], "signal", "").tolist(), dtype=pl.String),
-            "exit_reason_detail": _nulls(n, pl.String),
+            "exit_reason": pl.Series([_EXIT_REASON[r] if x else "" for r, x in
+                                      zip(f["exit_reason"].tolist(), f["is_exit"].tolist())], dtype=pl.String),
+            "exit_reason_detail": pl.Series([self._raw["exit_details"].get(o) if x else None for o, x in
+                                             zip(f["order_id"].tolist(), f["is_exit"].tolist())], dtype=pl.String),
         }, strict=False)
         return self._fills_df
 
@@ -166,8 +168,10 @@ class BacktestResult:
             "net_return": np.divide(pnl, notional, out=np.zeros_like(pnl), where=notional != 0),
             "total_slippage_cost": slip_cost,
             "cost_drag": np.divide(fees + slip_cost, notional, out=np.zeros_like(pnl), where=notional != 0),
-            "exit_reason": pl.Series(["signal"] * n_closed + ["end_of_backtest"] * n_open, dtype=pl.String),
-            "exit_reason_detail": _nulls(n, pl.String),
+            "exit_reason": pl.Series([_EXIT_REASON[r] for r in t["exit_reason"].tolist()]
+                                     + ["end_of_backtest"] * n_open, dtype=pl.String),
+            "exit_reason_detail": pl.Series([self._raw["exit_details"].get(o) for o in t["exit_order_id"].tolist()]
+                                            + [None] * n_open, dtype=pl.String),
             "status": pl.Series(status, dtype=pl.String),
         }, strict=False)
         return self._trades_df

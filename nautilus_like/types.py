@@ -33,6 +33,23 @@ class OrderStatus(Enum):
     REJECTED = "rejected"
 
 
+class StopFillMode(str, Enum):
+    """Where a triggered stop-loss / take-profit rule fills (ml4t-backtest's modes)."""
+
+    STOP_PRICE = "stop_price"
+    CLOSE_PRICE = "close_price"
+    BAR_EXTREME = "bar_extreme"
+    NEXT_BAR_OPEN = "next_bar_open"
+
+
+class StopLevelBasis(str, Enum):
+    """What rule levels are measured from: the entry fill price, or the reference
+    price when the entry order was submitted (Backtrader's convention)."""
+
+    FILL_PRICE = "fill_price"
+    SIGNAL_PRICE = "signal_price"
+
+
 class TimeInForce(str, Enum):
     """How long an unfilled order works (beyond ml4t-backtest, whose orders are all GTC).
 

@@ -290,6 +290,8 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "fill_ordering": cfg_mod.FillOrdering,
         "entry_order_priority": cfg_mod.EntryOrderPriority,
         "conditional_order_mode": cfg_mod.ConditionalOrderMode,
+        "stop_fill_mode": lib.StopFillMode,
+        "stop_level_basis": lib.StopLevelBasis,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
     return lib.BacktestConfig(**kwargs)

@@ -516,3 +516,73 @@ def test_volume_limits_use_quote_sizes_like_ml4t():
     problems = diff(ref, got, "probe")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+# ------------------------------------------------------------ position rules
+
+
+def _risk(broker):
+    if type(broker).__module__.startswith("ml4t"):
+        import ml4t.backtest.risk as risk
+    else:
+        import nautilus_like.risk as risk
+    return risk
+
+
+def _rules(make, asset=None):
+    """An action setting `make(risk_module)` as the position rules."""
+    def act(b, d, s):
+        b.set_position_rules(make(_risk(b)), asset)
+    return act
+
+
+def _rules_probe(state, result, broker):
+    out = _full(state, result, broker)
+    out["exits"] = result.to_fills_dataframe().select("order_id", "price", "exit_reason", "exit_reason_detail",
+                                                      "slippage").rows()
+    out["trades"] = result.to_trades_dataframe().select("symbol", "entry_price", "exit_price", "pnl", "exit_reason",
+                                                        "exit_reason_detail", "status").rows()
+    return out
+
+
+def _try_reentry(asset, qty):
+    def act(b, d, s):
+        o = b.submit_order(asset, qty)
+        s.setdefault("reentry", []).append(None if o is None else o.order_id)
+    return act
+
+
+RULE_CASES = {
+    "stop_loss_long": {0: [_rules(lambda r: r.StopLoss(0.02)), _submit("AAA", 10, "MARKET")],
+                       4: [_try_reentry("AAA", 5)]},
+    "take_profit_long": {0: [_rules(lambda r: r.TakeProfit(0.02)), _submit("AAA", 10, "MARKET")],
+                         2: [_try_reentry("AAA", 5)]},
+    "short_stop_and_target": {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.03), r.TakeProfit(0.04)])),
+                                  _submit("BBB", -20, "MARKET"), _submit("AAA", -5, "MARKET")]},
+    "time_exit": {0: [_rules(lambda r: r.TimeExit(2)), _submit("AAA", 10, "MARKET"), _submit("BBB", 4, "MARKET")]},
+    "chain_priority_same_bar": {0: [_rules(lambda r: r.RuleChain([r.TakeProfit(0.005), r.StopLoss(0.005)])),
+                                    _submit("AAA", 10, "MARKET")]},
+    "per_asset_override": {0: [_rules(lambda r: r.StopLoss(0.01)), _rules(lambda r: r.TakeProfit(0.01), "BBB"),
+                               _submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
+                           1: [lambda b, d, s: b.set_position_rules(None, "AAA")]},
+    "rules_later": {0: [_submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
+                    2: [_rules(lambda r: r.AnyOf([r.StopLoss(0.01), r.TimeExit(3)]))]},
+}
+RULE_CONFIGS = {
+    "next_bar": {"allow_short_selling": True},
+    "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "allow_short_selling": True},
+    "close_price": {"stop_fill_mode": "CLOSE_PRICE", "allow_short_selling": True},
+    "bar_extreme": {"stop_fill_mode": "BAR_EXTREME", "allow_short_selling": True},
+    "next_bar_open": {"stop_fill_mode": "NEXT_BAR_OPEN", "allow_short_selling": True},
+    "same_bar_next_open": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "stop_fill_mode": "NEXT_BAR_OPEN",
+                           "allow_short_selling": True},
+    "signal_basis": {"stop_level_basis": "SIGNAL_PRICE", "allow_short_selling": True},
+    "stop_slippage": {"stop_slippage_rate": 0.002, "slippage_type": "FIXED", "slippage_fixed": 0.01,
+                      "commission_type": "PERCENTAGE", "commission_rate": 0.001, "allow_short_selling": True},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(RULE_CONFIGS))
+@pytest.mark.parametrize("case", sorted(RULE_CASES))
+def test_position_rules_match_ml4t(case, config_name):
+    compare(RULE_CASES[case], _rules_probe, RULE_CONFIGS[config_name])

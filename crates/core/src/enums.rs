@@ -165,6 +165,45 @@ pub enum CancelReason {
     FillOrKill = 5,
 }
 
+/// Why a fill reduced or closed a position.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitReason {
+    /// The strategy's own order.
+    Signal = 0,
+    StopLoss = 1,
+    TakeProfit = 2,
+    TrailingStop = 3,
+    TimeStop = 4,
+    RiskLiquidation = 5,
+    EndOfData = 6,
+}
+
+/// The price a triggered stop or take-profit rule fills at.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StopFillMode {
+    /// The level (the open when the bar opened through it; the close when
+    /// only the close reached it).
+    StopPrice = 0,
+    /// The bar's close.
+    ClosePrice = 1,
+    /// The bar's low (long stop, short target) or high.
+    BarExtreme = 2,
+    /// The next bar's open.
+    NextBarOpen = 3,
+}
+
+/// What stop and take-profit levels are measured from.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StopLevelBasis {
+    /// The entry fill price.
+    FillPrice = 0,
+    /// The reference price when the entry order was submitted (Backtrader).
+    SignalPrice = 1,
+}
+
 /// Implements `TryFrom<u32>` so integer codes from C are checked, never transmuted.
 macro_rules! try_from_code {
     ($name:ident { $($var:ident),+ }) => {
@@ -189,6 +228,9 @@ try_from_code!(LimitGapFill { Limit, Open });
 try_from_code!(FillOrdering { ExitFirst, Fifo, Sequential, Priority });
 try_from_code!(EntryOrderPriority { Submission, NotionalDesc, NotionalAsc, FreeCashAsc, OrderValueAsc });
 try_from_code!(TimeInForce { Gtc, Day, Ioc, Fok });
+try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop, RiskLiquidation, EndOfData });
+try_from_code!(StopFillMode { StopPrice, ClosePrice, BarExtreme, NextBarOpen });
+try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill });
 
 impl OrderSide {

@@ -1,7 +1,8 @@
 //! Orders, fills, positions and round-trip trades as plain values.
 
 use crate::{
-    AssetId, BarIndex, CancelReason, ExecutionPrice, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce, TradeStatus,
+    AssetId, BarIndex, CancelReason, ExecutionPrice, ExitReason, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce,
+    TradeStatus,
 };
 
 /// An order as the book holds it. `quantity` is unsigned; `side` gives direction.
@@ -39,6 +40,15 @@ pub struct Order {
     /// Bar of the latest (possibly partial) fill: under a volume limit an
     /// order fills at most once per bar.
     pub last_fill_bar: Option<BarIndex>,
+    /// The reference price (close) of the asset when the order was submitted
+    /// (NaN without a bar then).
+    pub signal_price: f64,
+    /// Why the order exits a position (a position rule's exits say which).
+    pub exit_reason: ExitReason,
+    /// The rule's own description, e.g. "stop_loss_5.0%".
+    pub exit_detail: Option<String>,
+    /// A position rule's exit fills at this price (before slippage).
+    pub risk_fill_price: Option<f64>,
 }
 
 /// One execution against one order.
@@ -74,6 +84,11 @@ pub struct Fill {
     pub limit_price: Option<f64>,
     pub stop_price: Option<f64>,
     pub stop_triggered_bar: Option<BarIndex>,
+    /// The order's exit reason (meaningful when `is_exit`).
+    pub exit_reason: ExitReason,
+    /// The order's signal price (a position it opens measures stops from it
+    /// with `StopLevelBasis::SignalPrice`).
+    pub signal_price: f64,
 }
 
 /// An open position. `quantity` is signed: positive long, negative short.
@@ -105,6 +120,8 @@ pub struct Position {
     pub entry_available_size: f64,
     /// Quotes of the opening fill's bar (NaN without quotes).
     pub entry_quote: Quote,
+    /// The opening order's signal price (NaN when it had none).
+    pub signal_price: f64,
 }
 
 /// Bid, ask and midpoint of a bar (NaN where the feed has none).
@@ -161,4 +178,7 @@ pub struct Trade {
     pub exit_available_size: f64,
     pub entry_quote: Quote,
     pub exit_quote: Quote,
+    pub exit_reason: ExitReason,
+    /// The order whose fill closed (or reduced) the position.
+    pub exit_order: OrderId,
 }

@@ -2,7 +2,7 @@
 
 use nl_core::{
     ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
-    LimitGapFill, ShareType,
+    LimitGapFill, ShareType, StopFillMode, StopLevelBasis,
 };
 
 use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
@@ -31,6 +31,12 @@ pub struct EngineConfig {
     /// Fill what cash affords of an entry it cannot fully pay for (the rest
     /// is dropped), instead of rejecting it.
     pub partial_fills_allowed: bool,
+    /// Where triggered stop/take-profit rules fill.
+    pub stop_fill_mode: StopFillMode,
+    /// What rule levels are measured from.
+    pub stop_level_basis: StopLevelBasis,
+    /// Extra adverse move (fraction of the price) on rule exits with a fill price.
+    pub stop_slippage_rate: f64,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -54,6 +60,9 @@ impl Default for EngineConfig {
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
             partial_fills_allowed: false,
+            stop_fill_mode: StopFillMode::StopPrice,
+            stop_level_basis: StopLevelBasis::FillPrice,
+            stop_slippage_rate: 0.0,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }
@@ -65,6 +74,10 @@ impl EngineConfig {
         if !self.initial_cash.is_finite() || self.initial_cash < 0.0 {
             return Err(EngineError::InvalidArgument(format!(
                 "initial_cash must be finite and >= 0, got {}", self.initial_cash)));
+        }
+        if !(self.stop_slippage_rate.is_finite() && self.stop_slippage_rate >= 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "stop_slippage_rate must be finite and >= 0, got {}", self.stop_slippage_rate)));
         }
         self.commission.validate()?;
         self.limits.models().try_for_each(ExecutionLimit::validate)?;

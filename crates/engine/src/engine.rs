@@ -1,9 +1,10 @@
 //! The per-bar step: update marks, match pending orders, record equity.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
     Order, OrderId, OrderSide, OrderStatus, OrderType, Position, TimeInForce, Trade,
 };
 
@@ -13,6 +14,17 @@ use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
+use crate::rules::PositionRule;
+
+/// A rule exit decided on one bar, to be sent at the next bar's open.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DeferredExit {
+    pub asset: AssetId,
+    pub reason: ExitReason,
+    pub detail: String,
+    /// The position's signed quantity when the rule fired.
+    pub quantity: f64,
+}
 
 /// Submitted quantities at or below this return no order (as in ml4t-backtest).
 pub const MIN_ORDER_QUANTITY: f64 = 1e-8;
@@ -124,6 +136,15 @@ pub struct Engine {
     pub(crate) latest_row: Vec<(u32, u32)>,
     /// Per asset: (bar, quantity filled in that bar), for volume-share costs.
     pub(crate) volume_consumed: Vec<(u32, f64)>,
+    /// Position rules: the global rule and per-asset overrides (an override
+    /// of `None` disables rules for that asset).
+    pub(crate) rules: Option<PositionRule>,
+    pub(crate) rules_by_asset: HashMap<AssetId, Option<PositionRule>>,
+    /// Rule exits waiting for the next bar's open (NEXT_BAR_OPEN), by asset
+    /// in the order they were decided.
+    pub(crate) deferred_exits: Vec<DeferredExit>,
+    /// Per asset: the bar a rule exit was submitted on (blocks re-entry then).
+    pub(crate) stop_exit_bar: Vec<u32>,
     /// Session (trading day) number of every bar, for DAY orders.
     pub(crate) sessions: Option<Vec<i64>>,
     /// Scratch lists reused by every matching pass.
@@ -153,6 +174,10 @@ impl Engine {
             latest_row: vec![(u32::MAX, 0); n_assets],
             volume_consumed: vec![(u32::MAX, 0.0); n_assets],
             sessions: None,
+            rules: None,
+            rules_by_asset: HashMap::new(),
+            deferred_exits: Vec::new(),
+            stop_exit_bar: vec![u32::MAX; n_assets],
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
@@ -257,11 +282,29 @@ impl Engine {
             self.last_price[a] = close[row];
             self.latest_row[a] = (b, row as u32);
         }
+        self.release_deferred_exits(b)?;
+        self.evaluate_position_rules(b)?;
         let point = match self.cfg.execution_mode {
             ExecutionMode::NextBar => MatchPoint::Open,
             ExecutionMode::SameBar => MatchPoint::Execution,
         };
         self.match_pending(b, point)
+    }
+
+    /// Sets the position rule for every asset (`asset = None`) or one asset;
+    /// `rule = None` disables rules (for that asset, overriding the global one).
+    pub fn set_position_rules(&mut self, asset: Option<AssetId>, rule: Option<PositionRule>) -> EngineResult<()> {
+        if let Some(r) = &rule {
+            r.validate()?;
+        }
+        match asset {
+            None => self.rules = rule,
+            Some(a) if (a as usize) < self.market.n_assets() => {
+                self.rules_by_asset.insert(a, rule);
+            }
+            Some(a) => return Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
+        }
+        Ok(())
     }
 
     /// Closes the current bar: SAME_BAR orders fill, positions are marked at
@@ -317,6 +360,10 @@ impl Engine {
         if quantity <= MIN_ORDER_QUANTITY {
             return Ok(SubmitOutcome::Ignored);
         }
+        // After a rule exit the asset cannot be re-entered in the same bar.
+        if self.current_bar() == Some(self.stop_exit_bar[asset as usize]) && self.portfolio.position(asset).is_none() {
+            return Ok(SubmitOutcome::Ignored);
+        }
         let id = self.orders.len() as OrderId + 1;
         self.orders.push(Order {
             id,
@@ -341,6 +388,10 @@ impl Engine {
             cancel_reason: None,
             cancelled_bar: None,
             last_fill_bar: None,
+            signal_price: self.current_price(asset),
+            exit_reason: ExitReason::Signal,
+            exit_detail: None,
+            risk_fill_price: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))

@@ -49,7 +49,17 @@ impl Engine {
         if price.is_nan() {
             return Ok(false);
         }
-        let Some(base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
+        let Some(mut base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
+        // A position rule's exit fills at the rule's price, moved against the
+        // order by `stop_slippage_rate` (ordinary slippage comes on top).
+        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
+            let extra = self.cfg.stop_slippage_rate;
+            base = match order.side {
+                _ if extra <= 0.0 => rule_price,
+                OrderSide::Sell => rule_price * (1.0 - extra),
+                OrderSide::Buy => rule_price * (1.0 + extra),
+            };
+        }
         let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
         let parent_id = order.parent_id;
@@ -167,6 +177,8 @@ impl Engine {
             limit_price,
             stop_price,
             stop_triggered_bar,
+            exit_reason: self.orders[(id - 1) as usize].exit_reason,
+            signal_price: self.orders[(id - 1) as usize].signal_price,
         };
         self.portfolio.apply_fill(&fill, quoted);
         self.fills.push(fill);

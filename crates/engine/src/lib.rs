@@ -8,6 +8,8 @@ pub mod costs;
 pub mod engine;
 mod execute;
 mod matching;
+pub mod rules;
+mod risk;
 pub mod execution;
 pub mod fill;
 pub mod market;
@@ -20,5 +22,6 @@ pub use costs::{
 };
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
+pub use rules::{PositionRule, RuleAction, RuleState};
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;

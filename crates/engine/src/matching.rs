@@ -18,6 +18,11 @@ impl Engine {
     /// Afterwards IOC/FOK orders that were eligible and did not fill are
     /// cancelled. Cleans up even when a callback fails mid-pass.
     pub(crate) fn match_pending(&mut self, b: BarIndex, at: MatchPoint) -> EngineResult<()> {
+        self.match_pending_among(b, at, None)
+    }
+
+    /// `match_pending` restricted to the orders in `only` (when given).
+    pub(crate) fn match_pending_among(&mut self, b: BarIndex, at: MatchPoint, only: Option<&[OrderId]>) -> EngineResult<()> {
         let mut eligible = std::mem::take(&mut self.scratch_eligible);
         let mut exits = std::mem::take(&mut self.scratch_exits);
         let mut entries = std::mem::take(&mut self.scratch_entries);
@@ -26,6 +31,9 @@ impl Engine {
         entries.clear();
         let orders = &self.orders;
         eligible.extend(self.pending.iter().copied().filter(|&id| {
+            if only.is_some_and(|ids| !ids.contains(&id)) {
+                return false;
+            }
             let moc = orders[(id - 1) as usize].order_type == OrderType::MarketOnClose;
             match at {
                 MatchPoint::Open => !moc,

@@ -194,6 +194,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         initial_quantity: signed,
         entry_available_size: fill.available_size,
         entry_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        signal_price: fill.signal_price,
     }
 }
 
@@ -220,6 +221,8 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         exit_available_size: fill.available_size,
         entry_quote: pos.entry_quote,
         exit_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        exit_reason: fill.exit_reason,
+        exit_order: fill.order_id,
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nl_core::{
-    CancelReason, ConditionalOrderMode, EngineError, EntryOrderPriority, ExecutionMode, ExecutionPrice, Fill, FillOrdering,
+    CancelReason, ConditionalOrderMode, EngineError, EntryOrderPriority, ExecutionMode, ExecutionPrice, ExitReason, Fill,
+    FillOrdering, StopFillMode, StopLevelBasis,
     LimitGapFill, Order, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade, TradeStatus,
 };
 use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, OrderUpdate, SubmitOutcome};
@@ -71,6 +72,11 @@ pub struct NlEngineConfig {
     pub mark_price: u32,
     /// Fill the affordable part of an entry cash cannot fully pay for.
     pub partial_fills_allowed: bool,
+    /// A `StopFillMode` code.
+    pub stop_fill_mode: u32,
+    /// A `StopLevelBasis` code.
+    pub stop_level_basis: u32,
+    pub stop_slippage_rate: f64,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -121,6 +127,10 @@ pub struct NlOrder {
     pub cancel_reason: i32,
     /// -1 unless cancelled during a bar.
     pub cancelled_bar: i64,
+    /// An `ExitReason` code.
+    pub exit_reason: u32,
+    /// True when a position rule sent the order (see `nl_engine_order_exit_detail`).
+    pub has_exit_detail: bool,
 }
 
 #[repr(C)]
@@ -154,6 +164,8 @@ pub struct NlFill {
     pub stop_price: f64,
     /// -1 when no stop triggered.
     pub stop_triggered_bar: i64,
+    /// An `ExitReason` code (meaningful when `is_exit`).
+    pub exit_reason: u32,
 }
 
 #[repr(C)]
@@ -211,6 +223,10 @@ pub struct NlTrade {
     pub exit_bid: f64,
     pub exit_ask: f64,
     pub exit_mid: f64,
+    /// An `ExitReason` code.
+    pub exit_reason: u32,
+    /// The order whose fill closed or reduced the position.
+    pub exit_order_id: u64,
 }
 
 /// Outcome codes of `nl_engine_submit_order`.
@@ -232,6 +248,9 @@ impl NlEngineConfig {
             entry_order_priority: EntryOrderPriority::try_from(self.entry_order_priority)?,
             mark_price: ExecutionPrice::try_from(self.mark_price)?,
             partial_fills_allowed: self.partial_fills_allowed,
+            stop_fill_mode: StopFillMode::try_from(self.stop_fill_mode)?,
+            stop_level_basis: StopLevelBasis::try_from(self.stop_level_basis)?,
+            stop_slippage_rate: self.stop_slippage_rate,
             ..EngineConfig::default()
         })
     }
@@ -265,6 +284,8 @@ impl From<&Order> for NlOrder {
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
             cancelled_bar: o.cancelled_bar.map_or(-1, i64::from),
+            exit_reason: o.exit_reason as u32,
+            has_exit_detail: o.exit_detail.is_some(),
         }
     }
 }
@@ -293,6 +314,7 @@ impl From<&Fill> for NlFill {
             limit_price: opt_nan(f.limit_price),
             stop_price: opt_nan(f.stop_price),
             stop_triggered_bar: f.stop_triggered_bar.map_or(-1, i64::from),
+            exit_reason: f.exit_reason as u32,
         }
     }
 }
@@ -322,6 +344,8 @@ impl From<&Trade> for NlTrade {
             exit_bid: t.exit_quote.bid,
             exit_ask: t.exit_quote.ask,
             exit_mid: t.exit_quote.mid,
+            exit_reason: t.exit_reason as u32,
+            exit_order_id: t.exit_order,
             exit_available_size: t.exit_available_size,
         }
     }
@@ -836,6 +860,20 @@ pub unsafe extern "C" fn nl_engine_order_rejection_reason(
     })
 }
 
+/// The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
+/// or null. Free it with `nl_string_free`.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order_exit_detail(e: *mut NlEngine, order_id: u64, out: *mut *mut c_char) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
+        write(out, o.exit_detail.as_deref().map_or(std::ptr::null_mut(), into_c_string))
+    })
+}
+
 /// Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
 /// receives how many were written.
 ///
@@ -918,5 +956,8 @@ pub extern "C" fn nl_enum_codes(
     _k: EntryOrderPriority,
     _l: TimeInForce,
     _m: CancelReason,
+    _n: ExitReason,
+    _o: StopFillMode,
+    _p: StopLevelBasis,
 ) {
 }

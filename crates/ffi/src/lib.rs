@@ -11,7 +11,9 @@
 mod costs;
 mod error;
 mod handles;
+mod rules;
 
 pub use costs::*;
 pub use error::*;
 pub use handles::*;
+pub use rules::*;

@@ -22,6 +22,9 @@ fn config() -> NlEngineConfig {
         entry_order_priority: 0,
         mark_price: 2,
         partial_fills_allowed: false,
+        stop_fill_mode: 0,
+        stop_level_basis: 0,
+        stop_slippage_rate: 0.0,
     }
 }
 

@@ -1,0 +1,115 @@
+//! Position rules at the start of a bar: deferred (next-open) rule exits are
+//! sent and filled first, then every rule-governed position is evaluated on
+//! this bar's OHLC and triggered rules send market exits that fill in this
+//! bar's first pass at the rule's price (ml4t-backtest's order of steps).
+
+use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderType, StopLevelBasis};
+
+use crate::engine::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
+use crate::fill::MatchPoint;
+use crate::rules::{PositionRule, RuleAction, RuleState};
+
+impl Engine {
+    /// The rule governing `asset`'s position, if any.
+    fn rule_for(&self, asset: AssetId) -> Option<&PositionRule> {
+        match self.rules_by_asset.get(&asset) {
+            Some(over) => over.as_ref(),
+            None => self.rules.as_ref(),
+        }
+    }
+
+    /// Sends the exits deferred to this bar's open and fills them at it.
+    /// Exits whose position is gone are dropped; assets without a bar wait.
+    pub(crate) fn release_deferred_exits(&mut self, b: BarIndex) -> EngineResult<()> {
+        if self.deferred_exits.is_empty() {
+            return Ok(());
+        }
+        let mut sent = Vec::new();
+        let pending = std::mem::take(&mut self.deferred_exits);
+        for exit in pending {
+            if self.portfolio.position(exit.asset).is_none() {
+                continue;
+            }
+            let Some(row) = self.row_in_bar(b, exit.asset) else {
+                self.deferred_exits.push(exit);
+                continue;
+            };
+            let open = self.market.bar_at(row).open;
+            if let Some(id) = self.submit_rule_exit(exit.asset, exit.quantity, exit.reason, exit.detail, Some(open))? {
+                sent.push(id);
+            }
+        }
+        if sent.is_empty() {
+            return Ok(());
+        }
+        // ml4t matches them "at the open"; in SAME_BAR mode that pass prices,
+        // labels and marks like the bar's execution pass (the fill price is
+        // the open either way).
+        let at = match self.cfg.execution_mode {
+            ExecutionMode::NextBar => MatchPoint::Open,
+            ExecutionMode::SameBar => MatchPoint::Execution,
+        };
+        self.match_pending_among(b, at, Some(&sent))
+    }
+
+    /// Evaluates the rules of every open position with a bar now (in the
+    /// order positions were opened) and sends the exits they trigger.
+    pub(crate) fn evaluate_position_rules(&mut self, b: BarIndex) -> EngineResult<()> {
+        if self.rules.is_none() && self.rules_by_asset.is_empty() {
+            return Ok(());
+        }
+        let assets: Vec<AssetId> = self.portfolio.positions().map(|p| p.asset).collect();
+        for asset in assets {
+            let (Some(rule), Some(row)) = (self.rule_for(asset), self.row_in_bar(b, asset)) else { continue };
+            let Some(pos) = self.portfolio.position(asset) else { continue };
+            let bar = self.market.bar_at(row);
+            let use_signal = self.cfg.stop_level_basis == StopLevelBasis::SignalPrice && !pos.signal_price.is_nan();
+            let state = RuleState {
+                is_long: pos.quantity > 0.0,
+                base_price: if use_signal { pos.signal_price } else { pos.entry_price },
+                open: bar.open,
+                high: bar.high,
+                low: bar.low,
+                close: bar.close,
+                bars_held: pos.bars_held,
+            };
+            let quantity = pos.quantity;
+            let RuleAction::Exit { reason, detail, fill_price, defer } = rule.evaluate(&state, self.cfg.stop_fill_mode)
+            else {
+                continue;
+            };
+            if defer {
+                let exit = DeferredExit { asset, reason, detail, quantity };
+                match self.deferred_exits.iter_mut().find(|e| e.asset == asset) {
+                    Some(slot) => *slot = exit,
+                    None => self.deferred_exits.push(exit),
+                }
+            } else if self.submit_rule_exit(asset, quantity, reason, detail, fill_price)?.is_some() {
+                self.stop_exit_bar[asset as usize] = b;
+            }
+        }
+        Ok(())
+    }
+
+    /// A market order closing `quantity` (signed position size) of `asset`,
+    /// tagged with the rule's reason and fill price.
+    fn submit_rule_exit(
+        &mut self,
+        asset: AssetId,
+        quantity: f64,
+        reason: nl_core::ExitReason,
+        detail: String,
+        fill_price: Option<f64>,
+    ) -> EngineResult<Option<u64>> {
+        let side = if quantity > 0.0 { OrderSide::Sell } else { OrderSide::Buy };
+        let SubmitOutcome::Accepted(id) = self.submit_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
+        else {
+            return Ok(None);
+        };
+        let o = self.order_mut(id);
+        o.exit_reason = reason;
+        o.exit_detail = Some(detail);
+        o.risk_fill_price = fill_price;
+        Ok(Some(id))
+    }
+}
