@@ -11,6 +11,7 @@ from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
+from nautilus_like._model import EXIT_REASONS
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce, Trade
 
 _MARKET = OrderType.MARKET
@@ -481,11 +482,23 @@ cdef class Broker:
                 pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
                 exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,
                 mfe=t.mfe, mae=t.mae, status="partial" if t.status == ffi.TRADE_STATUS_PARTIAL else "closed",
+                exit_reason=EXIT_REASONS[t.exit_reason], exit_reason_detail=self._exit_detail(t.exit_order_id),
                 entry_available_size=t.entry_available_size, exit_available_size=t.exit_available_size,
             ))
         if last_n is not None:
             out = out[-last_n:] if last_n > 0 else []
         return out
+
+    def _exit_detail(self, unsigned long long order_id):
+        """A rule exit's description ("stop_loss_5.0%"), or None."""
+        cdef char* s = NULL
+        check(ffi.nl_engine_order_exit_detail(self._engine, order_id, &s))
+        if s is NULL:
+            return None
+        try:
+            return (<bytes>s).decode("utf-8", "replace")
+        finally:
+            ffi.nl_string_free(s)
 
     @property
     def positions(self):

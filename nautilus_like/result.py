@@ -66,7 +66,7 @@ class BacktestResult:
         names = np.array(self._assets, dtype=object)
         signed = np.where(f["side"] == 1, f["quantity"], -f["quantity"])
         self._fills_df = pl.DataFrame({
-            "order_id": [f"ORD-{i}" for i in f["order_id"].tolist()],
+            "order_id": pl.Series([f"ORD-{i}" for i in f["order_id"].tolist()], dtype=pl.String),
             "fill_sequence": pl.Series(np.arange(n, dtype=np.uint32)),
             "rebalance_id": _nulls(n, pl.String),
             "asset": pl.Series(names[f["asset"]].tolist() if n else [], dtype=pl.String),
@@ -89,8 +89,10 @@ class BacktestResult:
             "available_size": f["available_size"],
             "exit_reason": pl.Series([_EXIT_REASON[r] if x else "" for r, x in
                                       zip(f["exit_reason"].tolist(), f["is_exit"].tolist())], dtype=pl.String),
-            "exit_reason_detail": pl.Series([self._raw["exit_details"].get(o) if x else None for o, x in
-                                             zip(f["order_id"].tolist(), f["is_exit"].tolist())], dtype=pl.String),
+            # A rule's description stays on its order's fills even when the fill
+            # no longer exits (ml4t: the order's risk reason).
+            "exit_reason_detail": pl.Series([self._raw["exit_details"].get(o) for o in f["order_id"].tolist()],
+                                            dtype=pl.String),
         }, strict=False)
         return self._fills_df
 

@@ -263,6 +263,12 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
         cfg["conditional_order_mode"] = "EXECUTION_PRICE"
     if rng.random() < 0.3:
         cfg["partial_fills_allowed"] = True
+    if rng.random() < 0.4:
+        cfg["stop_fill_mode"] = rng.choice(["STOP_PRICE", "CLOSE_PRICE", "BAR_EXTREME", "NEXT_BAR_OPEN"])
+    if rng.random() < 0.2:
+        cfg["stop_level_basis"] = "SIGNAL_PRICE"
+    if rng.random() < 0.15:
+        cfg["stop_slippage_rate"] = rng.choice([0.001, 0.005])
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())
@@ -317,6 +323,8 @@ ACTIONS = {
     # Order types (resting orders), brackets and order updates.
     "limit": 6, "stop": 4, "stop_limit": 3, "trailing": 3, "moc": 2, "bracket": 4, "update": 4,
     "protect": 3,
+    # Position rules (global or per asset, replaced or cleared now and then).
+    "rules": 2,
 }
 ACTION_KINDS = list(ACTIONS)
 ACTION_WEIGHTS = list(ACTIONS.values())
@@ -438,6 +446,31 @@ def make_strategy_class(lib: Any):
             self.actions.append((self.bar, "bracket", a, q, tuple(
                 (o.order_id, o.status.value, o.side.value, _num(o.quantity), _plain(o.order_type),
                  o.parent_id) for o in res)))
+
+        def _set_rules(self, broker, asset):
+            rng = self.rng
+            if lib.__name__.startswith("ml4t"):
+                import ml4t.backtest.risk as risk
+            else:
+                import nautilus_like.risk as risk
+            leaves = []
+            for _ in range(rng.randint(1, 3)):
+                k = rng.choice(["sl", "tp", "time"])
+                if k == "sl":
+                    leaves.append(("StopLoss", round(rng.uniform(0.003, 0.06), 4)))
+                elif k == "tp":
+                    leaves.append(("TakeProfit", round(rng.uniform(0.003, 0.08), 4)))
+                else:
+                    leaves.append(("TimeExit", rng.randint(1, 8)))
+            target = asset if rng.random() < 0.3 else None
+            if rng.random() < 0.1:
+                broker.set_position_rules(None, target)
+                self.actions.append((self.bar, "rules", target, None))
+                return
+            rules = [getattr(risk, name)(arg) for name, arg in leaves]
+            rule = rules[0] if len(rules) == 1 else risk.RuleChain(rules)
+            broker.set_position_rules(rule, target)
+            self.actions.append((self.bar, "rules", target, tuple(leaves)))
 
         def _update(self, broker):
             rng = self.rng
@@ -604,6 +637,8 @@ def make_strategy_class(lib: Any):
                           {"stop_price": px} if kind2 == "STOP" else {"limit_price": px})
                     self._do(kind, a, -qty, broker.submit_order, a, -qty,
                              order_type=getattr(lib.OrderType, kind2), **kw)
+                elif kind == "rules":
+                    self._set_rules(broker, asset)
                 elif kind == "signal":
                     # Classic signal strategy: enter on a strong score, exit on a weak one.
                     for a in in_bar:

@@ -12,7 +12,7 @@ use crate::costs::{CommissionQuery, SlippageQuery};
 use crate::engine::Engine;
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::Bar;
-use crate::portfolio::reversal_split;
+use crate::portfolio::{is_flat, reversal_split};
 
 impl Engine {
     /// The commission query for a fill of `quantity` at `price` of `o`.
@@ -61,6 +61,9 @@ impl Engine {
             };
         }
         let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
+        if self.cfg.share_type == ShareType::Integer {
+            quantity = quantity.trunc();
+        }
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
         let parent_id = order.parent_id;
         let held = self.portfolio.quantity(asset);
@@ -201,6 +204,7 @@ impl Engine {
         } else if partial {
             o.quantity = remaining;
         } else {
+            o.quantity = quantity;
             o.status = OrderStatus::Filled;
             o.filled_bar = Some(b);
         }
@@ -318,13 +322,20 @@ impl Engine {
     pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
         let o = &self.orders[(id - 1) as usize];
         let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+        // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
+        let held = if is_flat(held, held) { 0.0 } else { held };
         Ok(entry_rejection(self.portfolio.cash, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: String) {
+        let whole_shares = self.cfg.share_type == ShareType::Integer;
         let o = self.order_mut(id);
         o.status = OrderStatus::Rejected;
         o.rejection_reason = Some(reason);
+        // A rejected order shows the rounded quantity it was checked with.
+        if whole_shares {
+            o.quantity = o.quantity.trunc();
+        }
     }
 
     /// A reversal cancels the asset's other pending orders (they were sized

@@ -23,7 +23,7 @@ pub struct Portfolio {
 }
 
 /// True when `qty` is zero up to rounding noise of the quantities involved.
-fn is_flat(qty: f64, scale: f64) -> bool {
+pub(crate) fn is_flat(qty: f64, scale: f64) -> bool {
     let ulp = |x: f64| f64::from_bits(x.abs().to_bits() + 1) - x.abs();
     qty.abs() <= (16.0 * ulp(scale)).max(1e-12)
 }
