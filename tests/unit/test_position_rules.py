@@ -1,0 +1,70 @@
+"""Position rules through the Python API (AAA long of 10 filled at bar 1's open 102).
+
+AAA bars: 2: 104/106/103/105, 3: 103/104/100/101, 4: 100/101/97/98.
+"""
+
+import pytest
+
+import nautilus_like as nl
+from nautilus_like.risk import RuleChain, StopLoss, TakeProfit, TimeExit
+from tests.conftest import run, ts
+
+
+def exits(result):
+    f = result.to_fills_dataframe()
+    return f.filter(f["exit_reason"] != "").select("timestamp", "price", "exit_reason", "exit_reason_detail").rows()
+
+
+def test_stop_loss_exits_at_its_level_and_blocks_re_entry():
+    seen = {}
+
+    def enter(b):
+        b.set_position_rules(StopLoss(0.02))
+        b.submit_order("AAA", 10)
+
+    result, _ = run({0: [enter], 4: [lambda b: seen.update(again=b.submit_order("AAA", 5))]})
+    assert exits(result) == [(ts(4), pytest.approx(99.96), "stop_loss", "stop_loss_2.0%")]
+    assert seen["again"] is None
+    trade = result.to_trades_dataframe().row(0, named=True)
+    assert (trade["exit_reason"], trade["exit_reason_detail"]) == ("stop_loss", "stop_loss_2.0%")
+
+
+def test_chain_per_asset_override_and_time_exit():
+    def enter(b):
+        b.set_position_rules(RuleChain([TakeProfit(0.10), TimeExit(2)]))
+        b.set_position_rules(None, asset="BBB")
+        b.submit_order("AAA", 10)
+        b.submit_order("BBB", 10)
+
+    result, _ = run({0: [enter]})
+    # AAA: held 2 bars at bar 3, exits at that bar's open; BBB has no rules.
+    assert exits(result) == [(ts(3), 103.0, "time_stop", "time_exit_2bars")]
+
+
+@pytest.mark.parametrize("mode, price", [("close_price", 98.0), ("bar_extreme", 97.0)])
+def test_stop_fill_modes(mode, price):
+    def enter(b):
+        b.set_position_rules(StopLoss(0.02))
+        b.submit_order("AAA", 10)
+
+    result, _ = run({0: [enter]}, nl.BacktestConfig(stop_fill_mode=mode))
+    assert exits(result)[0][1] == price
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(ValueError, match="pct"):
+        StopLoss(-0.1)
+    with pytest.raises(ValueError, match="max_bars"):
+        TimeExit(1.5)
+
+    class MyRule:
+        def evaluate(self, state):
+            return None
+
+    def enter(b):
+        with pytest.raises(TypeError, match="not supported yet"):
+            b.set_position_rules(MyRule())
+        with pytest.raises(ValueError, match="ZZZ"):
+            b.set_position_rules(StopLoss(0.1), asset="ZZZ")
+
+    run({0: [enter]})
