@@ -54,7 +54,7 @@ from nautilus_like.models import (
     VolumeShareSlippage,
 )
 from nautilus_like.result import BacktestResult
-from nautilus_like.risk import AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit
+from nautilus_like.risk import AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
 from nautilus_like.types import (
     ExecutionMode,
     ExitReason,
@@ -77,7 +77,7 @@ __all__ = [
     "Order", "OrderSide", "OrderStatus", "OrderType", "PerOrderCommission", "PerOrderPerShareCommission",
     "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact", "RuleChain",
     "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "StopFillMode", "StopLevelBasis", "StopLoss", "Strategy",
-    "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
+    "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "TrailingStop", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
     "get_include", "run_backtest",
 ]
 

@@ -89,6 +89,7 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.stop_fill_mode = cfg.get("stop_fill_mode", 0)
     c.stop_level_basis = cfg.get("stop_level_basis", 0)
     c.stop_slippage_rate = cfg.get("stop_slippage_rate", 0.0)
+    c.trail_stop_timing = cfg.get("trail_stop_timing", 0)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -75,6 +75,8 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_RULE_TIME_EXIT # = 3
 
+  const uint32_t NL_RULE_TRAILING_STOP # = 4
+
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
     NL_STATUS_OK # = 0,
@@ -242,6 +244,16 @@ cdef extern from "nautilus_like.h":
     # The reference price when the entry order was submitted (Backtrader).
     STOP_LEVEL_BASIS_SIGNAL_PRICE # = 1,
 
+  # When a trailing stop's water mark includes the current bar.
+  cdef enum TrailStopTiming:
+    # The water mark up to the previous bar (ml4t-backtest's default).
+    TRAIL_STOP_TIMING_LAGGED # = 0,
+    # The water mark including this bar's extreme.
+    TRAIL_STOP_TIMING_INTRABAR # = 1,
+    # VectorBT Pro's two passes: the lagged mark against the bar's range,
+    # then the updated mark against the close only.
+    TRAIL_STOP_TIMING_VBT_PRO # = 2,
+
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   cdef struct NlEngine:
     pass
@@ -355,6 +367,8 @@ cdef extern from "nautilus_like.h":
     # A `StopLevelBasis` code.
     uint32_t stop_level_basis;
     double stop_slippage_rate;
+    # A `TrailStopTiming` code.
+    uint32_t trail_stop_timing;
 
   cdef struct NlPosition:
     # Unique per opened position.
@@ -480,7 +494,7 @@ cdef extern from "nautilus_like.h":
 
   cdef struct NlRuleSpec:
     uint32_t kind;
-    # Stop-loss / take-profit distance as a fraction of the base price.
+    # Stop-loss / take-profit / trailing distance as a fraction of the price.
     double pct;
     # Time exit: bars held.
     uint32_t max_bars;

@@ -29,6 +29,7 @@ __all__ = [
     "SpreadConvention",
     "StopFillMode",
     "StopLevelBasis",
+    "TrailStopTiming",
     "LimitGapFill",
     "ExecutionMode",
     "ExecutionPrice",
@@ -109,6 +110,14 @@ class SpreadConvention(str, Enum):
 
     FULL_SPREAD = "full_spread"
     HALF_SPREAD = "half_spread"
+
+
+class TrailStopTiming(str, Enum):
+    """Whether a trailing stop's water mark includes the current bar (see `risk.TrailingStop`)."""
+
+    LAGGED = "lagged"
+    INTRABAR = "intrabar"
+    VBT_PRO = "vbt_pro"
 
 
 class FillOrdering(str, Enum):
@@ -204,6 +213,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     stop_fill_mode: StopFillMode = StopFillMode.STOP_PRICE
     stop_level_basis: StopLevelBasis = StopLevelBasis.FILL_PRICE
     stop_slippage_rate: float = 0.0
+    trail_stop_timing: TrailStopTiming = TrailStopTiming.LAGGED
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 

@@ -20,6 +20,7 @@ from nautilus_like.config import (
     FillOrdering,
     LimitGapFill,
     ShareType,
+    TrailStopTiming,
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
@@ -46,6 +47,7 @@ _ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL
 _STOP_FILL = {StopFillMode.STOP_PRICE: 0, StopFillMode.CLOSE_PRICE: 1, StopFillMode.BAR_EXTREME: 2,
               StopFillMode.NEXT_BAR_OPEN: 3}
 _STOP_BASIS = {StopLevelBasis.FILL_PRICE: 0, StopLevelBasis.SIGNAL_PRICE: 1}
+_TRAIL_TIMING = {TrailStopTiming.LAGGED: 0, TrailStopTiming.INTRABAR: 1, TrailStopTiming.VBT_PRO: 2}
 
 
 def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
@@ -58,6 +60,7 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "stop_fill_mode": _STOP_FILL[config.stop_fill_mode],
         "stop_level_basis": _STOP_BASIS[config.stop_level_basis],
         "stop_slippage_rate": config.stop_slippage_rate,
+        "trail_stop_timing": _TRAIL_TIMING[config.trail_stop_timing],
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],

@@ -100,6 +100,8 @@
 
 #define NL_RULE_TIME_EXIT 3
 
+#define NL_RULE_TRAILING_STOP 4
+
 /**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
  */
@@ -395,6 +397,25 @@ typedef enum StopLevelBasis {
 } StopLevelBasis;
 
 /**
+ * When a trailing stop's water mark includes the current bar.
+ */
+typedef enum TrailStopTiming {
+  /**
+   * The water mark up to the previous bar (ml4t-backtest's default).
+   */
+  TRAIL_STOP_TIMING_LAGGED = 0,
+  /**
+   * The water mark including this bar's extreme.
+   */
+  TRAIL_STOP_TIMING_INTRABAR = 1,
+  /**
+   * VectorBT Pro's two passes: the lagged mark against the bar's range,
+   * then the updated mark against the close only.
+   */
+  TRAIL_STOP_TIMING_VBT_PRO = 2,
+} TrailStopTiming;
+
+/**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
  */
 typedef struct NlEngine NlEngine;
@@ -555,6 +576,10 @@ typedef struct NlEngineConfig {
    */
   uint32_t stop_level_basis;
   double stop_slippage_rate;
+  /**
+   * A `TrailStopTiming` code.
+   */
+  uint32_t trail_stop_timing;
 } NlEngineConfig;
 
 typedef struct NlPosition {
@@ -738,7 +763,7 @@ typedef struct NlTrade {
 typedef struct NlRuleSpec {
   uint32_t kind;
   /**
-   * Stop-loss / take-profit distance as a fraction of the base price.
+   * Stop-loss / take-profit / trailing distance as a fraction of the price.
    */
   double pct;
   /**

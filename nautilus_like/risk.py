@@ -12,7 +12,8 @@ A triggered stop-loss or take-profit closes the whole position with a market
 order filled at the rule's level (`BacktestConfig.stop_fill_mode`: at the
 level, the open when the bar opened through it, or the close when only the
 close reached it; or the close, the bar's extreme, or the next bar's open),
-measured from the entry price or the signal price (`stop_level_basis`).
+measured from the entry price or the signal price (`stop_level_basis`);
+`TrailingStop` trails the best close since entry.
 `TimeExit` closes at the pass's execution price. Exits carry `exit_reason`
 ("stop_loss", "take_profit", "time_stop") and a detail ("stop_loss_5.0%").
 After a rule exit the asset cannot be re-entered in the same bar (as in ml4t).
@@ -23,10 +24,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["AnyOf", "CompositeRule", "RuleChain", "StopLoss", "TakeProfit", "TimeExit"]
+__all__ = ["AnyOf", "CompositeRule", "RuleChain", "StopLoss", "TakeProfit", "TimeExit", "TrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
-_STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT = 1, 2, 3
+_STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
 
 
 def _pct(value: Any) -> float:
@@ -74,6 +75,23 @@ class TimeExit:
 
     def __repr__(self) -> str:
         return f"TimeExit(max_bars={self.max_bars})"
+
+
+class TrailingStop:
+    """Exit when the price falls `pct` below the highest close since entry (longs;
+    shorts: rises above the lowest). `BacktestConfig.trail_stop_timing` decides
+    whether this bar's extreme counts (LAGGED, the default, uses marks up to the
+    previous bar; INTRABAR includes this bar's high/low; VBT_PRO is VectorBT
+    Pro's two-pass rule)."""
+
+    def __init__(self, pct: float):
+        self.pct = _pct(pct)
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _TRAILING_STOP, "pct": self.pct}]
+
+    def __repr__(self) -> str:
+        return f"TrailingStop(pct={self.pct})"
 
 
 class RuleChain:

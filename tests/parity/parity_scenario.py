@@ -269,6 +269,8 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
         cfg["stop_level_basis"] = "SIGNAL_PRICE"
     if rng.random() < 0.15:
         cfg["stop_slippage_rate"] = rng.choice([0.001, 0.005])
+    if rng.random() < 0.3:
+        cfg["trail_stop_timing"] = rng.choice(["LAGGED", "INTRABAR", "VBT_PRO"])
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())
@@ -298,6 +300,7 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "conditional_order_mode": cfg_mod.ConditionalOrderMode,
         "stop_fill_mode": lib.StopFillMode,
         "stop_level_basis": lib.StopLevelBasis,
+        "trail_stop_timing": cfg_mod.TrailStopTiming,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
     return lib.BacktestConfig(**kwargs)
@@ -455,11 +458,13 @@ def make_strategy_class(lib: Any):
                 import nautilus_like.risk as risk
             leaves = []
             for _ in range(rng.randint(1, 3)):
-                k = rng.choice(["sl", "tp", "time"])
+                k = rng.choice(["sl", "tp", "time", "trail"])
                 if k == "sl":
                     leaves.append(("StopLoss", round(rng.uniform(0.003, 0.06), 4)))
                 elif k == "tp":
                     leaves.append(("TakeProfit", round(rng.uniform(0.003, 0.08), 4)))
+                elif k == "trail":
+                    leaves.append(("TrailingStop", round(rng.uniform(0.005, 0.06), 4)))
                 else:
                     leaves.append(("TimeExit", rng.randint(1, 8)))
             target = asset if rng.random() < 0.3 else None

@@ -565,6 +565,10 @@ RULE_CASES = {
     "per_asset_override": {0: [_rules(lambda r: r.StopLoss(0.01)), _rules(lambda r: r.TakeProfit(0.01), "BBB"),
                                _submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
                            1: [lambda b, d, s: b.set_position_rules(None, "AAA")]},
+    "trailing_long_short": {0: [_rules(lambda r: r.TrailingStop(0.015)), _submit("AAA", 10, "MARKET"),
+                                _submit("BBB", -10, "MARKET")]},
+    "trailing_in_chain": {0: [_rules(lambda r: r.RuleChain([r.TakeProfit(0.06), r.TrailingStop(0.03)])),
+                              _submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")]},
     "rules_later": {0: [_submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
                     2: [_rules(lambda r: r.AnyOf([r.StopLoss(0.01), r.TimeExit(3)]))]},
 }
@@ -577,6 +581,8 @@ RULE_CONFIGS = {
     "same_bar_next_open": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "stop_fill_mode": "NEXT_BAR_OPEN",
                            "allow_short_selling": True},
     "signal_basis": {"stop_level_basis": "SIGNAL_PRICE", "allow_short_selling": True},
+    "trail_intrabar": {"trail_stop_timing": "INTRABAR", "allow_short_selling": True},
+    "trail_vbt_pro": {"trail_stop_timing": "VBT_PRO", "stop_fill_mode": "CLOSE_PRICE", "allow_short_selling": True},
     "stop_slippage": {"stop_slippage_rate": 0.002, "slippage_type": "FIXED", "slippage_fixed": 0.01,
                       "commission_type": "PERCENTAGE", "commission_rate": 0.001, "allow_short_selling": True},
 }

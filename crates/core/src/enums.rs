@@ -204,6 +204,19 @@ pub enum StopLevelBasis {
     SignalPrice = 1,
 }
 
+/// When a trailing stop's water mark includes the current bar.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrailStopTiming {
+    /// The water mark up to the previous bar (ml4t-backtest's default).
+    Lagged = 0,
+    /// The water mark including this bar's extreme.
+    Intrabar = 1,
+    /// VectorBT Pro's two passes: the lagged mark against the bar's range,
+    /// then the updated mark against the close only.
+    VbtPro = 2,
+}
+
 /// Implements `TryFrom<u32>` so integer codes from C are checked, never transmuted.
 macro_rules! try_from_code {
     ($name:ident { $($var:ident),+ }) => {
@@ -231,6 +244,7 @@ try_from_code!(TimeInForce { Gtc, Day, Ioc, Fok });
 try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop, RiskLiquidation, EndOfData });
 try_from_code!(StopFillMode { StopPrice, ClosePrice, BarExtreme, NextBarOpen });
 try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
+try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
 try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill });
 
 impl OrderSide {

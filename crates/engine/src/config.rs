@@ -2,7 +2,7 @@
 
 use nl_core::{
     ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
-    LimitGapFill, ShareType, StopFillMode, StopLevelBasis,
+    LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming,
 };
 
 use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub stop_level_basis: StopLevelBasis,
     /// Extra adverse move (fraction of the price) on rule exits with a fill price.
     pub stop_slippage_rate: f64,
+    /// Whether trailing stops see this bar's extreme in their water mark.
+    pub trail_stop_timing: TrailStopTiming,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -63,6 +65,7 @@ impl Default for EngineConfig {
             stop_fill_mode: StopFillMode::StopPrice,
             stop_level_basis: StopLevelBasis::FillPrice,
             stop_slippage_rate: 0.0,
+            trail_stop_timing: TrailStopTiming::Lagged,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }

@@ -329,7 +329,7 @@ impl Engine {
         // moves to the configured mark price (ml4t's order).
         if !self.marks_at_reference_price() {
             for row in self.market.rows(b) {
-                self.mark_row(row, false);
+                self.mark_row(row, MatchPoint::Execution);
             }
         }
         self.equity.push(self.equity_now());
@@ -549,7 +549,7 @@ impl Engine {
         let qty = self.portfolio.quantity(asset);
         self.current_bar()
             .and_then(|b| self.row_in_bar(b, asset))
-            .map(|row| mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, false))
+            .map(|row| mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, false, false))
             .filter(|m| !m.is_nan())
             .unwrap_or(last)
     }

@@ -31,6 +31,9 @@ pub enum MatchPoint {
     Execution,
     /// At the close, for market-on-close orders only (NEXT_BAR mode).
     Close,
+    /// SAME_BAR mode's pass for exits deferred to this bar's open: priced at
+    /// the configured source, marked as an open-time pass.
+    SameBarOpen,
 }
 
 /// The execution price of a pass for `order`, and its source. NaN when the
@@ -42,6 +45,7 @@ pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, configured: Exe
     let source = match (order.order_type, at) {
         (OrderType::MarketOnClose, _) | (_, MatchPoint::Close) => ExecutionPrice::Close,
         (_, MatchPoint::Open) if !is_quote_source(configured) => ExecutionPrice::Open,
+        // (SameBarOpen, Execution and quote sources at the open: as configured.)
         _ => configured,
     };
     (price_of(bar, source, order.side == OrderSide::Buy), source)
@@ -72,15 +76,16 @@ pub fn price_of(bar: &Bar, source: ExecutionPrice, is_buy: bool) -> f64 {
 }
 
 /// A position's mark on `bar` from `source`: longs at the bid and shorts at
-/// the ask for QUOTE_SIDE; the open in NEXT_BAR's open pass unless the source
-/// is a quote. NaN when unavailable (the mark then stays as it was).
-pub fn mark_of(bar: &Bar, source: ExecutionPrice, quantity: f64, at_open: bool) -> f64 {
-    if at_open && !is_quote_source(source) {
+/// the ask for QUOTE_SIDE. `open_override`: NEXT_BAR's open pass, which marks
+/// at the open unless the source is a quote; `use_open`: any open-time pass,
+/// where a missing side quote falls back to the open (ml4t's rules). NaN when
+/// unavailable (the mark then stays as it was).
+pub fn mark_of(bar: &Bar, source: ExecutionPrice, quantity: f64, open_override: bool, use_open: bool) -> f64 {
+    if open_override && !is_quote_source(source) {
         return bar.open;
     }
     let is_buy = quantity < 0.0;
-    // A side quote missing at the open pass falls back to the open (ml4t).
-    if at_open && source == ExecutionPrice::QuoteSide && (if is_buy { bar.ask } else { bar.bid }).is_nan() {
+    if use_open && source == ExecutionPrice::QuoteSide && (if is_buy { bar.ask } else { bar.bid }).is_nan() {
         return bar.open;
     }
     price_of(bar, source, is_buy)

@@ -36,7 +36,7 @@ impl Engine {
             }
             let moc = orders[(id - 1) as usize].order_type == OrderType::MarketOnClose;
             match at {
-                MatchPoint::Open => !moc,
+                MatchPoint::Open | MatchPoint::SameBarOpen => !moc,
                 MatchPoint::Close => moc,
                 MatchPoint::Execution => true,
             }
@@ -235,14 +235,14 @@ impl Engine {
             let assets = self.market.asset_column();
             let prices = match at {
                 MatchPoint::Open => self.market.open_column(),
-                MatchPoint::Execution | MatchPoint::Close => self.market.close_column(),
+                MatchPoint::Execution | MatchPoint::Close | MatchPoint::SameBarOpen => self.market.close_column(),
             };
             for row in self.market.rows(b) {
                 self.portfolio.mark(assets[row], prices[row]);
             }
         } else {
             for row in self.market.rows(b) {
-                self.mark_row(row, at == MatchPoint::Open);
+                self.mark_row(row, at);
             }
         }
     }
@@ -250,16 +250,17 @@ impl Engine {
     /// Marks one asset's position as `mark_positions` does.
     pub(crate) fn mark_asset(&mut self, b: BarIndex, at: MatchPoint, asset: AssetId) {
         if let Some(row) = self.row_in_bar(b, asset) {
-            self.mark_row(row, at == MatchPoint::Open);
+            self.mark_row(row, at);
         }
     }
 
     /// Marks the position of `row`'s asset at the configured mark price;
     /// an unavailable mark (VWAP missing) keeps the previous one.
-    pub(crate) fn mark_row(&mut self, row: usize, at_open: bool) {
+    pub(crate) fn mark_row(&mut self, row: usize, at: MatchPoint) {
         let asset = self.market.asset_of(row);
         let Some(qty) = self.portfolio.position(asset).map(|p| p.quantity) else { return };
-        let mark = mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, at_open);
+        let use_open = matches!(at, MatchPoint::Open | MatchPoint::SameBarOpen);
+        let mark = mark_of(&self.market.bar_at(row), self.cfg.mark_price, qty, at == MatchPoint::Open, use_open);
         if !mark.is_nan() {
             self.portfolio.mark(asset, mark);
         }

@@ -101,16 +101,8 @@ impl Portfolio {
         };
         let old = pos.quantity;
         let new = old + signed;
-        if old * signed > 0.0 {
-            // Adding: average entry price and per-unit entry slippage.
-            pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();
-            pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
-            pos.entry_commission += c;
-            pos.quantity = new;
-            // A fill marks the position at its price until the next mark.
-            pos.current_price = p;
-            return;
-        }
+        // A remainder within rounding noise of zero closes the position, even
+        // when the fill adds to it (ml4t-backtest checks flat first).
         if is_flat(new, old.abs().max(fill.quantity)) {
             self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
             let fees = pos.entry_commission + c;
@@ -118,6 +110,14 @@ impl Portfolio {
             self.trades.push(trade);
             self.positions[asset as usize] = None;
             self.open_order.retain(|&a| a != asset);
+        } else if old * signed > 0.0 {
+            // Adding: average entry price and per-unit entry slippage.
+            pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();
+            pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
+            pos.entry_commission += c;
+            pos.quantity = new;
+            // A fill marks the position at its price until the next mark.
+            pos.current_price = p;
         } else if new * old > 0.0 {
             // Reducing: attribute the entry commission pro rata.
             let exited = old.abs() - new.abs();

@@ -7,7 +7,7 @@ use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderTy
 
 use crate::engine::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
 use crate::fill::MatchPoint;
-use crate::rules::{PositionRule, RuleAction, RuleState};
+use crate::rules::{PositionRule, RuleAction, RuleSettings, RuleState};
 
 impl Engine {
     /// The rule governing `asset`'s position, if any.
@@ -42,12 +42,12 @@ impl Engine {
         if sent.is_empty() {
             return Ok(());
         }
-        // ml4t matches them "at the open"; in SAME_BAR mode that pass prices,
-        // labels and marks like the bar's execution pass (the fill price is
-        // the open either way).
+        // ml4t matches them "at the open"; in SAME_BAR mode that pass prices and
+        // labels like the bar's execution pass but marks as an open-time pass
+        // (the fill price is the open either way).
         let at = match self.cfg.execution_mode {
             ExecutionMode::NextBar => MatchPoint::Open,
-            ExecutionMode::SameBar => MatchPoint::Execution,
+            ExecutionMode::SameBar => MatchPoint::SameBarOpen,
         };
         self.match_pending_among(b, at, Some(&sent))
     }
@@ -58,6 +58,7 @@ impl Engine {
         if self.rules.is_none() && self.rules_by_asset.is_empty() {
             return Ok(());
         }
+        let settings = RuleSettings { fill_mode: self.cfg.stop_fill_mode, trail_timing: self.cfg.trail_stop_timing };
         let assets: Vec<AssetId> = self.portfolio.positions().map(|p| p.asset).collect();
         for asset in assets {
             let (Some(rule), Some(row)) = (self.rule_for(asset), self.row_in_bar(b, asset)) else { continue };
@@ -72,9 +73,11 @@ impl Engine {
                 low: bar.low,
                 close: bar.close,
                 bars_held: pos.bars_held,
+                high_water_mark: pos.high_water_mark,
+                low_water_mark: pos.low_water_mark,
             };
             let quantity = pos.quantity;
-            let RuleAction::Exit { reason, detail, fill_price, defer } = rule.evaluate(&state, self.cfg.stop_fill_mode)
+            let RuleAction::Exit { reason, detail, fill_price, defer } = rule.evaluate(&state, settings)
             else {
                 continue;
             };

@@ -2,7 +2,7 @@
 //! evaluated at the start of every bar on that bar's OHLC, before orders are
 //! matched. Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
 
-use nl_core::{EngineError, EngineResult, ExitReason, StopFillMode};
+use nl_core::{EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
 
 /// What a rule sees about one open position on the current bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,6 +17,16 @@ pub struct RuleState {
     /// This bar's reference price (the close).
     pub close: f64,
     pub bars_held: u32,
+    /// Highest / lowest reference price since entry, up to the previous bar.
+    pub high_water_mark: f64,
+    pub low_water_mark: f64,
+}
+
+/// Engine settings the rules read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuleSettings {
+    pub fill_mode: StopFillMode,
+    pub trail_timing: TrailStopTiming,
 }
 
 /// A rule's decision.
@@ -37,6 +47,9 @@ pub enum PositionRule {
     TakeProfit { pct: f64 },
     /// Exit (at the pass's price) once the position is `max_bars` old.
     TimeExit { max_bars: u32 },
+    /// Exit when the price retraces `pct` from the best price since entry
+    /// (the high-water mark for longs, the low-water mark for shorts).
+    TrailingStop { pct: f64 },
     /// The first rule that does not hold wins (RuleChain, AnyOf).
     Chain(Vec<PositionRule>),
 }
@@ -49,7 +62,7 @@ fn percent(pct: f64) -> String {
 impl PositionRule {
     pub fn validate(&self) -> EngineResult<()> {
         match self {
-            PositionRule::StopLoss { pct } | PositionRule::TakeProfit { pct } => {
+            PositionRule::StopLoss { pct } | PositionRule::TakeProfit { pct } | PositionRule::TrailingStop { pct } => {
                 if pct.is_finite() && *pct >= 0.0 {
                     Ok(())
                 } else {
@@ -61,7 +74,8 @@ impl PositionRule {
         }
     }
 
-    pub fn evaluate(&self, s: &RuleState, mode: StopFillMode) -> RuleAction {
+    pub fn evaluate(&self, s: &RuleState, settings: RuleSettings) -> RuleAction {
+        let mode = settings.fill_mode;
         match self {
             PositionRule::StopLoss { pct } => {
                 let level = if s.is_long { s.base_price * (1.0 - pct) } else { s.base_price * (1.0 + pct) };
@@ -96,9 +110,10 @@ impl PositionRule {
                     RuleAction::Hold
                 }
             }
+            PositionRule::TrailingStop { pct } => trailing_stop(*pct, s, settings),
             PositionRule::Chain(rules) => {
                 for r in rules {
-                    let a = r.evaluate(s, mode);
+                    let a = r.evaluate(s, settings);
                     if a != RuleAction::Hold {
                         return a;
                     }
@@ -138,4 +153,71 @@ fn exit(
         }
     };
     RuleAction::Exit { reason, detail, fill_price: Some(fill_price), defer: false }
+}
+
+/// ml4t-backtest's `TrailingStop`. The trigger compares the adverse extreme
+/// (and the open) with the stop; a bar that opens through the stop fills at
+/// the open, else per `fill_mode` (STOP_PRICE and NEXT_BAR_OPEN price at the
+/// stop level).
+fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction {
+    let detail = format!("trailing_stop_{}", percent(pct));
+    let exit_at = |fill_price: f64| {
+        if settings.fill_mode == StopFillMode::NextBarOpen {
+            RuleAction::Exit { reason: ExitReason::TrailingStop, detail: detail.clone(), fill_price: None, defer: true }
+        } else {
+            RuleAction::Exit { reason: ExitReason::TrailingStop, detail: detail.clone(), fill_price: Some(fill_price), defer: false }
+        }
+    };
+    // The fill for a stop level `stop` the bar traded through.
+    let priced = |stop: f64| -> f64 {
+        let gapped = if s.is_long { s.open < stop } else { s.open > stop };
+        if gapped {
+            return s.open;
+        }
+        match settings.fill_mode {
+            StopFillMode::ClosePrice => s.close,
+            StopFillMode::BarExtreme => {
+                if s.is_long {
+                    s.low
+                } else {
+                    s.high
+                }
+            }
+            StopFillMode::StopPrice | StopFillMode::NextBarOpen => stop,
+        }
+    };
+    let level = |mark: f64| if s.is_long { mark * (1.0 - pct) } else { mark * (1.0 + pct) };
+    let crossed = |stop: f64| {
+        if s.is_long {
+            s.low <= stop || s.open < stop
+        } else {
+            s.high >= stop || s.open > stop
+        }
+    };
+    let lagged_mark = if s.is_long { s.high_water_mark } else { s.low_water_mark };
+    let live_mark = if s.is_long { s.high_water_mark.max(s.high) } else { s.low_water_mark.min(s.low) };
+    match settings.trail_timing {
+        TrailStopTiming::VbtPro => {
+            let lagged = level(lagged_mark);
+            if crossed(lagged) {
+                return exit_at(priced(lagged));
+            }
+            // Second pass: the updated mark against the close only, filled there.
+            let live = level(live_mark);
+            let closed_through = if s.is_long { s.close <= live } else { s.close >= live };
+            if closed_through {
+                return exit_at(s.close);
+            }
+            RuleAction::Hold
+        }
+        TrailStopTiming::Intrabar | TrailStopTiming::Lagged => {
+            let mark = if settings.trail_timing == TrailStopTiming::Intrabar { live_mark } else { lagged_mark };
+            let stop = level(mark);
+            if crossed(stop) {
+                exit_at(priced(stop))
+            } else {
+                RuleAction::Hold
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nl_core::{
     CancelReason, ConditionalOrderMode, EngineError, EntryOrderPriority, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    FillOrdering, StopFillMode, StopLevelBasis,
+    FillOrdering, StopFillMode, StopLevelBasis, TrailStopTiming,
     LimitGapFill, Order, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade, TradeStatus,
 };
 use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, OrderUpdate, SubmitOutcome};
@@ -77,6 +77,8 @@ pub struct NlEngineConfig {
     /// A `StopLevelBasis` code.
     pub stop_level_basis: u32,
     pub stop_slippage_rate: f64,
+    /// A `TrailStopTiming` code.
+    pub trail_stop_timing: u32,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -251,6 +253,7 @@ impl NlEngineConfig {
             stop_fill_mode: StopFillMode::try_from(self.stop_fill_mode)?,
             stop_level_basis: StopLevelBasis::try_from(self.stop_level_basis)?,
             stop_slippage_rate: self.stop_slippage_rate,
+            trail_stop_timing: TrailStopTiming::try_from(self.trail_stop_timing)?,
             ..EngineConfig::default()
         })
     }
@@ -959,5 +962,6 @@ pub extern "C" fn nl_enum_codes(
     _n: ExitReason,
     _o: StopFillMode,
     _p: StopLevelBasis,
+    _q: TrailStopTiming,
 ) {
 }

@@ -12,12 +12,13 @@ use crate::handles::{engine, NlEngine};
 pub const NL_RULE_STOP_LOSS: u32 = 1;
 pub const NL_RULE_TAKE_PROFIT: u32 = 2;
 pub const NL_RULE_TIME_EXIT: u32 = 3;
+pub const NL_RULE_TRAILING_STOP: u32 = 4;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct NlRuleSpec {
     pub kind: u32,
-    /// Stop-loss / take-profit distance as a fraction of the base price.
+    /// Stop-loss / take-profit / trailing distance as a fraction of the price.
     pub pct: f64,
     /// Time exit: bars held.
     pub max_bars: u32,
@@ -49,6 +50,7 @@ pub unsafe extern "C" fn nl_engine_set_position_rules(
                     NL_RULE_STOP_LOSS => Ok(PositionRule::StopLoss { pct: s.pct }),
                     NL_RULE_TAKE_PROFIT => Ok(PositionRule::TakeProfit { pct: s.pct }),
                     NL_RULE_TIME_EXIT => Ok(PositionRule::TimeExit { max_bars: s.max_bars }),
+                    NL_RULE_TRAILING_STOP => Ok(PositionRule::TrailingStop { pct: s.pct }),
                     other => Err(EngineError::InvalidArgument(format!("invalid rule kind {other}"))),
                 })
                 .collect::<Result<Vec<_>, _>>()?;

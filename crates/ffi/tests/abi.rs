@@ -25,6 +25,7 @@ fn config() -> NlEngineConfig {
         stop_fill_mode: 0,
         stop_level_basis: 0,
         stop_slippage_rate: 0.0,
+        trail_stop_timing: 0,
     }
 }
 
