@@ -90,6 +90,9 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.stop_level_basis = cfg.get("stop_level_basis", 0)
     c.stop_slippage_rate = cfg.get("stop_slippage_rate", 0.0)
     c.trail_stop_timing = cfg.get("trail_stop_timing", 0)
+    c.cash_buffer_pct = cfg.get("cash_buffer_pct", 0.0)
+    c.reject_on_insufficient_cash = cfg.get("reject_on_insufficient_cash", True)
+    c.skip_cash_validation = cfg.get("skip_cash_validation", False)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -213,6 +213,8 @@ cdef extern from "nautilus_like.h":
     CANCEL_REASON_IMMEDIATE_OR_CANCEL # = 4,
     # A FOK order could not fill completely in its first pass.
     CANCEL_REASON_FILL_OR_KILL # = 5,
+    # Cash could not pay for it and `reject_on_insufficient_cash` is off.
+    CANCEL_REASON_INSUFFICIENT_CASH # = 6,
 
   # Why a fill reduced or closed a position.
   cdef enum ExitReason:
@@ -369,6 +371,9 @@ cdef extern from "nautilus_like.h":
     double stop_slippage_rate;
     # A `TrailStopTiming` code.
     uint32_t trail_stop_timing;
+    double cash_buffer_pct;
+    bool reject_on_insufficient_cash;
+    bool skip_cash_validation;
 
   cdef struct NlPosition:
     # Unique per opened position.

@@ -40,6 +40,7 @@ _CANCEL_REASONS = {
     ffi.CANCEL_REASON_DAY_EXPIRED: "day_expired",
     ffi.CANCEL_REASON_IMMEDIATE_OR_CANCEL: "ioc",
     ffi.CANCEL_REASON_FILL_OR_KILL: "fok",
+    ffi.CANCEL_REASON_INSUFFICIENT_CASH: "insufficient_cash",
 }
 
 # The exception a Python cost model raised inside a Rust call; `check` re-raises it.

@@ -166,6 +166,7 @@ _ENUM_FIELDS = {
 _NON_NEGATIVE = (
     "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
     "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread", "stop_slippage_rate",
+    "cash_buffer_pct",
 )
 
 
@@ -210,6 +211,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
     limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
     partial_fills_allowed: bool = False
+    cash_buffer_pct: float = 0.0
+    reject_on_insufficient_cash: bool = True
+    skip_cash_validation: bool = False
     stop_fill_mode: StopFillMode = StopFillMode.STOP_PRICE
     stop_level_basis: StopLevelBasis = StopLevelBasis.FILL_PRICE
     stop_slippage_rate: float = 0.0
@@ -246,7 +250,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
-        for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed"):
+        if not 0.0 <= self.cash_buffer_pct < 1.0:
+            raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
+        for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
+                      "reject_on_insufficient_cash", "skip_cash_validation"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         if self.allow_leverage:

@@ -341,6 +341,10 @@ typedef enum CancelReason {
    * A FOK order could not fill completely in its first pass.
    */
   CANCEL_REASON_FILL_OR_KILL = 5,
+  /**
+   * Cash could not pay for it and `reject_on_insufficient_cash` is off.
+   */
+  CANCEL_REASON_INSUFFICIENT_CASH = 6,
 } CancelReason;
 
 /**
@@ -580,6 +584,9 @@ typedef struct NlEngineConfig {
    * A `TrailStopTiming` code.
    */
   uint32_t trail_stop_timing;
+  double cash_buffer_pct;
+  bool reject_on_insufficient_cash;
+  bool skip_cash_validation;
 } NlEngineConfig;
 
 typedef struct NlPosition {

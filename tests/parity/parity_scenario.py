@@ -271,6 +271,12 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
         cfg["stop_slippage_rate"] = rng.choice([0.001, 0.005])
     if rng.random() < 0.3:
         cfg["trail_stop_timing"] = rng.choice(["LAGGED", "INTRABAR", "VBT_PRO"])
+    if rng.random() < 0.15:
+        cfg["cash_buffer_pct"] = rng.choice([0.02, 0.1])
+    if rng.random() < 0.15:
+        cfg["reject_on_insufficient_cash"] = False
+    if rng.random() < 0.08:
+        cfg["skip_cash_validation"] = True
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())

@@ -163,6 +163,8 @@ pub enum CancelReason {
     ImmediateOrCancel = 4,
     /// A FOK order could not fill completely in its first pass.
     FillOrKill = 5,
+    /// Cash could not pay for it and `reject_on_insufficient_cash` is off.
+    InsufficientCash = 6,
 }
 
 /// Why a fill reduced or closed a position.
@@ -245,7 +247,7 @@ try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop
 try_from_code!(StopFillMode { StopPrice, ClosePrice, BarExtreme, NextBarOpen });
 try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
-try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill });
+try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

@@ -34,9 +34,13 @@ pub fn order_effect(held: f64, side: OrderSide, quantity: f64) -> OrderEffect {
     }
 }
 
-/// Why the account refuses an entry at `price` costing `commission`, if it does.
+/// Why the account refuses an entry at `price` costing `commission`, if it
+/// does. A reversal is checked against `cash`; an entry against `spendable`
+/// (cash less the configured buffer).
+#[allow(clippy::too_many_arguments)]
 pub fn entry_rejection(
     cash: f64,
+    spendable: f64,
     held: f64,
     side: OrderSide,
     quantity: f64,
@@ -60,7 +64,7 @@ pub fn entry_rejection(
             })
         }
         OrderEffect::Entry => {
-            let available = cash - commission;
+            let available = spendable - commission;
             let cost = (delta * price).abs();
             if held == 0.0 {
                 if after < 0.0 && !allow_short_selling {

@@ -31,6 +31,12 @@ pub struct EngineConfig {
     /// Fill what cash affords of an entry it cannot fully pay for (the rest
     /// is dropped), instead of rejecting it.
     pub partial_fills_allowed: bool,
+    /// Keep this fraction of cash out of reach of new entries.
+    pub cash_buffer_pct: f64,
+    /// Refuse an unaffordable entry as REJECTED (true) or CANCELLED (false).
+    pub reject_on_insufficient_cash: bool,
+    /// No account checks at all (Zipline-style unconstrained fills).
+    pub skip_cash_validation: bool,
     /// Where triggered stop/take-profit rules fill.
     pub stop_fill_mode: StopFillMode,
     /// What rule levels are measured from.
@@ -62,6 +68,9 @@ impl Default for EngineConfig {
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
             partial_fills_allowed: false,
+            cash_buffer_pct: 0.0,
+            reject_on_insufficient_cash: true,
+            skip_cash_validation: false,
             stop_fill_mode: StopFillMode::StopPrice,
             stop_level_basis: StopLevelBasis::FillPrice,
             stop_slippage_rate: 0.0,
@@ -77,6 +86,10 @@ impl EngineConfig {
         if !self.initial_cash.is_finite() || self.initial_cash < 0.0 {
             return Err(EngineError::InvalidArgument(format!(
                 "initial_cash must be finite and >= 0, got {}", self.initial_cash)));
+        }
+        if !(self.cash_buffer_pct.is_finite() && (0.0..1.0).contains(&self.cash_buffer_pct)) {
+            return Err(EngineError::InvalidArgument(format!(
+                "cash_buffer_pct must be in [0, 1), got {}", self.cash_buffer_pct)));
         }
         if !(self.stop_slippage_rate.is_finite() && self.stop_slippage_rate >= 0.0) {
             return Err(EngineError::InvalidArgument(format!(

@@ -80,7 +80,7 @@ impl Engine {
                     0.0
                 };
                 if affordable <= 0.0 {
-                    self.reject(id, reason);
+                    self.refuse(id, reason, false);
                     return Ok(false);
                 }
                 quantity = affordable;
@@ -129,7 +129,7 @@ impl Engine {
         }
         // Impact or slippage moved the price: the account check runs again at
         // the real price, for what fills now.
-        if price != base && effect != OrderEffect::Exit {
+        if price != base && effect != OrderEffect::Exit && !self.cfg.skip_cash_validation {
             if let Some(reason) = self.rejection(id, held, quantity, price)? {
                 let affordable = if self.cfg.partial_fills_allowed && !is_account_restriction(&reason) {
                     self.max_affordable_at_cost(id, held, quantity, &pricing)?
@@ -137,7 +137,7 @@ impl Engine {
                     0.0
                 };
                 if affordable <= 0.0 {
-                    self.reject(id, reason);
+                    self.refuse(id, reason, true);
                     return Ok(false);
                 }
                 // What cash affords now is all this order will be (no carry-over).
@@ -221,9 +221,21 @@ impl Engine {
     /// already limited it (a cash-limited order fills now or never).
     pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<String>) -> EngineResult<bool> {
         if let Some(reason) = reason {
-            self.reject(id, reason);
+            self.refuse(id, reason, false);
         }
         Ok(false)
+    }
+
+    /// Refuses order `id` for `reason`: rejected, or (with
+    /// `reject_on_insufficient_cash = false`) cancelled when cash was the
+    /// problem (`any_reason`: whatever the reason, ml4t's rule at the final
+    /// price).
+    pub(crate) fn refuse(&mut self, id: OrderId, reason: String, any_reason: bool) {
+        if !self.cfg.reject_on_insufficient_cash && (any_reason || is_insufficient_cash(&reason)) {
+            self.mark_cancelled(id, CancelReason::InsufficientCash);
+        } else {
+            self.reject(id, reason);
+        }
     }
 
     /// The fill price (and per-unit slippage) of `quantity`: the base price
@@ -322,9 +334,15 @@ impl Engine {
     pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
         let o = &self.orders[(id - 1) as usize];
         let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+        if self.cfg.skip_cash_validation {
+            return Ok(None);
+        }
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
-        Ok(entry_rejection(self.portfolio.cash, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
+        let cash = self.portfolio.cash;
+        let buffer = self.cfg.cash_buffer_pct;
+        let spendable = if buffer > 0.0 && cash > 0.0 { cash * (1.0 - buffer) } else { cash };
+        Ok(entry_rejection(cash, spendable, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: String) {

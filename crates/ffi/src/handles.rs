@@ -79,6 +79,9 @@ pub struct NlEngineConfig {
     pub stop_slippage_rate: f64,
     /// A `TrailStopTiming` code.
     pub trail_stop_timing: u32,
+    pub cash_buffer_pct: f64,
+    pub reject_on_insufficient_cash: bool,
+    pub skip_cash_validation: bool,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -254,6 +257,9 @@ impl NlEngineConfig {
             stop_level_basis: StopLevelBasis::try_from(self.stop_level_basis)?,
             stop_slippage_rate: self.stop_slippage_rate,
             trail_stop_timing: TrailStopTiming::try_from(self.trail_stop_timing)?,
+            cash_buffer_pct: self.cash_buffer_pct,
+            reject_on_insufficient_cash: self.reject_on_insufficient_cash,
+            skip_cash_validation: self.skip_cash_validation,
             ..EngineConfig::default()
         })
     }

@@ -26,6 +26,9 @@ fn config() -> NlEngineConfig {
         stop_level_basis: 0,
         stop_slippage_rate: 0.0,
         trail_stop_timing: 0,
+        cash_buffer_pct: 0.0,
+        reject_on_insufficient_cash: true,
+        skip_cash_validation: false,
     }
 }
 
