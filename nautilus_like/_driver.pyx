@@ -93,6 +93,9 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.cash_buffer_pct = cfg.get("cash_buffer_pct", 0.0)
     c.reject_on_insufficient_cash = cfg.get("reject_on_insufficient_cash", True)
     c.skip_cash_validation = cfg.get("skip_cash_validation", False)
+    c.trail_hwm_source = cfg.get("trail_hwm_source", 0)
+    c.trail_include_entry_bar_extremes = cfg.get("trail_include_entry_bar_extremes", False)
+    c.initial_hwm_source = cfg.get("initial_hwm_source", 0)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -256,6 +256,21 @@ cdef extern from "nautilus_like.h":
     # then the updated mark against the close only.
     TRAIL_STOP_TIMING_VBT_PRO # = 2,
 
+  # What updates a position's water marks after its entry bar.
+  cdef enum WaterMarkSource:
+    # The close (ml4t-backtest's default).
+    WATER_MARK_SOURCE_CLOSE # = 0,
+    # The bar's high (high-water mark) and low (low-water mark).
+    WATER_MARK_SOURCE_BAR_EXTREME # = 1,
+
+  # A new position's starting water marks.
+  cdef enum InitialHwmSource:
+    INITIAL_HWM_SOURCE_FILL_PRICE # = 0,
+    INITIAL_HWM_SOURCE_BAR_CLOSE # = 1,
+    # The entry bar's high (and low for the low-water mark).
+    INITIAL_HWM_SOURCE_BAR_HIGH # = 2,
+    INITIAL_HWM_SOURCE_SIGNAL_PRICE # = 3,
+
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   cdef struct NlEngine:
     pass
@@ -374,6 +389,11 @@ cdef extern from "nautilus_like.h":
     double cash_buffer_pct;
     bool reject_on_insufficient_cash;
     bool skip_cash_validation;
+    # A `WaterMarkSource` code.
+    uint32_t trail_hwm_source;
+    bool trail_include_entry_bar_extremes;
+    # An `InitialHwmSource` code.
+    uint32_t initial_hwm_source;
 
   cdef struct NlPosition:
     # Unique per opened position.

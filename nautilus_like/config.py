@@ -30,6 +30,8 @@ __all__ = [
     "StopFillMode",
     "StopLevelBasis",
     "TrailStopTiming",
+    "WaterMarkSource",
+    "InitialHwmSource",
     "LimitGapFill",
     "ExecutionMode",
     "ExecutionPrice",
@@ -118,6 +120,22 @@ class TrailStopTiming(str, Enum):
     LAGGED = "lagged"
     INTRABAR = "intrabar"
     VBT_PRO = "vbt_pro"
+
+
+class WaterMarkSource(str, Enum):
+    """What moves water marks (and MFE/MAE) after the entry bar: the close, or the bar's high/low."""
+
+    CLOSE = "close"
+    BAR_EXTREME = "bar_extreme"
+
+
+class InitialHwmSource(str, Enum):
+    """A new position's starting water marks."""
+
+    FILL_PRICE = "fill_price"
+    BAR_CLOSE = "bar_close"
+    BAR_HIGH = "bar_high"
+    SIGNAL_PRICE = "signal_price"
 
 
 class FillOrdering(str, Enum):
@@ -218,6 +236,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     stop_level_basis: StopLevelBasis = StopLevelBasis.FILL_PRICE
     stop_slippage_rate: float = 0.0
     trail_stop_timing: TrailStopTiming = TrailStopTiming.LAGGED
+    trail_hwm_source: WaterMarkSource = WaterMarkSource.CLOSE
+    trail_include_entry_bar_extremes: bool = False
+    initial_hwm_source: InitialHwmSource = InitialHwmSource.FILL_PRICE
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 
@@ -253,7 +274,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         if not 0.0 <= self.cash_buffer_pct < 1.0:
             raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
         for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
-                      "reject_on_insufficient_cash", "skip_cash_validation"):
+                      "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         if self.allow_leverage:

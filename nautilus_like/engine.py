@@ -19,8 +19,10 @@ from nautilus_like.config import (
     ExecutionPrice,
     FillOrdering,
     LimitGapFill,
+    InitialHwmSource,
     ShareType,
     TrailStopTiming,
+    WaterMarkSource,
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
@@ -47,6 +49,8 @@ _ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL
 _STOP_FILL = {StopFillMode.STOP_PRICE: 0, StopFillMode.CLOSE_PRICE: 1, StopFillMode.BAR_EXTREME: 2,
               StopFillMode.NEXT_BAR_OPEN: 3}
 _STOP_BASIS = {StopLevelBasis.FILL_PRICE: 0, StopLevelBasis.SIGNAL_PRICE: 1}
+_INITIAL_HWM = {InitialHwmSource.FILL_PRICE: 0, InitialHwmSource.BAR_CLOSE: 1, InitialHwmSource.BAR_HIGH: 2,
+                InitialHwmSource.SIGNAL_PRICE: 3}
 _TRAIL_TIMING = {TrailStopTiming.LAGGED: 0, TrailStopTiming.INTRABAR: 1, TrailStopTiming.VBT_PRO: 2}
 
 
@@ -64,6 +68,9 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "cash_buffer_pct": config.cash_buffer_pct,
         "reject_on_insufficient_cash": config.reject_on_insufficient_cash,
         "skip_cash_validation": config.skip_cash_validation,
+        "trail_hwm_source": 1 if config.trail_hwm_source is WaterMarkSource.BAR_EXTREME else 0,
+        "trail_include_entry_bar_extremes": config.trail_include_entry_bar_extremes,
+        "initial_hwm_source": _INITIAL_HWM[config.initial_hwm_source],
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],

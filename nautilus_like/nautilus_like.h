@@ -420,6 +420,33 @@ typedef enum TrailStopTiming {
 } TrailStopTiming;
 
 /**
+ * What updates a position's water marks after its entry bar.
+ */
+typedef enum WaterMarkSource {
+  /**
+   * The close (ml4t-backtest's default).
+   */
+  WATER_MARK_SOURCE_CLOSE = 0,
+  /**
+   * The bar's high (high-water mark) and low (low-water mark).
+   */
+  WATER_MARK_SOURCE_BAR_EXTREME = 1,
+} WaterMarkSource;
+
+/**
+ * A new position's starting water marks.
+ */
+typedef enum InitialHwmSource {
+  INITIAL_HWM_SOURCE_FILL_PRICE = 0,
+  INITIAL_HWM_SOURCE_BAR_CLOSE = 1,
+  /**
+   * The entry bar's high (and low for the low-water mark).
+   */
+  INITIAL_HWM_SOURCE_BAR_HIGH = 2,
+  INITIAL_HWM_SOURCE_SIGNAL_PRICE = 3,
+} InitialHwmSource;
+
+/**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
  */
 typedef struct NlEngine NlEngine;
@@ -587,6 +614,15 @@ typedef struct NlEngineConfig {
   double cash_buffer_pct;
   bool reject_on_insufficient_cash;
   bool skip_cash_validation;
+  /**
+   * A `WaterMarkSource` code.
+   */
+  uint32_t trail_hwm_source;
+  bool trail_include_entry_bar_extremes;
+  /**
+   * An `InitialHwmSource` code.
+   */
+  uint32_t initial_hwm_source;
 } NlEngineConfig;
 
 typedef struct NlPosition {

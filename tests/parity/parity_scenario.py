@@ -277,6 +277,11 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
         cfg["reject_on_insufficient_cash"] = False
     if rng.random() < 0.08:
         cfg["skip_cash_validation"] = True
+    if rng.random() < 0.3:
+        cfg["trail_hwm_source"] = "BAR_EXTREME"
+        cfg["trail_include_entry_bar_extremes"] = rng.random() < 0.3
+    if rng.random() < 0.3:
+        cfg["initial_hwm_source"] = rng.choice(["FILL_PRICE", "BAR_CLOSE", "BAR_HIGH", "SIGNAL_PRICE"])
     cfg["allow_short_selling"] = rng.random() < 0.5
     # Small enough that some orders are rejected for insufficient cash.
     med = float(prices["close"].median())
@@ -307,6 +312,8 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "stop_fill_mode": lib.StopFillMode,
         "stop_level_basis": lib.StopLevelBasis,
         "trail_stop_timing": cfg_mod.TrailStopTiming,
+        "trail_hwm_source": cfg_mod.WaterMarkSource,
+        "initial_hwm_source": cfg_mod.InitialHwmSource,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
     return lib.BacktestConfig(**kwargs)

@@ -219,6 +219,27 @@ pub enum TrailStopTiming {
     VbtPro = 2,
 }
 
+/// What updates a position's water marks after its entry bar.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaterMarkSource {
+    /// The close (ml4t-backtest's default).
+    Close = 0,
+    /// The bar's high (high-water mark) and low (low-water mark).
+    BarExtreme = 1,
+}
+
+/// A new position's starting water marks.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InitialHwmSource {
+    FillPrice = 0,
+    BarClose = 1,
+    /// The entry bar's high (and low for the low-water mark).
+    BarHigh = 2,
+    SignalPrice = 3,
+}
+
 /// Implements `TryFrom<u32>` so integer codes from C are checked, never transmuted.
 macro_rules! try_from_code {
     ($name:ident { $($var:ident),+ }) => {
@@ -247,6 +268,8 @@ try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop
 try_from_code!(StopFillMode { StopPrice, ClosePrice, BarExtreme, NextBarOpen });
 try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
+try_from_code!(WaterMarkSource { Close, BarExtreme });
+try_from_code!(InitialHwmSource { FillPrice, BarClose, BarHigh, SignalPrice });
 try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash });
 
 impl OrderSide {

@@ -2,7 +2,7 @@
 
 use nl_core::{
     ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
-    LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming,
+    InitialHwmSource, LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
 };
 
 use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
@@ -45,6 +45,12 @@ pub struct EngineConfig {
     pub stop_slippage_rate: f64,
     /// Whether trailing stops see this bar's extreme in their water mark.
     pub trail_stop_timing: TrailStopTiming,
+    /// What moves water marks (and excursions) after the entry bar.
+    pub trail_hwm_source: WaterMarkSource,
+    /// With BAR_EXTREME marks: whether the entry bar's range counts too.
+    pub trail_include_entry_bar_extremes: bool,
+    /// A new position's starting water marks.
+    pub initial_hwm_source: InitialHwmSource,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -75,6 +81,9 @@ impl Default for EngineConfig {
             stop_level_basis: StopLevelBasis::FillPrice,
             stop_slippage_rate: 0.0,
             trail_stop_timing: TrailStopTiming::Lagged,
+            trail_hwm_source: WaterMarkSource::Close,
+            trail_include_entry_bar_extremes: false,
+            initial_hwm_source: InitialHwmSource::FillPrice,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }

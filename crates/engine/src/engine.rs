@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, TimeInForce, Trade,
+    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, TimeInForce, Trade, WaterMarkSource,
 };
 
 use crate::config::EngineConfig;
@@ -322,8 +322,15 @@ impl Engine {
         self.match_pending(b, point)?;
         self.expire_day_orders(b);
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
+        let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
         for row in self.market.rows(b) {
-            self.portfolio.update_water_marks(assets[row], close[row]);
+            let asset = assets[row];
+            // Bar extremes count from the bar after entry (unless configured).
+            let use_range = extremes
+                && (self.cfg.trail_include_entry_bar_extremes
+                    || self.portfolio.position(asset).is_some_and(|p| p.entry_bar != b));
+            let range = use_range.then(|| (self.market.high_column()[row], self.market.low_column()[row]));
+            self.portfolio.update_water_marks(asset, close[row], range);
         }
         // Water marks follow the reference price; the position's mark then
         // moves to the configured mark price (ml4t's order).

@@ -3,7 +3,8 @@
 //! commission, then booking the fill and its consequences (OCO, reversals).
 
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, Order, OrderId, OrderSide, OrderStatus,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    OrderStatus,
     OrderType, ShareType, TimeInForce,
 };
 
@@ -183,7 +184,21 @@ impl Engine {
             exit_reason: self.orders[(id - 1) as usize].exit_reason,
             signal_price: self.orders[(id - 1) as usize].signal_price,
         };
+        let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, quoted);
+        // A position this fill opened (or reversed into) starts its marks per
+        // `initial_hwm_source`.
+        if let Some(pos) = self.portfolio.position(asset) {
+            if Some(pos.serial) != serial_before && self.cfg.initial_hwm_source != InitialHwmSource::FillPrice {
+                let (high, low) = match self.cfg.initial_hwm_source {
+                    InitialHwmSource::BarHigh => (bar.high, bar.low),
+                    InitialHwmSource::BarClose => (bar.close, bar.close),
+                    InitialHwmSource::SignalPrice if !pos.signal_price.is_nan() => (pos.signal_price, pos.signal_price),
+                    _ => (pos.high_water_mark, pos.low_water_mark),
+                };
+                self.portfolio.set_water_marks(asset, high, low);
+            }
+        }
         self.fills.push(fill);
         let consumed = self.consumed(b, asset) + quantity;
         self.volume_consumed[asset as usize] = (b, consumed);

@@ -149,22 +149,35 @@ impl Portfolio {
     }
 
     /// End-of-bar update from the close: mark, water marks, excursions.
-    pub fn update_water_marks(&mut self, asset: AssetId, close: f64) {
+    pub fn update_water_marks(&mut self, asset: AssetId, close: f64, extremes: Option<(f64, f64)>) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
             pos.current_price = close;
-            if close > pos.high_water_mark {
-                pos.high_water_mark = close;
+            // With `extremes` (high, low) the marks and excursions follow the
+            // bar's range instead of its close (WaterMarkSource::BarExtreme).
+            let (up, down) = extremes.unwrap_or((close, close));
+            if up > pos.high_water_mark {
+                pos.high_water_mark = up;
             }
-            if close < pos.low_water_mark {
-                pos.low_water_mark = close;
+            if down < pos.low_water_mark {
+                pos.low_water_mark = down;
             }
-            let r = pos.pnl_percent(close);
-            if r > pos.max_favorable_excursion {
-                pos.max_favorable_excursion = r;
+            let (favorable, adverse) = if pos.quantity > 0.0 { (up, down) } else { (down, up) };
+            let best = pos.pnl_percent(favorable);
+            let worst = pos.pnl_percent(adverse);
+            if best > pos.max_favorable_excursion {
+                pos.max_favorable_excursion = best;
             }
-            if r < pos.max_adverse_excursion {
-                pos.max_adverse_excursion = r;
+            if worst < pos.max_adverse_excursion {
+                pos.max_adverse_excursion = worst;
             }
+        }
+    }
+
+    /// Sets a just-opened position's starting water marks.
+    pub fn set_water_marks(&mut self, asset: AssetId, high: f64, low: f64) {
+        if let Some(pos) = self.positions[asset as usize].as_mut() {
+            pos.high_water_mark = high;
+            pos.low_water_mark = low;
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nl_core::{
     CancelReason, ConditionalOrderMode, EngineError, EntryOrderPriority, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    FillOrdering, StopFillMode, StopLevelBasis, TrailStopTiming,
+    FillOrdering, InitialHwmSource, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
     LimitGapFill, Order, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade, TradeStatus,
 };
 use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, OrderUpdate, SubmitOutcome};
@@ -82,6 +82,11 @@ pub struct NlEngineConfig {
     pub cash_buffer_pct: f64,
     pub reject_on_insufficient_cash: bool,
     pub skip_cash_validation: bool,
+    /// A `WaterMarkSource` code.
+    pub trail_hwm_source: u32,
+    pub trail_include_entry_bar_extremes: bool,
+    /// An `InitialHwmSource` code.
+    pub initial_hwm_source: u32,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -260,6 +265,9 @@ impl NlEngineConfig {
             cash_buffer_pct: self.cash_buffer_pct,
             reject_on_insufficient_cash: self.reject_on_insufficient_cash,
             skip_cash_validation: self.skip_cash_validation,
+            trail_hwm_source: WaterMarkSource::try_from(self.trail_hwm_source)?,
+            trail_include_entry_bar_extremes: self.trail_include_entry_bar_extremes,
+            initial_hwm_source: InitialHwmSource::try_from(self.initial_hwm_source)?,
             ..EngineConfig::default()
         })
     }
@@ -969,5 +977,7 @@ pub extern "C" fn nl_enum_codes(
     _o: StopFillMode,
     _p: StopLevelBasis,
     _q: TrailStopTiming,
+    _r: WaterMarkSource,
+    _s: InitialHwmSource,
 ) {
 }

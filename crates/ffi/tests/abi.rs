@@ -29,6 +29,9 @@ fn config() -> NlEngineConfig {
         cash_buffer_pct: 0.0,
         reject_on_insufficient_cash: true,
         skip_cash_validation: false,
+        trail_hwm_source: 0,
+        trail_include_entry_bar_extremes: false,
+        initial_hwm_source: 0,
     }
 }
 
