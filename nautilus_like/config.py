@@ -17,6 +17,9 @@ from enum import Enum
 from typing import Any
 
 import msgspec
+import msgspec.json
+import msgspec.toml
+import msgspec.yaml
 
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
@@ -33,6 +36,9 @@ __all__ = [
     "WaterMarkSource",
     "InitialHwmSource",
     "LimitGapFill",
+    "MissingPricePolicy",
+    "RebalanceMode",
+    "ShareRounding",
     "ExecutionMode",
     "ExecutionPrice",
     "ShareType",
@@ -138,6 +144,28 @@ class InitialHwmSource(str, Enum):
     SIGNAL_PRICE = "signal_price"
 
 
+class ShareRounding(str, Enum):
+    """How rebalancing helpers round target share counts (ml4t-backtest's field)."""
+
+    NEAREST = "nearest"
+    TRUNCATE = "truncate"
+
+
+class RebalanceMode(str, Enum):
+    """How rebalancing helpers account for pending orders (ml4t-backtest's field)."""
+
+    SNAPSHOT = "snapshot"
+    INCREMENTAL = "incremental"
+    HYBRID = "hybrid"
+
+
+class MissingPricePolicy(str, Enum):
+    """Whether rebalancing helpers size assets without a bar from their last price."""
+
+    SKIP = "skip"
+    USE_LAST = "use_last"
+
+
 class FillOrdering(str, Enum):
     """The order in which one matching pass visits pending orders.
 
@@ -179,6 +207,12 @@ _ENUM_FIELDS = {
     "stop_fill_mode": StopFillMode,
     "stop_level_basis": StopLevelBasis,
     "entry_order_priority": EntryOrderPriority,
+    "trail_stop_timing": TrailStopTiming,
+    "trail_hwm_source": WaterMarkSource,
+    "initial_hwm_source": InitialHwmSource,
+    "share_rounding": ShareRounding,
+    "rebalance_mode": RebalanceMode,
+    "missing_price_policy": MissingPricePolicy,
 }
 
 _NON_NEGATIVE = (
@@ -239,6 +273,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     trail_hwm_source: WaterMarkSource = WaterMarkSource.CLOSE
     trail_include_entry_bar_extremes: bool = False
     initial_hwm_source: InitialHwmSource = InitialHwmSource.FILL_PRICE
+    # Read by rebalancing helpers (issue 4); stored so presets round-trip.
+    share_rounding: ShareRounding = ShareRounding.NEAREST
+    rebalance_mode: RebalanceMode = RebalanceMode.INCREMENTAL
+    missing_price_policy: MissingPricePolicy = MissingPricePolicy.SKIP
+    preset_name: str | None = None
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 
@@ -306,6 +345,39 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         if self.slippage_rate > 0:
             return SlippageType.PERCENTAGE
         return SlippageType.NONE
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> BacktestConfig:
+        """A framework preset ("default", "backtrader", "zipline", "zipline_strict",
+        "realistic", ...) with ml4t-backtest's values, then `overrides`.
+
+        >>> BacktestConfig.from_preset("backtrader", initial_cash=50_000)
+        """
+        from nautilus_like.presets import preset_fields
+
+        return cls(**{**preset_fields(name), "preset_name": name.lower(), **overrides})
+
+    def to_json(self) -> str:
+        return msgspec.json.encode(self.to_dict()).decode()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BacktestConfig:
+        return cls.from_dict(msgspec.json.decode(text))
+
+    def to_yaml(self) -> str:
+        return msgspec.yaml.encode(self.to_dict()).decode()
+
+    @classmethod
+    def from_yaml(cls, text: str | bytes) -> BacktestConfig:
+        return cls.from_dict(msgspec.yaml.decode(text))
+
+    def to_toml(self) -> str:
+        # TOML has no null: unset optional fields are left out.
+        return msgspec.toml.encode({k: v for k, v in self.to_dict().items() if v is not None}).decode()
+
+    @classmethod
+    def from_toml(cls, text: str | bytes) -> BacktestConfig:
+        return cls.from_dict(msgspec.toml.decode(text))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (enums as their string values)."""

@@ -138,6 +138,11 @@ def make_scenario(seed: int) -> Scenario:
     if rng.random() < 0.25:
         prices, feed_kw = _add_quotes(rng, prices)
     config = make_config(rng, prices)
+    if rng.random() < 0.2:
+        # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
+        preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic"])
+        config = {"preset": preset, **{k: v for k, v in config.items()
+                                         if k in ("initial_cash", "execution_mode", "share_type")}}
     if feed_kw and rng.random() < 0.7:
         quote_sources = ["BID", "ASK", "QUOTE_MID", "QUOTE_SIDE"] + (["VWAP"] if "vwap_col" in feed_kw else [])
         config["execution_price"] = rng.choice(quote_sources)
@@ -315,8 +320,14 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "trail_hwm_source": cfg_mod.WaterMarkSource,
         "initial_hwm_source": cfg_mod.InitialHwmSource,
     }
-    kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items()}
-    return lib.BacktestConfig(**kwargs)
+    kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items() if k != "preset"}
+    if "preset" not in spec:
+        return lib.BacktestConfig(**kwargs)
+    # A framework preset, then the scenario's own fields on top.
+    cfg = lib.BacktestConfig.from_preset(spec["preset"])
+    for k, v in kwargs.items():
+        setattr(cfg, k, v)
+    return cfg
 
 
 # ----------------------------------------------------------------------- strategy

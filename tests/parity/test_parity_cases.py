@@ -592,3 +592,35 @@ RULE_CONFIGS = {
 @pytest.mark.parametrize("case", sorted(RULE_CASES))
 def test_position_rules_match_ml4t(case, config_name):
     compare(RULE_CASES[case], _rules_probe, RULE_CONFIGS[config_name])
+
+
+# ------------------------------------------------------------------ presets
+
+SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic"]
+
+
+@pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
+def test_preset_values_match_ml4t(preset):
+    ours = nautilus_like.BacktestConfig.from_preset(preset).to_dict()
+    ref = ml4t.BacktestConfig.from_preset(preset)
+    # Fields beyond ml4t (limit_gap_fill) have no counterpart to compare.
+    ours = {k: v for k, v in ours.items() if hasattr(ref, k)}
+    values = {k: getattr(ref, k) for k in ours}
+    values = {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+    problems = diff(values, ours, f"preset {preset}")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
+@pytest.mark.parametrize("case", ["stop_loss_long", "trailing_long_short", "time_exit"])
+def test_presets_trade_like_ml4t(preset, case):
+    compare({**RULE_CASES[case], 1: [_submit("BBB", 30, "MARKET"), _submit("AAA", -4, "LIMIT", limit_price=104.5)]},
+            _rules_probe, {"preset": preset})
+
+
+def test_unsupported_presets_say_what_is_missing():
+    with pytest.raises(ValueError, match="immediate_fill"):
+        nautilus_like.BacktestConfig.from_preset("vectorbt")
+    with pytest.raises(ValueError, match="allow_leverage"):
+        nautilus_like.BacktestConfig.from_preset("lean")

@@ -73,3 +73,20 @@ def test_engine_revalidates_fields_assigned_after_construction(prices):
 
     with pytest.raises(ValueError, match="commission_rate"):
         nl.Engine(nl.DataFeed(prices_df=prices), Idle(), c)
+
+
+def test_presets_and_round_trips():
+    cfg = BacktestConfig.from_preset("backtrader", initial_cash=50_000)
+    assert (cfg.preset_name, cfg.fill_ordering.value, cfg.stop_level_basis.value, cfg.initial_cash) == (
+        "backtrader", "fifo", "signal_price", 50_000.0)
+    realistic = BacktestConfig.from_preset("realistic")
+    assert (realistic.commission_rate, realistic.cash_buffer_pct, realistic.stop_fill_mode.value) == (
+        0.002, 0.02, "next_bar_open")
+    for fmt in ("json", "yaml", "toml"):
+        text = getattr(cfg, f"to_{fmt}")()
+        assert getattr(BacktestConfig, f"from_{fmt}")(text) == cfg, fmt
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        BacktestConfig.from_preset("nope")
+    with pytest.raises(ValueError, match="immediate_fill"):
+        BacktestConfig.from_preset("vectorbt")
+    assert "fill_ordering: fifo" in cfg.describe()

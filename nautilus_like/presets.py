@@ -1,0 +1,85 @@
+"""Framework presets for `BacktestConfig.from_preset(name)`: ml4t-backtest 0.2.0's
+values (the fields each preset changes from the defaults).
+
+Presets whose behaviour needs a setting nautilus_like does not implement yet
+(e.g. VectorBT's immediate same-bar fills, LEAN's margin account) raise a
+ValueError naming the setting instead of running with different semantics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Settings nautilus_like does not implement yet, and what they do in ml4t.
+UNSUPPORTED = {
+    "immediate_fill": "fills same-bar market orders inside submit_order",
+    "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
+    "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
+    "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
+    "short_cash_policy": "locks short-sale proceeds as collateral",
+    "allow_leverage": "margin accounts",
+    "long_maintenance_margin": "margin accounts",
+    "short_maintenance_margin": "margin accounts",
+    "rebalance_headroom_pct": "rebalancing helpers",
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "backtrader": {
+        "allow_short_selling": True, "stop_level_basis": "signal_price", "initial_hwm_source": "signal_price",
+        "share_rounding": "truncate", "fill_ordering": "fifo", "rebalance_mode": "snapshot",
+        "missing_price_policy": "use_last",
+    },
+    "backtrader_strict": {
+        "allow_short_selling": True, "stop_level_basis": "signal_price", "initial_hwm_source": "signal_price",
+        "share_rounding": "truncate", "fill_ordering": "fifo", "next_bar_submission_precheck": True,
+        "next_bar_simple_cash_check": True, "rebalance_mode": "snapshot", "missing_price_policy": "use_last",
+    },
+    "vectorbt": {
+        "allow_short_selling": True, "execution_price": "close", "execution_mode": "same_bar",
+        "trail_hwm_source": "bar_extreme", "initial_hwm_source": "bar_high", "trail_stop_timing": "intrabar",
+        "share_type": "fractional", "reject_on_insufficient_cash": False, "partial_fills_allowed": True,
+        "immediate_fill": True, "rebalance_mode": "hybrid",
+    },
+    "vectorbt_strict": {
+        "allow_short_selling": True, "short_cash_policy": "lock_notional", "execution_price": "close",
+        "execution_mode": "same_bar", "trail_hwm_source": "bar_extreme", "initial_hwm_source": "bar_high",
+        "trail_stop_timing": "intrabar", "share_type": "fractional", "partial_fills_allowed": True,
+        "fill_ordering": "priority", "entry_order_priority": "free_cash_asc", "rebalance_mode": "snapshot",
+    },
+    "zipline": {
+        "allow_short_selling": True, "stop_fill_mode": "next_bar_open", "trail_hwm_source": "bar_extreme",
+        "trail_stop_timing": "intrabar", "reject_on_insufficient_cash": False, "skip_cash_validation": True,
+        "fill_ordering": "fifo", "rebalance_mode": "snapshot", "missing_price_policy": "use_last",
+    },
+    "zipline_strict": {
+        "allow_short_selling": True, "stop_fill_mode": "next_bar_open", "trail_hwm_source": "bar_extreme",
+        "trail_stop_timing": "intrabar", "reject_on_insufficient_cash": False, "skip_cash_validation": True,
+        "fill_ordering": "fifo", "rebalance_mode": "snapshot", "missing_price_policy": "use_last",
+    },
+    "realistic": {
+        "stop_fill_mode": "next_bar_open", "commission_type": "percentage", "commission_rate": 0.002,
+        "slippage_type": "percentage", "slippage_rate": 0.002, "stop_slippage_rate": 0.001,
+        "cash_buffer_pct": 0.02,
+    },
+    "lean": {
+        "allow_short_selling": True, "allow_leverage": True, "long_maintenance_margin": 0.5,
+        "short_maintenance_margin": 0.5, "commission_type": "per_share", "commission_per_share": 0.005,
+        "commission_minimum": 1.0, "fill_ordering": "sequential", "next_bar_submission_precheck": True,
+        "next_bar_queue_shadow_validation": True, "rebalance_mode": "snapshot", "rebalance_headroom_pct": 0.9975,
+        "missing_price_policy": "use_last",
+    },
+}
+
+
+def preset_fields(name: str) -> dict[str, Any]:
+    """The fields preset `name` sets; ValueError for unknown or not-yet-supported presets."""
+    key = name.lower() if isinstance(name, str) else name
+    if key not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}")
+    fields = dict(PRESETS[key])
+    missing = [f for f in fields if f in UNSUPPORTED]
+    if missing:
+        what = "; ".join(f"{f}={fields[f]!r} ({UNSUPPORTED[f]})" for f in missing)
+        raise ValueError(f"preset {name!r} needs settings nautilus_like does not support yet: {what}")
+    return fields
