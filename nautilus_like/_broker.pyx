@@ -217,6 +217,26 @@ cdef class Broker:
                 _warn_inverted_bracket(asset, side == ffi.ORDER_SIDE_BUY, tp, sl, ref)
         return Order(self._state, ids[0]), Order(self._state, ids[1]), Order(self._state, ids[2])
 
+    def order_target_value(self, asset, target_value, order_type=OrderType.MARKET, limit_price=None):
+        """Buy or sell the difference between `asset`'s position value at this bar's
+        price and `target_value` (negative: short). `None` without a price this
+        bar or when less than a cent is missing."""
+        return self._order_target(asset, target_value, False, order_type, limit_price)
+
+    def order_target_percent(self, asset, target_percent, order_type=OrderType.MARKET, limit_price=None):
+        """`order_target_value` for `target_percent` (0.10 = 10%) of the account value."""
+        return self._order_target(asset, target_percent, True, order_type, limit_price)
+
+    def _order_target(self, asset, target, bint is_percent, order_type, limit_price):
+        cdef uint32_t a = self.c_asset(asset)
+        if isinstance(target, bool) or not isinstance(target, (int, float)):
+            raise ValueError(f"target must be a number, got {target!r}")
+        cdef uint64_t order_id = 0
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_order_target(self._engine, a, target, is_percent, _type_code(order_type),
+                                         _price_arg("limit_price", limit_price), &order_id, &outcome))
+        return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
+
     def update_order(self, order_id, *, quantity=None, limit_price=None, stop_price=None, trail_amount=None,
                      **other):
         """Change a pending order's `quantity`, `limit_price`, `stop_price` or

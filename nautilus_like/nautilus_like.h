@@ -1000,6 +1000,23 @@ enum NlStatus nl_engine_submit_bracket(struct NlEngine *e,
                                        uint32_t *out_outcome);
 
 /**
+ * Orders `asset` toward a target position value (`is_percent`: `target`
+ * is a fraction of account value). `out_outcome` is `NL_SUBMIT_IGNORED` (id 0)
+ * when no order was needed or possible.
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_order_target(struct NlEngine *e,
+                                     uint32_t asset,
+                                     double target,
+                                     bool is_percent,
+                                     uint32_t order_type,
+                                     double limit_price,
+                                     uint64_t *out_order_id,
+                                     uint32_t *out_outcome);
+
+/**
  * Changes a pending order; NaN arguments keep the current value.
  * `out_updated` is 0 if the order was not pending, else 1.
  *

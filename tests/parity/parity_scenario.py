@@ -352,6 +352,8 @@ ACTIONS = {
     "protect": 3,
     # Position rules (global or per asset, replaced or cleared now and then).
     "rules": 2,
+    # Sizing to a target value / percent of the account.
+    "target": 3,
 }
 ACTION_KINDS = list(ACTIONS)
 ACTION_WEIGHTS = list(ACTIONS.values())
@@ -668,6 +670,13 @@ def make_strategy_class(lib: Any):
                              order_type=getattr(lib.OrderType, kind2), **kw)
                 elif kind == "rules":
                     self._set_rules(broker, asset)
+                elif kind == "target":
+                    if rng.random() < 0.5:
+                        pct = rng.choice([0.0, 0.05, 0.2, round(rng.uniform(-0.3, 0.5), 3)])
+                        self._do(kind, asset, pct, broker.order_target_percent, asset, pct)
+                    else:
+                        value = rng.choice([0.0, round(rng.uniform(-2000, 5000), 2)])
+                        self._do(kind, asset, value, broker.order_target_value, asset, value)
                 elif kind == "signal":
                     # Classic signal strategy: enter on a strong score, exit on a weak one.
                     for a in in_bar:

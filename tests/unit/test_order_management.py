@@ -162,3 +162,21 @@ def test_entry_priority_notional_asc_funds_the_small_order_first():
 
     assert race("submission") == ["ORD-1"]
     assert race("notional_asc") == ["ORD-2"]
+
+
+def test_order_target_value_and_percent():
+    seen = {}
+
+    def size(b):
+        # Bar 0: AAA close 101, account 100,000: 10% = 10,000 -> 99.0099 shares (floored when filled).
+        seen["pct"] = b.order_target_percent("AAA", 0.10)
+        seen["value"] = b.order_target_value("BBB", -1010.0)      # short 20 BBB at 50.5
+        seen["none"] = b.order_target_value("BBB", 0.001)         # under a cent: no order
+
+    result, _ = run({0: [size]}, nl.BacktestConfig(allow_short_selling=True))
+    assert seen["pct"].quantity == pytest.approx(10_000 / 101)
+    assert (seen["value"].side, seen["value"].quantity) == (nl.OrderSide.SELL, 20.0)
+    assert seen["none"] is None
+    assert result.to_fills_dataframe().select("asset", "quantity").rows() == [("AAA", 99.0), ("BBB", 20.0)]
+    with pytest.raises(ValueError, match="target"):
+        run({0: [lambda b: b.order_target_value("AAA", float("nan"))]})

@@ -436,6 +436,49 @@ impl Engine {
         Ok(Some([parent, t, s]))
     }
 
+    /// Orders `asset` toward a position worth `target_value` at this bar's
+    /// price (negative: short): buys or sells the difference. `None` (no
+    /// order) without a price this bar or when less than a cent is missing.
+    /// `template` gives the order type and prices (its asset, quantity and
+    /// side are replaced).
+    pub fn order_target_value(&mut self, asset: AssetId, target_value: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        if !target_value.is_finite() {
+            return Err(EngineError::InvalidArgument(format!("target value must be finite, got {target_value}")));
+        }
+        let price = self.current_price(asset);
+        if !(price > 0.0) {
+            return Ok(None);
+        }
+        let held = self.portfolio.quantity(asset);
+        let current_value = if held != 0.0 { held * price } else { 0.0 };
+        let delta = target_value - current_value;
+        if delta.abs() < 0.01 {
+            return Ok(None);
+        }
+        let quantity = delta / price;
+        let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
+        let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
+        self.submit_order(req).map(Some)
+    }
+
+    /// `order_target_value` for `target_percent` of the account's value.
+    pub fn order_target_percent(&mut self, asset: AssetId, target_percent: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
+        if !target_percent.is_finite() {
+            return Err(EngineError::InvalidArgument(format!("target percent must be finite, got {target_percent}")));
+        }
+        let value = self.equity_now();
+        if !(value > 0.0) {
+            return Ok(None);
+        }
+        if !(self.current_price(asset) > 0.0) {
+            return Ok(None);
+        }
+        self.order_target_value(asset, value * target_percent, template)
+    }
+
     /// Changes a pending order. Returns false if it is not pending. A new
     /// stop price re-arms a triggered stop (ml4t-backtest's rule).
     pub fn update_order(&mut self, id: OrderId, update: OrderUpdate) -> EngineResult<bool> {

@@ -138,7 +138,8 @@ impl Engine {
                     0.0
                 };
                 if affordable <= 0.0 {
-                    self.refuse(id, reason, true);
+                    // An order cash already limited keeps that first reason (ml4t).
+                    self.refuse(id, partial_reason.unwrap_or(reason), true);
                     return Ok(false);
                 }
                 // What cash affords now is all this order will be (no carry-over).

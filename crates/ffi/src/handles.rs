@@ -625,6 +625,43 @@ pub unsafe extern "C" fn nl_engine_submit_bracket(
     })
 }
 
+/// Orders `asset` toward a target position value (`is_percent`: `target`
+/// is a fraction of account value). `out_outcome` is `NL_SUBMIT_IGNORED` (id 0)
+/// when no order was needed or possible.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order_target(
+    e: *mut NlEngine,
+    asset: u32,
+    target: f64,
+    is_percent: bool,
+    order_type: u32,
+    limit_price: f64,
+    out_order_id: *mut u64,
+    out_outcome: *mut u32,
+) -> NlStatus {
+    guard(|| {
+        let template = OrderRequest {
+            limit_price: given(limit_price),
+            ..OrderRequest::new(asset, 0.0, OrderSide::Buy, OrderType::try_from(order_type)?)
+        };
+        let eng = engine(e)?;
+        let outcome = if is_percent {
+            eng.order_target_percent(asset, target, template)?
+        } else {
+            eng.order_target_value(asset, target, template)?
+        };
+        let (id, code) = match outcome {
+            Some(SubmitOutcome::Accepted(id)) => (id, NL_SUBMIT_ACCEPTED),
+            _ => (0, NL_SUBMIT_IGNORED),
+        };
+        write(out_order_id, id)?;
+        write(out_outcome, code)
+    })
+}
+
 /// Changes a pending order; NaN arguments keep the current value.
 /// `out_updated` is 0 if the order was not pending, else 1.
 ///
