@@ -174,7 +174,7 @@ def test_order_target_value_and_percent():
         seen["none"] = b.order_target_value("BBB", 0.001)         # under a cent: no order
 
     result, _ = run({0: [size]}, nl.BacktestConfig(allow_short_selling=True))
-    assert seen["pct"].quantity == pytest.approx(10_000 / 101)
+    assert seen["pct"].requested_quantity == pytest.approx(10_000 / 101)
     assert (seen["value"].side, seen["value"].quantity) == (nl.OrderSide.SELL, 20.0)
     assert seen["none"] is None
     assert result.to_fills_dataframe().select("asset", "quantity").rows() == [("AAA", 99.0), ("BBB", 20.0)]
