@@ -38,6 +38,8 @@ pub struct MarketData {
     close: Column<f64>,
     volume: Column<f64>,
     quotes: QuoteColumns,
+    /// Whether any quote column is present (`bar_at`'s fast path when not).
+    has_quotes: bool,
 }
 
 /// Optional per-row quote columns; NaN marks a missing cell.
@@ -145,7 +147,19 @@ impl MarketData {
                     "duplicate (timestamp, asset) row: asset {:?} at {}", name(assets[w[0] as usize]), bar_labels(b))));
             }
         }
-        Ok(Self { n_assets, bar_starts, by_asset, asset, open, high, low, close, volume, quotes: QuoteColumns::default() })
+        Ok(Self {
+            n_assets,
+            bar_starts,
+            by_asset,
+            asset,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quotes: QuoteColumns::default(),
+            has_quotes: false,
+        })
     }
 
     /// Adds quote columns (VWAP, bid, ask, mid, sizes). Cells may be NaN
@@ -180,6 +194,9 @@ impl MarketData {
                     "column {col:?} must be {want}: got {} for asset {name:?} at {}", values[row], bar_labels(b))));
             }
         }
+        self.has_quotes = [&quotes.vwap, &quotes.bid, &quotes.ask, &quotes.mid, &quotes.bid_size, &quotes.ask_size]
+            .iter()
+            .any(|c| c.is_some());
         self.quotes = quotes;
         Ok(self)
     }
@@ -227,6 +244,22 @@ impl MarketData {
 
     pub fn bar_at(&self, row: usize) -> Bar {
         let q = &self.quotes;
+        if !self.has_quotes {
+            let nan = f64::NAN;
+            return Bar {
+                open: self.open.as_slice()[row],
+                high: self.high.as_slice()[row],
+                low: self.low.as_slice()[row],
+                close: self.close.as_slice()[row],
+                volume: self.volume.as_slice()[row],
+                vwap: nan,
+                bid: nan,
+                ask: nan,
+                mid: nan,
+                bid_size: nan,
+                ask_size: nan,
+            };
+        }
         let cell = |c: &Option<Column<f64>>| c.as_ref().map_or(f64::NAN, |c| c.as_slice()[row]);
         let (bid, ask) = (cell(&q.bid), cell(&q.ask));
         let mut mid = cell(&q.mid);

@@ -41,6 +41,13 @@ impl Engine {
                 MatchPoint::Execution => true,
             }
         }));
+        // Nothing to fill at the close: skip the pass (end_bar marks next anyway).
+        if eligible.is_empty() && at == MatchPoint::Close {
+            self.scratch_eligible = eligible;
+            self.scratch_exits = exits;
+            self.scratch_entries = entries;
+            return Ok(());
+        }
         let result = match self.cfg.fill_ordering {
             FillOrdering::ExitFirst => self.match_exits_first(&eligible, &mut exits, &mut entries, b, at),
             FillOrdering::Priority => self
