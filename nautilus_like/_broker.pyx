@@ -329,6 +329,32 @@ cdef class Broker:
         finally:
             PyMem_Free(specs)
 
+    def flatten_all_positions(self, reason, order_type=OrderType.MARKET):
+        """Cancel every pending order and close every position with a market order
+        (exit reason "risk_liquidation", detail `reason`); returns the exit orders."""
+        if order_type is not _MARKET and order_type != "market":
+            raise ValueError(f"flatten_all_positions supports OrderType.MARKET only, got {order_type!r}")
+        cdef size_t cap = len(self._state.asset_names) + 1, n = 0
+        cdef uint64_t* ids = <uint64_t*>PyMem_Malloc(cap * sizeof(uint64_t))
+        if ids is NULL:
+            raise MemoryError()
+        cdef bytes why = str(reason).encode("utf-8")
+        try:
+            check(ffi.nl_engine_flatten_all(self._engine, why, ids, cap, &n))
+            return [Order(self._state, ids[i]) for i in range(min(n, cap))]
+        finally:
+            PyMem_Free(ids)
+
+    def reduce_position(self, asset, fraction, order_type=OrderType.MARKET, limit_price=None):
+        """Exit `fraction` (0 < fraction <= 1) of `asset`'s position; None when flat."""
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (0 < fraction <= 1):
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        cdef double q = self.c_position(self.c_asset(asset))
+        if q == 0:
+            return None
+        side = OrderSide.SELL if q > 0 else OrderSide.BUY
+        return self.submit_order(asset, abs(q) * fraction, side, order_type, limit_price)
+
     def clear_position_rules(self, asset=None):
         """Disable position rules globally or for one asset."""
         self.set_position_rules(None, asset)

@@ -835,3 +835,15 @@ cdef extern from "nautilus_like.h":
                                         const NlRuleSpec *rules,
                                         size_t n,
                                         bool enabled);
+
+  # Cancels all pending orders and sends market exits for every open position
+  # (exit reason `risk_liquidation`, detail `reason`). Writes up to `cap` exit
+  # order ids to `ids`; `out_n` receives how many orders were sent.
+  #
+  # # Safety
+  # `e` must be a live engine; `reason` a NUL-terminated string; `ids` valid for `cap` writes.
+  NlStatus nl_engine_flatten_all(NlEngine *e,
+                                 const char *reason,
+                                 uint64_t *ids,
+                                 size_t cap,
+                                 size_t *out_n);

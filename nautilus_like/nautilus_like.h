@@ -1218,4 +1218,18 @@ enum NlStatus nl_engine_set_position_rules(struct NlEngine *e,
                                            size_t n,
                                            bool enabled);
 
+/**
+ * Cancels all pending orders and sends market exits for every open position
+ * (exit reason `risk_liquidation`, detail `reason`). Writes up to `cap` exit
+ * order ids to `ids`; `out_n` receives how many orders were sent.
+ *
+ * # Safety
+ * `e` must be a live engine; `reason` a NUL-terminated string; `ids` valid for `cap` writes.
+ */
+enum NlStatus nl_engine_flatten_all(struct NlEngine *e,
+                                    const char *reason,
+                                    uint64_t *ids,
+                                    size_t cap,
+                                    size_t *out_n);
+
 #endif  /* NAUTILUS_LIKE_H */

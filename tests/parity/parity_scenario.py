@@ -354,6 +354,8 @@ ACTIONS = {
     "rules": 2,
     # Sizing to a target value / percent of the account.
     "target": 3,
+    # Risk helpers: flatten everything, reduce one position by a fraction.
+    "flatten": 1, "reduce_frac": 2,
 }
 ACTION_KINDS = list(ACTIONS)
 ACTION_WEIGHTS = list(ACTIONS.values())
@@ -670,6 +672,12 @@ def make_strategy_class(lib: Any):
                              order_type=getattr(lib.OrderType, kind2), **kw)
                 elif kind == "rules":
                     self._set_rules(broker, asset)
+                elif kind == "flatten":
+                    out = broker.flatten_all_positions("parity flatten")
+                    self.actions.append((self.bar, kind, [o.order_id for o in out]))
+                elif kind == "reduce_frac":
+                    frac = rng.choice([0.25, 0.5, 1.0, round(rng.uniform(0.05, 0.95), 3)])
+                    self._do(kind, asset, frac, broker.reduce_position, asset, frac)
                 elif kind == "target":
                     if rng.random() < 0.5:
                         pct = rng.choice([0.0, 0.05, 0.2, round(rng.uniform(-0.3, 0.5), 3)])

@@ -68,3 +68,25 @@ def test_bad_rules_are_refused():
             b.set_position_rules(StopLoss(0.1), asset="ZZZ")
 
     run({0: [enter]})
+
+
+def test_flatten_all_positions_and_reduce_position():
+    seen = {}
+
+    def act(b):
+        seen["reduced"] = b.reduce_position("AAA", 0.5)
+        seen["flat"] = b.reduce_position("BBB", 0.5)     # no BBB position: None
+        b.submit_order("BBB", 1, order_type=nl.OrderType.LIMIT, limit_price=10.0)   # pending, will be cancelled
+
+    def flatten(b):
+        seen["exits"] = b.flatten_all_positions("drawdown guard")
+        seen["pending"] = b.get_pending_orders()
+
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 10)], 1: [act], 2: [flatten]})
+    assert (seen["reduced"].side, seen["reduced"].quantity, seen["flat"]) == (nl.OrderSide.SELL, 5.0, None)
+    assert [o.asset for o in seen["exits"]] == ["AAA"] and seen["pending"] == seen["exits"]
+    f = result.to_fills_dataframe()
+    assert f.select("timestamp", "quantity", "exit_reason", "exit_reason_detail").rows()[-1] == (
+        ts(3), 5.0, "risk_liquidation", "drawdown guard")
+    with pytest.raises(ValueError, match="fraction"):
+        run({1: [lambda b: b.reduce_position("AAA", 1.5)]})

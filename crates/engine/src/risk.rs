@@ -94,6 +94,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Cancels every pending order, then sends a market order closing each
+    /// open position (in the order they were opened), tagged
+    /// `risk_liquidation` with `detail`. Returns the exit orders' ids.
+    pub fn flatten_all_positions(&mut self, detail: &str) -> EngineResult<Vec<u64>> {
+        for id in self.pending.clone() {
+            self.cancel_order(id);
+        }
+        let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
+        let mut ids = Vec::with_capacity(open.len());
+        for (asset, quantity) in open {
+            if let Some(id) = self.submit_rule_exit(asset, quantity, nl_core::ExitReason::RiskLiquidation, detail.to_string(), None)? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     /// A market order closing `quantity` (signed position size) of `asset`,
     /// tagged with the rule's reason and fill price.
     fn submit_rule_exit(

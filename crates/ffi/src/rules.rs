@@ -1,6 +1,8 @@
 //! Position rules across the ABI: a rule is a flat list of leaf rules
 //! evaluated as a chain (first rule that does not hold wins).
 
+use std::ffi::{c_char, CStr};
+
 use nl_core::EngineError;
 use nl_engine::PositionRule;
 
@@ -60,5 +62,33 @@ pub unsafe extern "C" fn nl_engine_set_position_rules(
         };
         let asset = (asset != NL_ALL_ASSETS).then_some(asset);
         engine(e)?.set_position_rules(asset, rule)
+    })
+}
+
+/// Cancels all pending orders and sends market exits for every open position
+/// (exit reason `risk_liquidation`, detail `reason`). Writes up to `cap` exit
+/// order ids to `ids`; `out_n` receives how many orders were sent.
+///
+/// # Safety
+/// `e` must be a live engine; `reason` a NUL-terminated string; `ids` valid for `cap` writes.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_flatten_all(
+    e: *mut NlEngine,
+    reason: *const c_char,
+    ids: *mut u64,
+    cap: usize,
+    out_n: *mut usize,
+) -> NlStatus {
+    guard(|| {
+        if reason.is_null() || out_n.is_null() || (ids.is_null() && cap > 0) {
+            return Err(null_error("argument"));
+        }
+        let reason = CStr::from_ptr(reason).to_string_lossy().into_owned();
+        let sent = engine(e)?.flatten_all_positions(&reason)?;
+        for (i, id) in sent.iter().take(cap).enumerate() {
+            *ids.add(i) = *id;
+        }
+        *out_n = sent.len();
+        Ok(())
     })
 }
