@@ -54,7 +54,7 @@ from nautilus_like.models import (
     VolumeShareSlippage,
 )
 from nautilus_like.result import BacktestResult
-from nautilus_like.risk import AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
+from nautilus_like.risk import AllOf, AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
 from nautilus_like.types import (
     ExecutionMode,
     ExitReason,
@@ -70,7 +70,7 @@ from nautilus_like.types import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
+    "AllOf", "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
     "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",
     "FillOrdering", "FixedSlippage", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",

@@ -77,6 +77,12 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_RULE_TRAILING_STOP # = 4
 
+  # A chain of the next `count` rules (each may itself be a group).
+  const uint32_t NL_RULE_CHAIN # = 10
+
+  # All of the next `count` rules.
+  const uint32_t NL_RULE_ALL_OF # = 11
+
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
     NL_STATUS_OK # = 0,
@@ -521,7 +527,7 @@ cdef extern from "nautilus_like.h":
     uint32_t kind;
     # Stop-loss / take-profit / trailing distance as a fraction of the price.
     double pct;
-    # Time exit: bars held.
+    # Time exit: bars held; chain / all-of: how many rules follow in the group.
     uint32_t max_bars;
 
 

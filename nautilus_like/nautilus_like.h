@@ -103,6 +103,16 @@
 #define NL_RULE_TRAILING_STOP 4
 
 /**
+ * A chain of the next `count` rules (each may itself be a group).
+ */
+#define NL_RULE_CHAIN 10
+
+/**
+ * All of the next `count` rules.
+ */
+#define NL_RULE_ALL_OF 11
+
+/**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
  */
 typedef enum NlStatus {
@@ -810,7 +820,7 @@ typedef struct NlRuleSpec {
    */
   double pct;
   /**
-   * Time exit: bars held.
+   * Time exit: bars held; chain / all-of: how many rules follow in the group.
    */
   uint32_t max_bars;
 } NlRuleSpec;

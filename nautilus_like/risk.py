@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["AnyOf", "CompositeRule", "RuleChain", "StopLoss", "TakeProfit", "TimeExit", "TrailingStop"]
+__all__ = ["AllOf", "AnyOf", "CompositeRule", "RuleChain", "StopLoss", "TakeProfit", "TimeExit", "TrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
 _STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
+_CHAIN, _ALL_OF = 10, 11
 
 
 def _pct(value: Any) -> float:
@@ -97,6 +98,8 @@ class TrailingStop:
 class RuleChain:
     """Rules in priority order: the first that does not hold decides."""
 
+    _GROUP = _CHAIN
+
     def __init__(self, rules: list[Any]):
         rules = list(rules)
         for r in rules:
@@ -106,11 +109,20 @@ class RuleChain:
         self.rules = rules
 
     def _leaves(self) -> list[dict[str, Any]]:
-        # First-non-hold is associative: nested chains flatten.
-        return [leaf for r in self.rules for leaf in r._leaves()]
+        # A group spec, then its rules (prefix order; groups nest).
+        return [{"kind": self._GROUP, "max_bars": len(self.rules)}] + [
+            leaf for r in self.rules for leaf in r._leaves()]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.rules!r})"
+
+
+class AllOf(RuleChain):
+    """Exit only when every rule wants to exit; the exit fills at the pass's
+    price (not a rule's level) and its detail joins the rules' with " AND "
+    (ml4t-backtest's `AllOf`)."""
+
+    _GROUP = _ALL_OF
 
 
 class AnyOf(RuleChain):

@@ -501,6 +501,8 @@ def make_strategy_class(lib: Any):
                 self.actions.append((self.bar, "rules", target, None))
                 return
             rules = [getattr(risk, name)(arg) for name, arg in leaves]
+            if len(rules) > 1 and rng.random() < 0.25:
+                rules = [risk.AllOf(rules[:2])] + rules[2:]
             rule = rules[0] if len(rules) == 1 else risk.RuleChain(rules)
             broker.set_position_rules(rule, target)
             self.actions.append((self.bar, "rules", target, tuple(leaves)))

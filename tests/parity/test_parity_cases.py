@@ -569,6 +569,11 @@ RULE_CASES = {
                                 _submit("BBB", -10, "MARKET")]},
     "trailing_in_chain": {0: [_rules(lambda r: r.RuleChain([r.TakeProfit(0.06), r.TrailingStop(0.03)])),
                               _submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")]},
+    "all_of": {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.05), r.AllOf([r.TakeProfit(0.0), r.TimeExit(2)])])),
+                   _submit("AAA", 10, "MARKET"), _submit("BBB", -10, "MARKET")]},
+    "nested_all_of_chain": {0: [_rules(lambda r: r.AllOf([r.RuleChain([r.StopLoss(0.01), r.TakeProfit(0.01)]),
+                                                          r.TimeExit(1)])),
+                                _submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")]},
     "rules_later": {0: [_submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
                     2: [_rules(lambda r: r.AnyOf([r.StopLoss(0.01), r.TimeExit(3)]))]},
 }

@@ -52,6 +52,9 @@ pub enum PositionRule {
     TrailingStop { pct: f64 },
     /// The first rule that does not hold wins (RuleChain, AnyOf).
     Chain(Vec<PositionRule>),
+    /// Exit only when every rule wants to; at the pass's price, with the
+    /// rules' descriptions joined by " AND " (ml4t-backtest's `AllOf`).
+    AllOf(Vec<PositionRule>),
 }
 
 /// `pct` as Python's `f"{pct:.1%}"` writes it.
@@ -70,7 +73,7 @@ impl PositionRule {
                 }
             }
             PositionRule::TimeExit { .. } => Ok(()),
-            PositionRule::Chain(rules) => rules.iter().try_for_each(PositionRule::validate),
+            PositionRule::Chain(rules) | PositionRule::AllOf(rules) => rules.iter().try_for_each(PositionRule::validate),
         }
     }
 
@@ -119,6 +122,20 @@ impl PositionRule {
                     }
                 }
                 RuleAction::Hold
+            }
+            PositionRule::AllOf(rules) => {
+                let mut details = Vec::with_capacity(rules.len());
+                for r in rules {
+                    match r.evaluate(s, settings) {
+                        RuleAction::Hold => return RuleAction::Hold,
+                        RuleAction::Exit { detail, .. } => details.push(detail),
+                    }
+                }
+                if details.is_empty() {
+                    return RuleAction::Hold;
+                }
+                let detail = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" AND ");
+                RuleAction::Exit { reason: reason_of(&detail), detail, fill_price: None, defer: false }
             }
         }
     }
@@ -219,5 +236,21 @@ fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction 
                 RuleAction::Hold
             }
         }
+    }
+}
+
+/// The exit reason a description names (ml4t's keyword precedence).
+fn reason_of(detail: &str) -> ExitReason {
+    let d = detail.to_lowercase();
+    if d.contains("stop_loss") {
+        ExitReason::StopLoss
+    } else if d.contains("take_profit") {
+        ExitReason::TakeProfit
+    } else if d.contains("trailing") {
+        ExitReason::TrailingStop
+    } else if d.contains("time") {
+        ExitReason::TimeStop
+    } else {
+        ExitReason::Signal
     }
 }

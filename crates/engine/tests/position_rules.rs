@@ -106,3 +106,17 @@ fn same_bar_mode_rules_exit_at_the_rule_price() {
     // SAME_BAR: bought at bar 0's close 101; 2% stop = 98.98, reached on bar 4 (low 97, open 100): the level.
     assert_eq!(exit_of(&with_rule(cfg, PositionRule::StopLoss { pct: 0.02 }, true)), Some((4, 101.0 * 0.98, ExitReason::StopLoss)));
 }
+
+#[test]
+fn all_of_needs_every_rule_and_exits_at_the_pass_price() {
+    use PositionRule::*;
+    // Take-profit 0% (any gain) AND held 2 bars: both only on bar 3 (bars_held 2, high 104 >= 102):
+    // a market exit at bar 3's open 103, described by both rules.
+    let rule = AllOf(vec![TakeProfit { pct: 0.0 }, TimeExit { max_bars: 2 }]);
+    let e = with_rule(EngineConfig::default(), rule, true);
+    assert_eq!(exit_of(&e), Some((3, 103.0, ExitReason::TakeProfit)));
+    assert_eq!(e.orders()[1].exit_detail.as_deref(), Some("take_profit_0.0% AND time_exit_2bars"));
+    // One rule alone never fires: no exit.
+    let never = AllOf(vec![StopLoss { pct: 0.5 }, TimeExit { max_bars: 1 }]);
+    assert_eq!(exit_of(&with_rule(EngineConfig::default(), never, true)), None);
+}

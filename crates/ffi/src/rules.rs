@@ -1,5 +1,6 @@
-//! Position rules across the ABI: a rule is a flat list of leaf rules
-//! evaluated as a chain (first rule that does not hold wins).
+//! Position rules across the ABI: a list of rules in prefix order (a group
+//! spec is followed by its children), evaluated as a chain (the first rule
+//! that does not hold wins).
 
 use std::ffi::{c_char, CStr};
 
@@ -15,6 +16,10 @@ pub const NL_RULE_STOP_LOSS: u32 = 1;
 pub const NL_RULE_TAKE_PROFIT: u32 = 2;
 pub const NL_RULE_TIME_EXIT: u32 = 3;
 pub const NL_RULE_TRAILING_STOP: u32 = 4;
+/// A chain of the next `count` rules (each may itself be a group).
+pub const NL_RULE_CHAIN: u32 = 10;
+/// All of the next `count` rules.
+pub const NL_RULE_ALL_OF: u32 = 11;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +27,29 @@ pub struct NlRuleSpec {
     pub kind: u32,
     /// Stop-loss / take-profit / trailing distance as a fraction of the price.
     pub pct: f64,
-    /// Time exit: bars held.
+    /// Time exit: bars held; chain / all-of: how many rules follow in the group.
     pub max_bars: u32,
+}
+
+/// Parses one rule (a group takes its children from the following specs).
+fn parse(specs: &[NlRuleSpec], at: &mut usize) -> Result<PositionRule, EngineError> {
+    let s = specs.get(*at).ok_or_else(|| EngineError::InvalidArgument("rule group runs past the end".into()))?;
+    *at += 1;
+    Ok(match s.kind {
+        NL_RULE_STOP_LOSS => PositionRule::StopLoss { pct: s.pct },
+        NL_RULE_TAKE_PROFIT => PositionRule::TakeProfit { pct: s.pct },
+        NL_RULE_TIME_EXIT => PositionRule::TimeExit { max_bars: s.max_bars },
+        NL_RULE_TRAILING_STOP => PositionRule::TrailingStop { pct: s.pct },
+        NL_RULE_CHAIN | NL_RULE_ALL_OF => {
+            let children = (0..s.max_bars).map(|_| parse(specs, at)).collect::<Result<Vec<_>, _>>()?;
+            if s.kind == NL_RULE_CHAIN {
+                PositionRule::Chain(children)
+            } else {
+                PositionRule::AllOf(children)
+            }
+        }
+        other => return Err(EngineError::InvalidArgument(format!("invalid rule kind {other}"))),
+    })
 }
 
 /// Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one
@@ -46,17 +72,13 @@ pub unsafe extern "C" fn nl_engine_set_position_rules(
                 return Err(null_error("rules"));
             }
             let specs = if n == 0 { &[][..] } else { std::slice::from_raw_parts(rules, n) };
-            let leaves = specs
-                .iter()
-                .map(|s| match s.kind {
-                    NL_RULE_STOP_LOSS => Ok(PositionRule::StopLoss { pct: s.pct }),
-                    NL_RULE_TAKE_PROFIT => Ok(PositionRule::TakeProfit { pct: s.pct }),
-                    NL_RULE_TIME_EXIT => Ok(PositionRule::TimeExit { max_bars: s.max_bars }),
-                    NL_RULE_TRAILING_STOP => Ok(PositionRule::TrailingStop { pct: s.pct }),
-                    other => Err(EngineError::InvalidArgument(format!("invalid rule kind {other}"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Some(PositionRule::Chain(leaves))
+            // The specs are a chain of rules in prefix order.
+            let mut at = 0;
+            let mut rules = Vec::new();
+            while at < specs.len() {
+                rules.push(parse(specs, &mut at)?);
+            }
+            Some(PositionRule::Chain(rules))
         } else {
             None
         };
