@@ -7,10 +7,10 @@ only checks arguments, translates names to indices and wraps results.
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport NAN, isfinite
-from libc.stdint cimport uint8_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from
+from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from, store_callback_error
 from nautilus_like._model import EXIT_REASONS
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce, Trade
 
@@ -94,6 +94,44 @@ cdef unsigned long long _order_number(object order_id) except 0:
         if n > 0:
             return n
     raise ValueError(f"order_id must look like 'ORD-<n>', got {order_id!r}")
+
+
+cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDecision* d) noexcept with gil:
+    """Calls a Python rule's `evaluate(PositionState)` and writes its decision."""
+    cdef tuple entry = <tuple>user
+    cdef EngineState state = entry[1]
+    cdef bytes why
+    cdef Py_ssize_t i
+    try:
+        from nautilus_like.risk import PositionState
+
+        qty = abs(s.quantity)
+        raw = (s.close - s.entry_price) / s.entry_price if s.entry_price else 0.0
+        ps = PositionState(
+            asset=state.asset_names[s.asset], side="long" if s.is_long else "short",
+            entry_price=s.entry_price, current_price=s.close, quantity=qty,
+            initial_quantity=abs(s.initial_quantity),
+            unrealized_pnl=(s.close - s.entry_price) * s.quantity,
+            unrealized_return=raw if s.is_long else -raw, bars_held=s.bars_held,
+            high_water_mark=s.high_water_mark, low_water_mark=s.low_water_mark,
+            bar_open=s.open, bar_high=s.high, bar_low=s.low,
+            max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,
+            entry_time=state.timestamp_at(s.entry_bar), current_time=state.timestamp_at(s.bar))
+        action = entry[0].evaluate(ps)
+        kind = "HOLD" if action is None else action.action.name
+        if kind == "EXIT_FULL" or kind == "EXIT_PARTIAL":
+            d.kind = ffi.NL_DECISION_EXIT
+            d.fraction = 1.0 if kind == "EXIT_FULL" else float(action.pct)
+            d.fill_price = NAN if action.fill_price is None else float(action.fill_price)
+            d.defer = bool(getattr(action, "defer_fill", False))
+            why = str(action.reason or "").encode("ascii", "replace")[:127]
+            for i in range(len(why)):
+                d.reason[i] = why[i]
+            d.reason[len(why)] = 0
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
 
 
 def _warn_inverted_bracket(asset, bint is_long, double tp, double sl, double ref):
@@ -325,6 +363,14 @@ cdef class Broker:
                 specs[i].kind = leaves[i]["kind"]
                 specs[i].pct = leaves[i].get("pct", 0.0)
                 specs[i].max_bars = leaves[i].get("max_bars", 0)
+                specs[i].callback = NULL
+                specs[i].user_data = NULL
+                model = leaves[i].get("model")
+                if model is not None:
+                    entry = (model, self._state)
+                    self._state.callbacks.append(entry)     # alive as long as the engine
+                    specs[i].callback = _rule_callback
+                    specs[i].user_data = <void*>entry
             check(ffi.nl_engine_set_position_rules(self._engine, a, specs, n, True))
         finally:
             PyMem_Free(specs)

@@ -77,11 +77,19 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_RULE_TRAILING_STOP # = 4
 
+  # A user rule: `callback(user_data, state, decision)`.
+  const uint32_t NL_RULE_CALLBACK # = 5
+
   # A chain of the next `count` rules (each may itself be a group).
   const uint32_t NL_RULE_CHAIN # = 10
 
   # All of the next `count` rules.
   const uint32_t NL_RULE_ALL_OF # = 11
+
+  # Decision kinds for [`NlRuleDecision::kind`].
+  const uint32_t NL_DECISION_HOLD # = 0
+
+  const uint32_t NL_DECISION_EXIT # = 1
 
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
@@ -523,12 +531,48 @@ cdef extern from "nautilus_like.h":
     # The order whose fill closed or reduced the position.
     uint64_t exit_order_id;
 
+  # What a user rule sees (`RuleState` across the ABI).
+  cdef struct NlRuleState:
+    uint32_t asset;
+    uint32_t bar;
+    bool is_long;
+    double entry_price;
+    # Signed.
+    double quantity;
+    double initial_quantity;
+    uint32_t entry_bar;
+    uint32_t bars_held;
+    double open;
+    double high;
+    double low;
+    double close;
+    double high_water_mark;
+    double low_water_mark;
+    double max_favorable_excursion;
+    double max_adverse_excursion;
+
+  # A user rule's decision. `reason` is a NUL-terminated description.
+  cdef struct NlRuleDecision:
+    uint32_t kind;
+    # Fraction of the position to exit (1 = all).
+    double fraction;
+    # NaN: at the pass's price.
+    double fill_price;
+    bool defer;
+    char reason[128];
+
+  # A user rule: fills `decision` and returns 0, or non-zero when it failed.
+  ctypedef int32_t (*NlRuleFn)(void *user_data, const NlRuleState *state, NlRuleDecision *decision);
+
   cdef struct NlRuleSpec:
     uint32_t kind;
     # Stop-loss / take-profit / trailing distance as a fraction of the price.
     double pct;
     # Time exit: bars held; chain / all-of: how many rules follow in the group.
     uint32_t max_bars;
+    NlRuleFn callback;
+    # Passed back to `callback`; must outlive the engine.
+    void *user_data;
 
 
 

@@ -103,6 +103,11 @@
 #define NL_RULE_TRAILING_STOP 4
 
 /**
+ * A user rule: `callback(user_data, state, decision)`.
+ */
+#define NL_RULE_CALLBACK 5
+
+/**
  * A chain of the next `count` rules (each may itself be a group).
  */
 #define NL_RULE_CHAIN 10
@@ -111,6 +116,13 @@
  * All of the next `count` rules.
  */
 #define NL_RULE_ALL_OF 11
+
+/**
+ * Decision kinds for [`NlRuleDecision::kind`].
+ */
+#define NL_DECISION_HOLD 0
+
+#define NL_DECISION_EXIT 1
 
 /**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
@@ -813,6 +825,55 @@ typedef struct NlTrade {
   uint64_t exit_order_id;
 } NlTrade;
 
+/**
+ * What a user rule sees (`RuleState` across the ABI).
+ */
+typedef struct NlRuleState {
+  uint32_t asset;
+  uint32_t bar;
+  bool is_long;
+  double entry_price;
+  /**
+   * Signed.
+   */
+  double quantity;
+  double initial_quantity;
+  uint32_t entry_bar;
+  uint32_t bars_held;
+  double open;
+  double high;
+  double low;
+  double close;
+  double high_water_mark;
+  double low_water_mark;
+  double max_favorable_excursion;
+  double max_adverse_excursion;
+} NlRuleState;
+
+/**
+ * A user rule's decision. `reason` is a NUL-terminated description.
+ */
+typedef struct NlRuleDecision {
+  uint32_t kind;
+  /**
+   * Fraction of the position to exit (1 = all).
+   */
+  double fraction;
+  /**
+   * NaN: at the pass's price.
+   */
+  double fill_price;
+  bool defer;
+  char reason[128];
+} NlRuleDecision;
+
+/**
+ * A user rule: fills `decision` and returns 0, or non-zero when it failed.
+ */
+typedef int32_t (*NlRuleFn)(void *user_data,
+                            const struct NlRuleState *state,
+                            struct NlRuleDecision *decision);
+
 typedef struct NlRuleSpec {
   uint32_t kind;
   /**
@@ -823,6 +884,11 @@ typedef struct NlRuleSpec {
    * Time exit: bars held; chain / all-of: how many rules follow in the group.
    */
   uint32_t max_bars;
+  NlRuleFn callback;
+  /**
+   * Passed back to `callback`; must outlive the engine.
+   */
+  void *user_data;
 } NlRuleSpec;
 
 

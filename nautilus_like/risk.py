@@ -22,13 +22,102 @@ After a rule exit the asset cannot be re-entered in the same bar (as in ml4t).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, auto
 from typing import Any
 
-__all__ = ["AllOf", "AnyOf", "CompositeRule", "RuleChain", "StopLoss", "TakeProfit", "TimeExit", "TrailingStop"]
+__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "PositionAction", "PositionState", "RuleChain", "StopLoss",
+           "TakeProfit", "TimeExit", "TrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
 _STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
-_CHAIN, _ALL_OF = 10, 11
+_CALLBACK, _CHAIN, _ALL_OF = 5, 10, 11
+
+
+class ActionType(Enum):
+    """What a rule decides (ml4t-backtest's `ActionType`)."""
+
+    HOLD = auto()
+    EXIT_FULL = auto()
+    EXIT_PARTIAL = auto()
+    ADJUST_STOP = auto()  # accepted and ignored, as in ml4t-backtest
+
+
+@dataclass
+class PositionAction:
+    """A rule's decision (ml4t-backtest's `PositionAction`)."""
+
+    action: ActionType
+    pct: float = 1.0
+    stop_price: float | None = None
+    fill_price: float | None = None
+    reason: str = ""
+    defer_fill: bool = False
+
+    @classmethod
+    def hold(cls) -> PositionAction:
+        return cls(ActionType.HOLD)
+
+    @classmethod
+    def exit_full(cls, reason: str = "", fill_price: float | None = None, defer_fill: bool = False) -> PositionAction:
+        return cls(ActionType.EXIT_FULL, reason=reason, fill_price=fill_price, defer_fill=defer_fill)
+
+    @classmethod
+    def exit_partial(cls, pct: float, reason: str = "", fill_price: float | None = None) -> PositionAction:
+        return cls(ActionType.EXIT_PARTIAL, pct=pct, reason=reason, fill_price=fill_price)
+
+    @classmethod
+    def adjust_stop(cls, price: float, reason: str = "") -> PositionAction:
+        return cls(ActionType.ADJUST_STOP, stop_price=price, reason=reason)
+
+
+@dataclass
+class PositionState:
+    """What a rule written in Python sees (ml4t-backtest's `PositionState` fields).
+
+    `quantity` and `initial_quantity` are absolute; `current_price` is this
+    bar's close; water marks and excursions are up to the previous bar.
+    """
+
+    asset: str
+    side: str
+    entry_price: float
+    current_price: float
+    quantity: float
+    initial_quantity: float
+    unrealized_pnl: float
+    unrealized_return: float
+    bars_held: int
+    high_water_mark: float
+    low_water_mark: float
+    bar_open: float | None = None
+    bar_high: float | None = None
+    bar_low: float | None = None
+    max_favorable_excursion: float = 0.0
+    max_adverse_excursion: float = 0.0
+    entry_time: datetime | None = None
+    current_time: datetime | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    multiplier: float = 1.0
+
+    @property
+    def is_long(self) -> bool:
+        return self.side == "long"
+
+    @property
+    def is_short(self) -> bool:
+        return self.side == "short"
+
+    @property
+    def is_profitable(self) -> bool:
+        return self.unrealized_return > 0
+
+    @property
+    def drawdown_from_peak(self) -> float:
+        if self.max_favorable_excursion <= 0:
+            return 0.0
+        return (self.max_favorable_excursion - self.unrealized_return) / (1 + self.max_favorable_excursion)
 
 
 def _pct(value: Any) -> float:
@@ -103,15 +192,15 @@ class RuleChain:
     def __init__(self, rules: list[Any]):
         rules = list(rules)
         for r in rules:
-            if not hasattr(r, "_leaves"):
-                raise TypeError(f"{type(self).__name__} takes nautilus_like.risk rules, got {r!r} "
-                                f"(rules written in Python are not supported yet)")
+            if not (hasattr(r, "_leaves") or callable(getattr(r, "evaluate", None))):
+                raise TypeError(f"{type(self).__name__} takes position rules (objects with evaluate(state)), "
+                                f"got {r!r}")
         self.rules = rules
 
     def _leaves(self) -> list[dict[str, Any]]:
         # A group spec, then its rules (prefix order; groups nest).
         return [{"kind": self._GROUP, "max_bars": len(self.rules)}] + [
-            leaf for r in self.rules for leaf in r._leaves()]
+            leaf for r in self.rules for leaf in _specs_of(r)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.rules!r})"
@@ -133,12 +222,20 @@ class CompositeRule(RuleChain):
     """Older ml4t name for a list of rules evaluated as a chain."""
 
 
+def _specs_of(rule: Any) -> list[dict[str, Any]]:
+    leaves = getattr(rule, "_leaves", None)
+    if leaves is not None:
+        return leaves()
+    if callable(getattr(rule, "evaluate", None)):
+        # A rule written in Python: the engine calls it back for the
+        # positions it governs, with a `PositionState`.
+        return [{"kind": _CALLBACK, "model": rule}]
+    raise TypeError(f"position rules must be nautilus_like.risk rules or objects with evaluate(state), "
+                    f"got {type(rule).__name__}")
+
+
 def rule_leaves(rule: Any) -> list[dict[str, Any]]:
-    """The flat chain the engine evaluates for `rule` (a rule or a list of rules)."""
+    """The specs (prefix order) the engine evaluates for `rule` (a rule or a list of rules)."""
     if isinstance(rule, (list, tuple)):
         rule = RuleChain(list(rule))
-    leaves = getattr(rule, "_leaves", None)
-    if leaves is None:
-        raise TypeError(f"position rules must be nautilus_like.risk rules, got {type(rule).__name__} "
-                        f"(rules written in Python are not supported yet)")
-    return leaves()
+    return _specs_of(rule)

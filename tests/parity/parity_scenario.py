@@ -337,6 +337,20 @@ def _num(x: Any) -> Any:
     return None if x is None else float(x)
 
 
+def _python_rule(risk: Any, gain: float) -> Any:
+    """A position rule written in Python, the same body on both libraries."""
+
+    class HalfOnGain:
+        def evaluate(self, state):
+            if state.unrealized_return > gain and state.quantity >= 2:
+                return risk.PositionAction.exit_partial(0.5, "take_profit_half")
+            if state.bars_held >= 5 and state.unrealized_return < -gain:
+                return risk.PositionAction.exit_full("giveback", fill_price=state.bar_low)
+            return risk.PositionAction.hold()
+
+    return HalfOnGain()
+
+
 def _px(x: float) -> float:
     """A valid order price: 4 decimals, at least 0.0001."""
     return max(round(x, 4), 0.0001)
@@ -501,6 +515,9 @@ def make_strategy_class(lib: Any):
                 self.actions.append((self.bar, "rules", target, None))
                 return
             rules = [getattr(risk, name)(arg) for name, arg in leaves]
+            if rng.random() < 0.2:
+                # A rule written in Python (the engine calls it back).
+                rules.append(_python_rule(risk, rng.uniform(0.005, 0.04)))
             if len(rules) > 1 and rng.random() < 0.25:
                 rules = [risk.AllOf(rules[:2])] + rules[2:]
             rule = rules[0] if len(rules) == 1 else risk.RuleChain(rules)

@@ -577,6 +577,24 @@ RULE_CASES = {
     "rules_later": {0: [_submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")],
                     2: [_rules(lambda r: r.AnyOf([r.StopLoss(0.01), r.TimeExit(3)]))]},
 }
+def _python_rule(risk):
+    """A rule written in Python, the same body on both libraries."""
+
+    class GiveBack:
+        def evaluate(self, state):
+            if state.unrealized_return > 0.02 and state.quantity > 2:
+                return risk.PositionAction.exit_partial(0.5, "take_profit_half", fill_price=state.current_price)
+            if state.bars_held >= 3 and state.unrealized_return < 0.0:
+                return risk.PositionAction.exit_full("giveback")
+            return risk.PositionAction.hold()
+
+    return GiveBack()
+
+
+RULE_CASES["python_rule"] = {0: [_rules(_python_rule), _submit("AAA", 10, "MARKET"), _submit("BBB", -12, "MARKET")]}
+RULE_CASES["python_rule_in_chain"] = {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.03), _python_rule(r)])),
+                                          _submit("AAA", 10, "MARKET"), _submit("BBB", 12, "MARKET")]}
+
 RULE_CONFIGS = {
     "next_bar": {"allow_short_selling": True},
     "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "allow_short_selling": True},

@@ -57,13 +57,9 @@ def test_bad_rules_are_refused():
     with pytest.raises(ValueError, match="max_bars"):
         TimeExit(1.5)
 
-    class MyRule:
-        def evaluate(self, state):
-            return None
-
     def enter(b):
-        with pytest.raises(TypeError, match="not supported yet"):
-            b.set_position_rules(MyRule())
+        with pytest.raises(TypeError, match="evaluate"):
+            b.set_position_rules(object())
         with pytest.raises(ValueError, match="ZZZ"):
             b.set_position_rules(StopLoss(0.1), asset="ZZZ")
 
@@ -90,3 +86,40 @@ def test_flatten_all_positions_and_reduce_position():
         ts(3), 5.0, "risk_liquidation", "drawdown guard")
     with pytest.raises(ValueError, match="fraction"):
         run({1: [lambda b: b.reduce_position("AAA", 1.5)]})
+
+
+def test_rules_written_in_python_are_called_back():
+    from nautilus_like.risk import PositionAction
+
+    calls = []
+
+    class HalfAtTwoPercent:
+        def evaluate(self, state):
+            calls.append((state.asset, state.bars_held, state.quantity))
+            if state.unrealized_return > 0.02:
+                return PositionAction.exit_partial(0.5, "take_profit_half")
+            return PositionAction.hold()
+
+    def enter(b):
+        b.set_position_rules(HalfAtTwoPercent(), asset="AAA")
+        b.submit_order("AAA", 10)
+        b.submit_order("BBB", 10)      # no rule for BBB: never called back for it
+
+    result, _ = run({0: [enter]})
+    assert {c[0] for c in calls} == {"AAA"}
+    # Bar 2: close 105 is +2.9% on 102: half (5) exits at bar 2's open (the pass price).
+    f = result.to_fills_dataframe().filter(exit_reason_detail="take_profit_half")
+    assert f.select("timestamp", "quantity", "price", "exit_reason").rows()[0] == (ts(2), 5.0, 104.0, "take_profit")
+
+
+def test_a_python_rule_s_exception_propagates():
+    class Broken:
+        def evaluate(self, state):
+            raise RuntimeError("rule bug")
+
+    def enter(b):
+        b.set_position_rules(Broken())
+        b.submit_order("AAA", 10)
+
+    with pytest.raises(RuntimeError, match="rule bug"):
+        run({0: [enter]})

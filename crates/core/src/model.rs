@@ -49,6 +49,10 @@ pub struct Order {
     pub exit_detail: Option<String>,
     /// A position rule's exit fills at this price (before slippage).
     pub risk_fill_price: Option<f64>,
+    /// After a partial fill: the remainder as last set (by the fill or an
+    /// update), before whole-share rounding; an attempt that fills nothing
+    /// shows it again (ml4t-backtest keeps it apart from the rounded quantity).
+    pub partial_remainder: Option<f64>,
 }
 
 /// One execution against one order.

@@ -399,6 +399,7 @@ impl Engine {
             exit_reason: ExitReason::Signal,
             exit_detail: None,
             risk_fill_price: None,
+            partial_remainder: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
@@ -505,6 +506,9 @@ impl Engine {
             o.stop_triggered_bar = None;
         }
         o.quantity = merged.quantity;
+        if o.partial_remainder.is_some() {
+            o.partial_remainder = Some(merged.quantity);
+        }
         o.limit_price = merged.limit_price;
         o.stop_price = merged.stop_price;
         o.trail_amount = merged.trail_amount;

@@ -219,7 +219,9 @@ impl Engine {
             o.status = OrderStatus::Rejected;
         } else if partial {
             o.quantity = remaining;
+            o.partial_remainder = Some(remaining);
         } else {
+            o.partial_remainder = None;
             o.quantity = quantity;
             o.status = OrderStatus::Filled;
             o.filled_bar = Some(b);
@@ -238,6 +240,12 @@ impl Engine {
     pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<String>) -> EngineResult<bool> {
         if let Some(reason) = reason {
             self.refuse(id, reason, false);
+        } else {
+            // Nothing filled: a partly filled order shows its remainder again.
+            let o = self.order_mut(id);
+            if let Some(remainder) = o.partial_remainder {
+                o.quantity = remainder;
+            }
         }
         Ok(false)
     }

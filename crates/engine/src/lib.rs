@@ -22,6 +22,6 @@ pub use costs::{
 };
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
-pub use rules::{PositionRule, RuleAction, RuleSettings, RuleState};
+pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;

@@ -221,12 +221,7 @@ impl Engine {
         }
         let o = self.order_mut(id);
         let whole = o.quantity.trunc();
-        // A partly filled order keeps its (possibly updated, fractional)
-        // remainder on display; its fill math floors it (ml4t-backtest keeps
-        // the remainder apart from the rounded quantity).
-        if o.filled_quantity == 0.0 || whole <= 0.0 {
-            o.quantity = whole;
-        }
+        o.quantity = whole;
         if whole <= 0.0 {
             o.status = OrderStatus::Rejected;
             o.rejection_reason = Some("Quantity rounds to zero (share_type=INTEGER)".into());

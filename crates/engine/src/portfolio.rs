@@ -110,6 +110,11 @@ impl Portfolio {
             self.trades.push(trade);
             self.positions[asset as usize] = None;
             self.open_order.retain(|&a| a != asset);
+        } else if new * old > 0.0 && new.abs() == old.abs() {
+            // The fill is below the position's float resolution: the size does
+            // not change, and (as in ml4t-backtest) neither do its costs.
+            pos.quantity = new;
+            pos.current_price = p;
         } else if old * signed > 0.0 {
             // Adding: average entry price and per-unit entry slippage.
             pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();

@@ -66,7 +66,15 @@ impl Engine {
             let bar = self.market.bar_at(row);
             let use_signal = self.cfg.stop_level_basis == StopLevelBasis::SignalPrice && !pos.signal_price.is_nan();
             let state = RuleState {
+                asset,
+                bar: b,
                 is_long: pos.quantity > 0.0,
+                entry_price: pos.entry_price,
+                quantity: pos.quantity,
+                initial_quantity: pos.initial_quantity,
+                entry_bar: pos.entry_bar,
+                max_favorable_excursion: pos.max_favorable_excursion,
+                max_adverse_excursion: pos.max_adverse_excursion,
                 base_price: if use_signal { pos.signal_price } else { pos.entry_price },
                 open: bar.open,
                 high: bar.high,
@@ -76,18 +84,24 @@ impl Engine {
                 high_water_mark: pos.high_water_mark,
                 low_water_mark: pos.low_water_mark,
             };
-            let quantity = pos.quantity;
-            let RuleAction::Exit { reason, detail, fill_price, defer } = rule.evaluate(&state, settings)
+            let held = pos.quantity;
+            let RuleAction::Exit { reason, detail, fill_price, defer, fraction } = rule.evaluate(&state, settings)?
             else {
                 continue;
             };
+            let full = fraction >= 1.0;
+            // A partial exit closes `fraction` of the position (ml4t: |qty| * pct).
+            let quantity = if full { held } else { (held.abs() * fraction).copysign(held) };
+            if !full && !(quantity.abs() > 0.0) {
+                continue;
+            }
             if defer {
                 let exit = DeferredExit { asset, reason, detail, quantity };
                 match self.deferred_exits.iter_mut().find(|e| e.asset == asset) {
                     Some(slot) => *slot = exit,
                     None => self.deferred_exits.push(exit),
                 }
-            } else if self.submit_rule_exit(asset, quantity, reason, detail, fill_price)?.is_some() {
+            } else if self.submit_rule_exit(asset, quantity, reason, detail, fill_price)?.is_some() && full {
                 self.stop_exit_bar[asset as usize] = b;
             }
         }

@@ -2,12 +2,24 @@
 //! evaluated at the start of every bar on that bar's OHLC, before orders are
 //! matched. Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
 
-use nl_core::{EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
+use nl_core::{AssetId, BarIndex, EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
+
+use crate::costs::Callback;
 
 /// What a rule sees about one open position on the current bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RuleState {
+    pub asset: AssetId,
+    /// The current bar.
+    pub bar: BarIndex,
     pub is_long: bool,
+    /// Average entry price and signed quantity (now and when opened).
+    pub entry_price: f64,
+    pub quantity: f64,
+    pub initial_quantity: f64,
+    pub entry_bar: BarIndex,
+    pub max_favorable_excursion: f64,
+    pub max_adverse_excursion: f64,
     /// The price stop and target levels are measured from (entry fill price,
     /// or the signal price with `StopLevelBasis::SignalPrice`).
     pub base_price: f64,
@@ -33,10 +45,23 @@ pub struct RuleSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleAction {
     Hold,
-    /// Close the whole position: at `fill_price` (before slippage) when
-    /// given, else at the pass's execution price; `defer` = at the next
-    /// bar's open (NEXT_BAR_OPEN mode).
-    Exit { reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool },
+    /// Close `fraction` (1.0 = all) of the position: at `fill_price`
+    /// (before slippage) when given, else at the pass's execution price;
+    /// `defer` = at the next bar's open (NEXT_BAR_OPEN mode).
+    Exit { reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool, fraction: f64 },
+}
+
+impl RuleAction {
+    /// A full exit.
+    pub fn exit(reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool) -> Self {
+        RuleAction::Exit { reason, detail, fill_price, defer, fraction: 1.0 }
+    }
+}
+
+/// A rule written outside the engine (a Python object behind the C ABI).
+/// `Err` means it raised; the caller keeps the exception.
+pub trait RuleCallback: Send + Sync {
+    fn evaluate(&self, state: &RuleState) -> Result<RuleAction, String>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +80,8 @@ pub enum PositionRule {
     /// Exit only when every rule wants to; at the pass's price, with the
     /// rules' descriptions joined by " AND " (ml4t-backtest's `AllOf`).
     AllOf(Vec<PositionRule>),
+    /// A user's rule, called back for the positions it governs.
+    Callback(Callback<dyn RuleCallback>),
 }
 
 /// `pct` as Python's `f"{pct:.1%}"` writes it.
@@ -72,19 +99,19 @@ impl PositionRule {
                     Err(EngineError::InvalidArgument(format!("rule pct must be finite and >= 0, got {pct}")))
                 }
             }
-            PositionRule::TimeExit { .. } => Ok(()),
+            PositionRule::TimeExit { .. } | PositionRule::Callback(_) => Ok(()),
             PositionRule::Chain(rules) | PositionRule::AllOf(rules) => rules.iter().try_for_each(PositionRule::validate),
         }
     }
 
-    pub fn evaluate(&self, s: &RuleState, settings: RuleSettings) -> RuleAction {
+    pub fn evaluate(&self, s: &RuleState, settings: RuleSettings) -> EngineResult<RuleAction> {
         let mode = settings.fill_mode;
-        match self {
+        Ok(match self {
             PositionRule::StopLoss { pct } => {
                 let level = if s.is_long { s.base_price * (1.0 - pct) } else { s.base_price * (1.0 + pct) };
                 let hit = if s.is_long { s.low <= level || s.close <= level } else { s.high >= level || s.close >= level };
                 if !hit {
-                    return RuleAction::Hold;
+                    return Ok(RuleAction::Hold);
                 }
                 // Adverse extreme: the low for a long's stop, the high for a short's.
                 let extreme = if s.is_long { s.low } else { s.high };
@@ -95,7 +122,7 @@ impl PositionRule {
                 let level = if s.is_long { s.base_price * (1.0 + pct) } else { s.base_price * (1.0 - pct) };
                 let hit = if s.is_long { s.high >= level || s.close >= level } else { s.low <= level || s.close <= level };
                 if !hit {
-                    return RuleAction::Hold;
+                    return Ok(RuleAction::Hold);
                 }
                 let extreme = if s.is_long { s.high } else { s.low };
                 let opened_through = if s.is_long { s.open >= level } else { s.open <= level };
@@ -103,12 +130,7 @@ impl PositionRule {
             }
             PositionRule::TimeExit { max_bars } => {
                 if s.bars_held >= *max_bars {
-                    RuleAction::Exit {
-                        reason: ExitReason::TimeStop,
-                        detail: format!("time_exit_{max_bars}bars"),
-                        fill_price: None,
-                        defer: false,
-                    }
+                    RuleAction::exit(ExitReason::TimeStop, format!("time_exit_{max_bars}bars"), None, false)
                 } else {
                     RuleAction::Hold
                 }
@@ -116,9 +138,9 @@ impl PositionRule {
             PositionRule::TrailingStop { pct } => trailing_stop(*pct, s, settings),
             PositionRule::Chain(rules) => {
                 for r in rules {
-                    let a = r.evaluate(s, settings);
+                    let a = r.evaluate(s, settings)?;
                     if a != RuleAction::Hold {
-                        return a;
+                        return Ok(a);
                     }
                 }
                 RuleAction::Hold
@@ -126,18 +148,19 @@ impl PositionRule {
             PositionRule::AllOf(rules) => {
                 let mut details = Vec::with_capacity(rules.len());
                 for r in rules {
-                    match r.evaluate(s, settings) {
-                        RuleAction::Hold => return RuleAction::Hold,
+                    match r.evaluate(s, settings)? {
+                        RuleAction::Hold => return Ok(RuleAction::Hold),
                         RuleAction::Exit { detail, .. } => details.push(detail),
                     }
                 }
                 if details.is_empty() {
-                    return RuleAction::Hold;
+                    return Ok(RuleAction::Hold);
                 }
                 let detail = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" AND ");
-                RuleAction::Exit { reason: reason_of(&detail), detail, fill_price: None, defer: false }
+                RuleAction::exit(reason_of(&detail), detail, None, false)
             }
-        }
+            PositionRule::Callback(cb) => cb.0.evaluate(s).map_err(EngineError::Callback)?,
+        })
     }
 }
 
@@ -155,7 +178,7 @@ fn exit(
 ) -> RuleAction {
     let fill_price = match mode {
         StopFillMode::NextBarOpen => {
-            return RuleAction::Exit { reason, detail, fill_price: None, defer: true };
+            return RuleAction::exit(reason, detail, None, true);
         }
         StopFillMode::ClosePrice => s.close,
         StopFillMode::BarExtreme => extreme,
@@ -169,7 +192,7 @@ fn exit(
             }
         }
     };
-    RuleAction::Exit { reason, detail, fill_price: Some(fill_price), defer: false }
+    RuleAction::exit(reason, detail, Some(fill_price), false)
 }
 
 /// ml4t-backtest's `TrailingStop`. The trigger compares the adverse extreme
@@ -180,9 +203,9 @@ fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction 
     let detail = format!("trailing_stop_{}", percent(pct));
     let exit_at = |fill_price: f64| {
         if settings.fill_mode == StopFillMode::NextBarOpen {
-            RuleAction::Exit { reason: ExitReason::TrailingStop, detail: detail.clone(), fill_price: None, defer: true }
+            RuleAction::exit(ExitReason::TrailingStop, detail.clone(), None, true)
         } else {
-            RuleAction::Exit { reason: ExitReason::TrailingStop, detail: detail.clone(), fill_price: Some(fill_price), defer: false }
+            RuleAction::exit(ExitReason::TrailingStop, detail.clone(), Some(fill_price), false)
         }
     };
     // The fill for a stop level `stop` the bar traded through.
@@ -240,7 +263,7 @@ fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction 
 }
 
 /// The exit reason a description names (ml4t's keyword precedence).
-fn reason_of(detail: &str) -> ExitReason {
+pub fn reason_of(detail: &str) -> ExitReason {
     let d = detail.to_lowercase();
     if d.contains("stop_loss") {
         ExitReason::StopLoss
@@ -250,6 +273,10 @@ fn reason_of(detail: &str) -> ExitReason {
         ExitReason::TrailingStop
     } else if d.contains("time") {
         ExitReason::TimeStop
+    } else if d.contains("risk_liquidation") || d.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "liquidation" || w == "liquidate") {
+        ExitReason::RiskLiquidation
+    } else if d.contains("end_of_data") {
+        ExitReason::EndOfData
     } else {
         ExitReason::Signal
     }

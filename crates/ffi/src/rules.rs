@@ -2,10 +2,11 @@
 //! spec is followed by its children), evaluated as a chain (the first rule
 //! that does not hold wins).
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Arc;
 
-use nl_core::EngineError;
-use nl_engine::PositionRule;
+use nl_core::{EngineError, ExitReason};
+use nl_engine::{rules::reason_of, Callback, PositionRule, RuleAction, RuleCallback, RuleState};
 
 use crate::costs::NL_ALL_ASSETS;
 use crate::error::{guard, null_error, NlStatus};
@@ -16,6 +17,8 @@ pub const NL_RULE_STOP_LOSS: u32 = 1;
 pub const NL_RULE_TAKE_PROFIT: u32 = 2;
 pub const NL_RULE_TIME_EXIT: u32 = 3;
 pub const NL_RULE_TRAILING_STOP: u32 = 4;
+/// A user rule: `callback(user_data, state, decision)`.
+pub const NL_RULE_CALLBACK: u32 = 5;
 /// A chain of the next `count` rules (each may itself be a group).
 pub const NL_RULE_CHAIN: u32 = 10;
 /// All of the next `count` rules.
@@ -29,6 +32,104 @@ pub struct NlRuleSpec {
     pub pct: f64,
     /// Time exit: bars held; chain / all-of: how many rules follow in the group.
     pub max_bars: u32,
+    pub callback: NlRuleFn,
+    /// Passed back to `callback`; must outlive the engine.
+    pub user_data: *mut c_void,
+}
+
+/// What a user rule sees (`RuleState` across the ABI).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlRuleState {
+    pub asset: u32,
+    pub bar: u32,
+    pub is_long: bool,
+    pub entry_price: f64,
+    /// Signed.
+    pub quantity: f64,
+    pub initial_quantity: f64,
+    pub entry_bar: u32,
+    pub bars_held: u32,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub high_water_mark: f64,
+    pub low_water_mark: f64,
+    pub max_favorable_excursion: f64,
+    pub max_adverse_excursion: f64,
+}
+
+/// Decision kinds for [`NlRuleDecision::kind`].
+pub const NL_DECISION_HOLD: u32 = 0;
+pub const NL_DECISION_EXIT: u32 = 1;
+
+/// A user rule's decision. `reason` is a NUL-terminated description.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NlRuleDecision {
+    pub kind: u32,
+    /// Fraction of the position to exit (1 = all).
+    pub fraction: f64,
+    /// NaN: at the pass's price.
+    pub fill_price: f64,
+    pub defer: bool,
+    pub reason: [c_char; 128],
+}
+
+/// A user rule: fills `decision` and returns 0, or non-zero when it failed.
+pub type NlRuleFn = Option<unsafe extern "C" fn(user_data: *mut c_void, state: *const NlRuleState, decision: *mut NlRuleDecision) -> i32>;
+
+struct ForeignRule {
+    f: unsafe extern "C" fn(*mut c_void, *const NlRuleState, *mut NlRuleDecision) -> i32,
+    user_data: *mut c_void,
+}
+
+// SAFETY: the callee takes the GIL itself; the engine's owner keeps
+// `user_data` alive and uses an engine from one thread at a time.
+unsafe impl Send for ForeignRule {}
+unsafe impl Sync for ForeignRule {}
+
+impl RuleCallback for ForeignRule {
+    fn evaluate(&self, s: &RuleState) -> Result<RuleAction, String> {
+        let state = NlRuleState {
+            asset: s.asset,
+            bar: s.bar,
+            is_long: s.is_long,
+            entry_price: s.entry_price,
+            quantity: s.quantity,
+            initial_quantity: s.initial_quantity,
+            entry_bar: s.entry_bar,
+            bars_held: s.bars_held,
+            open: s.open,
+            high: s.high,
+            low: s.low,
+            close: s.close,
+            high_water_mark: s.high_water_mark,
+            low_water_mark: s.low_water_mark,
+            max_favorable_excursion: s.max_favorable_excursion,
+            max_adverse_excursion: s.max_adverse_excursion,
+        };
+        let mut d = NlRuleDecision { kind: NL_DECISION_HOLD, fraction: 1.0, fill_price: f64::NAN, defer: false, reason: [0; 128] };
+        // SAFETY: pointers valid for the call; the callee writes within `d`.
+        if unsafe { (self.f)(self.user_data, &state, &mut d) } != 0 {
+            return Err("position rule raised".into());
+        }
+        if d.kind != NL_DECISION_EXIT {
+            return Ok(RuleAction::Hold);
+        }
+        d.reason[127] = 0;
+        // SAFETY: NUL-terminated above.
+        let detail = unsafe { CStr::from_ptr(d.reason.as_ptr()) }.to_string_lossy().into_owned();
+        let reason: ExitReason = reason_of(&detail);
+        Ok(RuleAction::Exit {
+            reason,
+            detail,
+            fill_price: (!d.fill_price.is_nan()).then_some(d.fill_price),
+            defer: d.defer,
+            fraction: d.fraction,
+        })
+    }
 }
 
 /// Parses one rule (a group takes its children from the following specs).
@@ -40,6 +141,10 @@ fn parse(specs: &[NlRuleSpec], at: &mut usize) -> Result<PositionRule, EngineErr
         NL_RULE_TAKE_PROFIT => PositionRule::TakeProfit { pct: s.pct },
         NL_RULE_TIME_EXIT => PositionRule::TimeExit { max_bars: s.max_bars },
         NL_RULE_TRAILING_STOP => PositionRule::TrailingStop { pct: s.pct },
+        NL_RULE_CALLBACK => {
+            let f = s.callback.ok_or_else(|| EngineError::InvalidArgument("rule callback is null".into()))?;
+            PositionRule::Callback(Callback(Arc::new(ForeignRule { f, user_data: s.user_data })))
+        }
         NL_RULE_CHAIN | NL_RULE_ALL_OF => {
             let children = (0..s.max_bars).map(|_| parse(specs, at)).collect::<Result<Vec<_>, _>>()?;
             if s.kind == NL_RULE_CHAIN {
