@@ -78,6 +78,18 @@ cdef uint32_t _type_code(object order_type) except 0xFFFFFFFF:
     return code
 
 
+cdef double _quantity_arg(object quantity, object asset) except? -1.0:
+    """A signed order quantity as a finite float (TypeError / ValueError naming it)."""
+    cdef double q
+    try:
+        q = quantity
+    except TypeError:
+        raise TypeError(f"quantity must be a number, got {quantity!r}") from None
+    if not isfinite(q):
+        raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
+    return q
+
+
 cdef uint32_t _side_code(object side) except 0:
     if side is OrderSide.BUY or side == "buy":
         return ffi.ORDER_SIDE_BUY
@@ -183,13 +195,7 @@ cdef class Broker:
         >>> broker.submit_order("AAPL", -10, order_type=OrderType.STOP, stop_price=95.0)
         """
         cdef uint32_t a = self.c_asset(asset)
-        cdef double q
-        try:
-            q = quantity
-        except TypeError:
-            raise TypeError(f"quantity must be a number, got {quantity!r}") from None
-        if not isfinite(q):
-            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
+        cdef double q = _quantity_arg(quantity, asset)
         # Market orders without prices (the common case) skip the lookups.
         cdef uint32_t type_code = _type_code(order_type)
         cdef uint32_t tif = ffi.TIME_IN_FORCE_GTC
@@ -227,13 +233,7 @@ cdef class Broker:
         bar's price) gives a `UserWarning`. `time_in_force` applies to the entry.
         """
         cdef uint32_t a = self.c_asset(asset)
-        cdef double q
-        try:
-            q = quantity
-        except TypeError:
-            raise TypeError(f"quantity must be a number, got {quantity!r}") from None
-        if not isfinite(q):
-            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
+        cdef double q = _quantity_arg(quantity, asset)
         cdef uint32_t entry_code = _type_code(entry_type)
         if entry_code != ffi.ORDER_TYPE_MARKET and entry_code != ffi.ORDER_TYPE_LIMIT:
             raise ValueError(f"entry_type must be OrderType.MARKET or OrderType.LIMIT, got {entry_type!r}")

@@ -301,15 +301,7 @@ impl Engine {
         if ok(quantity)? {
             return Ok(quantity);
         }
-        let (mut low, mut high) = (0.0, quantity);
-        for _ in 0..64 {
-            let mid = (low + high) / 2.0;
-            if ok(mid)? {
-                low = mid;
-            } else {
-                high = mid;
-            }
-        }
+        let low = bisect_fraction(quantity, ok)?;
         Ok((low - CASH_TOLERANCE / price).max(0.0))
     }
 
@@ -323,15 +315,7 @@ impl Engine {
         if self.cfg.share_type == ShareType::Integer {
             return bisect_whole(quantity, |q| if q <= 0.0 { Ok(true) } else { ok(q) });
         }
-        let (mut low, mut high) = (0.0, quantity);
-        for _ in 0..64 {
-            let mid = (low + high) / 2.0;
-            if ok(mid)? {
-                low = mid;
-            } else {
-                high = mid;
-            }
-        }
+        let low = bisect_fraction(quantity, ok)?;
         // Keep a buffer so bisection rounding cannot overdraw a cash account.
         let (price, _) = self.fill_price(p, low)?;
         Ok((low - (CASH_TOLERANCE + 1e-8) / price).max(0.0))
@@ -423,6 +407,21 @@ fn bisect_whole(upper: f64, ok: impl Fn(f64) -> EngineResult<bool>) -> EngineRes
         }
     }
     Ok(low as f64)
+}
+
+/// The largest quantity in [0, upper] that `ok` accepts, to 64 halvings
+/// (`ok` is monotone).
+fn bisect_fraction(upper: f64, ok: impl Fn(f64) -> EngineResult<bool>) -> EngineResult<f64> {
+    let (mut low, mut high) = (0.0, upper);
+    for _ in 0..64 {
+        let mid = (low + high) / 2.0;
+        if ok(mid)? {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    Ok(low)
 }
 
 /// A cash shortfall (partial fills may help), not an account restriction.

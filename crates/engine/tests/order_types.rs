@@ -22,19 +22,7 @@ fn order(side: OrderSide, t: OrderType, limit: Option<f64>, stop: Option<f64>, t
 /// Runs `req` submitted on bar `at` (after a 10-share long entered on bar 0
 /// when `long_first`), returning the (bar, price) of the order's fill.
 fn fill_of(cfg: EngineConfig, long_first: bool, at: u32, req: OrderRequest) -> Option<(u32, f64)> {
-    let mut id = 0;
-    let e: Engine = run(EngineConfig { allow_short_selling: true, ..cfg }, market(), |b, e| {
-        if long_first && b == 0 {
-            buy(e, AAA, 10.0);
-        }
-        if b == at {
-            id = match e.submit_order(req).unwrap() {
-                nl_engine::SubmitOutcome::Accepted(id) => id,
-                nl_engine::SubmitOutcome::Ignored => 0,
-            };
-        }
-    });
-    e.fills().iter().find(|f| f.order_id == id).map(|f| (f.bar, f.price))
+    fill_of_asset(cfg, AAA, long_first, at, req)
 }
 
 #[test]
