@@ -10,7 +10,7 @@ from libc.math cimport NAN, isfinite
 from libc.stdint cimport int32_t, uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from, store_callback_error
+from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from, store_callback_error, take_string
 from nautilus_like._model import EXIT_REASONS
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce, Trade
 
@@ -585,12 +585,7 @@ cdef class Broker:
         """A rule exit's description ("stop_loss_5.0%"), or None."""
         cdef char* s = NULL
         check(ffi.nl_engine_order_exit_detail(self._engine, order_id, &s))
-        if s is NULL:
-            return None
-        try:
-            return (<bytes>s).decode("utf-8", "replace")
-        finally:
-            ffi.nl_string_free(s)
+        return take_string(s)
 
     @property
     def positions(self):

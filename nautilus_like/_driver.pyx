@@ -5,7 +5,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, check, store_callback_error
+from nautilus_like._model cimport EngineState, check, store_callback_error, take_string
 from nautilus_like._broker cimport Broker
 from nautilus_like._data cimport MarketView
 from nautilus_like._strategy cimport Strategy
@@ -141,10 +141,18 @@ cdef _set_limits(EngineState state, list routes):
         PyMem_Free(specs)
 
 
-cdef bytes _name_of(EngineState state, object model):
+cdef void* _keep(EngineState state, object model):
+    """The callbacks' user data: `(model, asset names)`, kept alive by the engine's state."""
+    entry = (model, state.asset_names)
+    state.callbacks.append(entry)
+    return <void*>entry
+
+
+cdef const char* _name_of(EngineState state, object model):
+    """The model's class name as a C string (Rust copies it; kept alive anyway)."""
     name = type(model).__name__.encode("utf-8", "replace")
     state.callbacks.append(name)
-    return name
+    return <const char*>(<bytes>name)
 
 
 cdef _set_commission(EngineState state, list routes):
@@ -154,7 +162,6 @@ cdef _set_commission(EngineState state, list routes):
     cdef ffi.NlCommissionSpec* specs = <ffi.NlCommissionSpec*>PyMem_Malloc(n * sizeof(ffi.NlCommissionSpec))
     cdef double* thresholds = <double*>PyMem_Malloc((n_tiers + 1) * sizeof(double))
     cdef double* rates = <double*>PyMem_Malloc((n_tiers + 1) * sizeof(double))
-    cdef bytes name
     if specs is NULL or thresholds is NULL or rates is NULL:
         PyMem_Free(specs); PyMem_Free(thresholds); PyMem_Free(rates)
         raise MemoryError()
@@ -179,12 +186,9 @@ cdef _set_commission(EngineState state, list routes):
             specs[i].name = NULL
             model = spec.get("model")
             if model is not None:
-                entry = (model, state.asset_names)
-                state.callbacks.append(entry)
-                name = _name_of(state, model)
                 specs[i].callback = _commission_callback
-                specs[i].user_data = <void*>entry
-                specs[i].name = name
+                specs[i].user_data = _keep(state, model)
+                specs[i].name = _name_of(state, model)
         check(ffi.nl_engine_set_commission(state.engine, specs, n, thresholds, rates, n_tiers))
     finally:
         PyMem_Free(specs); PyMem_Free(thresholds); PyMem_Free(rates)
@@ -193,7 +197,6 @@ cdef _set_commission(EngineState state, list routes):
 cdef _set_slippage(EngineState state, list routes):
     cdef Py_ssize_t n = len(routes), i
     cdef ffi.NlSlippageSpec* specs = <ffi.NlSlippageSpec*>PyMem_Malloc(n * sizeof(ffi.NlSlippageSpec))
-    cdef bytes name
     if specs is NULL:
         raise MemoryError()
     try:
@@ -209,12 +212,9 @@ cdef _set_slippage(EngineState state, list routes):
             specs[i].name = NULL
             model = spec.get("model")
             if model is not None:
-                entry = (model, state.asset_names)
-                state.callbacks.append(entry)
-                name = _name_of(state, model)
                 specs[i].callback = _slippage_callback
-                specs[i].user_data = <void*>entry
-                specs[i].name = name
+                specs[i].user_data = _keep(state, model)
+                specs[i].name = _name_of(state, model)
         check(ffi.nl_engine_set_slippage(state.engine, specs, n))
     finally:
         PyMem_Free(specs)
@@ -341,10 +341,8 @@ def collect_results(EngineState state):
         st_v[i] = o.status
         if o.has_exit_detail:
             check(ffi.nl_engine_order_exit_detail(e, i + 1, &detail))
-            if detail is not NULL:
-                try:
-                    exit_details[i + 1] = (<bytes>detail).decode("utf-8", "replace")
-                finally:
-                    ffi.nl_string_free(detail)
+            text = take_string(detail)
+            if text is not None:
+                exit_details[i + 1] = text
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details)

@@ -6,6 +6,7 @@ from nautilus_like._ffi cimport NlEngine, NlStatus, NlPosition, NlFill, NlTrade,
 
 cdef int check(NlStatus status) except -1
 cdef void store_callback_error(object exc)
+cdef object take_string(char* s)
 
 
 cdef class EngineState:

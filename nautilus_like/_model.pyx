@@ -47,6 +47,16 @@ _CANCEL_REASONS = {
 cdef object _callback_error = None
 
 
+cdef object take_string(char* s):
+    """A Rust-allocated C string as `str` (None for null), freed here."""
+    if s is NULL:
+        return None
+    try:
+        return (<bytes>s).decode("utf-8", "replace")
+    finally:
+        ffi.nl_string_free(s)
+
+
 cdef void store_callback_error(object exc):
     global _callback_error
     _callback_error = exc
@@ -221,12 +231,7 @@ cdef class Order:
             return self._snapshot_reason
         cdef char* s = NULL
         check(ffi.nl_engine_order_rejection_reason(self._state.engine, self._id, &s))
-        if s is NULL:
-            return None
-        try:
-            return (<bytes>s).decode("utf-8", "replace")
-        finally:
-            ffi.nl_string_free(s)
+        return take_string(s)
 
     def __eq__(self, other):
         if isinstance(other, Order):
