@@ -521,6 +521,12 @@ cdef class Broker:
         check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
         return equity
 
+    def get_buying_power(self):
+        """What new long entries can spend now: cash, never below zero (no margin accounts yet)."""
+        cdef double value = 0
+        check(ffi.nl_engine_buying_power(self._engine, &value))
+        return value
+
     @property
     def cash(self):
         return self.get_cash()

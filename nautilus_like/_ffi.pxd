@@ -752,6 +752,12 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `sessions` valid for `n` reads.
   NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
 
+  # Buying power for new long entries.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_buying_power(NlEngine *e, double *out);
+
   # The price `asset`'s position is valued at now (the configured mark on the
   # current bar, else the last close; NaN before the asset's first bar).
   #

@@ -1116,6 +1116,14 @@ enum NlStatus nl_engine_update_order(struct NlEngine *e,
 enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
 
 /**
+ * Buying power for new long entries.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_buying_power(struct NlEngine *e, double *out);
+
+/**
  * The price `asset`'s position is valued at now (the configured mark on the
  * current bar, else the last close; NaN before the asset's first bar).
  *

@@ -717,6 +717,7 @@ def make_strategy_class(lib: Any):
                             self._submit(broker, kind, a, -float(rng.randint(1, 25)))
                         elif abs(s) < 0.1 and pos is not None:
                             self._do(kind, a, None, broker.close_position, a)
+            self.obs.append((self.bar, "buying power", broker.get_buying_power()))
             self.obs.append((self.bar, "after", broker.get_cash(),
                              [o.order_id for o in broker.get_pending_orders()]))
 

@@ -180,3 +180,10 @@ def test_order_target_value_and_percent():
     assert result.to_fills_dataframe().select("asset", "quantity").rows() == [("AAA", 99.0), ("BBB", 20.0)]
     with pytest.raises(ValueError, match="target"):
         run({0: [lambda b: b.order_target_value("AAA", float("nan"))]})
+
+
+def test_buying_power_is_non_negative_cash():
+    seen = []
+    run({0: [lambda b: seen.append(b.get_buying_power()), lambda b: b.submit_order("AAA", 10)],
+         2: [lambda b: seen.append(b.get_buying_power())]})
+    assert seen == [100_000.0, 100_000.0 - 1020.0]   # 10 AAA bought at bar 1's open 102

@@ -573,6 +573,13 @@ impl Engine {
         self.portfolio.cash
     }
 
+    /// What new long entries can spend: non-negative cash (the accounts
+    /// built so far have no margin; ml4t-backtest's cash and short-enabled
+    /// accounts report the same).
+    pub fn buying_power(&self) -> f64 {
+        self.portfolio.cash.max(0.0)
+    }
+
     /// The asset's close on the current bar, or NaN if it has no row in it.
     pub fn current_price(&self, asset: AssetId) -> f64 {
         match (self.current_bar(), self.latest_row.get(asset as usize)) {

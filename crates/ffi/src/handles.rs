@@ -704,6 +704,18 @@ pub unsafe extern "C" fn nl_engine_set_sessions(e: *mut NlEngine, sessions: *con
     })
 }
 
+/// Buying power for new long entries.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_buying_power(e: *mut NlEngine, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let value = engine(e)?.buying_power();
+        write(out, value)
+    })
+}
+
 /// The price `asset`'s position is valued at now (the configured mark on the
 /// current bar, else the last close; NaN before the asset's first bar).
 ///
