@@ -72,10 +72,12 @@ def run(lib, actions, config=None, skip=frozenset(), probe=None, models=None, fr
     return strat.state, result, engine.broker
 
 
-def compare(actions, probe, config=None, skip=frozenset(), models=None):
-    """`models(lib)` gives Engine keyword arguments (cost models) per library."""
-    ref = probe(*run(ml4t, actions, config, skip, models=models))
-    got = probe(*run(nautilus_like, actions, config, skip, models=models))
+def compare(actions, probe, config=None, skip=frozenset(), models=None, frame=None, feed_kw=None):
+    """`models(lib)` gives Engine keyword arguments (cost models) per library;
+    `frame`/`feed_kw` replace the default price frame and DataFeed arguments."""
+    kw = dict(models=models, frame=frame, feed_kw=feed_kw)
+    ref = probe(*run(ml4t, actions, config, skip, **kw))
+    got = probe(*run(nautilus_like, actions, config, skip, **kw))
     problems = diff(ref, got, "probe")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
@@ -484,22 +486,14 @@ QUOTE_ACTIONS = {
 @pytest.mark.parametrize("source", ["VWAP", "BID", "ASK", "QUOTE_MID", "QUOTE_SIDE", "CLOSE"])
 def test_quote_execution_prices_match_ml4t(source, mode):
     cfg = {"execution_mode": mode, "execution_price": source, "allow_short_selling": True}
-    ref = _quote_probe(*run(ml4t, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
-    got = _quote_probe(*run(nautilus_like, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
-    problems = diff(ref, got, "probe")
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    compare(QUOTE_ACTIONS, _quote_probe, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED)
 
 
 @pytest.mark.parametrize("mode", ["NEXT_BAR", "SAME_BAR"])
 @pytest.mark.parametrize("mark", ["BID", "ASK", "QUOTE_MID", "QUOTE_SIDE", "OPEN", "VWAP"])
 def test_mark_prices_match_ml4t(mark, mode):
     cfg = {"execution_mode": mode, "mark_price": mark, "allow_short_selling": True}
-    ref = _quote_probe(*run(ml4t, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
-    got = _quote_probe(*run(nautilus_like, QUOTE_ACTIONS, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED))
-    problems = diff(ref, got, "probe")
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    compare(QUOTE_ACTIONS, _quote_probe, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED)
 
 
 def test_volume_limits_use_quote_sizes_like_ml4t():
@@ -511,11 +505,7 @@ def test_volume_limits_use_quote_sizes_like_ml4t():
         return {"execution_limits": VolumeParticipationLimit(0.5)}
     actions = {0: [_submit("AAA", 60, "MARKET"), _submit("BBB", -50, "MARKET")]}
     cfg = {"allow_short_selling": True, "slippage_type": "VOLUME_BASED", "slippage_rate": 0.1}
-    ref = _quote_probe(*run(ml4t, actions, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED, models=models))
-    got = _quote_probe(*run(nautilus_like, actions, cfg, frame=quoted_prices(), feed_kw=QUOTE_FEED, models=models))
-    problems = diff(ref, got, "probe")
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    compare(actions, _quote_probe, cfg, models=models, frame=quoted_prices(), feed_kw=QUOTE_FEED)
 
 
 # ------------------------------------------------------------ position rules
