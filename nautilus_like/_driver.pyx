@@ -96,6 +96,15 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.trail_hwm_source = cfg.get("trail_hwm_source", 0)
     c.trail_include_entry_bar_extremes = cfg.get("trail_include_entry_bar_extremes", False)
     c.initial_hwm_source = cfg.get("initial_hwm_source", 0)
+    c.allow_leverage = cfg.get("allow_leverage", False)
+    c.initial_margin = cfg.get("initial_margin", 0.5)
+    c.long_maintenance_margin = cfg.get("long_maintenance_margin", 0.25)
+    c.short_maintenance_margin = cfg.get("short_maintenance_margin", 0.30)
+    c.short_cash_policy = cfg.get("short_cash_policy", 0)
+    c.settlement_delay = cfg.get("settlement_delay", 0)
+    c.settlement_reduces_buying_power = cfg.get("settlement_reduces_buying_power", True)
+    c.enforce_margin_calls = cfg.get("enforce_margin_calls", False)
+    c.borrow_rate = cfg.get("borrow_rate", 0.0)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

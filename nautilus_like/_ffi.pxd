@@ -408,6 +408,29 @@ cdef extern from "nautilus_like.h":
     bool trail_include_entry_bar_extremes;
     # An `InitialHwmSource` code.
     uint32_t initial_hwm_source;
+    bool allow_leverage;
+    double initial_margin;
+    double long_maintenance_margin;
+    double short_maintenance_margin;
+    uint32_t short_cash_policy;
+    uint32_t settlement_delay;
+    bool settlement_reduces_buying_power;
+    bool enforce_margin_calls;
+    double borrow_rate;
+    # A margin account (entries limited by buying power).
+    bool allow_leverage;
+    double initial_margin;
+    double long_maintenance_margin;
+    double short_maintenance_margin;
+    # A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+    uint32_t short_cash_policy;
+    # Bars until sale proceeds are spendable.
+    uint32_t settlement_delay;
+    bool settlement_reduces_buying_power;
+    # Liquidate (largest loss first) when equity breaks maintenance margin.
+    bool enforce_margin_calls;
+    # Annual borrow fee rate on short market value (ACT/365 per bar).
+    double borrow_rate;
 
   cdef struct NlPosition:
     # Unique per opened position.

@@ -38,6 +38,7 @@ __all__ = [
     "LimitGapFill",
     "MissingPricePolicy",
     "RebalanceMode",
+    "ShortCashPolicy",
     "ShareRounding",
     "ExecutionMode",
     "ExecutionPrice",
@@ -190,8 +191,24 @@ class EntryOrderPriority(str, Enum):
     ORDER_VALUE_ASC = "order_value_asc"
 
 
+class ShortCashPolicy(str, Enum):
+    """How short-sale proceeds count toward spendable cash in a short-enabled
+    account without leverage (ml4t-backtest's field).
+
+    CREDIT (default): proceeds are cash. CREDIT_PROCEEDS: proceeds are held against
+    the short (spendable cash excludes the shorts' entry notional; shorts need no
+    cash). LOCK_NOTIONAL: VectorBT's locked collateral (not supported yet).
+    """
+
+    CREDIT = "credit"
+    CREDIT_PROCEEDS = "credit_proceeds"
+    LOCK_NOTIONAL = "lock_notional"
+
+
 # What the Rust engine implements today; other members raise a clear error.
-_SUPPORTED: dict[str, set] = {}
+_SUPPORTED: dict[str, set] = {
+    "short_cash_policy": {ShortCashPolicy.CREDIT, ShortCashPolicy.CREDIT_PROCEEDS},
+}
 
 _ENUM_FIELDS = {
     "execution_mode": ExecutionMode,
@@ -213,12 +230,13 @@ _ENUM_FIELDS = {
     "share_rounding": ShareRounding,
     "rebalance_mode": RebalanceMode,
     "missing_price_policy": MissingPricePolicy,
+    "short_cash_policy": ShortCashPolicy,
 }
 
 _NON_NEGATIVE = (
     "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
     "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread", "stop_slippage_rate",
-    "cash_buffer_pct",
+    "cash_buffer_pct", "borrow_rate",
 )
 
 
@@ -245,6 +263,19 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     initial_cash: float = 100_000.0
     allow_short_selling: bool = False
     allow_leverage: bool = False
+    # Margin account rates (fractions of notional; used when allow_leverage=True).
+    initial_margin: float = 0.5
+    long_maintenance_margin: float = 0.25
+    short_maintenance_margin: float = 0.30
+    short_cash_policy: ShortCashPolicy = ShortCashPolicy.CREDIT
+    # Bars until sale proceeds may fund entries (T+N); 0 = at once.
+    settlement_delay: int = 0
+    settlement_reduces_buying_power: bool = True
+    # Beyond ml4t-backtest (off by default, so results match it): the engine
+    # liquidates on a maintenance-margin breach, and charges an annual borrow
+    # fee on short market value (ACT/365, accrued at each bar's close).
+    enforce_margin_calls: bool = False
+    borrow_rate: float = 0.0
     execution_mode: ExecutionMode = ExecutionMode.NEXT_BAR
     execution_price: ExecutionPrice = ExecutionPrice.OPEN
     mark_price: ExecutionPrice = ExecutionPrice.PRICE
@@ -313,12 +344,29 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         if not 0.0 <= self.cash_buffer_pct < 1.0:
             raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
         for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
-                      "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes"):
+                      "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes",
+                      "settlement_reduces_buying_power", "enforce_margin_calls"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
-        if self.allow_leverage:
-            raise ValueError("allow_leverage=True (margin accounts) is not supported by nautilus_like yet")
+        self._validate_margin()
         return self
+
+    def _validate_margin(self) -> None:
+        for field in ("initial_margin", "long_maintenance_margin", "short_maintenance_margin"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+                raise ValueError(f"{field} must be a number in (0, 1], got {value!r}")
+            setattr(self, field, float(value))
+        for field in ("long_maintenance_margin", "short_maintenance_margin"):
+            # Equal is allowed (ml4t's LEAN preset uses 0.5 / 0.5).
+            if getattr(self, field) > self.initial_margin:
+                raise ValueError(
+                    f"{field} ({getattr(self, field)}) must be <= initial_margin ({self.initial_margin})")
+        delay = self.settlement_delay
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 5:
+            raise ValueError(f"settlement_delay must be a whole number of bars in 0..5, got {delay!r}")
+        if self.enforce_margin_calls and not self.allow_leverage:
+            raise ValueError("enforce_margin_calls=True needs a margin account (allow_leverage=True)")
 
     def resolved_commission_type(self) -> CommissionType:
         """The commission model in effect: NONE is inferred from the rate fields

@@ -14,6 +14,7 @@ from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
 from nautilus_like.config import (
     BacktestConfig,
+    ShortCashPolicy,
     ConditionalOrderMode,
     EntryOrderPriority,
     ExecutionPrice,
@@ -73,6 +74,15 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "initial_hwm_source": _INITIAL_HWM[config.initial_hwm_source],
         "share_type": _SHARES[config.share_type],
         "allow_short_selling": config.allow_short_selling,
+        "allow_leverage": config.allow_leverage,
+        "initial_margin": config.initial_margin,
+        "long_maintenance_margin": config.long_maintenance_margin,
+        "short_maintenance_margin": config.short_maintenance_margin,
+        "short_cash_policy": 1 if config.short_cash_policy is ShortCashPolicy.CREDIT_PROCEEDS else 0,
+        "settlement_delay": config.settlement_delay,
+        "settlement_reduces_buying_power": config.settlement_reduces_buying_power,
+        "enforce_margin_calls": config.enforce_margin_calls,
+        "borrow_rate": config.borrow_rate,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],
         "limit_gap_fill": _LIMIT_GAP[config.limit_gap_fill],
         "fill_ordering": _FILL_ORDERING[config.fill_ordering],

@@ -645,6 +645,30 @@ typedef struct NlEngineConfig {
    * An `InitialHwmSource` code.
    */
   uint32_t initial_hwm_source;
+  /**
+   * A margin account (entries limited by buying power).
+   */
+  bool allow_leverage;
+  double initial_margin;
+  double long_maintenance_margin;
+  double short_maintenance_margin;
+  /**
+   * A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+   */
+  uint32_t short_cash_policy;
+  /**
+   * Bars until sale proceeds are spendable.
+   */
+  uint32_t settlement_delay;
+  bool settlement_reduces_buying_power;
+  /**
+   * Liquidate (largest loss first) when equity breaks maintenance margin.
+   */
+  bool enforce_margin_calls;
+  /**
+   * Annual borrow fee rate on short market value (ACT/365 per bar).
+   */
+  double borrow_rate;
 } NlEngineConfig;
 
 typedef struct NlPosition {

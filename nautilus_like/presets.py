@@ -16,10 +16,7 @@ UNSUPPORTED = {
     "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
     "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
     "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
-    "short_cash_policy": "locks short-sale proceeds as collateral",
-    "allow_leverage": "margin accounts",
-    "long_maintenance_margin": "margin accounts",
-    "short_maintenance_margin": "margin accounts",
+    "short_cash_policy": "LOCK_NOTIONAL locks short-sale proceeds as collateral",
     "rebalance_headroom_pct": "rebalancing helpers",
 }
 

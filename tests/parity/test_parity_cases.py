@@ -635,5 +635,5 @@ def test_presets_trade_like_ml4t(preset, case):
 def test_unsupported_presets_say_what_is_missing():
     with pytest.raises(ValueError, match="immediate_fill"):
         nautilus_like.BacktestConfig.from_preset("vectorbt")
-    with pytest.raises(ValueError, match="allow_leverage"):
+    with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
         nautilus_like.BacktestConfig.from_preset("lean")

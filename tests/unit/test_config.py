@@ -42,8 +42,24 @@ def test_unknown_fields_and_unsupported_values_are_refused():
     with pytest.raises(ValueError, match="execution_price must be one of"):
         BacktestConfig(execution_price="twap")
     assert BacktestConfig(execution_price="vwap", mark_price="quote_side").mark_price.name == "QUOTE_SIDE"
-    with pytest.raises(ValueError, match="allow_leverage"):
-        BacktestConfig(allow_leverage=True)
+    with pytest.raises(ValueError, match="short_cash_policy=LOCK_NOTIONAL is not supported"):
+        BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional")
+
+
+def test_margin_settings_are_checked_with_the_field_named():
+    assert BacktestConfig(allow_leverage=True).initial_margin == 0.5
+    with pytest.raises(ValueError, match=r"initial_margin must be a number in \(0, 1\], got 1.5"):
+        BacktestConfig(allow_leverage=True, initial_margin=1.5)
+    with pytest.raises(ValueError, match=r"short_maintenance_margin \(0.6\) must be <= initial_margin \(0.5\)"):
+        BacktestConfig(allow_leverage=True, short_maintenance_margin=0.6)
+    # Equal maintenance and initial margin is LEAN's setting.
+    assert BacktestConfig(allow_leverage=True, long_maintenance_margin=0.5).long_maintenance_margin == 0.5
+    with pytest.raises(ValueError, match="settlement_delay must be a whole number of bars in 0..5, got 7"):
+        BacktestConfig(settlement_delay=7)
+    with pytest.raises(ValueError, match="enforce_margin_calls=True needs a margin account"):
+        BacktestConfig(enforce_margin_calls=True)
+    with pytest.raises(ValueError, match="borrow_rate must be a finite number >= 0, got -0.01"):
+        BacktestConfig(borrow_rate=-0.01)
 
 
 def test_cost_types_are_inferred_from_rates_like_ml4t():

@@ -1,13 +1,51 @@
-//! Cash-account checks on entries (orders that open, add to or reverse a
+//! Account checks on entries (orders that open, add to or reverse a
 //! position). Exits are never checked: closing frees capital.
 //!
-//! Rules and messages follow ml4t-backtest's cash ("no shorts") and
-//! short-enabled non-leveraged accounts, including the 0.01 cash tolerance.
+//! Rules and messages follow ml4t-backtest's three account kinds, which are
+//! flags rather than types: cash (no shorts), short-enabled without leverage
+//! ("crypto"), and margin (`allow_leverage`: entries are limited by buying
+//! power = excess equity over initial margin / initial margin rate). The
+//! 0.01 cash tolerance is ml4t's too.
 
-use nl_core::OrderSide;
+use std::collections::VecDeque;
+
+use nl_core::{BarIndex, OrderSide};
 
 /// Cash may be overdrawn by this much (rounding of the cost check).
 pub const CASH_TOLERANCE: f64 = 0.01;
+
+/// How short-sale proceeds count toward what a non-leveraged account may
+/// spend on new entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ShortCashPolicy {
+    /// Proceeds are cash like any other (ml4t's default).
+    Credit = 0,
+    /// Proceeds are held against the short: spendable cash excludes the
+    /// shorts' entry notional, and opening or adding to a short needs no cash.
+    CreditProceeds = 1,
+}
+
+impl TryFrom<u32> for ShortCashPolicy {
+    type Error = nl_core::EngineError;
+    fn try_from(v: u32) -> Result<Self, Self::Error> {
+        match v {
+            0 => Ok(Self::Credit),
+            1 => Ok(Self::CreditProceeds),
+            _ => Err(nl_core::EngineError::InvalidArgument(format!("unknown short_cash_policy code {v}"))),
+        }
+    }
+}
+
+/// The account's rules for entries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountRules {
+    pub allow_short_selling: bool,
+    pub allow_leverage: bool,
+    /// Initial margin rate of a margin account (0.5 = Reg T, 2x leverage).
+    pub initial_margin: f64,
+    pub short_cash_policy: ShortCashPolicy,
+}
 
 /// The order's effect relative to the current position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,58 +72,161 @@ pub fn order_effect(held: f64, side: OrderSide, quantity: f64) -> OrderEffect {
     }
 }
 
-/// Why the account refuses an entry at `price` costing `commission`, if it
-/// does. A reversal is checked against `cash`; an entry against `spendable`
-/// (cash less the configured buffer).
-#[allow(clippy::too_many_arguments)]
+/// One entry to check: `quantity` (unsigned) of an asset with contract
+/// `multiplier` at `price`, against the signed position `held`.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryCheck {
+    pub held: f64,
+    pub side: OrderSide,
+    pub quantity: f64,
+    pub price: f64,
+    pub multiplier: f64,
+    pub commission: f64,
+}
+
+/// Why the account refuses `e`, if it does.
+///
+/// `cash` is the account's cash (a reversal is checked against it),
+/// `available` what entries may spend (cash less short collateral, unsettled
+/// proceeds and the buffer). `buying_power(cash, without_asset)` is a margin
+/// account's buying power for that cash over the open positions, leaving out
+/// the order's own asset when `without_asset` (a reversal closes it first).
 pub fn entry_rejection(
+    rules: &AccountRules,
     cash: f64,
-    spendable: f64,
-    held: f64,
-    side: OrderSide,
-    quantity: f64,
-    price: f64,
-    commission: f64,
-    allow_short_selling: bool,
+    available: f64,
+    e: &EntryCheck,
+    buying_power: impl Fn(f64, bool) -> f64,
 ) -> Option<String> {
-    let delta = side.sign() * quantity;
-    let after = held + delta;
-    match order_effect(held, side, quantity) {
+    let after = e.held + e.side.sign() * e.quantity;
+    let cost = |qty: f64| (qty * e.price * e.multiplier).abs();
+    let leverage_check = |need: f64, cash: f64, without_asset: bool| {
+        let have = buying_power(cash, without_asset);
+        (need > have + CASH_TOLERANCE).then(|| {
+            format!(
+                "Insufficient buying power: need ${need:.2}, have ${have:.2} (IM={:.1}%)",
+                rules.initial_margin * 100.0
+            )
+        })
+    };
+    let short_without_cash =
+        !rules.allow_leverage && rules.short_cash_policy == ShortCashPolicy::CreditProceeds && after < 0.0;
+    match order_effect(e.held, e.side, e.quantity) {
         OrderEffect::Exit => None,
         OrderEffect::Reversal => {
-            if !allow_short_selling {
+            if !rules.allow_short_selling {
                 return Some("Position reversal not allowed in cash account".into());
             }
-            let proceeds = (held * price).abs();
-            let cash_after_close = if held > 0.0 { cash + proceeds } else { cash - proceeds } - commission;
-            let need = (after * price).abs();
+            let proceeds = cost(e.held);
+            let cash_after_close = if e.held > 0.0 { cash + proceeds } else { cash - proceeds } - e.commission;
+            let need = cost(after);
+            if rules.allow_leverage {
+                return leverage_check(need, cash_after_close, true);
+            }
+            if short_without_cash {
+                return None;
+            }
             (need > cash_after_close + CASH_TOLERANCE).then(|| {
                 format!("Insufficient cash for reversal: need ${need:.2}, have ${cash_after_close:.2} after closing")
             })
         }
         OrderEffect::Entry => {
-            let available = spendable - commission;
-            let cost = (delta * price).abs();
-            if held == 0.0 {
-                if after < 0.0 && !allow_short_selling {
-                    return Some("Short selling not allowed in cash account".into());
-                }
-                if cost > available + CASH_TOLERANCE {
-                    return Some(if allow_short_selling {
-                        let dir = if after > 0.0 { "long" } else { "short" };
-                        format!("Insufficient cash for {dir}: need ${cost:.2}, have ${available:.2}")
-                    } else {
-                        format!("Insufficient cash: need ${cost:.2}, have ${available:.2}")
-                    });
-                }
-                None
-            } else {
-                if after < 0.0 && !allow_short_selling {
-                    return Some("Short positions not allowed in cash account".into());
-                }
-                (cost > available + CASH_TOLERANCE)
-                    .then(|| format!("Insufficient cash: need ${cost:.2}, have ${available:.2}"))
+            let available = available - e.commission;
+            let need = cost(e.quantity);
+            let opening = e.held == 0.0;
+            if after < 0.0 && !rules.allow_short_selling {
+                return Some(if opening { "Short selling not allowed in cash account" } else { "Short positions not allowed in cash account" }.into());
             }
+            if short_without_cash {
+                return None;
+            }
+            if rules.allow_leverage {
+                return leverage_check(need, available, false);
+            }
+            (need > available + CASH_TOLERANCE).then(|| {
+                if opening && rules.allow_short_selling {
+                    let dir = if after > 0.0 { "long" } else { "short" };
+                    format!("Insufficient cash for {dir}: need ${need:.2}, have ${available:.2}")
+                } else {
+                    format!("Insufficient cash: need ${need:.2}, have ${available:.2}")
+                }
+            })
         }
+    }
+}
+
+/// Sale proceeds not yet settled (T+N in bars): entries cannot spend them.
+#[derive(Debug, Clone, Default)]
+pub struct Settlement {
+    /// (bar the amount settles on, amount), in fill order.
+    holds: VecDeque<(BarIndex, f64)>,
+    held: f64,
+}
+
+impl Settlement {
+    /// Holds `amount` (a positive cash change) from bar `b` for `delay` bars.
+    pub fn hold(&mut self, b: BarIndex, delay: u32, amount: f64) {
+        if amount <= 0.0 || delay == 0 {
+            return;
+        }
+        self.holds.push_back((b + delay, amount));
+        self.held += amount;
+    }
+
+    /// Releases what settles by bar `b` (called as the bar opens).
+    pub fn release(&mut self, b: BarIndex) {
+        while let Some(&(_, amount)) = self.holds.front().filter(|(due, _)| *due <= b) {
+            self.holds.pop_front();
+            self.held -= amount;
+        }
+        // No drift once nothing is held.
+        if self.holds.is_empty() {
+            self.held = 0.0;
+        }
+    }
+
+    /// Cash held in unsettled sales.
+    pub fn unsettled(&self) -> f64 {
+        self.held
+    }
+}
+
+/// CPython 3.12's `sum()` of floats (Neumaier's compensated summation), so
+/// account totals agree with ml4t-backtest to the bit.
+pub fn py_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut total, mut c) = (0.0f64, 0.0f64);
+    for x in values {
+        let t = total + x;
+        c += if total.abs() >= x.abs() { (total - t) + x } else { (x - t) + total };
+        total = t;
+    }
+    if c != 0.0 && c.is_finite() {
+        total += c;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensated_sum_keeps_small_terms() {
+        assert_eq!(py_sum([1e16, 1.0, -1e16]), 1.0);
+        assert_eq!(py_sum([0.1, 0.2, 0.3]), 0.6);
+        assert_eq!(py_sum(std::iter::empty()), 0.0);
+    }
+
+    #[test]
+    fn settlement_releases_on_due_bar() {
+        let mut s = Settlement::default();
+        s.hold(3, 2, 100.0);
+        s.hold(4, 2, 50.0);
+        s.release(4);
+        assert_eq!(s.unsettled(), 150.0);
+        s.release(5);
+        assert_eq!(s.unsettled(), 50.0);
+        s.release(6);
+        assert_eq!(s.unsettled(), 0.0);
     }
 }

@@ -5,6 +5,7 @@ use nl_core::{
     InitialHwmSource, LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
 };
 
+use crate::account::{AccountRules, ShortCashPolicy};
 use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
 
@@ -24,6 +25,26 @@ pub struct EngineConfig {
     pub impact: MarketImpact,
     /// A cash account (false) rejects sales that would open a short position.
     pub allow_short_selling: bool,
+    /// A margin account: entries are limited by buying power, not cash.
+    pub allow_leverage: bool,
+    /// Margin rates (fractions of notional) of a margin account.
+    pub initial_margin: f64,
+    pub long_maintenance_margin: f64,
+    pub short_maintenance_margin: f64,
+    /// How short proceeds count toward spendable cash (non-leveraged accounts).
+    pub short_cash_policy: ShortCashPolicy,
+    /// Bars until sale proceeds may fund entries (0 = at once).
+    pub settlement_delay: u32,
+    /// Whether unsettled proceeds are withheld from entries.
+    pub settlement_reduces_buying_power: bool,
+    /// Beyond ml4t-backtest (off by default): when equity falls below the
+    /// maintenance requirement at a bar's close, the engine liquidates
+    /// positions (largest loss first) at the next opportunity.
+    pub enforce_margin_calls: bool,
+    /// Beyond ml4t-backtest (0 by default): annual borrow fee on the market
+    /// value of short positions, accrued from cash at every bar's close for
+    /// the calendar time since the previous bar (ACT/365).
+    pub borrow_rate: f64,
     /// What limit and stop triggers compare against.
     pub conditional_order_mode: ConditionalOrderMode,
     /// How a limit order fills when the bar opens through its limit.
@@ -71,6 +92,15 @@ impl Default for EngineConfig {
             limits: PerAsset::uniform(ExecutionLimit::None),
             impact: MarketImpact::None,
             allow_short_selling: false,
+            allow_leverage: false,
+            initial_margin: 0.5,
+            long_maintenance_margin: 0.25,
+            short_maintenance_margin: 0.30,
+            short_cash_policy: ShortCashPolicy::Credit,
+            settlement_delay: 0,
+            settlement_reduces_buying_power: true,
+            enforce_margin_calls: false,
+            borrow_rate: 0.0,
             conditional_order_mode: ConditionalOrderMode::BarOhlc,
             limit_gap_fill: LimitGapFill::Limit,
             partial_fills_allowed: false,
@@ -104,9 +134,42 @@ impl EngineConfig {
             return Err(EngineError::InvalidArgument(format!(
                 "stop_slippage_rate must be finite and >= 0, got {}", self.stop_slippage_rate)));
         }
+        if self.allow_leverage || self.enforce_margin_calls {
+            let rate = |name: &str, v: f64| {
+                if v.is_finite() && v > 0.0 && v <= 1.0 {
+                    Ok(())
+                } else {
+                    Err(EngineError::InvalidArgument(format!("{name} must be in (0, 1], got {v}")))
+                }
+            };
+            rate("initial_margin", self.initial_margin)?;
+            rate("long_maintenance_margin", self.long_maintenance_margin)?;
+            rate("short_maintenance_margin", self.short_maintenance_margin)?;
+            for (name, v) in [("long_maintenance_margin", self.long_maintenance_margin),
+                              ("short_maintenance_margin", self.short_maintenance_margin)] {
+                if v > self.initial_margin {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "{name} ({v}) must be <= initial_margin ({})", self.initial_margin)));
+                }
+            }
+        }
+        if !(self.borrow_rate.is_finite() && self.borrow_rate >= 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "borrow_rate must be finite and >= 0, got {}", self.borrow_rate)));
+        }
         self.commission.validate()?;
         self.limits.models().try_for_each(ExecutionLimit::validate)?;
         self.impact.validate()?;
         self.slippage.validate()
+    }
+
+    /// The account's entry rules.
+    pub fn account_rules(&self) -> AccountRules {
+        AccountRules {
+            allow_short_selling: self.allow_short_selling,
+            allow_leverage: self.allow_leverage,
+            initial_margin: self.initial_margin,
+            short_cash_policy: self.short_cash_policy,
+        }
     }
 }

@@ -8,6 +8,7 @@ use nl_core::{
     Order, OrderId, OrderSide, OrderStatus, OrderType, Position, TimeInForce, Trade, WaterMarkSource,
 };
 
+use crate::account::Settlement;
 use crate::config::EngineConfig;
 use crate::costs::{Commissions, PerAsset, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
@@ -151,6 +152,10 @@ pub struct Engine {
     pub(crate) scratch_eligible: Vec<OrderId>,
     pub(crate) scratch_exits: Vec<OrderId>,
     pub(crate) scratch_entries: Vec<OrderId>,
+    /// Sale proceeds not yet settled (`settlement_delay`).
+    pub(crate) settlement: Settlement,
+    /// Contract multiplier (point value) per asset; 1 for equities.
+    pub(crate) multipliers: Vec<f64>,
     /// Equity and cash recorded at the end of every bar.
     pub(crate) equity: Vec<f64>,
     pub(crate) cash_curve: Vec<f64>,
@@ -181,6 +186,8 @@ impl Engine {
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
+            settlement: Settlement::default(),
+            multipliers: vec![1.0; n_assets],
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
@@ -275,6 +282,7 @@ impl Engine {
                 "expected bar {expected} of {}, got {b}", self.market.n_bars())));
         }
         self.phase = Phase::InBar(b);
+        self.settlement.release(b);
         self.portfolio.age_positions();
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
@@ -571,13 +579,6 @@ impl Engine {
 
     pub fn cash(&self) -> f64 {
         self.portfolio.cash
-    }
-
-    /// What new long entries can spend: non-negative cash (the accounts
-    /// built so far have no margin; ml4t-backtest's cash and short-enabled
-    /// accounts report the same).
-    pub fn buying_power(&self) -> f64 {
-        self.portfolio.cash.max(0.0)
     }
 
     /// The asset's close on the current bar, or NaN if it has no row in it.

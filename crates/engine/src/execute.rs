@@ -8,7 +8,7 @@ use nl_core::{
     OrderType, ShareType, TimeInForce,
 };
 
-use crate::account::{entry_rejection, order_effect, OrderEffect, CASH_TOLERANCE};
+use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, CASH_TOLERANCE};
 use crate::costs::{CommissionQuery, SlippageQuery};
 use crate::engine::Engine;
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
@@ -187,6 +187,8 @@ impl Engine {
         };
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, quoted);
+        // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
+        self.settlement.hold(b, self.cfg.settlement_delay, (-side.sign() * quantity * price) - commission);
         // A position this fill opened (or reversed into) starts its marks per
         // `initial_hwm_source`.
         if let Some(pos) = self.portfolio.position(asset) {
@@ -347,10 +349,10 @@ impl Engine {
         }
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
-        let cash = self.portfolio.cash;
-        let buffer = self.cfg.cash_buffer_pct;
-        let spendable = if buffer > 0.0 && cash > 0.0 { cash * (1.0 - buffer) } else { cash };
-        Ok(entry_rejection(cash, spendable, held, o.side, quantity, price, commission, self.cfg.allow_short_selling))
+        let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
+        let asset = o.asset;
+        Ok(entry_rejection(&self.cfg.account_rules(), self.portfolio.cash, self.available_cash(), &check,
+            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset))))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: String) {

@@ -8,6 +8,7 @@ pub mod costs;
 pub mod engine;
 mod execute;
 mod matching;
+mod margin;
 pub mod rules;
 mod risk;
 pub mod execution;

@@ -9,6 +9,7 @@ use nl_core::{
     FillOrdering, InitialHwmSource, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
     LimitGapFill, Order, OrderSide, OrderStatus, OrderType, Position, ShareType, TimeInForce, Trade, TradeStatus,
 };
+use nl_engine::account::ShortCashPolicy;
 use nl_engine::{Engine, EngineConfig, MarketData, OrderRequest, OrderUpdate, SubmitOutcome};
 
 use crate::error::{guard, into_c_string, null_error, NlStatus};
@@ -87,6 +88,20 @@ pub struct NlEngineConfig {
     pub trail_include_entry_bar_extremes: bool,
     /// An `InitialHwmSource` code.
     pub initial_hwm_source: u32,
+    /// A margin account (entries limited by buying power).
+    pub allow_leverage: bool,
+    pub initial_margin: f64,
+    pub long_maintenance_margin: f64,
+    pub short_maintenance_margin: f64,
+    /// A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+    pub short_cash_policy: u32,
+    /// Bars until sale proceeds are spendable.
+    pub settlement_delay: u32,
+    pub settlement_reduces_buying_power: bool,
+    /// Liquidate (largest loss first) when equity breaks maintenance margin.
+    pub enforce_margin_calls: bool,
+    /// Annual borrow fee rate on short market value (ACT/365 per bar).
+    pub borrow_rate: f64,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -268,6 +283,15 @@ impl NlEngineConfig {
             trail_hwm_source: WaterMarkSource::try_from(self.trail_hwm_source)?,
             trail_include_entry_bar_extremes: self.trail_include_entry_bar_extremes,
             initial_hwm_source: InitialHwmSource::try_from(self.initial_hwm_source)?,
+            allow_leverage: self.allow_leverage,
+            initial_margin: self.initial_margin,
+            long_maintenance_margin: self.long_maintenance_margin,
+            short_maintenance_margin: self.short_maintenance_margin,
+            short_cash_policy: ShortCashPolicy::try_from(self.short_cash_policy)?,
+            settlement_delay: self.settlement_delay,
+            settlement_reduces_buying_power: self.settlement_reduces_buying_power,
+            enforce_margin_calls: self.enforce_margin_calls,
+            borrow_rate: self.borrow_rate,
             ..EngineConfig::default()
         })
     }

@@ -32,6 +32,15 @@ fn config() -> NlEngineConfig {
         trail_hwm_source: 0,
         trail_include_entry_bar_extremes: false,
         initial_hwm_source: 0,
+        allow_leverage: false,
+        initial_margin: 0.5,
+        long_maintenance_margin: 0.25,
+        short_maintenance_margin: 0.3,
+        short_cash_policy: 0,
+        settlement_delay: 0,
+        settlement_reduces_buying_power: true,
+        enforce_margin_calls: false,
+        borrow_rate: 0.0,
     }
 }
 
