@@ -353,5 +353,18 @@ def collect_results(EngineState state):
             text = take_string(detail)
             if text is not None:
                 exit_details[i + 1] = text
+    # Beyond ml4t: the engine's margin calls and borrow fees.
+    cdef size_t n_calls = 0
+    cdef ffi.NlMarginCall call
+    check(ffi.nl_engine_margin_call_count(e, &n_calls))
+    margin_calls = []
+    for i in range(n_calls):
+        check(ffi.nl_engine_margin_call(e, i, &call))
+        margin_calls.append((call.bar, call.equity, call.requirement, call.liquidated))
+    cdef const double* fees = NULL
+    cdef size_t n_fees = 0
+    check(ffi.nl_engine_borrow_fees(e, &fees, &n_fees))
+    borrow_fees = [fees[i] for i in range(n_fees)]
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
-                open_positions=open_arr, order_status=statuses, exit_details=exit_details)
+                open_positions=open_arr, order_status=statuses, exit_details=exit_details,
+                margin_calls=margin_calls, borrow_fees=borrow_fees)

@@ -229,6 +229,8 @@ cdef extern from "nautilus_like.h":
     CANCEL_REASON_FILL_OR_KILL # = 5,
     # Cash could not pay for it and `reject_on_insufficient_cash` is off.
     CANCEL_REASON_INSUFFICIENT_CASH # = 6,
+    # The engine liquidated the asset on a margin call.
+    CANCEL_REASON_MARGIN_CALL # = 7,
 
   # Why a fill reduced or closed a position.
   cdef enum ExitReason:
@@ -240,6 +242,8 @@ cdef extern from "nautilus_like.h":
     EXIT_REASON_TIME_STOP # = 4,
     EXIT_REASON_RISK_LIQUIDATION # = 5,
     EXIT_REASON_END_OF_DATA # = 6,
+    # The engine liquidated it on a maintenance-margin breach.
+    EXIT_REASON_MARGIN_CALL # = 7,
 
   # The price a triggered stop or take-profit rule fills at.
   cdef enum StopFillMode:
@@ -296,6 +300,17 @@ cdef extern from "nautilus_like.h":
   # Bid, ask and midpoint of a bar (NaN where the feed has none).
   cdef struct Quote:
     pass
+
+  # One margin call (see `nl_engine_margin_call`).
+  cdef struct NlMarginCall:
+    # The bar whose close breached maintenance margin.
+    uint32_t bar;
+    # Net liquidation value at that close.
+    double equity;
+    # Maintenance margin required at that close.
+    double requirement;
+    # Positions sent to liquidation at the next open.
+    uint32_t liquidated;
 
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it
@@ -408,15 +423,6 @@ cdef extern from "nautilus_like.h":
     bool trail_include_entry_bar_extremes;
     # An `InitialHwmSource` code.
     uint32_t initial_hwm_source;
-    bool allow_leverage;
-    double initial_margin;
-    double long_maintenance_margin;
-    double short_maintenance_margin;
-    uint32_t short_cash_policy;
-    uint32_t settlement_delay;
-    bool settlement_reduces_buying_power;
-    bool enforce_margin_calls;
-    double borrow_rate;
     # A margin account (entries limited by buying power).
     bool allow_leverage;
     double initial_margin;
@@ -598,6 +604,31 @@ cdef extern from "nautilus_like.h":
     void *user_data;
 
 
+
+  # Net liquidation value and maintenance requirement at the current marks.
+  #
+  # # Safety
+  # `e` must be a live engine handle; the out pointers valid for writing.
+  NlStatus nl_engine_margin_state(NlEngine *e, double *out_equity, double *out_requirement);
+
+  # The number of margin calls so far.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_margin_call_count(NlEngine *e, size_t *out);
+
+  # Margin call `i` (0-based, in bar order).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_margin_call(NlEngine *e, size_t i, NlMarginCall *out);
+
+  # Borrow fees charged per asset: a pointer to `n_assets` values (valid
+  # until the next engine call).
+  #
+  # # Safety
+  # `e` must be a live engine handle; the out pointers valid for writing.
+  NlStatus nl_engine_borrow_fees(NlEngine *e, const double **out_fees, size_t *out_len);
 
   # Sets the engine's commission models (before its first bar).
   #

@@ -41,6 +41,7 @@ _CANCEL_REASONS = {
     ffi.CANCEL_REASON_IMMEDIATE_OR_CANCEL: "ioc",
     ffi.CANCEL_REASON_FILL_OR_KILL: "fok",
     ffi.CANCEL_REASON_INSUFFICIENT_CASH: "insufficient_cash",
+    ffi.CANCEL_REASON_MARGIN_CALL: "margin_call",
 }
 
 # The exception a Python cost model raised inside a Rust call; `check` re-raises it.
@@ -376,7 +377,7 @@ cdef class Fill:
 
 # ExitReason codes -> ml4t's exit_reason strings.
 EXIT_REASONS = {0: "signal", 1: "stop_loss", 2: "take_profit", 3: "trailing_stop", 4: "time_stop",
-                5: "risk_liquidation", 6: "end_of_data"}
+                5: "risk_liquidation", 6: "end_of_data", 7: "margin_call"}
 
 # ExecutionPrice codes -> ml4t's price_source strings.
 PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask",

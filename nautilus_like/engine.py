@@ -136,10 +136,14 @@ class Engine:
                              "share of each bar's volume)")
         self.execution_limits = execution_limits
         self.market_impact_model = market_impact_model
+        sessions = feed._sessions()
+        if config.borrow_rate > 0 and sessions is None:
+            raise ValueError(f"borrow_rate={config.borrow_rate} accrues per calendar day, but the feed's "
+                             f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
         self._state = create_engine(
             self._view, _engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
-            feed._sessions(),
+            sessions,
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
             None if market_impact_model is None else impact_spec(market_impact_model))
         self.broker = Broker(self._state)

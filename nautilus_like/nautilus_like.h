@@ -367,6 +367,10 @@ typedef enum CancelReason {
    * Cash could not pay for it and `reject_on_insufficient_cash` is off.
    */
   CANCEL_REASON_INSUFFICIENT_CASH = 6,
+  /**
+   * The engine liquidated the asset on a margin call.
+   */
+  CANCEL_REASON_MARGIN_CALL = 7,
 } CancelReason;
 
 /**
@@ -383,6 +387,10 @@ typedef enum ExitReason {
   EXIT_REASON_TIME_STOP = 4,
   EXIT_REASON_RISK_LIQUIDATION = 5,
   EXIT_REASON_END_OF_DATA = 6,
+  /**
+   * The engine liquidated it on a maintenance-margin breach.
+   */
+  EXIT_REASON_MARGIN_CALL = 7,
 } ExitReason;
 
 /**
@@ -482,6 +490,28 @@ typedef struct NlMarketData NlMarketData;
  * Bid, ask and midpoint of a bar (NaN where the feed has none).
  */
 typedef struct Quote Quote;
+
+/**
+ * One margin call (see `nl_engine_margin_call`).
+ */
+typedef struct NlMarginCall {
+  /**
+   * The bar whose close breached maintenance margin.
+   */
+  uint32_t bar;
+  /**
+   * Net liquidation value at that close.
+   */
+  double equity;
+  /**
+   * Maintenance margin required at that close.
+   */
+  double requirement;
+  /**
+   * Positions sent to liquidation at the next open.
+   */
+  uint32_t liquidated;
+} NlMarginCall;
 
 /**
  * A user commission model: writes the fee of a fill of `quantity` (unsigned)
@@ -916,6 +946,41 @@ typedef struct NlRuleSpec {
 } NlRuleSpec;
 
 
+
+/**
+ * Net liquidation value and maintenance requirement at the current marks.
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_margin_state(struct NlEngine *e,
+                                     double *out_equity,
+                                     double *out_requirement);
+
+/**
+ * The number of margin calls so far.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_margin_call_count(struct NlEngine *e, size_t *out);
+
+/**
+ * Margin call `i` (0-based, in bar order).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_margin_call(struct NlEngine *e, size_t i, struct NlMarginCall *out);
+
+/**
+ * Borrow fees charged per asset: a pointer to `n_assets` values (valid
+ * until the next engine call).
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_borrow_fees(struct NlEngine *e, const double **out_fees, size_t *out_len);
 
 /**
  * Sets the engine's commission models (before its first bar).

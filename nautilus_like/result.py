@@ -238,6 +238,27 @@ class BacktestResult:
         return self.broker.get_fills() if self.broker is not None else []
 
     @property
+    def margin_calls(self) -> pl.DataFrame:
+        """Margin calls the engine enforced (`enforce_margin_calls`): the close that
+        breached maintenance margin, equity and requirement there, and how many
+        positions were sent to liquidation at the next open."""
+        calls = self._raw.get("margin_calls", [])
+        bars = np.array([c[0] for c in calls], dtype=np.uint32)
+        return pl.DataFrame({
+            "timestamp": self._times(bars),
+            "equity": pl.Series([c[1] for c in calls], dtype=pl.Float64),
+            "requirement": pl.Series([c[2] for c in calls], dtype=pl.Float64),
+            "positions_liquidated": pl.Series([c[3] for c in calls], dtype=pl.UInt32),
+        })
+
+    @property
+    def borrow_fees(self) -> dict[str, float]:
+        """Borrow fees charged on shorts (`borrow_rate`), per asset that paid any.
+        They reduce cash and equity but not trade P&L."""
+        fees = self._raw.get("borrow_fees", [])
+        return {a: f for a, f in zip(self._assets, fees) if f}
+
+    @property
     def metrics(self) -> dict[str, Any]:
         if self._metrics is None:
             self._metrics = compute_metrics(self)

@@ -78,6 +78,8 @@ class ExitReason(str, Enum):
     TIME_STOP = "time_stop"
     RISK_LIQUIDATION = "risk_liquidation"
     END_OF_DATA = "end_of_data"
+    # Beyond ml4t: the engine liquidated the position on a maintenance-margin breach.
+    MARGIN_CALL = "margin_call"
 
 
 @dataclass

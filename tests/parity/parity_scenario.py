@@ -138,6 +138,8 @@ def make_scenario(seed: int) -> Scenario:
     if rng.random() < 0.25:
         prices, feed_kw = _add_quotes(rng, prices)
     config = make_config(rng, prices)
+    # Account kind from its own stream, so the other draws stay as they were.
+    _draw_account(random.Random(f"parity-account-{seed}"), config)
     if rng.random() < 0.2:
         # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
         preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic"])
@@ -294,6 +296,24 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
     return cfg
 
 
+def _draw_account(rng: random.Random, cfg: dict[str, Any]) -> None:
+    """Margin accounts (with or without shorts), short proceeds held as
+    collateral, and T+N settlement of sale proceeds."""
+    r = rng.random()
+    if r < 0.25:
+        cfg["allow_leverage"] = True
+        cfg["allow_short_selling"] = rng.random() < 0.8
+        im = rng.choice([0.5, 0.5, 0.25, 0.4, 1.0])
+        cfg["initial_margin"] = im
+        cfg["long_maintenance_margin"] = round(im * rng.choice([0.5, 0.6, 1.0]), 4)
+        cfg["short_maintenance_margin"] = round(im * rng.choice([0.6, 0.75, 1.0]), 4)
+    elif r < 0.4 and cfg.get("allow_short_selling"):
+        cfg["short_cash_policy"] = "CREDIT_PROCEEDS"
+    if rng.random() < 0.15:
+        cfg["settlement_delay"] = rng.choice([1, 2, 3])
+        cfg["settlement_reduces_buying_power"] = rng.random() < 0.8
+
+
 # ------------------------------------------------------------------------- config
 
 
@@ -319,6 +339,7 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "trail_stop_timing": cfg_mod.TrailStopTiming,
         "trail_hwm_source": cfg_mod.WaterMarkSource,
         "initial_hwm_source": cfg_mod.InitialHwmSource,
+        "short_cash_policy": cfg_mod.ShortCashPolicy,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items() if k != "preset"}
     if "preset" not in spec:

@@ -304,7 +304,8 @@ def test_scenarios_exercise_the_features():
     seen = {"rejected": 0, "cancelled": 0, "short_fill": 0, "flip": 0, "partial": 0, "open": 0,
             "same_bar": 0, "next_bar": 0, "fractional": 0, "missing_rows": 0, "zero_qty_reject": 0,
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
-            "update": 0, "volume_partial_fill": 0, "impact": 0}
+            "update": 0, "volume_partial_fill": 0, "impact": 0, "margin_borrowed": 0, "buying_power_reject": 0,
+            "credit_proceeds_short": 0, "settlement_delay": 0}
     kinds = {"fifo": 0, "sequential": 0, "priority": 0, "exit_first": 0}
     costs: set[str] = set()
     for seed in range(0, N_SCENARIOS, 2):
@@ -324,6 +325,13 @@ def test_scenarios_exercise_the_features():
             per_order[f[0]] = per_order.get(f[0], 0) + 1
         seen["volume_partial_fill"] += any(n > 1 for n in per_order.values())
         seen["impact"] += "impact" in sc.models
+        # A margin account that really borrowed (cash below zero at a bar's start).
+        seen["margin_borrowed"] += bool(sc.config.get("allow_leverage")) and any(
+            len(o) > 4 and isinstance(o[0], int) and o[3] < 0 for o in ref.obs)
+        seen["buying_power_reject"] += any(o[7] and "buying power" in o[7] for o in ref.orders)
+        seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(
+            f[2] == "sell" for f in ref.broker_fills)
+        seen["settlement_delay"] += bool(sc.config.get("settlement_delay")) and "rejected" in [o[6] for o in ref.orders]
         mode = sc.config["execution_mode"].lower()
         seen[mode] += 1
         seen["fractional"] += sc.config["share_type"] == "FRACTIONAL"

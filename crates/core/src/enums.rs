@@ -165,6 +165,8 @@ pub enum CancelReason {
     FillOrKill = 5,
     /// Cash could not pay for it and `reject_on_insufficient_cash` is off.
     InsufficientCash = 6,
+    /// The engine liquidated the asset on a margin call.
+    MarginCall = 7,
 }
 
 /// Why a fill reduced or closed a position.
@@ -179,6 +181,8 @@ pub enum ExitReason {
     TimeStop = 4,
     RiskLiquidation = 5,
     EndOfData = 6,
+    /// The engine liquidated it on a maintenance-margin breach.
+    MarginCall = 7,
 }
 
 /// The price a triggered stop or take-profit rule fills at.
@@ -264,13 +268,13 @@ try_from_code!(LimitGapFill { Limit, Open });
 try_from_code!(FillOrdering { ExitFirst, Fifo, Sequential, Priority });
 try_from_code!(EntryOrderPriority { Submission, NotionalDesc, NotionalAsc, FreeCashAsc, OrderValueAsc });
 try_from_code!(TimeInForce { Gtc, Day, Ioc, Fok });
-try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop, RiskLiquidation, EndOfData });
+try_from_code!(ExitReason { Signal, StopLoss, TakeProfit, TrailingStop, TimeStop, RiskLiquidation, EndOfData, MarginCall });
 try_from_code!(StopFillMode { StopPrice, ClosePrice, BarExtreme, NextBarOpen });
 try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
 try_from_code!(WaterMarkSource { Close, BarExtreme });
 try_from_code!(InitialHwmSource { FillPrice, BarClose, BarHigh, SignalPrice });
-try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash });
+try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash, MarginCall });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

@@ -217,6 +217,35 @@ mod tests {
         assert_eq!(py_sum(std::iter::empty()), 0.0);
     }
 
+    fn rules(allow_leverage: bool, policy: ShortCashPolicy) -> AccountRules {
+        AccountRules { allow_short_selling: true, allow_leverage, initial_margin: 0.5, short_cash_policy: policy }
+    }
+
+    #[test]
+    fn margin_entries_check_buying_power_and_reversals_leave_the_asset_out() {
+        let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 150.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
+        // 10,000 cash -> 20,000 buying power at IM 50%.
+        let bp = |cash: f64, _: bool| cash / 0.5;
+        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &buy, bp), None);
+        let big = EntryCheck { quantity: 201.0, ..buy };
+        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp).as_deref(),
+                   Some("Insufficient buying power: need $20100.00, have $20000.00 (IM=50.0%)"));
+        // Long 100 @ 100 reversed by selling 300: cash after the close is
+        // 10,000 + 10,000; the new 200 short is checked without the old position.
+        let flip = EntryCheck { held: 100.0, side: OrderSide::Sell, quantity: 300.0, ..buy };
+        let seen = std::cell::Cell::new((0.0, false));
+        entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 0.0, &flip, |c, w| { seen.set((c, w)); 1e9 });
+        assert_eq!(seen.get(), (20_000.0, true));
+    }
+
+    #[test]
+    fn credit_proceeds_shorts_need_no_cash() {
+        let short = EntryCheck { held: 0.0, side: OrderSide::Sell, quantity: 1_000.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
+        let never = |_: f64, _: bool| unreachable!();
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::CreditProceeds), 0.0, 0.0, &short, never), None);
+        assert!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 0.0, 0.0, &short, never).is_some());
+    }
+
     #[test]
     fn settlement_releases_on_due_bar() {
         let mut s = Settlement::default();

@@ -13,6 +13,7 @@ use crate::config::EngineConfig;
 use crate::costs::{Commissions, PerAsset, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
+use crate::margin_call::MarginCall;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::PositionRule;
@@ -156,6 +157,10 @@ pub struct Engine {
     pub(crate) settlement: Settlement,
     /// Contract multiplier (point value) per asset; 1 for equities.
     pub(crate) multipliers: Vec<f64>,
+    /// Margin calls so far (`enforce_margin_calls`).
+    pub(crate) margin_calls: Vec<MarginCall>,
+    /// Borrow fees charged per asset (`borrow_rate`).
+    pub(crate) borrow_fees: Vec<f64>,
     /// Equity and cash recorded at the end of every bar.
     pub(crate) equity: Vec<f64>,
     pub(crate) cash_curve: Vec<f64>,
@@ -188,6 +193,8 @@ impl Engine {
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
             multipliers: vec![1.0; n_assets],
+            margin_calls: Vec::new(),
+            borrow_fees: vec![0.0; n_assets],
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
@@ -347,6 +354,8 @@ impl Engine {
                 self.mark_row(row, MatchPoint::Execution);
             }
         }
+        self.charge_borrow_fees(b)?;
+        self.enforce_maintenance_margin(b);
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);

@@ -9,6 +9,7 @@ pub mod engine;
 mod execute;
 mod matching;
 mod margin;
+pub mod margin_call;
 pub mod rules;
 mod risk;
 pub mod execution;

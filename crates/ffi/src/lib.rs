@@ -8,11 +8,13 @@
 //! - Handles are created by `*_new`, freed by `*_drop`; strings returned by
 //!   Rust are freed with `nl_string_free`.
 
+mod account;
 mod costs;
 mod error;
 mod handles;
 mod rules;
 
+pub use account::*;
 pub use costs::*;
 pub use error::*;
 pub use handles::*;

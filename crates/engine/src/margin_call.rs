@@ -1,0 +1,107 @@
+//! What the engine enforces on a margin account beyond ml4t-backtest (both
+//! off by default, so parity holds):
+//!
+//! * Margin calls: at a bar's close, when net liquidation value falls below
+//!   the maintenance requirement, positions are liquidated at the next bar's
+//!   open, largest unrealized loss first, until the requirement of what
+//!   remains is covered (all of them when equity is not positive). Pending
+//!   orders in the liquidated assets are cancelled so they cannot re-open
+//!   them. Exits carry `exit_reason = margin_call`.
+//! * Borrow fees: every short held over a night pays `borrow_rate` (annual,
+//!   ACT/365) on its market value at the close, for the calendar days until
+//!   the next bar; an intraday short pays nothing.
+
+use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderStatus};
+
+use crate::engine::{DeferredExit, Engine};
+
+/// One margin call: when, and the account's state at the close that triggered it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarginCall {
+    pub bar: BarIndex,
+    pub equity: f64,
+    pub requirement: f64,
+    /// Positions sent to liquidation.
+    pub liquidated: u32,
+}
+
+impl Engine {
+    /// Charges the night's borrow fee of every open short (called at the close).
+    pub(crate) fn charge_borrow_fees(&mut self, b: BarIndex) -> EngineResult<()> {
+        if self.cfg.borrow_rate <= 0.0 || (b as usize) + 1 >= self.market.n_bars() {
+            return Ok(());
+        }
+        let Some(sessions) = self.sessions.as_ref() else {
+            return Err(EngineError::InvalidState(
+                "borrow_rate needs calendar dates: the feed's timestamps are not dates or datetimes".into()));
+        };
+        let nights = (sessions[b as usize + 1] - sessions[b as usize]) as f64;
+        if nights <= 0.0 {
+            return Ok(());
+        }
+        let rate = self.cfg.borrow_rate * nights / 365.0;
+        let shorts: Vec<(AssetId, f64)> = self.portfolio.positions()
+            .filter(|p| p.quantity < 0.0)
+            .map(|p| (p.asset, (p.quantity * p.current_price * self.multiplier(p.asset)).abs() * rate))
+            .collect();
+        for (asset, fee) in shorts {
+            self.portfolio.cash -= fee;
+            self.borrow_fees[asset as usize] += fee;
+        }
+        Ok(())
+    }
+
+    /// Checks maintenance margin at the close and schedules liquidations.
+    pub(crate) fn enforce_maintenance_margin(&mut self, b: BarIndex) {
+        if !self.cfg.enforce_margin_calls {
+            return;
+        }
+        let equity = self.net_liquidation_value();
+        let requirement = self.maintenance_requirement();
+        if equity >= requirement {
+            return;
+        }
+        let mut by_loss: Vec<(AssetId, f64, f64, f64)> = self.portfolio.positions()
+            .map(|p| {
+                let pnl = p.quantity * (p.current_price - p.entry_price) * self.multiplier(p.asset);
+                (p.asset, p.quantity, pnl, self.maintenance_margin(p))
+            })
+            .collect();
+        // Largest loss first; ties in opening order (the sort is stable).
+        by_loss.sort_by(|x, y| x.2.total_cmp(&y.2));
+        let mut remaining = requirement;
+        let mut liquidated = 0;
+        for (asset, quantity, _, margin) in by_loss {
+            if equity > 0.0 && equity >= remaining {
+                break;
+            }
+            remaining -= margin;
+            liquidated += 1;
+            self.cancel_pending_in(asset);
+            self.deferred_exits.retain(|e| e.asset != asset);
+            self.deferred_exits.push(DeferredExit {
+                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(),
+            });
+        }
+        self.margin_calls.push(MarginCall { bar: b, equity, requirement, liquidated });
+    }
+
+    fn cancel_pending_in(&mut self, asset: AssetId) {
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
+            if o.asset == asset && o.status == OrderStatus::Pending {
+                self.mark_cancelled(id, CancelReason::MarginCall);
+            }
+        }
+    }
+
+    pub fn margin_calls(&self) -> &[MarginCall] {
+        &self.margin_calls
+    }
+
+    /// Borrow fees charged so far, per asset.
+    pub fn borrow_fees(&self) -> &[f64] {
+        &self.borrow_fees
+    }
+}

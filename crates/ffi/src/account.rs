@@ -1,0 +1,81 @@
+//! The account across the ABI: margin state, margin calls and borrow fees.
+
+use crate::error::{guard, null_error, NlStatus};
+use crate::handles::{engine, NlEngine};
+
+/// One margin call (see `nl_engine_margin_call`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlMarginCall {
+    /// The bar whose close breached maintenance margin.
+    pub bar: u32,
+    /// Net liquidation value at that close.
+    pub equity: f64,
+    /// Maintenance margin required at that close.
+    pub requirement: f64,
+    /// Positions sent to liquidation at the next open.
+    pub liquidated: u32,
+}
+
+/// Net liquidation value and maintenance requirement at the current marks.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_margin_state(e: *mut NlEngine, out_equity: *mut f64, out_requirement: *mut f64) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        if out_equity.is_null() || out_requirement.is_null() {
+            return Err(null_error("output"));
+        }
+        out_equity.write(eng.net_liquidation_value());
+        out_requirement.write(eng.maintenance_requirement());
+        Ok(())
+    })
+}
+
+/// The number of margin calls so far.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_margin_call_count(e: *mut NlEngine, out: *mut usize) -> NlStatus {
+    guard(|| {
+        let n = engine(e)?.margin_calls().len();
+        out.as_mut().map(|o| *o = n).ok_or_else(|| null_error("output"))
+    })
+}
+
+/// Margin call `i` (0-based, in bar order).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: *mut NlMarginCall) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        let Some(c) = eng.margin_calls().get(i) else {
+            return Err(nl_core::EngineError::NotFound(format!("margin call {i} of {}", eng.margin_calls().len())));
+        };
+        let call = NlMarginCall { bar: c.bar, equity: c.equity, requirement: c.requirement, liquidated: c.liquidated };
+        out.as_mut().map(|o| *o = call).ok_or_else(|| null_error("output"))
+    })
+}
+
+/// Borrow fees charged per asset: a pointer to `n_assets` values (valid
+/// until the next engine call).
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut *const f64, out_len: *mut usize) -> NlStatus {
+    guard(|| {
+        let eng = engine(e)?;
+        if out_fees.is_null() || out_len.is_null() {
+            return Err(null_error("output"));
+        }
+        out_fees.write(eng.borrow_fees().as_ptr());
+        out_len.write(eng.borrow_fees().len());
+        Ok(())
+    })
+}

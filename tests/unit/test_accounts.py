@@ -1,0 +1,169 @@
+"""Account kinds with hand-computed expectations: cash, short-enabled with
+short proceeds held as collateral, margin (buying power, maintenance, the
+engine's margin calls), T+N settlement and borrow fees.
+
+Prices are flat bars (open = high = low = close) unless stated, so every
+market order fills at the next bar's open = the listed price.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+import pytest
+
+import nautilus_like as nl
+from tests.conftest import Scripted
+
+D0 = datetime(2024, 3, 1)
+
+
+def flat_prices(closes: dict[str, list[float]], days: list[int] | None = None) -> pl.DataFrame:
+    n = len(next(iter(closes.values())))
+    days = days or list(range(n))
+    rows = [{"timestamp": D0 + timedelta(days=days[i]), "asset": a, "open": c, "high": c, "low": c, "close": c,
+             "volume": 1e6} for a, seq in closes.items() for i, c in enumerate(seq)]
+    return pl.DataFrame(rows).sort(["timestamp", "asset"])
+
+
+def run(closes, config, actions, observe=None, days=None):
+    strategy = Scripted(actions, observe)
+    feed = nl.DataFeed(prices_df=flat_prices(closes, days))
+    return nl.Engine(feed, strategy, config).run(), strategy
+
+
+def margin(**kw) -> nl.BacktestConfig:
+    return nl.BacktestConfig(initial_cash=10_000, allow_leverage=True, allow_short_selling=True, **kw)
+
+
+def order_outcomes(result):
+    return [(o.status.value, o.rejection_reason) for o in result.broker.get_orders()]
+
+
+def test_cash_account_refuses_a_short_sale():
+    result, _ = run({"XYZ": [50.0] * 3}, nl.BacktestConfig(), {0: [lambda b: b.submit_order("XYZ", -10)]})
+    assert order_outcomes(result) == [("rejected", "Short selling not allowed in cash account")]
+    assert result.metrics["final_value"] == 100_000.0
+
+
+def test_margin_buying_power_is_twice_the_excess_equity_at_reg_t():
+    # 10,000 cash at IM 50% buys 20,000. After 150 @ 100: cash -5,000, equity
+    # 10,000, initial margin 7,500 -> buying power (10,000 - 7,500) / 0.5 = 5,000.
+    bp = []
+    result, _ = run({"XYZ": [100.0] * 4}, margin(), {
+        0: [lambda b: b.submit_order("XYZ", 150)],
+        1: [lambda b: b.submit_order("XYZ", 60)],   # 6,000 > 5,000: refused
+        2: [lambda b: b.submit_order("XYZ", 50)],   # 5,000: exactly the buying power
+    }, observe=lambda bar, t, d, c, b: (bp.append(b.get_buying_power()), b.get_cash()))
+    assert bp == [20_000.0, 5_000.0, 5_000.0, 0.0]
+    assert order_outcomes(result) == [
+        ("filled", None),
+        ("rejected", "Insufficient buying power: need $6000.00, have $5000.00 (IM=50.0%)"),
+        ("filled", None),
+    ]
+    assert result.broker.get_cash() == -10_000.0
+    assert result.metrics["final_value"] == 10_000.0
+
+
+def test_margin_short_needs_buying_power_too():
+    # Short 300 @ 100 = 30,000 notional > 20,000 buying power.
+    result, _ = run({"XYZ": [100.0] * 3}, margin(), {0: [lambda b: b.submit_order("XYZ", -300)]})
+    assert order_outcomes(result) == [
+        ("rejected", "Insufficient buying power: need $30000.00, have $20000.00 (IM=50.0%)")]
+
+
+def test_maintenance_breach_without_enforcement_changes_nothing():
+    # As ml4t-backtest: equity 1,000 < maintenance 1,500 at bar 3, and the position stays.
+    result, _ = run({"XYZ": [100.0, 100.0, 60.0, 40.0, 38.0]}, margin(),
+                    {0: [lambda b: b.submit_order("XYZ", 150)]})
+    assert result.broker.get_position("XYZ").quantity == 150
+    assert result.margin_calls.height == 0
+
+
+def test_margin_call_liquidates_at_the_next_open():
+    # 150 @ 100 on 10,000 cash: cash -5,000. Bar 2 close 60: equity 4,000 >=
+    # maintenance 0.25 * 9,000 = 2,250. Bar 3 close 40: equity 1,000 < 1,500 ->
+    # margin call; sold at bar 4's open 38: cash -5,000 + 5,700 = 700.
+    result, _ = run({"XYZ": [100.0, 100.0, 60.0, 40.0, 38.0, 39.0]}, margin(enforce_margin_calls=True), {
+        0: [lambda b: b.submit_order("XYZ", 150)],
+        3: [lambda b: b.submit_order("XYZ", 10)],  # pending at the call: cancelled
+    })
+    calls = result.margin_calls.rows()
+    assert calls == [(D0 + timedelta(days=3), 1_000.0, 1_500.0, 1)]
+    fills = result.to_fills_dataframe().select("timestamp", "side", "quantity", "price", "exit_reason").rows()
+    assert fills[-1] == (D0 + timedelta(days=4), "sell", 150.0, 38.0, "margin_call")
+    assert result.broker.get_position("XYZ") is None
+    assert result.broker.get_cash() == 700.0
+    assert result.metrics["final_value"] == 700.0
+    pending = result.broker.get_orders()[1]
+    assert (pending.status.value, pending.cancellation_reason) == ("cancelled", "margin_call")
+    trade = result.to_trades_dataframe().row(0, named=True)
+    assert (trade["exit_reason"], trade["pnl"]) == ("margin_call", 150 * (38.0 - 100.0))
+
+
+def test_margin_call_liquidates_the_largest_loss_first_and_only_what_is_needed():
+    # AAA and BBB 100 each @ 100: cash -10,000. Close AAA 30, BBB 95: equity
+    # -10,000 + 3,000 + 9,500 = 2,500 < 0.25 * 12,500 = 3,125. Selling AAA (loss
+    # 7,000) leaves BBB's 2,375 <= 2,500: BBB stays.
+    config = nl.BacktestConfig(initial_cash=10_000, allow_leverage=True, initial_margin=0.5,
+                               long_maintenance_margin=0.25, enforce_margin_calls=True)
+    result, _ = run({"AAA": [100.0, 100.0, 30.0, 31.0], "BBB": [100.0, 100.0, 95.0, 96.0]}, config,
+                    {0: [lambda b: b.submit_order("AAA", 100), lambda b: b.submit_order("BBB", 100)]})
+    assert result.margin_calls.rows() == [(D0 + timedelta(days=2), 2_500.0, 3_125.0, 1)]
+    exits = result.to_fills_dataframe().filter(pl.col("exit_reason") == "margin_call")
+    assert exits.select("asset", "quantity", "price").rows() == [("AAA", 100.0, 31.0)]
+    assert result.broker.get_position("BBB").quantity == 100
+
+
+def test_settlement_delay_withholds_sale_proceeds():
+    # Buy 50 @ 100 (cash 5,000), sell them at bar 2 (5,000 held until bar 4).
+    # A 8,000 buy filling at bar 3 sees 5,000; the same buy at bar 4 sees 10,000.
+    actions = {0: [lambda b: b.submit_order("XYZ", 50)], 1: [lambda b: b.close_position("XYZ")],
+               2: [lambda b: b.submit_order("XYZ", 80)], 3: [lambda b: b.submit_order("XYZ", 80)]}
+    result, _ = run({"XYZ": [100.0] * 6}, nl.BacktestConfig(initial_cash=10_000, settlement_delay=2), actions)
+    assert order_outcomes(result)[2:] == [
+        ("rejected", "Insufficient cash: need $8000.00, have $5000.00"), ("filled", None)]
+    lenient = nl.BacktestConfig(initial_cash=10_000, settlement_delay=2, settlement_reduces_buying_power=False)
+    result, _ = run({"XYZ": [100.0] * 6}, lenient, actions)
+    assert [s for s, _ in order_outcomes(result)[2:]] == ["filled", "rejected"]
+
+
+@pytest.mark.parametrize("policy, spendable, long_status", [("credit", 15_000.0, "filled"),
+                                                            ("credit_proceeds", 10_000.0, "rejected")])
+def test_short_proceeds_as_collateral(policy, spendable, long_status):
+    # Short 100 XYZ @ 50: cash 15,000. Held as collateral, 5,000 of it is not
+    # spendable, so a 12,000 long in ABC is refused.
+    config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, short_cash_policy=policy)
+    bp = []
+    result, _ = run({"ABC": [100.0] * 4, "XYZ": [50.0] * 4}, config, {
+        0: [lambda b: b.submit_order("XYZ", -100)],
+        1: [lambda b: bp.append(b.get_buying_power()), lambda b: b.submit_order("ABC", 120)],
+    })
+    assert bp == [spendable]
+    assert order_outcomes(result)[1][0] == long_status
+
+
+def test_credit_proceeds_shorts_need_no_cash():
+    # 300 @ 50 = 15,000 short on 10,000 cash: refused under CREDIT, accepted when
+    # proceeds are collateral.
+    for policy, status in [("credit", "rejected"), ("credit_proceeds", "filled")]:
+        config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, short_cash_policy=policy)
+        result, _ = run({"XYZ": [50.0] * 3}, config, {0: [lambda b: b.submit_order("XYZ", -300)]})
+        assert order_outcomes(result)[0][0] == status, policy
+
+
+def test_borrow_fees_accrue_per_calendar_night_held_short():
+    # Short 100 @ 50 filled at bar 1 (day 1); bars on days 0, 1, 2, 5, 6. At 3.65%
+    # a year, 5,000 of short value pays 0.5 a night: nights 1->2, 2->5 (3), 5->6
+    # = 5 nights = 2.50. Nothing after the last bar.
+    config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, borrow_rate=0.0365)
+    result, _ = run({"XYZ": [50.0] * 5}, config, {0: [lambda b: b.submit_order("XYZ", -100)]},
+                    days=[0, 1, 2, 5, 6])
+    assert result.borrow_fees == {"XYZ": pytest.approx(2.5, abs=1e-9)}
+    assert result.broker.get_cash() == pytest.approx(15_000 - 2.5, abs=1e-9)
+    assert result.metrics["final_value"] == pytest.approx(10_000 - 2.5, abs=1e-9)
+    # Off by default: ml4t-backtest has no borrow fees.
+    result, _ = run({"XYZ": [50.0] * 5}, nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True),
+                    {0: [lambda b: b.submit_order("XYZ", -100)]}, days=[0, 1, 2, 5, 6])
+    assert result.borrow_fees == {} and result.metrics["final_value"] == 10_000
