@@ -53,6 +53,7 @@ from nautilus_like.models import (
     TieredCommission,
     VolumeShareSlippage,
 )
+from nautilus_like.contracts import AssetClass, ContractSpec
 from nautilus_like.result import BacktestResult
 from nautilus_like.risk import AllOf, AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
 from nautilus_like.types import (
@@ -70,6 +71,8 @@ from nautilus_like.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AssetClass",
+    "ContractSpec",
     "AllOf", "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
     "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",

@@ -123,12 +123,13 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
             asset=state.asset_names[s.asset], side="long" if s.is_long else "short",
             entry_price=s.entry_price, current_price=s.close, quantity=qty,
             initial_quantity=abs(s.initial_quantity),
-            unrealized_pnl=(s.close - s.entry_price) * s.quantity,
+            unrealized_pnl=(s.close - s.entry_price) * s.quantity * state.multipliers[s.asset],
             unrealized_return=raw if s.is_long else -raw, bars_held=s.bars_held,
             high_water_mark=s.high_water_mark, low_water_mark=s.low_water_mark,
             bar_open=s.open, bar_high=s.high, bar_low=s.low,
             max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,
-            entry_time=state.timestamp_at(s.entry_bar), current_time=state.timestamp_at(s.bar))
+            entry_time=state.timestamp_at(s.entry_bar), current_time=state.timestamp_at(s.bar),
+            multiplier=state.multipliers[s.asset])
         action = entry[0].evaluate(ps)
         kind = "HOLD" if action is None else action.action.name
         if kind == "EXIT_FULL" or kind == "EXIT_PARTIAL":
@@ -332,7 +333,7 @@ cdef class Broker:
             price = self._current_price(asset)
             if not price > 0:
                 return None
-            value = value / price
+            value = value / (price * self.get_multiplier(asset))
         qty = float(value)
         return qty if qty > 0 else None
 
@@ -530,6 +531,14 @@ cdef class Broker:
     @property
     def cash(self):
         return self.get_cash()
+
+    def get_multiplier(self, asset):
+        """The asset's contract multiplier (1.0 without a ContractSpec)."""
+        return self._state.multipliers[self.c_asset(asset)]
+
+    def get_contract_spec(self, asset):
+        """The `ContractSpec` given for `asset`, or `None`."""
+        return self._state.contract_specs.get(asset)
 
     def _current_price(self, asset):
         cdef double price = 0

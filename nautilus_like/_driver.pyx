@@ -66,7 +66,7 @@ cdef double _model_output(str kind, object model, object value) except? -1.0:
 
 def create_engine(MarketView view, dict cfg, list timestamps, list commission_routes=None,
                   list slippage_routes=None, object sessions=None, list limit_routes=None,
-                  dict impact=None):
+                  dict impact=None, dict multipliers=None, dict contract_specs=None):
     """A new Rust engine over the view's market data.
 
     `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see engine.py);
@@ -110,7 +110,12 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     state.asset_index = view.asset_index
     state.timestamps = timestamps
     state.callbacks = []
+    state.contract_specs = contract_specs or {}
+    state.multipliers = [1.0] * len(view.asset_names)
     check(ffi.nl_engine_new(&c, view.md, &state.engine))
+    for a, m in (multipliers or {}).items():
+        check(ffi.nl_engine_set_multiplier(state.engine, a, m))
+        state.multipliers[a] = m
     if commission_routes:
         _set_commission(state, commission_routes)
     if slippage_routes:
@@ -367,4 +372,5 @@ def collect_results(EngineState state):
     borrow_fees = [fees[i] for i in range(n_fees)]
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details,
-                margin_calls=margin_calls, borrow_fees=borrow_fees)
+                margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),
+                currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names])

@@ -630,6 +630,12 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; the out pointers valid for writing.
   NlStatus nl_engine_borrow_fees(NlEngine *e, const double **out_fees, size_t *out_len);
 
+  # Sets `asset`'s contract multiplier (point value); before the first bar only.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_set_multiplier(NlEngine *e, uint32_t asset, double multiplier);
+
   # Sets the engine's commission models (before its first bar).
   #
   # # Safety

@@ -17,6 +17,9 @@ cdef class EngineState:
     cdef readonly list timestamps
     # Python cost models the engine calls back; kept alive as long as it.
     cdef list callbacks
+    # Contract multiplier per asset index, and the specs by asset name.
+    cdef readonly list multipliers
+    cdef readonly dict contract_specs
 
     cdef object timestamp_at(self, long bar)
 

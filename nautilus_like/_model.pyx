@@ -322,17 +322,17 @@ cdef class Position:
 
     @property
     def multiplier(self):
-        return 1.0
+        return self._state.multipliers[self._last.asset]
 
     @property
     def market_value(self):
         p = self._fresh()
-        return p.quantity * p.current_price
+        return p.quantity * p.current_price * self.multiplier
 
     def unrealized_pnl(self, current_price=None):
         p = self._fresh()
         price = p.current_price if current_price is None else current_price
-        return (price - p.entry_price) * p.quantity
+        return (price - p.entry_price) * p.quantity * self.multiplier
 
     def pnl_percent(self, current_price=None):
         p = self._fresh()
@@ -345,7 +345,7 @@ cdef class Position:
     def notional_value(self, current_price=None):
         p = self._fresh()
         price = p.current_price if current_price is None else current_price
-        return abs(p.quantity) * price
+        return abs(p.quantity) * price * self.multiplier
 
     @property
     def side(self):

@@ -12,6 +12,7 @@ from nautilus_like._broker import Broker
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
+from nautilus_like.contracts import ContractSpec, resolve_multipliers
 from nautilus_like.config import (
     BacktestConfig,
     ShortCashPolicy,
@@ -101,7 +102,7 @@ class Engine:
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
                  commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
-                 market_impact_model: Any = None) -> None:
+                 market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -140,12 +141,14 @@ class Engine:
         if config.borrow_rate > 0 and sessions is None:
             raise ValueError(f"borrow_rate={config.borrow_rate} accrues per calendar day, but the feed's "
                              f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
+        multipliers = resolve_multipliers(contract_specs, index, config.allow_leverage)
         self._state = create_engine(
             self._view, _engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
             sessions,
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
-            None if market_impact_model is None else impact_spec(market_impact_model))
+            None if market_impact_model is None else impact_spec(market_impact_model), multipliers,
+            dict(contract_specs or {}))
         self.broker = Broker(self._state)
         self._ran = False
 

@@ -983,6 +983,14 @@ enum NlStatus nl_engine_margin_call(struct NlEngine *e, size_t i, struct NlMargi
 enum NlStatus nl_engine_borrow_fees(struct NlEngine *e, const double **out_fees, size_t *out_len);
 
 /**
+ * Sets `asset`'s contract multiplier (point value); before the first bar only.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_set_multiplier(struct NlEngine *e, uint32_t asset, double multiplier);
+
+/**
  * Sets the engine's commission models (before its first bar).
  *
  * # Safety

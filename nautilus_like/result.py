@@ -44,6 +44,10 @@ class BacktestResult:
         self._trades_df: pl.DataFrame | None = None
         self._equity_df: pl.DataFrame | None = None
         self._metrics: dict[str, Any] | None = None
+        # Contract multiplier per asset index (1 without a ContractSpec).
+        # Currency per asset index: a ContractSpec's, else None (as ml4t).
+        self._currencies = raw.get("currencies") or [None] * len(assets)
+        self._multipliers = np.asarray(raw.get("multipliers", np.ones(len(assets))), dtype=np.float64)
 
     # ------------------------------------------------------------------ tables
 
@@ -73,8 +77,8 @@ class BacktestResult:
             "side": pl.Series([_SIDE[s] for s in f["side"].tolist()], dtype=pl.String),
             "quantity": f["quantity"],
             "signed_quantity": signed,
-            "multiplier": np.ones(n),
-            "currency": _nulls(n, pl.String),
+            "multiplier": self._multipliers[f["asset"]] if n else np.ones(0),
+            "currency": pl.Series([self._currencies[a] for a in f["asset"].tolist()], dtype=pl.String),
             "price": f["price"],
             "timestamp": self._times(f["bar"]),
             "commission": f["commission"],
@@ -116,8 +120,9 @@ class BacktestResult:
         entry = np.concatenate([t["entry_price"], [p["entry_price"] for p in open_rows]])
         exit_ = np.concatenate([t["exit_price"], [p["mark"] for p in open_rows]])
         entry_fees = np.array([p["entry_commission"] for p in open_rows], dtype=np.float64)
+        open_mult = self._multipliers[np.array([p["asset"] for p in open_rows], dtype=np.int64)]
         # Open rows: mark-to-market P&L net of the entry commission only.
-        open_pnl = (exit_[n_closed:] - entry[n_closed:]) * qty[n_closed:] - entry_fees
+        open_pnl = (exit_[n_closed:] - entry[n_closed:]) * qty[n_closed:] * open_mult - entry_fees
         pnl = np.concatenate([t["pnl"], open_pnl])
         raw_pct = np.divide(exit_ - entry, entry, out=np.zeros_like(entry), where=entry != 0)
         pnl_pct = np.where(qty > 0, raw_pct, -raw_pct)
@@ -125,9 +130,10 @@ class BacktestResult:
         fees = np.concatenate([t["fees"], entry_fees])
         entry_slip = np.concatenate([t["entry_slippage"], [p["entry_slippage"] for p in open_rows]])
         exit_slip = np.concatenate([t["exit_slippage"], np.zeros(n_open)])
-        notional = entry * np.abs(qty)
-        slip_cost = (entry_slip + exit_slip) * np.abs(qty)
         assets = np.concatenate([t["asset"], np.array([p["asset"] for p in open_rows], dtype=np.uint32)])
+        mult = self._multipliers[assets] if len(assets) else np.ones(0)
+        notional = entry * np.abs(qty) * mult
+        slip_cost = (entry_slip + exit_slip) * np.abs(qty) * mult
         names = np.array(self._assets, dtype=object)
         entry_bars = np.concatenate([t["entry_bar"], np.array([p["entry_bar"] for p in open_rows], dtype=np.uint32)])
         exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, last_bar, dtype=np.uint32)])
@@ -160,13 +166,13 @@ class BacktestResult:
             "mfe": np.concatenate([t["mfe"], [p["mfe"] for p in open_rows]]),
             "mae": np.concatenate([t["mae"], [p["mae"] for p in open_rows]]),
             "entry_slippage": entry_slip,
-            "multiplier": np.ones(n),
+            "multiplier": mult,
             **{f"entry_{c}": quote_cols[f"entry_{c}"] for c in _QUOTE_TRADE_COLUMNS},
             "entry_available_size": np.concatenate(
                 [t["entry_available_size"], [p["entry_available_size"] for p in open_rows]]),
             **{f"exit_{c}": quote_cols[f"exit_{c}"] for c in _QUOTE_TRADE_COLUMNS},
             "exit_available_size": pl.Series(exit_avail, dtype=pl.Float64),
-            "gross_pnl": (exit_ - entry) * qty,
+            "gross_pnl": (exit_ - entry) * qty * mult,
             "net_return": np.divide(pnl, notional, out=np.zeros_like(pnl), where=notional != 0),
             "total_slippage_cost": slip_cost,
             "cost_drag": np.divide(fees + slip_cost, notional, out=np.zeros_like(pnl), where=notional != 0),
@@ -374,7 +380,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         payoff = avg_win / abs(avg_loss)
     fills = raw["fills"]
     commissions = fills["commission"].tolist()
-    notional_per_fill = np.abs(fills["quantity"]) * fills["price"]
+    notional_per_fill = np.abs(fills["quantity"]) * fills["price"] * result._multipliers[fills["asset"]]
     total_notional = 0.0
     for v in notional_per_fill.tolist():
         total_notional += v

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from nautilus_like.contracts import AssetClass, ContractSpec  # noqa: F401  (ml4t's types module has them)
+
 
 class OrderSide(Enum):
     BUY = "buy"

@@ -163,7 +163,15 @@ def make_scenario(seed: int) -> Scenario:
         models["impact"] = rng.choice([("linear", round(rng.uniform(0.01, 0.3), 3)),
                                        ("sqrt", round(rng.uniform(0.1, 1.0), 3), 0.02, 1.0),
                                        ("power", 0.1, round(rng.uniform(0.3, 1.2), 2), rng.choice([0.0, 0.01]))])
+    _draw_contracts(random.Random(f"parity-contract-{seed}"), names, models)
     return Scenario(seed, sorted(names), prices, signals, config, n_ts, models, feed_kw)
+
+
+def _draw_contracts(rng: random.Random, names: list[str], models: dict[str, Any]) -> None:
+    """Contract multipliers for one or two assets now and then (futures-style P&L)."""
+    if rng.random() < 0.2:
+        picked = rng.sample(sorted(names), rng.choice([1, 1, 2]))
+        models["multipliers"] = {a: rng.choice([0.5, 2.0, 5.0, 10.0, 50.0]) for a in picked}
 
 
 def _add_quotes(rng: random.Random, prices: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -195,6 +203,9 @@ def build_models(lib: Any, models: dict[str, Any]) -> dict[str, Any]:
     else:
         from nautilus_like import execution as ex
     out = {}
+    if "multipliers" in models:
+        out["contract_specs"] = {a: lib.ContractSpec(a, lib.AssetClass.FUTURE, multiplier=m)
+                                 for a, m in models["multipliers"].items()}
     if "limits" in models:
         out["execution_limits"] = ex.VolumeParticipationLimit(*models["limits"])
     if "impact" in models:

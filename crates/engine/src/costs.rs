@@ -20,12 +20,14 @@ pub struct CommissionQuery {
     pub filled_quantity: f64,
     pub filled_notional: f64,
     pub commission_paid: f64,
+    /// Contract multiplier (per-order notional fees count it).
+    pub multiplier: f64,
 }
 
 impl CommissionQuery {
     /// A query for a fill of an order with no earlier fills.
     pub fn first(asset: AssetId, quantity: f64, price: f64) -> Self {
-        Self { asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0 }
+        Self { asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0, multiplier: 1.0 }
     }
 }
 
@@ -183,7 +185,7 @@ impl CommissionModel {
             CommissionModel::Combined { percentage, fixed } => (q.quantity * q.price).abs() * percentage + fixed,
             CommissionModel::PerOrder { per_share, rate, per_trade, minimum } => {
                 let quantity = q.filled_quantity + q.quantity.abs();
-                let notional = q.filled_notional + (q.quantity * q.price).abs();
+                let notional = q.filled_notional + (q.quantity * q.price * q.multiplier).abs();
                 let total = quantity * per_share + notional * rate + per_trade;
                 (total.max(*minimum) - q.commission_paid).max(0.0)
             }

@@ -155,8 +155,6 @@ pub struct Engine {
     pub(crate) scratch_entries: Vec<OrderId>,
     /// Sale proceeds not yet settled (`settlement_delay`).
     pub(crate) settlement: Settlement,
-    /// Contract multiplier (point value) per asset; 1 for equities.
-    pub(crate) multipliers: Vec<f64>,
     /// Margin calls so far (`enforce_margin_calls`).
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
@@ -192,7 +190,6 @@ impl Engine {
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
-            multipliers: vec![1.0; n_assets],
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
             equity: Vec::new(),
@@ -470,13 +467,15 @@ impl Engine {
         if !(price > 0.0) {
             return Ok(None);
         }
+        // Values are notional: a contract's unit is price * multiplier.
+        let unit = price * self.multiplier(asset);
         let held = self.portfolio.quantity(asset);
-        let current_value = if held != 0.0 { held * price } else { 0.0 };
+        let current_value = if held != 0.0 { held * unit } else { 0.0 };
         let delta = target_value - current_value;
         if delta.abs() < 0.01 {
             return Ok(None);
         }
-        let quantity = delta / price;
+        let quantity = delta / unit;
         let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
         let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
         self.submit_order(req).map(Some)

@@ -23,8 +23,9 @@ impl Engine {
             quantity,
             price,
             filled_quantity: o.filled_quantity,
-            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity).abs(),
+            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity * self.multiplier(o.asset)).abs(),
             commission_paid: o.commission,
+            multiplier: self.multiplier(o.asset),
         }
     }
 
@@ -188,7 +189,8 @@ impl Engine {
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, quoted);
         // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
-        self.settlement.hold(b, self.cfg.settlement_delay, (-side.sign() * quantity * price) - commission);
+        let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - commission;
+        self.settlement.hold(b, self.cfg.settlement_delay, cash_change);
         // A position this fill opened (or reversed into) starts its marks per
         // `initial_hwm_source`.
         if let Some(pos) = self.portfolio.position(asset) {
@@ -320,7 +322,7 @@ impl Engine {
         let low = bisect_fraction(quantity, ok)?;
         // Keep a buffer so bisection rounding cannot overdraw a cash account.
         let (price, _) = self.fill_price(p, low)?;
-        Ok((low - (CASH_TOLERANCE + 1e-8) / price).max(0.0))
+        Ok((low - (CASH_TOLERANCE + 1e-8) / (price * self.multiplier(p.asset))).max(0.0))
     }
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.

@@ -5,7 +5,7 @@
 //! Totals follow ml4t-backtest's arithmetic (positions in opening order,
 //! market value summed as Python's `sum()` does) so checks agree to the bit.
 
-use nl_core::{AssetId, Position};
+use nl_core::{AssetId, EngineError, EngineResult, Position};
 
 use crate::account::{py_sum, ShortCashPolicy};
 use crate::engine::Engine;
@@ -13,7 +13,22 @@ use crate::engine::Engine;
 impl Engine {
     /// Contract multiplier of `asset` (1 for equities).
     pub fn multiplier(&self, asset: AssetId) -> f64 {
-        self.multipliers.get(asset as usize).copied().unwrap_or(1.0)
+        self.portfolio.multiplier(asset)
+    }
+
+    /// Sets `asset`'s contract multiplier (before the first bar only).
+    pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("contract multipliers can only be set before the first bar".into()));
+        }
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        if !(multiplier.is_finite() && multiplier > 0.0) {
+            return Err(EngineError::InvalidArgument(format!("multiplier must be finite and > 0, got {multiplier}")));
+        }
+        self.portfolio.set_multiplier(asset, multiplier);
+        Ok(())
     }
 
     fn market_value(&self, p: &Position) -> f64 {

@@ -207,10 +207,11 @@ impl Engine {
                 let held = self.portfolio.quantity(o.asset);
                 let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, px))?;
                 let q = o.quantity.abs();
+                let unit = px * self.multiplier(o.asset);
                 let freed = if held * o.side.sign() < 0.0 { q.min(held.abs()) } else { 0.0 };
                 // Covering a short uses cash like a buy; selling a long frees it.
-                let used = if held > 0.0 && o.side == OrderSide::Sell { -freed * px } else { freed * px };
-                used + (q - freed).max(0.0) * px + commission
+                let used = if held > 0.0 && o.side == OrderSide::Sell { -freed * unit } else { freed * unit };
+                used + (q - freed).max(0.0) * unit + commission
             }
         })
     }

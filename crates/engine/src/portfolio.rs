@@ -20,6 +20,8 @@ pub struct Portfolio {
     /// before the fill that ended it (what a Python view of it keeps showing);
     /// `None` while it is open.
     closed: Vec<Option<Position>>,
+    /// Contract multiplier (point value) per asset: 1 for equities.
+    multipliers: Vec<f64>,
 }
 
 /// True when `qty` is zero up to rounding noise of the quantities involved.
@@ -37,7 +39,17 @@ impl Portfolio {
             trades: Vec::new(),
             last_serial: 0,
             closed: Vec::new(),
+            multipliers: vec![1.0; n_assets],
         }
+    }
+
+    /// Sets `asset`'s contract multiplier (cash, P&L and values scale by it).
+    pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) {
+        self.multipliers[asset as usize] = multiplier;
+    }
+
+    pub fn multiplier(&self, asset: AssetId) -> f64 {
+        self.multipliers.get(asset as usize).copied().unwrap_or(1.0)
     }
 
     pub fn position(&self, asset: AssetId) -> Option<&Position> {
@@ -65,7 +77,7 @@ impl Portfolio {
 
     /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
     pub fn equity(&self, mark: impl Fn(AssetId) -> f64) -> f64 {
-        let net: f64 = self.positions().fold(0.0, |acc, p| acc + p.quantity * mark(p.asset));
+        let net: f64 = self.positions().fold(0.0, |acc, p| acc + p.quantity * mark(p.asset) * self.multiplier(p.asset));
         self.cash + net
     }
 
@@ -90,8 +102,9 @@ impl Portfolio {
     pub fn apply_fill(&mut self, fill: &Fill, quoted: f64) {
         let (p, c, s) = (fill.price, fill.commission, fill.slippage);
         let signed = fill.side.sign() * fill.quantity;
-        self.cash += (-signed * p) - c;
         let asset = fill.asset;
+        let m = self.multiplier(asset);
+        self.cash += (-signed * p * m) - c;
         let Some(pos) = self.positions[asset as usize].as_mut() else {
             self.last_serial += 1;
             self.closed.push(None);
@@ -106,7 +119,7 @@ impl Portfolio {
         if is_flat(new, old.abs().max(fill.quantity)) {
             self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
             let fees = pos.entry_commission + c;
-            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
+            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
             self.trades.push(trade);
             self.positions[asset as usize] = None;
             self.open_order.retain(|&a| a != asset);
@@ -128,7 +141,7 @@ impl Portfolio {
             let exited = old.abs() - new.abs();
             let alloc = pos.entry_commission * (exited / old.abs());
             pos.entry_commission -= alloc;
-            let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial);
+            let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial, m);
             pos.quantity = new;
             pos.current_price = p;
             self.trades.push(trade);
@@ -138,7 +151,7 @@ impl Portfolio {
             self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
             let (close_c, open_c) = reversal_split(quoted, old, fill.quantity);
             let fees = pos.entry_commission + close_c;
-            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed);
+            let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
             self.trades.push(trade);
             self.last_serial += 1;
             self.closed.push(None);
@@ -217,7 +230,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
 }
 
 /// The trade for `qty` (signed) of `pos` leaving at the fill's price.
-fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeStatus) -> Trade {
+fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeStatus, multiplier: f64) -> Trade {
     let (e, x) = (pos.entry_price, fill.price);
     Trade {
         asset: pos.asset,
@@ -226,7 +239,7 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         entry_price: e,
         exit_price: x,
         quantity: qty,
-        pnl: (x * qty - e * qty) - fees,
+        pnl: (x * qty - e * qty) * multiplier - fees,
         pnl_percent: pos.pnl_percent(x),
         bars_held: pos.bars_held,
         fees,

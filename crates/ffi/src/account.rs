@@ -79,3 +79,12 @@ pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut 
         Ok(())
     })
 }
+
+/// Sets `asset`'s contract multiplier (point value); before the first bar only.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_multiplier(e: *mut NlEngine, asset: u32, multiplier: f64) -> NlStatus {
+    guard(|| engine(e)?.set_multiplier(asset, multiplier))
+}
