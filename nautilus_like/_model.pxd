@@ -17,8 +17,16 @@ cdef class EngineState:
     cdef readonly list timestamps
     # Python cost models the engine calls back; kept alive as long as it.
     cdef list callbacks
+    # Position contexts: asset index -> the PositionContext of its latest position.
+    cdef dict contexts
+    # Context value names -> the keys rules and context updates use in Rust.
+    cdef dict context_keys
+    # id(stateful rule object) -> its memory slot in the engine.
+    cdef dict rule_slots
+    cdef object __weakref__
 
     cdef object timestamp_at(self, long bar)
+    cdef unsigned int context_key(self, str name)
 
 
 cdef class Order:
@@ -37,7 +45,7 @@ cdef class Position:
     cdef readonly str asset
     cdef ffi.NlPosition _last
     cdef bint _open
-    cdef readonly dict context
+    cdef object _context
     cdef ffi.NlPosition* _fresh(self) except NULL
 
 
@@ -67,4 +75,5 @@ cdef class Fill:
 
 
 cdef Position position_from(EngineState state, NlPosition* p)
+cdef object context_of(EngineState state, unsigned int asset, unsigned long long serial)
 cdef Fill fill_from(EngineState state, NlFill* f)

@@ -9,6 +9,8 @@ pub mod engine;
 mod execute;
 mod matching;
 pub mod rules;
+mod dynamic_rules;
+pub mod rule_memory;
 mod risk;
 pub mod execution;
 pub mod fill;
@@ -23,5 +25,6 @@ pub use costs::{
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
 pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
+pub use rule_memory::RuleMemory;
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;
