@@ -643,6 +643,12 @@ DYNAMIC_RULE_CASES = {
         {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.05), r.ScaledExit([(0.01, 0.5)]),
                                             r.VolatilityTrailingStop(2.0), r.SignalExit(threshold=0.15)]))]
          + _LONG_SHORT}, lambda bar: {**_atr(0.3)(bar), **_momentum(bar)}),
+    # ATR = 0.5% of the close. The entry ATR first seen (AAA's, 0.515) puts
+    # the stop at 100.97; reset() on bar 2 lets bar 2's 0.525 replace it (100.95).
+    "volatility_stop_reset": _context_each_bar(
+        {0: [lambda b, d, s: s.update(rule=_risk(b).VolatilityStop(2.0)),
+             lambda b, d, s: b.set_position_rules(s["rule"])] + _LONGS,
+         2: [lambda b, d, s: s.pop("rule").reset()]}, lambda bar: {"atr": bar["close"] * 0.005}),
     # A context set while flat is ignored; a reversal starts an empty context.
     "context_per_position": {0: [_rules(lambda r: r.SignalExit(threshold=0.3)), _submit("AAA", 10, "MARKET"),
                                  lambda b, d, s: b.update_position_context("AAA", {"exit_signal": -1.0})],
