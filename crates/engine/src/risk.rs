@@ -3,6 +3,8 @@
 //! this bar's OHLC and triggered rules send market exits that fill in this
 //! bar's first pass at the rule's price (ml4t-backtest's order of steps).
 
+use std::collections::HashMap;
+
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderType, StopLevelBasis};
 
 use crate::engine::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
@@ -14,7 +16,7 @@ use crate::rules::{PositionRule, RuleAction, RuleSettings, RuleState};
 /// rule can be evaluated while the rules' memory is borrowed mutably.
 fn rule_for<'a>(
     global: &'a Option<PositionRule>,
-    by_asset: &'a std::collections::HashMap<AssetId, Option<PositionRule>>,
+    by_asset: &'a HashMap<AssetId, Option<PositionRule>>,
     asset: AssetId,
 ) -> Option<&'a PositionRule> {
     match by_asset.get(&asset) {
@@ -24,7 +26,6 @@ fn rule_for<'a>(
 }
 
 impl Engine {
-
     /// Sends the exits deferred to this bar's open and fills them at it.
     /// Exits whose position is gone are dropped; assets without a bar wait.
     pub(crate) fn release_deferred_exits(&mut self, b: BarIndex) -> EngineResult<()> {
