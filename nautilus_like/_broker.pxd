@@ -19,6 +19,8 @@ cdef class Broker:
     cdef NlEngine* _engine
     cdef dict _index
 
+    cdef uint32_t _memory_slot(self, object rule) except? 0xFFFFFFFF
+
     cpdef object submit_order(self, object asset, object quantity, object side=*,
                               object order_type=*, object limit_price=*,
                               object stop_price=*, object trail_amount=*,

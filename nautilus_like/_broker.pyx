@@ -5,12 +5,17 @@ Every trading rule (fills, costs, cash) lives in the Rust engine; this module
 only checks arguments, translates names to indices and wraps results.
 """
 
+from array import array
+from collections.abc import Mapping
+from weakref import ref as _weakref
+
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport NAN, isfinite
 from libc.stdint cimport int32_t, uint8_t, int64_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, Order, check, position_from, fill_from, store_callback_error, take_string
+from nautilus_like._model cimport (EngineState, Order, check, context_of, position_from, fill_from,
+                                   store_callback_error, take_string)
 from nautilus_like._model import EXIT_REASONS
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce, Trade
 
@@ -129,11 +134,12 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
             bar_open=s.open, bar_high=s.high, bar_low=s.low,
             max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,
             entry_time=state.timestamp_at(s.entry_bar), current_time=state.timestamp_at(s.bar),
-            multiplier=state.multipliers[s.asset])
+            multiplier=state.multipliers[s.asset],
+            context=context_of(state, s.asset, s.serial))
         action = entry[0].evaluate(ps)
         kind = "HOLD" if action is None else action.action.name
         if kind == "EXIT_FULL" or kind == "EXIT_PARTIAL":
-            d.kind = ffi.NL_DECISION_EXIT
+            d.kind = ffi.NL_DECISION_EXIT if kind == "EXIT_FULL" else ffi.NL_DECISION_EXIT_PARTIAL
             d.fraction = 1.0 if kind == "EXIT_FULL" else float(action.pct)
             d.fill_price = NAN if action.fill_price is None else float(action.fill_price)
             d.defer = bool(getattr(action, "defer_fill", False))
@@ -356,17 +362,34 @@ cdef class Broker:
             return
         leaves = rule_leaves(rules)
         cdef Py_ssize_t n = len(leaves), i
+        cdef double[::1] pairs
+        kept = []    # the pair arrays, alive during the call
         cdef ffi.NlRuleSpec* specs = <ffi.NlRuleSpec*>PyMem_Malloc(max(1, n) * sizeof(ffi.NlRuleSpec))
         if specs is NULL:
             raise MemoryError()
         try:
             for i in range(n):
-                specs[i].kind = leaves[i]["kind"]
-                specs[i].pct = leaves[i].get("pct", 0.0)
-                specs[i].max_bars = leaves[i].get("max_bars", 0)
+                leaf = leaves[i]
+                specs[i].kind = leaf["kind"]
+                specs[i].pct = leaf.get("pct", 0.0)
+                specs[i].max_bars = leaf.get("max_bars", 0)
                 specs[i].callback = NULL
                 specs[i].user_data = NULL
-                model = leaves[i].get("model")
+                specs[i].multiplier = leaf.get("multiplier", 0.0)
+                specs[i].threshold = leaf.get("threshold", 0.0)
+                key = leaf.get("context_key")
+                specs[i].context_key = 0 if key is None else self._state.context_key(key)
+                specs[i].memory_slot = self._memory_slot(leaf.get("memory"))
+                specs[i].use_entry_atr = leaf.get("use_entry_atr", False)
+                specs[i].pairs = NULL
+                specs[i].n_pairs = 0
+                flat = leaf.get("pairs")
+                if flat:
+                    pairs = array("d", flat)
+                    kept.append(pairs)
+                    specs[i].pairs = &pairs[0]
+                    specs[i].n_pairs = len(flat) // 2
+                model = leaf.get("model")
                 if model is not None:
                     entry = (model, self._state)
                     self._state.callbacks.append(entry)     # alive as long as the engine
@@ -375,6 +398,35 @@ cdef class Broker:
             check(ffi.nl_engine_set_position_rules(self._engine, a, specs, n, True))
         finally:
             PyMem_Free(specs)
+
+    cdef uint32_t _memory_slot(self, object rule) except? 0xFFFFFFFF:
+        """The engine memory of a stateful rule object: one per object, so an
+        object governing several assets (or set again) shares it, as in ml4t."""
+        if rule is None:
+            return 0
+        slot = self._state.rule_slots.get(id(rule))
+        if slot is None:
+            slot = self._state.rule_slots[id(rule)] = len(self._state.rule_slots) + 1
+            self._state.callbacks.append(rule)     # keeps id(rule) unique while the engine lives
+            rule._bind_memory(_weakref(self._state), slot)
+        return slot
+
+    def update_position_context(self, asset, context):
+        """Attach values to `asset`'s open position for its rules (ml4t-backtest's
+        API): e.g. `{"atr": 2.5}` for `VolatilityStop`, `{"exit_signal": -0.5}`
+        for `SignalExit`. Merged into `get_position(asset).context`; ignored
+        when `asset` is flat. A new position starts with an empty context.
+
+        >>> broker.update_position_context("AAPL", {"atr": 2.5, "exit_signal": -0.4})
+        """
+        if not isinstance(context, Mapping):
+            raise TypeError(f"context must be a dict of values, got {context!r}")
+        cdef uint32_t idx = self.c_asset(asset)
+        cdef ffi.NlPosition p
+        cdef uint8_t found = 0
+        check(ffi.nl_engine_position(self._engine, idx, &p, &found))
+        if found:
+            context_of(self._state, idx, p.serial).update(context)
 
     def flatten_all_positions(self, reason, order_type=OrderType.MARKET):
         """Cancel every pending order and close every position with a market order

@@ -80,6 +80,22 @@ cdef extern from "nautilus_like.h":
   # A user rule: `callback(user_data, state, decision)`.
   const uint32_t NL_RULE_CALLBACK # = 5
 
+  # `pairs`: (return threshold, trail pct).
+  const uint32_t NL_RULE_TIGHTENING_TRAILING_STOP # = 6
+
+  # `pairs`: (return threshold, exit fraction); remembers in `memory_slot`.
+  const uint32_t NL_RULE_SCALED_EXIT # = 7
+
+  # `multiplier` x the context value `context_key`; with `use_entry_atr`
+  # the first one seen, kept in `memory_slot`.
+  const uint32_t NL_RULE_VOLATILITY_STOP # = 8
+
+  # `multiplier` x the context value `context_key` from the water mark.
+  const uint32_t NL_RULE_VOLATILITY_TRAILING_STOP # = 9
+
+  # The context value `context_key` against `threshold`.
+  const uint32_t NL_RULE_SIGNAL_EXIT # = 12
+
   # A chain of the next `count` rules (each may itself be a group).
   const uint32_t NL_RULE_CHAIN # = 10
 
@@ -90,6 +106,9 @@ cdef extern from "nautilus_like.h":
   const uint32_t NL_DECISION_HOLD # = 0
 
   const uint32_t NL_DECISION_EXIT # = 1
+
+  # Exit `fraction` of the position (ml4t's EXIT_PARTIAL: no re-entry block).
+  const uint32_t NL_DECISION_EXIT_PARTIAL # = 2
 
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
@@ -563,6 +582,8 @@ cdef extern from "nautilus_like.h":
   # What a user rule sees (`RuleState` across the ABI).
   cdef struct NlRuleState:
     uint32_t asset;
+    # The position's serial (see `NlPosition::serial`).
+    uint64_t serial;
     uint32_t bar;
     bool is_long;
     double entry_price;
@@ -602,6 +623,22 @@ cdef extern from "nautilus_like.h":
     NlRuleFn callback;
     # Passed back to `callback`; must outlive the engine.
     void *user_data;
+    # Volatility stops: ATRs of distance.
+    double multiplier;
+    # Signal exit: how far the signal must pass zero.
+    double threshold;
+    # The context value the rule reads (a key interned by the caller, the
+    # same number `nl_engine_set_position_context` uses).
+    uint32_t context_key;
+    # Stateful rules: where the rule instance's memory lives (rules given the
+    # same slot share it, as one ml4t rule object governing several assets).
+    uint32_t memory_slot;
+    # Volatility stop: keep the first ATR seen (ml4t's `use_entry_atr`).
+    bool use_entry_atr;
+    # Tightening trailing stop / scaled exit: `n_pairs` pairs, flattened
+    # (threshold0, value0, threshold1, ...); read during the call only.
+    const double *pairs;
+    size_t n_pairs;
 
 
 
@@ -963,3 +1000,23 @@ cdef extern from "nautilus_like.h":
                                  uint64_t *ids,
                                  size_t cap,
                                  size_t *out_n);
+
+  # Sets (`present`) or removes a context value of `asset`'s open position
+  # `serial` (ml4t's `broker.update_position_context`); `out_applied`
+  # receives 0 when that position is no longer open (nothing changes).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out_applied` valid for a write.
+  NlStatus nl_engine_set_position_context(NlEngine *e,
+                                          uint32_t asset,
+                                          uint64_t serial,
+                                          uint32_t key,
+                                          double value,
+                                          bool present,
+                                          uint8_t *out_applied);
+
+  # Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_reset_rule_memory(NlEngine *e, uint32_t slot);

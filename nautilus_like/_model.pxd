@@ -20,8 +20,16 @@ cdef class EngineState:
     # Contract multiplier per asset index, and the specs by asset name.
     cdef readonly list multipliers
     cdef readonly dict contract_specs
+    # Position contexts: asset index -> the PositionContext of its latest position.
+    cdef dict contexts
+    # Context value names -> the keys rules and context updates use in Rust.
+    cdef dict context_keys
+    # id(stateful rule object) -> its memory slot in the engine.
+    cdef dict rule_slots
+    cdef object __weakref__
 
     cdef object timestamp_at(self, long bar)
+    cdef unsigned int context_key(self, str name)
 
 
 cdef class Order:
@@ -40,7 +48,7 @@ cdef class Position:
     cdef readonly str asset
     cdef ffi.NlPosition _last
     cdef bint _open
-    cdef readonly dict context
+    cdef object _context
     cdef ffi.NlPosition* _fresh(self) except NULL
 
 
@@ -70,4 +78,5 @@ cdef class Fill:
 
 
 cdef Position position_from(EngineState state, NlPosition* p)
+cdef object context_of(EngineState state, unsigned int asset, unsigned long long serial)
 cdef Fill fill_from(EngineState state, NlFill* f)

@@ -9,6 +9,11 @@ ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 from libc.math cimport isnan
 from libc.stdint cimport uint8_t
 
+from collections.abc import MutableMapping as _MutableMapping
+from decimal import Decimal as _Decimal
+from numbers import Real as _Real
+from weakref import ref as _weakref
+
 from nautilus_like cimport _ffi as ffi
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce
 
@@ -102,6 +107,9 @@ cdef inline object _opt(double v):
 cdef class EngineState:
     def __cinit__(self):
         self.engine = NULL
+        self.contexts = {}
+        self.context_keys = {}
+        self.rule_slots = {}
 
     def __dealloc__(self):
         if self.engine is not NULL:
@@ -112,6 +120,86 @@ cdef class EngineState:
         if bar < 0:
             return None
         return self.timestamps[bar]
+
+    cdef unsigned int context_key(self, str name):
+        """The number Rust knows the context value `name` by."""
+        key = self.context_keys.get(name)
+        if key is None:
+            key = self.context_keys[name] = len(self.context_keys)
+        return key
+
+    def _reset_rule_memory(self, unsigned int slot):
+        """Forgets what the stateful rule in `slot` remembered."""
+        if self.engine is not NULL:
+            check(ffi.nl_engine_reset_rule_memory(self.engine, slot))
+
+
+def _context_number(value):
+    """A context value as the Rust rules read it: a float, or None (absent) for
+    None and anything that is not a real number (ml4t's built-in rules would
+    raise comparing it; ours hold, as for a missing value)."""
+    if isinstance(value, (int, float, _Real, _Decimal)):
+        return float(value)
+    return None
+
+
+class PositionContext(_MutableMapping):
+    """A position's `context` (ml4t-backtest's `Position.context` dict): values
+    the strategy attaches with `broker.update_position_context(asset, {...})`
+    or by assignment, read by `VolatilityStop` (an ATR), `SignalExit` (an exit
+    signal) and Python rules (`state.context`). A new position starts empty.
+
+    Number values are copied into the engine, where the rules read them.
+    """
+
+    __slots__ = ("_values", "_state", "_asset", "_serial")
+
+    def __init__(self, EngineState state, unsigned int asset, unsigned long long serial):
+        self._values = {}
+        self._state = _weakref(state)
+        self._asset = asset
+        self._serial = serial
+
+    def _sync(self, key, value):
+        cdef EngineState state = self._state()
+        cdef uint8_t applied = 0
+        if state is None or state.engine is NULL or not isinstance(key, str):
+            return
+        number = _context_number(value)
+        check(ffi.nl_engine_set_position_context(
+            state.engine, self._asset, self._serial, state.context_key(key),
+            0.0 if number is None else number, number is not None, &applied))
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __setitem__(self, key, value):
+        self._values[key] = value
+        self._sync(key, value)
+
+    def __delitem__(self, key):
+        del self._values[key]
+        self._sync(key, None)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __repr__(self):
+        return repr(self._values)
+
+
+cdef object context_of(EngineState state, unsigned int asset, unsigned long long serial):
+    """The context of `asset`'s position `serial` (kept per asset for its latest position)."""
+    ctx = state.contexts.get(asset)
+    if ctx is not None and ctx._serial == serial:
+        return ctx
+    ctx = PositionContext(state, asset, serial)
+    if asset not in state.contexts or state.contexts[asset]._serial < serial:
+        state.contexts[asset] = ctx
+    return ctx
 
 
 cdef class Order:
@@ -277,6 +365,13 @@ cdef class Position:
         return self._fresh().quantity
 
     @property
+    def context(self):
+        """Values the strategy attached to this position (a `PositionContext`)."""
+        if self._context is None:
+            self._context = context_of(self._state, self._last.asset, self._last.serial)
+        return self._context
+
+    @property
     def entry_price(self):
         return self._fresh().entry_price
 
@@ -363,7 +458,6 @@ cdef Position position_from(EngineState state, ffi.NlPosition* p):
     pos.asset = state.asset_names[p.asset]
     pos._last = p[0]
     pos._open = True
-    pos.context = {}
     return pos
 
 

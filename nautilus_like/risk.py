@@ -16,7 +16,15 @@ measured from the entry price or the signal price (`stop_level_basis`);
 `TrailingStop` trails the best close since entry.
 `TimeExit` closes at the pass's execution price. Exits carry `exit_reason`
 ("stop_loss", "take_profit", "time_stop") and a detail ("stop_loss_5.0%").
-After a rule exit the asset cannot be re-entered in the same bar (as in ml4t).
+After a full rule exit the asset cannot be re-entered in the same bar (as in ml4t).
+
+Dynamic rules compare this bar's close: `TighteningTrailingStop(schedule)`,
+`ScaledExit(targets)` (partial exits), and three that read values the strategy
+attaches to the position with `broker.update_position_context(asset, {...})`:
+`VolatilityStop` / `VolatilityTrailingStop` (an ATR) and `SignalExit`:
+
+>>> broker.set_position_rules(RuleChain([VolatilityStop(2.0), SignalExit(threshold=0.3)]))
+>>> broker.update_position_context("AAPL", {"atr": 1.8, "exit_signal": -0.5})   # in on_data
 """
 
 from __future__ import annotations
@@ -27,12 +35,14 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
-__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "PositionAction", "PositionState", "RuleChain", "StopLoss",
-           "TakeProfit", "TimeExit", "TrailingStop"]
+__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "PositionAction", "PositionState", "RuleChain",
+           "ScaledExit", "SignalExit", "StopLoss", "TakeProfit", "TighteningTrailingStop", "TimeExit", "TrailingStop",
+           "VolatilityStop", "VolatilityTrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
 _STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
 _CALLBACK, _CHAIN, _ALL_OF = 5, 10, 11
+_TIGHTENING_TRAILING_STOP, _SCALED_EXIT, _VOLATILITY_STOP, _VOLATILITY_TRAILING_STOP, _SIGNAL_EXIT = 6, 7, 8, 9, 12
 
 
 class ActionType(Enum):
@@ -182,6 +192,168 @@ class TrailingStop:
 
     def __repr__(self) -> str:
         return f"TrailingStop(pct={self.pct})"
+
+
+def _number(name: str, value: Any, *, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def _pairs(name: str, pairs: Any, second: str, check_second, requirement: str) -> list[tuple[float, float]]:
+    """`pairs` as a list of (return threshold, value) float tuples; `check_second`
+    tells a valid value, `requirement` says what one is."""
+    try:
+        items = [tuple(p) for p in pairs]
+    except TypeError:
+        raise ValueError(f"{name} must be a list of (return_threshold, {second}) pairs, got {pairs!r}") from None
+    out = []
+    for p in items:
+        if len(p) != 2:
+            raise ValueError(f"{name} entries must be (return_threshold, {second}) pairs, got {p!r}")
+        threshold, value = p
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold) \
+                or isinstance(value, bool) or not isinstance(value, (int, float)) or not check_second(value):
+            raise ValueError(f"{name} entry {p!r} needs a finite return_threshold and a {second} {requirement}")
+        out.append((float(threshold), float(value)))
+    return out
+
+
+def _key(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a str (a key of the position context), got {value!r}")
+    return value
+
+
+class _StatefulRule:
+    """A rule that remembers across bars, positions and assets (in the engine),
+    as ml4t's object does: one object set for several assets shares its memory,
+    and only `reset()` clears it (ml4t advises calling it when a position closes
+    if the object is reused)."""
+
+    def _bind_memory(self, engine_ref: Any, slot: int) -> None:
+        self.__dict__.setdefault("_memory", []).append((engine_ref, slot))
+
+    def reset(self) -> None:
+        """Forget what this rule remembered, in every backtest it is set in."""
+        for engine_ref, slot in self.__dict__.get("_memory", []):
+            engine = engine_ref()
+            if engine is not None:
+                engine._reset_rule_memory(slot)
+
+
+class TighteningTrailingStop:
+    """A trailing stop on the close whose trail tightens as the position gains.
+
+    `schedule` is (return_threshold, trail_pct) pairs: the trail of the highest
+    threshold the position's return (at the close) has reached applies, else
+    the lowest threshold's (5% with an empty schedule). Exits when the close
+    is at or beyond the trail from the water mark (up to the previous bar), at
+    the pass's price; detail "tightening_trail_3.0%_at_12.5%" (exit_reason
+    "signal", as in ml4t).
+
+    >>> TighteningTrailingStop([(0.0, 0.05), (0.10, 0.03), (0.20, 0.02)])
+    """
+
+    def __init__(self, schedule: list[tuple[float, float]]):
+        self.schedule = _pairs("schedule", schedule, "trail_pct", lambda v: math.isfinite(v) and v >= 0,
+                               "finite and >= 0")
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _TIGHTENING_TRAILING_STOP, "pairs": [x for p in self.schedule for x in p]}]
+
+    def __repr__(self) -> str:
+        return f"TighteningTrailingStop(schedule={self.schedule})"
+
+
+class ScaledExit(_StatefulRule):
+    """Scale out at profit targets: `targets` is (return_threshold, exit_pct)
+    pairs; when the return at the close reaches the lowest target not yet taken,
+    `exit_pct` of the current position exits at the pass's price (one target a
+    bar; detail "scale_out_5%_25%"). A partial exit does not block re-entry.
+
+    Stateful like ml4t's: each target acts once per rule object, across all the
+    positions and assets it governs, until `reset()`.
+
+    >>> ScaledExit([(0.05, 0.25), (0.10, 0.33), (0.15, 0.50)])
+    """
+
+    def __init__(self, targets: list[tuple[float, float]]):
+        self.targets = _pairs("targets", targets, "exit_pct", lambda v: 0 < v <= 1, "in (0, 1]")
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _SCALED_EXIT, "pairs": [x for p in self.targets for x in p], "memory": self}]
+
+    def __repr__(self) -> str:
+        return f"ScaledExit(targets={self.targets})"
+
+
+class VolatilityStop(_StatefulRule):
+    """A stop `multiplier` ATRs from the entry price; the ATR is the position
+    context value `atr_key` (`broker.update_position_context(asset, {"atr": x})`);
+    no usable ATR (missing, None, <= 0) holds. Exits when the close reaches the
+    stop, filled at the stop (detail "volatility_stop_2.0x_atr").
+
+    With `use_entry_atr` (the default) the first usable ATR this rule object
+    sees is kept for every later position it governs, until `reset()` (ml4t's
+    behaviour; pass `use_entry_atr=False` to use each bar's ATR).
+
+    >>> VolatilityStop(multiplier=2.0, atr_key="atr")
+    """
+
+    def __init__(self, multiplier: float = 2.0, atr_key: str = "atr", use_entry_atr: bool = True):
+        self.multiplier = _number("multiplier", multiplier, minimum=0)
+        self.atr_key = _key("atr_key", atr_key)
+        self.use_entry_atr = bool(use_entry_atr)
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _VOLATILITY_STOP, "multiplier": self.multiplier, "context_key": self.atr_key,
+                 "use_entry_atr": self.use_entry_atr, "memory": self}]
+
+    def __repr__(self) -> str:
+        return f"VolatilityStop(multiplier={self.multiplier}, atr_key={self.atr_key!r}, " \
+               f"use_entry_atr={self.use_entry_atr})"
+
+
+class VolatilityTrailingStop:
+    """A trailing stop `multiplier` current ATRs (context value `atr_key`)
+    from the water mark; exits when the close reaches it, filled at the stop
+    (detail "vol_trailing_stop_3.0x_atr", exit_reason "trailing_stop").
+
+    >>> VolatilityTrailingStop(multiplier=3.0)
+    """
+
+    def __init__(self, multiplier: float = 3.0, atr_key: str = "atr"):
+        self.multiplier = _number("multiplier", multiplier, minimum=0)
+        self.atr_key = _key("atr_key", atr_key)
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _VOLATILITY_TRAILING_STOP, "multiplier": self.multiplier, "context_key": self.atr_key}]
+
+    def __repr__(self) -> str:
+        return f"VolatilityTrailingStop(multiplier={self.multiplier}, atr_key={self.atr_key!r})"
+
+
+class SignalExit:
+    """Exit on the strategy's signal: the position context value `signal_name`
+    below `-threshold` exits a long, above `threshold` a short, at the pass's
+    price (detail "signal_exit_-0.50"). No value holds.
+
+    >>> SignalExit(signal_name="exit_signal", threshold=0.3)
+    >>> broker.update_position_context("AAPL", {"exit_signal": -0.5})   # exits next bar
+    """
+
+    def __init__(self, signal_name: str = "exit_signal", threshold: float = 0.0):
+        self.signal_name = _key("signal_name", signal_name)
+        self.threshold = _number("threshold", threshold)
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        return [{"kind": _SIGNAL_EXIT, "context_key": self.signal_name, "threshold": self.threshold}]
+
+    def __repr__(self) -> str:
+        return f"SignalExit(signal_name={self.signal_name!r}, threshold={self.threshold})"
 
 
 class RuleChain:

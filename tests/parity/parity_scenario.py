@@ -383,6 +383,35 @@ def _python_rule(risk: Any, gain: float) -> Any:
     return HalfOnGain()
 
 
+def _dynamic_rule(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """One of ml4t's dynamic position rules as (name, keyword arguments); the
+    context rules read what `_position_context` attaches every bar."""
+    kind = rng.choice(["tightening", "scaled", "vol_stop", "vol_trail", "signal"])
+    if kind == "tightening":
+        schedule = [(round(rng.uniform(-0.03, 0.08), 3), round(rng.uniform(0.005, 0.06), 4))
+                    for _ in range(rng.randint(1, 3))]
+        return "TighteningTrailingStop", {"schedule": schedule}
+    if kind == "scaled":
+        targets = [(round(rng.uniform(0.0, 0.08), 3), rng.choice([0.25, 0.5, 1.0, round(rng.uniform(0.1, 0.9), 2)]))
+                   for _ in range(rng.randint(1, 3))]
+        return "ScaledExit", {"targets": targets}
+    if kind == "vol_stop":
+        return "VolatilityStop", {"multiplier": round(rng.uniform(0.5, 3.0), 2), "use_entry_atr": rng.random() < 0.6}
+    if kind == "vol_trail":
+        return "VolatilityTrailingStop", {"multiplier": round(rng.uniform(0.5, 3.0), 2)}
+    return "SignalExit", {"threshold": round(rng.uniform(0.2, 0.8), 2)}
+
+
+def _position_context(bar: Any) -> dict[str, Any]:
+    """What the strategy attaches to a held position every bar: the bar's range
+    as its ATR and the score signal (when there is one) as its exit signal."""
+    values = {"atr": bar["high"] - bar["low"]}
+    score = bar["signals"].get("score")
+    if score is not None:
+        values["exit_signal"] = score
+    return values
+
+
 def _px(x: float) -> float:
     """A valid order price: 4 decimals, at least 0.0001."""
     return max(round(x, 4), 0.0001)
@@ -532,8 +561,10 @@ def make_strategy_class(lib: Any):
                 import nautilus_like.risk as risk
             leaves = []
             for _ in range(rng.randint(1, 3)):
-                k = rng.choice(["sl", "tp", "time", "trail"])
-                if k == "sl":
+                k = rng.choice(["sl", "tp", "time", "trail", "dynamic"])
+                if k == "dynamic":
+                    leaves.append(_dynamic_rule(rng))
+                elif k == "sl":
                     leaves.append(("StopLoss", round(rng.uniform(0.003, 0.06), 4)))
                 elif k == "tp":
                     leaves.append(("TakeProfit", round(rng.uniform(0.003, 0.08), 4)))
@@ -546,7 +577,8 @@ def make_strategy_class(lib: Any):
                 broker.set_position_rules(None, target)
                 self.actions.append((self.bar, "rules", target, None))
                 return
-            rules = [getattr(risk, name)(arg) for name, arg in leaves]
+            rules = [getattr(risk, name)(**arg) if isinstance(arg, dict) else getattr(risk, name)(arg)
+                     for name, arg in leaves]
             if rng.random() < 0.2:
                 # A rule written in Python (the engine calls it back).
                 rules.append(_python_rule(risk, rng.uniform(0.005, 0.04)))
@@ -618,6 +650,9 @@ def make_strategy_class(lib: Any):
                     self.detail.append((self.bar, a) + tuple(_attr(p, n) for n in POSITION_FIELDS)
                                        + (p.unrealized_pnl(),))
 
+            for a in in_bar:
+                if broker.get_position(a) is not None:
+                    broker.update_position_context(a, _position_context(data[a]))
             if rng.random() < 0.1:
                 # get_orders() returns copies in ml4t: read them again at the end.
                 self.orders_snapshot = (self.bar, broker.get_orders())

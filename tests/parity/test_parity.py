@@ -306,6 +306,9 @@ def test_scenarios_exercise_the_features():
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
             "update": 0, "volume_partial_fill": 0, "impact": 0, "margin_borrowed": 0, "buying_power_reject": 0,
             "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0}
+    # Exits of each dynamic position rule, by the prefix of their detail.
+    dynamic = {"tightening_trail_": 0, "scale_out_": 0, "volatility_stop_": 0, "vol_trailing_stop_": 0,
+               "signal_exit_": 0}
     kinds = {"fifo": 0, "sequential": 0, "priority": 0, "exit_first": 0}
     costs: set[str] = set()
     for seed in range(0, N_SCENARIOS, 2):
@@ -333,6 +336,10 @@ def test_scenarios_exercise_the_features():
         seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(
             f[2] == "sell" for f in ref.broker_fills)
         seen["settlement_delay"] += bool(sc.config.get("settlement_delay")) and "rejected" in [o[6] for o in ref.orders]
+        if ref.fills_df is not None:
+            details = [d for d in ref.fills_df["exit_reason_detail"].to_list() if d]
+            for prefix in dynamic:
+                dynamic[prefix] += any(d.startswith(prefix) or f" AND {prefix}" in d for d in details)
         mode = sc.config["execution_mode"].lower()
         seen[mode] += 1
         seen["fractional"] += sc.config["share_type"] == "FRACTIONAL"
@@ -355,8 +362,8 @@ def test_scenarios_exercise_the_features():
                 and b["entry_time"] == a["exit_time"] and b["entry_price"] == a["exit_price"]
                 and (a["quantity"] > 0) != (b["quantity"] > 0)
                 for a in rows for b in rows)
-    missing = [k for k, v in {**seen, **kinds}.items() if v == 0]
-    assert not missing, f"no scenario exercised {missing}: {seen} {kinds}"
+    missing = [k for k, v in {**seen, **kinds, **dynamic}.items() if v == 0]
+    assert not missing, f"no scenario exercised {missing}: {seen} {kinds} {dynamic}"
     every_cost = {"NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "PER_ORDER", "PER_ORDER_PER_SHARE", "TIERED",
                   "FIXED", "SPREAD", "VOLUME_BASED", "CUMULATIVE_VOLUME_SHARE"}
     assert every_cost <= costs, f"cost types never drawn: {every_cost - costs}"

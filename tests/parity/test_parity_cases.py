@@ -585,6 +585,87 @@ RULE_CASES["python_rule"] = {0: [_rules(_python_rule), _submit("AAA", 10, "MARKE
 RULE_CASES["python_rule_in_chain"] = {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.03), _python_rule(r)])),
                                           _submit("AAA", 10, "MARKET"), _submit("BBB", 12, "MARKET")]}
 
+
+
+def _context_each_bar(cases, values):
+    """Adds to every bar of `cases` an action attaching `values(bar_data)` to
+    each held asset's position context (`broker.update_position_context`)."""
+    def act(b, d, s):
+        for a in ("AAA", "BBB"):
+            if a in d and b.get_position(a) is not None:
+                b.update_position_context(a, values(d[a]))
+    return {i: cases.get(i, []) + [act] for i in range(5)}
+
+
+def _atr(scale, key="atr"):
+    """The bar's range times `scale` as the ATR."""
+    return lambda bar: {key: (bar["high"] - bar["low"]) * scale}
+
+
+def _momentum(bar):
+    """An exit signal from the bar's body: 10 x (close - open) / open."""
+    return {"exit_signal": 10 * (bar["close"] - bar["open"]) / bar["open"], "label": "momentum"}
+
+
+def _context_probe(state, result, broker):
+    out = _rules_probe(state, result, broker)
+    # The values the strategy attached (ml4t's context also holds its config; not compared).
+    out["contexts"] = {a: {k: v for k, v in p.context.items() if k in ("atr", "exit_signal", "label")}
+                       for a, p in broker.get_positions().items()}
+    return out
+
+
+_LONGS = [_submit("AAA", 10, "MARKET"), _submit("BBB", 10, "MARKET")]
+_LONG_SHORT = [_submit("AAA", 10, "MARKET"), _submit("BBB", -10, "MARKET")]
+DYNAMIC_RULE_CASES = {
+    "tightening_trail_long_short": {0: [_rules(lambda r: r.TighteningTrailingStop(
+        [(-0.02, 0.05), (-0.01, 0.03), (0.02, 0.01)]))] + _LONG_SHORT},
+    "tightening_trail_default": {0: [_rules(lambda r: r.TighteningTrailingStop([(0.5, 0.01)]))] + _LONGS},
+    "scaled_exit_shared": {0: [_rules(lambda r: r.ScaledExit([(0.02, 0.5), (0.005, 0.25)])),
+                               _submit("AAA", 16, "MARKET"), _submit("BBB", -10, "MARKET")]},
+    "scaled_exit_all_then_reenter": {0: [_rules(lambda r: r.ScaledExit([(0.01, 1.0)]))] + _LONGS,
+                                     2: [_try_reentry("AAA", 5)]},
+    # The short BBB gains from bar 2 on: AllOf evaluates its second rule while the
+    # first holds (bar 2), so the target is gone on bar 3 when the time exit fires.
+    "scaled_exit_in_all_of": {0: [_rules(lambda r: r.AllOf([r.TimeExit(2), r.ScaledExit([(0.005, 0.5)])]))]
+                              + _LONG_SHORT},
+    "all_of_partial_first": {0: [_rules(lambda r: r.AllOf([r.ScaledExit([(0.005, 0.5)]), r.TimeExit(1)]))]
+                             + _LONG_SHORT},
+    "volatility_stop_entry_atr": _context_each_bar({0: [_rules(lambda r: r.VolatilityStop(2.0))] + _LONGS},
+                                                   _atr(0.25)),
+    "volatility_stop_current_atr": _context_each_bar(
+        {0: [_rules(lambda r: r.VolatilityStop(1.5, "vol", use_entry_atr=False))] + _LONG_SHORT}, _atr(0.2, "vol")),
+    "volatility_trailing": _context_each_bar({0: [_rules(lambda r: r.VolatilityTrailingStop(3.0))] + _LONG_SHORT},
+                                             _atr(0.3)),
+    "signal_exit": _context_each_bar({0: [_rules(lambda r: r.SignalExit(threshold=0.15))] + _LONG_SHORT},
+                                     _momentum),
+    "dynamic_chain": _context_each_bar(
+        {0: [_rules(lambda r: r.RuleChain([r.StopLoss(0.05), r.ScaledExit([(0.01, 0.5)]),
+                                            r.VolatilityTrailingStop(2.0), r.SignalExit(threshold=0.15)]))]
+         + _LONG_SHORT}, lambda bar: {**_atr(0.3)(bar), **_momentum(bar)}),
+    # ATR = 0.5% of the close. The entry ATR first seen (AAA's, 0.515) puts
+    # the stop at 100.97; reset() on bar 2 lets bar 2's 0.525 replace it (100.95).
+    "volatility_stop_reset": _context_each_bar(
+        {0: [lambda b, d, s: s.update(rule=_risk(b).VolatilityStop(2.0)),
+             lambda b, d, s: b.set_position_rules(s["rule"])] + _LONGS,
+         2: [lambda b, d, s: s.pop("rule").reset()]}, lambda bar: {"atr": bar["close"] * 0.005}),
+    # A context set while flat is ignored; a reversal starts an empty context.
+    "context_per_position": {0: [_rules(lambda r: r.SignalExit(threshold=0.3)), _submit("AAA", 10, "MARKET"),
+                                 lambda b, d, s: b.update_position_context("AAA", {"exit_signal": -1.0})],
+                             1: [lambda b, d, s: b.update_position_context("BBB", {"exit_signal": -1.0}),
+                                 _submit("AAA", -20, "MARKET"), _submit("BBB", 5, "MARKET")],
+                             2: [lambda b, d, s: b.update_position_context("AAA", {"exit_signal": 1.0})],
+                             3: [lambda b, d, s: b.update_position_context("AAA", {"exit_signal": 0.2})]},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(["next_bar", "same_bar_close", "close_price", "next_bar_open",
+                                                "trail_intrabar", "stop_slippage"]))
+@pytest.mark.parametrize("case", sorted(DYNAMIC_RULE_CASES))
+def test_dynamic_position_rules_match_ml4t(case, config_name):
+    compare(DYNAMIC_RULE_CASES[case], _context_probe, RULE_CONFIGS[config_name])
+
+
 RULE_CONFIGS = {
     "next_bar": {"allow_short_selling": True},
     "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "allow_short_selling": True},

@@ -142,6 +142,8 @@ pub struct Engine {
     /// of `None` disables rules for that asset).
     pub(crate) rules: Option<PositionRule>,
     pub(crate) rules_by_asset: HashMap<AssetId, Option<PositionRule>>,
+    /// Position context values and stateful rules' memory (rule_memory.rs).
+    pub(crate) rule_memory: crate::rule_memory::RuleMemory,
     /// Rule exits waiting for the next bar's open (NEXT_BAR_OPEN), by asset
     /// in the order they were decided.
     pub(crate) deferred_exits: Vec<DeferredExit>,
@@ -184,6 +186,7 @@ impl Engine {
             sessions: None,
             rules: None,
             rules_by_asset: HashMap::new(),
+            rule_memory: Default::default(),
             deferred_exits: Vec::new(),
             stop_exit_bar: vec![u32::MAX; n_assets],
             scratch_eligible: Vec::new(),

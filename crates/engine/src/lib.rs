@@ -11,6 +11,8 @@ mod matching;
 mod margin;
 pub mod margin_call;
 pub mod rules;
+mod dynamic_rules;
+pub mod rule_memory;
 mod risk;
 pub mod execution;
 pub mod fill;
@@ -25,5 +27,6 @@ pub use costs::{
 pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
 pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
+pub use rule_memory::RuleMemory;
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;

@@ -3,21 +3,29 @@
 //! this bar's OHLC and triggered rules send market exits that fill in this
 //! bar's first pass at the rule's price (ml4t-backtest's order of steps).
 
+use std::collections::HashMap;
+
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderType, StopLevelBasis};
 
 use crate::engine::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
 use crate::fill::MatchPoint;
 use crate::rules::{PositionRule, RuleAction, RuleSettings, RuleState};
 
-impl Engine {
-    /// The rule governing `asset`'s position, if any.
-    fn rule_for(&self, asset: AssetId) -> Option<&PositionRule> {
-        match self.rules_by_asset.get(&asset) {
-            Some(over) => over.as_ref(),
-            None => self.rules.as_ref(),
-        }
+/// The rule governing `asset`'s position, if any (a per-asset override, even
+/// `None`, beats the global rule). A free function over the two fields so the
+/// rule can be evaluated while the rules' memory is borrowed mutably.
+fn rule_for<'a>(
+    global: &'a Option<PositionRule>,
+    by_asset: &'a HashMap<AssetId, Option<PositionRule>>,
+    asset: AssetId,
+) -> Option<&'a PositionRule> {
+    match by_asset.get(&asset) {
+        Some(over) => over.as_ref(),
+        None => global.as_ref(),
     }
+}
 
+impl Engine {
     /// Sends the exits deferred to this bar's open and fills them at it.
     /// Exits whose position is gone are dropped; assets without a bar wait.
     pub(crate) fn release_deferred_exits(&mut self, b: BarIndex) -> EngineResult<()> {
@@ -61,12 +69,13 @@ impl Engine {
         let settings = RuleSettings { fill_mode: self.cfg.stop_fill_mode, trail_timing: self.cfg.trail_stop_timing };
         let assets: Vec<AssetId> = self.portfolio.positions().map(|p| p.asset).collect();
         for asset in assets {
-            let (Some(rule), Some(row)) = (self.rule_for(asset), self.row_in_bar(b, asset)) else { continue };
+            let Some(row) = self.row_in_bar(b, asset) else { continue };
             let Some(pos) = self.portfolio.position(asset) else { continue };
             let bar = self.market.bar_at(row);
             let use_signal = self.cfg.stop_level_basis == StopLevelBasis::SignalPrice && !pos.signal_price.is_nan();
             let state = RuleState {
                 asset,
+                serial: pos.serial,
                 bar: b,
                 is_long: pos.quantity > 0.0,
                 entry_price: pos.entry_price,
@@ -85,13 +94,18 @@ impl Engine {
                 low_water_mark: pos.low_water_mark,
             };
             let held = pos.quantity;
-            let RuleAction::Exit { reason, detail, fill_price, defer, fraction } = rule.evaluate(&state, settings)?
+            let Some(rule) = rule_for(&self.rules, &self.rules_by_asset, asset) else { continue };
+            let RuleAction::Exit { reason, detail, fill_price, defer, fraction } =
+                rule.evaluate(&state, settings, &mut self.rule_memory)?
             else {
                 continue;
             };
-            let full = fraction >= 1.0;
+            let full = fraction.is_none();
             // A partial exit closes `fraction` of the position (ml4t: |qty| * pct).
-            let quantity = if full { held } else { (held.abs() * fraction).copysign(held) };
+            let quantity = match fraction {
+                None => held,
+                Some(f) => (held.abs() * f).copysign(held),
+            };
             if !full && !(quantity.abs() > 0.0) {
                 continue;
             }

@@ -1,15 +1,20 @@
-//! Position rules (stop-loss, take-profit, time exit and chains of them),
-//! evaluated at the start of every bar on that bar's OHLC, before orders are
-//! matched. Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
+//! Position rules (stop-loss, take-profit, time exit, trailing stops, the
+//! dynamic rules of `dynamic_rules` and chains of them), evaluated at the
+//! start of every bar on that bar's OHLC, before orders are matched.
+//! Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
 
 use nl_core::{AssetId, BarIndex, EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
 
 use crate::costs::Callback;
+use crate::dynamic_rules;
+use crate::rule_memory::{ContextKey, MemorySlot, RuleMemory};
 
 /// What a rule sees about one open position on the current bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RuleState {
     pub asset: AssetId,
+    /// The position's serial (a reopened or reversed position has a new one).
+    pub serial: u64,
     /// The current bar.
     pub bar: BarIndex,
     pub is_long: bool,
@@ -45,16 +50,17 @@ pub struct RuleSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleAction {
     Hold,
-    /// Close `fraction` (1.0 = all) of the position: at `fill_price`
-    /// (before slippage) when given, else at the pass's execution price;
-    /// `defer` = at the next bar's open (NEXT_BAR_OPEN mode).
-    Exit { reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool, fraction: f64 },
+    /// Close the position (`fraction` None, ml4t's EXIT_FULL) or `fraction`
+    /// of it (EXIT_PARTIAL: it does not block re-entry in this bar, even at
+    /// 1.0): at `fill_price` (before slippage) when given, else at the pass's
+    /// execution price; `defer` = at the next bar's open (NEXT_BAR_OPEN mode).
+    Exit { reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool, fraction: Option<f64> },
 }
 
 impl RuleAction {
     /// A full exit.
     pub fn exit(reason: ExitReason, detail: String, fill_price: Option<f64>, defer: bool) -> Self {
-        RuleAction::Exit { reason, detail, fill_price, defer, fraction: 1.0 }
+        RuleAction::Exit { reason, detail, fill_price, defer, fraction: None }
     }
 }
 
@@ -75,10 +81,28 @@ pub enum PositionRule {
     /// Exit when the price retraces `pct` from the best price since entry
     /// (the high-water mark for longs, the low-water mark for shorts).
     TrailingStop { pct: f64 },
+    /// A trailing stop on the close whose trail tightens as the return grows:
+    /// (return threshold, trail pct) pairs, highest threshold first (build
+    /// with [`PositionRule::tightening_trailing_stop`]).
+    TighteningTrailingStop { schedule: Vec<(f64, f64)> },
+    /// Partial exits at return targets: (return threshold, fraction of the
+    /// current position) pairs, lowest first (build with
+    /// [`PositionRule::scaled_exit`]); each target acts once per `memory`.
+    ScaledExit { targets: Vec<(f64, f64)>, memory: MemorySlot },
+    /// A stop `multiplier` ATRs (context value `atr_key`) from the entry;
+    /// `entry_atr_memory`: keep the first ATR seen there (ml4t's `use_entry_atr`).
+    VolatilityStop { multiplier: f64, atr_key: ContextKey, entry_atr_memory: Option<MemorySlot> },
+    /// A trailing stop `multiplier` current ATRs from the water mark.
+    VolatilityTrailingStop { multiplier: f64, atr_key: ContextKey },
+    /// Exit when the context value `signal_key` passes `threshold` against
+    /// the position (below -threshold for longs, above it for shorts).
+    SignalExit { signal_key: ContextKey, threshold: f64 },
     /// The first rule that does not hold wins (RuleChain, AnyOf).
     Chain(Vec<PositionRule>),
-    /// Exit only when every rule wants to; at the pass's price, with the
-    /// rules' descriptions joined by " AND " (ml4t-backtest's `AllOf`).
+    /// Exit only when every rule wants to (all are evaluated, so stateful
+    /// rules remember even when another holds); at the pass's price, the
+    /// first rule's full or partial size, with the rules' descriptions
+    /// joined by " AND " (ml4t-backtest's `AllOf`).
     AllOf(Vec<PositionRule>),
     /// A user's rule, called back for the positions it governs.
     Callback(Callback<dyn RuleCallback>),
@@ -86,25 +110,60 @@ pub enum PositionRule {
 
 /// `pct` as Python's `f"{pct:.1%}"` writes it.
 fn percent(pct: f64) -> String {
-    format!("{:.1}%", pct * 100.0)
+    dynamic_rules::percent(pct, 1)
+}
+
+fn check(ok: bool, what: impl FnOnce() -> String) -> EngineResult<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidArgument(what()))
+    }
 }
 
 impl PositionRule {
+    /// ml4t's `TighteningTrailingStop(schedule)`: the schedule is looked up
+    /// highest threshold first (ties keep their given order).
+    pub fn tightening_trailing_stop(mut schedule: Vec<(f64, f64)>) -> Self {
+        schedule.sort_by(|a, b| b.0.total_cmp(&a.0));
+        PositionRule::TighteningTrailingStop { schedule }
+    }
+
+    /// ml4t's `ScaledExit(targets)`: targets are tried lowest threshold first.
+    pub fn scaled_exit(mut targets: Vec<(f64, f64)>, memory: MemorySlot) -> Self {
+        targets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        PositionRule::ScaledExit { targets, memory }
+    }
+
     pub fn validate(&self) -> EngineResult<()> {
         match self {
             PositionRule::StopLoss { pct } | PositionRule::TakeProfit { pct } | PositionRule::TrailingStop { pct } => {
-                if pct.is_finite() && *pct >= 0.0 {
-                    Ok(())
-                } else {
-                    Err(EngineError::InvalidArgument(format!("rule pct must be finite and >= 0, got {pct}")))
-                }
+                check(pct.is_finite() && *pct >= 0.0, || format!("rule pct must be finite and >= 0, got {pct}"))
+            }
+            PositionRule::TighteningTrailingStop { schedule } => schedule.iter().try_for_each(|&(threshold, trail)| {
+                check(threshold.is_finite() && trail.is_finite() && trail >= 0.0, || {
+                    format!("schedule entries must be (finite return threshold, finite trail pct >= 0), got ({threshold}, {trail})")
+                })
+            }),
+            PositionRule::ScaledExit { targets, .. } => targets.iter().try_for_each(|&(threshold, fraction)| {
+                check(threshold.is_finite() && fraction > 0.0 && fraction <= 1.0, || {
+                    format!("targets must be (finite return threshold, exit fraction in (0, 1]), got ({threshold}, {fraction})")
+                })
+            }),
+            PositionRule::VolatilityStop { multiplier, .. } | PositionRule::VolatilityTrailingStop { multiplier, .. } => {
+                check(multiplier.is_finite() && *multiplier >= 0.0, || format!("multiplier must be finite and >= 0, got {multiplier}"))
+            }
+            PositionRule::SignalExit { threshold, .. } => {
+                check(threshold.is_finite(), || format!("threshold must be finite, got {threshold}"))
             }
             PositionRule::TimeExit { .. } | PositionRule::Callback(_) => Ok(()),
             PositionRule::Chain(rules) | PositionRule::AllOf(rules) => rules.iter().try_for_each(PositionRule::validate),
         }
     }
 
-    pub fn evaluate(&self, s: &RuleState, settings: RuleSettings) -> EngineResult<RuleAction> {
+    /// The rule's decision for one position on this bar; stateful rules
+    /// record what they acted on in `memory`.
+    pub fn evaluate(&self, s: &RuleState, settings: RuleSettings, memory: &mut RuleMemory) -> EngineResult<RuleAction> {
         let mode = settings.fill_mode;
         Ok(match self {
             PositionRule::StopLoss { pct } => {
@@ -136,9 +195,18 @@ impl PositionRule {
                 }
             }
             PositionRule::TrailingStop { pct } => trailing_stop(*pct, s, settings),
+            PositionRule::TighteningTrailingStop { schedule } => dynamic_rules::tightening_trailing_stop(schedule, s),
+            PositionRule::ScaledExit { targets, memory: slot } => dynamic_rules::scaled_exit(targets, *slot, s, memory),
+            PositionRule::VolatilityStop { multiplier, atr_key, entry_atr_memory } => {
+                dynamic_rules::volatility_stop(*multiplier, *atr_key, *entry_atr_memory, s, memory)
+            }
+            PositionRule::VolatilityTrailingStop { multiplier, atr_key } => {
+                dynamic_rules::volatility_trailing_stop(*multiplier, *atr_key, s, memory)
+            }
+            PositionRule::SignalExit { signal_key, threshold } => dynamic_rules::signal_exit(*signal_key, *threshold, s, memory),
             PositionRule::Chain(rules) => {
                 for r in rules {
-                    let a = r.evaluate(s, settings)?;
+                    let a = r.evaluate(s, settings, memory)?;
                     if a != RuleAction::Hold {
                         return Ok(a);
                     }
@@ -147,17 +215,24 @@ impl PositionRule {
             }
             PositionRule::AllOf(rules) => {
                 let mut details = Vec::with_capacity(rules.len());
-                for r in rules {
-                    match r.evaluate(s, settings)? {
-                        RuleAction::Hold => return Ok(RuleAction::Hold),
-                        RuleAction::Exit { detail, .. } => details.push(detail),
+                let mut all_exit = true;
+                let mut first_fraction = None;
+                for (i, r) in rules.iter().enumerate() {
+                    match r.evaluate(s, settings, memory)? {
+                        RuleAction::Hold => all_exit = false,
+                        RuleAction::Exit { detail, fraction, .. } => {
+                            if i == 0 {
+                                first_fraction = fraction;
+                            }
+                            details.push(detail);
+                        }
                     }
                 }
-                if details.is_empty() {
+                if !all_exit || details.is_empty() {
                     return Ok(RuleAction::Hold);
                 }
                 let detail = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" AND ");
-                RuleAction::exit(reason_of(&detail), detail, None, false)
+                RuleAction::Exit { reason: reason_of(&detail), detail, fill_price: None, defer: false, fraction: first_fraction }
             }
             PositionRule::Callback(cb) => cb.0.evaluate(s).map_err(EngineError::Callback)?,
         })

@@ -1,6 +1,7 @@
 //! Position rules across the ABI: a list of rules in prefix order (a group
 //! spec is followed by its children), evaluated as a chain (the first rule
-//! that does not hold wins).
+//! that does not hold wins); plus the context values positions carry for
+//! them and the reset of stateful rules' memory.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
@@ -19,6 +20,17 @@ pub const NL_RULE_TIME_EXIT: u32 = 3;
 pub const NL_RULE_TRAILING_STOP: u32 = 4;
 /// A user rule: `callback(user_data, state, decision)`.
 pub const NL_RULE_CALLBACK: u32 = 5;
+/// `pairs`: (return threshold, trail pct).
+pub const NL_RULE_TIGHTENING_TRAILING_STOP: u32 = 6;
+/// `pairs`: (return threshold, exit fraction); remembers in `memory_slot`.
+pub const NL_RULE_SCALED_EXIT: u32 = 7;
+/// `multiplier` x the context value `context_key`; with `use_entry_atr`
+/// the first one seen, kept in `memory_slot`.
+pub const NL_RULE_VOLATILITY_STOP: u32 = 8;
+/// `multiplier` x the context value `context_key` from the water mark.
+pub const NL_RULE_VOLATILITY_TRAILING_STOP: u32 = 9;
+/// The context value `context_key` against `threshold`.
+pub const NL_RULE_SIGNAL_EXIT: u32 = 12;
 /// A chain of the next `count` rules (each may itself be a group).
 pub const NL_RULE_CHAIN: u32 = 10;
 /// All of the next `count` rules.
@@ -35,6 +47,22 @@ pub struct NlRuleSpec {
     pub callback: NlRuleFn,
     /// Passed back to `callback`; must outlive the engine.
     pub user_data: *mut c_void,
+    /// Volatility stops: ATRs of distance.
+    pub multiplier: f64,
+    /// Signal exit: how far the signal must pass zero.
+    pub threshold: f64,
+    /// The context value the rule reads (a key interned by the caller, the
+    /// same number `nl_engine_set_position_context` uses).
+    pub context_key: u32,
+    /// Stateful rules: where the rule instance's memory lives (rules given the
+    /// same slot share it, as one ml4t rule object governing several assets).
+    pub memory_slot: u32,
+    /// Volatility stop: keep the first ATR seen (ml4t's `use_entry_atr`).
+    pub use_entry_atr: bool,
+    /// Tightening trailing stop / scaled exit: `n_pairs` pairs, flattened
+    /// (threshold0, value0, threshold1, ...); read during the call only.
+    pub pairs: *const f64,
+    pub n_pairs: usize,
 }
 
 /// What a user rule sees (`RuleState` across the ABI).
@@ -42,6 +70,8 @@ pub struct NlRuleSpec {
 #[derive(Debug, Clone, Copy)]
 pub struct NlRuleState {
     pub asset: u32,
+    /// The position's serial (see `NlPosition::serial`).
+    pub serial: u64,
     pub bar: u32,
     pub is_long: bool,
     pub entry_price: f64,
@@ -63,6 +93,8 @@ pub struct NlRuleState {
 /// Decision kinds for [`NlRuleDecision::kind`].
 pub const NL_DECISION_HOLD: u32 = 0;
 pub const NL_DECISION_EXIT: u32 = 1;
+/// Exit `fraction` of the position (ml4t's EXIT_PARTIAL: no re-entry block).
+pub const NL_DECISION_EXIT_PARTIAL: u32 = 2;
 
 /// A user rule's decision. `reason` is a NUL-terminated description.
 #[repr(C)]
@@ -94,6 +126,7 @@ impl RuleCallback for ForeignRule {
     fn evaluate(&self, s: &RuleState) -> Result<RuleAction, String> {
         let state = NlRuleState {
             asset: s.asset,
+            serial: s.serial,
             bar: s.bar,
             is_long: s.is_long,
             entry_price: s.entry_price,
@@ -115,7 +148,7 @@ impl RuleCallback for ForeignRule {
         if unsafe { (self.f)(self.user_data, &state, &mut d) } != 0 {
             return Err("position rule raised".into());
         }
-        if d.kind != NL_DECISION_EXIT {
+        if d.kind != NL_DECISION_EXIT && d.kind != NL_DECISION_EXIT_PARTIAL {
             return Ok(RuleAction::Hold);
         }
         d.reason[127] = 0;
@@ -127,9 +160,22 @@ impl RuleCallback for ForeignRule {
             detail,
             fill_price: (!d.fill_price.is_nan()).then_some(d.fill_price),
             defer: d.defer,
-            fraction: d.fraction,
+            fraction: (d.kind == NL_DECISION_EXIT_PARTIAL).then_some(d.fraction),
         })
     }
+}
+
+/// A spec's (threshold, value) pairs.
+fn pairs(s: &NlRuleSpec) -> Result<Vec<(f64, f64)>, EngineError> {
+    if s.n_pairs == 0 {
+        return Ok(Vec::new());
+    }
+    if s.pairs.is_null() {
+        return Err(null_error("pairs"));
+    }
+    // SAFETY: the caller guarantees `pairs` holds `2 * n_pairs` values.
+    let flat = unsafe { std::slice::from_raw_parts(s.pairs, 2 * s.n_pairs) };
+    Ok(flat.chunks_exact(2).map(|p| (p[0], p[1])).collect())
 }
 
 /// Parses one rule (a group takes its children from the following specs).
@@ -141,6 +187,15 @@ fn parse(specs: &[NlRuleSpec], at: &mut usize) -> Result<PositionRule, EngineErr
         NL_RULE_TAKE_PROFIT => PositionRule::TakeProfit { pct: s.pct },
         NL_RULE_TIME_EXIT => PositionRule::TimeExit { max_bars: s.max_bars },
         NL_RULE_TRAILING_STOP => PositionRule::TrailingStop { pct: s.pct },
+        NL_RULE_TIGHTENING_TRAILING_STOP => PositionRule::tightening_trailing_stop(pairs(s)?),
+        NL_RULE_SCALED_EXIT => PositionRule::scaled_exit(pairs(s)?, s.memory_slot),
+        NL_RULE_VOLATILITY_STOP => PositionRule::VolatilityStop {
+            multiplier: s.multiplier,
+            atr_key: s.context_key,
+            entry_atr_memory: s.use_entry_atr.then_some(s.memory_slot),
+        },
+        NL_RULE_VOLATILITY_TRAILING_STOP => PositionRule::VolatilityTrailingStop { multiplier: s.multiplier, atr_key: s.context_key },
+        NL_RULE_SIGNAL_EXIT => PositionRule::SignalExit { signal_key: s.context_key, threshold: s.threshold },
         NL_RULE_CALLBACK => {
             let f = s.callback.ok_or_else(|| EngineError::InvalidArgument("rule callback is null".into()))?;
             PositionRule::Callback(Callback(Arc::new(ForeignRule { f, user_data: s.user_data })))
@@ -216,6 +271,44 @@ pub unsafe extern "C" fn nl_engine_flatten_all(
             *ids.add(i) = *id;
         }
         *out_n = sent.len();
+        Ok(())
+    })
+}
+
+/// Sets (`present`) or removes a context value of `asset`'s open position
+/// `serial` (ml4t's `broker.update_position_context`); `out_applied`
+/// receives 0 when that position is no longer open (nothing changes).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_applied` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_position_context(
+    e: *mut NlEngine,
+    asset: u32,
+    serial: u64,
+    key: u32,
+    value: f64,
+    present: bool,
+    out_applied: *mut u8,
+) -> NlStatus {
+    guard(|| {
+        if out_applied.is_null() {
+            return Err(null_error("out_applied"));
+        }
+        let applied = engine(e)?.set_position_context(asset, serial, key, present.then_some(value))?;
+        *out_applied = applied as u8;
+        Ok(())
+    })
+}
+
+/// Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_reset_rule_memory(e: *mut NlEngine, slot: u32) -> NlStatus {
+    guard(|| {
+        engine(e)?.reset_rule_memory(slot);
         Ok(())
     })
 }

@@ -158,3 +158,78 @@ fn null_handles_are_safe_to_drop() {
         nl_string_free(ptr::null_mut());
     }
 }
+
+fn rule(kind: u32) -> NlRuleSpec {
+    NlRuleSpec {
+        kind,
+        pct: 0.0,
+        max_bars: 0,
+        callback: None,
+        user_data: ptr::null_mut(),
+        multiplier: 0.0,
+        threshold: 0.0,
+        context_key: 0,
+        memory_slot: 0,
+        use_entry_atr: false,
+        pairs: ptr::null(),
+        n_pairs: 0,
+    }
+}
+
+#[test]
+fn dynamic_rules_and_position_context_through_the_abi() {
+    // One asset, three bars: open 10 / 11 / 12, close 10.5 / 11.5 / 12.5.
+    let (bar, asset) = ([0u32, 1, 2], [0u32, 0, 0]);
+    let (open, close, vol) = ([10.0, 11.0, 12.0], [10.5, 11.5, 12.5], [0.0; 3]);
+    let mut md = ptr::null_mut();
+    let mut e = ptr::null_mut();
+    unsafe {
+        let st = nl_market_data_new(3, 1, 3, bar.as_ptr(), asset.as_ptr(), open.as_ptr(), close.as_ptr(),
+                                    open.as_ptr(), close.as_ptr(), vol.as_ptr(), &mut md);
+        assert_eq!(st, NlStatus::Ok, "{}", last_error());
+        assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        nl_market_data_drop(md);
+        // Chain: a scaled exit at +50% (never reached), then a signal exit at 0.5 on context key 7.
+        let targets = [0.5, 0.5];
+        let mut scaled = rule(NL_RULE_SCALED_EXIT);
+        scaled.pairs = targets.as_ptr();
+        scaled.n_pairs = 1;
+        scaled.memory_slot = 1;
+        let mut signal = rule(NL_RULE_SIGNAL_EXIT);
+        signal.context_key = 7;
+        signal.threshold = 0.5;
+        let chain = [scaled, signal];
+        assert_eq!(nl_engine_set_position_rules(e, NL_ALL_ASSETS, chain.as_ptr(), 2, true), NlStatus::Ok);
+        // Pairs announced but missing: refused.
+        let mut broken = rule(NL_RULE_TIGHTENING_TRAILING_STOP);
+        broken.n_pairs = 2;
+        assert_eq!(nl_engine_set_position_rules(e, NL_ALL_ASSETS, &broken, 1, true), NlStatus::InvalidArgument);
+        assert!(last_error().contains("pairs"), "{}", last_error());
+
+        assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
+        let (mut id, mut outcome) = (0u64, 0u32);
+        assert_eq!(submit(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        // Bar 1: bought 10 at 11; the strategy sets the signal -1 on that position.
+        assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok);
+        let (mut p, mut found) = (NlPosition::default(), 0u8);
+        assert_eq!(nl_engine_position(e, 0, &mut p, &mut found), NlStatus::Ok);
+        let mut applied = 9u8;
+        assert_eq!(nl_engine_set_position_context(e, 0, p.serial + 1, 7, -1.0, true, &mut applied), NlStatus::Ok);
+        assert_eq!(applied, 0); // not this position
+        assert_eq!(nl_engine_set_position_context(e, 0, p.serial, 7, -1.0, true, &mut applied), NlStatus::Ok);
+        assert_eq!(applied, 1);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        // Bar 2: +13.6% misses the 50% target; the signal -1 < -0.5 exits at the open 12.
+        assert_eq!(nl_engine_begin_bar(e, 2), NlStatus::Ok);
+        let mut f = NlFill::default();
+        assert_eq!(nl_engine_fill(e, 1, &mut f), NlStatus::Ok);
+        assert_eq!((f.quantity, f.price), (10.0, 12.0));
+        let mut detail = ptr::null_mut();
+        assert_eq!(nl_engine_order_exit_detail(e, f.order_id, &mut detail), NlStatus::Ok);
+        assert_eq!(CStr::from_ptr(detail).to_str().unwrap(), "signal_exit_-1.00");
+        nl_string_free(detail);
+        assert_eq!(nl_engine_reset_rule_memory(e, 1), NlStatus::Ok);
+        nl_engine_drop(e);
+    }
+}
