@@ -66,7 +66,7 @@ cdef double _model_output(str kind, object model, object value) except? -1.0:
 
 def create_engine(MarketView view, dict cfg, list timestamps, list commission_routes=None,
                   list slippage_routes=None, object sessions=None, list limit_routes=None,
-                  dict impact=None, dict multipliers=None, dict contract_specs=None):
+                  dict impact=None, dict multipliers=None, dict contract_specs=None, dict margins=None):
     """A new Rust engine over the view's market data.
 
     `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see engine.py);
@@ -116,6 +116,8 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     for a, m in (multipliers or {}).items():
         check(ffi.nl_engine_set_multiplier(state.engine, a, m))
         state.multipliers[a] = m
+    for a, (kind, initial, maintenance) in (margins or {}).items():
+        check(ffi.nl_engine_set_margin_schedule(state.engine, a, kind, initial, maintenance))
     if commission_routes:
         _set_commission(state, commission_routes)
     if slippage_routes:

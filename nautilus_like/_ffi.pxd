@@ -10,6 +10,11 @@ cdef extern from *:
 
 cdef extern from "nautilus_like.h":
 
+  # Margin schedule kinds for `nl_engine_set_margin_schedule`.
+  const uint32_t NL_MARGIN_PER_CONTRACT # = 1
+
+  const uint32_t NL_MARGIN_PERCENT_OF_NOTIONAL # = 2
+
   # `asset` of the default route in a spec array.
   const uint32_t NL_ALL_ASSETS # = UINT32_MAX
 
@@ -672,6 +677,18 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle.
   NlStatus nl_engine_set_multiplier(NlEngine *e, uint32_t asset, double multiplier);
+
+  # Sets `asset`'s futures-style margin: `kind` NL_MARGIN_PER_CONTRACT (amounts
+  # per contract) or NL_MARGIN_PERCENT_OF_NOTIONAL (fractions); before the
+  # first bar only.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_set_margin_schedule(NlEngine *e,
+                                         uint32_t asset,
+                                         uint32_t kind,
+                                         double initial,
+                                         double maintenance);
 
   # Sets the engine's commission models (before its first bar).
   #

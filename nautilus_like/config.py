@@ -253,6 +253,27 @@ def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum:
     raise ValueError(f"{field} must be one of {allowed}, got {value!r}")
 
 
+def _margin_schedule(field: str, schedule: Any, fractions: bool) -> dict[str, tuple[float, float]] | None:
+    """Validated {asset: (initial, maintenance)}; fractions must satisfy
+    0 < maintenance < initial <= 1, per-contract amounts 0 < maintenance < initial."""
+    if schedule is None:
+        return None
+    if not isinstance(schedule, dict):
+        raise ValueError(f"{field} must be a dict of asset -> (initial, maintenance), got {schedule!r}")
+    out = {}
+    for asset, value in schedule.items():
+        try:
+            initial, maintenance = (float(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{field}[{asset!r}] must be a two-item (initial, maintenance) sequence, "
+                             f"got {value!r}") from None
+        if not (0 < maintenance < initial and math.isfinite(initial)) or (fractions and initial > 1):
+            bound = " <= 1" if fractions else ""
+            raise ValueError(f"{field}[{asset!r}] must satisfy 0 < maintenance < initial{bound}, got {value!r}")
+        out[asset] = (initial, maintenance)
+    return out
+
+
 class BacktestConfig(msgspec.Struct, kw_only=True):
     """Settings of one backtest (ml4t-backtest's `BacktestConfig` fields and defaults).
 
@@ -267,6 +288,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     initial_margin: float = 0.5
     long_maintenance_margin: float = 0.25
     short_maintenance_margin: float = 0.30
+    # Futures-style margin per asset (margin accounts): (initial, maintenance)
+    # per contract, or as fractions of notional. ContractSpec.margin /
+    # margin_pct fill in assets not listed here.
+    fixed_margin_schedule: dict[str, tuple[float, float]] | None = None
+    margin_pct_schedule: dict[str, tuple[float, float]] | None = None
     short_cash_policy: ShortCashPolicy = ShortCashPolicy.CREDIT
     # Bars until sale proceeds may fund entries (T+N); 0 = at once.
     settlement_delay: int = 0
@@ -362,6 +388,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
             if getattr(self, field) > self.initial_margin:
                 raise ValueError(
                     f"{field} ({getattr(self, field)}) must be <= initial_margin ({self.initial_margin})")
+        self.fixed_margin_schedule = _margin_schedule("fixed_margin_schedule", self.fixed_margin_schedule, False)
+        self.margin_pct_schedule = _margin_schedule("margin_pct_schedule", self.margin_pct_schedule, True)
+        both = sorted(set(self.fixed_margin_schedule or {}) & set(self.margin_pct_schedule or {}))
+        if both:
+            raise ValueError(f"fixed_margin_schedule and margin_pct_schedule cannot both define: {both}")
         delay = self.settlement_delay
         if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 5:
             raise ValueError(f"settlement_delay must be a whole number of bars in 0..5, got {delay!r}")

@@ -35,8 +35,8 @@ class ContractSpec:
     asset_class: AssetClass = AssetClass.EQUITY
     multiplier: float = 1.0
     tick_size: float = 0.01
-    # Per-contract initial margin, or (initial, maintenance) fractions of notional;
-    # margin accounts only (not supported yet: the Engine refuses them there).
+    # Per-contract initial margin (maintenance = half of it), or (initial,
+    # maintenance) fractions of notional; used by margin accounts only.
     margin: float | None = None
     margin_pct: tuple[float, float] | None = None
     currency: str = "USD"
@@ -72,8 +72,7 @@ class ContractSpec:
             raise ValueError("futures_variation requires a FUTURE instrument")
 
 
-def resolve_multipliers(specs: dict[str, ContractSpec] | None, asset_index: dict[str, int],
-                        allow_leverage: bool) -> dict[int, float]:
+def resolve_multipliers(specs: dict[str, ContractSpec] | None, asset_index: dict[str, int]) -> dict[int, float]:
     """Asset index -> multiplier for the specs that change it; refuses what the
     engine cannot honour instead of running with different accounting."""
     if specs is None:
@@ -89,9 +88,38 @@ def resolve_multipliers(specs: dict[str, ContractSpec] | None, asset_index: dict
         if spec.accounting_method == "futures_variation":
             raise ValueError(f"contract_specs[{asset!r}]: accounting_method='futures_variation' (daily "
                              f"variation margin) is not supported by nautilus_like yet")
-        if allow_leverage and (spec.margin is not None or spec.margin_pct is not None):
-            raise ValueError(f"contract_specs[{asset!r}]: per-contract margin (margin / margin_pct) is not "
-                             f"supported by nautilus_like yet; margin accounts use the config's rates")
         if spec.multiplier != 1.0:
             out[asset_index[asset]] = spec.multiplier
+    return out
+
+
+# Margin schedule kinds of the C ABI (nl_engine_set_margin_schedule).
+PER_CONTRACT, PERCENT_OF_NOTIONAL = 1, 2
+
+
+def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
+                             asset_index: dict[str, int]) -> dict[int, tuple[int, float, float]]:
+    """Asset index -> (kind, initial, maintenance) of a margin account's
+    futures-style margins: the config's schedules, then the specs' `margin`
+    (maintenance half of it) and `margin_pct` for assets the config leaves out.
+    Cash accounts have no margin: empty."""
+    if not config.allow_leverage:
+        return {}
+    fixed = dict(config.fixed_margin_schedule or {})
+    pct = dict(config.margin_pct_schedule or {})
+    for symbol, spec in (specs or {}).items():
+        if spec.margin is not None and symbol not in fixed:
+            fixed[symbol] = (spec.margin, spec.margin * 0.5)
+        if spec.margin_pct is not None and symbol not in pct:
+            pct[symbol] = tuple(spec.margin_pct)
+    both = sorted(set(fixed) & set(pct))
+    if both:
+        raise ValueError(f"fixed and percentage margin both defined for {both} (config schedules and ContractSpec)")
+    out = {}
+    for kind, schedule, field in ((PER_CONTRACT, fixed, "fixed_margin_schedule"),
+                                  (PERCENT_OF_NOTIONAL, pct, "margin_pct_schedule")):
+        for asset, (initial, maintenance) in schedule.items():
+            if asset not in asset_index:
+                raise ValueError(f"{field} names asset {asset!r}, which is not in the feed")
+            out[asset_index[asset]] = (kind, float(initial), float(maintenance))
     return out

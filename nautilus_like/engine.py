@@ -12,7 +12,7 @@ from nautilus_like._broker import Broker
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import collect_results, create_engine, run_bars
 from nautilus_like._strategy import Strategy
-from nautilus_like.contracts import ContractSpec, resolve_multipliers
+from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
 from nautilus_like.config import (
     BacktestConfig,
     ShortCashPolicy,
@@ -141,14 +141,15 @@ class Engine:
         if config.borrow_rate > 0 and sessions is None:
             raise ValueError(f"borrow_rate={config.borrow_rate} accrues per calendar day, but the feed's "
                              f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
-        multipliers = resolve_multipliers(contract_specs, index, config.allow_leverage)
+        multipliers = resolve_multipliers(contract_specs, index)
+        margins = resolve_margin_schedules(config, contract_specs, index)
         self._state = create_engine(
             self._view, _engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
             sessions,
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
             None if market_impact_model is None else impact_spec(market_impact_model), multipliers,
-            dict(contract_specs or {}))
+            dict(contract_specs or {}), margins)
         self.broker = Broker(self._state)
         self._ran = False
 

@@ -10,6 +10,13 @@
 #include <stdlib.h>
 
 /**
+ * Margin schedule kinds for `nl_engine_set_margin_schedule`.
+ */
+#define NL_MARGIN_PER_CONTRACT 1
+
+#define NL_MARGIN_PERCENT_OF_NOTIONAL 2
+
+/**
  * `asset` of the default route in a spec array.
  */
 #define NL_ALL_ASSETS UINT32_MAX
@@ -1052,6 +1059,20 @@ enum NlStatus nl_engine_borrow_fees(struct NlEngine *e, const double **out_fees,
  * `e` must be a live engine handle.
  */
 enum NlStatus nl_engine_set_multiplier(struct NlEngine *e, uint32_t asset, double multiplier);
+
+/**
+ * Sets `asset`'s futures-style margin: `kind` NL_MARGIN_PER_CONTRACT (amounts
+ * per contract) or NL_MARGIN_PERCENT_OF_NOTIONAL (fractions); before the
+ * first bar only.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_set_margin_schedule(struct NlEngine *e,
+                                            uint32_t asset,
+                                            uint32_t kind,
+                                            double initial,
+                                            double maintenance);
 
 /**
  * Sets the engine's commission models (before its first bar).

@@ -139,7 +139,7 @@ def make_scenario(seed: int) -> Scenario:
         prices, feed_kw = _add_quotes(rng, prices)
     config = make_config(rng, prices)
     # Account kind from its own stream, so the other draws stay as they were.
-    _draw_account(random.Random(f"parity-account-{seed}"), config)
+    _draw_account(random.Random(f"parity-account-{seed}"), config, sorted(names))
     if rng.random() < 0.2:
         # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
         preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic"])
@@ -307,9 +307,10 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
     return cfg
 
 
-def _draw_account(rng: random.Random, cfg: dict[str, Any]) -> None:
-    """Margin accounts (with or without shorts), short proceeds held as
-    collateral, and T+N settlement of sale proceeds."""
+def _draw_account(rng: random.Random, cfg: dict[str, Any], names: list[str]) -> None:
+    """Margin accounts (with or without shorts, some assets on futures-style
+    margin schedules), short proceeds held as collateral, and T+N settlement
+    of sale proceeds."""
     r = rng.random()
     if r < 0.25:
         cfg["allow_leverage"] = True
@@ -318,6 +319,14 @@ def _draw_account(rng: random.Random, cfg: dict[str, Any]) -> None:
         cfg["initial_margin"] = im
         cfg["long_maintenance_margin"] = round(im * rng.choice([0.5, 0.6, 1.0]), 4)
         cfg["short_maintenance_margin"] = round(im * rng.choice([0.6, 0.75, 1.0]), 4)
+        if rng.random() < 0.4:
+            asset = rng.choice(names)
+            if rng.random() < 0.5:
+                initial = rng.choice([0.1, 0.2, 0.5])
+                cfg["margin_pct_schedule"] = {asset: (initial, round(initial * 0.7, 4))}
+            else:
+                initial = rng.choice([20.0, 100.0, 400.0])
+                cfg["fixed_margin_schedule"] = {asset: (initial, initial / 2)}
     elif r < 0.4 and cfg.get("allow_short_selling"):
         cfg["short_cash_policy"] = "CREDIT_PROCEEDS"
     if rng.random() < 0.15:

@@ -58,3 +58,22 @@ def test_bad_contract_specs_are_refused():
     with pytest.raises(ValueError, match="futures_variation.*not supported"):
         run({"ES": [4000.0] * 2}, {}, specs={"ES": ContractSpec("ES", AssetClass.FUTURE, multiplier=50.0,
                                                                 accounting_method="futures_variation")})
+
+
+def test_futures_margin_per_contract_in_a_margin_account():
+    # ES margin 15,000 a contract (maintenance 7,500). 40,000 of equity carries two
+    # contracts (30,000) but not three (45,000), whatever the 200,000 notional each.
+    specs = {"ES": ContractSpec("ES", AssetClass.FUTURE, multiplier=50.0, margin=15_000.0)}
+    config = nl.BacktestConfig(initial_cash=40_000, allow_leverage=True, allow_short_selling=True)
+    result = run({"ES": [4000.0] * 4}, {0: [lambda b: b.submit_order("ES", 2)],
+                                        1: [lambda b: b.submit_order("ES", 1)]}, config, specs)
+    orders = [(o.status.value, o.rejection_reason) for o in result.broker.get_orders()]
+    assert orders == [("filled", None), ("rejected", "Insufficient margin: need $45000.00, equity $40000.00")]
+    assert result.broker.get_cash() == 40_000.0 - 2 * 4000 * 50
+
+
+def test_margin_schedules_are_validated():
+    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] must satisfy 0 < maintenance < initial <= 1"):
+        nl.BacktestConfig(allow_leverage=True, margin_pct_schedule={"ES": (0.05, 0.08)})
+    with pytest.raises(ValueError, match="cannot both define: \\['ES'\\]"):
+        nl.BacktestConfig(fixed_margin_schedule={"ES": (100.0, 50.0)}, margin_pct_schedule={"ES": (0.1, 0.05)})

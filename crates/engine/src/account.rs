@@ -91,12 +91,15 @@ pub struct EntryCheck {
 /// proceeds and the buffer). `buying_power(cash, without_asset)` is a margin
 /// account's buying power for that cash over the open positions, leaving out
 /// the order's own asset when `without_asset` (a reversal closes it first).
+/// `projected(cash, quantity_after)`, given for an asset with a margin
+/// schedule, replaces the buying-power check by projected margin.
 pub fn entry_rejection(
     rules: &AccountRules,
     cash: f64,
     available: f64,
     e: &EntryCheck,
     buying_power: impl Fn(f64, bool) -> f64,
+    projected: Option<&dyn Fn(f64, f64) -> Option<String>>,
 ) -> Option<String> {
     let after = e.held + e.side.sign() * e.quantity;
     let cost = |qty: f64| (qty * e.price * e.multiplier).abs();
@@ -117,6 +120,9 @@ pub fn entry_rejection(
             if !rules.allow_short_selling {
                 return Some("Position reversal not allowed in cash account".into());
             }
+            if let Some(check) = projected {
+                return check(cash - e.commission, after);
+            }
             let proceeds = cost(e.held);
             let cash_after_close = if e.held > 0.0 { cash + proceeds } else { cash - proceeds } - e.commission;
             let need = cost(after);
@@ -136,6 +142,9 @@ pub fn entry_rejection(
             let opening = e.held == 0.0;
             if after < 0.0 && !rules.allow_short_selling {
                 return Some(if opening { "Short selling not allowed in cash account" } else { "Short positions not allowed in cash account" }.into());
+            }
+            if let Some(check) = projected {
+                return check(available, after);
             }
             if short_without_cash {
                 return None;
@@ -226,15 +235,15 @@ mod tests {
         let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 150.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
         // 10,000 cash -> 20,000 buying power at IM 50%.
         let bp = |cash: f64, _: bool| cash / 0.5;
-        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &buy, bp), None);
+        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &buy, bp, None), None);
         let big = EntryCheck { quantity: 201.0, ..buy };
-        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp).as_deref(),
+        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp, None).as_deref(),
                    Some("Insufficient buying power: need $20100.00, have $20000.00 (IM=50.0%)"));
         // Long 100 @ 100 reversed by selling 300: cash after the close is
         // 10,000 + 10,000; the new 200 short is checked without the old position.
         let flip = EntryCheck { held: 100.0, side: OrderSide::Sell, quantity: 300.0, ..buy };
         let seen = std::cell::Cell::new((0.0, false));
-        entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 0.0, &flip, |c, w| { seen.set((c, w)); 1e9 });
+        entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 0.0, &flip, |c, w| { seen.set((c, w)); 1e9 }, None);
         assert_eq!(seen.get(), (20_000.0, true));
     }
 
@@ -242,8 +251,8 @@ mod tests {
     fn credit_proceeds_shorts_need_no_cash() {
         let short = EntryCheck { held: 0.0, side: OrderSide::Sell, quantity: 1_000.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
         let never = |_: f64, _: bool| unreachable!();
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::CreditProceeds), 0.0, 0.0, &short, never), None);
-        assert!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 0.0, 0.0, &short, never).is_some());
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::CreditProceeds), 0.0, 0.0, &short, never, None), None);
+        assert!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 0.0, 0.0, &short, never, None).is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::EngineConfig;
 use crate::costs::{Commissions, PerAsset, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
+use crate::margin::MarginSchedule;
 use crate::margin_call::MarginCall;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
@@ -157,6 +158,8 @@ pub struct Engine {
     pub(crate) scratch_entries: Vec<OrderId>,
     /// Sale proceeds not yet settled (`settlement_delay`).
     pub(crate) settlement: Settlement,
+    /// Per asset: how its margin is computed (futures schedules).
+    pub(crate) margin_schedules: Vec<MarginSchedule>,
     /// Margin calls so far (`enforce_margin_calls`).
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
@@ -193,6 +196,7 @@ impl Engine {
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
+            margin_schedules: vec![MarginSchedule::Account; n_assets],
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
             equity: Vec::new(),

@@ -353,8 +353,11 @@ impl Engine {
         let held = if is_flat(held, held) { 0.0 } else { held };
         let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
         let asset = o.asset;
+        let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
+        let projected: Option<&dyn Fn(f64, f64) -> Option<String>> =
+            self.uses_projected_margin(asset).then_some(&projected);
         Ok(entry_rejection(&self.cfg.account_rules(), self.portfolio.cash, self.available_cash(), &check,
-            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset))))
+            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: String) {

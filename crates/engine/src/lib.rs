@@ -8,7 +8,7 @@ pub mod costs;
 pub mod engine;
 mod execute;
 mod matching;
-mod margin;
+pub mod margin;
 pub mod margin_call;
 pub mod rules;
 mod dynamic_rules;

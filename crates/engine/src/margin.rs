@@ -7,8 +7,21 @@
 
 use nl_core::{AssetId, EngineError, EngineResult, Position};
 
-use crate::account::{py_sum, ShortCashPolicy};
+use crate::account::{py_sum, ShortCashPolicy, CASH_TOLERANCE};
 use crate::engine::Engine;
+
+/// How a margin account computes one asset's margin (futures-style
+/// schedules; equities use the account's rates).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum MarginSchedule {
+    /// The account's `initial_margin` / long and short maintenance rates.
+    #[default]
+    Account,
+    /// A fixed amount per contract (a SPAN snapshot): (initial, maintenance).
+    PerContract { initial: f64, maintenance: f64 },
+    /// Fractions of notional: (initial, maintenance).
+    PercentOfNotional { initial: f64, maintenance: f64 },
+}
 
 impl Engine {
     /// Contract multiplier of `asset` (1 for equities).
@@ -29,6 +42,74 @@ impl Engine {
         }
         self.portfolio.set_multiplier(asset, multiplier);
         Ok(())
+    }
+
+    /// Sets `asset`'s margin schedule (before the first bar only). Entries
+    /// in an asset with a schedule are checked against projected margin:
+    /// the initial margin of every position after the fill against equity.
+    pub fn set_margin_schedule(&mut self, asset: AssetId, schedule: MarginSchedule) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
+        }
+        let (initial, maintenance, per_contract) = match schedule {
+            MarginSchedule::Account => (1.0, 0.5, false),
+            MarginSchedule::PerContract { initial, maintenance } => (initial, maintenance, true),
+            MarginSchedule::PercentOfNotional { initial, maintenance } => (initial, maintenance, false),
+        };
+        let ok = initial.is_finite() && maintenance.is_finite() && maintenance > 0.0 && initial > 0.0
+            && (per_contract || (maintenance < initial && initial <= 1.0));
+        if !ok {
+            return Err(EngineError::InvalidArgument(format!(
+                "margin schedule needs 0 < maintenance < initial (<= 1 for fractions), got ({initial}, {maintenance})")));
+        }
+        let slot = self.margin_schedules.get_mut(asset as usize)
+            .ok_or_else(|| EngineError::NotFound(format!("asset index {asset} is not in the feed")))?;
+        *slot = schedule;
+        Ok(())
+    }
+
+    fn schedule(&self, asset: AssetId) -> MarginSchedule {
+        self.margin_schedules.get(asset as usize).copied().unwrap_or_default()
+    }
+
+    /// Margin `quantity` (signed) of `asset` at `price` requires: initial
+    /// (`initial`) or maintenance.
+    pub(crate) fn margin_requirement(&self, asset: AssetId, quantity: f64, price: f64, initial: bool) -> f64 {
+        let notional = (quantity * price * self.multiplier(asset)).abs();
+        match self.schedule(asset) {
+            MarginSchedule::PercentOfNotional { initial: i, maintenance: m } => notional * if initial { i } else { m },
+            MarginSchedule::PerContract { initial: i, maintenance: m } => quantity.abs() * if initial { i } else { m },
+            MarginSchedule::Account if initial => notional * self.cfg.initial_margin,
+            MarginSchedule::Account if quantity > 0.0 => notional * self.cfg.long_maintenance_margin,
+            MarginSchedule::Account => notional * self.cfg.short_maintenance_margin,
+        }
+    }
+
+    /// Whether entries in `asset` are checked against projected margin.
+    pub(crate) fn uses_projected_margin(&self, asset: AssetId) -> bool {
+        self.cfg.allow_leverage && self.schedule(asset) != MarginSchedule::Account
+    }
+
+    /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
+    /// with `cash` would break initial margin, if it would: every position's
+    /// initial margin (the order's asset re-marked at `price`) against equity.
+    pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<String> {
+        let mut equity = cash;
+        let mut required = self.margin_requirement(asset, quantity, price, true);
+        for p in self.portfolio.positions() {
+            let mark = p.current_price;
+            equity += self.market_value(p);
+            if p.asset == asset {
+                equity += p.quantity * (price - mark) * self.multiplier(asset);
+            } else {
+                required += self.margin_requirement(p.asset, p.quantity, mark, true);
+            }
+        }
+        if !equity.is_finite() || !required.is_finite() {
+            return Some("Projected margin and equity must be finite".into());
+        }
+        (required > equity + CASH_TOLERANCE)
+            .then(|| format!("Insufficient margin: need ${required:.2}, equity ${equity:.2}"))
     }
 
     fn market_value(&self, p: &Position) -> f64 {
@@ -66,9 +147,8 @@ impl Engine {
     pub(crate) fn margin_buying_power(&self, cash: f64, without: Option<AssetId>) -> f64 {
         let held = || self.portfolio.positions().filter(move |p| Some(p.asset) != without);
         let nlv = cash + py_sum(held().map(|p| self.market_value(p)));
-        let rate = self.cfg.initial_margin;
-        let required = held().fold(0.0, |acc, p| acc + self.market_value(p).abs() * rate);
-        ((nlv - required) / rate).max(0.0)
+        let required = held().fold(0.0, |acc, p| acc + self.margin_requirement(p.asset, p.quantity, p.current_price, true));
+        ((nlv - required) / self.cfg.initial_margin).max(0.0)
     }
 
     /// What new long entries can spend (`broker.get_buying_power()`): a
@@ -83,8 +163,7 @@ impl Engine {
 
     /// Maintenance margin of `p` at its current mark.
     pub(crate) fn maintenance_margin(&self, p: &Position) -> f64 {
-        let rate = if p.quantity > 0.0 { self.cfg.long_maintenance_margin } else { self.cfg.short_maintenance_margin };
-        self.market_value(p).abs() * rate
+        self.margin_requirement(p.asset, p.quantity, p.current_price, false)
     }
 
     /// Net liquidation value: cash plus the market value of open positions

@@ -1,5 +1,7 @@
 //! The account across the ABI: margin state, margin calls and borrow fees.
 
+use nl_engine::margin::MarginSchedule;
+
 use crate::error::{guard, null_error, NlStatus};
 use crate::handles::{engine, NlEngine};
 
@@ -87,4 +89,32 @@ pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut 
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_multiplier(e: *mut NlEngine, asset: u32, multiplier: f64) -> NlStatus {
     guard(|| engine(e)?.set_multiplier(asset, multiplier))
+}
+
+/// Margin schedule kinds for `nl_engine_set_margin_schedule`.
+pub const NL_MARGIN_PER_CONTRACT: u32 = 1;
+pub const NL_MARGIN_PERCENT_OF_NOTIONAL: u32 = 2;
+
+/// Sets `asset`'s futures-style margin: `kind` NL_MARGIN_PER_CONTRACT (amounts
+/// per contract) or NL_MARGIN_PERCENT_OF_NOTIONAL (fractions); before the
+/// first bar only.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_margin_schedule(
+    e: *mut NlEngine,
+    asset: u32,
+    kind: u32,
+    initial: f64,
+    maintenance: f64,
+) -> NlStatus {
+    guard(|| {
+        let schedule = match kind {
+            NL_MARGIN_PER_CONTRACT => MarginSchedule::PerContract { initial, maintenance },
+            NL_MARGIN_PERCENT_OF_NOTIONAL => MarginSchedule::PercentOfNotional { initial, maintenance },
+            _ => return Err(nl_core::EngineError::InvalidArgument(format!("unknown margin schedule kind {kind}"))),
+        };
+        engine(e)?.set_margin_schedule(asset, schedule)
+    })
 }
