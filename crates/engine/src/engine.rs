@@ -14,6 +14,7 @@ use crate::costs::{Commissions, PerAsset, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
 use crate::margin_call::MarginCall;
+use crate::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::PositionRule;
@@ -159,6 +160,8 @@ pub struct Engine {
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
     pub(crate) borrow_fees: Vec<f64>,
+    /// Portfolio limits (none by default) and what they did.
+    pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
     pub(crate) equity: Vec<f64>,
     pub(crate) cash_curve: Vec<f64>,
@@ -192,6 +195,7 @@ impl Engine {
             settlement: Settlement::default(),
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
+            portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
@@ -353,6 +357,7 @@ impl Engine {
         }
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
+        self.enforce_portfolio_limits(b)?;
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
