@@ -17,6 +17,10 @@ measured from the entry price or the signal price (`stop_level_basis`);
 `TimeExit` closes at the pass's execution price. Exits carry `exit_reason`
 ("stop_loss", "take_profit", "time_stop") and a detail ("stop_loss_5.0%").
 After a rule exit the asset cannot be re-entered in the same bar (as in ml4t).
+
+Portfolio limits (`MaxDrawdownLimit`, `DailyLossLimit`, `MaxPositionsLimit`,
+`GrossExposureLimit`, `NetExposureLimit`) are re-exported here from
+`nautilus_like.portfolio_limits`; pass them to `Engine(..., portfolio_limits=[...])`.
 """
 
 from __future__ import annotations
@@ -27,8 +31,18 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
-__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "PositionAction", "PositionState", "RuleChain", "StopLoss",
-           "TakeProfit", "TimeExit", "TrailingStop"]
+from nautilus_like.portfolio_limits import (
+    DailyLossLimit,
+    GrossExposureLimit,
+    MaxDrawdownLimit,
+    MaxPositionsLimit,
+    NetExposureLimit,
+    PortfolioLimit,
+)
+
+__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "DailyLossLimit", "GrossExposureLimit",
+           "MaxDrawdownLimit", "MaxPositionsLimit", "NetExposureLimit", "PortfolioLimit", "PositionAction",
+           "PositionState", "RuleChain", "StopLoss", "TakeProfit", "TimeExit", "TrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
 _STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
