@@ -304,3 +304,22 @@ fn invalid_limits_are_refused_naming_the_parameter() {
     e.begin_bar(0).unwrap();
     assert!(e.set_portfolio_limits(vec![]).unwrap_err().to_string().contains("before the first bar"));
 }
+
+#[test]
+fn exposure_counts_contract_multipliers() {
+    // 1 contract x 50 @ 100 = 5,000 = 50% of 10,000; a second makes 100% > 80%.
+    let mut e = Engine::new(cfg(), flat(&[&[100.0; 4]])).unwrap();
+    e.set_multiplier(0, 50.0).unwrap();
+    e.set_portfolio_limits(vec![limit(LimitKind::GrossExposure { max_gross_exposure: 0.8 }, LimitAction::Halt)]).unwrap();
+    for b in 0..4 {
+        e.begin_bar(b).unwrap();
+        if b < 2 {
+            order(&mut e, 0, 1.0);
+        }
+        e.end_bar().unwrap();
+    }
+    assert_eq!(e.orders()[1].rejection_reason.as_deref(),
+               Some("Portfolio limit GrossExposureLimit: gross exposure 100.0% > max 80.0%"));
+    assert_eq!(e.position(0).unwrap().quantity, 1.0);
+    assert_eq!(e.limit_events(), &[event(2, 0, LimitAction::Halt, 1.0, 0.8, Some(2))]);
+}
