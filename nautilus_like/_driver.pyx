@@ -140,6 +140,27 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     return state
 
 
+def set_portfolio_limits(EngineState state, list specs):
+    """Hands `portfolio_limits.limit_specs(...)` to the engine (before the first bar)."""
+    cdef Py_ssize_t n = len(specs), i
+    cdef ffi.NlPortfolioLimitSpec* c = <ffi.NlPortfolioLimitSpec*>PyMem_Malloc(max(1, n) * sizeof(ffi.NlPortfolioLimitSpec))
+    if c is NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            spec = specs[i]
+            c[i].kind = spec["kind"]
+            c[i].action = spec["action"]
+            c[i].threshold = spec.get("threshold", 0.0)
+            c[i].lower = spec.get("lower", 0.0)
+            c[i].warn_threshold = spec.get("warn_threshold", float("nan"))
+            c[i].reduction_pct = spec.get("reduction_pct", 0.0)
+            c[i].max_positions = spec.get("max_positions", 0)
+        check(ffi.nl_engine_set_portfolio_limits(state.engine, c, n))
+    finally:
+        PyMem_Free(c)
+
+
 cdef _set_limits(EngineState state, list routes):
     cdef Py_ssize_t n = len(routes), i
     cdef ffi.NlLimitSpec* specs = <ffi.NlLimitSpec*>PyMem_Malloc(n * sizeof(ffi.NlLimitSpec))
@@ -372,7 +393,16 @@ def collect_results(EngineState state):
     cdef size_t n_fees = 0
     check(ffi.nl_engine_borrow_fees(e, &fees, &n_fees))
     borrow_fees = [fees[i] for i in range(n_fees)]
+    # Beyond ml4t: what the portfolio limits did.
+    cdef size_t n_events = 0
+    cdef ffi.NlPortfolioLimitEvent ev
+    check(ffi.nl_engine_portfolio_limit_event_count(e, &n_events))
+    limit_events = []
+    for i in range(n_events):
+        check(ffi.nl_engine_portfolio_limit_event(e, i, &ev))
+        limit_events.append((ev.bar, ev.kind, ev.action, ev.value, ev.threshold, ev.order_id))
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details,
                 margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),
-                currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names])
+                currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names],
+                limit_events=limit_events)

@@ -73,6 +73,26 @@ cdef extern from "nautilus_like.h":
   # The quantity was (practically) zero: no order was created.
   const uint32_t NL_SUBMIT_IGNORED # = 1
 
+  # Limit kinds for [`NlPortfolioLimitSpec::kind`] (ml4t's class names).
+  const uint32_t NL_PORTFOLIO_LIMIT_MAX_DRAWDOWN # = 1
+
+  const uint32_t NL_PORTFOLIO_LIMIT_DAILY_LOSS # = 2
+
+  const uint32_t NL_PORTFOLIO_LIMIT_MAX_POSITIONS # = 3
+
+  const uint32_t NL_PORTFOLIO_LIMIT_GROSS_EXPOSURE # = 4
+
+  const uint32_t NL_PORTFOLIO_LIMIT_NET_EXPOSURE # = 5
+
+  # Actions for [`NlPortfolioLimitSpec::action`] and [`NlPortfolioLimitEvent::action`].
+  const uint32_t NL_PORTFOLIO_LIMIT_WARN # = 1
+
+  const uint32_t NL_PORTFOLIO_LIMIT_HALT # = 2
+
+  const uint32_t NL_PORTFOLIO_LIMIT_REDUCE # = 3
+
+  const uint32_t NL_PORTFOLIO_LIMIT_LIQUIDATE # = 4
+
   # Rule kinds for [`NlRuleSpec::kind`].
   const uint32_t NL_RULE_STOP_LOSS # = 1
 
@@ -255,6 +275,8 @@ cdef extern from "nautilus_like.h":
     CANCEL_REASON_INSUFFICIENT_CASH # = 6,
     # The engine liquidated the asset on a margin call.
     CANCEL_REASON_MARGIN_CALL # = 7,
+    # A portfolio limit liquidated or reduced the positions.
+    CANCEL_REASON_PORTFOLIO_LIMIT # = 8,
 
   # Why a fill reduced or closed a position.
   cdef enum ExitReason:
@@ -583,6 +605,32 @@ cdef extern from "nautilus_like.h":
     uint32_t exit_reason;
     # The order whose fill closed or reduced the position.
     uint64_t exit_order_id;
+
+  # One portfolio limit.
+  cdef struct NlPortfolioLimitSpec:
+    uint32_t kind;
+    uint32_t action;
+    # max_drawdown, max_daily_loss_pct, max_gross_exposure or max_net_exposure.
+    double threshold;
+    # Net exposure: min_net_exposure.
+    double lower;
+    # Drawdown: warn_threshold (NaN: none).
+    double warn_threshold;
+    # Drawdown with action reduce: the fraction of each position to close.
+    double reduction_pct;
+    uint32_t max_positions;
+
+  # Something a limit did (see `nl_engine_portfolio_limit_event`).
+  cdef struct NlPortfolioLimitEvent:
+    uint32_t bar;
+    # Index of the limit in the list given to `nl_engine_set_portfolio_limits`.
+    uint32_t limit;
+    uint32_t kind;
+    uint32_t action;
+    double value;
+    double threshold;
+    # The refused entry order; 0 for a breach at a close.
+    uint64_t order_id;
 
   # What a user rule sees (`RuleState` across the ABI).
   cdef struct NlRuleState:
@@ -993,6 +1041,24 @@ cdef extern from "nautilus_like.h":
                             const double **out_cash,
                             const uint32_t **out_open_positions,
                             size_t *out_len);
+
+  # Sets the portfolio limits (before the first bar; `n = 0` turns them off).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `specs` valid for `n` entries.
+  NlStatus nl_engine_set_portfolio_limits(NlEngine *e, const NlPortfolioLimitSpec *specs, size_t n);
+
+  # The number of portfolio-limit events so far.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_portfolio_limit_event_count(NlEngine *e, size_t *out);
+
+  # Portfolio-limit event `i` (0-based, in the order they happened).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_portfolio_limit_event(NlEngine *e, size_t i, NlPortfolioLimitEvent *out);
 
   # Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one
   # asset: the chain `rules[0..n]`. `enabled = false` clears it (for one

@@ -47,6 +47,7 @@ _CANCEL_REASONS = {
     ffi.CANCEL_REASON_FILL_OR_KILL: "fok",
     ffi.CANCEL_REASON_INSUFFICIENT_CASH: "insufficient_cash",
     ffi.CANCEL_REASON_MARGIN_CALL: "margin_call",
+    ffi.CANCEL_REASON_PORTFOLIO_LIMIT: "portfolio_limit",
 }
 
 # The exception a Python cost model raised inside a Rust call; `check` re-raises it.

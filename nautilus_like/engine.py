@@ -10,7 +10,7 @@ import polars as pl
 
 from nautilus_like._broker import Broker
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
-from nautilus_like._driver import collect_results, create_engine, run_bars
+from nautilus_like._driver import collect_results, create_engine, run_bars, set_portfolio_limits
 from nautilus_like._strategy import Strategy
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
 from nautilus_like.config import (
@@ -28,6 +28,7 @@ from nautilus_like.config import (
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
+from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
@@ -98,11 +99,17 @@ class Engine:
     >>> result.metrics["sharpe"]
 
     An engine runs once; build a new one (they are cheap) for another run.
+
+    `portfolio_limits` (none by default) are enforced by the engine every bar,
+    beyond ml4t-backtest (see `nautilus_like.portfolio_limits`):
+
+    >>> Engine(feed, strategy, config, portfolio_limits=[MaxDrawdownLimit(0.20, action="liquidate")])
     """
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
                  commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
-                 market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None) -> None:
+                 market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
+                 portfolio_limits: Any = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -143,6 +150,10 @@ class Engine:
                              f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
         multipliers = resolve_multipliers(contract_specs, index)
         margins = resolve_margin_schedules(config, contract_specs, index)
+        limits = limit_specs(portfolio_limits)
+        if sessions is None and any(s["kind"] == 2 for s in limits):
+            raise ValueError(f"DailyLossLimit resets every trading day, but the feed's timestamps "
+                             f"({feed.timeline.dtype}) are not dates or datetimes")
         self._state = create_engine(
             self._view, _engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
@@ -150,6 +161,9 @@ class Engine:
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
             None if market_impact_model is None else impact_spec(market_impact_model), multipliers,
             dict(contract_specs or {}), margins)
+        if limits:
+            set_portfolio_limits(self._state, limits)
+        self.portfolio_limits = list(portfolio_limits or [])
         self.broker = Broker(self._state)
         self._ran = False
 

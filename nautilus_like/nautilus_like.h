@@ -99,6 +99,30 @@
 #define NL_SUBMIT_IGNORED 1
 
 /**
+ * Limit kinds for [`NlPortfolioLimitSpec::kind`] (ml4t's class names).
+ */
+#define NL_PORTFOLIO_LIMIT_MAX_DRAWDOWN 1
+
+#define NL_PORTFOLIO_LIMIT_DAILY_LOSS 2
+
+#define NL_PORTFOLIO_LIMIT_MAX_POSITIONS 3
+
+#define NL_PORTFOLIO_LIMIT_GROSS_EXPOSURE 4
+
+#define NL_PORTFOLIO_LIMIT_NET_EXPOSURE 5
+
+/**
+ * Actions for [`NlPortfolioLimitSpec::action`] and [`NlPortfolioLimitEvent::action`].
+ */
+#define NL_PORTFOLIO_LIMIT_WARN 1
+
+#define NL_PORTFOLIO_LIMIT_HALT 2
+
+#define NL_PORTFOLIO_LIMIT_REDUCE 3
+
+#define NL_PORTFOLIO_LIMIT_LIQUIDATE 4
+
+/**
  * Rule kinds for [`NlRuleSpec::kind`].
  */
 #define NL_RULE_STOP_LOSS 1
@@ -409,6 +433,10 @@ typedef enum CancelReason {
    * The engine liquidated the asset on a margin call.
    */
   CANCEL_REASON_MARGIN_CALL = 7,
+  /**
+   * A portfolio limit liquidated or reduced the positions.
+   */
+  CANCEL_REASON_PORTFOLIO_LIMIT = 8,
 } CancelReason;
 
 /**
@@ -916,6 +944,50 @@ typedef struct NlTrade {
    */
   uint64_t exit_order_id;
 } NlTrade;
+
+/**
+ * One portfolio limit.
+ */
+typedef struct NlPortfolioLimitSpec {
+  uint32_t kind;
+  uint32_t action;
+  /**
+   * max_drawdown, max_daily_loss_pct, max_gross_exposure or max_net_exposure.
+   */
+  double threshold;
+  /**
+   * Net exposure: min_net_exposure.
+   */
+  double lower;
+  /**
+   * Drawdown: warn_threshold (NaN: none).
+   */
+  double warn_threshold;
+  /**
+   * Drawdown with action reduce: the fraction of each position to close.
+   */
+  double reduction_pct;
+  uint32_t max_positions;
+} NlPortfolioLimitSpec;
+
+/**
+ * Something a limit did (see `nl_engine_portfolio_limit_event`).
+ */
+typedef struct NlPortfolioLimitEvent {
+  uint32_t bar;
+  /**
+   * Index of the limit in the list given to `nl_engine_set_portfolio_limits`.
+   */
+  uint32_t limit;
+  uint32_t kind;
+  uint32_t action;
+  double value;
+  double threshold;
+  /**
+   * The refused entry order; 0 for a breach at a close.
+   */
+  uint64_t order_id;
+} NlPortfolioLimitEvent;
 
 /**
  * What a user rule sees (`RuleState` across the ABI).
@@ -1468,6 +1540,34 @@ enum NlStatus nl_engine_curves(struct NlEngine *e,
                                const double **out_cash,
                                const uint32_t **out_open_positions,
                                size_t *out_len);
+
+/**
+ * Sets the portfolio limits (before the first bar; `n = 0` turns them off).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `specs` valid for `n` entries.
+ */
+enum NlStatus nl_engine_set_portfolio_limits(struct NlEngine *e,
+                                             const struct NlPortfolioLimitSpec *specs,
+                                             size_t n);
+
+/**
+ * The number of portfolio-limit events so far.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_portfolio_limit_event_count(struct NlEngine *e, size_t *out);
+
+/**
+ * Portfolio-limit event `i` (0-based, in the order they happened).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_portfolio_limit_event(struct NlEngine *e,
+                                              size_t i,
+                                              struct NlPortfolioLimitEvent *out);
 
 /**
  * Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one

@@ -15,6 +15,8 @@ import polars as pl
 
 from nautilus_like._model import EXIT_REASONS as _EXIT_REASON
 from nautilus_like._model import PRICE_SOURCES as _PRICE_SOURCE
+from nautilus_like.portfolio_limits import ACTION_NAMES as _LIMIT_ACTION
+from nautilus_like.portfolio_limits import KIND_NAMES as _LIMIT_KIND
 from nautilus_like.types import Trade
 
 __all__ = ["BacktestResult", "compute_metrics"]
@@ -255,6 +257,25 @@ class BacktestResult:
             "equity": pl.Series([c[1] for c in calls], dtype=pl.Float64),
             "requirement": pl.Series([c[2] for c in calls], dtype=pl.Float64),
             "positions_liquidated": pl.Series([c[3] for c in calls], dtype=pl.UInt32),
+        })
+
+    @property
+    def limit_events(self) -> pl.DataFrame:
+        """What the engine's portfolio limits did (`Engine(portfolio_limits=...)`), in
+        order: a breach starting at a close (`order_id` null; "reduce" and
+        "liquidate" exits follow at the next open), an exposure reduction repeated
+        at a later close, or an entry refused (`action` "halt", with its order).
+        `value` is the drawdown, daily loss or exposure as a fraction of equity,
+        or the number of positions; `threshold` the limit it crossed."""
+        events = self._raw.get("limit_events", [])
+        bars = np.array([e[0] for e in events], dtype=np.uint32)
+        return pl.DataFrame({
+            "timestamp": self._times(bars),
+            "limit": pl.Series([_LIMIT_KIND[e[1]] for e in events], dtype=pl.String),
+            "action": pl.Series([_LIMIT_ACTION[e[2]] for e in events], dtype=pl.String),
+            "value": pl.Series([e[3] for e in events], dtype=pl.Float64),
+            "threshold": pl.Series([e[4] for e in events], dtype=pl.Float64),
+            "order_id": pl.Series([f"ORD-{e[5]}" if e[5] else None for e in events], dtype=pl.String),
         })
 
     @property

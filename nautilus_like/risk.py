@@ -25,6 +25,10 @@ attaches to the position with `broker.update_position_context(asset, {...})`:
 
 >>> broker.set_position_rules(RuleChain([VolatilityStop(2.0), SignalExit(threshold=0.3)]))
 >>> broker.update_position_context("AAPL", {"atr": 1.8, "exit_signal": -0.5})   # in on_data
+
+Portfolio limits (`MaxDrawdownLimit`, `DailyLossLimit`, `MaxPositionsLimit`,
+`GrossExposureLimit`, `NetExposureLimit`) are re-exported here from
+`nautilus_like.portfolio_limits`; pass them to `Engine(..., portfolio_limits=[...])`.
 """
 
 from __future__ import annotations
@@ -35,9 +39,19 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
-__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "PositionAction", "PositionState", "RuleChain",
-           "ScaledExit", "SignalExit", "StopLoss", "TakeProfit", "TighteningTrailingStop", "TimeExit", "TrailingStop",
-           "VolatilityStop", "VolatilityTrailingStop"]
+from nautilus_like.portfolio_limits import (
+    DailyLossLimit,
+    GrossExposureLimit,
+    MaxDrawdownLimit,
+    MaxPositionsLimit,
+    NetExposureLimit,
+    PortfolioLimit,
+)
+
+__all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "DailyLossLimit", "GrossExposureLimit",
+           "MaxDrawdownLimit", "MaxPositionsLimit", "NetExposureLimit", "PortfolioLimit", "PositionAction",
+           "PositionState", "RuleChain", "ScaledExit", "SignalExit", "StopLoss", "TakeProfit",
+           "TighteningTrailingStop", "TimeExit", "TrailingStop", "VolatilityStop", "VolatilityTrailingStop"]
 
 # Rule kinds of the C ABI (crates/ffi/src/rules.rs).
 _STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4

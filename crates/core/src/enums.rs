@@ -167,6 +167,8 @@ pub enum CancelReason {
     InsufficientCash = 6,
     /// The engine liquidated the asset on a margin call.
     MarginCall = 7,
+    /// A portfolio limit liquidated or reduced the positions.
+    PortfolioLimit = 8,
 }
 
 /// Why a fill reduced or closed a position.
@@ -274,7 +276,7 @@ try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
 try_from_code!(WaterMarkSource { Close, BarExtreme });
 try_from_code!(InitialHwmSource { FillPrice, BarClose, BarHigh, SignalPrice });
-try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash, MarginCall });
+try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash, MarginCall, PortfolioLimit });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

@@ -15,6 +15,7 @@ use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
 use crate::margin::MarginSchedule;
 use crate::margin_call::MarginCall;
+use crate::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::PositionRule;
@@ -164,6 +165,8 @@ pub struct Engine {
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
     pub(crate) borrow_fees: Vec<f64>,
+    /// Portfolio limits (none by default) and what they did.
+    pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
     pub(crate) equity: Vec<f64>,
     pub(crate) cash_curve: Vec<f64>,
@@ -199,6 +202,7 @@ impl Engine {
             margin_schedules: vec![MarginSchedule::Account; n_assets],
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
+            portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
@@ -360,6 +364,7 @@ impl Engine {
         }
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
+        self.enforce_portfolio_limits(b)?;
         self.equity.push(self.equity_now());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);

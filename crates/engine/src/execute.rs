@@ -73,6 +73,11 @@ impl Engine {
         // Set when cash limited the order: if it then does not fill completely
         // now, it is rejected with this reason (ml4t-backtest's rule).
         let mut partial_reason: Option<String> = None;
+        // Portfolio limits first: a refusal is final (no partial fill), and
+        // `skip_cash_validation` does not lift it.
+        if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
+            return Ok(false);
+        }
         if effect != OrderEffect::Exit {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
                 // partial_fills_allowed: fill what the cash affords instead.

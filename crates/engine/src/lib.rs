@@ -10,6 +10,7 @@ mod execute;
 mod matching;
 pub mod margin;
 pub mod margin_call;
+pub mod portfolio_limits;
 pub mod rules;
 mod dynamic_rules;
 pub mod rule_memory;
@@ -30,3 +31,4 @@ pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState}
 pub use rule_memory::RuleMemory;
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
 pub use portfolio::Portfolio;
+pub use portfolio_limits::{LimitAction, LimitEvent, LimitKind, PortfolioLimit};

@@ -12,10 +12,12 @@ mod account;
 mod costs;
 mod error;
 mod handles;
+mod portfolio_limits;
 mod rules;
 
 pub use account::*;
 pub use costs::*;
 pub use error::*;
 pub use handles::*;
+pub use portfolio_limits::*;
 pub use rules::*;

@@ -1,0 +1,220 @@
+"""Portfolio limits the engine enforces: `Engine(..., portfolio_limits=[...])`.
+
+ml4t-backtest has these classes (same names, parameters and defaults) in
+`ml4t.backtest.risk.portfolio`, driven by the strategy through
+`RiskManager.update(...)`. Here the Rust engine evaluates them every bar with no
+Python call; none are set by default, so results match ml4t-backtest's.
+
+>>> limits = [MaxDrawdownLimit(max_drawdown=0.20, action="liquidate"),
+...           MaxPositionsLimit(max_positions=5, action="halt")]
+>>> result = Engine(feed, strategy, config, portfolio_limits=limits).run()
+>>> result.limit_events   # timestamp, limit, action, value, threshold, order_id
+
+When: at every bar's close (after marks and margin calls) on the equity the
+curve records, and, for limits whose action is "halt" or "liquidate", before
+every entry fill (an order that opens, adds to or reverses a position; exits
+are always allowed).
+
+Actions (ml4t's names):
+* "warn": records the breach in `result.limit_events`; changes nothing.
+* "halt": refuses entries with a `rejection_reason` naming the limit. After a
+  drawdown breach for the rest of the run (ml4t's halt lasts until a manual
+  reset); after a daily-loss breach until the trading day ends; a count or
+  exposure limit refuses each entry that would leave it breached and further
+  from the limit (so a hedge that reduces net exposure is allowed).
+* "reduce": cancels pending orders and sends market exits at the next open.
+  MaxDrawdownLimit cuts every position by `reduction_pct`, once per breach;
+  Gross/NetExposureLimit scale the positions (all of them; for net, the side
+  past the limit) back to the limit at the close's marks, at every close the
+  breach persists.
+* "liquidate": as "halt", plus: cancels pending orders and closes every
+  position at the next open, once per breach.
+* "none": the limit is ignored (as in ml4t).
+
+Exits carry `exit_reason="risk_liquidation"` (ml4t's value) and a detail such as
+"MaxDrawdownLimit: drawdown 21.0% >= 20.0%"; cancelled orders show
+`cancellation_reason="portfolio_limit"`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = ["DailyLossLimit", "GrossExposureLimit", "MaxDrawdownLimit", "MaxPositionsLimit", "NetExposureLimit",
+           "PortfolioLimit"]
+
+# Codes of the C ABI (crates/ffi/src/portfolio_limits.rs).
+_KIND = {"MaxDrawdownLimit": 1, "DailyLossLimit": 2, "MaxPositionsLimit": 3, "GrossExposureLimit": 4,
+         "NetExposureLimit": 5}
+_ACTION = {"warn": 1, "halt": 2, "reduce": 3, "liquidate": 4}
+KIND_NAMES = {code: name for name, code in _KIND.items()}
+ACTION_NAMES = {code: name for name, code in _ACTION.items()}
+
+
+def _number(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+class PortfolioLimit:
+    """Base of the limits: validates `action` (and `reduction_pct`) on construction."""
+
+    _actions: ClassVar[tuple[str, ...]] = ("none", "warn", "halt", "liquidate")
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        name = type(self).__name__
+        action = getattr(self, "action", None)
+        if action not in self._actions:
+            hint = " (use 'halt' to block new entries)" if action == "block" else ""
+            raise ValueError(f"{name}: action must be one of {', '.join(map(repr, self._actions))}, "
+                             f"got {action!r}{hint}")
+        self._check_thresholds(name)
+
+    def _check_thresholds(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _spec(self) -> dict[str, Any] | None:
+        """What the engine enforces (None for action "none"); validated again,
+        since fields may have been assigned after construction."""
+        self._validate()
+        if self.action == "none":
+            return None
+        return {"kind": _KIND[type(self).__name__], "action": _ACTION[self.action], **self._fields()}
+
+    def _fields(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def _fraction(owner: str, name: str, value: Any) -> float:
+    v = _number(owner, name, value)
+    if not 0 < v <= 1:
+        raise ValueError(f"{owner}: {name} must be in (0, 1], got {value!r}")
+    return v
+
+
+@dataclass
+class MaxDrawdownLimit(PortfolioLimit):
+    """Breached when equity is `max_drawdown` (0.20 = 20%) or more below its high-water
+    mark (which starts at the initial cash); a drawdown of `warn_threshold` or more
+    records a warning first. `action="reduce"` closes `reduction_pct` of every
+    position. A halt (also after "liquidate") lasts for the rest of the run."""
+
+    max_drawdown: float = 0.20
+    action: str = "liquidate"
+    warn_threshold: float | None = None
+    reduction_pct: float = 0.0
+    _actions: ClassVar[tuple[str, ...]] = ("none", "warn", "halt", "reduce", "liquidate")
+
+    def _check_thresholds(self, name: str) -> None:
+        _fraction(name, "max_drawdown", self.max_drawdown)
+        if self.warn_threshold is not None:
+            w = _number(name, "warn_threshold", self.warn_threshold)
+            if not 0 < w < self.max_drawdown:
+                raise ValueError(f"{name}: warn_threshold must be in (0, max_drawdown={self.max_drawdown}), "
+                                 f"got {self.warn_threshold!r}")
+        if self.action == "reduce":
+            _fraction(name, "reduction_pct", self.reduction_pct)
+        elif self.reduction_pct != 0.0:
+            raise ValueError(f"{name}: reduction_pct requires action='reduce', got {self.reduction_pct!r}")
+
+    def _fields(self) -> dict[str, Any]:
+        return {"threshold": self.max_drawdown, "reduction_pct": float(self.reduction_pct),
+                "warn_threshold": math.nan if self.warn_threshold is None else float(self.warn_threshold)}
+
+
+@dataclass
+class DailyLossLimit(PortfolioLimit):
+    """Breached when the loss since the previous trading day's last close, as a
+    fraction of current equity (ml4t's ratio), exceeds `max_daily_loss_pct`. A halt
+    (also after "liquidate") lasts until the trading day ends. Needs date or
+    datetime timestamps."""
+
+    max_daily_loss_pct: float = 0.02
+    action: str = "liquidate"
+
+    def _check_thresholds(self, name: str) -> None:
+        _fraction(name, "max_daily_loss_pct", self.max_daily_loss_pct)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"threshold": self.max_daily_loss_pct}
+
+
+@dataclass
+class MaxPositionsLimit(PortfolioLimit):
+    """At most `max_positions` open positions: with "halt", an entry that would open
+    one more is rejected; with "warn", a close with more is recorded."""
+
+    max_positions: int = 10
+    action: str = "halt"
+    _actions: ClassVar[tuple[str, ...]] = ("none", "warn", "halt")
+
+    def _check_thresholds(self, name: str) -> None:
+        v = self.max_positions
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**32:
+            raise ValueError(f"{name}: max_positions must be an integer >= 0, got {v!r}")
+
+    def _fields(self) -> dict[str, Any]:
+        return {"max_positions": self.max_positions}
+
+
+@dataclass
+class GrossExposureLimit(PortfolioLimit):
+    """Breached when the sum of |position market value| exceeds `max_gross_exposure`
+    times equity (1.0 = fully invested, 2.0 = 2x leverage). "reduce" scales every
+    position back to the limit."""
+
+    max_gross_exposure: float = 1.0
+    action: str = "halt"
+    _actions: ClassVar[tuple[str, ...]] = ("none", "warn", "halt", "reduce", "liquidate")
+
+    def _check_thresholds(self, name: str) -> None:
+        if _number(name, "max_gross_exposure", self.max_gross_exposure) <= 0:
+            raise ValueError(f"{name}: max_gross_exposure must be > 0, got {self.max_gross_exposure!r}")
+
+    def _fields(self) -> dict[str, Any]:
+        return {"threshold": self.max_gross_exposure}
+
+
+@dataclass
+class NetExposureLimit(PortfolioLimit):
+    """Breached when the signed sum of position market values over equity leaves
+    [`min_net_exposure`, `max_net_exposure`]. "reduce" scales the longs (above the
+    max) or the shorts (below the min) back to the limit."""
+
+    max_net_exposure: float = 1.0
+    min_net_exposure: float = -1.0
+    action: str = "warn"
+    _actions: ClassVar[tuple[str, ...]] = ("none", "warn", "halt", "reduce", "liquidate")
+
+    def _check_thresholds(self, name: str) -> None:
+        hi = _number(name, "max_net_exposure", self.max_net_exposure)
+        lo = _number(name, "min_net_exposure", self.min_net_exposure)
+        if lo > hi:
+            raise ValueError(f"{name}: min_net_exposure ({self.min_net_exposure!r}) must be <= "
+                             f"max_net_exposure ({self.max_net_exposure!r})")
+
+    def _fields(self) -> dict[str, Any]:
+        return {"threshold": self.max_net_exposure, "lower": self.min_net_exposure}
+
+
+def limit_specs(limits: Any) -> list[dict[str, Any]]:
+    """The engine's specs for `Engine(portfolio_limits=...)` (a list of limits or None)."""
+    if limits is None:
+        return []
+    if isinstance(limits, PortfolioLimit) or not isinstance(limits, (list, tuple)):
+        raise TypeError(f"portfolio_limits must be a list of limits, got {type(limits).__name__}")
+    specs = []
+    for limit in limits:
+        if not isinstance(limit, PortfolioLimit) or type(limit).__name__ not in _KIND:
+            raise TypeError(f"portfolio_limits takes nautilus_like.risk limits ({', '.join(_KIND)}), "
+                            f"got {limit!r}")
+        spec = limit._spec()
+        if spec is not None:
+            specs.append(spec)
+    return specs
