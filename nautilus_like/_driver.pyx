@@ -103,6 +103,7 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.short_cash_policy = cfg.get("short_cash_policy", 0)
     c.settlement_delay = cfg.get("settlement_delay", 0)
     c.settlement_reduces_buying_power = cfg.get("settlement_reduces_buying_power", True)
+    c.immediate_fill = cfg.get("immediate_fill", False)
     c.enforce_margin_calls = cfg.get("enforce_margin_calls", False)
     c.borrow_rate = cfg.get("borrow_rate", 0.0)
     cdef EngineState state = EngineState.__new__(EngineState)

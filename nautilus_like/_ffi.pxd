@@ -479,6 +479,8 @@ cdef extern from "nautilus_like.h":
     # Bars until sale proceeds are spendable.
     uint32_t settlement_delay;
     bool settlement_reduces_buying_power;
+    # SAME_BAR market orders fill inside the submit call.
+    bool immediate_fill;
     # Liquidate (largest loss first) when equity breaks maintenance margin.
     bool enforce_margin_calls;
     # Annual borrow fee rate on short market value (ACT/365 per bar).

@@ -297,6 +297,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # Bars until sale proceeds may fund entries (T+N); 0 = at once.
     settlement_delay: int = 0
     settlement_reduces_buying_power: bool = True
+    # SAME_BAR market orders from the strategy fill inside submit_order, at this
+    # bar's execution price against the cash of that moment (VectorBT / LEAN).
+    immediate_fill: bool = False
     # Beyond ml4t-backtest (off by default, so results match it): the engine
     # liquidates on a maintenance-margin breach, and charges an annual borrow
     # fee on short market value (ACT/365, accrued at each bar's close).
@@ -371,7 +374,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
             raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
         for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
                       "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes",
-                      "settlement_reduces_buying_power", "enforce_margin_calls"):
+                      "settlement_reduces_buying_power", "enforce_margin_calls", "immediate_fill"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         self._validate_margin()
@@ -396,6 +399,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         delay = self.settlement_delay
         if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 5:
             raise ValueError(f"settlement_delay must be a whole number of bars in 0..5, got {delay!r}")
+        if self.immediate_fill and self.missing_price_policy is MissingPricePolicy.USE_LAST:
+            raise ValueError("immediate_fill with missing_price_policy=USE_LAST (fills at a stale price) "
+                             "is not supported by nautilus_like yet")
         if self.enforce_margin_calls and not self.allow_leverage:
             raise ValueError("enforce_margin_calls=True needs a margin account (allow_leverage=True)")
 

@@ -83,6 +83,7 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "short_cash_policy": 1 if config.short_cash_policy is ShortCashPolicy.CREDIT_PROCEEDS else 0,
         "settlement_delay": config.settlement_delay,
         "settlement_reduces_buying_power": config.settlement_reduces_buying_power,
+        "immediate_fill": config.immediate_fill,
         "enforce_margin_calls": config.enforce_margin_calls,
         "borrow_rate": config.borrow_rate,
         "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],

@@ -758,6 +758,10 @@ typedef struct NlEngineConfig {
   uint32_t settlement_delay;
   bool settlement_reduces_buying_power;
   /**
+   * SAME_BAR market orders fill inside the submit call.
+   */
+  bool immediate_fill;
+  /**
    * Liquidate (largest loss first) when equity breaks maintenance margin.
    */
   bool enforce_margin_calls;

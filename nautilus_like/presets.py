@@ -12,7 +12,6 @@ from typing import Any
 
 # Settings nautilus_like does not implement yet, and what they do in ml4t.
 UNSUPPORTED = {
-    "immediate_fill": "fills same-bar market orders inside submit_order",
     "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
     "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
     "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",

@@ -142,7 +142,7 @@ def make_scenario(seed: int) -> Scenario:
     _draw_account(random.Random(f"parity-account-{seed}"), config, sorted(names))
     if rng.random() < 0.2:
         # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
-        preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic"])
+        preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt"])
         config = {"preset": preset, **{k: v for k, v in config.items()
                                          if k in ("initial_cash", "execution_mode", "share_type")}}
     if feed_kw and rng.random() < 0.7:

@@ -690,7 +690,7 @@ def test_position_rules_match_ml4t(case, config_name):
 
 # ------------------------------------------------------------------ presets
 
-SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic"]
+SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt"]
 
 
 @pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
@@ -714,7 +714,7 @@ def test_presets_trade_like_ml4t(preset, case):
 
 
 def test_unsupported_presets_say_what_is_missing():
-    with pytest.raises(ValueError, match="immediate_fill"):
-        nautilus_like.BacktestConfig.from_preset("vectorbt")
+    with pytest.raises(ValueError, match="short_cash_policy"):
+        nautilus_like.BacktestConfig.from_preset("vectorbt_strict")
     with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
         nautilus_like.BacktestConfig.from_preset("lean")

@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub settlement_delay: u32,
     /// Whether unsettled proceeds are withheld from entries.
     pub settlement_reduces_buying_power: bool,
+    /// SAME_BAR market orders from the strategy fill inside the submit call.
+    pub immediate_fill: bool,
     /// Beyond ml4t-backtest (off by default): when equity falls below the
     /// maintenance requirement at a bar's close, the engine liquidates
     /// positions (largest loss first) at the next opportunity.
@@ -99,6 +101,7 @@ impl Default for EngineConfig {
             short_cash_policy: ShortCashPolicy::Credit,
             settlement_delay: 0,
             settlement_reduces_buying_power: true,
+            immediate_fill: false,
             enforce_margin_calls: false,
             borrow_rate: 0.0,
             conditional_order_mode: ConditionalOrderMode::BarOhlc,

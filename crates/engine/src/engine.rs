@@ -159,6 +159,10 @@ pub struct Engine {
     pub(crate) scratch_entries: Vec<OrderId>,
     /// Sale proceeds not yet settled (`settlement_delay`).
     pub(crate) settlement: Settlement,
+    /// True while the engine runs a bar step (its own orders never fill
+    /// immediately), and while an immediate fill refuses (always REJECTED).
+    pub(crate) in_engine_step: bool,
+    pub(crate) filling_immediately: bool,
     /// Per asset: how its margin is computed (futures schedules).
     pub(crate) margin_schedules: Vec<MarginSchedule>,
     /// Margin calls so far (`enforce_margin_calls`).
@@ -200,6 +204,8 @@ impl Engine {
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
             margin_schedules: vec![MarginSchedule::Account; n_assets],
+            in_engine_step: false,
+            filling_immediately: false,
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
             portfolio_limits: LimitMonitor::default(),
@@ -285,6 +291,13 @@ impl Engine {
     /// pending orders (at the open in NEXT_BAR mode, at the configured price
     /// in SAME_BAR mode).
     pub fn begin_bar(&mut self, b: BarIndex) -> EngineResult<()> {
+        self.in_engine_step = true;
+        let outcome = self.begin_bar_steps(b);
+        self.in_engine_step = false;
+        outcome
+    }
+
+    fn begin_bar_steps(&mut self, b: BarIndex) -> EngineResult<()> {
         let expected = match self.phase {
             Phase::BeforeFirstBar => 0,
             Phase::AfterBar(p) => p + 1,
@@ -333,6 +346,13 @@ impl Engine {
     /// Closes the current bar: SAME_BAR orders fill, positions are marked at
     /// the close (water marks, excursions), and equity is recorded.
     pub fn end_bar(&mut self) -> EngineResult<()> {
+        self.in_engine_step = true;
+        let outcome = self.end_bar_steps();
+        self.in_engine_step = false;
+        outcome
+    }
+
+    fn end_bar_steps(&mut self) -> EngineResult<()> {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
@@ -376,7 +396,18 @@ impl Engine {
     ///
     /// Integer accounts floor the quantity when the order is processed (an
     /// order that floors to zero is then rejected), as ml4t-backtest does.
+    /// With `immediate_fill` (SAME_BAR market orders from the strategy) the
+    /// order fills or is refused before this returns.
     pub fn submit_order(&mut self, req: OrderRequest) -> EngineResult<SubmitOutcome> {
+        let outcome = self.queue_order(req)?;
+        if let SubmitOutcome::Accepted(id) = outcome {
+            self.fill_now_if_immediate(id)?;
+        }
+        Ok(outcome)
+    }
+
+    /// `submit_order` without the immediate fill (the caller tags the order first).
+    pub(crate) fn queue_order(&mut self, req: OrderRequest) -> EngineResult<SubmitOutcome> {
         if req.asset as usize >= self.market.n_assets() {
             return Err(EngineError::NotFound(format!("asset index {} is not in the feed", req.asset)));
         }

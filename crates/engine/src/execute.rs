@@ -264,7 +264,8 @@ impl Engine {
     /// problem (`any_reason`: whatever the reason, ml4t's rule at the final
     /// price).
     pub(crate) fn refuse(&mut self, id: OrderId, reason: String, any_reason: bool) {
-        if !self.cfg.reject_on_insufficient_cash && (any_reason || is_insufficient_cash(&reason)) {
+        if !self.cfg.reject_on_insufficient_cash && !self.filling_immediately
+            && (any_reason || is_insufficient_cash(&reason)) {
             self.mark_cancelled(id, CancelReason::InsufficientCash);
         } else {
             self.reject(id, reason);

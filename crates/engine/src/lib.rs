@@ -7,6 +7,7 @@ pub mod account;
 pub mod costs;
 pub mod engine;
 mod execute;
+mod immediate;
 mod matching;
 pub mod margin;
 pub mod margin_call;

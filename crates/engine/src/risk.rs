@@ -150,7 +150,7 @@ impl Engine {
         fill_price: Option<f64>,
     ) -> EngineResult<Option<u64>> {
         let side = if quantity > 0.0 { OrderSide::Sell } else { OrderSide::Buy };
-        let SubmitOutcome::Accepted(id) = self.submit_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
+        let SubmitOutcome::Accepted(id) = self.queue_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
         else {
             return Ok(None);
         };
@@ -158,6 +158,8 @@ impl Engine {
         o.exit_reason = reason;
         o.exit_detail = Some(detail);
         o.risk_fill_price = fill_price;
+        // flatten_all_positions from the strategy fills at once with immediate_fill.
+        self.fill_now_if_immediate(id)?;
         Ok(Some(id))
     }
 }

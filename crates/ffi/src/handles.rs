@@ -98,6 +98,8 @@ pub struct NlEngineConfig {
     /// Bars until sale proceeds are spendable.
     pub settlement_delay: u32,
     pub settlement_reduces_buying_power: bool,
+    /// SAME_BAR market orders fill inside the submit call.
+    pub immediate_fill: bool,
     /// Liquidate (largest loss first) when equity breaks maintenance margin.
     pub enforce_margin_calls: bool,
     /// Annual borrow fee rate on short market value (ACT/365 per bar).
@@ -290,6 +292,7 @@ impl NlEngineConfig {
             short_cash_policy: ShortCashPolicy::try_from(self.short_cash_policy)?,
             settlement_delay: self.settlement_delay,
             settlement_reduces_buying_power: self.settlement_reduces_buying_power,
+            immediate_fill: self.immediate_fill,
             enforce_margin_calls: self.enforce_margin_calls,
             borrow_rate: self.borrow_rate,
             ..EngineConfig::default()

@@ -39,6 +39,7 @@ fn config() -> NlEngineConfig {
         short_cash_policy: 0,
         settlement_delay: 0,
         settlement_reduces_buying_power: true,
+        immediate_fill: false,
         enforce_margin_calls: false,
         borrow_rate: 0.0,
     }

@@ -1,0 +1,61 @@
+//! Immediate fills (`immediate_fill`, VectorBT's and LEAN's model): in
+//! SAME_BAR mode a market order the strategy submits fills inside the submit
+//! call at this bar's execution price, against the cash of that moment, so
+//! the next order the strategy sends already sees it. Exits always fill;
+//! an entry cash cannot pay for is REJECTED (partially filled first when
+//! `partial_fills_allowed`), whatever `reject_on_insufficient_cash` says.
+//! Orders the engine sends itself (rule exits, liquidations) are not
+//! affected, nor are limit, stop and the other order types.
+
+use nl_core::{BarIndex, CancelReason, EngineResult, ExecutionMode, OrderId, OrderStatus, OrderType, TimeInForce};
+
+use crate::engine::{Engine, Phase};
+use crate::fill::MatchPoint;
+
+impl Engine {
+    /// Fills order `id`, just queued, at once if it qualifies.
+    pub(crate) fn fill_now_if_immediate(&mut self, id: OrderId) -> EngineResult<()> {
+        match self.immediate_bar(self.orders[(id - 1) as usize].order_type) {
+            Some(b) => self.fill_immediately(id, b),
+            None => Ok(()),
+        }
+    }
+
+    /// The bar an order of `order_type` submitted now fills on immediately, if any.
+    fn immediate_bar(&self, order_type: OrderType) -> Option<BarIndex> {
+        if !self.cfg.immediate_fill || self.in_engine_step || self.cfg.execution_mode != ExecutionMode::SameBar
+            || order_type != OrderType::Market {
+            return None;
+        }
+        match self.phase {
+            Phase::InBar(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Fills (or refuses) order `id` at once on bar `b`.
+    fn fill_immediately(&mut self, id: OrderId, b: BarIndex) -> EngineResult<()> {
+        if self.round_quantity(id) {
+            let asset = self.orders[(id - 1) as usize].asset;
+            if self.row_in_bar(b, asset).is_none() {
+                self.reject(id, "No price available".into());
+            } else {
+                self.filling_immediately = true;
+                let outcome = self.try_fill(id, b, MatchPoint::Execution);
+                self.filling_immediately = false;
+                outcome?;
+            }
+        }
+        let o = &self.orders[(id - 1) as usize];
+        if o.status == OrderStatus::Pending {
+            match o.time_in_force {
+                TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
+                TimeInForce::Fok => self.mark_cancelled(id, CancelReason::FillOrKill),
+                TimeInForce::Gtc | TimeInForce::Day => {}
+            }
+        }
+        let orders = &self.orders;
+        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        Ok(())
+    }
+}
