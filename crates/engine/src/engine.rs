@@ -356,7 +356,7 @@ impl Engine {
         }
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
-        self.equity.push(self.equity_now());
+        self.equity.push(self.recorded_equity());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
         self.phase = Phase::AfterBar(b);
@@ -417,6 +417,8 @@ impl Engine {
             exit_detail: None,
             risk_fill_price: None,
             partial_remainder: None,
+            rebalance: false,
+            priority_notional: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
@@ -602,8 +604,17 @@ impl Engine {
         self.last_price.get(asset as usize).copied().unwrap_or(f64::NAN)
     }
 
-    /// Cash plus open positions marked at their last known close.
+    /// Cash plus open positions marked at their last known close (the
+    /// account value a strategy sees).
     pub fn equity_now(&self) -> f64 {
+        if self.marks_at_reference_price() {
+            return self.portfolio.account_value(|a| self.last_price[a as usize]);
+        }
+        self.portfolio.account_value(|a| self.valuation_price(a))
+    }
+
+    /// `equity_now` as the equity curve records it (summed as ml4t records).
+    fn recorded_equity(&self) -> f64 {
         if self.marks_at_reference_price() {
             return self.portfolio.equity(|a| self.last_price[a as usize]);
         }

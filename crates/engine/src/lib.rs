@@ -8,6 +8,7 @@ pub mod costs;
 pub mod engine;
 mod execute;
 mod matching;
+mod rebalance;
 mod margin;
 pub mod margin_call;
 pub mod rules;

@@ -12,10 +12,12 @@ mod account;
 mod costs;
 mod error;
 mod handles;
+mod rebalance;
 mod rules;
 
 pub use account::*;
 pub use costs::*;
 pub use error::*;
 pub use handles::*;
+pub use rebalance::*;
 pub use rules::*;
