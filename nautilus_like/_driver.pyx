@@ -367,4 +367,5 @@ def collect_results(EngineState state):
     borrow_fees = [fees[i] for i in range(n_fees)]
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details,
-                margin_calls=margin_calls, borrow_fees=borrow_fees)
+                margin_calls=margin_calls, borrow_fees=borrow_fees,
+                rebalance_ids=dict(state.rebalance_ids))

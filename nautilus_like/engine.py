@@ -146,6 +146,7 @@ class Engine:
             sessions,
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),
             None if market_impact_model is None else impact_spec(market_impact_model))
+        self._state.config = config
         self.broker = Broker(self._state)
         self._ran = False
 
