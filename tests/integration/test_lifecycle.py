@@ -91,10 +91,13 @@ def test_a_thousand_create_run_drop_cycles_do_not_grow_memory():
     for _ in range(100):  # warm up allocator pools and caches
         run_once(nl.DataFeed(prices_df=prices))
     gc.collect()
+    # Engines other tests keep (e.g. cached cross-check results) stay alive:
+    # what counts is that these cycles leave none behind.
+    handles_before = _rust.live_handles()
     start = _rss_kb()
     for _ in range(1000):
         run_once(nl.DataFeed(prices_df=prices))
     gc.collect()
     grown = _rss_kb() - start
-    assert _rust.live_handles() == (0, 0)
+    assert _rust.live_handles() == handles_before
     assert grown < 4096, f"RSS grew by {grown} KB over 1000 cycles"
