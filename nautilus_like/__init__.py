@@ -21,6 +21,9 @@ from nautilus_like.config import (
     EntryOrderPriority,
     ExecutionPrice,
     FillOrdering,
+    MissingPricePolicy,
+    RebalanceMode,
+    ShareRounding,
     ShareType,
     SlippageType,
     SpreadConvention,
@@ -54,6 +57,7 @@ from nautilus_like.models import (
     VolumeShareSlippage,
 )
 from nautilus_like.contracts import AssetClass, ContractSpec
+from nautilus_like.rebalance import RebalanceConfig, TargetWeightExecutor
 from nautilus_like.result import BacktestResult
 from nautilus_like.risk import AllOf, AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
 from nautilus_like.types import (
@@ -76,7 +80,8 @@ __all__ = [
     "AllOf", "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
     "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",
-    "FillOrdering", "FixedSlippage", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",
+    "FillOrdering", "FixedSlippage", "MissingPricePolicy", "RebalanceConfig", "RebalanceMode", "ShareRounding",
+    "TargetWeightExecutor", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",
     "Order", "OrderSide", "OrderStatus", "OrderType", "PerOrderCommission", "PerOrderPerShareCommission",
     "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact", "RuleChain",
     "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "StopFillMode", "StopLevelBasis", "StopLoss", "Strategy",

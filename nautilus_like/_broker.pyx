@@ -673,3 +673,31 @@ cdef class Broker:
     @property
     def trades(self):
         return self.get_trades()
+
+    # ------------------------------------------------------------- rebalancing
+
+    def rebalance_to_weights(self, target_weights, order_type=OrderType.MARKET):
+        """Orders every asset toward `target_weights` (`{asset: weight}`, 0.10 =
+        10% of the account value) and closes positions not in it; sells are
+        submitted before buys so they free cash first. Returns the orders.
+
+        Weights are scaled by `BacktestConfig.rebalance_headroom_pct`; an asset
+        without a bar now is skipped, or sized at its last price with
+        `missing_price_policy=USE_LAST` (see `nautilus_like.rebalance`).
+
+        >>> broker.rebalance_to_weights({"AAPL": 0.5, "MSFT": 0.3})
+        """
+        from nautilus_like.rebalance import rebalance_to_weights
+
+        return rebalance_to_weights(self, target_weights, order_type)
+
+    def _match_now(self):
+        """Matches pending orders inside the callback (SAME_BAR; no-op in NEXT_BAR)."""
+        check(ffi.nl_engine_match_now(self._engine))
+
+    def _mark_rebalance_order(self, order, priority_notional=None):
+        """Marks a pending order as a rebalance's: an integer account fills what
+        cash affords of it; `priority_notional` ranks it under notional priorities."""
+        check(ffi.nl_engine_mark_rebalance_order(
+            self._engine, _order_number(order), NAN if priority_notional is None else priority_notional))
+

@@ -406,4 +406,4 @@ def collect_results(EngineState state):
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details,
                 margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),
                 currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names],
-                limit_events=limit_events)
+                limit_events=limit_events, rebalance_ids=dict(state.rebalance_ids))

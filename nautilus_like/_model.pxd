@@ -27,6 +27,12 @@ cdef class EngineState:
     # id(stateful rule object) -> its memory slot in the engine.
     cdef dict rule_slots
     cdef object __weakref__
+    # Target-weight rebalances: how many have started (ids "rebalance-<n>"),
+    # and the id of each order one submitted, by order number.
+    cdef public long rebalance_count
+    # The run's BacktestConfig (sizing helpers read share_type and policies).
+    cdef public object config
+    cdef public dict rebalance_ids
 
     cdef object timestamp_at(self, long bar)
     cdef unsigned int context_key(self, str name)
@@ -75,6 +81,7 @@ cdef class Fill:
     cdef readonly object bid_size
     cdef readonly object ask_size
     cdef readonly str exit_reason
+    cdef readonly str rebalance_id
 
 
 cdef Position position_from(EngineState state, NlPosition* p)

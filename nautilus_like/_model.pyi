@@ -35,6 +35,8 @@ class Order:
     @property
     def parent_id(self) -> str | None: ...
     @property
+    def rebalance_id(self) -> str | None: ...
+    @property
     def time_in_force(self) -> TimeInForce: ...
     @property
     def cancelled_at(self) -> Any: ...
@@ -99,3 +101,4 @@ class Fill:
     bid_size: float | None
     ask_size: float | None
     exit_reason: str
+    rebalance_id: str | None

@@ -111,6 +111,8 @@ cdef class EngineState:
         self.contexts = {}
         self.context_keys = {}
         self.rule_slots = {}
+        self.rebalance_count = 0
+        self.rebalance_ids = {}
 
     def __dealloc__(self):
         if self.engine is not NULL:
@@ -275,6 +277,11 @@ cdef class Order:
         """The bracket entry's id for a bracket exit, else None."""
         cdef unsigned long long parent = self._get().parent_id
         return f"ORD-{parent}" if parent else None
+
+    @property
+    def rebalance_id(self):
+        """The rebalance ("rebalance-<n>") that submitted this order, else None."""
+        return self._state.rebalance_ids.get(self._id)
 
     @property
     def time_in_force(self):
@@ -503,4 +510,5 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.ask_size = _opt(f.ask_size)
     fill.reference_price = f.reference_price
     fill.exit_reason = EXIT_REASONS[f.exit_reason] if f.is_exit else ""
+    fill.rebalance_id = state.rebalance_ids.get(f.order_id)
     return fill

@@ -333,10 +333,14 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     trail_hwm_source: WaterMarkSource = WaterMarkSource.CLOSE
     trail_include_entry_bar_extremes: bool = False
     initial_hwm_source: InitialHwmSource = InitialHwmSource.FILL_PRICE
-    # Read by rebalancing helpers (issue 4); stored so presets round-trip.
+    # As in ml4t-backtest 0.2.0, share_rounding and rebalance_mode are profile
+    # metadata: `TargetWeightExecutor` takes both from its `RebalanceConfig`.
     share_rounding: ShareRounding = ShareRounding.NEAREST
     rebalance_mode: RebalanceMode = RebalanceMode.INCREMENTAL
+    # `broker.rebalance_to_weights`: assets without a bar now are skipped or
+    # sized at their last price; every weight is scaled by the headroom.
     missing_price_policy: MissingPricePolicy = MissingPricePolicy.SKIP
+    rebalance_headroom_pct: float = 1.0
     preset_name: str | None = None
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
@@ -372,6 +376,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
         if not 0.0 <= self.cash_buffer_pct < 1.0:
             raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
+        headroom = self.rebalance_headroom_pct
+        if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0.0 < headroom <= 1.0:
+            raise ValueError(f"rebalance_headroom_pct must be a number in (0, 1], got {headroom!r}")
+        self.rebalance_headroom_pct = float(headroom)
         for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
                       "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes",
                       "settlement_reduces_buying_power", "enforce_margin_calls", "immediate_fill"):

@@ -165,6 +165,7 @@ class Engine:
         if limits:
             set_portfolio_limits(self._state, limits)
         self.portfolio_limits = list(portfolio_limits or [])
+        self._state.config = config
         self.broker = Broker(self._state)
         self._ran = False
 

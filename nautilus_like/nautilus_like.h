@@ -1574,6 +1574,27 @@ enum NlStatus nl_engine_portfolio_limit_event(struct NlEngine *e,
                                               struct NlPortfolioLimitEvent *out);
 
 /**
+ * Marks pending order `order_id` as sent by a rebalance (an integer account
+ * fills what cash affords of it); `priority_notional` (NaN: none) ranks it
+ * under the notional entry priorities.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_mark_rebalance_order(struct NlEngine *e,
+                                             uint64_t order_id,
+                                             double priority_notional);
+
+/**
+ * Matches pending orders now, inside the bar's strategy callback (SAME_BAR;
+ * a no-op in NEXT_BAR mode, where this bar's orders wait for the next open).
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_match_now(struct NlEngine *e);
+
+/**
  * Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one
  * asset: the chain `rules[0..n]`. `enabled = false` clears it (for one
  * asset: disables the global rule there).

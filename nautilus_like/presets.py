@@ -16,7 +16,6 @@ UNSUPPORTED = {
     "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
     "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
     "short_cash_policy": "LOCK_NOTIONAL locks short-sale proceeds as collateral",
-    "rebalance_headroom_pct": "rebalancing helpers",
 }
 
 PRESETS: dict[str, dict[str, Any]] = {

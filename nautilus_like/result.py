@@ -74,7 +74,7 @@ class BacktestResult:
         self._fills_df = pl.DataFrame({
             "order_id": pl.Series([f"ORD-{i}" for i in f["order_id"].tolist()], dtype=pl.String),
             "fill_sequence": pl.Series(np.arange(n, dtype=np.uint32)),
-            "rebalance_id": _nulls(n, pl.String),
+            "rebalance_id": pl.Series(self._rebalance_ids(f["order_id"]), dtype=pl.String),
             "asset": pl.Series(names[f["asset"]].tolist() if n else [], dtype=pl.String),
             "side": pl.Series([_SIDE[s] for s in f["side"].tolist()], dtype=pl.String),
             "quantity": f["quantity"],
@@ -101,6 +101,11 @@ class BacktestResult:
                                             dtype=pl.String),
         }, strict=False)
         return self._fills_df
+
+    def _rebalance_ids(self, order_ids: np.ndarray) -> list[str | None]:
+        """Each fill's rebalance ("rebalance-<n>"), None for orders no rebalance sent."""
+        tags = self._raw.get("rebalance_ids") or {}
+        return [tags.get(o) for o in order_ids.tolist()]
 
     @staticmethod
     def _fill_quotes(f: dict[str, np.ndarray]) -> dict[str, pl.Series]:
@@ -446,7 +451,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         "num_orders": int(len(raw["order_status"])),
         "num_rejected_orders": int((raw["order_status"] == 3).sum()),
         "num_fills": int(len(commissions)),
-        "num_rebalance_events": int(len(np.unique(fills["bar"]))),
+        "num_rebalance_events": _rebalance_events(fills, raw.get("rebalance_ids") or {}),
         "unique_symbols_traded": int(len(np.unique(fills["asset"]))),
         "total_filled_notional": total_notional,
         "avg_turnover": float(sum(turnover) / len(turnover)) if turnover else 0.0,
@@ -459,3 +464,10 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         "num_funding_events": 0,
     }
     return metrics
+
+
+def _rebalance_events(fills: dict[str, np.ndarray], tags: dict[int, str]) -> int:
+    """ml4t's count: the distinct rebalances among the fills, with every other
+    fill counted by its bar (a bar's untagged fills are one event)."""
+    events = {tags.get(o, b) for o, b in zip(fills["order_id"].tolist(), fills["bar"].tolist())}
+    return len(events)

@@ -155,8 +155,9 @@ def make_scenario(seed: int) -> Scenario:
     models: dict[str, Any] = {}
     # partial_fills_allowed with a volume limit is a deliberate difference (ml4t
     # keeps filling a cash-limited order after rejecting it and can overdraw a
-    # cash account; see README): scenarios use one or the other.
-    if rng.random() < 0.3 and not config.get("partial_fills_allowed"):
+    # cash account; see README): scenarios use one or the other (the vectorbt
+    # preset allows partial fills).
+    if rng.random() < 0.3 and not config.get("partial_fills_allowed") and config.get("preset") != "vectorbt":
         # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
         models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
     if rng.random() < 0.2:

@@ -305,7 +305,8 @@ def test_scenarios_exercise_the_features():
             "same_bar": 0, "next_bar": 0, "fractional": 0, "missing_rows": 0, "zero_qty_reject": 0,
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
             "update": 0, "volume_partial_fill": 0, "impact": 0, "margin_borrowed": 0, "buying_power_reject": 0,
-            "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0}
+            "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0,
+            "immediate_fill": 0}
     # Exits of each dynamic position rule, by the prefix of their detail.
     dynamic = {"tightening_trail_": 0, "scale_out_": 0, "volatility_stop_": 0, "vol_trailing_stop_": 0,
                "signal_exit_": 0}
@@ -333,6 +334,8 @@ def test_scenarios_exercise_the_features():
             len(o) > 4 and isinstance(o[0], int) and o[3] < 0 for o in ref.obs)
         scheduled = {**(sc.config.get("margin_pct_schedule") or {}), **(sc.config.get("fixed_margin_schedule") or {})}
         seen["margin_schedule_fill"] += any(f[1] in scheduled for f in ref.broker_fills)
+        seen["immediate_fill"] += (sc.config.get("preset") == "vectorbt" and sc.config["execution_mode"] == "SAME_BAR"
+                                   and bool(ref.broker_fills))
         seen["multiplier_fill"] += any(f[1] in sc.models.get("multipliers", {}) for f in ref.broker_fills)
         seen["buying_power_reject"] += any(o[7] and "buying power" in o[7] for o in ref.orders)
         seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(

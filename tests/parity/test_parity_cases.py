@@ -718,3 +718,106 @@ def test_unsupported_presets_say_what_is_missing():
         nautilus_like.BacktestConfig.from_preset("vectorbt_strict")
     with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
         nautilus_like.BacktestConfig.from_preset("lean")
+
+
+# ------------------------------------------------------------------ rebalancing
+# Target weights on the fixture: which orders each rebalance sends (sells
+# first), their quantities and rebalance ids, and the fills that follow.
+
+def _is_ml4t(broker):
+    return type(broker).__module__.startswith("ml4t")
+
+
+def _rebalance_mode(broker, name):
+    if _is_ml4t(broker):
+        from ml4t.backtest.config import RebalanceMode
+        return RebalanceMode[name]
+    return nautilus_like.RebalanceMode[name]
+
+
+def _orders_seen(orders):
+    return [(o.order_id, o.asset, o.side.value, o.quantity, o.status.value, o.rebalance_id) for o in orders]
+
+
+def _to_weights(weights, order_type=None):
+    def act(b, d, s):
+        kw = {} if order_type is None else {"order_type": getattr(b_types(b), order_type)}
+        s.setdefault("returned", []).append(_orders_seen(b.rebalance_to_weights(weights, **kw)))
+    return act
+
+
+def _execute(weights, **config):
+    """`TargetWeightExecutor(RebalanceConfig(**config)).execute(weights, data, broker)`."""
+    def act(b, d, s):
+        lib = ml4t if _is_ml4t(b) else nautilus_like
+        kw = dict(config)
+        if "rebalance_mode" in kw:
+            kw["rebalance_mode"] = _rebalance_mode(b, kw["rebalance_mode"])
+        executor = lib.TargetWeightExecutor(lib.RebalanceConfig(**kw))
+        s.setdefault("preview", []).append(executor.preview(weights, d, b))
+        s.setdefault("returned", []).append(_orders_seen(executor.execute(weights, d, b)))
+    return act
+
+
+def _rebalance_probe(state, result, broker):
+    cols = ("order_id", "rebalance_id", "asset", "side", "quantity", "price", "timestamp", "commission")
+    return {"returned": state.get("returned"), "preview": state.get("preview"), "raised": state.get("raised"),
+            "fills": result.to_fills_dataframe().select(cols).rows(),
+            "orders": [(o.order_id, o.status.value, o.quantity, o.rejection_reason, o.rebalance_id)
+                       for o in broker.get_orders()],
+            "final": result.metrics["final_value"], "events": result.metrics["num_rebalance_events"]}
+
+
+W1 = {"AAA": 0.5, "BBB": 0.3}
+REBALANCE_CASES = {
+    # Buy both, then rotate: AAA (not in the targets) is sold before BBB is bought.
+    "to_weights_rotate": {0: [_to_weights(W1)], 2: [_to_weights({"BBB": 0.6})]},
+    "to_weights_reduce_and_add": {0: [_to_weights(W1)], 1: [_to_weights({"AAA": 0.2, "BBB": 0.7})],
+                                  3: [_to_weights({})]},
+    "to_weights_over_invested": {0: [_to_weights({"AAA": 0.8, "BBB": 0.5})], 2: [_to_weights({"AAA": 0.1, "BBB": 0.95})]},
+    "to_weights_moc": {1: [_to_weights(W1, "MOC")], 3: [_to_weights({"BBB": 0.2}, "MOC")]},
+    "to_weights_missing_bar": {0: [_to_weights(W1)], 2: [_to_weights({"AAA": 0.2, "BBB": 0.6})],
+                               3: [_to_weights({"AAA": 0.4})]},
+    "executor_rotate": {0: [_execute(W1)], 2: [_execute({"BBB": 0.6})], 3: [_execute({"AAA": 0.3, "BBB": 0.3})]},
+    "executor_incremental": {0: [_execute(W1, rebalance_mode="INCREMENTAL")],
+                             2: [_execute({"BBB": 0.6, "AAA": 0.35}, rebalance_mode="INCREMENTAL")],
+                             3: [_execute({"AAA": 0.9}, rebalance_mode="INCREMENTAL")]},
+    "executor_hybrid": {0: [_execute(W1, rebalance_mode="HYBRID")],
+                        2: [_execute({"BBB": 0.6, "AAA": 0.35}, rebalance_mode="HYBRID")],
+                        3: [_execute({"AAA": 0.9}, rebalance_mode="HYBRID")]},
+    "executor_truncate_and_thresholds": {
+        0: [_execute({"AAA": 0.123, "BBB": 0.0456}, share_rounding="truncate")],
+        1: [_execute({"AAA": 0.13, "BBB": 0.2}, min_weight_change=0.01, min_trade_value=2000)],
+        3: [_execute({"AAA": 0.05, "BBB": 0.25}, min_trade_value=500)]},
+    "executor_fractional_and_lots": {0: [_execute(W1, allow_fractional=True)],
+                                     2: [_execute({"AAA": 0.2, "BBB": 0.35}, round_lots=True, lot_size=50)],
+                                     3: [_execute({"AAA": 0.26}, round_lots=True, lot_size=7,
+                                                  allow_fractional=True)]},
+    "executor_caps": {0: [_execute({"AAA": 0.9, "BBB": 0.8}, max_single_weight=0.6, max_gross_leverage=1.0)],
+                      2: [_execute({"AAA": -0.3, "BBB": 0.5}, max_single_weight=0.4)]},
+    "executor_pending_counts": {
+        1: [_execute(W1, cancel_before_rebalance=False), _execute({"AAA": 0.6, "BBB": 0.3}, cancel_before_rebalance=False)],
+        3: [_execute(W1, cancel_before_rebalance=False, account_for_pending=False),
+            _execute({"AAA": 0.2}, cancel_before_rebalance=False)]},
+    "executor_cancels_first": {1: [_submit("AAA", 10, "LIMIT", limit_price=90.0), _execute(W1)],
+                               2: [_execute({"AAA": 0.1, "BBB": 0.1})]},
+}
+REBALANCE_CONFIGS = {
+    "next_bar": {"commission_type": "PERCENTAGE", "commission_rate": 0.001},
+    "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE"},
+    "fractional_shorts": {"share_type": "FRACTIONAL", "allow_short_selling": True, "execution_mode": "SAME_BAR",
+                          "execution_price": "CLOSE"},
+    "small_cash_notional_desc": {"initial_cash": 9000.0, "entry_order_priority": "NOTIONAL_DESC"},
+    "headroom_use_last": {"rebalance_headroom_pct": 0.9975, "missing_price_policy": "use_last",
+                          "fill_ordering": "FIFO"},
+    "backtrader": {"preset": "backtrader"},
+    "zipline": {"preset": "zipline"},
+    "realistic": {"preset": "realistic"},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(REBALANCE_CONFIGS))
+@pytest.mark.parametrize("case", sorted(REBALANCE_CASES))
+def test_rebalancing_matches_ml4t(case, config_name):
+    skip = {("BBB", 2), ("AAA", 3)} if case == "to_weights_missing_bar" else frozenset()
+    compare(REBALANCE_CASES[case], _rebalance_probe, REBALANCE_CONFIGS[config_name], skip=skip)

@@ -167,3 +167,24 @@ def test_borrow_fees_accrue_per_calendar_night_held_short():
     result, _ = run({"XYZ": [50.0] * 5}, nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True),
                     {0: [lambda b: b.submit_order("XYZ", -100)]}, days=[0, 1, 2, 5, 6])
     assert result.borrow_fees == {} and result.metrics["final_value"] == 10_000
+
+
+def test_immediate_fill_fills_inside_submit_and_the_next_order_sees_it():
+    # SAME_BAR at the close, immediate: buying 60 @ 100 leaves 4,000, so a second
+    # buy of 60 in the same on_data is rejected at once (not cancelled, although
+    # reject_on_insufficient_cash=False), and a sale fills at once too.
+    config = nl.BacktestConfig(initial_cash=10_000, execution_mode="same_bar", execution_price="close",
+                               immediate_fill=True, reject_on_insufficient_cash=False)
+    seen = []
+
+    def act(b):
+        first = b.submit_order("XYZ", 60)
+        seen.append((first.status.value, b.get_cash()))
+        second = b.submit_order("XYZ", 60)
+        seen.append((second.status.value, second.rejection_reason))
+        third = b.submit_order("XYZ", -20)
+        seen.append((third.status.value, b.get_cash()))
+
+    run({"XYZ": [100.0] * 2}, config, {0: [act]})
+    assert seen == [("filled", 4_000.0), ("rejected", "Insufficient cash: need $6000.00, have $4000.00"),
+                    ("filled", 6_000.0)]

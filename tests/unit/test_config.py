@@ -103,6 +103,7 @@ def test_presets_and_round_trips():
         assert getattr(BacktestConfig, f"from_{fmt}")(text) == cfg, fmt
     with pytest.raises(ValueError, match="unknown preset 'nope'"):
         BacktestConfig.from_preset("nope")
-    with pytest.raises(ValueError, match="immediate_fill"):
-        BacktestConfig.from_preset("vectorbt")
+    with pytest.raises(ValueError, match="LOCK_NOTIONAL"):
+        BacktestConfig.from_preset("vectorbt_strict")
+    assert BacktestConfig.from_preset("vectorbt").immediate_fill is True
     assert "fill_ordering: fifo" in cfg.describe()

@@ -53,6 +53,14 @@ pub struct Order {
     /// update), before whole-share rounding; an attempt that fills nothing
     /// shows it again (ml4t-backtest keeps it apart from the rounded quantity).
     pub partial_remainder: Option<f64>,
+    /// Sent by a target-weight rebalance: in an integer account an entry
+    /// cash cannot fully pay for fills what it affords instead of being
+    /// rejected (ml4t-backtest's rule).
+    pub rebalance: bool,
+    /// The notional a rebalance sized this order at (its target's value
+    /// change); notional entry priorities rank it by this instead of
+    /// quantity times the pass's price (ml4t-backtest's rule).
+    pub priority_notional: Option<f64>,
 }
 
 /// One execution against one order.

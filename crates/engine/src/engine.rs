@@ -159,9 +159,7 @@ pub struct Engine {
     pub(crate) scratch_entries: Vec<OrderId>,
     /// Sale proceeds not yet settled (`settlement_delay`).
     pub(crate) settlement: Settlement,
-    /// True while the engine runs a bar step (its own orders never fill
-    /// immediately), and while an immediate fill refuses (always REJECTED).
-    pub(crate) in_engine_step: bool,
+    /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
     /// Per asset: how its margin is computed (futures schedules).
     pub(crate) margin_schedules: Vec<MarginSchedule>,
@@ -204,7 +202,6 @@ impl Engine {
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
             margin_schedules: vec![MarginSchedule::Account; n_assets],
-            in_engine_step: false,
             filling_immediately: false,
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
@@ -291,13 +288,6 @@ impl Engine {
     /// pending orders (at the open in NEXT_BAR mode, at the configured price
     /// in SAME_BAR mode).
     pub fn begin_bar(&mut self, b: BarIndex) -> EngineResult<()> {
-        self.in_engine_step = true;
-        let outcome = self.begin_bar_steps(b);
-        self.in_engine_step = false;
-        outcome
-    }
-
-    fn begin_bar_steps(&mut self, b: BarIndex) -> EngineResult<()> {
         let expected = match self.phase {
             Phase::BeforeFirstBar => 0,
             Phase::AfterBar(p) => p + 1,
@@ -346,13 +336,6 @@ impl Engine {
     /// Closes the current bar: SAME_BAR orders fill, positions are marked at
     /// the close (water marks, excursions), and equity is recorded.
     pub fn end_bar(&mut self) -> EngineResult<()> {
-        self.in_engine_step = true;
-        let outcome = self.end_bar_steps();
-        self.in_engine_step = false;
-        outcome
-    }
-
-    fn end_bar_steps(&mut self) -> EngineResult<()> {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
@@ -385,7 +368,7 @@ impl Engine {
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
         self.enforce_portfolio_limits(b)?;
-        self.equity.push(self.equity_now());
+        self.equity.push(self.recorded_equity());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
         self.phase = Phase::AfterBar(b);
@@ -457,6 +440,8 @@ impl Engine {
             exit_detail: None,
             risk_fill_price: None,
             partial_remainder: None,
+            rebalance: false,
+            priority_notional: None,
         });
         self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
@@ -644,8 +629,17 @@ impl Engine {
         self.last_price.get(asset as usize).copied().unwrap_or(f64::NAN)
     }
 
-    /// Cash plus open positions marked at their last known close.
+    /// Cash plus open positions marked at their last known close (the
+    /// account value a strategy sees).
     pub fn equity_now(&self) -> f64 {
+        if self.marks_at_reference_price() {
+            return self.portfolio.account_value(|a| self.last_price[a as usize]);
+        }
+        self.portfolio.account_value(|a| self.valuation_price(a))
+    }
+
+    /// `equity_now` as the equity curve records it (summed as ml4t records).
+    fn recorded_equity(&self) -> f64 {
         if self.marks_at_reference_price() {
             return self.portfolio.equity(|a| self.last_price[a as usize]);
         }

@@ -81,7 +81,7 @@ impl Engine {
         if effect != OrderEffect::Exit {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
                 // partial_fills_allowed: fill what the cash affords instead.
-                let affordable = if self.cfg.partial_fills_allowed && is_insufficient_cash(&reason) {
+                let affordable = if self.fills_what_cash_affords(id) && is_insufficient_cash(&reason) {
                     self.max_affordable(id, held, quantity, base)?
                 } else {
                     0.0
@@ -138,6 +138,8 @@ impl Engine {
         // the real price, for what fills now.
         if price != base && effect != OrderEffect::Exit && !self.cfg.skip_cash_validation {
             if let Some(reason) = self.rejection(id, held, quantity, price)? {
+                // Only partial_fills_allowed re-sizes here; a rebalance order
+                // that the slipped price makes unaffordable is refused (ml4t).
                 let affordable = if self.cfg.partial_fills_allowed && !is_account_restriction(&reason) {
                     self.max_affordable_at_cost(id, held, quantity, &pricing)?
                 } else {

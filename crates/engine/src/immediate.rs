@@ -4,8 +4,9 @@
 //! the next order the strategy sends already sees it. Exits always fill;
 //! an entry cash cannot pay for is REJECTED (partially filled first when
 //! `partial_fills_allowed`), whatever `reject_on_insufficient_cash` says.
-//! Orders the engine sends itself (rule exits, liquidations) are not
-//! affected, nor are limit, stop and the other order types.
+//! As in ml4t this covers the market orders the engine sends itself during
+//! a bar (rule exits fill inside their submission, before pending orders);
+//! limit, stop and the other order types queue as usual.
 
 use nl_core::{BarIndex, CancelReason, EngineResult, ExecutionMode, OrderId, OrderStatus, OrderType, TimeInForce};
 
@@ -23,7 +24,7 @@ impl Engine {
 
     /// The bar an order of `order_type` submitted now fills on immediately, if any.
     fn immediate_bar(&self, order_type: OrderType) -> Option<BarIndex> {
-        if !self.cfg.immediate_fill || self.in_engine_step || self.cfg.execution_mode != ExecutionMode::SameBar
+        if !self.cfg.immediate_fill || self.cfg.execution_mode != ExecutionMode::SameBar
             || order_type != OrderType::Market {
             return None;
         }

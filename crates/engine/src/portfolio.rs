@@ -81,6 +81,13 @@ impl Portfolio {
         self.cash + net
     }
 
+    /// `equity` summed the way ml4t-backtest's `get_account_value` does (each
+    /// position added to the cash in turn; its recorded equity adds the
+    /// positions' total instead). Sizing from it then rounds the same way.
+    pub fn account_value(&self, mark: impl Fn(AssetId) -> f64) -> f64 {
+        self.positions().fold(self.cash, |acc, p| acc + p.quantity * mark(p.asset) * self.multiplier(p.asset))
+    }
+
     /// Whether a fill of `signed` (signed quantity) would close `asset`'s
     /// position and open the opposite one (a residue within rounding noise of
     /// zero closes it flat instead).

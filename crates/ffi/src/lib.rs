@@ -13,6 +13,7 @@ mod costs;
 mod error;
 mod handles;
 mod portfolio_limits;
+mod rebalance;
 mod rules;
 
 pub use account::*;
@@ -20,4 +21,5 @@ pub use costs::*;
 pub use error::*;
 pub use handles::*;
 pub use portfolio_limits::*;
+pub use rebalance::*;
 pub use rules::*;
