@@ -8,7 +8,7 @@
 //! a bar (rule exits fill inside their submission, before pending orders);
 //! limit, stop and the other order types queue as usual.
 
-use nl_core::{BarIndex, CancelReason, EngineResult, ExecutionMode, OrderId, OrderStatus, OrderType, TimeInForce};
+use nl_core::{BarIndex, EngineResult, ExecutionMode, OrderId, OrderType};
 
 use crate::engine::{Engine, Phase};
 use crate::fill::MatchPoint;
@@ -47,16 +47,7 @@ impl Engine {
                 outcome?;
             }
         }
-        let o = &self.orders[(id - 1) as usize];
-        if o.status == OrderStatus::Pending {
-            match o.time_in_force {
-                TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
-                TimeInForce::Fok => self.mark_cancelled(id, CancelReason::FillOrKill),
-                TimeInForce::Gtc | TimeInForce::Day => {}
-            }
-        }
-        let orders = &self.orders;
-        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.close_pass(&[id]);
         Ok(())
     }
 }

@@ -55,18 +55,7 @@ impl Engine {
                 .and_then(|()| self.match_in_sequence(&eligible, b, at)),
             FillOrdering::Fifo | FillOrdering::Sequential => self.match_in_sequence(&eligible, b, at),
         };
-        for &id in &eligible {
-            let o = &self.orders[(id - 1) as usize];
-            if o.status == OrderStatus::Pending {
-                match o.time_in_force {
-                    TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
-                    TimeInForce::Fok => self.mark_cancelled(id, CancelReason::FillOrKill),
-                    TimeInForce::Gtc | TimeInForce::Day => {}
-                }
-            }
-        }
-        let orders = &self.orders;
-        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.close_pass(&eligible);
         self.scratch_eligible = eligible;
         self.scratch_exits = exits;
         self.scratch_entries = entries;
@@ -215,6 +204,23 @@ impl Engine {
             }
         })
     }
+    /// Ends a pass over `ids`: IOC and FOK orders still pending are cancelled,
+    /// and orders no longer pending leave the pending list.
+    pub(crate) fn close_pass(&mut self, ids: &[OrderId]) {
+        for &id in ids {
+            let o = &self.orders[(id - 1) as usize];
+            if o.status == OrderStatus::Pending {
+                match o.time_in_force {
+                    TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
+                    TimeInForce::Fok => self.mark_cancelled(id, CancelReason::FillOrKill),
+                    TimeInForce::Gtc | TimeInForce::Day => {}
+                }
+            }
+        }
+        let orders = &self.orders;
+        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+    }
+
     /// Floors an integer account's order quantity; rejects it if that gives 0.
     pub(crate) fn round_quantity(&mut self, id: OrderId) -> bool {
         if self.cfg.share_type != ShareType::Integer {
