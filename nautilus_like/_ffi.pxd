@@ -474,7 +474,7 @@ cdef extern from "nautilus_like.h":
     double initial_margin;
     double long_maintenance_margin;
     double short_maintenance_margin;
-    # A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+    # A `ShortCashPolicy` code (0 credit, 1 credit_proceeds, 2 lock_notional).
     uint32_t short_cash_policy;
     # Bars until sale proceeds are spendable.
     uint32_t settlement_delay;

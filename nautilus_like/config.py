@@ -197,18 +197,15 @@ class ShortCashPolicy(str, Enum):
 
     CREDIT (default): proceeds are cash. CREDIT_PROCEEDS: proceeds are held against
     the short (spendable cash excludes the shorts' entry notional; shorts need no
-    cash). LOCK_NOTIONAL: VectorBT's locked collateral (not supported yet).
+    cash). LOCK_NOTIONAL: VectorBT's locked collateral: a short locks its proceeds
+    and as much again, entries spend the remaining free cash with no tolerance, and
+    covers and reversals are sized by it (the `vectorbt_strict` preset).
     """
 
     CREDIT = "credit"
     CREDIT_PROCEEDS = "credit_proceeds"
     LOCK_NOTIONAL = "lock_notional"
 
-
-# What the Rust engine implements today; other members raise a clear error.
-_SUPPORTED: dict[str, set] = {
-    "short_cash_policy": {ShortCashPolicy.CREDIT, ShortCashPolicy.CREDIT_PROCEEDS},
-}
 
 _ENUM_FIELDS = {
     "execution_mode": ExecutionMode,
@@ -351,13 +348,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     def validate(self) -> BacktestConfig:
         """Checks (and normalizes) every field; raises `ValueError` naming the field."""
         for field, enum in _ENUM_FIELDS.items():
-            value = _coerce_enum(field, enum, getattr(self, field))
-            supported = _SUPPORTED.get(field)
-            if supported is not None and value not in supported:
-                names = ", ".join(sorted(m.name for m in supported))
-                raise ValueError(
-                    f"{field}={value.name} is not supported by nautilus_like yet (supported: {names})")
-            setattr(self, field, value)
+            setattr(self, field, _coerce_enum(field, enum, getattr(self, field)))
         for field in _NON_NEGATIVE:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -47,6 +47,7 @@ _FILL_ORDERING = {FillOrdering.EXIT_FIRST: 0, FillOrdering.FIFO: 1, FillOrdering
 _ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL_DESC: 1,
                    EntryOrderPriority.NOTIONAL_ASC: 2, EntryOrderPriority.FREE_CASH_ASC: 3,
                    EntryOrderPriority.ORDER_VALUE_ASC: 4}
+_SHORT_CASH = {ShortCashPolicy.CREDIT: 0, ShortCashPolicy.CREDIT_PROCEEDS: 1, ShortCashPolicy.LOCK_NOTIONAL: 2}
 
 
 _STOP_FILL = {StopFillMode.STOP_PRICE: 0, StopFillMode.CLOSE_PRICE: 1, StopFillMode.BAR_EXTREME: 2,
@@ -80,7 +81,7 @@ def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
         "initial_margin": config.initial_margin,
         "long_maintenance_margin": config.long_maintenance_margin,
         "short_maintenance_margin": config.short_maintenance_margin,
-        "short_cash_policy": 1 if config.short_cash_policy is ShortCashPolicy.CREDIT_PROCEEDS else 0,
+        "short_cash_policy": _SHORT_CASH[config.short_cash_policy],
         "settlement_delay": config.settlement_delay,
         "settlement_reduces_buying_power": config.settlement_reduces_buying_power,
         "immediate_fill": config.immediate_fill,

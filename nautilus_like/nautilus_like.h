@@ -749,7 +749,7 @@ typedef struct NlEngineConfig {
   double long_maintenance_margin;
   double short_maintenance_margin;
   /**
-   * A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+   * A `ShortCashPolicy` code (0 credit, 1 credit_proceeds, 2 lock_notional).
    */
   uint32_t short_cash_policy;
   /**

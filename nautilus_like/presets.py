@@ -2,7 +2,7 @@
 values (the fields each preset changes from the defaults).
 
 Presets whose behaviour needs a setting nautilus_like does not implement yet
-(e.g. VectorBT's immediate same-bar fills, LEAN's margin account) raise a
+(e.g. LEAN's shadow-account queue validation) raise a
 ValueError naming the setting instead of running with different semantics.
 """
 
@@ -15,7 +15,6 @@ UNSUPPORTED = {
     "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
     "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
     "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
-    "short_cash_policy": "LOCK_NOTIONAL locks short-sale proceeds as collateral",
 }
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -142,7 +142,8 @@ def make_scenario(seed: int) -> Scenario:
     _draw_account(random.Random(f"parity-account-{seed}"), config, sorted(names))
     if rng.random() < 0.2:
         # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
-        preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt"])
+        preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt",
+                             "vectorbt_strict"])
         config = {"preset": preset, **{k: v for k, v in config.items()
                                          if k in ("initial_cash", "execution_mode", "share_type")}}
     if feed_kw and rng.random() < 0.7:
@@ -156,8 +157,9 @@ def make_scenario(seed: int) -> Scenario:
     # partial_fills_allowed with a volume limit is a deliberate difference (ml4t
     # keeps filling a cash-limited order after rejecting it and can overdraw a
     # cash account; see README): scenarios use one or the other (the vectorbt
-    # preset allows partial fills).
-    if rng.random() < 0.3 and not config.get("partial_fills_allowed") and config.get("preset") != "vectorbt":
+    # presets allow partial fills).
+    if rng.random() < 0.3 and not config.get("partial_fills_allowed") \
+            and config.get("preset") not in ("vectorbt", "vectorbt_strict"):
         # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
         models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
     if rng.random() < 0.2:
@@ -310,8 +312,8 @@ def make_config(rng: random.Random, prices: pl.DataFrame) -> dict[str, Any]:
 
 def _draw_account(rng: random.Random, cfg: dict[str, Any], names: list[str]) -> None:
     """Margin accounts (with or without shorts, some assets on futures-style
-    margin schedules), short proceeds held as collateral, and T+N settlement
-    of sale proceeds."""
+    margin schedules), short proceeds held as collateral or locked, and T+N
+    settlement of sale proceeds."""
     r = rng.random()
     if r < 0.25:
         cfg["allow_leverage"] = True
@@ -330,6 +332,9 @@ def _draw_account(rng: random.Random, cfg: dict[str, Any], names: list[str]) -> 
                 cfg["fixed_margin_schedule"] = {asset: (initial, initial / 2)}
     elif r < 0.4 and cfg.get("allow_short_selling"):
         cfg["short_cash_policy"] = "CREDIT_PROCEEDS"
+    elif r < 0.55 and cfg.get("allow_short_selling"):
+        # VectorBT's locked collateral (short-enabled accounts without leverage).
+        cfg["short_cash_policy"] = "LOCK_NOTIONAL"
     if rng.random() < 0.15:
         cfg["settlement_delay"] = rng.choice([1, 2, 3])
         cfg["settlement_reduces_buying_power"] = rng.random() < 0.8

@@ -306,7 +306,7 @@ def test_scenarios_exercise_the_features():
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
             "update": 0, "volume_partial_fill": 0, "impact": 0, "margin_borrowed": 0, "buying_power_reject": 0,
             "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0,
-            "immediate_fill": 0}
+            "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0}
     # Exits of each dynamic position rule, by the prefix of their detail.
     dynamic = {"tightening_trail_": 0, "scale_out_": 0, "volatility_stop_": 0, "vol_trailing_stop_": 0,
                "signal_exit_": 0}
@@ -340,6 +340,10 @@ def test_scenarios_exercise_the_features():
         seen["buying_power_reject"] += any(o[7] and "buying power" in o[7] for o in ref.orders)
         seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(
             f[2] == "sell" for f in ref.broker_fills)
+        # A short opened under locked collateral (the policy or the vectorbt_strict preset).
+        locked = sc.config.get("short_cash_policy") == "LOCK_NOTIONAL" or sc.config.get("preset") == "vectorbt_strict"
+        seen["locked_short"] += locked and ref.trades_df is not None and bool((ref.trades_df["quantity"] < 0).any())
+        seen["vectorbt_strict"] += sc.config.get("preset") == "vectorbt_strict" and bool(ref.broker_fills)
         seen["settlement_delay"] += bool(sc.config.get("settlement_delay")) and "rejected" in [o[6] for o in ref.orders]
         if ref.fills_df is not None:
             details = [d for d in ref.fills_df["exit_reason_detail"].to_list() if d]

@@ -690,7 +690,7 @@ def test_position_rules_match_ml4t(case, config_name):
 
 # ------------------------------------------------------------------ presets
 
-SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt"]
+SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt", "vectorbt_strict"]
 
 
 @pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
@@ -714,10 +714,76 @@ def test_presets_trade_like_ml4t(preset, case):
 
 
 def test_unsupported_presets_say_what_is_missing():
-    with pytest.raises(ValueError, match="short_cash_policy"):
-        nautilus_like.BacktestConfig.from_preset("vectorbt_strict")
     with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
         nautilus_like.BacktestConfig.from_preset("lean")
+
+
+# ------------------------------------------------------- locked short collateral
+# LOCK_NOTIONAL (VectorBT's lock_cash): on flat bars where AAA runs from 100 to
+# 600 and back to 50, shorts lock twice their notional, covers after the price
+# more than doubled are cut to what free cash pays, reversals are sized by it.
+
+def _locked_frame() -> pl.DataFrame:
+    closes = {"AAA": [100.0, 100.0, 100.0, 250.0, 600.0, 600.0, 50.0, 50.0], "BBB": [40.0] * 8}
+    rows = [{"timestamp": datetime(2024, 1, 1) + timedelta(days=i), "asset": a, "open": c, "high": c, "low": c,
+             "close": c, "volume": 1e6} for a, seq in closes.items() for i, c in enumerate(seq)]
+    return pl.DataFrame(rows).sort("timestamp", maintain_order=True)
+
+
+def _observe_cash(b, d, s):
+    s.setdefault("cash", []).append((b.get_cash(), b.get_buying_power(), b.get_account_value(),
+                                     {a: p.quantity for a, p in b.get_positions().items()}))
+
+
+LOCKED_CASES = {
+    # 1,000 cash: short 5 @ 100 locks 1,000 (free 0), so the long is refused;
+    # covering 5 at 600 releases 1,000 and costs 3,000.
+    "short_blocks_long_then_cover_after_doubling": {
+        0: [_submit("AAA", -5, "MARKET")], 1: [_submit("BBB", 10, "MARKET")],
+        4: [_submit("AAA", 5, "MARKET")], 6: [_submit("AAA", 5, "MARKET")]},
+    # Half the cash short, then a cover at 250 and a reversal at 600 and 50.
+    "partial_cover_and_reversals": {
+        0: [_submit("AAA", -2.5, "MARKET"), _submit("BBB", 5, "MARKET")],
+        2: [_submit("AAA", 1, "MARKET")], 3: [_submit("AAA", 6, "MARKET")],
+        5: [_submit("AAA", -9, "MARKET"), _submit("BBB", -20, "MARKET")]},
+    # A long sold into a short bigger than free cash allows; a new long and a
+    # partial cover in one pass (FREE_CASH_ASC puts the cover first: it
+    # releases more than it costs), then a reversal back to long.
+    "long_reversed_into_short": {
+        0: [_submit("BBB", 20, "MARKET")], 1: [_submit("BBB", -60, "MARKET")],
+        5: [_submit("AAA", 1, "MARKET"), _submit("BBB", 30, "MARKET")], 6: [_submit("BBB", 25, "MARKET")]},
+}
+
+LOCKED_CONFIGS = {
+    "integer": {},
+    "fractional": {"share_type": "FRACTIONAL"},
+    "fractional_partial": {"share_type": "FRACTIONAL", "partial_fills_allowed": True},
+    "integer_partial_priority": {"partial_fills_allowed": True, "fill_ordering": "PRIORITY",
+                                 "entry_order_priority": "FREE_CASH_ASC"},
+    "commission": {"share_type": "FRACTIONAL", "partial_fills_allowed": True, "commission_type": "PERCENTAGE",
+                   "commission_rate": 0.001},
+    "slippage": {"share_type": "FRACTIONAL", "partial_fills_allowed": True, "slippage_type": "PERCENTAGE",
+                 "slippage_rate": 0.01},
+    "buffer_same_bar": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "cash_buffer_pct": 0.1,
+                        "share_type": "FRACTIONAL", "partial_fills_allowed": True},
+    "vectorbt_strict": {"preset": "vectorbt_strict", "execution_mode": "NEXT_BAR"},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(LOCKED_CONFIGS))
+@pytest.mark.parametrize("case", sorted(LOCKED_CASES))
+def test_locked_short_collateral_matches_ml4t(case, config_name):
+    actions = {bar: [*LOCKED_CASES[case].get(bar, []), _observe_cash] for bar in range(8)}
+    config = {"initial_cash": 1000.0, "allow_short_selling": True, "short_cash_policy": "LOCK_NOTIONAL",
+              **LOCKED_CONFIGS[config_name]}
+    compare(actions, _locked_probe, config, frame=_locked_frame())
+
+
+def _locked_probe(state, result, broker):
+    out = _full(state, result, broker)
+    out["reasons"] = [(o.order_id, o.rejection_reason) for o in broker.get_orders()]
+    out["equity"] = [v for _, v in result.equity_curve]
+    return out
 
 
 # ------------------------------------------------------------------ rebalancing

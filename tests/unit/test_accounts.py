@@ -1,5 +1,5 @@
 """Account kinds with hand-computed expectations: cash, short-enabled with
-short proceeds held as collateral, margin (buying power, maintenance, the
+short proceeds held as collateral or locked (LOCK_NOTIONAL), margin (buying power, maintenance, the
 engine's margin calls), T+N settlement and borrow fees.
 
 Prices are flat bars (open = high = low = close) unless stated, so every
@@ -151,6 +151,77 @@ def test_credit_proceeds_shorts_need_no_cash():
         config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, short_cash_policy=policy)
         result, _ = run({"XYZ": [50.0] * 3}, config, {0: [lambda b: b.submit_order("XYZ", -300)]})
         assert order_outcomes(result)[0][0] == status, policy
+
+
+def locked(**kw) -> nl.BacktestConfig:
+    return nl.BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional", **kw)
+
+
+@pytest.mark.parametrize("policy, outcome", [
+    ("credit", ("filled", None)),
+    ("lock_notional", ("rejected", "Insufficient cash for long: need $8050.00, have $8000.00"))])
+def test_locked_short_takes_twice_its_notional_from_free_cash(policy, outcome):
+    # Short 20 XYZ @ 100 on 10,000: cash 12,000, but 2 x 2,000 is locked, so
+    # free cash (and buying power) is 8,000. 161 ABC @ 50 = 8,050 is refused;
+    # 160 = 8,000 exactly fits, which leaves 12,000 - 8,000 - 4,000 = 0.
+    config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, short_cash_policy=policy)
+    bp = []
+    result, _ = run({"ABC": [50.0] * 4, "XYZ": [100.0] * 4}, config, {
+        0: [lambda b: b.submit_order("XYZ", -20)],
+        1: [lambda b: b.submit_order("ABC", 161)],
+        2: [lambda b: b.submit_order("ABC", 160)],
+    }, observe=lambda bar, t, d, c, b: bp.append(b.get_buying_power()))
+    assert order_outcomes(result)[1] == outcome
+    if policy == "lock_notional":
+        assert order_outcomes(result)[2] == ("filled", None)
+        assert bp == [10_000.0, 8_000.0, 8_000.0, 0.0]
+        assert result.broker.get_cash() == 4_000.0
+
+
+@pytest.mark.parametrize("policy, outcome", [
+    ("credit", ("filled", None)),
+    ("lock_notional", ("rejected", "Insufficient cash for long: need $8000.01, have $8000.00"))])
+def test_locked_cash_allows_no_rounding_tolerance(policy, outcome):
+    # 80.0001 ABC @ 100 = 8,000.01 on 8,000 cash: CREDIT's 0.01 tolerance lets
+    # it through (cash ends a cent below zero), locked collateral does not.
+    config = nl.BacktestConfig(initial_cash=8_000, share_type="fractional", allow_short_selling=True,
+                               short_cash_policy=policy)
+    result, _ = run({"ABC": [100.0] * 2}, config, {0: [lambda b: b.submit_order("ABC", 80.0001)]})
+    assert order_outcomes(result) == [outcome]
+
+
+@pytest.mark.parametrize("partial, share_type, outcome, cash, position", [
+    (False, "fractional", ("rejected", "Insufficient cash to cover short"), 1_500.0, -5.0),
+    (True, "fractional", ("filled", None), 750.0, -3.75),
+    (True, "integer", ("filled", None), 900.0, -4.0),
+])
+def test_cover_after_the_price_more_than_doubled_is_cut_to_free_cash(partial, share_type, outcome, cash, position):
+    # Short 5 @ 100 on 1,000: cash 1,500, free 500, basis 500. At 600 each
+    # covered share releases 2 x 100 and costs 600: 400 net, so free cash
+    # covers 500 / 400 = 1.25 shares (1 in whole shares); without partial
+    # fills the cover is refused. Equity is cash - 600 x shares still short.
+    config = locked(initial_cash=1_000, share_type=share_type, partial_fills_allowed=partial)
+    result, _ = run({"XYZ": [100.0, 100.0, 600.0, 600.0]}, config, {
+        0: [lambda b: b.submit_order("XYZ", -5)], 2: [lambda b: b.submit_order("XYZ", 5)]})
+    assert order_outcomes(result)[1] == outcome
+    assert (result.broker.get_cash(), result.broker.get_position("XYZ").quantity) == (cash, position)
+    assert result.metrics["final_value"] == cash + 600.0 * position
+
+
+@pytest.mark.parametrize("partial, outcome, cash, position", [
+    (False, ("rejected", "Insufficient cash for reversal"), 4_000.0, 60.0),
+    (True, ("filled", None), 20_000.0, -100.0),
+])
+def test_locked_reversal_is_sized_by_free_cash(partial, outcome, cash, position):
+    # Long 60 @ 100 on 10,000 (free 4,000). Selling 170 closes 60 (free
+    # 10,000) and opens 110 short, which would lock 11,000: too much. With
+    # partial fills it sells 160 instead: short 100 locks the 10,000.
+    result, _ = run({"XYZ": [100.0] * 4}, locked(initial_cash=10_000, partial_fills_allowed=partial), {
+        0: [lambda b: b.submit_order("XYZ", 60)], 1: [lambda b: b.submit_order("XYZ", -170)]})
+    assert order_outcomes(result)[1] == outcome
+    assert (result.broker.get_cash(), result.broker.get_position("XYZ").quantity) == (cash, position)
+    assert result.broker.get_buying_power() == (0.0 if partial else 4_000.0)
+    assert result.metrics["final_value"] == 10_000.0
 
 
 def test_borrow_fees_accrue_per_calendar_night_held_short():

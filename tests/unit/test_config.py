@@ -42,8 +42,10 @@ def test_unknown_fields_and_unsupported_values_are_refused():
     with pytest.raises(ValueError, match="execution_price must be one of"):
         BacktestConfig(execution_price="twap")
     assert BacktestConfig(execution_price="vwap", mark_price="quote_side").mark_price.name == "QUOTE_SIDE"
-    with pytest.raises(ValueError, match="short_cash_policy=LOCK_NOTIONAL is not supported"):
-        BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional")
+    assert BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional").short_cash_policy.name == \
+        "LOCK_NOTIONAL"
+    with pytest.raises(ValueError, match="short_cash_policy must be one of"):
+        BacktestConfig(short_cash_policy="borrow")
 
 
 def test_margin_settings_are_checked_with_the_field_named():
@@ -103,7 +105,11 @@ def test_presets_and_round_trips():
         assert getattr(BacktestConfig, f"from_{fmt}")(text) == cfg, fmt
     with pytest.raises(ValueError, match="unknown preset 'nope'"):
         BacktestConfig.from_preset("nope")
-    with pytest.raises(ValueError, match="LOCK_NOTIONAL"):
-        BacktestConfig.from_preset("vectorbt_strict")
+    strict = BacktestConfig.from_preset("vectorbt_strict")
+    assert (strict.short_cash_policy.value, strict.fill_ordering.value, strict.entry_order_priority.value,
+            strict.partial_fills_allowed, strict.reject_on_insufficient_cash, strict.immediate_fill) == (
+        "lock_notional", "priority", "free_cash_asc", True, True, False)
+    with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
+        BacktestConfig.from_preset("lean")
     assert BacktestConfig.from_preset("vectorbt").immediate_fill is True
     assert "fill_ordering: fifo" in cfg.describe()

@@ -24,6 +24,9 @@ pub enum ShortCashPolicy {
     /// Proceeds are held against the short: spendable cash excludes the
     /// shorts' entry notional, and opening or adding to a short needs no cash.
     CreditProceeds = 1,
+    /// VectorBT's locked collateral: a short locks its proceeds and as much
+    /// again; entries spend free cash (locked_cash.rs) with no tolerance.
+    LockNotional = 2,
 }
 
 impl TryFrom<u32> for ShortCashPolicy {
@@ -32,6 +35,7 @@ impl TryFrom<u32> for ShortCashPolicy {
         match v {
             0 => Ok(Self::Credit),
             1 => Ok(Self::CreditProceeds),
+            2 => Ok(Self::LockNotional),
             _ => Err(nl_core::EngineError::InvalidArgument(format!("unknown short_cash_policy code {v}"))),
         }
     }
@@ -86,9 +90,10 @@ pub struct EntryCheck {
 
 /// Why the account refuses `e`, if it does.
 ///
-/// `cash` is the account's cash (a reversal is checked against it),
-/// `available` what entries may spend (cash less short collateral, unsettled
-/// proceeds and the buffer). `buying_power(cash, without_asset)` is a margin
+/// `cash` is what a reversal is checked against before its close (the
+/// account's cash; with locked shorts, free cash plus the short's locked
+/// collateral), `available` what entries may spend (cash less short
+/// collateral, unsettled proceeds and the buffer; free cash when locked). `buying_power(cash, without_asset)` is a margin
 /// account's buying power for that cash over the open positions, leaving out
 /// the order's own asset when `without_asset` (a reversal closes it first).
 /// `projected(cash, quantity_after)`, given for an asset with a margin
@@ -114,6 +119,8 @@ pub fn entry_rejection(
     };
     let short_without_cash =
         !rules.allow_leverage && rules.short_cash_policy == ShortCashPolicy::CreditProceeds && after < 0.0;
+    // Locked collateral is exact: cash checks allow no rounding slack.
+    let tolerance = if rules.short_cash_policy == ShortCashPolicy::LockNotional { 0.0 } else { CASH_TOLERANCE };
     match order_effect(e.held, e.side, e.quantity) {
         OrderEffect::Exit => None,
         OrderEffect::Reversal => {
@@ -132,7 +139,7 @@ pub fn entry_rejection(
             if short_without_cash {
                 return None;
             }
-            (need > cash_after_close + CASH_TOLERANCE).then(|| {
+            (need > cash_after_close + tolerance).then(|| {
                 format!("Insufficient cash for reversal: need ${need:.2}, have ${cash_after_close:.2} after closing")
             })
         }
@@ -152,7 +159,7 @@ pub fn entry_rejection(
             if rules.allow_leverage {
                 return leverage_check(need, available, false);
             }
-            (need > available + CASH_TOLERANCE).then(|| {
+            (need > available + tolerance).then(|| {
                 if opening && rules.allow_short_selling {
                     let dir = if after > 0.0 { "long" } else { "short" };
                     format!("Insufficient cash for {dir}: need ${need:.2}, have ${available:.2}")
@@ -253,6 +260,22 @@ mod tests {
         let never = |_: f64, _: bool| unreachable!();
         assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::CreditProceeds), 0.0, 0.0, &short, never, None), None);
         assert!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 0.0, 0.0, &short, never, None).is_some());
+    }
+
+    #[test]
+    fn locked_notional_checks_cash_without_tolerance() {
+        // 80.0001 @ 100 = 8,000.01 against 8,000: inside CREDIT's 0.01 tolerance,
+        // refused under LOCK_NOTIONAL; the same for a reversal's cash after closing.
+        let never = |_: f64, _: bool| unreachable!();
+        let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 80.0001, price: 100.0, multiplier: 1.0, commission: 0.0 };
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 8_000.0, 8_000.0, &buy, never, None), None);
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 8_000.0, 8_000.0, &buy, never, None).as_deref(),
+                   Some("Insufficient cash for long: need $8000.01, have $8000.00"));
+        // Short 10 reversed by buying 90.0001: the engine passes free cash plus
+        // the short's locked collateral (here 7,000 + 2,000); the cover costs 1,000.
+        let flip = EntryCheck { held: -10.0, quantity: 90.0001, ..buy };
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 9_000.0, 0.0, &flip, never, None).as_deref(),
+                   Some("Insufficient cash for reversal: need $8000.01, have $8000.00 after closing"));
     }
 
     #[test]

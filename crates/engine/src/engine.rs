@@ -13,6 +13,7 @@ use crate::config::EngineConfig;
 use crate::costs::{Commissions, PerAsset, Slippages};
 use crate::execution::{ExecutionLimit, MarketImpact};
 use crate::fill::{mark_of, MatchPoint};
+use crate::locked_cash::LockedCash;
 use crate::margin::MarginSchedule;
 use crate::margin_call::MarginCall;
 use crate::portfolio_limits::LimitMonitor;
@@ -159,6 +160,8 @@ pub struct Engine {
     pub(crate) scratch_entries: Vec<OrderId>,
     /// Sale proceeds not yet settled (`settlement_delay`).
     pub(crate) settlement: Settlement,
+    /// Free cash and locked short basis (LOCK_NOTIONAL accounts).
+    pub(crate) locked_cash: LockedCash,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
     /// Per asset: how its margin is computed (futures schedules).
@@ -182,6 +185,7 @@ impl Engine {
         let n_assets = market.n_assets();
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
+            locked_cash: LockedCash::new(cfg.initial_cash, n_assets),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,

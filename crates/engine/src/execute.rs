@@ -8,7 +8,7 @@ use nl_core::{
     OrderType, ShareType, TimeInForce,
 };
 
-use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, CASH_TOLERANCE};
+use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
 use crate::costs::{CommissionQuery, SlippageQuery};
 use crate::engine::Engine;
 use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
@@ -69,6 +69,9 @@ impl Engine {
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
         let parent_id = order.parent_id;
         let held = self.portfolio.quantity(asset);
+        // Locked short collateral sizes covers and reversals first.
+        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base)? else { return Ok(false) };
+        quantity = sized;
         let mut effect = order_effect(held, side, quantity);
         // Set when cash limited the order: if it then does not fill completely
         // now, it is rejected with this reason (ml4t-backtest's rule).
@@ -135,9 +138,10 @@ impl Engine {
             return self.give_up(id, partial_reason);
         }
         // Impact or slippage moved the price: the account check runs again at
-        // the real price, for what fills now.
-        if price != base && effect != OrderEffect::Exit && !self.cfg.skip_cash_validation {
-            if let Some(reason) = self.rejection(id, held, quantity, price)? {
+        // the real price, for what fills now (a locked-short cover too).
+        if price != base && (effect != OrderEffect::Exit || self.covers_locked_short(id, held))
+            && !self.cfg.skip_cash_validation {
+            if let Some(reason) = self.final_price_rejection(id, held, quantity, price)? {
                 // Only partial_fills_allowed re-sizes here; a rebalance order
                 // that the slipped price makes unaffordable is refused (ml4t).
                 let affordable = if self.cfg.partial_fills_allowed && !is_account_restriction(&reason) {
@@ -195,6 +199,7 @@ impl Engine {
         };
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, quoted);
+        self.book_locked_cash(&fill, held, quoted);
         // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
         let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - commission;
         self.settlement.hold(b, self.cfg.settlement_delay, cash_change);
@@ -302,10 +307,16 @@ impl Engine {
     /// The largest quantity (at most `quantity`) of order `id` the account
     /// accepts at `price`: whole shares by bisection in an integer account,
     /// else 64 halvings less the cash tolerance (ml4t-backtest's search).
+    /// With locked shorts and nothing else to pay, free cash gives it directly.
+    /// (The account is checked even under `skip_cash_validation`, as in ml4t.)
     pub(crate) fn max_affordable(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<f64> {
-        let ok = |q: f64| -> EngineResult<bool> { Ok(q <= 0.0 || self.rejection(id, held, q, price)?.is_none()) };
+        let ok = |q: f64| -> EngineResult<bool> { Ok(q <= 0.0 || self.account_rejection(id, held, q, price)?.is_none()) };
         if price <= 0.0 || quantity <= 0.0 {
             return Ok(0.0);
+        }
+        if let Some(limit) = self.locked_zero_cost_limit(id, held, quantity, price)? {
+            let whole = self.cfg.share_type == ShareType::Integer;
+            return Ok(if whole { quantity.min(limit).trunc() } else { quantity.min(limit) });
         }
         if self.cfg.share_type == ShareType::Integer {
             return bisect_whole(quantity, ok);
@@ -314,7 +325,8 @@ impl Engine {
             return Ok(quantity);
         }
         let low = bisect_fraction(quantity, ok)?;
-        Ok((low - CASH_TOLERANCE / price).max(0.0))
+        let tolerance = if self.locks_short_notional() { 0.0 } else { CASH_TOLERANCE };
+        Ok((low - tolerance / price).max(0.0))
     }
 
     /// As `max_affordable`, but each candidate is priced with its own impact
@@ -322,15 +334,17 @@ impl Engine {
     pub(crate) fn max_affordable_at_cost(&self, id: OrderId, held: f64, quantity: f64, p: &FillPricing<'_>) -> EngineResult<f64> {
         let ok = |q: f64| -> EngineResult<bool> {
             let (price, _) = self.fill_price(p, q)?;
-            Ok(self.rejection(id, held, q, price)?.is_none())
+            Ok(self.final_price_rejection(id, held, q, price)?.is_none())
         };
         if self.cfg.share_type == ShareType::Integer {
             return bisect_whole(quantity, |q| if q <= 0.0 { Ok(true) } else { ok(q) });
         }
         let low = bisect_fraction(quantity, ok)?;
-        // Keep a buffer so bisection rounding cannot overdraw a cash account.
+        // Keep a buffer so bisection rounding cannot overdraw a cash account
+        // (beyond the tolerance, which LOCK_NOTIONAL does not grant).
         let (price, _) = self.fill_price(p, low)?;
-        Ok((low - (CASH_TOLERANCE + 1e-8) / (price * self.multiplier(p.asset))).max(0.0))
+        let tolerance = if self.cfg.short_cash_policy == ShortCashPolicy::LockNotional { 0.0 } else { CASH_TOLERANCE };
+        Ok((low - (tolerance + 1e-8) / (price * self.multiplier(p.asset))).max(0.0))
     }
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.
@@ -352,11 +366,29 @@ impl Engine {
 
     /// The account's reason to refuse order `id` as an entry at `price`.
     pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
-        let o = &self.orders[(id - 1) as usize];
-        let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
         if self.cfg.skip_cash_validation {
+            // Still quote the commission: a failing model fails the fill.
+            let o = &self.orders[(id - 1) as usize];
+            self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
             return Ok(None);
         }
+        self.account_rejection(id, held, quantity, price)
+    }
+
+    /// `rejection` at a price slippage or impact moved: a cover of a locked
+    /// short must also still be affordable there.
+    pub(crate) fn final_price_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+        match self.rejection(id, held, quantity, price)? {
+            None => self.locked_cover_rejection(id, held, quantity, price),
+            refused => Ok(refused),
+        }
+    }
+
+    /// The account's reason to refuse order `id` as an entry at `price`,
+    /// whatever `skip_cash_validation` says.
+    pub(crate) fn account_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+        let o = &self.orders[(id - 1) as usize];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
         let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
@@ -364,7 +396,7 @@ impl Engine {
         let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
         let projected: Option<&dyn Fn(f64, f64) -> Option<String>> =
             self.uses_projected_margin(asset).then_some(&projected);
-        Ok(entry_rejection(&self.cfg.account_rules(), self.portfolio.cash, self.available_cash(), &check,
+        Ok(entry_rejection(&self.cfg.account_rules(), self.reversal_cash(asset, held), self.available_cash(), &check,
             |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
     }
 

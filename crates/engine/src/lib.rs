@@ -8,6 +8,7 @@ pub mod costs;
 pub mod engine;
 mod execute;
 mod immediate;
+mod locked_cash;
 mod matching;
 mod rebalance;
 pub mod margin;

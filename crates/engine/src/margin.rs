@@ -117,23 +117,28 @@ impl Engine {
     }
 
     /// Cash the account's policy leaves for entries: in a short-enabled
-    /// account without leverage that holds short proceeds as collateral
-    /// (CREDIT_PROCEEDS), cash less the shorts' entry notional.
+    /// account without leverage, cash less the shorts' entry notional when
+    /// proceeds are held as collateral (CREDIT_PROCEEDS), less twice it when
+    /// locked (LOCK_NOTIONAL, what `get_buying_power` reports).
     fn spendable_cash(&self) -> f64 {
         let cash = self.portfolio.cash;
         if self.cfg.allow_leverage || !self.cfg.allow_short_selling
-            || self.cfg.short_cash_policy != ShortCashPolicy::CreditProceeds {
+            || self.cfg.short_cash_policy == ShortCashPolicy::Credit {
             return cash;
         }
         let collateral = self.portfolio.positions().filter(|p| p.quantity < 0.0)
             .fold(0.0, |acc, p| acc + p.quantity.abs() * p.entry_price * self.multiplier(p.asset));
-        cash - collateral
+        match self.cfg.short_cash_policy {
+            ShortCashPolicy::LockNotional => cash - 2.0 * collateral,
+            _ => cash - collateral,
+        }
     }
 
     /// What entries may spend now: spendable cash less unsettled proceeds
     /// (unless configured otherwise), less the cash buffer.
     pub(crate) fn available_cash(&self) -> f64 {
-        let mut spendable = self.spendable_cash();
+        // Locked shorts: the free-cash ledger, not a sum over positions.
+        let mut spendable = if self.locks_short_notional() { self.locked_cash.free_cash() } else { self.spendable_cash() };
         if self.cfg.settlement_reduces_buying_power {
             spendable -= self.settlement.unsettled();
         }

@@ -46,6 +46,9 @@ impl Engine {
             .collect();
         for (asset, fee) in shorts {
             self.portfolio.cash -= fee;
+            if self.locks_short_notional() {
+                self.locked_cash.charge(fee);
+            }
             self.borrow_fees[asset as usize] += fee;
         }
         Ok(())

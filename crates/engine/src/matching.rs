@@ -198,8 +198,13 @@ impl Engine {
                 let q = o.quantity.abs();
                 let unit = px * self.multiplier(o.asset);
                 let freed = if held * o.side.sign() < 0.0 { q.min(held.abs()) } else { 0.0 };
-                // Covering a short uses cash like a buy; selling a long frees it.
-                let used = if held > 0.0 && o.side == OrderSide::Sell { -freed * unit } else { freed * unit };
+                // Covering a short uses cash like a buy (less the locked
+                // collateral it releases); selling a long frees it.
+                let used = if held > 0.0 && o.side == OrderSide::Sell {
+                    -freed * unit
+                } else {
+                    freed * unit - 2.0 * self.released_short_basis(o.asset, freed, held)
+                };
                 used + (q - freed).max(0.0) * unit + commission
             }
         })

@@ -135,8 +135,10 @@ impl Portfolio {
             // not change, and (as in ml4t-backtest) neither do its costs.
             pos.quantity = new;
             pos.current_price = p;
-        } else if old * signed > 0.0 {
-            // Adding: average entry price and per-unit entry slippage.
+        } else if old * signed > 0.0 || old == 0.0 {
+            // Adding (or filling a zero-size position a locked-collateral
+            // reversal left, as ml4t does): average entry price and per-unit
+            // entry slippage.
             pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();
             pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
             pos.entry_commission += c;
@@ -163,6 +165,15 @@ impl Portfolio {
             self.last_serial += 1;
             self.closed.push(None);
             *pos = new_position(fill, new, open_c, self.last_serial);
+        }
+    }
+
+    /// Sets the size of the position a reversal just opened (locked short
+    /// collateral can cap it below the fill's opening part).
+    pub fn resize_reversed(&mut self, asset: AssetId, quantity: f64) {
+        if let Some(pos) = self.positions[asset as usize].as_mut() {
+            pos.quantity = quantity;
+            pos.initial_quantity = quantity;
         }
     }
 

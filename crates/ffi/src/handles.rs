@@ -93,7 +93,7 @@ pub struct NlEngineConfig {
     pub initial_margin: f64,
     pub long_maintenance_margin: f64,
     pub short_maintenance_margin: f64,
-    /// A `ShortCashPolicy` code (0 credit, 1 credit_proceeds).
+    /// A `ShortCashPolicy` code (0 credit, 1 credit_proceeds, 2 lock_notional).
     pub short_cash_policy: u32,
     /// Bars until sale proceeds are spendable.
     pub settlement_delay: u32,

@@ -1,0 +1,327 @@
+//! VectorBT's locked short collateral (`short_cash_policy = LOCK_NOTIONAL`
+//! in an account without leverage): a free-cash ledger beside the cash.
+//!
+//! A short sale's proceeds and as much again are locked: opening a short of
+//! notional N takes N from free cash (cash itself rises by N), so free cash
+//! is cash less twice the shorts' entry basis. Covering releases twice the
+//! covered share of the basis and costs the cover's price. Longs move free
+//! cash like cash. Entries spend free cash, with no tolerance.
+//!
+//! The ledger is its own running total (not derived from cash and
+//! positions) because ml4t-backtest keeps it that way: its float rounding,
+//! its cancellation of near-equal opposite amounts and its per-asset basis
+//! (which outlives a position closed within rounding noise) all show in
+//! which orders fit, so we book it operation for operation as ml4t's
+//! POSITION_LEGS update mode does.
+
+use nl_core::{AssetId, EngineResult, Fill, OrderId, OrderSide, ShareType};
+
+use crate::account::{order_effect, OrderEffect, ShortCashPolicy};
+use crate::engine::Engine;
+
+/// Free cash and the entry basis of each asset's locked short.
+#[derive(Debug, Clone)]
+pub struct LockedCash {
+    free: f64,
+    /// By asset: entry notional of the short still locked (0 when none).
+    short_basis: Vec<f64>,
+}
+
+/// `left + right`, except that two opposite amounts equal within 1e-9
+/// (relative) or 1e-12 (absolute) cancel to exactly 0: a fully covered
+/// short leaves no dust of free cash (ml4t's `add_with_zero_cancellation`).
+pub fn add_cancelling(left: f64, right: f64) -> f64 {
+    if left.is_sign_negative() != right.is_sign_negative() && is_close(left.abs(), right.abs()) {
+        return 0.0;
+    }
+    left + right
+}
+
+/// Python's `math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)`.
+fn is_close(a: f64, b: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.is_infinite() || b.is_infinite() {
+        return false;
+    }
+    let diff = (b - a).abs();
+    diff <= (1e-9 * b).abs() || diff <= (1e-9 * a).abs() || diff <= 1e-12
+}
+
+impl LockedCash {
+    pub fn new(initial_cash: f64, n_assets: usize) -> Self {
+        Self { free: initial_cash, short_basis: vec![0.0; n_assets] }
+    }
+
+    /// Cash new entries may spend.
+    pub fn free_cash(&self) -> f64 {
+        self.free
+    }
+
+    /// Entry notional of `asset`'s locked short (0 when none).
+    pub fn short_basis(&self, asset: AssetId) -> f64 {
+        self.short_basis[asset as usize]
+    }
+
+    /// A cash charge outside fills (borrow fees) comes out of free cash too.
+    pub fn charge(&mut self, amount: f64) {
+        self.free -= amount;
+    }
+
+    /// Books a fill of `signed` (signed quantity) of `asset` at `price`
+    /// (contract `multiplier`) against the position `held` before it;
+    /// `reversed_into` is the opposite position the fill opened, if it
+    /// reversed. Closing legs first (a cover releases its basis twice over
+    /// and pays its price; a sale frees its proceeds), then the opening leg
+    /// (its notional leaves free cash; a short's joins the basis), then the
+    /// commission.
+    pub fn book(&mut self, asset: AssetId, held: f64, signed: f64, price: f64, multiplier: f64,
+                reversed_into: Option<f64>, commission: f64) {
+        let slot = asset as usize;
+        let mut remaining = signed;
+        let mut free = self.free;
+        let basis = self.short_basis[slot];
+        if held < 0.0 && remaining > 0.0 {
+            let covered = remaining.min(held.abs());
+            let released = covered / held.abs() * basis;
+            let required = covered * price * multiplier;
+            free = add_cancelling(free, released + released - required);
+            let left = held + covered;
+            self.short_basis[slot] = if left < 0.0 { left.abs() / held.abs() * basis } else { 0.0 };
+            remaining -= covered;
+        } else if held > 0.0 && remaining < 0.0 {
+            let closed = remaining.abs().min(held);
+            free = add_cancelling(free, closed * price * multiplier);
+            remaining += closed;
+        }
+        // A reversal opens what the position now holds (see `reversal_size`);
+        // resized to nothing, the fill's opening part is booked instead (ml4t).
+        if let (Some(opened), true) = (reversed_into.filter(|q| q * held < 0.0), remaining != 0.0) {
+            remaining = opened;
+        }
+        if remaining != 0.0 {
+            let required = remaining.abs() * price * multiplier;
+            free = add_cancelling(free, -required);
+            if remaining < 0.0 {
+                self.short_basis[slot] += required;
+            }
+        }
+        self.free = add_cancelling(free, -commission);
+    }
+
+    /// Free cash once `held` of `asset` is closed at `unit_cost` (price x
+    /// multiplier): a short releases twice its basis and pays the cover.
+    fn free_after_close(&self, asset: AssetId, held: f64, unit_cost: f64) -> f64 {
+        if held < 0.0 {
+            let basis = self.short_basis(asset);
+            add_cancelling(self.free, basis + basis - held.abs() * unit_cost)
+        } else {
+            add_cancelling(self.free, held.abs() * unit_cost)
+        }
+    }
+
+    /// The most a `side` order can fill at `unit_cost` against `held` when
+    /// nothing else (commission, buffer) costs cash: what free cash pays for
+    /// directly, as VectorBT sizes it. A cover that costs more than its
+    /// released collateral (the price has more than doubled) is limited too.
+    pub fn zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64) -> f64 {
+        match side {
+            OrderSide::Buy if held < 0.0 => {
+                let short = held.abs();
+                let average_entry = self.short_basis(asset) / short;
+                let cover_cash = 2.0 * average_entry - unit_cost;
+                if cover_cash < 0.0 {
+                    let max_cover = self.free / -cover_cash;
+                    if max_cover < short {
+                        return max_cover;
+                    }
+                }
+                short + (self.free_after_close(asset, held, unit_cost) / unit_cost).max(0.0)
+            }
+            OrderSide::Sell if held > 0.0 => held + (self.free_after_close(asset, held, unit_cost) / unit_cost).max(0.0),
+            _ => (self.free / unit_cost).max(0.0),
+        }
+    }
+}
+
+impl Engine {
+    /// Whether the account locks short notional (LOCK_NOTIONAL without leverage).
+    pub(crate) fn locks_short_notional(&self) -> bool {
+        self.cfg.short_cash_policy == ShortCashPolicy::LockNotional && !self.cfg.allow_leverage
+    }
+
+    /// What a reversal of `held` in `asset` is checked against before its
+    /// close: the cash, or with locked shorts the free cash plus the locked
+    /// collateral of a short (twice its entry notional; the close then pays
+    /// the cover as usual).
+    pub(crate) fn reversal_cash(&self, asset: AssetId, held: f64) -> f64 {
+        if !self.locks_short_notional() {
+            return self.portfolio.cash;
+        }
+        let free = self.locked_cash.free_cash();
+        match self.portfolio.position(asset) {
+            Some(p) if held < 0.0 => free + 2.0 * held.abs() * p.entry_price * self.multiplier(asset),
+            _ => free,
+        }
+    }
+
+    /// With locked shorts and no commission or buffer for this order at
+    /// `price`: the most it can fill, from free cash directly.
+    pub(crate) fn locked_zero_cost_limit(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        if !self.locks_short_notional() || self.cfg.cash_buffer_pct != 0.0 {
+            return Ok(None);
+        }
+        let o = &self.orders[(id - 1) as usize];
+        if self.cfg.commission.commission(&self.commission_query(o, quantity, price))? != 0.0 {
+            return Ok(None);
+        }
+        let unit_cost = price * self.multiplier(o.asset);
+        Ok(Some(self.locked_cash.zero_cost_limit(o.asset, o.side, held, unit_cost)))
+    }
+
+    /// Whether order `id` covers (part of) a locked short.
+    pub(crate) fn covers_locked_short(&self, id: OrderId, held: f64) -> bool {
+        self.locks_short_notional() && held < 0.0 && self.orders[(id - 1) as usize].side == OrderSide::Buy
+    }
+
+    /// Sizes order `id` (`quantity` against `held`, at `price`) by free cash
+    /// before anything else checks it, as ml4t does under LOCK_NOTIONAL: a
+    /// short cover (any cover when filling immediately) is cut to what free
+    /// cash affords, and so is a reversal in a matching pass. Cut orders
+    /// without `partial_fills_allowed` (or with nothing affordable) are
+    /// REJECTED, whatever `reject_on_insufficient_cash` says. Returns the
+    /// quantity to go on with, or `None` when the order was rejected.
+    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let side = self.orders[(id - 1) as usize].side;
+        let effect = order_effect(held, side, quantity);
+        let reason = if self.covers_locked_short(id, held) && (effect == OrderEffect::Exit || self.filling_immediately) {
+            "Insufficient cash to cover short"
+        } else if effect == OrderEffect::Reversal && !self.filling_immediately
+            && self.cfg.short_cash_policy == ShortCashPolicy::LockNotional {
+            "Insufficient cash for reversal"
+        } else {
+            return Ok(Some(quantity));
+        };
+        let mut affordable = self.max_affordable(id, held, quantity, price)?;
+        if self.cfg.share_type == ShareType::Integer {
+            affordable = affordable.trunc();
+        }
+        if affordable >= quantity {
+            return Ok(Some(quantity));
+        }
+        if affordable <= 0.0 || !self.cfg.partial_fills_allowed {
+            self.reject(id, reason.into());
+            return Ok(None);
+        }
+        let o = self.order_mut(id);
+        o.quantity = affordable;
+        // The cut quantity is the whole order now (no remainder to restore).
+        o.partial_remainder = None;
+        Ok(Some(affordable))
+    }
+
+    /// Why order `id`, a locked-short cover of `quantity` that slippage or
+    /// impact moved to `price`, cannot fill there, if it cannot.
+    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+        if !self.covers_locked_short(id, held) || self.max_affordable(id, held, quantity, price)? >= quantity {
+            return Ok(None);
+        }
+        Ok(Some("Insufficient cash to cover short at final price".into()))
+    }
+
+    /// Books `fill` (which met the position `held`) in the free-cash ledger;
+    /// `quoted` is the commission the model quoted for it. A fractional
+    /// reversal that costs nothing opens only what free cash pays for after
+    /// the close (ml4t sets the new position's size so; the fill and cash
+    /// keep the order's quantity).
+    pub(crate) fn book_locked_cash(&mut self, fill: &Fill, held: f64, quoted: f64) {
+        if !self.locks_short_notional() {
+            return;
+        }
+        let asset = fill.asset;
+        let multiplier = self.multiplier(asset);
+        let signed = fill.side.sign() * fill.quantity;
+        let reversed = self.portfolio.position(asset).map(|p| p.quantity).filter(|&q| q * held < 0.0);
+        let reversed_into = reversed.map(|q| match self.reversal_size(fill, held, quoted) {
+            Some(size) => {
+                self.portfolio.resize_reversed(asset, size);
+                size
+            }
+            None => q,
+        });
+        self.locked_cash.book(asset, held, signed, fill.price, multiplier, reversed_into, fill.commission);
+    }
+
+    /// The size (signed) of the position a reversal opens, when free cash
+    /// rather than the fill decides it: fractional shares, no commission,
+    /// no buffer. The order's submitted size caps it.
+    fn reversal_size(&self, fill: &Fill, held: f64, quoted: f64) -> Option<f64> {
+        if self.cfg.share_type != ShareType::Fractional || self.cfg.cash_buffer_pct != 0.0 || quoted != 0.0 {
+            return None;
+        }
+        let o = &self.orders[(fill.order_id - 1) as usize];
+        let unit_cost = fill.price * self.multiplier(fill.asset);
+        let requested = if fill.quantity == o.quantity {
+            if o.requested_quantity != 0.0 { o.requested_quantity } else { o.quantity }
+        } else {
+            fill.quantity
+        };
+        let wanted = requested.abs() - held.abs();
+        let affordable = (self.locked_cash.free_after_close(fill.asset, held, unit_cost) / unit_cost).max(0.0);
+        Some(wanted.min(affordable).copysign(fill.side.sign()))
+    }
+
+    /// The part of `asset`'s locked short basis a cover of `covered` out of
+    /// `held` (< 0) releases (0 without locked shorts).
+    pub(crate) fn released_short_basis(&self, asset: AssetId, covered: f64, held: f64) -> f64 {
+        if held == 0.0 {
+            return 0.0;
+        }
+        covered / held.abs() * self.locked_cash.short_basis(asset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_equal_opposite_amounts_cancel_to_zero() {
+        assert_eq!(add_cancelling(0.1 + 0.2, -0.3), 0.0);
+        assert_eq!(add_cancelling(100.0, -99.0), 1.0);
+        assert_eq!(add_cancelling(5.0, 5.0), 10.0);
+    }
+
+    #[test]
+    fn a_short_locks_twice_its_notional_and_a_cover_releases_it() {
+        // 10,000 cash. Short 20 @ 100: cash 12,000, free 10,000 - 2,000 = 8,000.
+        let mut ledger = LockedCash::new(10_000.0, 1);
+        ledger.book(0, 0.0, -20.0, 100.0, 1.0, None, 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_000.0, 2_000.0));
+        // Cover 5 @ 90: releases 2 x 500, pays 450 -> 8,550; basis 1,500.
+        ledger.book(0, -20.0, 5.0, 90.0, 1.0, None, 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_550.0, 1_500.0));
+        // Buy 25 @ 80 reverses short 15 into long 10: close releases 3,000 and
+        // pays 1,200 (10,350), the long costs 800 -> 9,550, less 5 commission.
+        ledger.book(0, -15.0, 25.0, 80.0, 1.0, Some(10.0), 5.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (9_545.0, 0.0));
+        // Sell 30 @ 50 reverses long 10 into short 20: +500, -1,000 locked.
+        ledger.book(0, 10.0, -30.0, 50.0, 1.0, Some(-20.0), 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (9_045.0, 1_000.0));
+    }
+
+    #[test]
+    fn zero_cost_limits_follow_free_cash() {
+        let mut ledger = LockedCash::new(1_000.0, 1);
+        // Flat: 1,000 / 40 = 25 either way.
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Sell, 0.0, 40.0), 25.0);
+        // Short 5 @ 100 (free 500, basis 500). At 250 a cover costs 250 a
+        // share and releases 200: free 500 covers 10 > 5, so all 5 and then
+        // (500 + 1,000 - 1,250) / 250 = 1 more.
+        ledger.book(0, 0.0, -5.0, 100.0, 1.0, None, 0.0);
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 250.0), 6.0);
+        // At 600 each covered share costs 400 more than it releases: 500 / 400.
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 600.0), 1.25);
+    }
+}
