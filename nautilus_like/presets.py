@@ -2,8 +2,8 @@
 values (the fields each preset changes from the defaults).
 
 Presets whose behaviour needs a setting nautilus_like does not implement yet
-(e.g. VectorBT's immediate same-bar fills, LEAN's margin account) raise a
-ValueError naming the setting instead of running with different semantics.
+(vectorbt_strict's LOCK_NOTIONAL short cash) raise a ValueError naming the
+setting instead of running with different semantics.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from typing import Any
 
 # Settings nautilus_like does not implement yet, and what they do in ml4t.
 UNSUPPORTED = {
-    "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
-    "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
-    "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
     "short_cash_policy": "LOCK_NOTIONAL locks short-sale proceeds as collateral",
 }
 

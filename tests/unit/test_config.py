@@ -106,4 +106,10 @@ def test_presets_and_round_trips():
     with pytest.raises(ValueError, match="LOCK_NOTIONAL"):
         BacktestConfig.from_preset("vectorbt_strict")
     assert BacktestConfig.from_preset("vectorbt").immediate_fill is True
+    # The strict presets' cash models are fields like any other (and round-trip).
+    lean = BacktestConfig.from_preset("lean")
+    assert BacktestConfig.from_json(lean.to_json()) == lean and lean.next_bar_queue_shadow_validation is True
+    assert BacktestConfig.from_preset("backtrader_strict").next_bar_simple_cash_check is True
+    with pytest.raises(ValueError, match="next_bar_submission_precheck must be True or False, got 1"):
+        BacktestConfig(next_bar_submission_precheck=1)
     assert "fill_ordering: fifo" in cfg.describe()

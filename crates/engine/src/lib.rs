@@ -9,6 +9,7 @@ pub mod engine;
 mod execute;
 mod immediate;
 mod matching;
+mod prechecks;
 mod rebalance;
 pub mod margin;
 pub mod margin_call;
