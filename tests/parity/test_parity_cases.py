@@ -908,3 +908,16 @@ def test_cash_model_cases_refuse_orders():
     # Short 50 at 102 (cash 15,099.50); buying 300 at 104 cannot be paid for: only the 50 close fills.
     _, _, broker = run(nautilus_like, CASH_MODEL_CASES["reversal_cut"], CASH_MODEL_CONFIGS["simple_cash_check"])
     assert [(o.status.value, o.quantity) for o in broker.get_orders()][1] == ("filled", 50.0)
+
+
+def test_queue_validated_pass_does_not_fill_an_order_it_cancelled():
+    """Documented difference (README): long 2 AAA; sell 7 and sell 13 on one bar.
+    At the next open the -7 fills (2 -> -5) and cancels the -13 (a reversal);
+    ml4t's queue-validated pass fills the -13 anyway (-18), nautilus_like does not."""
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 2)],
+               1: [lambda b, d, s: b.submit_order("AAA", -7), lambda b, d, s: b.submit_order("AAA", -13)]}
+    config = {"allow_short_selling": True, "next_bar_queue_shadow_validation": True}
+    probe = lambda s, r, b: ([o.status.value for o in b.get_orders()], b.get_position("AAA").quantity)
+    ref, got = both(actions, probe, config)
+    assert ref == (["filled", "filled", "filled"], -18.0)
+    assert got == (["filled", "filled", "cancelled"], -5.0)
