@@ -106,6 +106,9 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     c.immediate_fill = cfg.get("immediate_fill", False)
     c.enforce_margin_calls = cfg.get("enforce_margin_calls", False)
     c.borrow_rate = cfg.get("borrow_rate", 0.0)
+    c.next_bar_submission_precheck = cfg.get("next_bar_submission_precheck", False)
+    c.next_bar_simple_cash_check = cfg.get("next_bar_simple_cash_check", False)
+    c.next_bar_queue_shadow_validation = cfg.get("next_bar_queue_shadow_validation", False)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -339,6 +339,15 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     missing_price_policy: MissingPricePolicy = MissingPricePolicy.SKIP
     rebalance_headroom_pct: float = 1.0
     preset_name: str | None = None
+    # NEXT_BAR cash models of other frameworks (ml4t-backtest's settings; the
+    # backtrader_strict and lean presets set them). submission_precheck: market
+    # and MOC orders are checked against a shadow of the account when submitted
+    # (REJECTED at once). simple_cash_check: Backtrader's open cash check (an
+    # entry needs cash after the fill >= 0, nothing else). queue_shadow_validation:
+    # LEAN's open pass validates the whole queue against a shadow account first.
+    next_bar_submission_precheck: bool = False
+    next_bar_simple_cash_check: bool = False
+    next_bar_queue_shadow_validation: bool = False
     fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
     entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
 
@@ -373,7 +382,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         self.rebalance_headroom_pct = float(headroom)
         for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
                       "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes",
-                      "settlement_reduces_buying_power", "enforce_margin_calls", "immediate_fill"):
+                      "settlement_reduces_buying_power", "enforce_margin_calls", "immediate_fill",
+                      "next_bar_submission_precheck", "next_bar_simple_cash_check",
+                      "next_bar_queue_shadow_validation"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         self._validate_margin()
@@ -401,6 +412,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         if self.immediate_fill and self.missing_price_policy is MissingPricePolicy.USE_LAST:
             raise ValueError("immediate_fill with missing_price_policy=USE_LAST (fills at a stale price) "
                              "is not supported by nautilus_like yet")
+        if self.next_bar_queue_shadow_validation and self.short_cash_policy is ShortCashPolicy.LOCK_NOTIONAL \
+                and not self.allow_leverage:
+            raise ValueError("next_bar_queue_shadow_validation with short_cash_policy=LOCK_NOTIONAL (LEAN's queue "
+                             "validation over VectorBT's locked collateral) is not supported by nautilus_like yet")
         if self.enforce_margin_calls and not self.allow_leverage:
             raise ValueError("enforce_margin_calls=True needs a margin account (allow_leverage=True)")
 

@@ -769,6 +769,18 @@ typedef struct NlEngineConfig {
    * Annual borrow fee rate on short market value (ACT/365 per bar).
    */
   double borrow_rate;
+  /**
+   * NEXT_BAR market/MOC orders are checked against cash when submitted.
+   */
+  bool next_bar_submission_precheck;
+  /**
+   * Backtrader's simplified cash check at the open.
+   */
+  bool next_bar_simple_cash_check;
+  /**
+   * LEAN's shadow-account validation of the queue at the open.
+   */
+  bool next_bar_queue_shadow_validation;
 } NlEngineConfig;
 
 typedef struct NlPosition {

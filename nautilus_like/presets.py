@@ -1,21 +1,10 @@
 """Framework presets for `BacktestConfig.from_preset(name)`: ml4t-backtest 0.2.0's
 values (the fields each preset changes from the defaults).
-
-Presets whose behaviour needs a setting nautilus_like does not implement yet
-(e.g. LEAN's shadow-account queue validation) raise a
-ValueError naming the setting instead of running with different semantics.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-# Settings nautilus_like does not implement yet, and what they do in ml4t.
-UNSUPPORTED = {
-    "next_bar_submission_precheck": "checks next-bar orders against cash when submitted",
-    "next_bar_simple_cash_check": "Backtrader's simplified open cash check",
-    "next_bar_queue_shadow_validation": "LEAN's shadow-account queue validation",
-}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -67,13 +56,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_fields(name: str) -> dict[str, Any]:
-    """The fields preset `name` sets; ValueError for unknown or not-yet-supported presets."""
+    """The fields preset `name` sets; ValueError for an unknown preset."""
     key = name.lower() if isinstance(name, str) else name
     if key not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}")
-    fields = dict(PRESETS[key])
-    missing = [f for f in fields if f in UNSUPPORTED]
-    if missing:
-        what = "; ".join(f"{f}={fields[f]!r} ({UNSUPPORTED[f]})" for f in missing)
-        raise ValueError(f"preset {name!r} needs settings nautilus_like does not support yet: {what}")
-    return fields
+    return dict(PRESETS[key])

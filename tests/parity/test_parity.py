@@ -40,6 +40,12 @@ nautilus_like cancels only orders that are still pending, so a filled order
 keeps FILLED (its fill exists) and a rejected one keeps REJECTED (and counts in
 num_rejected_orders). Fills, trades and equity are unaffected.
 
+A second deliberate difference leaves scenarios out (reported as skipped):
+in LEAN's queue-validated open pass (`next_bar_queue_shadow_validation`) ml4t
+fills every order its shadow accepted, even one an earlier fill of the same
+pass cancelled (reversal, OCO); nautilus_like does not fill cancelled orders
+(see `ml4t_filled_a_cancelled_order` and README, Behaviour).
+
 Known, deliberate differences (not exercised): nautilus_like raises ValueError
 for an asset not in the feed (ml4t pends the order forever) and validates
 prices (ml4t does not), so scenarios use only feed assets and valid prices; it
@@ -292,10 +298,32 @@ ASPECTS = {
 # ------------------------------------------------------------------------- tests
 
 
+def validates_queue_in_shadow(sc: Scenario) -> bool:
+    """LEAN's queue shadow validation is on (flag or preset) and can act (NEXT_BAR)."""
+    on = sc.config.get("next_bar_queue_shadow_validation", sc.config.get("preset") == "lean")
+    return bool(on) and sc.config.get("execution_mode", "NEXT_BAR") == "NEXT_BAR"
+
+
+def ml4t_filled_a_cancelled_order(sc: Scenario, ref: RunOutput, got: RunOutput) -> bool:
+    """Deliberate difference (README, Behaviour): in LEAN's queue-validated open
+    pass ml4t fills every order the shadow accepted, even one that an earlier
+    fill of the same pass cancelled (a reversal cancels the asset's other
+    orders, a bracket exit its sibling); nautilus_like does not fill cancelled
+    orders. Such a scenario diverges from then on, so it is left out."""
+    if not validates_queue_in_shadow(sc):
+        return False
+    filled = {o[ORDER_ID]: o[FILLED_QTY] for o in ref.orders}
+    ours = {o[ORDER_ID]: o[FILLED_QTY] for o in got.orders}
+    return any(reason in ("position_reversal", "oco") and (filled.get(oid) or 0.0) > (ours.get(oid) or 0.0)
+               for oid, (reason, _) in got.cancellations.items())
+
+
 @pytest.mark.parametrize("aspect", list(ASPECTS))
 @pytest.mark.parametrize("seed", SEEDS)
 def test_parity(seed, aspect):
-    _, ref, got = pair(seed)
+    sc, ref, got = pair(seed)
+    if ml4t_filled_a_cancelled_order(sc, ref, got):
+        pytest.skip("ml4t fills an order the same queue-validated pass cancelled (deliberate difference)")
     check(seed, ASPECTS[aspect](ref, got))
 
 
@@ -306,7 +334,9 @@ def test_scenarios_exercise_the_features():
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
             "update": 0, "volume_partial_fill": 0, "impact": 0, "margin_borrowed": 0, "buying_power_reject": 0,
             "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0,
-            "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0}
+            "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0, "submission_precheck_reject": 0,
+            "open_cash_check_reject": 0, "queue_shadow_reject": 0, "queue_shadow_fill": 0, "backtrader_strict": 0,
+            "lean": 0}
     # Exits of each dynamic position rule, by the prefix of their detail.
     dynamic = {"tightening_trail_": 0, "scale_out_": 0, "volatility_stop_": 0, "vol_trailing_stop_": 0,
                "signal_exit_": 0}
@@ -336,6 +366,18 @@ def test_scenarios_exercise_the_features():
         seen["margin_schedule_fill"] += any(f[1] in scheduled for f in ref.broker_fills)
         seen["immediate_fill"] += (sc.config.get("preset") == "vectorbt" and sc.config["execution_mode"] == "SAME_BAR"
                                    and bool(ref.broker_fills))
+        # Backtrader's/LEAN's cash models: an order refused when submitted, at
+        # the open cash check, or by the shadow account of the open pass.
+        submitted_rejected = {a[4] for a in ref.actions if len(a) > 5 and a[5] == "rejected"}
+        seen["submission_precheck_reject"] += any(o[0] in submitted_rejected and o[7] and "rounds to zero" not in o[7]
+                                                  for o in ref.orders)
+        seen["open_cash_check_reject"] += any(o[7] == "Insufficient cash (open cash check)" for o in ref.orders)
+        if validates_queue_in_shadow(sc):
+            seen["queue_shadow_fill"] += bool(ref.broker_fills)
+            seen["queue_shadow_reject"] += any(o[6] == "rejected" and o[0] not in submitted_rejected and o[7]
+                                               and "rounds to zero" not in o[7] for o in ref.orders)
+        if sc.config.get("preset") in ("backtrader_strict", "lean") and sc.config["execution_mode"] == "NEXT_BAR":
+            seen[sc.config["preset"]] += bool(ref.broker_fills)
         seen["multiplier_fill"] += any(f[1] in sc.models.get("multipliers", {}) for f in ref.broker_fills)
         seen["buying_power_reject"] += any(o[7] and "buying power" in o[7] for o in ref.orders)
         seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(
@@ -386,6 +428,9 @@ def main(argv: list[str]) -> int:
     failing = 0
     for seed in seeds:
         sc, ref, got = pair(seed)
+        if ml4t_filled_a_cancelled_order(sc, ref, got):
+            print(f"--- seed {seed}: left out (ml4t fills an order the queue-validated pass cancelled)")
+            continue
         problems = {name: fn(ref, got) for name, fn in ASPECTS.items()}
         problems = {k: v for k, v in problems.items() if v}
         if problems:

@@ -690,7 +690,8 @@ def test_position_rules_match_ml4t(case, config_name):
 
 # ------------------------------------------------------------------ presets
 
-SUPPORTED_PRESETS = ["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt", "vectorbt_strict"]
+SUPPORTED_PRESETS = ["default", "backtrader", "backtrader_strict", "zipline", "zipline_strict", "realistic",
+                     "vectorbt", "vectorbt_strict", "lean"]
 
 
 @pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
@@ -713,9 +714,15 @@ def test_presets_trade_like_ml4t(preset, case):
             _rules_probe, {"preset": preset})
 
 
-def test_unsupported_presets_say_what_is_missing():
-    with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
-        nautilus_like.BacktestConfig.from_preset("lean")
+def test_every_ml4t_preset_of_the_issue_is_accepted():
+    from ml4t.backtest import profiles
+
+    names = {"default", "backtrader", "backtrader_strict", "vectorbt", "vectorbt_strict", "zipline",
+             "zipline_strict", "realistic", "lean"}
+    for name in names:
+        assert nautilus_like.BacktestConfig.from_preset(name).preset_name == name
+        assert ml4t.BacktestConfig.from_preset(name) is not None
+    assert set(SUPPORTED_PRESETS) == names and profiles is not None
 
 
 # ------------------------------------------------------- locked short collateral
@@ -877,6 +884,8 @@ REBALANCE_CONFIGS = {
     "headroom_use_last": {"rebalance_headroom_pct": 0.9975, "missing_price_policy": "use_last",
                           "fill_ordering": "FIFO"},
     "backtrader": {"preset": "backtrader"},
+    "backtrader_strict": {"preset": "backtrader_strict"},
+    "lean": {"preset": "lean"},
     "zipline": {"preset": "zipline"},
     "realistic": {"preset": "realistic"},
 }
@@ -887,3 +896,102 @@ REBALANCE_CONFIGS = {
 def test_rebalancing_matches_ml4t(case, config_name):
     skip = {("BBB", 2), ("AAA", 3)} if case == "to_weights_missing_bar" else frozenset()
     compare(REBALANCE_CASES[case], _rebalance_probe, REBALANCE_CONFIGS[config_name], skip=skip)
+
+
+# ------------------------------------------------------------------ next-bar cash models
+# Backtrader's submission precheck and open cash check, LEAN's shadow-validated
+# queue: each order's status as submit returned it, then fills and outcomes.
+
+def _sent(asset, qty, order_type="MARKET", **prices):
+    def act(b, d, s):
+        o = b.submit_order(asset, qty, order_type=getattr(b_types(b), order_type), **prices)
+        s.setdefault("returned", []).append(None if o is None else (o.order_id, o.status.value, o.quantity))
+    return act
+
+
+def _cash_model_probe(state, result, broker):
+    out = _fills(state, result, broker)
+    out["returned"] = state.get("returned")
+    out["orders"] = [(o.order_id, o.status.value, o.quantity, o.rejection_reason) for o in broker.get_orders()]
+    out["cash"] = broker.get_cash()
+    return out
+
+
+CASH_MODEL_CASES = {
+    # 10,000 cash: 60 AAA @ 101 leaves 3,940 in a shadow; 80 BBB (4,040) and then 5 AAA overdraw it.
+    "queue_overdrawn": {0: [_sent("AAA", 60), _sent("BBB", 80), _sent("AAA", 5)], 1: [_sent("BBB", 20)]},
+    # Sells first free cash in the shadow; an MOC order is prechecked too.
+    "sell_then_buy": {0: [_sent("AAA", 90)], 1: [_sent("AAA", -90), _sent("BBB", 180), _sent("BBB", 10, "MOC")]},
+    # Short 50, then a buy of 300 cash cannot pay for (the close still fills under the open cash check).
+    "reversal_cut": {0: [_sent("AAA", -50)], 1: [_sent("AAA", 300)], 2: [_sent("AAA", -20.6)]},
+    # Validated at the close (103), booked at the open (102).
+    "queue_at_the_close": {0: [_sent("AAA", 60), _sent("AAA", 30), _sent("AAA", 8), _sent("BBB", -40)]},
+    # Each fits a margin account's 20,000 of buying power alone, not together.
+    "margin_overdrawn": {0: [_sent("AAA", 150), _sent("AAA", 60), _sent("BBB", 200)]},
+    # A rule exit is submitted (and prechecked) before the strategy's orders.
+    "rule_exit_first": {0: [_rules(lambda r: r.StopLoss(0.02)), _sent("AAA", 95)],
+                        2: [_sent("BBB", 150), _sent("AAA", 0.4)]},
+    # Resting orders are not prechecked; a limit fills later against real cash.
+    "resting_orders": {0: [_sent("AAA", 70, "LIMIT", limit_price=103.5), _sent("BBB", 70)],
+                       1: [_sent("AAA", 40)]},
+}
+CASH_MODEL_CONFIGS = {
+    "backtrader_strict": {"preset": "backtrader_strict", "initial_cash": 10_000.0},
+    "lean": {"preset": "lean", "initial_cash": 10_000.0},
+    "precheck": {"next_bar_submission_precheck": True, "initial_cash": 10_000.0, "allow_short_selling": True},
+    "precheck_margin": {"next_bar_submission_precheck": True, "initial_cash": 10_000.0, "allow_leverage": True,
+                        "allow_short_selling": True, "cash_buffer_pct": 0.02},
+    "simple_cash_check": {"next_bar_simple_cash_check": True, "initial_cash": 10_000.0, "allow_short_selling": True,
+                          "fill_ordering": "FIFO", "commission_type": "PER_SHARE", "commission_per_share": 0.01},
+    "queue_shadow": {"next_bar_queue_shadow_validation": True, "initial_cash": 10_000.0, "allow_short_selling": True},
+    "queue_shadow_margin": {"next_bar_queue_shadow_validation": True, "next_bar_submission_precheck": True,
+                            "initial_cash": 10_000.0, "allow_leverage": True, "allow_short_selling": True,
+                            "commission_type": "PERCENTAGE", "commission_rate": 0.001},
+}
+
+
+@pytest.mark.parametrize("config_name", sorted(CASH_MODEL_CONFIGS))
+@pytest.mark.parametrize("case", sorted(CASH_MODEL_CASES))
+def test_next_bar_cash_models_match_ml4t(case, config_name):
+    compare(CASH_MODEL_CASES[case], _cash_model_probe, CASH_MODEL_CONFIGS[config_name])
+
+
+def test_cash_model_cases_refuse_orders():
+    """The cases above really refuse orders where ml4t's models say so (a
+    comparison of two runs that accept everything would prove nothing)."""
+    def refused(case, config_name):
+        _, _, broker = run(nautilus_like, CASH_MODEL_CASES[case], CASH_MODEL_CONFIGS[config_name])
+        return [(o.order_id, o.rejection_reason) for o in broker.get_orders() if o.status.value == "rejected"]
+
+    # 10,000 - 60 x 101 = 3,940 in the shadow; 80 x 50.5 overdraws it, and 5 x 101 then too.
+    assert refused("queue_overdrawn", "backtrader_strict") == [
+        ("ORD-2", "Insufficient cash (submission precheck)"), ("ORD-3", "Insufficient cash (submission precheck)")]
+    # At the open (102): 60 + 30 booked leave 820; 8 x 103 (the close) = 824 does not
+    # fit, nor does the short (40 x 51.5 = 2,060: shorts need cash in this account).
+    assert refused("queue_at_the_close", "queue_shadow") == [
+        ("ORD-3", "Insufficient cash: need $824.00, have $820.00"),
+        ("ORD-4", "Insufficient cash for short: need $2060.00, have $820.00")]
+    # LEAN: 150 AAA (15,450 at the close, $1 commission) booked at 102: cash -5,301, margin
+    # 7,725 -> (-5,301 + 15,450 - 7,725) / 0.5 = 4,848 left, less each order's commission.
+    assert [r for _, r in refused("margin_overdrawn", "lean")] == [
+        "Insufficient buying power: need $6180.00, have $4846.00 (IM=50.0%)",
+        "Insufficient buying power: need $10300.00, have $4846.00 (IM=50.0%)"]
+    # Open cash check at 102 / 51 with $0.01 a share: 60 AAA leave 3,879.40; 80 BBB
+    # (4,080.80) would go below zero; 5 AAA (510.05) fit.
+    assert refused("queue_overdrawn", "simple_cash_check") == [("ORD-2", "Insufficient cash (open cash check)")]
+    # Short 50 at 102 (cash 15,099.50); buying 300 at 104 cannot be paid for: only the 50 close fills.
+    _, _, broker = run(nautilus_like, CASH_MODEL_CASES["reversal_cut"], CASH_MODEL_CONFIGS["simple_cash_check"])
+    assert [(o.status.value, o.quantity) for o in broker.get_orders()][1] == ("filled", 50.0)
+
+
+def test_queue_validated_pass_does_not_fill_an_order_it_cancelled():
+    """Documented difference (README): long 2 AAA; sell 7 and sell 13 on one bar.
+    At the next open the -7 fills (2 -> -5) and cancels the -13 (a reversal);
+    ml4t's queue-validated pass fills the -13 anyway (-18), nautilus_like does not."""
+    actions = {0: [lambda b, d, s: b.submit_order("AAA", 2)],
+               1: [lambda b, d, s: b.submit_order("AAA", -7), lambda b, d, s: b.submit_order("AAA", -13)]}
+    config = {"allow_short_selling": True, "next_bar_queue_shadow_validation": True}
+    probe = lambda s, r, b: ([o.status.value for o in b.get_orders()], b.get_position("AAA").quantity)
+    ref, got = both(actions, probe, config)
+    assert ref == (["filled", "filled", "filled"], -18.0)
+    assert got == (["filled", "filled", "cancelled"], -5.0)

@@ -109,7 +109,17 @@ def test_presets_and_round_trips():
     assert (strict.short_cash_policy.value, strict.fill_ordering.value, strict.entry_order_priority.value,
             strict.partial_fills_allowed, strict.reject_on_insufficient_cash, strict.immediate_fill) == (
         "lock_notional", "priority", "free_cash_asc", True, True, False)
-    with pytest.raises(ValueError, match="next_bar_queue_shadow_validation"):
-        BacktestConfig.from_preset("lean")
     assert BacktestConfig.from_preset("vectorbt").immediate_fill is True
+    # The strict presets' cash models are fields like any other (and round-trip).
+    lean = BacktestConfig.from_preset("lean")
+    assert BacktestConfig.from_json(lean.to_json()) == lean and lean.next_bar_queue_shadow_validation is True
+    assert BacktestConfig.from_preset("backtrader_strict").next_bar_simple_cash_check is True
+    with pytest.raises(ValueError, match="next_bar_submission_precheck must be True or False, got 1"):
+        BacktestConfig(next_bar_submission_precheck=1)
     assert "fill_ordering: fifo" in cfg.describe()
+
+
+def test_queue_validation_over_locked_collateral_is_refused():
+    with pytest.raises(ValueError, match="next_bar_queue_shadow_validation with short_cash_policy=LOCK_NOTIONAL"):
+        BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional",
+                       next_bar_queue_shadow_validation=True)

@@ -74,6 +74,15 @@ pub struct EngineConfig {
     pub trail_include_entry_bar_extremes: bool,
     /// A new position's starting water marks.
     pub initial_hwm_source: InitialHwmSource,
+    /// NEXT_BAR market/MOC orders are checked against a shadow account when
+    /// submitted, at the submission bar's price (prechecks.rs).
+    pub next_bar_submission_precheck: bool,
+    /// Backtrader's cash model in NEXT_BAR mode: at the open, a market entry
+    /// needs only cash after the fill >= 0 (prechecks.rs).
+    pub next_bar_simple_cash_check: bool,
+    /// LEAN's open pass: every order is validated in submission order against
+    /// a shadow account before any fills (prechecks.rs).
+    pub next_bar_queue_shadow_validation: bool,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -117,6 +126,9 @@ impl Default for EngineConfig {
             trail_hwm_source: WaterMarkSource::Close,
             trail_include_entry_bar_extremes: false,
             initial_hwm_source: InitialHwmSource::FillPrice,
+            next_bar_submission_precheck: false,
+            next_bar_simple_cash_check: false,
+            next_bar_queue_shadow_validation: false,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }

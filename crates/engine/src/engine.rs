@@ -164,6 +164,8 @@ pub struct Engine {
     pub(crate) locked_cash: LockedCash,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
+    /// The account as next-bar submission prechecks see it (prechecks.rs).
+    pub(crate) submission_shadow: crate::prechecks::SubmissionShadow,
     /// Per asset: how its margin is computed (futures schedules).
     pub(crate) margin_schedules: Vec<MarginSchedule>,
     /// Margin calls so far (`enforce_margin_calls`).
@@ -207,6 +209,7 @@ impl Engine {
             settlement: Settlement::default(),
             margin_schedules: vec![MarginSchedule::Account; n_assets],
             filling_immediately: false,
+            submission_shadow: Default::default(),
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
             portfolio_limits: LimitMonitor::default(),
@@ -388,7 +391,7 @@ impl Engine {
     pub fn submit_order(&mut self, req: OrderRequest) -> EngineResult<SubmitOutcome> {
         let outcome = self.queue_order(req)?;
         if let SubmitOutcome::Accepted(id) = outcome {
-            self.fill_now_if_immediate(id)?;
+            self.admit_order(id)?;
         }
         Ok(outcome)
     }

@@ -3,7 +3,7 @@
 //! commission, then booking the fill and its consequences (OCO, reversals).
 
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
     OrderType, ShareType, TimeInForce,
 };
@@ -40,8 +40,18 @@ impl Engine {
     /// Fills or rejects one order if its asset has a bar; else it stays
     /// pending. Returns whether it filled.
     pub(crate) fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> EngineResult<bool> {
+        match self.triggered_price(id, b, at) {
+            Some(trigger) => self.fill_at(id, b, at, trigger, false),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether order `id` executes on bar `b` and at what base price (before
+    /// impact and slippage): `None` without a bar, a price from the source,
+    /// or a trigger. Updates the order's trigger state (stops, trails).
+    pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
         let asset = self.orders[(id - 1) as usize].asset;
-        let Some(row) = self.row_in_bar(b, asset) else { return Ok(false) };
+        let row = self.row_in_bar(b, asset)?;
         let bar = self.market.bar_at(row);
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
@@ -49,9 +59,9 @@ impl Engine {
         let (price, source) = execution_price(order, &bar, at, configured);
         // No price from the configured source on this bar (VWAP): the order waits.
         if price.is_nan() {
-            return Ok(false);
+            return None;
         }
-        let Some(mut base) = check_fill(order, &bar, price, rules, b) else { return Ok(false) };
+        let mut base = check_fill(order, &bar, price, rules, b)?;
         // A position rule's exit fills at the rule's price, moved against the
         // order by `stop_slippage_rate` (ordinary slippage comes on top).
         if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
@@ -62,6 +72,17 @@ impl Engine {
                 OrderSide::Buy => rule_price * (1.0 + extra),
             };
         }
+        Some(Trigger { row, base, source })
+    }
+
+    /// Fills order `id` from its trigger: account checks (skipped when
+    /// `validated`, i.e. a queue shadow already accepted it), limits, impact,
+    /// slippage, commission, booking. Returns whether it filled completely.
+    pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
+        let Trigger { row, base, source } = trigger;
+        let bar = self.market.bar_at(row);
+        let order = &self.orders[(id - 1) as usize];
+        let asset = order.asset;
         let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
         if self.cfg.share_type == ShareType::Integer {
             quantity = quantity.trunc();
@@ -81,7 +102,19 @@ impl Engine {
         if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
             return Ok(false);
         }
-        if effect != OrderEffect::Exit {
+        if effect != OrderEffect::Exit && !validated && self.uses_simple_cash_check(id, at) {
+            // Backtrader's open cash check replaces the account check.
+            match self.simple_cash_check(id, held, quantity, base)? {
+                Some(allowed) => {
+                    quantity = allowed;
+                    effect = order_effect(held, side, quantity);
+                }
+                None => {
+                    self.reject(id, "Insufficient cash (open cash check)".into());
+                    return Ok(false);
+                }
+            }
+        } else if effect != OrderEffect::Exit && !validated {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
                 // partial_fills_allowed: fill what the cash affords instead.
                 let affordable = if self.fills_what_cash_affords(id) && is_insufficient_cash(&reason) {
@@ -422,6 +455,15 @@ impl Engine {
             }
         }
     }
+}
+
+/// Where an order executes on a bar: its row, the base price (before impact
+/// and slippage) and where that price came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trigger {
+    pub row: usize,
+    pub base: f64,
+    pub source: ExecutionPrice,
 }
 
 /// How one fill is priced: the inputs `fill_price` needs for any quantity.

@@ -10,6 +10,7 @@ mod execute;
 mod immediate;
 mod locked_cash;
 mod matching;
+mod prechecks;
 mod rebalance;
 pub mod margin;
 pub mod margin_call;

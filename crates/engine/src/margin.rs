@@ -94,15 +94,28 @@ impl Engine {
     /// with `cash` would break initial margin, if it would: every position's
     /// initial margin (the order's asset re-marked at `price`) against equity.
     pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<String> {
+        let held = self.portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
+        self.projected_margin_rejection_over(held, asset, quantity, price, cash)
+    }
+
+    /// `projected_margin_rejection` over `holdings` (asset, signed
+    /// quantity, mark) instead of the open positions (a shadow account's).
+    pub(crate) fn projected_margin_rejection_over(
+        &self,
+        holdings: impl Iterator<Item = (AssetId, f64, f64)>,
+        asset: AssetId,
+        quantity: f64,
+        price: f64,
+        cash: f64,
+    ) -> Option<String> {
         let mut equity = cash;
         let mut required = self.margin_requirement(asset, quantity, price, true);
-        for p in self.portfolio.positions() {
-            let mark = p.current_price;
-            equity += self.market_value(p);
-            if p.asset == asset {
-                equity += p.quantity * (price - mark) * self.multiplier(asset);
+        for (held, qty, mark) in holdings {
+            equity += qty * mark * self.multiplier(held);
+            if held == asset {
+                equity += qty * (price - mark) * self.multiplier(asset);
             } else {
-                required += self.margin_requirement(p.asset, p.quantity, mark, true);
+                required += self.margin_requirement(held, qty, mark, true);
             }
         }
         if !equity.is_finite() || !required.is_finite() {
@@ -150,9 +163,17 @@ impl Engine {
     /// less the initial margin of open positions) / initial margin rate,
     /// never negative. `without` leaves one asset's position out.
     pub(crate) fn margin_buying_power(&self, cash: f64, without: Option<AssetId>) -> f64 {
-        let held = || self.portfolio.positions().filter(move |p| Some(p.asset) != without);
-        let nlv = cash + py_sum(held().map(|p| self.market_value(p)));
-        let required = held().fold(0.0, |acc, p| acc + self.margin_requirement(p.asset, p.quantity, p.current_price, true));
+        let held = || {
+            self.portfolio.positions().filter(move |p| Some(p.asset) != without).map(|p| (p.asset, p.quantity, p.current_price))
+        };
+        self.buying_power_over(held, cash)
+    }
+
+    /// `margin_buying_power` over the holdings (asset, signed quantity, mark)
+    /// `holdings()` lists instead of the open positions (a shadow account's).
+    pub(crate) fn buying_power_over<I: Iterator<Item = (AssetId, f64, f64)>>(&self, holdings: impl Fn() -> I, cash: f64) -> f64 {
+        let nlv = cash + py_sum(holdings().map(|(a, q, mark)| q * mark * self.multiplier(a)));
+        let required = holdings().fold(0.0, |acc, (a, q, mark)| acc + self.margin_requirement(a, q, mark, true));
         ((nlv - required) / self.cfg.initial_margin).max(0.0)
     }
 

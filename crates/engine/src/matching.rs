@@ -49,6 +49,9 @@ impl Engine {
             return Ok(());
         }
         let result = match self.cfg.fill_ordering {
+            _ if !eligible.is_empty() && self.validates_queue_in_shadow(at, only.is_some()) => {
+                self.match_queue_in_shadow(&eligible, b)
+            }
             FillOrdering::ExitFirst => self.match_exits_first(&eligible, &mut exits, &mut entries, b, at),
             FillOrdering::Priority => self
                 .sort_by_priority(&mut eligible, b, at)

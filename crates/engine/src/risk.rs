@@ -158,8 +158,9 @@ impl Engine {
         o.exit_reason = reason;
         o.exit_detail = Some(detail);
         o.risk_fill_price = fill_price;
-        // flatten_all_positions from the strategy fills at once with immediate_fill.
-        self.fill_now_if_immediate(id)?;
+        // Prechecked like any submission; flatten_all_positions from the
+        // strategy fills at once with immediate_fill.
+        self.admit_order(id)?;
         Ok(Some(id))
     }
 }

@@ -104,6 +104,12 @@ pub struct NlEngineConfig {
     pub enforce_margin_calls: bool,
     /// Annual borrow fee rate on short market value (ACT/365 per bar).
     pub borrow_rate: f64,
+    /// NEXT_BAR market/MOC orders are checked against cash when submitted.
+    pub next_bar_submission_precheck: bool,
+    /// Backtrader's simplified cash check at the open.
+    pub next_bar_simple_cash_check: bool,
+    /// LEAN's shadow-account validation of the queue at the open.
+    pub next_bar_queue_shadow_validation: bool,
 }
 
 /// Borrowed views of the market data columns (valid while the handle lives).
@@ -295,6 +301,9 @@ impl NlEngineConfig {
             immediate_fill: self.immediate_fill,
             enforce_margin_calls: self.enforce_margin_calls,
             borrow_rate: self.borrow_rate,
+            next_bar_submission_precheck: self.next_bar_submission_precheck,
+            next_bar_simple_cash_check: self.next_bar_simple_cash_check,
+            next_bar_queue_shadow_validation: self.next_bar_queue_shadow_validation,
             ..EngineConfig::default()
         })
     }

@@ -42,6 +42,9 @@ fn config() -> NlEngineConfig {
         immediate_fill: false,
         enforce_margin_calls: false,
         borrow_rate: 0.0,
+        next_bar_submission_precheck: false,
+        next_bar_simple_cash_check: false,
+        next_bar_queue_shadow_validation: false,
     }
 }
 
