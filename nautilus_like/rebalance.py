@@ -3,9 +3,10 @@
 Two entry points with ml4t-backtest 0.2.0's semantics (same orders, so the
 same fills):
 
-* `broker.rebalance_to_weights(weights)`: each asset toward `weight` x account
-  value at this bar's price (fractional quantities; an integer account floors
-  them when the order is processed), positions missing from `weights` closed,
+* `broker.rebalance_to_weights(weights)`: each asset's value (quantity x this
+  bar's price x contract multiplier) moves toward `weight` x account value
+  (fractional quantities; an integer account floors them when the order is
+  processed), positions missing from `weights` closed,
   sells submitted before buys. `BacktestConfig.rebalance_headroom_pct` scales
   every weight; `missing_price_policy` decides whether an asset without a bar
   now is skipped or sized at its last price.
@@ -142,15 +143,19 @@ def rebalance_to_weights(broker: Any, target_weights: Mapping[str, float],
 
 def _held_value(broker: Any, asset: str, price: float) -> float:
     position = broker.get_position(asset)
-    return position.quantity * price if position is not None else 0.0
+    return position.quantity * price * broker.get_multiplier(asset) if position is not None else 0.0
 
 
 def _order_toward_value(broker: Any, asset: str, target_value: float, price: float, order_type: OrderType,
                         rebalance: _RebalanceId) -> Any:
-    change = target_value - _held_value(broker, asset, price)
+    # Value per unit first, as ml4t sizes the order (held x unit / unit is
+    # then exactly the held quantity, so closing 26 units sends 26, not 25.999...).
+    unit = price * broker.get_multiplier(asset)
+    position = broker.get_position(asset)
+    change = target_value - (position.quantity * unit if position is not None else 0.0)
     if abs(change) < _CENT:
         return None
-    order = broker.submit_order(asset, change / price, None, order_type)
+    order = broker.submit_order(asset, change / unit, None, order_type)
     if order is not None:
         rebalance.tag(order, abs(change), broker)
     return order
@@ -314,7 +319,7 @@ class TargetWeightExecutor:
                 continue
             change = target - current.get(asset, 0.0)
             value = equity * change
-            shares = value / price
+            shares = value / (price * broker.get_multiplier(asset))
             quantized = self._quantized(shares, broker)
             skip = None
             if abs(change) < cfg.min_weight_change:
@@ -335,7 +340,8 @@ class TargetWeightExecutor:
                 continue
             previews.append({"asset": asset, "current_weight": weight, "target_weight": 0.0,
                              "weight_delta": -weight, "shares": -position.quantity,
-                             "value": -position.quantity * price, "skip_reason": None,
+                             "value": -position.quantity * price * broker.get_multiplier(asset),
+                             "skip_reason": None,
                              "action": "close_position"})
         return previews
 
@@ -370,7 +376,7 @@ class TargetWeightExecutor:
         value = equity * change
         if abs(value) < cfg.min_trade_value:
             return None
-        shares = self._quantized(value / price, broker)
+        shares = self._quantized(value / (price * broker.get_multiplier(asset)), broker)
         if shares == 0:
             return None
         side = OrderSide.BUY if shares > 0 else OrderSide.SELL
@@ -420,7 +426,8 @@ class TargetWeightExecutor:
             price = order.limit_price or _close(data, order.asset)
             if price is not None and price > 0:
                 sign = 1 if order.side is OrderSide.BUY else -1
-                values[order.asset] = values.get(order.asset, 0) + order.quantity * price * sign
+                notional = order.quantity * price * broker.get_multiplier(order.asset)
+                values[order.asset] = values.get(order.asset, 0) + notional * sign
         return {asset: value / equity for asset, value in values.items()}
 
     def _position_values(self, broker: Any, data: Mapping[str, Any]) -> dict[str, float]:
@@ -428,7 +435,7 @@ class TargetWeightExecutor:
         for asset, position in broker.get_positions().items():
             price = self._position_price(asset, position, data, broker)
             if price is not None and price > 0:
-                values[asset] = position.quantity * price
+                values[asset] = position.quantity * price * broker.get_multiplier(asset)
         return values
 
     @staticmethod

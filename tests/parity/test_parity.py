@@ -6,7 +6,10 @@ and signals-only timestamps; a random config (NEXT_BAR/SAME_BAR with every
 supported execution price, INTEGER/FRACTIONAL shares, each commission and
 slippage model, shorts on or off, cash small enough for rejections); and one
 strategy body, run on both engines, whose actions come from
-`random.Random(seed)` and depend only on values both engines must agree on.
+`random.Random(seed)` and depend only on values both engines must agree on
+(among them, now and then, a `rebalance_to_weights` or a
+`TargetWeightExecutor.execute` with a random `RebalanceConfig`, drawn from a
+stream of their own).
 
 Each scenario runs once per library (cached); `test_parity[SEED-ASPECT]`
 compares one aspect, so a failure says *what* differs:
@@ -50,7 +53,10 @@ Known, deliberate differences (not exercised): nautilus_like raises ValueError
 for an asset not in the feed (ml4t pends the order forever) and validates
 prices (ml4t does not), so scenarios use only feed assets and valid prices; it
 does not support `price_col` other than close, ns timestamps as
-pandas.Timestamp, or order types other than MARKET yet.
+pandas.Timestamp, or order types other than MARKET yet. Volume limits are not
+drawn with `partial_fills_allowed`, and scenarios with a volume limit in an
+integer account send no rebalances: there ml4t fills a partly filled order's
+remainder past what cash affords (README, Behaviour).
 
 `PARITY_SCENARIOS=N` changes the number of scenarios. Outside pytest:
     python tests/parity/parity_scenario.py SEED   (prints its data and config)
@@ -89,7 +95,8 @@ def reconcile_flip_cancellations(ref: RunOutput, got: RunOutput) -> RunOutput:
     """Rewrites ml4t's flip-time relabelling of already filled/rejected orders as
     CANCELLED into the status nautilus_like reports (the documented difference
     above), only where the order demonstrably filled (filled quantity > 0 in
-    ml4t) or was rejected with the same reason in both engines."""
+    ml4t) or was rejected with the same reason in both engines: in the final
+    orders, the live Order objects and the orders a rebalance returned."""
     final = {o[ORDER_ID]: o for o in got.orders}
     relabelled: dict[str, str] = {}
     orders = []
@@ -113,10 +120,19 @@ def reconcile_flip_cancellations(ref: RunOutput, got: RunOutput) -> RunOutput:
         elif kind == "get_orders() kept":
             values = {k: (relabelled[k] if v == "cancelled" and k in relabelled else v) for k, v in values.items()}
         live.append(rec[:3] + (values,) + rec[4:])
+    # A rebalance records its orders' statuses after INCREMENTAL/HYBRID
+    # matching, which can include such a flip.
+    actions = []
+    for a in ref.actions:
+        if a[1] in ("rebalance_to_weights", "executor") and isinstance(a[3], list):
+            sent = [o[:4] + (relabelled[o[0]],) + o[5:] if o[0] in relabelled and o[4] == "cancelled" else o
+                    for o in a[3]]
+            a = a[:3] + (sent,) + a[4:]
+        actions.append(a)
     metrics = dict(ref.metrics)
     if "num_rejected_orders" in metrics:
         metrics["num_rejected_orders"] += sum(1 for v in relabelled.values() if v == "rejected")
-    return dataclasses.replace(ref, orders=orders, live=live, metrics=metrics)
+    return dataclasses.replace(ref, orders=orders, live=live, actions=actions, metrics=metrics)
 
 
 @functools.lru_cache(maxsize=None)
@@ -327,8 +343,8 @@ def test_parity(seed, aspect):
     check(seed, ASPECTS[aspect](ref, got))
 
 
-def test_scenarios_exercise_the_features():
-    """The generator really produces what the parity tests claim to cover."""
+def feature_counts() -> tuple[dict[str, int], ...]:
+    """How many of the even seeds' scenarios exercised each feature (ml4t's run)."""
     seen = {"rejected": 0, "cancelled": 0, "short_fill": 0, "flip": 0, "partial": 0, "open": 0,
             "same_bar": 0, "next_bar": 0, "fractional": 0, "missing_rows": 0, "zero_qty_reject": 0,
             "limit": 0, "stop": 0, "stop_limit": 0, "trailing_stop": 0, "moc": 0, "bracket_oco": 0,
@@ -337,6 +353,12 @@ def test_scenarios_exercise_the_features():
             "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0, "submission_precheck_reject": 0,
             "open_cash_check_reject": 0, "queue_shadow_reject": 0, "queue_shadow_fill": 0, "backtrader_strict": 0,
             "lean": 0}
+    # Rebalancing: calls that sent orders, by entry point and executor mode/options,
+    # and what became of their orders.
+    rebalance = {"rebalance_to_weights": 0, "executor": 0, "snapshot": 0, "incremental": 0, "hybrid": 0,
+                 "incremental_filled_in_call": 0, "keeps_pending": 0, "rebalance_fill": 0,
+                 "rebalance_cash_limited": 0, "rebalance_rejected": 0, "rebalance_multiplier_fill": 0,
+                 "rebalance_margin_fill": 0, "rebalance_short_fill": 0, "next_bar_matching_margin": 0}
     # Exits of each dynamic position rule, by the prefix of their detail.
     dynamic = {"tightening_trail_": 0, "scale_out_": 0, "volatility_stop_": 0, "vol_trailing_stop_": 0,
                "signal_exit_": 0}
@@ -391,6 +413,7 @@ def test_scenarios_exercise_the_features():
             details = [d for d in ref.fills_df["exit_reason_detail"].to_list() if d]
             for prefix in dynamic:
                 dynamic[prefix] += any(d.startswith(prefix) or f" AND {prefix}" in d for d in details)
+        _count_rebalancing(sc, ref, rebalance)
         mode = sc.config["execution_mode"].lower()
         seen[mode] += 1
         seen["fractional"] += sc.config["share_type"] == "FRACTIONAL"
@@ -413,17 +436,62 @@ def test_scenarios_exercise_the_features():
                 and b["entry_time"] == a["exit_time"] and b["entry_price"] == a["exit_price"]
                 and (a["quantity"] > 0) != (b["quantity"] > 0)
                 for a in rows for b in rows)
-    missing = [k for k, v in {**seen, **kinds, **dynamic}.items() if v == 0]
-    assert not missing, f"no scenario exercised {missing}: {seen} {kinds} {dynamic}"
+    return seen, kinds, dynamic, rebalance, costs
+
+
+def test_scenarios_exercise_the_features():
+    """The generator really produces what the parity tests claim to cover."""
+    seen, kinds, dynamic, rebalance, costs = feature_counts()
+    missing = [k for k, v in {**seen, **kinds, **dynamic, **rebalance}.items() if v == 0]
+    assert not missing, f"no scenario exercised {missing}: {seen} {kinds} {dynamic} {rebalance}"
     every_cost = {"NONE", "PERCENTAGE", "PER_SHARE", "PER_TRADE", "PER_ORDER", "PER_ORDER_PER_SHARE", "TIERED",
                   "FIXED", "SPREAD", "VOLUME_BASED", "CUMULATIVE_VOLUME_SHARE"}
     assert every_cost <= costs, f"cost types never drawn: {every_cost - costs}"
+
+
+def _count_rebalancing(sc: Scenario, ref: RunOutput, seen: dict[str, int]) -> None:
+    """Adds 1 to each rebalancing feature scenario `sc` exercised in ml4t's run."""
+    calls = [a for a in ref.actions if a[1] in ("rebalance_to_weights", "executor") and isinstance(a[3], list)]
+    sent = [a for a in calls if a[3]]
+    seen["rebalance_to_weights"] += any(a[1] == "rebalance_to_weights" for a in sent)
+    seen["executor"] += any(a[1] == "executor" for a in sent)
+    executors = [a for a in sent if a[1] == "executor"]
+    for mode in ("snapshot", "incremental", "hybrid"):
+        seen[mode] += any(a[4]["rebalance_mode"].lower() == mode for a in executors)
+    # SAME_BAR INCREMENTAL: an order the call returned had already filled.
+    seen["incremental_filled_in_call"] += any(
+        a[4]["rebalance_mode"] == "INCREMENTAL" and any(o[4] == "filled" for o in a[3]) for a in executors)
+    # NEXT_BAR INCREMENTAL/HYBRID in a margin account: the matching between
+    # orders fills nothing but moves the marks that buying power reads.
+    seen["next_bar_matching_margin"] += (sc.config["execution_mode"] == "NEXT_BAR"
+                                         and bool(sc.config.get("allow_leverage")) and any(
+        a[4]["rebalance_mode"] != "SNAPSHOT" for a in executors))
+    seen["keeps_pending"] += any(a[4].get("cancel_before_rebalance") is False and a[4].get("account_for_pending")
+                                 for a in executors)
+    ids = {o[0] for a in sent for o in a[3]}
+    orders = [o for o in ref.orders if o[0] in ids]
+    fills = [f for f in ref.broker_fills if f[0] in ids]
+    seen["rebalance_fill"] += bool(fills)
+    # Filled for less than sent: an integer account's entry sized to what cash affords.
+    seen["rebalance_cash_limited"] += sc.config["share_type"] == "INTEGER" and any(
+        o[6] == "filled" and o[11] < int(o[4]) for o in orders)
+    seen["rebalance_rejected"] += any(o[6] == "rejected" for o in orders)
+    seen["rebalance_multiplier_fill"] += any(f[1] in sc.models.get("multipliers", {}) for f in fills)
+    seen["rebalance_margin_fill"] += bool(sc.config.get("allow_leverage")) and bool(fills)
+    # A negative target weight (allow_short) sold into a short that filled.
+    short_sells = {o[0] for a in executors if a[4].get("allow_short")
+                   for o in a[3] if o[2] == "sell" and a[2].get(o[1], 0.0) < 0}
+    seen["rebalance_short_fill"] += any(f[0] in short_sells for f in fills)
 
 
 # ------------------------------------------------------------------------- CLI
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--coverage"]:
+        for counts in feature_counts()[:4]:
+            print(counts)
+        return 0
     seeds = [int(a) for a in argv] or list(SEEDS)
     failing = 0
     for seed in seeds:

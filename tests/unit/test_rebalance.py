@@ -40,11 +40,19 @@ class WithData(nl.Strategy):
             self.returned.append(action(broker, data))
 
 
-def run(closes, actions, **config):
+def run(closes, actions, engine_kw=None, frame=None, **config):
+    """`frame` replaces the flat bars of `closes`; `engine_kw` goes to `Engine`."""
     strategy = WithData(actions)
     config = nl.BacktestConfig(**{"initial_cash": 10_000.0, **config})
-    result = nl.Engine(nl.DataFeed(prices_df=flat_prices(closes)), strategy, config).run()
+    prices = flat_prices(closes) if frame is None else frame
+    result = nl.Engine(nl.DataFeed(prices_df=prices), strategy, config, **(engine_kw or {})).run()
     return result, strategy.returned
+
+
+def bars(asset: str, rows: list[tuple[float, float, float]]) -> pl.DataFrame:
+    """One asset's bars from (open, close, volume); high/low span open and close."""
+    return pl.DataFrame([{"timestamp": D0 + timedelta(days=i), "asset": asset, "open": o, "high": max(o, c),
+                          "low": min(o, c), "close": c, "volume": v} for i, (o, c, v) in enumerate(rows)])
 
 
 def sides(orders):
@@ -227,6 +235,79 @@ def test_a_rebalance_order_fills_what_cash_affords_in_an_integer_account():
     plain, returned = run(closes, {0: hold, 2: [lambda b, d: b.close_position("XYZ"),
                                                 lambda b, d: b.submit_order("ABC", 399)]})
     assert returned[2].status.value == "rejected"
+
+
+def test_a_rebalance_order_a_volume_limit_partly_filled_still_fills_only_what_cash_affords():
+    # Cash 1,000, at most 10% of a bar's volume per order. Bar 0: {A: 1.0} ->
+    # 1,000 / 10 = 100 shares. Bar 1 (volume 500): 50 fill @ 10, cash 500.
+    # Bar 2 opens @ 20: the other 50 would cost 1,000; cash affords 25, which
+    # fill, leaving cash 0. (ml4t 0.2.0 fills all 50 here, cash -500: a
+    # deliberate difference, see README.)
+    frame = bars("A", [(10.0, 10.0, 1e4), (10.0, 10.0, 500.0), (20.0, 20.0, 1e4), (20.0, 20.0, 1e4)])
+    result, returned = run({}, {0: [lambda b, d: b.rebalance_to_weights({"A": 1.0})]}, frame=frame,
+                           engine_kw={"execution_limits": nl.VolumeParticipationLimit(0.1)}, initial_cash=1_000.0)
+    assert returned[0][0].requested_quantity == 100.0
+    assert fills(result) == [("A", "buy", 50.0, 10.0, "rebalance-1"), ("A", "buy", 25.0, 20.0, "rebalance-1")]
+    assert result.broker.get_cash() == 0.0
+    assert (returned[0][0].status.value, returned[0][0].filled_quantity) == ("filled", 75.0)
+
+
+ES = {"ES": nl.ContractSpec("ES", nl.AssetClass.FUTURE, multiplier=50.0)}
+
+
+def test_rebalancing_sizes_contracts_by_the_multiplier():
+    # ES @ 4,000 x 50 = 200,000 a contract; cash 1,000,000.
+    # rebalance_to_weights {ES: 0.5}: 500,000 / 200,000 = 2.5, floored to 2.
+    # Then the executor {ES: 0.6}: held 2 x 4,000 x 50 / 1,000,000 = 0.4, so
+    # 0.2 x 1,000,000 / 200,000 = 1 more contract; a preview values it the same way.
+    previews = []
+    def preview_then_execute(b, d):
+        previews.append(TargetWeightExecutor().preview({"ES": 0.6}, d, b))
+        return execute({"ES": 0.6})(b, d)
+    result, returned = run({"ES": [4000.0] * 4}, {0: [lambda b, d: b.rebalance_to_weights({"ES": 0.5})],
+                                                   2: [preview_then_execute]},
+                           engine_kw={"contract_specs": ES}, initial_cash=1_000_000.0)
+    assert sides(returned[0]) == [("ES", "buy", 2.0)] and returned[0][0].requested_quantity == 2.5
+    assert sides(returned[1]) == [("ES", "buy", 1.0)]
+    assert previews[0][0]["current_weight"] == pytest.approx(0.4) and previews[0][0]["shares"] == pytest.approx(1.0)
+    assert fills(result) == [("ES", "buy", 2.0, 4000.0, "rebalance-1"), ("ES", "buy", 1.0, 4000.0, "rebalance-2")]
+    assert result.broker.get_cash() == 1_000_000.0 - 3 * 200_000.0
+
+
+def test_a_zero_weight_sells_the_whole_position_of_a_multiplied_asset():
+    # 26 XOM @ 15.60 x 5 held. Weight 0 sizes 26 x (15.60 x 5) / (15.60 x 5):
+    # exactly 26 (26 x 15.60 x 5 / 78 would be 25.999..., floored to 25).
+    specs = {"XOM": nl.ContractSpec("XOM", nl.AssetClass.FUTURE, multiplier=5.0)}
+    result, returned = run({"XOM": [15.6] * 4}, {0: [lambda b, d: b.submit_order("XOM", 26)],
+                                                 2: [lambda b, d: b.rebalance_to_weights({"XOM": 0.0})]},
+                           engine_kw={"contract_specs": specs})
+    assert sides(returned[1]) == [("XOM", "sell", 26.0)]
+    assert result.broker.get_positions() == {}
+    assert result.broker.get_cash() == 10_000.0
+
+
+@pytest.mark.parametrize("mode, buying_power_after", [("snapshot", 19_000.0), ("incremental", 19_100.0),
+                                                      ("hybrid", 19_100.0)])
+def test_next_bar_matching_between_rebalance_orders_marks_positions_at_the_close(mode, buying_power_after):
+    # Margin account, initial margin 50%, NEXT_BAR. 10 XYZ bought at bar 1's
+    # open @ 100 (cash 9,000); bar 1 closes @ 110. In bar 1's callback the
+    # position is marked at the open: buying power (9,000 + 1,000 - 500) / 0.5
+    # = 19,000. INCREMENTAL/HYBRID match between orders (nothing can fill in
+    # NEXT_BAR) and the pass marks at the close: (9,000 + 1,100 - 550) / 0.5 =
+    # 19,100, as in ml4t. SNAPSHOT runs no pass.
+    frame = bars("XYZ", [(100.0, 100.0, 1e6), (100.0, 110.0, 1e6), (110.0, 110.0, 1e6)])
+    seen = []
+    def act(b, d):
+        seen.append(b.get_buying_power())
+        orders = execute({"XYZ": 0.5}, rebalance_mode=mode)(b, d)
+        seen.append(b.get_buying_power())
+        return orders
+    _, returned = run({}, {0: [lambda b, d: b.submit_order("XYZ", 10)], 1: [act]}, frame=frame,
+                      allow_leverage=True, initial_margin=0.5, long_maintenance_margin=0.25,
+                      short_maintenance_margin=0.3)
+    # Weight 1,100 / 10,100; (0.5 - 0.1089) x 10,100 / 110 = 35.9 -> 36 more.
+    assert sides(returned[1]) == [("XYZ", "buy", 36.0)]
+    assert seen == [19_000.0, buying_power_after]
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -4,7 +4,7 @@
 //! strategy callback (incremental rebalancing fills each order before sizing
 //! the next).
 
-use nl_core::{EngineError, EngineResult, ExecutionMode, OrderId, OrderStatus, ShareType};
+use nl_core::{EngineError, EngineResult, ExecutionMode, FillOrdering, OrderId, OrderStatus, ShareType};
 
 use crate::engine::{Engine, Phase};
 use crate::fill::MatchPoint;
@@ -47,16 +47,24 @@ impl Engine {
     /// Matches pending orders now, inside the current bar's strategy callback.
     ///
     /// SAME_BAR: every pending order gets the pass `end_bar` would give it (at
-    /// the configured execution price). NEXT_BAR: nothing happens; orders
+    /// the configured execution price). NEXT_BAR: no order fills; orders
     /// submitted this bar wait for the next open, and earlier orders were
-    /// already matched against this bar when it began.
+    /// already matched against this bar when it began. An EXIT_FIRST pass
+    /// still marks the positions between its (here empty) exits and entries,
+    /// so they move from the open's marks to this bar's execution marks, as
+    /// in ml4t (whose margin buying power reads those marks).
     pub fn match_pending_now(&mut self) -> EngineResult<()> {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("orders can only be matched inside a bar".into()));
         };
         match self.cfg.execution_mode {
             ExecutionMode::SameBar => self.match_pending(b, MatchPoint::Execution),
-            ExecutionMode::NextBar => Ok(()),
+            ExecutionMode::NextBar => {
+                if self.cfg.fill_ordering == FillOrdering::ExitFirst {
+                    self.mark_positions(b, MatchPoint::Execution);
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use nl_core::{EntryOrderPriority, ExecutionMode, ExecutionPrice, OrderStatus, ShareType};
+use nl_core::{EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering, OrderStatus, ShareType};
 use nl_engine::{Engine, EngineConfig};
 
 fn same_bar_at_close() -> EngineConfig {
@@ -44,6 +44,41 @@ fn matching_now_leaves_next_bar_orders_for_the_next_open() {
     });
     assert_eq!(seen, Some((100_000.0, OrderStatus::Pending)));
     assert_eq!((e.fills()[0].bar, e.fills()[0].price), (1, 102.0));
+}
+
+/// Margin account (initial margin 50%), NEXT_BAR: 10 AAA bought at bar 1's
+/// open 102 (cash 98_980). Returns bar 1's buying power before and after
+/// `match_pending_now`.
+fn buying_power_around_matching(fill_ordering: FillOrdering) -> (f64, f64) {
+    let cfg = EngineConfig {
+        allow_leverage: true,
+        initial_margin: 0.5,
+        long_maintenance_margin: 0.25,
+        short_maintenance_margin: 0.3,
+        fill_ordering,
+        ..EngineConfig::default()
+    };
+    let mut seen = (0.0, 0.0);
+    run(cfg, market(), |b, e| {
+        if b == 0 {
+            buy(e, AAA, 10.0);
+        } else if b == 1 {
+            let before = e.buying_power();
+            e.match_pending_now().unwrap();
+            seen = (before, e.buying_power());
+        }
+    });
+    seen
+}
+
+#[test]
+fn next_bar_matching_now_fills_nothing_but_an_exit_first_pass_marks_at_the_close() {
+    // Marked at the open: (98_980 + 1_020 - 510) / 0.5 = 198_980. The
+    // EXIT_FIRST pass marks between exits and entries even with nothing to
+    // match: at the close 103, (98_980 + 1_030 - 515) / 0.5 = 198_990 (ml4t).
+    // FIFO marks only after a fill, so nothing moves.
+    assert_eq!(buying_power_around_matching(FillOrdering::ExitFirst), (198_980.0, 198_990.0));
+    assert_eq!(buying_power_around_matching(FillOrdering::Fifo), (198_980.0, 198_980.0));
 }
 
 #[test]
