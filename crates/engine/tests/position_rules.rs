@@ -46,6 +46,11 @@ fn stop_loss_and_take_profit_levels_and_gaps() {
         ("short stop", StopLoss { pct: 0.02 }, false, Some((2, 102.0 * 1.02, ExitReason::StopLoss))),
         // Short target 3%: level 98.94; bar 4 low 97 reaches it, open 100 above: the level.
         ("short target", TakeProfit { pct: 0.03 }, false, Some((4, 102.0 * 0.97, ExitReason::TakeProfit))),
+        // Short stop 1%: level 103.02; bar 2 opens 104 above it (gapped against the short): the open.
+        ("short stop gapped: the open", StopLoss { pct: 0.01 }, false, Some((2, 104.0, ExitReason::StopLoss))),
+        // Long trail 1%: the close 105 of bar 2 lifts the mark, so bar 3's level is
+        // 103.95; bar 3 opens 103 below it: the open.
+        ("long trail gapped: the open", TrailingStop { pct: 0.01 }, true, Some((3, 103.0, ExitReason::TrailingStop))),
         ("no trigger", StopLoss { pct: 0.10 }, true, None),
         // Time exit after 2 bars held: bar 3, at that bar's open (NEXT_BAR pass).
         ("time exit", TimeExit { max_bars: 2 }, true, Some((3, 103.0, ExitReason::TimeStop))),
