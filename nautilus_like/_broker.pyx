@@ -141,6 +141,10 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
         if kind == "EXIT_FULL" or kind == "EXIT_PARTIAL":
             d.kind = ffi.NL_DECISION_EXIT if kind == "EXIT_FULL" else ffi.NL_DECISION_EXIT_PARTIAL
             d.fraction = 1.0 if kind == "EXIT_FULL" else float(action.pct)
+            if not 0.0 < d.fraction <= 1.0:
+                # ml4t would sell more than is held (a reversal labelled as a rule exit).
+                raise ValueError(f"{type(entry[0]).__name__}.evaluate: exit_partial pct must be in (0, 1], "
+                                 f"got {action.pct!r}")
             d.fill_price = NAN if action.fill_price is None else float(action.fill_price)
             d.defer = bool(getattr(action, "defer_fill", False))
             why = str(action.reason or "").encode("ascii", "replace")[:127]

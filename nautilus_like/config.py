@@ -403,6 +403,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                     f"{field} ({getattr(self, field)}) must be <= initial_margin ({self.initial_margin})")
         self.fixed_margin_schedule = _margin_schedule("fixed_margin_schedule", self.fixed_margin_schedule, False)
         self.margin_pct_schedule = _margin_schedule("margin_pct_schedule", self.margin_pct_schedule, True)
+        for field in ("fixed_margin_schedule", "margin_pct_schedule"):
+            if getattr(self, field) and not self.allow_leverage:
+                raise ValueError(f"{field} applies to margin accounts only: set allow_leverage=True "
+                                 f"(a cash account would ignore it)")
         both = sorted(set(self.fixed_margin_schedule or {}) & set(self.margin_pct_schedule or {}))
         if both:
             raise ValueError(f"fixed_margin_schedule and margin_pct_schedule cannot both define: {both}")

@@ -103,8 +103,6 @@ def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
     futures-style margins: the config's schedules, then the specs' `margin`
     (maintenance half of it) and `margin_pct` for assets the config leaves out.
     Cash accounts have no margin: empty."""
-    if not config.allow_leverage:
-        return {}
     fixed = dict(config.fixed_margin_schedule or {})
     pct = dict(config.margin_pct_schedule or {})
     for symbol, spec in (specs or {}).items():
@@ -116,6 +114,9 @@ def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
     if both:
         raise ValueError(f"fixed and percentage margin both defined for {both} (config schedules and ContractSpec)")
     out = {}
+    # Cash accounts have no margin: a spec's margin is contract metadata there.
+    if not config.allow_leverage:
+        return out
     for kind, schedule, field in ((PER_CONTRACT, fixed, "fixed_margin_schedule"),
                                   (PERCENT_OF_NOTIONAL, pct, "margin_pct_schedule")):
         for asset, (initial, maintenance) in schedule.items():

@@ -259,3 +259,16 @@ def test_immediate_fill_fills_inside_submit_and_the_next_order_sees_it():
     run({"XYZ": [100.0] * 2}, config, {0: [act]})
     assert seen == [("filled", 4_000.0), ("rejected", "Insufficient cash: need $6000.00, have $4000.00"),
                     ("filled", 6_000.0)]
+
+
+def test_margin_call_liquidation_is_never_refused_by_a_submission_precheck():
+    # Short 300 @ 50 on 10,000 (cash 25,000). Close 70: equity 25,000 - 21,000 =
+    # 4,000 < maintenance 0.30 * 21,000 = 6,300. The cover at bar 3's open 90 costs
+    # 27,000, more than the cash Backtrader's pseudo-execution would allow: the
+    # engine's own liquidation fills anyway (cash 25,000 - 27,000 = -2,000).
+    config = margin(enforce_margin_calls=True, next_bar_submission_precheck=True, next_bar_simple_cash_check=True)
+    result, _ = run({"XYZ": [50.0, 50.0, 70.0, 90.0, 92.0]}, config, {0: [lambda b: b.submit_order("XYZ", -300)]})
+    assert result.margin_calls.rows() == [(D0 + timedelta(days=2), 4_000.0, 6_300.0, 1)]
+    fills = result.to_fills_dataframe().select("side", "quantity", "price", "exit_reason").rows()
+    assert fills == [("sell", 300.0, 50.0, ""), ("buy", 300.0, 90.0, "margin_call")]
+    assert result.broker.get_cash() == -2_000.0

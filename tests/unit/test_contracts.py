@@ -76,4 +76,7 @@ def test_margin_schedules_are_validated():
     with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] must satisfy 0 < maintenance < initial <= 1"):
         nl.BacktestConfig(allow_leverage=True, margin_pct_schedule={"ES": (0.05, 0.08)})
     with pytest.raises(ValueError, match="cannot both define: \\['ES'\\]"):
-        nl.BacktestConfig(fixed_margin_schedule={"ES": (100.0, 50.0)}, margin_pct_schedule={"ES": (0.1, 0.05)})
+        nl.BacktestConfig(allow_leverage=True, fixed_margin_schedule={"ES": (100.0, 50.0)},
+                          margin_pct_schedule={"ES": (0.1, 0.05)})
+    with pytest.raises(ValueError, match="fixed_margin_schedule applies to margin accounts only"):
+        nl.BacktestConfig(fixed_margin_schedule={"ES": (100.0, 50.0)})

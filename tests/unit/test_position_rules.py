@@ -123,3 +123,20 @@ def test_a_python_rule_s_exception_propagates():
 
     with pytest.raises(RuntimeError, match="rule bug"):
         run({0: [enter]})
+
+
+@pytest.mark.parametrize("pct", [1.5, -0.5, float("nan")])
+def test_a_python_rule_s_partial_exit_outside_0_1_is_refused(pct):
+    # ml4t would sell 1.5x the position (a reversal labelled as a rule exit).
+    from nautilus_like.risk import PositionAction
+
+    class TooMuch:
+        def evaluate(self, state):
+            return PositionAction(PositionAction.exit_partial(0.5).action, pct=pct)
+
+    def enter(b):
+        b.set_position_rules(TooMuch())
+        b.submit_order("AAA", 10)
+
+    with pytest.raises(ValueError, match="exit_partial pct must be in \\(0, 1\\], got"):
+        run({0: [enter]})

@@ -29,6 +29,10 @@ pub(crate) struct DeferredExit {
     pub detail: String,
     /// The position's signed quantity when the rule fired.
     pub quantity: f64,
+    /// Sent by the engine's own enforcement (margin calls, portfolio
+    /// limits), beyond ml4t: never refused by the submission precheck, and
+    /// sized against the position as it is when sent.
+    pub enforced: bool,
 }
 
 /// Submitted quantities at or below this return no order (as in ml4t-backtest).
@@ -305,6 +309,10 @@ impl Engine {
         if b != expected || b as usize >= self.market.n_bars() {
             return Err(EngineError::InvalidState(format!(
                 "expected bar {expected} of {}, got {b}", self.market.n_bars())));
+        }
+        // Refused before the strategy sees a bar, not at the first close.
+        if b == 0 && self.cfg.borrow_rate > 0.0 && self.sessions.is_none() {
+            return Err(Self::borrow_without_dates());
         }
         self.phase = Phase::InBar(b);
         self.settlement.release(b);

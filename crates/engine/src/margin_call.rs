@@ -32,8 +32,7 @@ impl Engine {
             return Ok(());
         }
         let Some(sessions) = self.sessions.as_ref() else {
-            return Err(EngineError::InvalidState(
-                "borrow_rate needs calendar dates: the feed's timestamps are not dates or datetimes".into()));
+            return Err(Self::borrow_without_dates());
         };
         let nights = (sessions[b as usize + 1] - sessions[b as usize]) as f64;
         if nights <= 0.0 {
@@ -54,9 +53,14 @@ impl Engine {
         Ok(())
     }
 
+    pub(crate) fn borrow_without_dates() -> EngineError {
+        EngineError::InvalidState("borrow_rate needs calendar dates: the feed's timestamps are not dates or datetimes".into())
+    }
+
     /// Checks maintenance margin at the close and schedules liquidations.
     pub(crate) fn enforce_maintenance_margin(&mut self, b: BarIndex) {
-        if !self.cfg.enforce_margin_calls {
+        // No positions: nothing to liquidate (negative equity stays as it is).
+        if !self.cfg.enforce_margin_calls || self.portfolio.positions().next().is_none() {
             return;
         }
         let equity = self.net_liquidation_value();
@@ -83,7 +87,7 @@ impl Engine {
             self.cancel_pending_in(asset);
             self.deferred_exits.retain(|e| e.asset != asset);
             self.deferred_exits.push(DeferredExit {
-                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(),
+                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
             });
         }
         self.margin_calls.push(MarginCall { bar: b, equity, requirement, liquidated });

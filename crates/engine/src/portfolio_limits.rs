@@ -402,7 +402,7 @@ impl Engine {
             if quantity > 0.0 {
                 let detail = detail.clone();
                 self.deferred_exits.push(DeferredExit {
-                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held),
+                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held), enforced: true,
                 });
             }
         }

@@ -34,16 +34,25 @@ impl Engine {
         }
         let mut sent = Vec::new();
         let pending = std::mem::take(&mut self.deferred_exits);
-        for exit in pending {
-            if self.portfolio.position(exit.asset).is_none() {
+        for mut exit in pending {
+            let held = self.portfolio.quantity(exit.asset);
+            if held == 0.0 {
                 continue;
+            }
+            if exit.enforced {
+                // The position may have changed while the asset had no bar: never
+                // sell more than is held, nor anything once it changed side.
+                if held * exit.quantity <= 0.0 {
+                    continue;
+                }
+                exit.quantity = exit.quantity.abs().min(held.abs()).copysign(held);
             }
             let Some(row) = self.row_in_bar(b, exit.asset) else {
                 self.deferred_exits.push(exit);
                 continue;
             };
             let open = self.market.bar_at(row).open;
-            if let Some(id) = self.submit_rule_exit(exit.asset, exit.quantity, exit.reason, exit.detail, Some(open))? {
+            if let Some(id) = self.submit_rule_exit(exit.asset, exit.quantity, exit.reason, exit.detail, Some(open), exit.enforced)? {
                 sent.push(id);
             }
         }
@@ -110,12 +119,12 @@ impl Engine {
                 continue;
             }
             if defer {
-                let exit = DeferredExit { asset, reason, detail, quantity };
+                let exit = DeferredExit { asset, reason, detail, quantity, enforced: false };
                 match self.deferred_exits.iter_mut().find(|e| e.asset == asset) {
                     Some(slot) => *slot = exit,
                     None => self.deferred_exits.push(exit),
                 }
-            } else if self.submit_rule_exit(asset, quantity, reason, detail, fill_price)?.is_some() && full {
+            } else if self.submit_rule_exit(asset, quantity, reason, detail, fill_price, false)?.is_some() && full {
                 self.stop_exit_bar[asset as usize] = b;
             }
         }
@@ -132,7 +141,7 @@ impl Engine {
         let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
         let mut ids = Vec::with_capacity(open.len());
         for (asset, quantity) in open {
-            if let Some(id) = self.submit_rule_exit(asset, quantity, nl_core::ExitReason::RiskLiquidation, detail.to_string(), None)? {
+            if let Some(id) = self.submit_rule_exit(asset, quantity, nl_core::ExitReason::RiskLiquidation, detail.to_string(), None, false)? {
                 ids.push(id);
             }
         }
@@ -148,6 +157,7 @@ impl Engine {
         reason: nl_core::ExitReason,
         detail: String,
         fill_price: Option<f64>,
+        enforced: bool,
     ) -> EngineResult<Option<u64>> {
         let side = if quantity > 0.0 { OrderSide::Sell } else { OrderSide::Buy };
         let SubmitOutcome::Accepted(id) = self.queue_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
@@ -158,9 +168,13 @@ impl Engine {
         o.exit_reason = reason;
         o.exit_detail = Some(detail);
         o.risk_fill_price = fill_price;
-        // Prechecked like any submission; flatten_all_positions from the
-        // strategy fills at once with immediate_fill.
-        self.admit_order(id)?;
+        // Prechecked like any submission (the engine's own enforcement aside);
+        // flatten_all_positions from the strategy fills at once with immediate_fill.
+        if enforced {
+            self.fill_now_if_immediate(id)?;
+        } else {
+            self.admit_order(id)?;
+        }
         Ok(Some(id))
     }
 }
