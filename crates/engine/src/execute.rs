@@ -382,11 +382,17 @@ impl Engine {
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.
     pub(crate) fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
+        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.parent_id == Some(parent));
+    }
+
+    /// Cancels (for `reason`) every pending order `which` selects. Cancelled
+    /// orders stay in the pending list until the pass closes.
+    pub(crate) fn cancel_pending_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
         for i in 0..self.pending.len() {
             let id = self.pending[i];
             let o = &self.orders[(id - 1) as usize];
-            if id != keep && o.parent_id == Some(parent) && o.status == OrderStatus::Pending {
-                self.mark_cancelled(id, CancelReason::Oco);
+            if o.status == OrderStatus::Pending && which(o) {
+                self.mark_cancelled(id, reason);
             }
         }
     }
@@ -447,13 +453,7 @@ impl Engine {
     /// A reversal cancels the asset's other pending orders (they were sized
     /// for the position that no longer exists).
     pub(crate) fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
-        for i in 0..self.pending.len() {
-            let id = self.pending[i];
-            let o = &self.orders[(id - 1) as usize];
-            if id != keep && o.asset == asset && o.status == OrderStatus::Pending {
-                self.mark_cancelled(id, CancelReason::PositionReversal);
-            }
-        }
+        self.cancel_pending_where(CancelReason::PositionReversal, |o| o.id != keep && o.asset == asset);
     }
 }
 

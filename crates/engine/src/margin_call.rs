@@ -11,7 +11,7 @@
 //!   ACT/365) on its market value at the close, for the calendar days until
 //!   the next bar; an intraday short pays nothing.
 
-use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderStatus};
+use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason};
 
 use crate::engine::{DeferredExit, Engine};
 
@@ -84,23 +84,13 @@ impl Engine {
             }
             remaining -= margin;
             liquidated += 1;
-            self.cancel_pending_in(asset);
+            self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
             self.deferred_exits.retain(|e| e.asset != asset);
             self.deferred_exits.push(DeferredExit {
                 asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
             });
         }
         self.margin_calls.push(MarginCall { bar: b, equity, requirement, liquidated });
-    }
-
-    fn cancel_pending_in(&mut self, asset: AssetId) {
-        for i in 0..self.pending.len() {
-            let id = self.pending[i];
-            let o = &self.orders[(id - 1) as usize];
-            if o.asset == asset && o.status == OrderStatus::Pending {
-                self.mark_cancelled(id, CancelReason::MarginCall);
-            }
-        }
     }
 
     pub fn margin_calls(&self) -> &[MarginCall] {

@@ -31,7 +31,7 @@
 //! Exits carry `exit_reason = risk_liquidation`; every action and refusal is
 //! a [`LimitEvent`].
 
-use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderId, OrderSide, OrderStatus, ShareType};
+use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderId, OrderSide, ShareType};
 
 use crate::engine::{DeferredExit, Engine, Phase};
 
@@ -374,12 +374,7 @@ impl Engine {
     /// an integer account so the cut reaches the limit). Exits already waiting
     /// stay, unless a liquidation replaces a rule's exit.
     fn schedule_limit_exits(&mut self, detail: String, fraction: impl Fn(f64) -> f64) {
-        for i in 0..self.pending.len() {
-            let id = self.pending[i];
-            if self.orders[(id - 1) as usize].status == OrderStatus::Pending {
-                self.mark_cancelled(id, CancelReason::PortfolioLimit);
-            }
-        }
+        self.cancel_pending_where(CancelReason::PortfolioLimit, |_| true);
         let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
         for (asset, held) in open {
             let f = fraction(held);
