@@ -81,18 +81,22 @@ pub(crate) fn volatility_stop(
     if let Some(slot) = use_entry_atr {
         atr = memory.entry_atr(slot, atr);
     }
-    let distance = atr * multiplier;
-    let (stop, hit) = if s.is_long {
-        let stop = s.entry_price - distance;
-        (stop, s.close <= stop)
-    } else {
-        let stop = s.entry_price + distance;
-        (stop, s.close >= stop)
-    };
-    if !hit {
-        return RuleAction::Hold;
+    match close_through(s, s.entry_price, s.entry_price, atr * multiplier) {
+        Some(stop) => exit(format!("volatility_stop_{multiplier:.1}x_atr"), Some(stop)),
+        None => RuleAction::Hold,
     }
-    exit(format!("volatility_stop_{multiplier:.1}x_atr"), Some(stop))
+}
+
+/// The stop level `distance` below `long_ref` (a long) or above `short_ref`
+/// (a short), when this bar's close reached it.
+fn close_through(s: &RuleState, long_ref: f64, short_ref: f64, distance: f64) -> Option<f64> {
+    if s.is_long {
+        let stop = long_ref - distance;
+        (s.close <= stop).then_some(stop)
+    } else {
+        let stop = short_ref + distance;
+        (s.close >= stop).then_some(stop)
+    }
 }
 
 /// Exit when the close retraces `multiplier` of this bar's ATRs from the
@@ -102,18 +106,10 @@ pub(crate) fn volatility_trailing_stop(multiplier: f64, atr_key: ContextKey, s: 
     let Some(atr) = usable_atr(atr_key, s, memory) else {
         return RuleAction::Hold;
     };
-    let distance = atr * multiplier;
-    let (stop, hit) = if s.is_long {
-        let stop = s.high_water_mark - distance;
-        (stop, s.close <= stop)
-    } else {
-        let stop = s.low_water_mark + distance;
-        (stop, s.close >= stop)
-    };
-    if !hit {
-        return RuleAction::Hold;
+    match close_through(s, s.high_water_mark, s.low_water_mark, atr * multiplier) {
+        Some(stop) => exit(format!("vol_trailing_stop_{multiplier:.1}x_atr"), Some(stop)),
+        None => RuleAction::Hold,
     }
-    exit(format!("vol_trailing_stop_{multiplier:.1}x_atr"), Some(stop))
 }
 
 /// Exit a long when the context's signal falls below `-threshold`, a short
