@@ -108,6 +108,26 @@ def test_drawdown_reduce_sells_reduction_pct_of_every_position_once():
     assert result.broker.get_cash() == 3_750.0
 
 
+def test_reduce_keeps_protective_stops_shrunk_to_what_remains_and_cancels_entries():
+    # 50 AAA @ 100 with a stop sell 50 @ 60 resting, and a buy limit of BBB @ 10
+    # (never reached). Bar 2: AAA 70 -> equity 8,500, drawdown 15% > 10%: the
+    # BBB entry is cancelled, half of AAA (25) sold at bar 3's open 70, and the
+    # stop stays, now for the 25 left; bar 4 opens 50 through it: it sells 25
+    # @ 50 (the open) and the position is flat, not short.
+    result = run({"AAA": [100.0, 100.0, 70.0, 70.0, 50.0, 50.0], "BBB": [20.0] * 6},
+                 {0: [lambda b: b.submit_order("AAA", 50)],
+                  1: [lambda b: b.submit_order("AAA", -50, order_type=nl.OrderType.STOP, stop_price=60.0),
+                      lambda b: b.submit_order("BBB", 10, order_type=nl.OrderType.LIMIT, limit_price=10.0)]},
+                 [MaxDrawdownLimit(0.10, action="reduce", reduction_pct=0.5)])
+    orders = [(o.asset, o.order_type.value, o.status.value, o.quantity) for o in result.broker.get_orders()]
+    assert orders == [("AAA", "market", "filled", 50.0), ("AAA", "stop", "filled", 25.0),
+                      ("BBB", "limit", "cancelled", 10.0), ("AAA", "market", "filled", 25.0)]
+    fills = result.to_fills_dataframe().select("timestamp", "quantity", "price").rows()
+    assert fills == [(day(1), 50.0, 100.0), (day(3), 25.0, 70.0), (day(4), 25.0, 50.0)]
+    assert result.broker.get_position("AAA") is None
+    assert result.broker.get_cash() == 10_000 - 5_000 + 1_750 + 1_250
+
+
 def test_max_positions_blocks_the_fourth_entry_with_the_rejection_reason():
     # Four buys fill at bar 1 in submission order; the 4th would be position 4 of 3.
     result = run({"A": [10.0] * 3, "B": [20.0] * 3, "C": [30.0] * 3, "D": [40.0] * 3},

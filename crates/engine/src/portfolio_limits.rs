@@ -369,13 +369,18 @@ impl Engine {
     }
 
     /// Cancels pending orders (they were sized for the portfolio being cut)
-    /// and schedules, for the next open, an exit of `fraction(quantity)` of
+    /// except the exits of positions only partly cut (protective stops and
+    /// targets stay, and shrink to what remains after the cut), and
+    /// schedules, for the next open, an exit of `fraction(quantity)` of
     /// every open position (capped at all of it; whole shares rounded up in
     /// an integer account so the cut reaches the limit). Exits already waiting
     /// stay, unless a liquidation replaces a rule's exit.
     fn schedule_limit_exits(&mut self, detail: String, fraction: impl Fn(f64) -> f64) {
-        self.cancel_pending_where(CancelReason::PortfolioLimit, |_| true);
         let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
+        let kept_exit = |o: &nl_core::Order| {
+            open.iter().any(|&(a, held)| a == o.asset && o.side.sign() * held < 0.0 && !(fraction(held) >= 1.0))
+        };
+        self.cancel_pending_where(CancelReason::PortfolioLimit, |o| !kept_exit(o));
         for (asset, held) in open {
             let f = fraction(held);
             if f.is_nan() || f <= 0.0 {

@@ -33,6 +33,7 @@ impl Engine {
             return Ok(());
         }
         let mut sent = Vec::new();
+        let mut enforced_assets = Vec::new();
         let pending = std::mem::take(&mut self.deferred_exits);
         for mut exit in pending {
             let held = self.portfolio.quantity(exit.asset);
@@ -54,6 +55,9 @@ impl Engine {
             let open = self.market.bar_at(row).open;
             if let Some(id) = self.submit_rule_exit(exit.asset, exit.quantity, exit.reason, exit.detail, Some(open), exit.enforced)? {
                 sent.push(id);
+                if exit.enforced {
+                    enforced_assets.push(exit.asset);
+                }
             }
         }
         if sent.is_empty() {
@@ -66,7 +70,29 @@ impl Engine {
             ExecutionMode::NextBar => MatchPoint::Open,
             ExecutionMode::SameBar => MatchPoint::SameBarOpen,
         };
-        self.match_pending_among(b, at, Some(&sent))
+        self.match_pending_among(b, at, Some(&sent))?;
+        for asset in enforced_assets {
+            self.fit_exits_to_position(asset);
+        }
+        Ok(())
+    }
+
+    /// After the engine cut `asset`'s position: its working exit orders
+    /// (protective stops, targets) shrink to what is still held, so none can
+    /// reverse the position; with nothing held they are cancelled.
+    fn fit_exits_to_position(&mut self, asset: AssetId) {
+        let held = self.portfolio.quantity(asset);
+        let is_exit = |o: &nl_core::Order| o.asset == asset && o.side.sign() * held < 0.0;
+        if held == 0.0 {
+            return self.cancel_pending_where(nl_core::CancelReason::PortfolioLimit, |o| o.asset == asset);
+        }
+        for i in 0..self.pending.len() {
+            let id = self.pending[i];
+            let o = &self.orders[(id - 1) as usize];
+            if o.status == nl_core::OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
+                self.order_mut(id).quantity = held.abs();
+            }
+        }
     }
 
     /// Evaluates the rules of every open position with a bar now (in the
