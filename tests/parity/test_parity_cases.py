@@ -965,6 +965,10 @@ CASH_MODEL_CONFIGS = {
                         "allow_short_selling": True, "cash_buffer_pct": 0.02},
     "simple_cash_check": {"next_bar_simple_cash_check": True, "initial_cash": 10_000.0, "allow_short_selling": True,
                           "fill_ordering": "FIFO", "commission_type": "PER_SHARE", "commission_per_share": 0.01},
+    # The open cash check cuts a reversal to its close before locked collateral sizes it.
+    "simple_cash_check_locked": {"next_bar_simple_cash_check": True, "initial_cash": 10_000.0,
+                                 "allow_short_selling": True, "short_cash_policy": "LOCK_NOTIONAL",
+                                 "partial_fills_allowed": True},
     "queue_shadow": {"next_bar_queue_shadow_validation": True, "initial_cash": 10_000.0, "allow_short_selling": True},
     "queue_shadow_margin": {"next_bar_queue_shadow_validation": True, "next_bar_submission_precheck": True,
                             "initial_cash": 10_000.0, "allow_leverage": True, "allow_short_selling": True,
@@ -1040,3 +1044,32 @@ def test_rebalance_with_a_volume_limit_is_a_deliberate_difference():
     got = probe(*run(nautilus_like, actions, config, frame=frame, models=models))
     assert ref == (-500.0, [(50.0, 10.0), (50.0, 20.0)])
     assert got == (0.0, [(50.0, 10.0), (25.0, 20.0)])
+
+
+def test_simple_cash_check_cut_under_a_volume_limit_is_a_deliberate_difference():
+    """README, Behaviour: cash 1,000, at most 10% of a bar's volume, Backtrader's
+    open cash check. Short 50 @ 10 (cash 1,500); buy 100 passes the check at 10
+    (500 left) and fills 20 (volume 200): short 30, cash 1,300. Bar 3 opens @ 20:
+    the other 80 would cost 1,600, so the check cuts the order to the closing
+    30. nautilus_like fills those 30 (flat, cash 700); ml4t fills 80 (its cut
+    does not reach the volume-limited remainder), goes long 50 and overdraws
+    the cash account to -300. Pinned here; the random scenarios exclude it."""
+    frame = pl.DataFrame([{"timestamp": datetime(2024, 1, 1) + timedelta(days=i), "asset": "A", "open": p,
+                           "high": p, "low": p, "close": p, "volume": v}
+                          for i, (p, v) in enumerate([(10.0, 1e4), (10.0, 1e4), (10.0, 200.0), (20.0, 800.0),
+                                                      (20.0, 1e4)])])
+    actions = {0: [lambda b, d, s: b.submit_order("A", -50)], 1: [lambda b, d, s: b.submit_order("A", 100)]}
+    models = lambda lib: {"execution_limits": (  # noqa: E731
+        ml4t.execution.limits.VolumeParticipationLimit(0.1) if lib is ml4t else nautilus_like.VolumeParticipationLimit(0.1))}
+
+    def probe(state, result, broker):
+        position = broker.get_position("A")
+        return (broker.get_cash(), None if position is None else position.quantity,
+                [(f.quantity, f.price) for f in broker.get_fills()])
+
+    config = {"initial_cash": 1000.0, "commission_type": "NONE", "slippage_type": "NONE",
+              "allow_short_selling": True, "next_bar_simple_cash_check": True}
+    ref = probe(*run(ml4t, actions, config, frame=frame, models=models))
+    got = probe(*run(nautilus_like, actions, config, frame=frame, models=models))
+    assert ref == (-300.0, 50.0, [(50.0, 10.0), (20.0, 10.0), (80.0, 20.0)])
+    assert got == (700.0, None, [(50.0, 10.0), (20.0, 10.0), (30.0, 20.0)])

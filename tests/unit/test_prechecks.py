@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import polars as pl
+import pytest
 
 import nautilus_like as nl
 from tests.conftest import Scripted
@@ -108,6 +109,23 @@ def test_simple_cash_check_still_closes_a_reversal_it_cannot_pay_for():
     # Short 50 @ 100 from 10,000: cash 15,000. Buying 300 @ 100 would leave
     # 15,000 - 30,000 < 0, so only the closing leg (50) fills: flat, 10,000 cash.
     config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, next_bar_simple_cash_check=True)
+    result = run(bars([100.0] * 4), config, {0: [lambda b: b.submit_order("XYZ", -50)],
+                                             1: [lambda b: b.submit_order("XYZ", 300)]})
+    assert outcomes(result) == [("filled", 50.0, None), ("filled", 50.0, None)]
+    assert fills(result) == [("ORD-1", 50.0, 100.0), ("ORD-2", 50.0, 100.0)]
+    assert result.broker.get_position("XYZ") is None and result.broker.get_cash() == 10_000.0
+
+
+@pytest.mark.parametrize("partial_fills_allowed", [False, True])
+def test_simple_cash_check_cuts_a_locked_short_reversal_before_free_cash_sizes_it(partial_fills_allowed):
+    # LOCK_NOTIONAL: short 50 @ 100 from 10,000 -> cash 15,000, 5,000 locked
+    # (free cash 15,000 - 2 x 5,000 = 5,000). Buy 300 @ 100: the open cash check
+    # sees 15,000 - 30,000 < 0 and cuts it to the closing 50 first; free cash
+    # then pays that cover (it releases 10,000 and costs 5,000). Sized by free
+    # cash first, the reversal would be cut to 150 (50 + 10,000 / 100) or,
+    # without partial fills, rejected.
+    config = nl.BacktestConfig(initial_cash=10_000, allow_short_selling=True, next_bar_simple_cash_check=True,
+                               short_cash_policy="lock_notional", partial_fills_allowed=partial_fills_allowed)
     result = run(bars([100.0] * 4), config, {0: [lambda b: b.submit_order("XYZ", -50)],
                                              1: [lambda b: b.submit_order("XYZ", 300)]})
     assert outcomes(result) == [("filled", 50.0, None), ("filled", 50.0, None)]

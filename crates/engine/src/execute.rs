@@ -90,8 +90,22 @@ impl Engine {
         let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
         let parent_id = order.parent_id;
         let held = self.portfolio.quantity(asset);
-        // Locked short collateral sizes covers and reversals first.
-        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base)? else { return Ok(false) };
+        let submitted_effect = order_effect(held, side, quantity);
+        // Backtrader's open cash check replaces the account check. It comes
+        // before the locked-cash sizing, which then sizes what it let through
+        // (a reversal cut to its closing leg is still sized as a reversal).
+        let simple_check = submitted_effect != OrderEffect::Exit && !validated && self.uses_simple_cash_check(id, at);
+        if simple_check {
+            match self.simple_cash_check(id, held, quantity, base)? {
+                Some(allowed) => quantity = allowed,
+                None => {
+                    self.reject(id, "Insufficient cash (open cash check)".into());
+                    return Ok(false);
+                }
+            }
+        }
+        // Locked short collateral sizes covers and reversals next.
+        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base, submitted_effect)? else { return Ok(false) };
         quantity = sized;
         let mut effect = order_effect(held, side, quantity);
         // Set when cash limited the order: if it then does not fill completely
@@ -102,19 +116,7 @@ impl Engine {
         if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
             return Ok(false);
         }
-        if effect != OrderEffect::Exit && !validated && self.uses_simple_cash_check(id, at) {
-            // Backtrader's open cash check replaces the account check.
-            match self.simple_cash_check(id, held, quantity, base)? {
-                Some(allowed) => {
-                    quantity = allowed;
-                    effect = order_effect(held, side, quantity);
-                }
-                None => {
-                    self.reject(id, "Insufficient cash (open cash check)".into());
-                    return Ok(false);
-                }
-            }
-        } else if effect != OrderEffect::Exit && !validated {
+        if effect != OrderEffect::Exit && !validated && !simple_check {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
                 // partial_fills_allowed: fill what the cash affords instead.
                 let affordable = if self.fills_what_cash_affords(id) && is_insufficient_cash(&reason) {

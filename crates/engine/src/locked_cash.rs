@@ -16,7 +16,7 @@
 
 use nl_core::{AssetId, EngineResult, Fill, OrderId, OrderSide, ShareType};
 
-use crate::account::{order_effect, OrderEffect, ShortCashPolicy};
+use crate::account::{OrderEffect, ShortCashPolicy};
 use crate::engine::Engine;
 
 /// Free cash and the entry basis of each asset's locked short.
@@ -192,9 +192,10 @@ impl Engine {
     /// without `partial_fills_allowed` (or with nothing affordable) are
     /// REJECTED, whatever `reject_on_insufficient_cash` says. Returns the
     /// quantity to go on with, or `None` when the order was rejected.
-    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
-        let side = self.orders[(id - 1) as usize].side;
-        let effect = order_effect(held, side, quantity);
+    /// `effect` is the order's as it came to this pass (a reversal the open
+    /// cash check cut to its closing leg is still sized as a reversal).
+    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64,
+                                      effect: OrderEffect) -> EngineResult<Option<f64>> {
         let reason = if self.covers_locked_short(id, held) && (effect == OrderEffect::Exit || self.filling_immediately) {
             "Insufficient cash to cover short"
         } else if effect == OrderEffect::Reversal && !self.filling_immediately
