@@ -159,7 +159,13 @@ def make_scenario(seed: int) -> Scenario:
     # keeps filling a cash-limited order after rejecting it and can overdraw a
     # cash account; see README): scenarios use one or the other (the vectorbt
     # presets allow partial fills).
-    if rng.random() < 0.3 and not config.get("partial_fills_allowed") \
+    # Backtrader's open cash check with shorts is one too: once a volume limit
+    # has partly filled an order, ml4t ignores the check's cut of a reversal to
+    # its closing leg and fills up to the volume limit (it can overdraw a cash
+    # account; README). The backtrader_strict preset turns the check on.
+    simple_check_reversals = config.get("preset") == "backtrader_strict" or (
+        config.get("next_bar_simple_cash_check") and config.get("allow_short_selling"))
+    if rng.random() < 0.3 and not config.get("partial_fills_allowed") and not simple_check_reversals \
             and config.get("preset") not in ("vectorbt", "vectorbt_strict"):
         # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
         models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
