@@ -272,3 +272,18 @@ def test_margin_call_liquidation_is_never_refused_by_a_submission_precheck():
     fills = result.to_fills_dataframe().select("side", "quantity", "price", "exit_reason").rows()
     assert fills == [("sell", 300.0, 50.0, ""), ("buy", 300.0, 90.0, "margin_call")]
     assert result.broker.get_cash() == -2_000.0
+
+
+def test_immediate_fill_without_a_price_from_the_source_is_rejected():
+    # VWAP execution, bar 1 has no VWAP: an immediate market order there is
+    # rejected at once ("No price available") instead of waiting (ml4t's rule).
+    prices = flat_prices({"XYZ": [100.0] * 3}).with_columns(
+        pl.Series("vwap", [100.0, None, 100.0]))
+    config = nl.BacktestConfig(initial_cash=10_000, execution_mode="same_bar", execution_price="vwap",
+                               immediate_fill=True)
+    seen = []
+    strategy = Scripted({1: [lambda b: seen.append(b.submit_order("XYZ", 10))],
+                         2: [lambda b: seen.append(b.submit_order("XYZ", 10))]})
+    nl.Engine(nl.DataFeed(prices_df=prices, vwap_col="vwap"), strategy, config).run()
+    assert [(o.status.value, o.rejection_reason) for o in seen] == [
+        ("rejected", "No price available"), ("filled", None)]

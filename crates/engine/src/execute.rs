@@ -334,7 +334,7 @@ impl Engine {
         let price = if is_buy { impacted + slip } else { impacted - slip };
         if !(price.is_finite() && price > 0.0) {
             return Err(EngineError::InvalidArgument(format!(
-                "Invalid execution price: expected a finite positive number, got {price}")));
+                "Invalid execution price: expected a finite positive number, got {}", py_float(price))));
         }
         Ok((price, slip))
     }
@@ -513,6 +513,18 @@ fn bisect_fraction(upper: f64, ok: impl Fn(f64) -> EngineResult<bool>) -> Engine
         }
     }
     Ok(low)
+}
+
+/// `x` as Python's `repr(float)` writes it (0.0, -1.5, nan, inf), so an
+/// error message reads as ml4t-backtest's does.
+fn py_float(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{x:?}")
+    }
 }
 
 /// A cash shortfall (partial fills may help), not an account restriction.

@@ -11,7 +11,7 @@
 use nl_core::{BarIndex, EngineResult, ExecutionMode, OrderId, OrderType};
 
 use crate::engine::{Engine, Phase};
-use crate::fill::MatchPoint;
+use crate::fill::{execution_price, MatchPoint};
 
 impl Engine {
     /// Fills order `id`, just queued, at once if it qualifies.
@@ -38,7 +38,12 @@ impl Engine {
     fn fill_immediately(&mut self, id: OrderId, b: BarIndex) -> EngineResult<()> {
         if self.round_quantity(id) {
             let asset = self.orders[(id - 1) as usize].asset;
-            if self.row_in_bar(b, asset).is_none() {
+            let priced = self.row_in_bar(b, asset).is_some_and(|row| {
+                let o = &self.orders[(id - 1) as usize];
+                !execution_price(o, &self.market.bar_at(row), MatchPoint::Execution, self.cfg.execution_price).0.is_nan()
+            });
+            // No bar, or no price from the configured source (a bar without VWAP).
+            if !priced {
                 self.reject(id, "No price available".into());
             } else {
                 self.filling_immediately = true;
