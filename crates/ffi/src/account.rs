@@ -2,8 +2,8 @@
 
 use nl_engine::margin::MarginSchedule;
 
-use crate::error::{guard, null_error, NlStatus};
-use crate::handles::{engine, NlEngine};
+use crate::error::{guard, NlStatus};
+use crate::handles::{engine, write, NlEngine};
 
 /// One margin call (see `nl_engine_margin_call`).
 #[repr(C)]
@@ -27,12 +27,8 @@ pub struct NlMarginCall {
 pub unsafe extern "C" fn nl_engine_margin_state(e: *mut NlEngine, out_equity: *mut f64, out_requirement: *mut f64) -> NlStatus {
     guard(|| {
         let eng = engine(e)?;
-        if out_equity.is_null() || out_requirement.is_null() {
-            return Err(null_error("output"));
-        }
-        out_equity.write(eng.net_liquidation_value());
-        out_requirement.write(eng.maintenance_requirement());
-        Ok(())
+        write(out_equity, eng.net_liquidation_value())?;
+        write(out_requirement, eng.maintenance_requirement())
     })
 }
 
@@ -43,8 +39,7 @@ pub unsafe extern "C" fn nl_engine_margin_state(e: *mut NlEngine, out_equity: *m
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_margin_call_count(e: *mut NlEngine, out: *mut usize) -> NlStatus {
     guard(|| {
-        let n = engine(e)?.margin_calls().len();
-        out.as_mut().map(|o| *o = n).ok_or_else(|| null_error("output"))
+        write(out, engine(e)?.margin_calls().len())
     })
 }
 
@@ -60,7 +55,7 @@ pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: 
             return Err(nl_core::EngineError::NotFound(format!("margin call {i} of {}", eng.margin_calls().len())));
         };
         let call = NlMarginCall { bar: c.bar, equity: c.equity, requirement: c.requirement, liquidated: c.liquidated };
-        out.as_mut().map(|o| *o = call).ok_or_else(|| null_error("output"))
+        write(out, call)
     })
 }
 
@@ -73,12 +68,8 @@ pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: 
 pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut *const f64, out_len: *mut usize) -> NlStatus {
     guard(|| {
         let eng = engine(e)?;
-        if out_fees.is_null() || out_len.is_null() {
-            return Err(null_error("output"));
-        }
-        out_fees.write(eng.borrow_fees().as_ptr());
-        out_len.write(eng.borrow_fees().len());
-        Ok(())
+        write(out_fees, eng.borrow_fees().as_ptr())?;
+        write(out_len, eng.borrow_fees().len())
     })
 }
 

@@ -439,7 +439,7 @@ pub(crate) unsafe fn engine<'a>(e: *mut NlEngine) -> Result<&'a mut Engine, Engi
 ///
 /// # Safety
 /// `out` must be null or valid for writing a `T`.
-unsafe fn write<T>(out: *mut T, v: T) -> Result<(), EngineError> {
+pub(crate) unsafe fn write<T>(out: *mut T, v: T) -> Result<(), EngineError> {
     if out.is_null() {
         return Err(null_error("output"));
     }

@@ -5,7 +5,7 @@ use nl_core::EngineError;
 use nl_engine::{LimitAction, LimitKind, PortfolioLimit};
 
 use crate::error::{guard, null_error, NlStatus};
-use crate::handles::{engine, NlEngine};
+use crate::handles::{engine, write, NlEngine};
 
 /// Limit kinds for [`NlPortfolioLimitSpec::kind`] (ml4t's class names).
 pub const NL_PORTFOLIO_LIMIT_MAX_DRAWDOWN: u32 = 1;
@@ -119,8 +119,7 @@ pub unsafe extern "C" fn nl_engine_set_portfolio_limits(e: *mut NlEngine, specs:
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_portfolio_limit_event_count(e: *mut NlEngine, out: *mut usize) -> NlStatus {
     guard(|| {
-        let n = engine(e)?.limit_events().len();
-        out.as_mut().map(|o| *o = n).ok_or_else(|| null_error("output"))
+        write(out, engine(e)?.limit_events().len())
     })
 }
 
@@ -145,6 +144,6 @@ pub unsafe extern "C" fn nl_engine_portfolio_limit_event(e: *mut NlEngine, i: us
             threshold: ev.threshold,
             order_id: ev.order_id.unwrap_or(0),
         };
-        out.as_mut().map(|o| *o = event).ok_or_else(|| null_error("output"))
+        write(out, event)
     })
 }
