@@ -59,6 +59,20 @@ class Scripted(nl.Strategy):
             self.seen.append(self.observe(self.bar, timestamp, data, context, broker))
 
 
+FLAT_T0 = datetime(2024, 3, 1)
+
+
+def flat_prices(closes: dict[str, list[float | None]], times: list[datetime] | None = None) -> pl.DataFrame:
+    """Flat bars (open = high = low = close = the listed price, volume 1e6) per
+    asset, on `times` (default: consecutive days from 2024-03-01), so a market
+    order fills at the next bar's listed price. None: no row on that bar."""
+    n = len(next(iter(closes.values())))
+    times = times or [FLAT_T0 + timedelta(days=i) for i in range(n)]
+    rows = [{"timestamp": times[i], "asset": a, "open": c, "high": c, "low": c, "close": c, "volume": 1e6}
+            for a, seq in closes.items() for i, c in enumerate(seq) if c is not None]
+    return pl.DataFrame(rows).sort(["timestamp", "asset"])
+
+
 def run(actions=None, config=None, prices=None, observe=None, **engine_kw):
     strategy = Scripted(actions, observe)
     feed = nl.DataFeed(prices_df=fixture_prices() if prices is None else prices)

@@ -8,28 +8,21 @@ market order fills at the next bar's open = the listed price.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 import pytest
 
 import nautilus_like as nl
-from tests.conftest import Scripted
+from tests.conftest import FLAT_T0 as D0
+from tests.conftest import Scripted, flat_prices
 
-D0 = datetime(2024, 3, 1)
-
-
-def flat_prices(closes: dict[str, list[float]], days: list[int] | None = None) -> pl.DataFrame:
-    n = len(next(iter(closes.values())))
-    days = days or list(range(n))
-    rows = [{"timestamp": D0 + timedelta(days=days[i]), "asset": a, "open": c, "high": c, "low": c, "close": c,
-             "volume": 1e6} for a, seq in closes.items() for i, c in enumerate(seq)]
-    return pl.DataFrame(rows).sort(["timestamp", "asset"])
 
 
 def run(closes, config, actions, observe=None, days=None):
     strategy = Scripted(actions, observe)
-    feed = nl.DataFeed(prices_df=flat_prices(closes, days))
+    times = None if days is None else [D0 + timedelta(days=d) for d in days]
+    feed = nl.DataFeed(prices_df=flat_prices(closes, times))
     return nl.Engine(feed, strategy, config).run(), strategy
 
 

@@ -8,8 +8,7 @@ import pytest
 
 import nautilus_like as nl
 from nautilus_like import AssetClass, ContractSpec
-from tests.unit.test_accounts import flat_prices
-from tests.conftest import Scripted
+from tests.conftest import Scripted, flat_prices
 
 ES = {"ES": ContractSpec("ES", AssetClass.FUTURE, multiplier=50.0, tick_size=0.25)}
 

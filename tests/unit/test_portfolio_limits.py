@@ -20,21 +20,13 @@ from nautilus_like.risk import (
     MaxPositionsLimit,
     NetExposureLimit,
 )
-from tests.conftest import Scripted
+from tests.conftest import FLAT_T0 as D0
+from tests.conftest import Scripted, flat_prices
 
-D0 = datetime(2024, 3, 1)
 
 
 def day(i: int) -> datetime:
     return D0 + timedelta(days=i)
-
-
-def flat_prices(closes: dict[str, list[float]], times: list[datetime] | None = None) -> pl.DataFrame:
-    n = len(next(iter(closes.values())))
-    times = times or [day(i) for i in range(n)]
-    rows = [{"timestamp": times[i], "asset": a, "open": c, "high": c, "low": c, "close": c, "volume": 1e6}
-            for a, seq in closes.items() for i, c in enumerate(seq)]
-    return pl.DataFrame(rows).sort(["timestamp", "asset"])
 
 
 def run(closes, actions, limits, config=None, times=None):

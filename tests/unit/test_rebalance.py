@@ -8,22 +8,16 @@ Cash is 10,000 unless stated.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 import pytest
 
 import nautilus_like as nl
 from nautilus_like import RebalanceConfig, TargetWeightExecutor
+from tests.conftest import FLAT_T0, flat_prices
 
-D0 = datetime(2024, 3, 1)
-
-
-def flat_prices(closes: dict[str, list[float | None]]) -> pl.DataFrame:
-    """None: the asset has no row on that bar."""
-    rows = [{"timestamp": D0 + timedelta(days=i), "asset": a, "open": c, "high": c, "low": c, "close": c,
-             "volume": 1e6} for a, seq in closes.items() for i, c in enumerate(seq) if c is not None]
-    return pl.DataFrame(rows).sort(["timestamp", "asset"])
+D0 = FLAT_T0
 
 
 class WithData(nl.Strategy):
