@@ -492,30 +492,6 @@ cdef extern from "nautilus_like.h":
     # LEAN's shadow-account validation of the queue at the open.
     bool next_bar_queue_shadow_validation;
 
-  cdef struct NlPosition:
-    # Unique per opened position.
-    uint64_t serial;
-    uint32_t asset;
-    double quantity;
-    double entry_price;
-    uint32_t entry_bar;
-    uint32_t bars_held;
-    double entry_commission;
-    # Average per-unit entry slippage.
-    double entry_slippage;
-    double high_water_mark;
-    double low_water_mark;
-    double max_favorable_excursion;
-    double max_adverse_excursion;
-    double initial_quantity;
-    double entry_available_size;
-    # The opening fill's quotes (NaN without quotes).
-    double entry_bid;
-    double entry_ask;
-    double entry_mid;
-    # The position's latest mark.
-    double current_price;
-
   cdef struct NlOrder:
     uint64_t id;
     uint32_t asset;
@@ -550,6 +526,30 @@ cdef extern from "nautilus_like.h":
     uint32_t exit_reason;
     # True when a position rule sent the order (see `nl_engine_order_exit_detail`).
     bool has_exit_detail;
+
+  cdef struct NlPosition:
+    # Unique per opened position.
+    uint64_t serial;
+    uint32_t asset;
+    double quantity;
+    double entry_price;
+    uint32_t entry_bar;
+    uint32_t bars_held;
+    double entry_commission;
+    # Average per-unit entry slippage.
+    double entry_slippage;
+    double high_water_mark;
+    double low_water_mark;
+    double max_favorable_excursion;
+    double max_adverse_excursion;
+    double initial_quantity;
+    double entry_available_size;
+    # The opening fill's quotes (NaN without quotes).
+    double entry_bid;
+    double entry_ask;
+    double entry_mid;
+    # The position's latest mark.
+    double current_price;
 
   cdef struct NlFill:
     uint64_t order_id;
@@ -746,6 +746,24 @@ cdef extern from "nautilus_like.h":
                                          double initial,
                                          double maintenance);
 
+  # Starts bar `bar` (marks, then NEXT_BAR fills at the open).
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_begin_bar(NlEngine *e, uint32_t bar);
+
+  # Ends the current bar (SAME_BAR fills, equity snapshot).
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_end_bar(NlEngine *e);
+
+  # Sets each bar's session (trading-day) number, needed by DAY orders.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `sessions` valid for `n` reads.
+  NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
+
   # Sets the engine's commission models (before its first bar).
   #
   # # Safety
@@ -839,18 +857,6 @@ cdef extern from "nautilus_like.h":
   # `e` must be null or come from `nl_engine_new` and not have been dropped before.
   void nl_engine_drop(NlEngine *e);
 
-  # Starts bar `bar` (marks, then NEXT_BAR fills at the open).
-  #
-  # # Safety
-  # `e` must be a live engine handle.
-  NlStatus nl_engine_begin_bar(NlEngine *e, uint32_t bar);
-
-  # Ends the current bar (SAME_BAR fills, equity snapshot).
-  #
-  # # Safety
-  # `e` must be a live engine handle.
-  NlStatus nl_engine_end_bar(NlEngine *e);
-
   # Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
   # when not given; `parent_id` is 0 for none; `time_in_force` a `TimeInForce` code. `out_outcome` receives an `NL_SUBMIT_*` code and
   # `out_order_id` the id (0 when ignored).
@@ -916,11 +922,38 @@ cdef extern from "nautilus_like.h":
                                   double trail_amount,
                                   uint8_t *out_updated);
 
-  # Sets each bar's session (trading-day) number, needed by DAY orders.
+  # Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
   #
   # # Safety
-  # `e` must be a live engine handle; `sessions` valid for `n` reads.
-  NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
+  # `e` must be a live engine handle; `out_cancelled` valid for writing.
+  NlStatus nl_engine_cancel_order(NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
+
+  # The order with id `order_id` (ids start at 1).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_order(NlEngine *e, uint64_t order_id, NlOrder *out);
+
+  # The rejection reason of an order as a new string (free with `nl_string_free`);
+  # null when the order has none.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_order_rejection_reason(NlEngine *e, uint64_t order_id, char **out);
+
+  # The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
+  # or null. Free it with `nl_string_free`.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_order_exit_detail(NlEngine *e, uint64_t order_id, char **out);
+
+  # Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
+  # receives how many were written.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `ids` valid for `cap` writes.
+  NlStatus nl_engine_pending_ids(NlEngine *e, uint64_t *ids, size_t cap, size_t *out_n);
 
   # Buying power for new long entries.
   #
@@ -934,12 +967,6 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_valuation_price(NlEngine *e, uint32_t asset, double *out);
-
-  # Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
-  #
-  # # Safety
-  # `e` must be a live engine handle; `out_cancelled` valid for writing.
-  NlStatus nl_engine_cancel_order(NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
 
   # Cash, equity (cash + positions at last prices) and the engine's current bar
   # (-1 before the first bar).
@@ -999,33 +1026,6 @@ cdef extern from "nautilus_like.h":
                             size_t *out_pending,
                             size_t *out_fills,
                             size_t *out_trades);
-
-  # The order with id `order_id` (ids start at 1).
-  #
-  # # Safety
-  # `e` must be a live engine handle; `out` valid for writing.
-  NlStatus nl_engine_order(NlEngine *e, uint64_t order_id, NlOrder *out);
-
-  # The rejection reason of an order as a new string (free with `nl_string_free`);
-  # null when the order has none.
-  #
-  # # Safety
-  # `e` must be a live engine handle; `out` valid for writing.
-  NlStatus nl_engine_order_rejection_reason(NlEngine *e, uint64_t order_id, char **out);
-
-  # The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
-  # or null. Free it with `nl_string_free`.
-  #
-  # # Safety
-  # `e` must be a live engine handle; `out` valid for writing.
-  NlStatus nl_engine_order_exit_detail(NlEngine *e, uint64_t order_id, char **out);
-
-  # Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
-  # receives how many were written.
-  #
-  # # Safety
-  # `e` must be a live engine handle; `ids` valid for `cap` writes.
-  NlStatus nl_engine_pending_ids(NlEngine *e, uint64_t *ids, size_t cap, size_t *out_n);
 
   # The `index`-th fill (0-based, in execution order).
   #

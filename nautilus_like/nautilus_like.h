@@ -783,39 +783,6 @@ typedef struct NlEngineConfig {
   bool next_bar_queue_shadow_validation;
 } NlEngineConfig;
 
-typedef struct NlPosition {
-  /**
-   * Unique per opened position.
-   */
-  uint64_t serial;
-  uint32_t asset;
-  double quantity;
-  double entry_price;
-  uint32_t entry_bar;
-  uint32_t bars_held;
-  double entry_commission;
-  /**
-   * Average per-unit entry slippage.
-   */
-  double entry_slippage;
-  double high_water_mark;
-  double low_water_mark;
-  double max_favorable_excursion;
-  double max_adverse_excursion;
-  double initial_quantity;
-  double entry_available_size;
-  /**
-   * The opening fill's quotes (NaN without quotes).
-   */
-  double entry_bid;
-  double entry_ask;
-  double entry_mid;
-  /**
-   * The position's latest mark.
-   */
-  double current_price;
-} NlPosition;
-
 typedef struct NlOrder {
   uint64_t id;
   uint32_t asset;
@@ -871,6 +838,39 @@ typedef struct NlOrder {
    */
   bool has_exit_detail;
 } NlOrder;
+
+typedef struct NlPosition {
+  /**
+   * Unique per opened position.
+   */
+  uint64_t serial;
+  uint32_t asset;
+  double quantity;
+  double entry_price;
+  uint32_t entry_bar;
+  uint32_t bars_held;
+  double entry_commission;
+  /**
+   * Average per-unit entry slippage.
+   */
+  double entry_slippage;
+  double high_water_mark;
+  double low_water_mark;
+  double max_favorable_excursion;
+  double max_adverse_excursion;
+  double initial_quantity;
+  double entry_available_size;
+  /**
+   * The opening fill's quotes (NaN without quotes).
+   */
+  double entry_bid;
+  double entry_ask;
+  double entry_mid;
+  /**
+   * The position's latest mark.
+   */
+  double current_price;
+} NlPosition;
 
 typedef struct NlFill {
   uint64_t order_id;
@@ -1163,6 +1163,30 @@ enum NlStatus nl_engine_set_margin_schedule(struct NlEngine *e,
                                             double maintenance);
 
 /**
+ * Starts bar `bar` (marks, then NEXT_BAR fills at the open).
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_begin_bar(struct NlEngine *e, uint32_t bar);
+
+/**
+ * Ends the current bar (SAME_BAR fills, equity snapshot).
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_end_bar(struct NlEngine *e);
+
+/**
+ * Sets each bar's session (trading-day) number, needed by DAY orders.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `sessions` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+
+/**
  * Sets the engine's commission models (before its first bar).
  *
  * # Safety
@@ -1288,22 +1312,6 @@ enum NlStatus nl_engine_new(const struct NlEngineConfig *cfg,
 void nl_engine_drop(struct NlEngine *e);
 
 /**
- * Starts bar `bar` (marks, then NEXT_BAR fills at the open).
- *
- * # Safety
- * `e` must be a live engine handle.
- */
-enum NlStatus nl_engine_begin_bar(struct NlEngine *e, uint32_t bar);
-
-/**
- * Ends the current bar (SAME_BAR fills, equity snapshot).
- *
- * # Safety
- * `e` must be a live engine handle.
- */
-enum NlStatus nl_engine_end_bar(struct NlEngine *e);
-
-/**
  * Submits an order. `limit_price`, `stop_price` and `trail_amount` are NaN
  * when not given; `parent_id` is 0 for none; `time_in_force` a `TimeInForce` code. `out_outcome` receives an `NL_SUBMIT_*` code and
  * `out_order_id` the id (0 when ignored).
@@ -1377,12 +1385,47 @@ enum NlStatus nl_engine_update_order(struct NlEngine *e,
                                      uint8_t *out_updated);
 
 /**
- * Sets each bar's session (trading-day) number, needed by DAY orders.
+ * Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
  *
  * # Safety
- * `e` must be a live engine handle; `sessions` valid for `n` reads.
+ * `e` must be a live engine handle; `out_cancelled` valid for writing.
  */
-enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+enum NlStatus nl_engine_cancel_order(struct NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
+
+/**
+ * The order with id `order_id` (ids start at 1).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_order(struct NlEngine *e, uint64_t order_id, struct NlOrder *out);
+
+/**
+ * The rejection reason of an order as a new string (free with `nl_string_free`);
+ * null when the order has none.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_order_rejection_reason(struct NlEngine *e, uint64_t order_id, char **out);
+
+/**
+ * The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
+ * or null. Free it with `nl_string_free`.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_order_exit_detail(struct NlEngine *e, uint64_t order_id, char **out);
+
+/**
+ * Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
+ * receives how many were written.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `ids` valid for `cap` writes.
+ */
+enum NlStatus nl_engine_pending_ids(struct NlEngine *e, uint64_t *ids, size_t cap, size_t *out_n);
 
 /**
  * Buying power for new long entries.
@@ -1400,14 +1443,6 @@ enum NlStatus nl_engine_buying_power(struct NlEngine *e, double *out);
  * `e` must be a live engine handle; `out` valid for writing.
  */
 enum NlStatus nl_engine_valuation_price(struct NlEngine *e, uint32_t asset, double *out);
-
-/**
- * Cancels a pending order; `out_cancelled` is 0 if it was not pending, else 1.
- *
- * # Safety
- * `e` must be a live engine handle; `out_cancelled` valid for writing.
- */
-enum NlStatus nl_engine_cancel_order(struct NlEngine *e, uint64_t order_id, uint8_t *out_cancelled);
 
 /**
  * Cash, equity (cash + positions at last prices) and the engine's current bar
@@ -1492,41 +1527,6 @@ enum NlStatus nl_engine_counts(struct NlEngine *e,
                                size_t *out_pending,
                                size_t *out_fills,
                                size_t *out_trades);
-
-/**
- * The order with id `order_id` (ids start at 1).
- *
- * # Safety
- * `e` must be a live engine handle; `out` valid for writing.
- */
-enum NlStatus nl_engine_order(struct NlEngine *e, uint64_t order_id, struct NlOrder *out);
-
-/**
- * The rejection reason of an order as a new string (free with `nl_string_free`);
- * null when the order has none.
- *
- * # Safety
- * `e` must be a live engine handle; `out` valid for writing.
- */
-enum NlStatus nl_engine_order_rejection_reason(struct NlEngine *e, uint64_t order_id, char **out);
-
-/**
- * The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
- * or null. Free it with `nl_string_free`.
- *
- * # Safety
- * `e` must be a live engine handle; `out` valid for writing.
- */
-enum NlStatus nl_engine_order_exit_detail(struct NlEngine *e, uint64_t order_id, char **out);
-
-/**
- * Writes up to `cap` pending order ids (submission order) into `ids`; `out_n`
- * receives how many were written.
- *
- * # Safety
- * `e` must be a live engine handle; `ids` valid for `cap` writes.
- */
-enum NlStatus nl_engine_pending_ids(struct NlEngine *e, uint64_t *ids, size_t cap, size_t *out_n);
 
 /**
  * The `index`-th fill (0-based, in execution order).

@@ -9,17 +9,29 @@
 //!   Rust are freed with `nl_string_free`.
 
 mod account;
+mod bar;
+mod config;
 mod costs;
 mod error;
+mod enums;
 mod handles;
+mod orders;
+mod portfolio;
 mod portfolio_limits;
 mod rebalance;
 mod rules;
+mod values;
 
 pub use account::*;
+pub use bar::*;
+pub use config::*;
 pub use costs::*;
 pub use error::*;
+pub use enums::*;
 pub use handles::*;
+pub use orders::*;
+pub use portfolio::*;
 pub use portfolio_limits::*;
 pub use rebalance::*;
 pub use rules::*;
+pub use values::*;

@@ -1,0 +1,257 @@
+//! Value structs of orders, fills, positions and trades that cross the ABI.
+
+use nl_core::{
+    Fill, Order, Position, Trade,
+};
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlOrder {
+    pub id: u64,
+    pub asset: u32,
+    pub side: u32,
+    pub order_type: u32,
+    pub status: u32,
+    pub quantity: f64,
+    pub requested_quantity: f64,
+    /// NaN when the order has no such price.
+    pub limit_price: f64,
+    pub stop_price: f64,
+    pub trail_amount: f64,
+    /// -1 until a stop (or stop-limit) triggers.
+    pub stop_triggered_bar: i64,
+    pub created_bar: u32,
+    /// -1 until the order fills.
+    pub filled_bar: i64,
+    /// NaN until the order fills.
+    pub filled_price: f64,
+    pub filled_quantity: f64,
+    pub commission: f64,
+    pub has_rejection_reason: bool,
+    /// The bracket entry's id, 0 when none.
+    pub parent_id: u64,
+    /// A `TimeInForce` code.
+    pub time_in_force: u32,
+    /// A `CancelReason` code, -1 unless cancelled.
+    pub cancel_reason: i32,
+    /// -1 unless cancelled during a bar.
+    pub cancelled_bar: i64,
+    /// An `ExitReason` code.
+    pub exit_reason: u32,
+    /// True when a position rule sent the order (see `nl_engine_order_exit_detail`).
+    pub has_exit_detail: bool,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlFill {
+    pub order_id: u64,
+    pub asset: u32,
+    pub side: u32,
+    pub quantity: f64,
+    pub price: f64,
+    pub bar: u32,
+    pub commission: f64,
+    /// Per unit.
+    pub slippage: f64,
+    /// An `ExecutionPrice` code.
+    pub price_source: u32,
+    pub reference_price: f64,
+    pub available_size: f64,
+    /// Quotes of the fill bar (NaN when the feed has none).
+    pub bid: f64,
+    pub ask: f64,
+    pub quote_mid: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
+    /// True when the fill reduced, closed or reversed a position.
+    pub is_exit: bool,
+    /// An `OrderType` code.
+    pub order_type: u32,
+    /// NaN when the order has no such price.
+    pub limit_price: f64,
+    pub stop_price: f64,
+    /// -1 when no stop triggered.
+    pub stop_triggered_bar: i64,
+    /// An `ExitReason` code (meaningful when `is_exit`).
+    pub exit_reason: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlPosition {
+    /// Unique per opened position.
+    pub serial: u64,
+    pub asset: u32,
+    pub quantity: f64,
+    pub entry_price: f64,
+    pub entry_bar: u32,
+    pub bars_held: u32,
+    pub entry_commission: f64,
+    /// Average per-unit entry slippage.
+    pub entry_slippage: f64,
+    pub high_water_mark: f64,
+    pub low_water_mark: f64,
+    pub max_favorable_excursion: f64,
+    pub max_adverse_excursion: f64,
+    pub initial_quantity: f64,
+    pub entry_available_size: f64,
+    /// The opening fill's quotes (NaN without quotes).
+    pub entry_bid: f64,
+    pub entry_ask: f64,
+    pub entry_mid: f64,
+    /// The position's latest mark.
+    pub current_price: f64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NlTrade {
+    pub asset: u32,
+    pub entry_bar: u32,
+    pub exit_bar: u32,
+    pub entry_price: f64,
+    pub exit_price: f64,
+    pub quantity: f64,
+    pub pnl: f64,
+    pub pnl_percent: f64,
+    pub bars_held: u32,
+    pub fees: f64,
+    pub entry_slippage: f64,
+    pub exit_slippage: f64,
+    pub mfe: f64,
+    pub mae: f64,
+    /// A `TradeStatus` code.
+    pub status: u32,
+    pub entry_available_size: f64,
+    pub exit_available_size: f64,
+    /// Entry and exit fills' quotes (NaN without quotes).
+    pub entry_bid: f64,
+    pub entry_ask: f64,
+    pub entry_mid: f64,
+    pub exit_bid: f64,
+    pub exit_ask: f64,
+    pub exit_mid: f64,
+    /// An `ExitReason` code.
+    pub exit_reason: u32,
+    /// The order whose fill closed or reduced the position.
+    pub exit_order_id: u64,
+}
+
+pub(crate) fn opt_nan(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+impl From<&Order> for NlOrder {
+    fn from(o: &Order) -> Self {
+        NlOrder {
+            id: o.id,
+            asset: o.asset,
+            side: o.side as u32,
+            order_type: o.order_type as u32,
+            status: o.status as u32,
+            quantity: o.quantity,
+            requested_quantity: o.requested_quantity,
+            limit_price: opt_nan(o.limit_price),
+            stop_price: opt_nan(o.stop_price),
+            trail_amount: opt_nan(o.trail_amount),
+            stop_triggered_bar: o.stop_triggered_bar.map_or(-1, i64::from),
+            created_bar: o.created_bar,
+            filled_bar: o.filled_bar.map_or(-1, i64::from),
+            filled_price: opt_nan(o.filled_price),
+            filled_quantity: o.filled_quantity,
+            commission: o.commission,
+            has_rejection_reason: o.rejection_reason.is_some(),
+            parent_id: o.parent_id.unwrap_or(0),
+            time_in_force: o.time_in_force as u32,
+            cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
+            cancelled_bar: o.cancelled_bar.map_or(-1, i64::from),
+            exit_reason: o.exit_reason as u32,
+            has_exit_detail: o.exit_detail.is_some(),
+        }
+    }
+}
+
+impl From<&Fill> for NlFill {
+    fn from(f: &Fill) -> Self {
+        NlFill {
+            order_id: f.order_id,
+            asset: f.asset,
+            side: f.side as u32,
+            quantity: f.quantity,
+            price: f.price,
+            bar: f.bar,
+            commission: f.commission,
+            slippage: f.slippage,
+            price_source: f.price_source as u32,
+            reference_price: f.reference_price,
+            available_size: f.available_size,
+            bid: f.bid,
+            ask: f.ask,
+            quote_mid: f.quote_mid,
+            bid_size: f.bid_size,
+            ask_size: f.ask_size,
+            is_exit: f.is_exit,
+            order_type: f.order_type as u32,
+            limit_price: opt_nan(f.limit_price),
+            stop_price: opt_nan(f.stop_price),
+            stop_triggered_bar: f.stop_triggered_bar.map_or(-1, i64::from),
+            exit_reason: f.exit_reason as u32,
+        }
+    }
+}
+
+impl From<&Trade> for NlTrade {
+    fn from(t: &Trade) -> Self {
+        NlTrade {
+            asset: t.asset,
+            entry_bar: t.entry_bar,
+            exit_bar: t.exit_bar,
+            entry_price: t.entry_price,
+            exit_price: t.exit_price,
+            quantity: t.quantity,
+            pnl: t.pnl,
+            pnl_percent: t.pnl_percent,
+            bars_held: t.bars_held,
+            fees: t.fees,
+            entry_slippage: t.entry_slippage,
+            exit_slippage: t.exit_slippage,
+            mfe: t.mfe,
+            mae: t.mae,
+            status: t.status as u32,
+            entry_available_size: t.entry_available_size,
+            entry_bid: t.entry_quote.bid,
+            entry_ask: t.entry_quote.ask,
+            entry_mid: t.entry_quote.mid,
+            exit_bid: t.exit_quote.bid,
+            exit_ask: t.exit_quote.ask,
+            exit_mid: t.exit_quote.mid,
+            exit_reason: t.exit_reason as u32,
+            exit_order_id: t.exit_order,
+            exit_available_size: t.exit_available_size,
+        }
+    }
+}
+
+pub(crate) fn position_struct(p: &Position) -> NlPosition {
+    NlPosition {
+        serial: p.serial,
+        asset: p.asset,
+        quantity: p.quantity,
+        entry_price: p.entry_price,
+        entry_bar: p.entry_bar,
+        bars_held: p.bars_held,
+        entry_commission: p.entry_commission,
+        entry_slippage: p.entry_slippage,
+        high_water_mark: p.high_water_mark,
+        low_water_mark: p.low_water_mark,
+        max_favorable_excursion: p.max_favorable_excursion,
+        max_adverse_excursion: p.max_adverse_excursion,
+        initial_quantity: p.initial_quantity,
+        entry_available_size: p.entry_available_size,
+        entry_bid: p.entry_quote.bid,
+        entry_ask: p.entry_quote.ask,
+        entry_mid: p.entry_quote.mid,
+        current_price: p.current_price,
+    }
+}
