@@ -187,6 +187,27 @@ pub enum ExitReason {
     MarginCall = 7,
 }
 
+impl ExitReason {
+    /// Of two reasons, the one ml4t's keyword precedence names first when a
+    /// description mentions both (stop loss, take profit, trailing, time,
+    /// liquidation, end of data; a plain signal last).
+    pub fn strongest(self, other: ExitReason) -> ExitReason {
+        fn rank(r: ExitReason) -> u8 {
+            match r {
+                ExitReason::StopLoss => 0,
+                ExitReason::TakeProfit => 1,
+                ExitReason::TrailingStop => 2,
+                ExitReason::TimeStop => 3,
+                ExitReason::RiskLiquidation => 4,
+                ExitReason::EndOfData => 5,
+                ExitReason::MarginCall => 6,
+                ExitReason::Signal => 7,
+            }
+        }
+        if rank(other) < rank(self) { other } else { self }
+    }
+}
+
 /// The price a triggered stop or take-profit rule fills at.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

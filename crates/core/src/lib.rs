@@ -5,10 +5,12 @@
 mod enums;
 mod error;
 mod model;
+mod refusal;
 
 pub use enums::*;
 pub use error::{EngineError, EngineResult};
 pub use model::*;
+pub use refusal::Refusal;
 
 /// Index of an asset in the feed's sorted asset list.
 pub type AssetId = u32;

@@ -1,6 +1,7 @@
 //! Orders, fills, positions and round-trip trades as plain values.
 
 use crate::{
+    Refusal,
     AssetId, BarIndex, CancelReason, ExecutionPrice, ExitReason, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce,
     TradeStatus,
 };
@@ -30,7 +31,7 @@ pub struct Order {
     pub filled_price: Option<f64>,
     pub filled_quantity: f64,
     pub commission: f64,
-    pub rejection_reason: Option<String>,
+    pub rejection_reason: Option<Refusal>,
     /// The bracket entry this exit belongs to: when one order of a bracket
     /// fills completely, the pending orders with the same parent are cancelled.
     pub parent_id: Option<OrderId>,

@@ -7,6 +7,7 @@
 //! power = excess equity over initial margin / initial margin rate). The
 //! 0.01 cash tolerance is ml4t's too.
 
+use nl_core::Refusal;
 use std::collections::VecDeque;
 
 use nl_core::{BarIndex, OrderSide};
@@ -104,18 +105,14 @@ pub fn entry_rejection(
     available: f64,
     e: &EntryCheck,
     buying_power: impl Fn(f64, bool) -> f64,
-    projected: Option<&dyn Fn(f64, f64) -> Option<String>>,
-) -> Option<String> {
+    projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>>,
+) -> Option<Refusal> {
     let after = e.held + e.side.sign() * e.quantity;
     let cost = |qty: f64| (qty * e.price * e.multiplier).abs();
     let leverage_check = |need: f64, cash: f64, without_asset: bool| {
         let have = buying_power(cash, without_asset);
-        (need > have + CASH_TOLERANCE).then(|| {
-            format!(
-                "Insufficient buying power: need ${need:.2}, have ${have:.2} (IM={:.1}%)",
-                rules.initial_margin * 100.0
-            )
-        })
+        (need > have + CASH_TOLERANCE)
+            .then_some(Refusal::InsufficientBuyingPower { need, have, initial_margin: rules.initial_margin })
     };
     let short_without_cash =
         !rules.allow_leverage && rules.short_cash_policy == ShortCashPolicy::CreditProceeds && after < 0.0;
@@ -125,7 +122,7 @@ pub fn entry_rejection(
         OrderEffect::Exit => None,
         OrderEffect::Reversal => {
             if !rules.allow_short_selling {
-                return Some("Position reversal not allowed in cash account".into());
+                return Some(Refusal::ReversalNotAllowed);
             }
             if let Some(check) = projected {
                 return check(cash - e.commission, after);
@@ -139,16 +136,15 @@ pub fn entry_rejection(
             if short_without_cash {
                 return None;
             }
-            (need > cash_after_close + tolerance).then(|| {
-                format!("Insufficient cash for reversal: need ${need:.2}, have ${cash_after_close:.2} after closing")
-            })
+            (need > cash_after_close + tolerance)
+                .then_some(Refusal::InsufficientCashForReversal { need, have: cash_after_close })
         }
         OrderEffect::Entry => {
             let available = available - e.commission;
             let need = cost(e.quantity);
             let opening = e.held == 0.0;
             if after < 0.0 && !rules.allow_short_selling {
-                return Some(if opening { "Short selling not allowed in cash account" } else { "Short positions not allowed in cash account" }.into());
+                return Some(if opening { Refusal::ShortSellingNotAllowed } else { Refusal::ShortPositionsNotAllowed });
             }
             if let Some(check) = projected {
                 return check(available, after);
@@ -161,10 +157,9 @@ pub fn entry_rejection(
             }
             (need > available + tolerance).then(|| {
                 if opening && rules.allow_short_selling {
-                    let dir = if after > 0.0 { "long" } else { "short" };
-                    format!("Insufficient cash for {dir}: need ${need:.2}, have ${available:.2}")
+                    Refusal::InsufficientCashFor { short: after < 0.0, need, have: available }
                 } else {
-                    format!("Insufficient cash: need ${need:.2}, have ${available:.2}")
+                    Refusal::InsufficientCash { need, have: available }
                 }
             })
         }
@@ -244,7 +239,7 @@ mod tests {
         let bp = |cash: f64, _: bool| cash / 0.5;
         assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &buy, bp, None), None);
         let big = EntryCheck { quantity: 201.0, ..buy };
-        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp, None).as_deref(),
+        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp, None).map(|r| r.to_string()).as_deref(),
                    Some("Insufficient buying power: need $20100.00, have $20000.00 (IM=50.0%)"));
         // Long 100 @ 100 reversed by selling 300: cash after the close is
         // 10,000 + 10,000; the new 200 short is checked without the old position.
@@ -269,12 +264,12 @@ mod tests {
         let never = |_: f64, _: bool| unreachable!();
         let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 80.0001, price: 100.0, multiplier: 1.0, commission: 0.0 };
         assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 8_000.0, 8_000.0, &buy, never, None), None);
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 8_000.0, 8_000.0, &buy, never, None).as_deref(),
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 8_000.0, 8_000.0, &buy, never, None).map(|r| r.to_string()).as_deref(),
                    Some("Insufficient cash for long: need $8000.01, have $8000.00"));
         // Short 10 reversed by buying 90.0001: the engine passes free cash plus
         // the short's locked collateral (here 7,000 + 2,000); the cover costs 1,000.
         let flip = EntryCheck { held: -10.0, quantity: 90.0001, ..buy };
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 9_000.0, 0.0, &flip, never, None).as_deref(),
+        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 9_000.0, 0.0, &flip, never, None).map(|r| r.to_string()).as_deref(),
                    Some("Insufficient cash for reversal: need $8000.01, have $8000.00 after closing"));
     }
 

@@ -5,8 +5,9 @@
 //! close (not its range) and ignore `stop_fill_mode`: the trailing and
 //! scaled exits fill at the pass's price, the volatility stops at their level.
 
+use nl_core::ExitReason;
 use crate::rule_memory::{ContextKey, MemorySlot, RuleMemory};
-use crate::rules::{reason_of, RuleAction, RuleState};
+use crate::rules::{RuleAction, RuleState};
 
 /// The position's return at this bar's close (ml4t's `Position.pnl_percent`).
 pub(crate) fn unrealized_return(s: &RuleState) -> f64 {
@@ -27,8 +28,8 @@ pub(crate) fn percent(x: f64, digits: usize) -> String {
     format!("{:.*}%", digits, x * 100.0)
 }
 
-fn exit(detail: String, fill_price: Option<f64>) -> RuleAction {
-    RuleAction::exit(reason_of(&detail), detail, fill_price, false)
+fn exit(reason: ExitReason, detail: String, fill_price: Option<f64>) -> RuleAction {
+    RuleAction::exit(reason, detail, fill_price, false)
 }
 
 /// A trailing stop whose distance is the trail of the highest schedule
@@ -41,7 +42,8 @@ pub(crate) fn tightening_trailing_stop(schedule: &[(f64, f64)], s: &RuleState) -
     if !hit {
         return RuleAction::Hold;
     }
-    exit(format!("tightening_trail_{}_at_{}", percent(trail, 1), percent(ret, 1)), None)
+    // ml4t classifies exits by keywords of their description: "tightening_trail" has none.
+    exit(ExitReason::Signal, format!("tightening_trail_{}_at_{}", percent(trail, 1), percent(ret, 1)), None)
 }
 
 /// Exits `fraction` of the current position at the lowest target return
@@ -53,7 +55,7 @@ pub(crate) fn scaled_exit(targets: &[(f64, f64)], slot: MemorySlot, s: &RuleStat
         if !memory.is_triggered(slot, threshold) && ret >= threshold {
             memory.mark_triggered(slot, threshold);
             let detail = format!("scale_out_{}_{}", percent(threshold, 0), percent(fraction, 0));
-            return RuleAction::Exit { reason: reason_of(&detail), detail, fill_price: None, defer: false, fraction: Some(fraction) };
+            return RuleAction::Exit { reason: ExitReason::Signal, detail, fill_price: None, defer: false, fraction: Some(fraction) };
         }
     }
     RuleAction::Hold
@@ -82,7 +84,7 @@ pub(crate) fn volatility_stop(
         atr = memory.entry_atr(slot, atr);
     }
     match close_through(s, s.entry_price, s.entry_price, atr * multiplier) {
-        Some(stop) => exit(format!("volatility_stop_{multiplier:.1}x_atr"), Some(stop)),
+        Some(stop) => exit(ExitReason::Signal, format!("volatility_stop_{multiplier:.1}x_atr"), Some(stop)),
         None => RuleAction::Hold,
     }
 }
@@ -107,7 +109,7 @@ pub(crate) fn volatility_trailing_stop(multiplier: f64, atr_key: ContextKey, s: 
         return RuleAction::Hold;
     };
     match close_through(s, s.high_water_mark, s.low_water_mark, atr * multiplier) {
-        Some(stop) => exit(format!("vol_trailing_stop_{multiplier:.1}x_atr"), Some(stop)),
+        Some(stop) => exit(ExitReason::TrailingStop, format!("vol_trailing_stop_{multiplier:.1}x_atr"), Some(stop)),
         None => RuleAction::Hold,
     }
 }
@@ -122,7 +124,7 @@ pub(crate) fn signal_exit(signal_key: ContextKey, threshold: f64, s: &RuleState,
     if !hit {
         return RuleAction::Hold;
     }
-    exit(format!("signal_exit_{signal:.2}"), None)
+    exit(ExitReason::Signal, format!("signal_exit_{signal:.2}"), None)
 }
 
 #[cfg(test)]

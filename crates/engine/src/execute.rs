@@ -2,6 +2,7 @@
 //! (with partial fills when allowed), volume limits, impact, slippage and
 //! commission, then booking the fill and its consequences (OCO, reversals).
 
+use nl_core::Refusal;
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
@@ -99,7 +100,7 @@ impl Engine {
             match self.simple_cash_check(id, held, quantity, base)? {
                 Some(allowed) => quantity = allowed,
                 None => {
-                    self.reject(id, "Insufficient cash (open cash check)".into());
+                    self.reject(id, Refusal::OpenCashCheck);
                     return Ok(false);
                 }
             }
@@ -110,7 +111,7 @@ impl Engine {
         let mut effect = order_effect(held, side, quantity);
         // Set when cash limited the order: if it then does not fill completely
         // now, it is rejected with this reason (ml4t-backtest's rule).
-        let mut partial_reason: Option<String> = None;
+        let mut partial_reason: Option<Refusal> = None;
         // Portfolio limits first: a refusal is final (no partial fill), and
         // `skip_cash_validation` does not lift it.
         if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
@@ -119,7 +120,7 @@ impl Engine {
         if effect != OrderEffect::Exit && !validated && !simple_check {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
                 // partial_fills_allowed: fill what the cash affords instead.
-                let affordable = if self.fills_what_cash_affords(id) && is_insufficient_cash(&reason) {
+                let affordable = if self.fills_what_cash_affords(id) && reason.is_insufficient_cash() {
                     self.max_affordable(id, held, quantity, base)?
                 } else {
                     0.0
@@ -179,7 +180,7 @@ impl Engine {
             if let Some(reason) = self.final_price_rejection(id, held, quantity, price)? {
                 // Only partial_fills_allowed re-sizes here; a rebalance order
                 // that the slipped price makes unaffordable is refused (ml4t).
-                let affordable = if self.cfg.partial_fills_allowed && !is_account_restriction(&reason) {
+                let affordable = if self.cfg.partial_fills_allowed && !reason.is_account_restriction() {
                     self.max_affordable_at_cost(id, held, quantity, &pricing)?
                 } else {
                     0.0
@@ -288,7 +289,7 @@ impl Engine {
 
     /// Leaves the order pending, or rejects it with `reason` when cash had
     /// already limited it (a cash-limited order fills now or never).
-    pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<String>) -> EngineResult<bool> {
+    pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<Refusal>) -> EngineResult<bool> {
         if let Some(reason) = reason {
             self.refuse(id, reason, false);
         } else {
@@ -305,9 +306,9 @@ impl Engine {
     /// `reject_on_insufficient_cash = false`) cancelled when cash was the
     /// problem (`any_reason`: whatever the reason, ml4t's rule at the final
     /// price).
-    pub(crate) fn refuse(&mut self, id: OrderId, reason: String, any_reason: bool) {
+    pub(crate) fn refuse(&mut self, id: OrderId, reason: Refusal, any_reason: bool) {
         if !self.cfg.reject_on_insufficient_cash && !self.filling_immediately
-            && (any_reason || is_insufficient_cash(&reason)) {
+            && (any_reason || reason.is_insufficient_cash()) {
             self.mark_cancelled(id, CancelReason::InsufficientCash);
         } else {
             self.reject(id, reason);
@@ -406,7 +407,7 @@ impl Engine {
     }
 
     /// The account's reason to refuse order `id` as an entry at `price`.
-    pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+    pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
         if self.cfg.skip_cash_validation {
             // Still quote the commission: a failing model fails the fill.
             let o = &self.orders[(id - 1) as usize];
@@ -418,7 +419,7 @@ impl Engine {
 
     /// `rejection` at a price slippage or impact moved: a cover of a locked
     /// short must also still be affordable there.
-    pub(crate) fn final_price_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+    pub(crate) fn final_price_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
         match self.rejection(id, held, quantity, price)? {
             None => self.locked_cover_rejection(id, held, quantity, price),
             refused => Ok(refused),
@@ -427,7 +428,7 @@ impl Engine {
 
     /// The account's reason to refuse order `id` as an entry at `price`,
     /// whatever `skip_cash_validation` says.
-    pub(crate) fn account_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+    pub(crate) fn account_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
         let o = &self.orders[(id - 1) as usize];
         let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
@@ -435,13 +436,13 @@ impl Engine {
         let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
         let asset = o.asset;
         let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
-        let projected: Option<&dyn Fn(f64, f64) -> Option<String>> =
+        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
             self.uses_projected_margin(asset).then_some(&projected);
         Ok(entry_rejection(&self.cfg.account_rules(), self.reversal_cash(asset, held), self.available_cash(), &check,
             |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
     }
 
-    pub(crate) fn reject(&mut self, id: OrderId, reason: String) {
+    pub(crate) fn reject(&mut self, id: OrderId, reason: Refusal) {
         let whole_shares = self.cfg.share_type == ShareType::Integer;
         let o = self.order_mut(id);
         o.status = OrderStatus::Rejected;
@@ -525,16 +526,6 @@ fn py_float(x: f64) -> String {
     } else {
         format!("{x:?}")
     }
-}
-
-/// A cash shortfall (partial fills may help), not an account restriction.
-fn is_insufficient_cash(reason: &str) -> bool {
-    reason.to_lowercase().contains("insufficient")
-}
-
-/// Rejections no quantity can fix (e.g. shorting in a cash account).
-fn is_account_restriction(reason: &str) -> bool {
-    reason.to_lowercase().contains("not allowed")
 }
 
 /// Whether `price` respects `limit` (buy at or below, sell at or above).

@@ -8,6 +8,7 @@
 //! a bar (rule exits fill inside their submission, before pending orders);
 //! limit, stop and the other order types queue as usual.
 
+use nl_core::Refusal;
 use nl_core::{BarIndex, EngineResult, ExecutionMode, OrderId, OrderType};
 
 use crate::engine::{Engine, Phase};
@@ -44,7 +45,7 @@ impl Engine {
             });
             // No bar, or no price from the configured source (a bar without VWAP).
             if !priced {
-                self.reject(id, "No price available".into());
+                self.reject(id, Refusal::NoPrice);
             } else {
                 self.filling_immediately = true;
                 let outcome = self.try_fill(id, b, MatchPoint::Execution);

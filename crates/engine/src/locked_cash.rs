@@ -14,6 +14,7 @@
 //! which orders fit, so we book it operation for operation as ml4t's
 //! POSITION_LEGS update mode does.
 
+use nl_core::Refusal;
 use nl_core::{AssetId, EngineResult, Fill, OrderId, OrderSide, ShareType};
 
 use crate::account::{OrderEffect, ShortCashPolicy};
@@ -197,10 +198,10 @@ impl Engine {
     pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64,
                                       effect: OrderEffect) -> EngineResult<Option<f64>> {
         let reason = if self.covers_locked_short(id, held) && (effect == OrderEffect::Exit || self.filling_immediately) {
-            "Insufficient cash to cover short"
+            Refusal::InsufficientCashToCoverShort
         } else if effect == OrderEffect::Reversal && !self.filling_immediately
             && self.cfg.short_cash_policy == ShortCashPolicy::LockNotional {
-            "Insufficient cash for reversal"
+            Refusal::InsufficientLockedCashForReversal
         } else {
             return Ok(Some(quantity));
         };
@@ -212,7 +213,7 @@ impl Engine {
             return Ok(Some(quantity));
         }
         if affordable <= 0.0 || !self.cfg.partial_fills_allowed {
-            self.reject(id, reason.into());
+            self.reject(id, reason);
             return Ok(None);
         }
         let o = self.order_mut(id);
@@ -224,11 +225,11 @@ impl Engine {
 
     /// Why order `id`, a locked-short cover of `quantity` that slippage or
     /// impact moved to `price`, cannot fill there, if it cannot.
-    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<String>> {
+    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
         if !self.covers_locked_short(id, held) || self.max_affordable(id, held, quantity, price)? >= quantity {
             return Ok(None);
         }
-        Ok(Some("Insufficient cash to cover short at final price".into()))
+        Ok(Some(Refusal::InsufficientCashToCoverShortAtFinalPrice))
     }
 
     /// Books `fill` (which met the position `held`) in the free-cash ledger;

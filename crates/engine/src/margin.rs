@@ -5,6 +5,7 @@
 //! Totals follow ml4t-backtest's arithmetic (positions in opening order,
 //! market value summed as Python's `sum()` does) so checks agree to the bit.
 
+use nl_core::Refusal;
 use nl_core::{AssetId, EngineError, EngineResult, Position};
 
 use crate::account::{py_sum, ShortCashPolicy, CASH_TOLERANCE};
@@ -93,7 +94,7 @@ impl Engine {
     /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
     /// with `cash` would break initial margin, if it would: every position's
     /// initial margin (the order's asset re-marked at `price`) against equity.
-    pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<String> {
+    pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<Refusal> {
         let held = self.portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
         self.projected_margin_rejection_over(held, asset, quantity, price, cash)
     }
@@ -107,7 +108,7 @@ impl Engine {
         quantity: f64,
         price: f64,
         cash: f64,
-    ) -> Option<String> {
+    ) -> Option<Refusal> {
         let mut equity = cash;
         let mut required = self.margin_requirement(asset, quantity, price, true);
         for (held, qty, mark) in holdings {
@@ -119,10 +120,10 @@ impl Engine {
             }
         }
         if !equity.is_finite() || !required.is_finite() {
-            return Some("Projected margin and equity must be finite".into());
+            return Some(Refusal::MarginNotFinite);
         }
         (required > equity + CASH_TOLERANCE)
-            .then(|| format!("Insufficient margin: need ${required:.2}, equity ${equity:.2}"))
+            .then_some(Refusal::InsufficientMargin { need: required, equity })
     }
 
     fn market_value(&self, p: &Position) -> f64 {

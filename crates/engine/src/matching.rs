@@ -2,6 +2,7 @@
 //! (EXIT_FIRST, FIFO, SEQUENTIAL, PRIORITY), the marks between fills, and
 //! the expiry of IOC/FOK/DAY orders.
 
+use nl_core::Refusal;
 use std::cmp::Ordering;
 
 use nl_core::{
@@ -239,7 +240,7 @@ impl Engine {
         o.quantity = whole;
         if whole <= 0.0 {
             o.status = OrderStatus::Rejected;
-            o.rejection_reason = Some("Quantity rounds to zero (share_type=INTEGER)".into());
+            o.rejection_reason = Some(Refusal::QuantityRoundsToZero);
             return false;
         }
         true

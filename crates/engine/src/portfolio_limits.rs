@@ -31,6 +31,7 @@
 //! Exits carry `exit_reason = risk_liquidation`; every action and refusal is
 //! a [`LimitEvent`].
 
+use nl_core::Refusal;
 use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderId, OrderSide, ShareType};
 
 use crate::engine::{DeferredExit, Engine, Phase};
@@ -439,7 +440,7 @@ impl Engine {
             return false;
         };
         let name = self.portfolio_limits.limits[i].name();
-        self.reject(id, format!("Portfolio limit {name}: {text}"));
+        self.reject(id, Refusal::PortfolioLimit { name: name.to_string(), text });
         self.record_limit_event(b, i, LimitAction::Halt, value, threshold, Some(id));
         true
     }

@@ -20,6 +20,7 @@
 //!   account (positions marked at the bar's reference price, each accepted
 //!   order booked at its fill price) and then fills the accepted ones.
 
+use nl_core::Refusal;
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderId, OrderStatus, OrderType, ShareType};
 
 use crate::account::{entry_rejection, EntryCheck};
@@ -112,12 +113,12 @@ impl Engine {
 
     /// Why order `id`, just submitted, is refused, if it is. An integer
     /// account's quantity is floored here already.
-    fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<String>> {
+    fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
         if self.cfg.share_type == ShareType::Integer {
             let o = self.order_mut(id);
             o.quantity = o.quantity.trunc();
             if o.quantity <= 0.0 {
-                return Ok(Some("Quantity rounds to zero (share_type=INTEGER)".into()));
+                return Ok(Some(Refusal::QuantityRoundsToZero));
             }
         }
         // No price this bar to check with: the order stays eligible.
@@ -167,7 +168,7 @@ impl Engine {
     /// (shorts credit cash, no multiplier, as Backtrader's stock-like
     /// positions) whether or not it is refused; refused when the shadow cash
     /// is then negative.
-    fn pseudo_execution_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<String>> {
+    fn pseudo_execution_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<Refusal>> {
         let o = &self.orders[(id - 1) as usize];
         let (asset, size) = (o.asset, o.side.sign() * o.quantity);
         let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
@@ -184,13 +185,13 @@ impl Engine {
         cash -= commission;
         shadow.cash = cash;
         set_holding(&mut shadow.holdings, asset, after.quantity, after.basis, held.abs().max(size.abs()));
-        Ok((cash < 0.0).then(|| "Insufficient cash (submission precheck)".into()))
+        Ok((cash < 0.0).then_some(Refusal::SubmissionPrecheckCash))
     }
 
     /// A margin account's check: its buying-power rules against the shadow
     /// (less the cash buffer). An accepted order reserves its cost in the
     /// shadow unless the open pass validates the queue again.
-    fn margin_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<String>> {
+    fn margin_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<Refusal>> {
         let o = &self.orders[(id - 1) as usize];
         let (asset, side, quantity) = (o.asset, o.side, o.quantity);
         let size = side.sign() * quantity;
@@ -223,7 +224,7 @@ impl Engine {
 
     /// The account's reason to refuse `check` on `asset` against a shadow:
     /// `cash` and `holdings` (marked) instead of the portfolio's.
-    fn shadow_rejection(&self, check: &EntryCheck, asset: AssetId, holdings: &[Holding], cash: f64) -> Option<String> {
+    fn shadow_rejection(&self, check: &EntryCheck, asset: AssetId, holdings: &[Holding], cash: f64) -> Option<Refusal> {
         // The account's rules see every order here, exits too (ml4t's policy
         // classifies with a rounding tolerance, then checks the result
         // exactly): a short an account without shorts holds
@@ -237,16 +238,15 @@ impl Engine {
                 return None;
             }
             if after != 0.0 && (held > 0.0) != (after > 0.0) {
-                return Some(format!(
-                    "Position reversal not allowed in cash account (current: {held:.2}, delta: {delta:.2})"));
+                return Some(Refusal::ReversalNotAllowedFrom { current: held, delta });
             }
-            return (after < 0.0).then(|| "Short positions not allowed in cash account".into());
+            return (after < 0.0).then_some(Refusal::ShortPositionsNotAllowed);
         }
         let check = &EntryCheck { held: if open { held } else { 0.0 }, ..*check };
         let price = check.price;
         let projected =
             |cash: f64, after: f64| self.projected_margin_rejection_over(holdings.iter().copied(), asset, after, price, cash);
-        let projected: Option<&dyn Fn(f64, f64) -> Option<String>> =
+        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
             self.uses_projected_margin(asset).then_some(&projected);
         let buying_power = |cash: f64, without_asset: bool| {
             let held = || holdings.iter().copied().filter(move |h| !(without_asset && h.0 == asset));

@@ -217,13 +217,17 @@ impl PositionRule {
                 let mut details = Vec::with_capacity(rules.len());
                 let mut all_exit = true;
                 let mut first_fraction = None;
+                let mut reason: Option<ExitReason> = None;
                 for (i, r) in rules.iter().enumerate() {
                     match r.evaluate(s, settings, memory)? {
                         RuleAction::Hold => all_exit = false,
-                        RuleAction::Exit { detail, fraction, .. } => {
+                        RuleAction::Exit { detail, fraction, reason: own, .. } => {
                             if i == 0 {
                                 first_fraction = fraction;
                             }
+                            // ml4t classifies the joined description: the
+                            // strongest keyword of any part wins.
+                            reason = Some(reason.map_or(own, |r| r.strongest(own)));
                             details.push(detail);
                         }
                     }
@@ -232,7 +236,8 @@ impl PositionRule {
                     return Ok(RuleAction::Hold);
                 }
                 let detail = details.into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" AND ");
-                RuleAction::Exit { reason: reason_of(&detail), detail, fill_price: None, defer: false, fraction: first_fraction }
+                let reason = reason.unwrap_or(ExitReason::Signal);
+                RuleAction::Exit { reason, detail, fill_price: None, defer: false, fraction: first_fraction }
             }
             PositionRule::Callback(cb) => cb.0.evaluate(s).map_err(EngineError::Callback)?,
         })
@@ -337,7 +342,9 @@ fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction 
     }
 }
 
-/// The exit reason a description names (ml4t's keyword precedence).
+/// The exit reason a user rule's free-text description names (ml4t's
+/// keyword precedence). Only descriptions written by user code (a Python
+/// rule) are read this way; built-in rules carry their reason.
 pub fn reason_of(detail: &str) -> ExitReason {
     let d = detail.to_lowercase();
     if d.contains("stop_loss") {

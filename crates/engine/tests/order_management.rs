@@ -192,7 +192,7 @@ fn exit_first_frees_cash_before_entries_fifo_does_not() {
         assert_eq!(fills(&e), vec![(1, 1, 102.0), (3, 3, 103.0)]);
         let rejected = e.order(2).unwrap();
         assert_eq!(rejected.status, OrderStatus::Rejected);
-        assert_eq!(rejected.rejection_reason.as_deref(), Some("Insufficient cash: need $1440.00, have $980.00"));
+        assert_eq!(rejected.rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Insufficient cash: need $1440.00, have $980.00"));
     }
 }
 

@@ -84,7 +84,7 @@ fn drawdown_past_the_limit_liquidates_at_the_next_open_and_halts_entries() {
     assert_eq!(e.orders()[1].cancel_reason, Some(CancelReason::PortfolioLimit));
     let refused = &e.orders()[3]; // order 3 is the liquidation
     assert_eq!(refused.status, OrderStatus::Rejected);
-    assert_eq!(refused.rejection_reason.as_deref(),
+    assert_eq!(refused.rejection_reason.as_ref().map(ToString::to_string).as_deref(),
                Some("Portfolio limit MaxDrawdownLimit: entries halted for the rest of the run after drawdown 21.0% >= 20.0%"));
     assert_eq!(e.exit_detail_of_last_fill(), Some("MaxDrawdownLimit: drawdown 21.0% >= 20.0%".into()));
     assert_eq!(e.equity_curve(), &[10_000.0, 10_000.0, 9_000.0, 7_900.0, 7_500.0, 7_500.0, 7_500.0]);
@@ -155,7 +155,7 @@ fn max_positions_refuses_the_entry_that_would_open_one_too_many() {
     let statuses: Vec<OrderStatus> = e.orders().iter().map(|o| o.status).collect();
     use OrderStatus::*;
     assert_eq!(statuses, vec![Filled, Filled, Filled, Rejected, Filled]);
-    assert_eq!(e.orders()[3].rejection_reason.as_deref(), Some("Portfolio limit MaxPositionsLimit: positions 4 > max 3"));
+    assert_eq!(e.orders()[3].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Portfolio limit MaxPositionsLimit: positions 4 > max 3"));
     assert_eq!(e.limit_events(), &[event(1, 0, LimitAction::Halt, 4.0, 3.0, Some(4))]);
     assert_eq!(e.position(0).unwrap().quantity, 20.0);
 }
@@ -169,7 +169,7 @@ fn gross_exposure_halt_refuses_the_entry_that_would_breach_it() {
         1 => { order(e, 0, 20.0); order(e, 0, 10.0); } // 60%: refused; 50%: allowed
         _ => {}
     });
-    assert_eq!(e.orders()[1].rejection_reason.as_deref(),
+    assert_eq!(e.orders()[1].rejection_reason.as_ref().map(ToString::to_string).as_deref(),
                Some("Portfolio limit GrossExposureLimit: gross exposure 60.0% > max 50.0%"));
     assert_eq!(e.orders()[2].status, OrderStatus::Filled);
     assert_eq!(e.position(0).unwrap().quantity, 50.0);
@@ -218,7 +218,7 @@ fn net_exposure_halt_allows_an_entry_that_moves_toward_the_range() {
         1 => { order(e, 1, 30.0); order(e, 0, -60.0); }
         _ => {}
     });
-    assert_eq!(e.orders()[0].rejection_reason.as_deref(),
+    assert_eq!(e.orders()[0].rejection_reason.as_ref().map(ToString::to_string).as_deref(),
                Some("Portfolio limit NetExposureLimit: net exposure -60.0% < min -50.0%"));
     assert_eq!((e.orders()[1].status, e.orders()[2].status), (OrderStatus::Filled, OrderStatus::Filled));
 }
@@ -238,7 +238,7 @@ fn daily_loss_halts_entries_until_the_next_trading_day() {
     let statuses: Vec<OrderStatus> = e.orders().iter().map(|o| o.status).collect();
     use OrderStatus::*;
     assert_eq!(statuses, vec![Filled, Filled, Rejected, Filled, Filled]);
-    assert_eq!(e.orders()[2].rejection_reason.as_deref(),
+    assert_eq!(e.orders()[2].rejection_reason.as_ref().map(ToString::to_string).as_deref(),
                Some("Portfolio limit DailyLossLimit: entries halted for the day after daily loss 6.4% > max 5.0%"));
     assert_eq!(e.limit_events(), &[
         event(2, 0, LimitAction::Halt, 600.0 / 9_400.0, 0.05, None),
@@ -318,7 +318,7 @@ fn exposure_counts_contract_multipliers() {
         }
         e.end_bar().unwrap();
     }
-    assert_eq!(e.orders()[1].rejection_reason.as_deref(),
+    assert_eq!(e.orders()[1].rejection_reason.as_ref().map(ToString::to_string).as_deref(),
                Some("Portfolio limit GrossExposureLimit: gross exposure 100.0% > max 80.0%"));
     assert_eq!(e.position(0).unwrap().quantity, 1.0);
     assert_eq!(e.limit_events(), &[event(2, 0, LimitAction::Halt, 1.0, 0.8, Some(2))]);

@@ -117,12 +117,12 @@ fn cash_account_rejects_what_it_cannot_pay_for() {
     // 100 * 102 = 10200 > 10000.
     let e = run(small(10_000.0), market(), |b, e| if b == 0 { buy(e, AAA, 100.0); });
     assert_eq!(e.orders()[0].status, OrderStatus::Rejected);
-    assert_eq!(e.orders()[0].rejection_reason.as_deref(), Some("Insufficient cash: need $10200.00, have $10000.00"));
+    assert_eq!(e.orders()[0].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Insufficient cash: need $10200.00, have $10000.00"));
     assert!(e.fills().is_empty());
     // The check includes commission: 98 * 102 = 9996 plus 9.996 > 10000.
     let with_fee = EngineConfig { commission: CommissionModel::Percentage { rate: 0.001 }.into(), ..small(10_000.0) };
     let e = run(with_fee, market(), |b, e| if b == 0 { buy(e, AAA, 98.0); });
-    assert_eq!(e.orders()[0].rejection_reason.as_deref(), Some("Insufficient cash: need $9996.00, have $9990.00"));
+    assert_eq!(e.orders()[0].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Insufficient cash: need $9996.00, have $9990.00"));
     // Within the 0.01 tolerance the buy fills and cash ends a hair below zero.
     let e = run(small(1019.995), market(), |b, e| if b == 0 { buy(e, AAA, 10.0); });
     assert_eq!(e.orders()[0].status, OrderStatus::Filled);
@@ -138,8 +138,8 @@ fn cash_account_rejects_shorts_and_reversals() {
         1 => { sell(e, AAA, 15.0); }
         _ => {}
     });
-    assert_eq!(e.orders()[0].rejection_reason.as_deref(), Some("Short selling not allowed in cash account"));
-    assert_eq!(e.orders()[2].rejection_reason.as_deref(), Some("Position reversal not allowed in cash account"));
+    assert_eq!(e.orders()[0].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Short selling not allowed in cash account"));
+    assert_eq!(e.orders()[2].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Position reversal not allowed in cash account"));
     assert_eq!(e.position(AAA).unwrap().quantity, 10.0);
 }
 
@@ -191,7 +191,7 @@ fn entries_in_one_bar_see_cash_used_by_earlier_entries() {
     });
     let s: Vec<OrderStatus> = e.orders().iter().map(|o| o.status).collect();
     assert_eq!(s, vec![OrderStatus::Filled, OrderStatus::Rejected, OrderStatus::Filled]);
-    assert_eq!(e.orders()[1].rejection_reason.as_deref(), Some("Insufficient cash: need $6120.00, have $4900.00"));
+    assert_eq!(e.orders()[1].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Insufficient cash: need $6120.00, have $4900.00"));
     assert_eq!(e.cash(), 4390.0);
 }
 
@@ -231,7 +231,7 @@ fn integer_accounts_floor_at_processing_and_reject_zero() {
     assert_eq!((e.orders()[0].quantity, e.orders()[0].requested_quantity), (10.0, 10.7));
     assert_eq!(e.fills()[0].quantity, 10.0);
     assert_eq!(e.orders()[1].status, OrderStatus::Rejected);
-    assert_eq!(e.orders()[1].rejection_reason.as_deref(), Some("Quantity rounds to zero (share_type=INTEGER)"));
+    assert_eq!(e.orders()[1].rejection_reason.as_ref().map(ToString::to_string).as_deref(), Some("Quantity rounds to zero (share_type=INTEGER)"));
     assert_eq!(e.orders().len(), 2);
     let frac = EngineConfig { share_type: ShareType::Fractional, ..cfg() };
     let e = run(frac, market(), |b, e| if b == 0 { buy(e, BBB, 0.4); });

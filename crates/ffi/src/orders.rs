@@ -199,7 +199,7 @@ pub unsafe extern "C" fn nl_engine_order_rejection_reason(
     guard(|| {
         let eng = engine(e)?;
         let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
-        write(out, o.rejection_reason.as_deref().map_or(std::ptr::null_mut(), into_c_string))
+        write(out, o.rejection_reason.as_ref().map_or(std::ptr::null_mut(), |r| into_c_string(&r.to_string())))
     })
 }
 
