@@ -6,8 +6,8 @@ use nl_core::{
 };
 
 use crate::account::{AccountRules, ShortCashPolicy};
-use crate::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
-use crate::execution::{ExecutionLimit, MarketImpact};
+use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
+use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {

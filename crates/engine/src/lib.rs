@@ -1,35 +1,41 @@
-//! The trading kernel: market data columns, the order book, the fill engine,
-//! cost models, the portfolio and the per-bar step that ties them together.
+//! The trading kernel as components that own their state:
+//!
+//! - `orders/`: the order book (orders, pending set, state changes);
+//! - `venue/sim/`: the simulated venue (triggers and gap rules, execution
+//!   prices, costs, liquidity and impact, matching passes, immediate fills);
+//! - `account/`: cash and margin rules, buying power, locked collateral,
+//!   settlement, margin calls;
+//! - `portfolio/`: positions, trades;
+//! - `risk/`: submission prechecks and portfolio limits;
+//! - `rules/`: position rules, their memory, and their evaluation each bar;
+//! - `market/`: the market data the venue reads;
+//! - `kernel/`: the `Engine` that sequences a bar and owns the components.
 #![forbid(unsafe_code)]
 
-pub mod config;
 pub mod account;
-pub mod costs;
-pub mod engine;
-mod execute;
-mod immediate;
-mod locked_cash;
-mod matching;
-mod prechecks;
-mod rebalance;
-pub mod margin;
-pub mod margin_call;
-pub mod portfolio_limits;
-pub mod rules;
-mod dynamic_rules;
-pub mod rule_memory;
-mod risk;
-pub mod execution;
-pub mod fill;
+pub mod config;
+pub mod kernel;
 pub mod market;
+pub mod orders;
 pub mod portfolio;
+pub mod risk;
+pub mod rules;
+pub mod venue;
+
+// Paths the FFI and tests have always used.
+pub use account::{margin, margin_call};
+pub use kernel as engine;
+pub use risk::portfolio_limits;
+pub use rules::memory as rule_memory;
+pub use venue::sim::{costs, liquidity as execution, triggers as fill};
 
 pub use config::EngineConfig;
 pub use costs::{
     Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, PerAsset, SlippageCallback,
     SlippageModel, SlippageQuery, Slippages,
 };
-pub use engine::{Engine, OrderRequest, OrderUpdate, SubmitOutcome};
+pub use kernel::Engine;
+pub use orders::{OrderRequest, OrderUpdate, SubmitOutcome};
 pub use execution::{ExecutionLimit, MarketImpact};
 pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
 pub use rule_memory::RuleMemory;

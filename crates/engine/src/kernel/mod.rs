@@ -1,5 +1,7 @@
 //! The per-bar step: update marks, match pending orders, record equity.
 
+mod rebalance;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,16 +12,18 @@ use nl_core::{
 
 use crate::account::Settlement;
 use crate::config::EngineConfig;
-use crate::costs::{Commissions, PerAsset, Slippages};
-use crate::execution::{ExecutionLimit, MarketImpact};
-use crate::fill::{mark_of, MatchPoint};
-use crate::locked_cash::LockedCash;
-use crate::margin::MarginSchedule;
-use crate::margin_call::MarginCall;
-use crate::portfolio_limits::LimitMonitor;
+use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
+use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
+use crate::venue::sim::triggers::{mark_of, MatchPoint};
+use crate::account::locked_cash::LockedCash;
+use crate::account::margin::MarginSchedule;
+use crate::account::margin_call::MarginCall;
+use crate::risk::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::PositionRule;
+use crate::orders::OrderBook;
+pub use crate::orders::{OrderRequest, OrderUpdate, SubmitOutcome, MIN_ORDER_QUANTITY};
 
 /// A rule exit decided on one bar, to be sent at the next bar's open.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,93 +39,6 @@ pub(crate) struct DeferredExit {
     pub enforced: bool,
 }
 
-/// Submitted quantities at or below this return no order (as in ml4t-backtest).
-pub const MIN_ORDER_QUANTITY: f64 = 1e-8;
-
-/// An order as a strategy asks for it. Prices that the order type does not
-/// use may be given; they must still be valid.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OrderRequest {
-    pub asset: AssetId,
-    /// Unsigned; `side` gives the direction.
-    pub quantity: f64,
-    pub side: OrderSide,
-    pub order_type: OrderType,
-    pub limit_price: Option<f64>,
-    pub stop_price: Option<f64>,
-    pub trail_amount: Option<f64>,
-    /// Bracket entry this order exits (one-cancels-other with its siblings).
-    pub parent_id: Option<OrderId>,
-    pub time_in_force: TimeInForce,
-}
-
-impl OrderRequest {
-    pub fn market(asset: AssetId, quantity: f64, side: OrderSide) -> Self {
-        Self::new(asset, quantity, side, OrderType::Market)
-    }
-
-    /// A GTC order without prices; set the prices the type needs.
-    pub fn new(asset: AssetId, quantity: f64, side: OrderSide, order_type: OrderType) -> Self {
-        Self {
-            asset,
-            quantity,
-            side,
-            order_type,
-            limit_price: None,
-            stop_price: None,
-            trail_amount: None,
-            parent_id: None,
-            time_in_force: TimeInForce::Gtc,
-        }
-    }
-
-    /// Checks the prices the order type needs: finite and > 0.
-    pub fn validate(&self) -> EngineResult<()> {
-        if !self.quantity.is_finite() || self.quantity < 0.0 {
-            return Err(EngineError::InvalidArgument(format!(
-                "quantity must be finite and >= 0, got {}", self.quantity)));
-        }
-        let t = self.order_type;
-        let needs_limit = matches!(t, OrderType::Limit | OrderType::StopLimit);
-        let needs_stop = matches!(t, OrderType::Stop | OrderType::StopLimit);
-        for (name, value, required) in [
-            ("limit_price", self.limit_price, needs_limit),
-            ("stop_price", self.stop_price, needs_stop),
-            ("trail_amount", self.trail_amount, t == OrderType::TrailingStop),
-        ] {
-            match value {
-                None if required => {
-                    return Err(EngineError::InvalidArgument(format!("{name} is required for a {t:?} order")))
-                }
-                Some(v) if !(v.is_finite() && v > 0.0) => {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "{name} must be a finite number > 0 for a {t:?} order, got {v}")))
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Fields `update_order` may change; `None` keeps the current value.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct OrderUpdate {
-    pub quantity: Option<f64>,
-    pub limit_price: Option<f64>,
-    pub stop_price: Option<f64>,
-    pub trail_amount: Option<f64>,
-}
-
-/// What `submit_order` did with an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubmitOutcome {
-    /// Queued as PENDING.
-    Accepted(OrderId),
-    /// The quantity is (practically) zero: no order exists (Python gets `None`).
-    Ignored,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     BeforeFirstBar,
@@ -133,9 +50,7 @@ pub struct Engine {
     pub(crate) cfg: EngineConfig,
     pub(crate) market: Arc<MarketData>,
     pub(crate) phase: Phase,
-    pub(crate) orders: Vec<Order>,
-    /// Pending order ids in submission order.
-    pub(crate) pending: Vec<OrderId>,
+    pub(crate) book: OrderBook,
     pub(crate) fills: Vec<Fill>,
     pub(crate) portfolio: Portfolio,
     /// Last known close per asset (NaN before the asset's first bar).
@@ -150,7 +65,7 @@ pub struct Engine {
     pub(crate) rules: Option<PositionRule>,
     pub(crate) rules_by_asset: HashMap<AssetId, Option<PositionRule>>,
     /// Position context values and stateful rules' memory (rule_memory.rs).
-    pub(crate) rule_memory: crate::rule_memory::RuleMemory,
+    pub(crate) rule_memory: crate::rules::memory::RuleMemory,
     /// Rule exits waiting for the next bar's open (NEXT_BAR_OPEN), by asset
     /// in the order they were decided.
     pub(crate) deferred_exits: Vec<DeferredExit>,
@@ -169,7 +84,7 @@ pub struct Engine {
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
     /// The account as next-bar submission prechecks see it (prechecks.rs).
-    pub(crate) submission_shadow: crate::prechecks::SubmissionShadow,
+    pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
     /// Per asset: how its margin is computed (futures schedules).
     pub(crate) margin_schedules: Vec<MarginSchedule>,
     /// Margin calls so far (`enforce_margin_calls`).
@@ -195,8 +110,7 @@ impl Engine {
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
-            orders: Vec::new(),
-            pending: Vec::new(),
+            book: OrderBook::default(),
             fills: Vec::new(),
             last_price: vec![f64::NAN; n_assets],
             latest_row: vec![(u32::MAX, 0); n_assets],
@@ -426,8 +340,8 @@ impl Engine {
         if self.current_bar() == Some(self.stop_exit_bar[asset as usize]) && self.portfolio.position(asset).is_none() {
             return Ok(SubmitOutcome::Ignored);
         }
-        let id = self.orders.len() as OrderId + 1;
-        self.orders.push(Order {
+        let id = self.book.next_id();
+        self.book.insert(Order {
             id,
             asset,
             side,
@@ -458,7 +372,6 @@ impl Engine {
             rebalance: false,
             priority_notional: None,
         });
-        self.pending.push(id);
         Ok(SubmitOutcome::Accepted(id))
     }
 
@@ -542,10 +455,10 @@ impl Engine {
     /// Changes a pending order. Returns false if it is not pending. A new
     /// stop price re-arms a triggered stop (ml4t-backtest's rule).
     pub fn update_order(&mut self, id: OrderId, update: OrderUpdate) -> EngineResult<bool> {
-        if !self.pending.contains(&id) {
+        if !self.book.is_pending(id) {
             return Ok(false);
         }
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         if let Some(q) = update.quantity {
             if !(q.is_finite() && q > 0.0) {
                 return Err(EngineError::InvalidArgument(format!(
@@ -560,7 +473,7 @@ impl Engine {
             ..OrderRequest::new(o.asset, o.quantity, o.side, o.order_type)
         };
         merged.validate()?;
-        let o = self.order_mut(id);
+        let o = &mut self.book[id];
         if update.stop_price.is_some_and(|s| Some(s) != o.stop_price) {
             o.stop_triggered_bar = None;
         }
@@ -576,34 +489,28 @@ impl Engine {
 
     /// Cancels a pending order; false if it is unknown or no longer pending.
     pub fn cancel_order(&mut self, id: OrderId) -> bool {
-        let Some(pos) = self.pending.iter().position(|&p| p == id) else { return false };
-        self.pending.remove(pos);
+        if !self.book.remove_pending(id) {
+            return false;
+        }
         self.mark_cancelled(id, CancelReason::User);
         true
     }
 
     pub(crate) fn mark_cancelled(&mut self, id: OrderId, reason: CancelReason) {
         let bar = self.current_bar();
-        let o = self.order_mut(id);
-        o.status = OrderStatus::Cancelled;
-        o.cancel_reason = Some(reason);
-        o.cancelled_bar = bar;
-    }
-
-    pub(crate) fn order_mut(&mut self, id: OrderId) -> &mut Order {
-        &mut self.orders[(id - 1) as usize]
+        self.book.mark_cancelled(id, reason, bar);
     }
 
     pub fn order(&self, id: OrderId) -> Option<&Order> {
-        id.checked_sub(1).and_then(|i| self.orders.get(i as usize))
+        self.book.get(id)
     }
 
     pub fn orders(&self) -> &[Order] {
-        &self.orders
+        self.book.all()
     }
 
     pub fn pending_orders(&self) -> impl Iterator<Item = &Order> {
-        self.pending.iter().map(|&id| &self.orders[(id - 1) as usize])
+        self.book.pending()
     }
 
     pub fn fills(&self) -> &[Fill] {

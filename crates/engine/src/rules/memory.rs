@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use nl_core::{AssetId, EngineError, EngineResult};
 
-use crate::engine::Engine;
+use crate::kernel::Engine;
 
 /// A context value's name, interned by the caller (the same number in rules
 /// and in context updates).

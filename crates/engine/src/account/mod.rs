@@ -7,6 +7,10 @@
 //! power = excess equity over initial margin / initial margin rate). The
 //! 0.01 cash tolerance is ml4t's too.
 
+pub(crate) mod locked_cash;
+pub mod margin;
+pub mod margin_call;
+
 use nl_core::Refusal;
 use std::collections::VecDeque;
 

@@ -34,7 +34,7 @@
 use nl_core::Refusal;
 use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason, OrderId, OrderSide, ShareType};
 
-use crate::engine::{DeferredExit, Engine, Phase};
+use crate::kernel::{DeferredExit, Engine, Phase};
 
 /// What a limit measures, and its thresholds (ml4t-backtest's parameters).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -434,7 +434,7 @@ impl Engine {
         if self.portfolio_limits.limits.is_empty() || quantity <= 0.0 {
             return false;
         }
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         let (asset, side) = (o.asset, o.side);
         let Some((i, value, threshold, text)) = self.entry_breach(b, asset, side, held, quantity, price) else {
             return false;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderType, StopLevelBasis};
 
-use crate::engine::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
-use crate::fill::MatchPoint;
+use crate::kernel::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
+use crate::venue::sim::triggers::MatchPoint;
 use crate::rules::{PositionRule, RuleAction, RuleSettings, RuleState};
 
 /// The rule governing `asset`'s position, if any (a per-asset override, even
@@ -86,11 +86,11 @@ impl Engine {
         if held == 0.0 {
             return self.cancel_pending_where(nl_core::CancelReason::PortfolioLimit, |o| o.asset == asset);
         }
-        for i in 0..self.pending.len() {
-            let id = self.pending[i];
-            let o = &self.orders[(id - 1) as usize];
+        for i in 0..self.book.pending_ids().len() {
+            let id = self.book.pending_ids()[i];
+            let o = &self.book[id];
             if o.status == nl_core::OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
-                self.order_mut(id).quantity = held.abs();
+                self.book[id].quantity = held.abs();
             }
         }
     }
@@ -161,7 +161,7 @@ impl Engine {
     /// open position (in the order they were opened), tagged
     /// `risk_liquidation` with `detail`. Returns the exit orders' ids.
     pub fn flatten_all_positions(&mut self, detail: &str) -> EngineResult<Vec<u64>> {
-        for id in self.pending.clone() {
+        for id in self.book.pending_ids().to_vec() {
             self.cancel_order(id);
         }
         let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
@@ -190,7 +190,7 @@ impl Engine {
         else {
             return Ok(None);
         };
-        let o = self.order_mut(id);
+        let o = &mut self.book[id];
         o.exit_reason = reason;
         o.exit_detail = Some(detail);
         o.risk_fill_price = fill_price;

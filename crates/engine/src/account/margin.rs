@@ -9,7 +9,7 @@ use nl_core::Refusal;
 use nl_core::{AssetId, EngineError, EngineResult, Position};
 
 use crate::account::{py_sum, ShortCashPolicy, CASH_TOLERANCE};
-use crate::engine::Engine;
+use crate::kernel::Engine;
 
 /// How a margin account computes one asset's margin (futures-style
 /// schedules; equities use the account's rates).

@@ -1,13 +1,16 @@
 //! Position rules (stop-loss, take-profit, time exit, trailing stops, the
-//! dynamic rules of `dynamic_rules` and chains of them), evaluated at the
+//! dynamic rules of `dynamic` and chains of them), evaluated at the
 //! start of every bar on that bar's OHLC, before orders are matched.
 //! Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
 
+pub(crate) mod dynamic;
+mod evaluation;
+pub mod memory;
+
 use nl_core::{AssetId, BarIndex, EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
 
-use crate::costs::Callback;
-use crate::dynamic_rules;
-use crate::rule_memory::{ContextKey, MemorySlot, RuleMemory};
+use crate::venue::sim::costs::Callback;
+use crate::rules::memory::{ContextKey, MemorySlot, RuleMemory};
 
 /// What a rule sees about one open position on the current bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,7 +113,7 @@ pub enum PositionRule {
 
 /// `pct` as Python's `f"{pct:.1%}"` writes it.
 fn percent(pct: f64) -> String {
-    dynamic_rules::percent(pct, 1)
+    dynamic::percent(pct, 1)
 }
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> EngineResult<()> {
@@ -195,15 +198,15 @@ impl PositionRule {
                 }
             }
             PositionRule::TrailingStop { pct } => trailing_stop(*pct, s, settings),
-            PositionRule::TighteningTrailingStop { schedule } => dynamic_rules::tightening_trailing_stop(schedule, s),
-            PositionRule::ScaledExit { targets, memory: slot } => dynamic_rules::scaled_exit(targets, *slot, s, memory),
+            PositionRule::TighteningTrailingStop { schedule } => dynamic::tightening_trailing_stop(schedule, s),
+            PositionRule::ScaledExit { targets, memory: slot } => dynamic::scaled_exit(targets, *slot, s, memory),
             PositionRule::VolatilityStop { multiplier, atr_key, entry_atr_memory } => {
-                dynamic_rules::volatility_stop(*multiplier, *atr_key, *entry_atr_memory, s, memory)
+                dynamic::volatility_stop(*multiplier, *atr_key, *entry_atr_memory, s, memory)
             }
             PositionRule::VolatilityTrailingStop { multiplier, atr_key } => {
-                dynamic_rules::volatility_trailing_stop(*multiplier, *atr_key, s, memory)
+                dynamic::volatility_trailing_stop(*multiplier, *atr_key, s, memory)
             }
-            PositionRule::SignalExit { signal_key, threshold } => dynamic_rules::signal_exit(*signal_key, *threshold, s, memory),
+            PositionRule::SignalExit { signal_key, threshold } => dynamic::signal_exit(*signal_key, *threshold, s, memory),
             PositionRule::Chain(rules) => {
                 for r in rules {
                     let a = r.evaluate(s, settings, memory)?;

@@ -11,13 +11,13 @@
 use nl_core::Refusal;
 use nl_core::{BarIndex, EngineResult, ExecutionMode, OrderId, OrderType};
 
-use crate::engine::{Engine, Phase};
-use crate::fill::{execution_price, MatchPoint};
+use crate::kernel::{Engine, Phase};
+use crate::venue::sim::triggers::{execution_price, MatchPoint};
 
 impl Engine {
     /// Fills order `id`, just queued, at once if it qualifies.
     pub(crate) fn fill_now_if_immediate(&mut self, id: OrderId) -> EngineResult<()> {
-        match self.immediate_bar(self.orders[(id - 1) as usize].order_type) {
+        match self.immediate_bar(self.book[id].order_type) {
             Some(b) => self.fill_immediately(id, b),
             None => Ok(()),
         }
@@ -38,9 +38,9 @@ impl Engine {
     /// Fills (or refuses) order `id` at once on bar `b`.
     fn fill_immediately(&mut self, id: OrderId, b: BarIndex) -> EngineResult<()> {
         if self.round_quantity(id) {
-            let asset = self.orders[(id - 1) as usize].asset;
+            let asset = self.book[id].asset;
             let priced = self.row_in_bar(b, asset).is_some_and(|row| {
-                let o = &self.orders[(id - 1) as usize];
+                let o = &self.book[id];
                 !execution_price(o, &self.market.bar_at(row), MatchPoint::Execution, self.cfg.execution_price).0.is_nan()
             });
             // No bar, or no price from the configured source (a bar without VWAP).

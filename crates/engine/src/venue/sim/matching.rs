@@ -11,8 +11,8 @@ use nl_core::{
 };
 
 use crate::account::{order_effect, OrderEffect};
-use crate::engine::Engine;
-use crate::fill::{execution_price, mark_of, MatchPoint};
+use crate::kernel::Engine;
+use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
 
 impl Engine {
     /// Matches pending orders on bar `b` in the configured fill ordering.
@@ -30,12 +30,12 @@ impl Engine {
         eligible.clear();
         exits.clear();
         entries.clear();
-        let orders = &self.orders;
-        eligible.extend(self.pending.iter().copied().filter(|&id| {
+        let orders = &self.book;
+        eligible.extend(self.book.pending_ids().iter().copied().filter(|&id| {
             if only.is_some_and(|ids| !ids.contains(&id)) {
                 return false;
             }
-            let moc = orders[(id - 1) as usize].order_type == OrderType::MarketOnClose;
+            let moc = orders[id].order_type == OrderType::MarketOnClose;
             match at {
                 MatchPoint::Open | MatchPoint::SameBarOpen => !moc,
                 MatchPoint::Close => moc,
@@ -81,7 +81,7 @@ impl Engine {
             if !self.round_quantity(id) {
                 continue;
             }
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             match order_effect(self.portfolio.quantity(o.asset), o.side, o.quantity) {
                 OrderEffect::Exit => exits.push(id),
                 _ => entries.push(id),
@@ -89,7 +89,7 @@ impl Engine {
         }
         let mut deferred = false;
         for &id in exits.iter() {
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             if o.status != OrderStatus::Pending {
                 continue;
             }
@@ -107,7 +107,7 @@ impl Engine {
         }
         self.sort_by_priority(entries, b, at)?;
         for &id in entries.iter() {
-            if self.orders[(id - 1) as usize].status == OrderStatus::Pending {
+            if self.book[id].status == OrderStatus::Pending {
                 self.try_fill(id, b, at)?;
             }
         }
@@ -123,7 +123,7 @@ impl Engine {
         // since the last mark: the next full fill's mark covers them again.
         let mut unmarked: Vec<AssetId> = Vec::new();
         for &id in ordered {
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             if o.status != OrderStatus::Pending {
                 continue;
             }
@@ -176,7 +176,7 @@ impl Engine {
     }
 
     pub(crate) fn priority_key(&self, id: OrderId, b: BarIndex, at: MatchPoint, priority: EntryOrderPriority) -> EngineResult<f64> {
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         // The pass's base price for the order; 0 when the asset has no bar.
         // (No price from the source, e.g. no VWAP: the reference price.)
         let px = self
@@ -217,7 +217,7 @@ impl Engine {
     /// and orders no longer pending leave the pending list.
     pub(crate) fn close_pass(&mut self, ids: &[OrderId]) {
         for &id in ids {
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             if o.status == OrderStatus::Pending {
                 match o.time_in_force {
                     TimeInForce::Ioc => self.mark_cancelled(id, CancelReason::ImmediateOrCancel),
@@ -226,8 +226,7 @@ impl Engine {
                 }
             }
         }
-        let orders = &self.orders;
-        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.book.drop_closed();
     }
 
     /// Floors an integer account's order quantity; rejects it if that gives 0.
@@ -235,7 +234,7 @@ impl Engine {
         if self.cfg.share_type != ShareType::Integer {
             return true;
         }
-        let o = self.order_mut(id);
+        let o = &mut self.book[id];
         let whole = o.quantity.trunc();
         o.quantity = whole;
         if whole <= 0.0 {
@@ -294,8 +293,8 @@ impl Engine {
         let Some(&next) = sessions.get(b as usize + 1) else { return };
         let next_bar = self.cfg.execution_mode == ExecutionMode::NextBar;
         let mut expired = Vec::new();
-        for &id in &self.pending {
-            let o = &self.orders[(id - 1) as usize];
+        for &id in self.book.pending_ids() {
+            let o = &self.book[id];
             if o.time_in_force != TimeInForce::Day {
                 continue;
             }
@@ -307,7 +306,6 @@ impl Engine {
         for id in expired {
             self.mark_cancelled(id, CancelReason::DayExpired);
         }
-        let orders = &self.orders;
-        self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
+        self.book.drop_closed();
     }
 }

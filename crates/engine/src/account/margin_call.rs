@@ -13,7 +13,7 @@
 
 use nl_core::{AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExitReason};
 
-use crate::engine::{DeferredExit, Engine};
+use crate::kernel::{DeferredExit, Engine};
 
 /// One margin call: when, and the account's state at the close that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq)]

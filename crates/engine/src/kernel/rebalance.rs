@@ -6,8 +6,8 @@
 
 use nl_core::{EngineError, EngineResult, ExecutionMode, FillOrdering, OrderId, OrderStatus, ShareType};
 
-use crate::engine::{Engine, Phase};
-use crate::fill::MatchPoint;
+use crate::kernel::{Engine, Phase};
+use crate::venue::sim::triggers::MatchPoint;
 
 impl Engine {
     /// Marks pending order `id` as sent by a rebalance. In an integer account
@@ -23,7 +23,7 @@ impl Engine {
                     "priority notional must be a finite number >= 0, got {n}")));
             }
         }
-        let Some(order) = self.orders.get_mut((id as usize).wrapping_sub(1)) else {
+        let Some(order) = self.book.get_mut(id) else {
             return Err(EngineError::NotFound(format!("order {id} does not exist")));
         };
         if order.status != OrderStatus::Pending {
@@ -39,7 +39,7 @@ impl Engine {
     /// account that rejects (not cancels) unaffordable orders.
     pub(crate) fn fills_what_cash_affords(&self, id: OrderId) -> bool {
         self.cfg.partial_fills_allowed
-            || (self.orders[(id - 1) as usize].rebalance
+            || (self.book[id].rebalance
                 && self.cfg.share_type == ShareType::Integer
                 && self.cfg.reject_on_insufficient_cash)
     }

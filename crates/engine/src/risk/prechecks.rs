@@ -24,9 +24,9 @@ use nl_core::Refusal;
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderId, OrderStatus, OrderType, ShareType};
 
 use crate::account::{entry_rejection, EntryCheck};
-use crate::engine::Engine;
-use crate::execute::Trigger;
-use crate::fill::{execution_price, mark_of, MatchPoint};
+use crate::kernel::Engine;
+use crate::venue::sim::execute::Trigger;
+use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
 use crate::portfolio::is_flat;
 
 /// A shadow account's position: asset, signed quantity and a price (the
@@ -98,7 +98,7 @@ impl Engine {
         if self.prechecks_submission(id) {
             if let Some(reason) = self.submission_precheck(id)? {
                 self.reject(id, reason);
-                self.pending.retain(|&p| p != id);
+                self.book.remove_pending(id);
                 return Ok(());
             }
         }
@@ -108,21 +108,21 @@ impl Engine {
     fn prechecks_submission(&self, id: OrderId) -> bool {
         self.cfg.next_bar_submission_precheck
             && self.cfg.execution_mode == ExecutionMode::NextBar
-            && matches!(self.orders[(id - 1) as usize].order_type, OrderType::Market | OrderType::MarketOnClose)
+            && matches!(self.book[id].order_type, OrderType::Market | OrderType::MarketOnClose)
     }
 
     /// Why order `id`, just submitted, is refused, if it is. An integer
     /// account's quantity is floored here already.
     fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
         if self.cfg.share_type == ShareType::Integer {
-            let o = self.order_mut(id);
+            let o = &mut self.book[id];
             o.quantity = o.quantity.trunc();
             if o.quantity <= 0.0 {
                 return Ok(Some(Refusal::QuantityRoundsToZero));
             }
         }
         // No price this bar to check with: the order stays eligible.
-        let price = self.orders[(id - 1) as usize].signal_price;
+        let price = self.book[id].signal_price;
         if price.is_nan() {
             return Ok(None);
         }
@@ -169,7 +169,7 @@ impl Engine {
     /// positions) whether or not it is refused; refused when the shadow cash
     /// is then negative.
     fn pseudo_execution_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<Refusal>> {
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         let (asset, size) = (o.asset, o.side.sign() * o.quantity);
         let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
         let shadow = &mut self.submission_shadow;
@@ -192,7 +192,7 @@ impl Engine {
     /// (less the cash buffer). An accepted order reserves its cost in the
     /// shadow unless the open pass validates the queue again.
     fn margin_precheck(&mut self, id: OrderId, price: f64) -> EngineResult<Option<Refusal>> {
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         let (asset, side, quantity) = (o.asset, o.side, o.quantity);
         let size = side.sign() * quantity;
         let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
@@ -261,14 +261,14 @@ impl Engine {
             && !self.cfg.skip_cash_validation
             && self.cfg.execution_mode == ExecutionMode::NextBar
             && at == MatchPoint::Open
-            && self.orders[(id - 1) as usize].order_type == OrderType::Market
+            && self.book[id].order_type == OrderType::Market
     }
 
     /// Backtrader's open cash check of `quantity` of order `id` at `price`
     /// against the position `held`: the quantity that may fill, or `None`
     /// (refused). A reversal cash cannot pay for is cut to its closing leg.
     pub(crate) fn simple_cash_check(&mut self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         let size = o.side.sign() * quantity;
         let opposite = held * size < 0.0;
         if opposite && quantity <= held.abs() {
@@ -282,7 +282,7 @@ impl Engine {
         if !opposite {
             return Ok(None);
         }
-        self.order_mut(id).quantity = held.abs();
+        self.book[id].quantity = held.abs();
         Ok(Some(held.abs()))
     }
 
@@ -310,7 +310,7 @@ impl Engine {
             self.portfolio.positions().map(|p| (p.asset, p.quantity, mark(self, p.asset, p.current_price))).collect();
         let mut accepted: Vec<(OrderId, Trigger)> = Vec::new();
         for &id in eligible {
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             let Some(row) = self.row_in_bar(b, o.asset) else { continue };
             if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.execution_price).0.is_nan() {
                 continue;
@@ -319,7 +319,7 @@ impl Engine {
                 continue;
             }
             let Some(trigger) = self.triggered_price(id, b, MatchPoint::Open) else { continue };
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             let (asset, side, quantity) = (o.asset, o.side, o.quantity);
             // Validated at the bar's reference price, booked at the fill price.
             let reference = close[row];
@@ -330,7 +330,7 @@ impl Engine {
                 self.reject(id, reason);
                 continue;
             }
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, trigger.base))?;
             let size = side.sign() * quantity;
             cash += -size * trigger.base * self.multiplier(asset) - commission;
@@ -340,7 +340,7 @@ impl Engine {
         for (id, trigger) in accepted {
             // An earlier fill may have cancelled it (a reversal, one-cancels-other).
             // (ml4t fills it anyway; see README, Behaviour.)
-            if self.orders[(id - 1) as usize].status != OrderStatus::Pending {
+            if self.book[id].status != OrderStatus::Pending {
                 continue;
             }
             self.fill_at(id, b, MatchPoint::Open, trigger, true)?;

@@ -10,9 +10,9 @@ use nl_core::{
 };
 
 use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
-use crate::costs::{CommissionQuery, SlippageQuery};
-use crate::engine::Engine;
-use crate::fill::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
+use crate::kernel::Engine;
+use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::Bar;
 use crate::portfolio::{is_flat, reversal_split};
 
@@ -51,12 +51,12 @@ impl Engine {
     /// impact and slippage): `None` without a bar, a price from the source,
     /// or a trigger. Updates the order's trigger state (stops, trails).
     pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
-        let asset = self.orders[(id - 1) as usize].asset;
+        let asset = self.book[id].asset;
         let row = self.row_in_bar(b, asset)?;
         let bar = self.market.bar_at(row);
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
-        let order = &mut self.orders[(id - 1) as usize];
+        let order = &mut self.book[id];
         let (price, source) = execution_price(order, &bar, at, configured);
         // No price from the configured source on this bar (VWAP): the order waits.
         if price.is_nan() {
@@ -82,7 +82,7 @@ impl Engine {
     pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
         let Trigger { row, base, source } = trigger;
         let bar = self.market.bar_at(row);
-        let order = &self.orders[(id - 1) as usize];
+        let order = &self.book[id];
         let asset = order.asset;
         let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
         if self.cfg.share_type == ShareType::Integer {
@@ -130,7 +130,7 @@ impl Engine {
                     return Ok(false);
                 }
                 quantity = affordable;
-                self.order_mut(id).quantity = affordable;
+                self.book[id].quantity = affordable;
                 effect = order_effect(held, side, quantity);
                 partial_reason = Some(reason);
             }
@@ -147,7 +147,7 @@ impl Engine {
         let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
         if limit.is_limited() {
-            if self.orders[(id - 1) as usize].last_fill_bar == Some(b) {
+            if self.book[id].last_fill_bar == Some(b) {
                 return self.give_up(id, partial_reason);
             }
             quantity = limit.fillable(quantity, available);
@@ -163,7 +163,7 @@ impl Engine {
             }
         }
         // Fill-or-kill: all of it now or nothing (the pass then cancels it).
-        if remaining > 0.0 && self.orders[(id - 1) as usize].time_in_force == TimeInForce::Fok {
+        if remaining > 0.0 && self.book[id].time_in_force == TimeInForce::Fok {
             return self.give_up(id, partial_reason);
         }
         let pricing = FillPricing { asset, side, base, bar: &bar, available, consumed: self.consumed(b, asset) };
@@ -197,10 +197,10 @@ impl Engine {
                 if !within_limit(side, limit_bound, price) {
                     return Ok(false);
                 }
-                self.order_mut(id).quantity = quantity;
+                self.book[id].quantity = quantity;
             }
         }
-        let quoted = self.cfg.commission.commission(&self.commission_query(&self.orders[(id - 1) as usize], quantity, price))?;
+        let quoted = self.cfg.commission.commission(&self.commission_query(&self.book[id], quantity, price))?;
         let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
         let commission = if reverses {
             let (close, open) = reversal_split(quoted, held, quantity);
@@ -230,8 +230,8 @@ impl Engine {
             limit_price,
             stop_price,
             stop_triggered_bar,
-            exit_reason: self.orders[(id - 1) as usize].exit_reason,
-            signal_price: self.orders[(id - 1) as usize].signal_price,
+            exit_reason: self.book[id].exit_reason,
+            signal_price: self.book[id].signal_price,
         };
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, quoted);
@@ -259,9 +259,9 @@ impl Engine {
         if let (true, Some(reason)) = (partial, partial_reason) {
             // Cash-limited and then volume-limited: the part filled stands,
             // the order is rejected (ml4t-backtest's rule).
-            self.order_mut(id).rejection_reason = Some(reason);
+            self.book[id].rejection_reason = Some(reason);
         }
-        let o = self.order_mut(id);
+        let o = &mut self.book[id];
         let filled = o.filled_quantity + quantity;
         o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
         o.filled_quantity = filled;
@@ -294,7 +294,7 @@ impl Engine {
             self.refuse(id, reason, false);
         } else {
             // Nothing filled: a partly filled order shows its remainder again.
-            let o = self.order_mut(id);
+            let o = &mut self.book[id];
             if let Some(remainder) = o.partial_remainder {
                 o.quantity = remainder;
             }
@@ -391,13 +391,8 @@ impl Engine {
     /// Cancels (for `reason`) every pending order `which` selects. Cancelled
     /// orders stay in the pending list until the pass closes.
     pub(crate) fn cancel_pending_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
-        for i in 0..self.pending.len() {
-            let id = self.pending[i];
-            let o = &self.orders[(id - 1) as usize];
-            if o.status == OrderStatus::Pending && which(o) {
-                self.mark_cancelled(id, reason);
-            }
-        }
+        let bar = self.current_bar();
+        self.book.cancel_pending_where(reason, bar, which);
     }
 
     /// The row of `asset` in the current bar `b`, if it has one.
@@ -410,7 +405,7 @@ impl Engine {
     pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
         if self.cfg.skip_cash_validation {
             // Still quote the commission: a failing model fails the fill.
-            let o = &self.orders[(id - 1) as usize];
+            let o = &self.book[id];
             self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
             return Ok(None);
         }
@@ -429,7 +424,7 @@ impl Engine {
     /// The account's reason to refuse order `id` as an entry at `price`,
     /// whatever `skip_cash_validation` says.
     pub(crate) fn account_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
@@ -443,14 +438,9 @@ impl Engine {
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: Refusal) {
-        let whole_shares = self.cfg.share_type == ShareType::Integer;
-        let o = self.order_mut(id);
-        o.status = OrderStatus::Rejected;
-        o.rejection_reason = Some(reason);
         // A rejected order shows the rounded quantity it was checked with.
-        if whole_shares {
-            o.quantity = o.quantity.trunc();
-        }
+        let whole_shares = self.cfg.share_type == ShareType::Integer;
+        self.book.mark_rejected(id, reason, whole_shares);
     }
 
     /// A reversal cancels the asset's other pending orders (they were sized

@@ -18,7 +18,7 @@ use nl_core::Refusal;
 use nl_core::{AssetId, EngineResult, Fill, OrderId, OrderSide, ShareType};
 
 use crate::account::{OrderEffect, ShortCashPolicy};
-use crate::engine::Engine;
+use crate::kernel::Engine;
 
 /// Free cash and the entry basis of each asset's locked short.
 #[derive(Debug, Clone)]
@@ -173,7 +173,7 @@ impl Engine {
         if !self.locks_short_notional() || self.cfg.cash_buffer_pct != 0.0 {
             return Ok(None);
         }
-        let o = &self.orders[(id - 1) as usize];
+        let o = &self.book[id];
         if self.cfg.commission.commission(&self.commission_query(o, quantity, price))? != 0.0 {
             return Ok(None);
         }
@@ -183,7 +183,7 @@ impl Engine {
 
     /// Whether order `id` covers (part of) a locked short.
     pub(crate) fn covers_locked_short(&self, id: OrderId, held: f64) -> bool {
-        self.locks_short_notional() && held < 0.0 && self.orders[(id - 1) as usize].side == OrderSide::Buy
+        self.locks_short_notional() && held < 0.0 && self.book[id].side == OrderSide::Buy
     }
 
     /// Sizes order `id` (`quantity` against `held`, at `price`) by free cash
@@ -216,7 +216,7 @@ impl Engine {
             self.reject(id, reason);
             return Ok(None);
         }
-        let o = self.order_mut(id);
+        let o = &mut self.book[id];
         o.quantity = affordable;
         // The cut quantity is the whole order now (no remainder to restore).
         o.partial_remainder = None;
@@ -262,7 +262,7 @@ impl Engine {
         if self.cfg.share_type != ShareType::Fractional || self.cfg.cash_buffer_pct != 0.0 || quoted != 0.0 {
             return None;
         }
-        let o = &self.orders[(fill.order_id - 1) as usize];
+        let o = &self.book[fill.order_id];
         let unit_cost = fill.price * self.multiplier(fill.asset);
         let requested = if fill.quantity == o.quantity {
             if o.requested_quantity != 0.0 { o.requested_quantity } else { o.quantity }

@@ -6,7 +6,7 @@
 //! scaled exits fill at the pass's price, the volatility stops at their level.
 
 use nl_core::ExitReason;
-use crate::rule_memory::{ContextKey, MemorySlot, RuleMemory};
+use crate::rules::memory::{ContextKey, MemorySlot, RuleMemory};
 use crate::rules::{RuleAction, RuleState};
 
 /// The position's return at this bar's close (ml4t's `Position.pnl_percent`).
