@@ -1,5 +1,15 @@
 //! The per-bar step: update marks, match pending orders, record equity.
 
+mod execute;
+mod immediate;
+mod locked_cash;
+mod margin;
+mod margin_call;
+mod matching;
+mod portfolio_limits;
+mod prechecks;
+mod rule_evaluation;
+mod rule_memory;
 mod rebalance;
 
 use std::collections::HashMap;

@@ -5,9 +5,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{AssetId, EngineError, EngineResult};
-
-use crate::kernel::Engine;
+use nl_core::AssetId;
 
 /// A context value's name, interned by the caller (the same number in rules
 /// and in context updates).
@@ -19,7 +17,7 @@ pub type ContextKey = u32;
 pub type MemorySlot = u32;
 
 #[derive(Debug, Clone, Default)]
-struct PositionContext {
+pub(crate) struct PositionContext {
     /// The position the values belong to: a new position (opened or
     /// reversed) starts with an empty context, as in ml4t.
     serial: u64,
@@ -27,7 +25,7 @@ struct PositionContext {
 }
 
 #[derive(Debug, Clone, Default)]
-struct RuleCell {
+pub(crate) struct RuleCell {
     /// ScaledExit: the return thresholds already acted on.
     triggered: Vec<f64>,
     /// VolatilityStop(use_entry_atr): the first usable ATR it saw.
@@ -89,27 +87,6 @@ impl RuleMemory {
     /// Forgets what the rule in `slot` remembered (ml4t's `rule.reset()`).
     pub fn reset(&mut self, slot: MemorySlot) {
         self.cells.remove(&slot);
-    }
-}
-
-impl Engine {
-    /// Sets (or with `None` removes) a context value of `asset`'s open
-    /// position `serial`. Returns false, changing nothing, when that position
-    /// is no longer open (ml4t ignores updates for a flat asset).
-    pub fn set_position_context(&mut self, asset: AssetId, serial: u64, key: ContextKey, value: Option<f64>) -> EngineResult<bool> {
-        if asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
-        }
-        if self.portfolio.position(asset).map(|p| p.serial) != Some(serial) {
-            return Ok(false);
-        }
-        self.rule_memory.set_context(asset, serial, key, value);
-        Ok(true)
-    }
-
-    /// Forgets the state of the stateful rule in `slot`.
-    pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
-        self.rule_memory.reset(slot);
     }
 }
 

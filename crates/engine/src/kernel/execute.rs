@@ -1,0 +1,448 @@
+//! Executing one order on one bar: triggers, account checks, sizing, pricing, booking.
+
+use nl_core::Refusal;
+use nl_core::{
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    OrderStatus,
+    OrderType, ShareType, TimeInForce,
+};
+use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
+use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
+use crate::kernel::Engine;
+use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::portfolio::{is_flat, reversal_split};
+use crate::venue::sim::execute::*;
+
+impl Engine {
+    /// The commission query for a fill of `quantity` at `price` of `o`.
+    pub(crate) fn commission_query(&self, o: &Order, quantity: f64, price: f64) -> CommissionQuery {
+        CommissionQuery {
+            asset: o.asset,
+            quantity,
+            price,
+            filled_quantity: o.filled_quantity,
+            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity * self.multiplier(o.asset)).abs(),
+            commission_paid: o.commission,
+            multiplier: self.multiplier(o.asset),
+        }
+    }
+
+    /// Quantity of `asset` already filled in bar `b`.
+    pub(crate) fn consumed(&self, b: BarIndex, asset: AssetId) -> f64 {
+        match self.volume_consumed[asset as usize] {
+            (bar, q) if bar == b => q,
+            _ => 0.0,
+        }
+    }
+
+    /// Fills or rejects one order if its asset has a bar; else it stays
+    /// pending. Returns whether it filled.
+    pub(crate) fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> EngineResult<bool> {
+        match self.triggered_price(id, b, at) {
+            Some(trigger) => self.fill_at(id, b, at, trigger, false),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether order `id` executes on bar `b` and at what base price (before
+    /// impact and slippage): `None` without a bar, a price from the source,
+    /// or a trigger. Updates the order's trigger state (stops, trails).
+    pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
+        let asset = self.book[id].asset;
+        let row = self.row_in_bar(b, asset)?;
+        let bar = self.market.bar_at(row);
+        let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
+        let configured = self.cfg.execution_price;
+        let order = &mut self.book[id];
+        let (price, source) = execution_price(order, &bar, at, configured);
+        // No price from the configured source on this bar (VWAP): the order waits.
+        if price.is_nan() {
+            return None;
+        }
+        let mut base = check_fill(order, &bar, price, rules, b)?;
+        // A position rule's exit fills at the rule's price, moved against the
+        // order by `stop_slippage_rate` (ordinary slippage comes on top).
+        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
+            let extra = self.cfg.stop_slippage_rate;
+            base = match order.side {
+                _ if extra <= 0.0 => rule_price,
+                OrderSide::Sell => rule_price * (1.0 - extra),
+                OrderSide::Buy => rule_price * (1.0 + extra),
+            };
+        }
+        Some(Trigger { row, base, source })
+    }
+
+    /// Fills order `id` from its trigger: account checks (skipped when
+    /// `validated`, i.e. a queue shadow already accepted it), limits, impact,
+    /// slippage, commission, booking. Returns whether it filled completely.
+    pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
+        let Trigger { row, base, source } = trigger;
+        let bar = self.market.bar_at(row);
+        let order = &self.book[id];
+        let asset = order.asset;
+        let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
+        if self.cfg.share_type == ShareType::Integer {
+            quantity = quantity.trunc();
+        }
+        let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
+        let parent_id = order.parent_id;
+        let held = self.portfolio.quantity(asset);
+        let submitted_effect = order_effect(held, side, quantity);
+        // Backtrader's open cash check replaces the account check. It comes
+        // before the locked-cash sizing, which then sizes what it let through
+        // (a reversal cut to its closing leg is still sized as a reversal).
+        let simple_check = submitted_effect != OrderEffect::Exit && !validated && self.uses_simple_cash_check(id, at);
+        if simple_check {
+            match self.simple_cash_check(id, held, quantity, base)? {
+                Some(allowed) => quantity = allowed,
+                None => {
+                    self.reject(id, Refusal::OpenCashCheck);
+                    return Ok(false);
+                }
+            }
+        }
+        // Locked short collateral sizes covers and reversals next.
+        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base, submitted_effect)? else { return Ok(false) };
+        quantity = sized;
+        let mut effect = order_effect(held, side, quantity);
+        // Set when cash limited the order: if it then does not fill completely
+        // now, it is rejected with this reason (ml4t-backtest's rule).
+        let mut partial_reason: Option<Refusal> = None;
+        // Portfolio limits first: a refusal is final (no partial fill), and
+        // `skip_cash_validation` does not lift it.
+        if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
+            return Ok(false);
+        }
+        if effect != OrderEffect::Exit && !validated && !simple_check {
+            if let Some(reason) = self.rejection(id, held, quantity, base)? {
+                // partial_fills_allowed: fill what the cash affords instead.
+                let affordable = if self.fills_what_cash_affords(id) && reason.is_insufficient_cash() {
+                    self.max_affordable(id, held, quantity, base)?
+                } else {
+                    0.0
+                };
+                if affordable <= 0.0 {
+                    self.refuse(id, reason, false);
+                    return Ok(false);
+                }
+                quantity = affordable;
+                self.book[id].quantity = affordable;
+                effect = order_effect(held, side, quantity);
+                partial_reason = Some(reason);
+            }
+        }
+        let slippage = self.cfg.slippage.for_asset(asset);
+        // A model that prices by participation cannot fill without volume.
+        // (NaN-safe: a missing volume is no volume.)
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        if slippage.requires_volume() && !(bar.volume > 0.0) {
+            return self.give_up(id, partial_reason);
+        }
+        let available = bar.available_size(side == OrderSide::Buy);
+        // Volume participation: at most one (partial) fill per bar; the rest waits.
+        let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
+        let limit = self.cfg.limits.for_asset(asset);
+        if limit.is_limited() {
+            if self.book[id].last_fill_bar == Some(b) {
+                return self.give_up(id, partial_reason);
+            }
+            quantity = limit.fillable(quantity, available);
+            if self.cfg.share_type == ShareType::Integer {
+                quantity = quantity.trunc();
+            }
+            if quantity <= 0.0 {
+                return self.give_up(id, partial_reason);
+            }
+            remaining = (order_quantity - quantity).max(0.0);
+            if self.cfg.share_type == ShareType::Integer {
+                remaining = remaining.trunc();
+            }
+        }
+        // Fill-or-kill: all of it now or nothing (the pass then cancels it).
+        if remaining > 0.0 && self.book[id].time_in_force == TimeInForce::Fok {
+            return self.give_up(id, partial_reason);
+        }
+        let pricing = FillPricing { asset, side, base, bar: &bar, available, consumed: self.consumed(b, asset) };
+        let (mut price, mut slip) = self.fill_price(&pricing, quantity)?;
+        let limit_bound = limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
+        // A limit is a hard bound: slippage past it means no fill this bar.
+        if !within_limit(side, limit_bound, price) {
+            return self.give_up(id, partial_reason);
+        }
+        // Impact or slippage moved the price: the account check runs again at
+        // the real price, for what fills now (a locked-short cover too).
+        if price != base && (effect != OrderEffect::Exit || self.covers_locked_short(id, held))
+            && !self.cfg.skip_cash_validation {
+            if let Some(reason) = self.final_price_rejection(id, held, quantity, price)? {
+                // Only partial_fills_allowed re-sizes here; a rebalance order
+                // that the slipped price makes unaffordable is refused (ml4t).
+                let affordable = if self.cfg.partial_fills_allowed && !reason.is_account_restriction() {
+                    self.max_affordable_at_cost(id, held, quantity, &pricing)?
+                } else {
+                    0.0
+                };
+                if affordable <= 0.0 {
+                    // An order cash already limited keeps that first reason (ml4t).
+                    self.refuse(id, partial_reason.unwrap_or(reason), true);
+                    return Ok(false);
+                }
+                // What cash affords now is all this order will be (no carry-over).
+                quantity = affordable;
+                remaining = 0.0;
+                (price, slip) = self.fill_price(&pricing, quantity)?;
+                if !within_limit(side, limit_bound, price) {
+                    return Ok(false);
+                }
+                self.book[id].quantity = quantity;
+            }
+        }
+        let quoted = self.cfg.commission.commission(&self.commission_query(&self.book[id], quantity, price))?;
+        let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
+        let commission = if reverses {
+            let (close, open) = reversal_split(quoted, held, quantity);
+            close + open
+        } else {
+            quoted
+        };
+        let fill = Fill {
+            order_id: id,
+            asset,
+            side,
+            quantity,
+            price,
+            bar: b,
+            commission,
+            slippage: slip,
+            price_source: source,
+            reference_price: bar.close,
+            available_size: available,
+            bid: bar.bid,
+            ask: bar.ask,
+            quote_mid: bar.mid,
+            bid_size: bar.bid_size,
+            ask_size: bar.ask_size,
+            is_exit: held * side.sign() < 0.0,
+            order_type,
+            limit_price,
+            stop_price,
+            stop_triggered_bar,
+            exit_reason: self.book[id].exit_reason,
+            signal_price: self.book[id].signal_price,
+        };
+        let serial_before = self.portfolio.position(asset).map(|p| p.serial);
+        self.portfolio.apply_fill(&fill, quoted);
+        self.book_locked_cash(&fill, held, quoted);
+        // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
+        let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - commission;
+        self.settlement.hold(b, self.cfg.settlement_delay, cash_change);
+        // A position this fill opened (or reversed into) starts its marks per
+        // `initial_hwm_source`.
+        if let Some(pos) = self.portfolio.position(asset) {
+            if Some(pos.serial) != serial_before && self.cfg.initial_hwm_source != InitialHwmSource::FillPrice {
+                let (high, low) = match self.cfg.initial_hwm_source {
+                    InitialHwmSource::BarHigh => (bar.high, bar.low),
+                    InitialHwmSource::BarClose => (bar.close, bar.close),
+                    InitialHwmSource::SignalPrice if !pos.signal_price.is_nan() => (pos.signal_price, pos.signal_price),
+                    _ => (pos.high_water_mark, pos.low_water_mark),
+                };
+                self.portfolio.set_water_marks(asset, high, low);
+            }
+        }
+        self.fills.push(fill);
+        let consumed = self.consumed(b, asset) + quantity;
+        self.volume_consumed[asset as usize] = (b, consumed);
+        let partial = remaining > 0.0;
+        if let (true, Some(reason)) = (partial, partial_reason) {
+            // Cash-limited and then volume-limited: the part filled stands,
+            // the order is rejected (ml4t-backtest's rule).
+            self.book[id].rejection_reason = Some(reason);
+        }
+        let o = &mut self.book[id];
+        let filled = o.filled_quantity + quantity;
+        o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
+        o.filled_quantity = filled;
+        o.commission += commission;
+        o.last_fill_bar = Some(b);
+        if partial && o.rejection_reason.is_some() {
+            o.status = OrderStatus::Rejected;
+        } else if partial {
+            o.quantity = remaining;
+            o.partial_remainder = Some(remaining);
+        } else {
+            o.partial_remainder = None;
+            o.quantity = quantity;
+            o.status = OrderStatus::Filled;
+            o.filled_bar = Some(b);
+        }
+        if reverses {
+            self.cancel_other_orders(asset, id);
+        }
+        if let (Some(parent), false) = (parent_id, partial) {
+            self.cancel_siblings(parent, id);
+        }
+        Ok(!partial)
+    }
+
+    /// Leaves the order pending, or rejects it with `reason` when cash had
+    /// already limited it (a cash-limited order fills now or never).
+    pub(crate) fn give_up(&mut self, id: OrderId, reason: Option<Refusal>) -> EngineResult<bool> {
+        if let Some(reason) = reason {
+            self.refuse(id, reason, false);
+        } else {
+            // Nothing filled: a partly filled order shows its remainder again.
+            let o = &mut self.book[id];
+            if let Some(remainder) = o.partial_remainder {
+                o.quantity = remainder;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Refuses order `id` for `reason`: rejected, or (with
+    /// `reject_on_insufficient_cash = false`) cancelled when cash was the
+    /// problem (`any_reason`: whatever the reason, ml4t's rule at the final
+    /// price).
+    pub(crate) fn refuse(&mut self, id: OrderId, reason: Refusal, any_reason: bool) {
+        if !self.cfg.reject_on_insufficient_cash && !self.filling_immediately
+            && (any_reason || reason.is_insufficient_cash()) {
+            self.mark_cancelled(id, CancelReason::InsufficientCash);
+        } else {
+            self.reject(id, reason);
+        }
+    }
+
+    /// The fill price (and per-unit slippage) of `quantity`: the base price
+    /// moved by market impact, then by slippage, against the order.
+    pub(crate) fn fill_price(&self, p: &FillPricing<'_>, quantity: f64) -> EngineResult<(f64, f64)> {
+        let is_buy = p.side == OrderSide::Buy;
+        let impacted = p.base + self.cfg.impact.impact(quantity, p.base, p.available, is_buy);
+        if !(impacted.is_finite() && impacted > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
+        }
+        let slip = self.cfg.slippage.per_share(&SlippageQuery {
+            asset: p.asset,
+            quantity,
+            price: impacted,
+            volume: p.bar.volume,
+            available: p.available,
+            volume_consumed: p.consumed,
+        })?;
+        let price = if is_buy { impacted + slip } else { impacted - slip };
+        if !(price.is_finite() && price > 0.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid execution price: expected a finite positive number, got {}", py_float(price))));
+        }
+        Ok((price, slip))
+    }
+
+    /// The largest quantity (at most `quantity`) of order `id` the account
+    /// accepts at `price`: whole shares by bisection in an integer account,
+    /// else 64 halvings less the cash tolerance (ml4t-backtest's search).
+    /// With locked shorts and nothing else to pay, free cash gives it directly.
+    /// (The account is checked even under `skip_cash_validation`, as in ml4t.)
+    pub(crate) fn max_affordable(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<f64> {
+        let ok = |q: f64| -> EngineResult<bool> { Ok(q <= 0.0 || self.account_rejection(id, held, q, price)?.is_none()) };
+        if price <= 0.0 || quantity <= 0.0 {
+            return Ok(0.0);
+        }
+        if let Some(limit) = self.locked_zero_cost_limit(id, held, quantity, price)? {
+            let whole = self.cfg.share_type == ShareType::Integer;
+            return Ok(if whole { quantity.min(limit).trunc() } else { quantity.min(limit) });
+        }
+        if self.cfg.share_type == ShareType::Integer {
+            return bisect_whole(quantity, ok);
+        }
+        if ok(quantity)? {
+            return Ok(quantity);
+        }
+        let low = bisect_fraction(quantity, ok)?;
+        let tolerance = if self.locks_short_notional() { 0.0 } else { CASH_TOLERANCE };
+        Ok((low - tolerance / price).max(0.0))
+    }
+
+    /// As `max_affordable`, but each candidate is priced with its own impact
+    /// and slippage (they depend on the quantity).
+    pub(crate) fn max_affordable_at_cost(&self, id: OrderId, held: f64, quantity: f64, p: &FillPricing<'_>) -> EngineResult<f64> {
+        let ok = |q: f64| -> EngineResult<bool> {
+            let (price, _) = self.fill_price(p, q)?;
+            Ok(self.final_price_rejection(id, held, q, price)?.is_none())
+        };
+        if self.cfg.share_type == ShareType::Integer {
+            return bisect_whole(quantity, |q| if q <= 0.0 { Ok(true) } else { ok(q) });
+        }
+        let low = bisect_fraction(quantity, ok)?;
+        // Keep a buffer so bisection rounding cannot overdraw a cash account
+        // (beyond the tolerance, which LOCK_NOTIONAL does not grant).
+        let (price, _) = self.fill_price(p, low)?;
+        let tolerance = if self.cfg.short_cash_policy == ShortCashPolicy::LockNotional { 0.0 } else { CASH_TOLERANCE };
+        Ok((low - (tolerance + 1e-8) / (price * self.multiplier(p.asset))).max(0.0))
+    }
+
+    /// One-cancels-other: a bracket exit filled, so its siblings go.
+    pub(crate) fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
+        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.parent_id == Some(parent));
+    }
+
+    /// Cancels (for `reason`) every pending order `which` selects. Cancelled
+    /// orders stay in the pending list until the pass closes.
+    pub(crate) fn cancel_pending_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
+        let bar = self.current_bar();
+        self.book.cancel_pending_where(reason, bar, which);
+    }
+
+    /// The row of `asset` in the current bar `b`, if it has one.
+    pub(crate) fn row_in_bar(&self, b: BarIndex, asset: AssetId) -> Option<usize> {
+        let (bar, row) = self.latest_row[asset as usize];
+        (bar == b).then_some(row as usize)
+    }
+
+    /// The account's reason to refuse order `id` as an entry at `price`.
+    pub(crate) fn rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        if self.cfg.skip_cash_validation {
+            // Still quote the commission: a failing model fails the fill.
+            let o = &self.book[id];
+            self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+            return Ok(None);
+        }
+        self.account_rejection(id, held, quantity, price)
+    }
+
+    /// `rejection` at a price slippage or impact moved: a cover of a locked
+    /// short must also still be affordable there.
+    pub(crate) fn final_price_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        match self.rejection(id, held, quantity, price)? {
+            None => self.locked_cover_rejection(id, held, quantity, price),
+            refused => Ok(refused),
+        }
+    }
+
+    /// The account's reason to refuse order `id` as an entry at `price`,
+    /// whatever `skip_cash_validation` says.
+    pub(crate) fn account_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        let o = &self.book[id];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, price))?;
+        // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
+        let held = if is_flat(held, held) { 0.0 } else { held };
+        let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
+        let asset = o.asset;
+        let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
+        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
+            self.uses_projected_margin(asset).then_some(&projected);
+        Ok(entry_rejection(&self.cfg.account_rules(), self.reversal_cash(asset, held), self.available_cash(), &check,
+            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
+    }
+
+    pub(crate) fn reject(&mut self, id: OrderId, reason: Refusal) {
+        // A rejected order shows the rounded quantity it was checked with.
+        let whole_shares = self.cfg.share_type == ShareType::Integer;
+        self.book.mark_rejected(id, reason, whole_shares);
+    }
+
+    /// A reversal cancels the asset's other pending orders (they were sized
+    /// for the position that no longer exists).
+    pub(crate) fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
+        self.cancel_pending_where(CancelReason::PositionReversal, |o| o.id != keep && o.asset == asset);
+    }
+}
