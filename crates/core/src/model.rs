@@ -31,7 +31,8 @@ pub struct Order {
     pub filled_price: Option<f64>,
     pub filled_quantity: f64,
     pub commission: f64,
-    pub rejection_reason: Option<Refusal>,
+    /// Boxed: most orders are never refused, and the order table stays small.
+    pub rejection_reason: Option<Box<Refusal>>,
     /// The bracket entry this exit belongs to: when one order of a bracket
     /// fills completely, the pending orders with the same parent are cancelled.
     pub parent_id: Option<OrderId>,

@@ -41,6 +41,8 @@ pub enum Refusal {
     NoPrice,
     /// A portfolio limit that halts entries is breached (`text` says how).
     PortfolioLimit { name: String, text: String },
+    /// A live or paper venue refused the order; `text` is its message.
+    Venue { text: String },
 }
 
 impl Refusal {
@@ -93,6 +95,7 @@ impl Refusal {
             OpenCashCheck => 16,
             NoPrice => 17,
             PortfolioLimit { .. } => 18,
+            Venue { .. } => 19,
         }
     }
 }
@@ -133,6 +136,7 @@ impl fmt::Display for Refusal {
             OpenCashCheck => f.write_str("Insufficient cash (open cash check)"),
             NoPrice => f.write_str("No price available"),
             PortfolioLimit { name, text } => write!(f, "Portfolio limit {name}: {text}"),
+            Venue { text } => f.write_str(text),
         }
     }
 }
@@ -172,6 +176,7 @@ mod tests {
             Refusal::OpenCashCheck,
             Refusal::NoPrice,
             Refusal::PortfolioLimit { name: "MaxDrawdownLimit".into(), text: "drawdown 21.0% >= 20.0%".into() },
+            Refusal::Venue { text: "unknown symbol".into() },
         ];
         let mut codes: Vec<u32> = all.iter().map(Refusal::code).collect();
         codes.sort();

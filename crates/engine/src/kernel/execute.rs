@@ -2,7 +2,7 @@
 
 use nl_core::Refusal;
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
     OrderType, ShareType, TimeInForce,
 };
@@ -10,6 +10,7 @@ use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, Sho
 use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::market::Bar;
 use crate::portfolio::{is_flat, reversal_split};
 use crate::venue::sim::execute::*;
 
@@ -73,20 +74,57 @@ impl Engine {
         Some(Trigger { row, base, source })
     }
 
-    /// Fills order `id` from its trigger: account checks (skipped when
-    /// `validated`, i.e. a queue shadow already accepted it), limits, impact,
-    /// slippage, commission, booking. Returns whether it filled completely.
+    /// Fills order `id` from its trigger, in stages: the account sizes or
+    /// refuses it (skipped when `validated`, i.e. a queue shadow accepted
+    /// it), liquidity limits what fills now, the venue prices it (impact,
+    /// slippage) and the account checks that price, then the fill is booked.
+    /// Each stage that stops the order has already recorded why. Returns
+    /// whether the order filled completely.
     pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
         let Trigger { row, base, source } = trigger;
         let bar = self.market.bar_at(row);
+        let Some(sized) = self.size_for_account(id, b, at, base, validated)? else { return Ok(false) };
+        let Some(fillable) = self.size_for_liquidity(id, b, &bar, &sized)? else { return Ok(false) };
+        let Some(priced) = self.price_for_account(id, b, base, &bar, &sized, fillable)? else { return Ok(false) };
+        let Priced { quantity, remaining, price, slippage, available } = priced;
+        let (asset, side) = (self.book[id].asset, self.book[id].side);
+        let quoted = self.cfg.commission.commission(&self.commission_query(&self.book[id], quantity, price))?;
+        let commission = if self.portfolio.reverses(asset, side.sign() * quantity) {
+            let (close, open) = reversal_split(quoted, sized.held, quantity);
+            close + open
+        } else {
+            quoted
+        };
+        let execution = Execution {
+            quantity,
+            price,
+            slippage,
+            commission,
+            quoted_commission: quoted,
+            source,
+            bar,
+            available,
+            remaining,
+            partial_reason: sized.partial_reason,
+        };
+        let complete = self.book_execution(id, b, execution);
+        let consumed = self.consumed(b, asset) + quantity;
+        self.volume_consumed[asset as usize] = (b, consumed);
+        Ok(complete)
+    }
+
+    /// The account's stage at the trigger's `base` price: whole units in an
+    /// integer account, Backtrader's open cash check (replacing the account
+    /// check), locked-collateral sizing, portfolio limits, then the account
+    /// check — which may cut the order to what cash affords.
+    fn size_for_account(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, base: f64, validated: bool)
+        -> EngineResult<Option<AccountSizing>> {
         let order = &self.book[id];
-        let asset = order.asset;
-        let (side, mut quantity, order_type) = (order.side, order.quantity, order.order_type);
+        let (asset, side) = (order.asset, order.side);
+        let mut quantity = order.quantity;
         if self.cfg.share_type == ShareType::Integer {
             quantity = quantity.trunc();
         }
-        let (limit_price, stop_price, stop_triggered_bar) = (order.limit_price, order.stop_price, order.stop_triggered_bar);
-        let parent_id = order.parent_id;
         let held = self.portfolio.quantity(asset);
         let submitted_effect = order_effect(held, side, quantity);
         // Backtrader's open cash check replaces the account check. It comes
@@ -98,12 +136,12 @@ impl Engine {
                 Some(allowed) => quantity = allowed,
                 None => {
                     self.reject(id, Refusal::OpenCashCheck);
-                    return Ok(false);
+                    return Ok(None);
                 }
             }
         }
         // Locked short collateral sizes covers and reversals next.
-        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base, submitted_effect)? else { return Ok(false) };
+        let Some(sized) = self.size_by_locked_cash(id, held, quantity, base, submitted_effect)? else { return Ok(None) };
         quantity = sized;
         let mut effect = order_effect(held, side, quantity);
         // Set when cash limited the order: if it then does not fill completely
@@ -112,7 +150,7 @@ impl Engine {
         // Portfolio limits first: a refusal is final (no partial fill), and
         // `skip_cash_validation` does not lift it.
         if effect != OrderEffect::Exit && self.refused_by_portfolio_limit(id, b, held, quantity, base) {
-            return Ok(false);
+            return Ok(None);
         }
         if effect != OrderEffect::Exit && !validated && !simple_check {
             if let Some(reason) = self.rejection(id, held, quantity, base)? {
@@ -124,7 +162,7 @@ impl Engine {
                 };
                 if affordable <= 0.0 {
                     self.refuse(id, reason, false);
-                    return Ok(false);
+                    return Ok(None);
                 }
                 quantity = affordable;
                 self.book[id].quantity = affordable;
@@ -132,47 +170,65 @@ impl Engine {
                 partial_reason = Some(reason);
             }
         }
-        let slippage = self.cfg.slippage.for_asset(asset);
+        Ok(Some(AccountSizing { quantity, held, effect, partial_reason }))
+    }
+
+    /// The liquidity stage: a participation-priced model needs volume, a
+    /// volume limit fills at most one part per bar (the rest waits), and a
+    /// fill-or-kill order fills whole or not at all. Returns (fill now, left).
+    fn size_for_liquidity(&mut self, id: OrderId, b: BarIndex, bar: &Bar, sized: &AccountSizing)
+        -> EngineResult<Option<(f64, f64)>> {
+        let (asset, side) = (self.book[id].asset, self.book[id].side);
+        let stop = |e: &mut Self| e.give_up(id, sized.partial_reason.clone()).map(|_| None);
         // A model that prices by participation cannot fill without volume.
         // (NaN-safe: a missing volume is no volume.)
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        if slippage.requires_volume() && !(bar.volume > 0.0) {
-            return self.give_up(id, partial_reason);
+        if self.cfg.slippage.for_asset(asset).requires_volume() && !(bar.volume > 0.0) {
+            return stop(self);
         }
         let available = bar.available_size(side == OrderSide::Buy);
-        // Volume participation: at most one (partial) fill per bar; the rest waits.
-        let (order_quantity, mut quantity, mut remaining) = (quantity, quantity, 0.0);
+        let (mut quantity, mut remaining) = (sized.quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
         if limit.is_limited() {
             if self.book[id].last_fill_bar == Some(b) {
-                return self.give_up(id, partial_reason);
+                return stop(self);
             }
             quantity = limit.fillable(quantity, available);
             if self.cfg.share_type == ShareType::Integer {
                 quantity = quantity.trunc();
             }
             if quantity <= 0.0 {
-                return self.give_up(id, partial_reason);
+                return stop(self);
             }
-            remaining = (order_quantity - quantity).max(0.0);
+            remaining = (sized.quantity - quantity).max(0.0);
             if self.cfg.share_type == ShareType::Integer {
                 remaining = remaining.trunc();
             }
         }
         // Fill-or-kill: all of it now or nothing (the pass then cancels it).
         if remaining > 0.0 && self.book[id].time_in_force == TimeInForce::Fok {
-            return self.give_up(id, partial_reason);
+            return stop(self);
         }
-        let pricing = FillPricing { asset, side, base, bar: &bar, available, consumed: self.consumed(b, asset) };
-        let (mut price, mut slip) = self.fill_price(&pricing, quantity)?;
-        let limit_bound = limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
+        Ok(Some((quantity, remaining)))
+    }
+
+    /// The pricing stage: impact and slippage move the base price against
+    /// the order; a limit price bounds the result; when the price moved, the
+    /// account checks again at it (a locked-short cover too) and may cut the
+    /// order to what it affords there.
+    fn price_for_account(&mut self, id: OrderId, b: BarIndex, base: f64, bar: &Bar, sized: &AccountSizing,
+        (mut quantity, mut remaining): (f64, f64)) -> EngineResult<Option<Priced>> {
+        let o = &self.book[id];
+        let (asset, side, order_type, held) = (o.asset, o.side, o.order_type, sized.held);
+        let available = bar.available_size(side == OrderSide::Buy);
+        let pricing = FillPricing { asset, side, base, bar, available, consumed: self.consumed(b, asset) };
+        let (mut price, mut slippage) = self.fill_price(&pricing, quantity)?;
+        let limit_bound = o.limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit_bound, price) {
-            return self.give_up(id, partial_reason);
+            return self.give_up(id, sized.partial_reason.clone()).map(|_| None);
         }
-        // Impact or slippage moved the price: the account check runs again at
-        // the real price, for what fills now (a locked-short cover too).
-        if price != base && (effect != OrderEffect::Exit || self.covers_locked_short(id, held))
+        if price != base && (sized.effect != OrderEffect::Exit || self.covers_locked_short(id, held))
             && !self.cfg.skip_cash_validation {
             if let Some(reason) = self.final_price_rejection(id, held, quantity, price)? {
                 // Only partial_fills_allowed re-sizes here; a rebalance order
@@ -184,27 +240,36 @@ impl Engine {
                 };
                 if affordable <= 0.0 {
                     // An order cash already limited keeps that first reason (ml4t).
-                    self.refuse(id, partial_reason.unwrap_or(reason), true);
-                    return Ok(false);
+                    self.refuse(id, sized.partial_reason.clone().unwrap_or(reason), true);
+                    return Ok(None);
                 }
                 // What cash affords now is all this order will be (no carry-over).
                 quantity = affordable;
                 remaining = 0.0;
-                (price, slip) = self.fill_price(&pricing, quantity)?;
+                (price, slippage) = self.fill_price(&pricing, quantity)?;
                 if !within_limit(side, limit_bound, price) {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 self.book[id].quantity = quantity;
             }
         }
-        let quoted = self.cfg.commission.commission(&self.commission_query(&self.book[id], quantity, price))?;
+        Ok(Some(Priced { quantity, remaining, price, slippage, available }))
+    }
+
+    /// Books an execution of order `id` on bar `b` (a fill the simulated
+    /// venue decided, or one a venue reported): the fill, the position and
+    /// cash, locked collateral, settlement, the order's state, and what the
+    /// fill cancels (the asset's other orders on a reversal, bracket siblings
+    /// on a complete fill). Returns whether the order is now filled completely.
+    pub(crate) fn book_execution(&mut self, id: OrderId, b: BarIndex, x: Execution) -> bool {
+        let o = &self.book[id];
+        let (asset, side, order_type) = (o.asset, o.side, o.order_type);
+        let (limit_price, stop_price, stop_triggered_bar, parent_id) =
+            (o.limit_price, o.stop_price, o.stop_triggered_bar, o.parent_id);
+        let (exit_reason, signal_price) = (o.exit_reason, o.signal_price);
+        let Execution { quantity, price, bar, .. } = x;
+        let held = self.portfolio.quantity(asset);
         let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
-        let commission = if reverses {
-            let (close, open) = reversal_split(quoted, held, quantity);
-            close + open
-        } else {
-            quoted
-        };
         let fill = Fill {
             order_id: id,
             asset,
@@ -212,11 +277,11 @@ impl Engine {
             quantity,
             price,
             bar: b,
-            commission,
-            slippage: slip,
-            price_source: source,
+            commission: x.commission,
+            slippage: x.slippage,
+            price_source: x.source,
             reference_price: bar.close,
-            available_size: available,
+            available_size: x.available,
             bid: bar.bid,
             ask: bar.ask,
             quote_mid: bar.mid,
@@ -227,14 +292,14 @@ impl Engine {
             limit_price,
             stop_price,
             stop_triggered_bar,
-            exit_reason: self.book[id].exit_reason,
-            signal_price: self.book[id].signal_price,
+            exit_reason,
+            signal_price,
         };
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
-        self.portfolio.apply_fill(&fill, quoted);
-        self.book_locked_cash(&fill, held, quoted);
+        self.portfolio.apply_fill(&fill, x.quoted_commission);
+        self.book_locked_cash(&fill, held, x.quoted_commission);
         // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
-        let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - commission;
+        let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - x.commission;
         self.settlement.hold(b, self.cfg.settlement_delay, cash_change);
         // A position this fill opened (or reversed into) starts its marks per
         // `initial_hwm_source`.
@@ -250,25 +315,23 @@ impl Engine {
             }
         }
         self.fills.push(fill);
-        let consumed = self.consumed(b, asset) + quantity;
-        self.volume_consumed[asset as usize] = (b, consumed);
-        let partial = remaining > 0.0;
-        if let (true, Some(reason)) = (partial, partial_reason) {
+        let partial = x.remaining > 0.0;
+        if let (true, Some(reason)) = (partial, x.partial_reason) {
             // Cash-limited and then volume-limited: the part filled stands,
             // the order is rejected (ml4t-backtest's rule).
-            self.book[id].rejection_reason = Some(reason);
+            self.book[id].rejection_reason = Some(Box::new(reason));
         }
         let o = &mut self.book[id];
         let filled = o.filled_quantity + quantity;
         o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
         o.filled_quantity = filled;
-        o.commission += commission;
+        o.commission += x.commission;
         o.last_fill_bar = Some(b);
         if partial && o.rejection_reason.is_some() {
             o.status = OrderStatus::Rejected;
         } else if partial {
-            o.quantity = remaining;
-            o.partial_remainder = Some(remaining);
+            o.quantity = x.remaining;
+            o.partial_remainder = Some(x.remaining);
         } else {
             o.partial_remainder = None;
             o.quantity = quantity;
@@ -281,7 +344,7 @@ impl Engine {
         if let (Some(parent), false) = (parent_id, partial) {
             self.cancel_siblings(parent, id);
         }
-        Ok(!partial)
+        !partial
     }
 
     /// Leaves the order pending, or rejects it with `reason` when cash had
@@ -388,6 +451,9 @@ impl Engine {
     /// Cancels (for `reason`) every pending order `which` selects. Cancelled
     /// orders stay in the pending list until the pass closes.
     pub(crate) fn cancel_pending_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
+        if self.execution_client.is_some() {
+            return self.request_cancels_where(which);
+        }
         let bar = self.current_bar();
         self.book.cancel_pending_where(reason, bar, which);
     }
@@ -445,4 +511,45 @@ impl Engine {
     pub(crate) fn cancel_other_orders(&mut self, asset: AssetId, keep: OrderId) {
         self.cancel_pending_where(CancelReason::PositionReversal, |o| o.id != keep && o.asset == asset);
     }
+}
+
+/// One execution of an order as `book_execution` books it.
+pub(crate) struct Execution {
+    pub quantity: f64,
+    pub price: f64,
+    /// Per unit, against the order.
+    pub slippage: f64,
+    /// Charged for this fill (a reversal's close and open parts summed).
+    pub commission: f64,
+    /// What the commission model quoted (the portfolio splits entry fees by it).
+    pub quoted_commission: f64,
+    pub source: ExecutionPrice,
+    /// The fill bar's prices (NaN fields where unknown).
+    pub bar: Bar,
+    /// Size available to the order's side on the fill bar.
+    pub available: f64,
+    /// Left to fill after this one (0: the order is done).
+    pub remaining: f64,
+    /// Set when cash limited the order: a partial fill then rejects the rest.
+    pub partial_reason: Option<Refusal>,
+}
+
+/// What the account stage let through.
+pub(crate) struct AccountSizing {
+    pub quantity: f64,
+    /// The position (signed) before the fill.
+    pub held: f64,
+    pub effect: OrderEffect,
+    /// Set when cash cut the order: it then fills now or is rejected for this.
+    pub partial_reason: Option<Refusal>,
+}
+
+/// What the pricing stage settled: the quantity filling now and what is
+/// left, at what price and slippage, against what size was available.
+pub(crate) struct Priced {
+    pub quantity: f64,
+    pub remaining: f64,
+    pub price: f64,
+    pub slippage: f64,
+    pub available: f64,
 }

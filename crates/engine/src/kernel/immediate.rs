@@ -8,6 +8,9 @@ use crate::venue::sim::triggers::{execution_price, MatchPoint};
 impl Engine {
     /// Fills order `id`, just queued, at once if it qualifies.
     pub(crate) fn fill_now_if_immediate(&mut self, id: OrderId) -> EngineResult<()> {
+        if self.execution_client.is_some() {
+            return self.send_to_venue(id);
+        }
         match self.immediate_bar(self.book[id].order_type) {
             Some(b) => self.fill_immediately(id, b),
             None => Ok(()),

@@ -2,7 +2,7 @@
 
 use nl_core::Refusal;
 use nl_core::{AssetId, EngineError, EngineResult, Position};
-use crate::account::{py_sum, ShortCashPolicy, CASH_TOLERANCE};
+use crate::account::ShortCashPolicy;
 use crate::kernel::Engine;
 use crate::account::margin::*;
 
@@ -34,51 +34,19 @@ impl Engine {
         if self.current_bar().is_some() {
             return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
         }
-        let (initial, maintenance, per_contract) = match schedule {
-            MarginSchedule::Account => (1.0, 0.5, false),
-            MarginSchedule::PerContract { initial, maintenance } => (initial, maintenance, true),
-            MarginSchedule::PercentOfNotional { initial, maintenance } => (initial, maintenance, false),
-        };
-        let ok = initial.is_finite() && maintenance.is_finite() && maintenance > 0.0 && initial > 0.0
-            && (per_contract || (maintenance < initial && initial <= 1.0));
-        if !ok {
-            return Err(EngineError::InvalidArgument(format!(
-                "margin schedule needs 0 < maintenance < initial (<= 1 for fractions), got ({initial}, {maintenance})")));
-        }
-        let slot = self.margin_schedules.get_mut(asset as usize)
-            .ok_or_else(|| EngineError::NotFound(format!("asset index {asset} is not in the feed")))?;
-        *slot = schedule;
-        Ok(())
-    }
-
-    fn schedule(&self, asset: AssetId) -> MarginSchedule {
-        self.margin_schedules.get(asset as usize).copied().unwrap_or_default()
-    }
-
-    /// Margin `quantity` (signed) of `asset` at `price` requires: initial
-    /// (`initial`) or maintenance.
-    pub(crate) fn margin_requirement(&self, asset: AssetId, quantity: f64, price: f64, initial: bool) -> f64 {
-        let notional = (quantity * price * self.multiplier(asset)).abs();
-        match self.schedule(asset) {
-            MarginSchedule::PercentOfNotional { initial: i, maintenance: m } => notional * if initial { i } else { m },
-            MarginSchedule::PerContract { initial: i, maintenance: m } => quantity.abs() * if initial { i } else { m },
-            MarginSchedule::Account if initial => notional * self.cfg.initial_margin,
-            MarginSchedule::Account if quantity > 0.0 => notional * self.cfg.long_maintenance_margin,
-            MarginSchedule::Account => notional * self.cfg.short_maintenance_margin,
-        }
+        self.margin.set_schedule(asset, schedule)
     }
 
     /// Whether entries in `asset` are checked against projected margin.
     pub(crate) fn uses_projected_margin(&self, asset: AssetId) -> bool {
-        self.cfg.allow_leverage && self.schedule(asset) != MarginSchedule::Account
+        self.margin.uses_projected(asset)
     }
 
     /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
-    /// with `cash` would break initial margin, if it would: every position's
-    /// initial margin (the order's asset re-marked at `price`) against equity.
+    /// with `cash` would break initial margin, if it would.
     pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<Refusal> {
         let held = self.portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
-        self.projected_margin_rejection_over(held, asset, quantity, price, cash)
+        self.margin.projected_rejection(&self.portfolio, held, asset, quantity, price, cash)
     }
 
     /// `projected_margin_rejection` over `holdings` (asset, signed
@@ -91,25 +59,7 @@ impl Engine {
         price: f64,
         cash: f64,
     ) -> Option<Refusal> {
-        let mut equity = cash;
-        let mut required = self.margin_requirement(asset, quantity, price, true);
-        for (held, qty, mark) in holdings {
-            equity += qty * mark * self.multiplier(held);
-            if held == asset {
-                equity += qty * (price - mark) * self.multiplier(asset);
-            } else {
-                required += self.margin_requirement(held, qty, mark, true);
-            }
-        }
-        if !equity.is_finite() || !required.is_finite() {
-            return Some(Refusal::MarginNotFinite);
-        }
-        (required > equity + CASH_TOLERANCE)
-            .then_some(Refusal::InsufficientMargin { need: required, equity })
-    }
-
-    fn market_value(&self, p: &Position) -> f64 {
-        p.quantity * p.current_price * self.multiplier(p.asset)
+        self.margin.projected_rejection(&self.portfolio, holdings, asset, quantity, price, cash)
     }
 
     /// Cash the account's policy leaves for entries: in a short-enabled
@@ -155,9 +105,7 @@ impl Engine {
     /// `margin_buying_power` over the holdings (asset, signed quantity, mark)
     /// `holdings()` lists instead of the open positions (a shadow account's).
     pub(crate) fn buying_power_over<I: Iterator<Item = (AssetId, f64, f64)>>(&self, holdings: impl Fn() -> I, cash: f64) -> f64 {
-        let nlv = cash + py_sum(holdings().map(|(a, q, mark)| q * mark * self.multiplier(a)));
-        let required = holdings().fold(0.0, |acc, (a, q, mark)| acc + self.margin_requirement(a, q, mark, true));
-        ((nlv - required) / self.cfg.initial_margin).max(0.0)
+        self.margin.buying_power_over(&self.portfolio, holdings, cash)
     }
 
     /// What new long entries can spend (`broker.get_buying_power()`): a
@@ -172,17 +120,17 @@ impl Engine {
 
     /// Maintenance margin of `p` at its current mark.
     pub(crate) fn maintenance_margin(&self, p: &Position) -> f64 {
-        self.margin_requirement(p.asset, p.quantity, p.current_price, false)
+        self.margin.maintenance(&self.portfolio, p)
     }
 
     /// Net liquidation value: cash plus the market value of open positions
     /// at their current marks.
     pub fn net_liquidation_value(&self) -> f64 {
-        self.portfolio.cash + py_sum(self.portfolio.positions().map(|p| self.market_value(p)))
+        net_liquidation_value(&self.portfolio)
     }
 
     /// Maintenance margin the open positions require at their current marks.
     pub fn maintenance_requirement(&self) -> f64 {
-        self.portfolio.positions().fold(0.0, |acc, p| acc + self.maintenance_margin(p))
+        self.margin.maintenance_requirement(&self.portfolio)
     }
 }

@@ -20,6 +20,10 @@ impl Engine {
 
     /// `match_pending` restricted to the orders in `only` (when given).
     pub(crate) fn match_pending_among(&mut self, b: BarIndex, at: MatchPoint, only: Option<&[OrderId]>) -> EngineResult<()> {
+        // Orders at another venue execute there (reports come through external.rs).
+        if self.execution_client.is_some() {
+            return Ok(());
+        }
         let mut eligible = std::mem::take(&mut self.scratch_eligible);
         let mut exits = std::mem::take(&mut self.scratch_exits);
         let mut entries = std::mem::take(&mut self.scratch_entries);
@@ -235,7 +239,7 @@ impl Engine {
         o.quantity = whole;
         if whole <= 0.0 {
             o.status = OrderStatus::Rejected;
-            o.rejection_reason = Some(Refusal::QuantityRoundsToZero);
+            o.rejection_reason = Some(Box::new(Refusal::QuantityRoundsToZero));
             return false;
         }
         true
@@ -285,6 +289,10 @@ impl Engine {
     /// session is not the next bar's. After the last bar nothing expires:
     /// the session's end is not in the data.
     pub(crate) fn expire_day_orders(&mut self, b: BarIndex) {
+        // Another venue expires its orders itself and reports it.
+        if self.execution_client.is_some() {
+            return;
+        }
         let Some(sessions) = self.sessions.as_ref() else { return };
         let Some(&next) = sessions.get(b as usize + 1) else { return };
         let next_bar = self.cfg.execution_mode == ExecutionMode::NextBar;

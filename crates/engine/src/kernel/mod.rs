@@ -1,6 +1,7 @@
 //! The per-bar step: update marks, match pending orders, record equity.
 
 mod execute;
+mod external;
 mod immediate;
 mod locked_cash;
 mod margin;
@@ -26,12 +27,13 @@ use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::triggers::{mark_of, MatchPoint};
 use crate::account::locked_cash::LockedCash;
-use crate::account::margin::MarginSchedule;
+use crate::account::margin::Margin;
 use crate::account::margin_call::MarginCall;
 use crate::risk::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::PositionRule;
+use crate::venue::{ExecutionClient, ExecutionReport};
 use crate::orders::OrderBook;
 pub use crate::orders::{OrderRequest, OrderUpdate, SubmitOutcome, MIN_ORDER_QUANTITY};
 
@@ -96,7 +98,7 @@ pub struct Engine {
     /// The account as next-bar submission prechecks see it (prechecks.rs).
     pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
     /// Per asset: how its margin is computed (futures schedules).
-    pub(crate) margin_schedules: Vec<MarginSchedule>,
+    pub(crate) margin: Margin,
     /// Margin calls so far (`enforce_margin_calls`).
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
@@ -108,6 +110,10 @@ pub struct Engine {
     pub(crate) cash_curve: Vec<f64>,
     /// Number of open positions at the end of every bar.
     pub(crate) open_positions_curve: Vec<u32>,
+    /// The venue orders go to when it is not the simulated one (external.rs).
+    pub(crate) execution_client: Option<Box<dyn ExecutionClient>>,
+    /// Reports polled from `execution_client`, reused between polls.
+    pub(crate) polled_reports: Vec<ExecutionReport>,
 }
 
 impl Engine {
@@ -117,6 +123,8 @@ impl Engine {
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
             locked_cash: LockedCash::new(cfg.initial_cash, n_assets),
+            margin: Margin::new(n_assets, cfg.allow_leverage, cfg.initial_margin, cfg.long_maintenance_margin,
+                cfg.short_maintenance_margin),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
@@ -135,7 +143,6 @@ impl Engine {
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             settlement: Settlement::default(),
-            margin_schedules: vec![MarginSchedule::Account; n_assets],
             filling_immediately: false,
             submission_shadow: Default::default(),
             margin_calls: Vec::new(),
@@ -144,6 +151,8 @@ impl Engine {
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
+            execution_client: None,
+            polled_reports: Vec::new(),
         })
     }
 
@@ -195,6 +204,45 @@ impl Engine {
             Some(a) => Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
             None => Ok(()),
         }
+    }
+
+    /// An engine over market data that arrives one bar at a time
+    /// (`push_bar`): a live or streamed feed of `n_assets` assets. Its DAY
+    /// orders live through the UTC calendar day of the bar they first can
+    /// execute on.
+    pub fn streamed(cfg: EngineConfig, n_assets: usize, quotes: bool) -> EngineResult<Self> {
+        // Borrow fees are charged at a close for the nights until the next
+        // bar, which a streamed feed does not know yet.
+        if cfg.borrow_rate > 0.0 {
+            return Err(EngineError::InvalidArgument(
+                "borrow_rate is not supported on a streamed feed (a close does not know the next bar's date)".into()));
+        }
+        let mut engine = Self::new(cfg, Arc::new(MarketData::streamed(n_assets, quotes)))?;
+        engine.sessions = Some(Vec::new());
+        Ok(engine)
+    }
+
+    /// Appends the next bar of a streamed feed (see `MarketData::push_bar`)
+    /// and returns its index, to open with `begin_bar`. Only between bars.
+    pub fn push_bar(&mut self, timestamp: i64, rows: &[(AssetId, crate::market::Bar)]) -> EngineResult<BarIndex> {
+        if matches!(self.phase, Phase::InBar(_)) {
+            return Err(EngineError::InvalidState("a bar can only be appended between bars".into()));
+        }
+        let market = Arc::get_mut(&mut self.market).ok_or_else(|| {
+            EngineError::InvalidState("the engine's market data is shared and cannot be extended".into())
+        })?;
+        let b = market.push_bar(timestamp, rows)?;
+        if let Some(sessions) = self.sessions.as_mut() {
+            const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+            sessions.push(timestamp.div_euclid(NANOS_PER_DAY));
+        }
+        Ok(b)
+    }
+
+    /// The timestamp (nanoseconds) of the bar the engine is in or just
+    /// finished, when the feed has timestamps.
+    pub fn current_timestamp(&self) -> Option<i64> {
+        self.current_bar().and_then(|b| self.market.timestamp(b))
     }
 
     /// Gives every bar its session (trading day) number, non-decreasing;
@@ -494,11 +542,19 @@ impl Engine {
         o.limit_price = merged.limit_price;
         o.stop_price = merged.stop_price;
         o.trail_amount = merged.trail_amount;
+        if let Some(client) = self.execution_client.as_mut() {
+            client.modify(&self.book[id])?;
+        }
         Ok(true)
     }
 
     /// Cancels a pending order; false if it is unknown or no longer pending.
     pub fn cancel_order(&mut self, id: OrderId) -> bool {
+        // At a venue a cancel is a request: the order stays working until
+        // the venue's report (a failure to send leaves it working too).
+        if let Some(client) = self.execution_client.as_mut() {
+            return self.book.is_pending(id) && client.cancel(id).is_ok();
+        }
         if !self.book.remove_pending(id) {
             return false;
         }

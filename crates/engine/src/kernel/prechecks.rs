@@ -13,6 +13,9 @@ impl Engine {
     /// What happens to order `id` right after it is queued: the submission
     /// precheck may reject it, an immediate fill may fill it.
     pub(crate) fn admit_order(&mut self, id: OrderId) -> EngineResult<()> {
+        if self.execution_client.is_some() {
+            return self.send_to_venue(id);
+        }
         if self.prechecks_submission(id) {
             if let Some(reason) = self.submission_precheck(id)? {
                 self.reject(id, reason);

@@ -20,6 +20,31 @@ impl<T: Send + Sync> ColumnBuffer<T> for Vec<T> {
 
 pub type Column<T> = Arc<dyn ColumnBuffer<T>>;
 
+/// A column as the market data holds it: a shared buffer lent by the
+/// historical feed, or rows the market data owns and grows (a streamed feed).
+enum Store<T: 'static> {
+    Shared(Column<T>),
+    Owned(Vec<T>),
+}
+
+impl<T: Copy + 'static> Store<T> {
+    #[inline]
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Store::Shared(c) => c.as_slice(),
+            Store::Owned(v) => v,
+        }
+    }
+
+    /// Appends to an owned column (streamed data never shares its columns).
+    fn push(&mut self, v: T) {
+        match self {
+            Store::Owned(values) => values.push(v),
+            Store::Shared(_) => unreachable!("streamed market data owns its columns"),
+        }
+    }
+}
+
 /// Columnar OHLCV bars indexed by bar (timestamp) and asset.
 ///
 /// Within a bar, rows keep the feed's order (ml4t-backtest iterates assets in
@@ -31,16 +56,29 @@ pub struct MarketData {
     bar_starts: Vec<usize>,
     /// Row numbers, sorted by asset within each bar's row range.
     by_asset: Vec<u32>,
-    asset: Column<u32>,
-    open: Column<f64>,
-    high: Column<f64>,
-    low: Column<f64>,
-    close: Column<f64>,
-    volume: Column<f64>,
-    quotes: QuoteColumns,
+    asset: Store<u32>,
+    open: Store<f64>,
+    high: Store<f64>,
+    low: Store<f64>,
+    close: Store<f64>,
+    volume: Store<f64>,
+    /// vwap, bid, ask, mid, bid size, ask size (`QuoteColumns`' order).
+    quotes: [Option<Store<f64>>; 6],
     /// Whether any quote column is present (`bar_at`'s fast path when not).
     has_quotes: bool,
+    /// Nanoseconds since the epoch (UTC) of every bar, when known: a
+    /// streamed feed always has them, a historical one once given.
+    timestamps: Vec<i64>,
+    /// Whether bars can be appended (`MarketData::streamed`).
+    streamed: bool,
 }
+
+const VWAP: usize = 0;
+const BID: usize = 1;
+const ASK: usize = 2;
+const MID: usize = 3;
+const BID_SIZE: usize = 4;
+const ASK_SIZE: usize = 5;
 
 /// Optional per-row quote columns; NaN marks a missing cell.
 #[derive(Clone, Default)]
@@ -151,14 +189,16 @@ impl MarketData {
             n_assets,
             bar_starts,
             by_asset,
-            asset,
-            open,
-            high,
-            low,
-            close,
-            volume,
-            quotes: QuoteColumns::default(),
+            asset: Store::Shared(asset),
+            open: Store::Shared(open),
+            high: Store::Shared(high),
+            low: Store::Shared(low),
+            close: Store::Shared(close),
+            volume: Store::Shared(volume),
+            quotes: Default::default(),
             has_quotes: false,
+            timestamps: Vec::new(),
+            streamed: false,
         })
     }
 
@@ -194,10 +234,9 @@ impl MarketData {
                     "column {col:?} must be {want}: got {} for asset {name:?} at {}", values[row], bar_labels(b))));
             }
         }
-        self.has_quotes = [&quotes.vwap, &quotes.bid, &quotes.ask, &quotes.mid, &quotes.bid_size, &quotes.ask_size]
-            .iter()
-            .any(|c| c.is_some());
-        self.quotes = quotes;
+        let QuoteColumns { vwap, bid, ask, mid, bid_size, ask_size } = quotes;
+        self.quotes = [vwap, bid, ask, mid, bid_size, ask_size].map(|c| c.map(Store::Shared));
+        self.has_quotes = self.quotes.iter().any(Option::is_some);
         Ok(self)
     }
 
@@ -243,7 +282,6 @@ impl MarketData {
     }
 
     pub fn bar_at(&self, row: usize) -> Bar {
-        let q = &self.quotes;
         if !self.has_quotes {
             let nan = f64::NAN;
             return Bar {
@@ -260,9 +298,9 @@ impl MarketData {
                 ask_size: nan,
             };
         }
-        let cell = |c: &Option<Column<f64>>| c.as_ref().map_or(f64::NAN, |c| c.as_slice()[row]);
-        let (bid, ask) = (cell(&q.bid), cell(&q.ask));
-        let mut mid = cell(&q.mid);
+        let cell = |i: usize| self.quotes[i].as_ref().map_or(f64::NAN, |c| c.as_slice()[row]);
+        let (bid, ask) = (cell(BID), cell(ASK));
+        let mut mid = cell(MID);
         if mid.is_nan() && !bid.is_nan() && !ask.is_nan() {
             mid = (bid + ask) / 2.0;
         }
@@ -272,18 +310,18 @@ impl MarketData {
             low: self.low.as_slice()[row],
             close: self.close.as_slice()[row],
             volume: self.volume.as_slice()[row],
-            vwap: cell(&q.vwap),
+            vwap: cell(VWAP),
             bid,
             ask,
             mid,
-            bid_size: cell(&q.bid_size),
-            ask_size: cell(&q.ask_size),
+            bid_size: cell(BID_SIZE),
+            ask_size: cell(ASK_SIZE),
         }
     }
 
     /// Whether the feed has a VWAP column.
     pub fn has_vwap(&self) -> bool {
-        self.quotes.vwap.is_some()
+        self.quotes[VWAP].is_some()
     }
 
     /// The row of `asset` in bar `b`, if the asset has a bar then.
@@ -313,5 +351,109 @@ impl MarketData {
     }
     pub fn bar_starts(&self) -> &[usize] {
         &self.bar_starts
+    }
+
+    /// Empty market data for `n_assets` assets that grows one bar at a
+    /// time (`push_bar`): a live feed or a file streamed bar by bar.
+    /// `quotes` keeps quote columns (VWAP, bid, ask, mid, sizes) too.
+    pub fn streamed(n_assets: usize, quotes: bool) -> Self {
+        let owned = || Store::Owned(Vec::new());
+        Self {
+            n_assets,
+            bar_starts: vec![0],
+            by_asset: Vec::new(),
+            asset: Store::Owned(Vec::new()),
+            open: owned(),
+            high: owned(),
+            low: owned(),
+            close: owned(),
+            volume: owned(),
+            quotes: std::array::from_fn(|_| quotes.then(owned)),
+            has_quotes: quotes,
+            timestamps: Vec::new(),
+            streamed: true,
+        }
+    }
+
+    /// Whether bars can be appended.
+    pub fn is_streamed(&self) -> bool {
+        self.streamed
+    }
+
+    /// Appends the bar at `timestamp` (nanoseconds, later than the last
+    /// bar's) with one row per asset that traded, in the order given (the
+    /// order strategies see). Prices are validated as a historical feed's;
+    /// nothing is appended when any row is refused. Returns the bar's index.
+    pub fn push_bar(&mut self, timestamp: i64, rows: &[(AssetId, Bar)]) -> EngineResult<BarIndex> {
+        if !self.streamed {
+            return Err(EngineError::InvalidState("historical market data cannot be extended".into()));
+        }
+        if let Some(&last) = self.timestamps.last() {
+            if timestamp <= last {
+                return Err(EngineError::InvalidData(format!(
+                    "bar timestamps must increase: {timestamp} after {last}")));
+            }
+        }
+        let mut seen: Vec<AssetId> = rows.iter().map(|r| r.0).collect();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+            return Err(EngineError::InvalidData(format!(
+                "duplicate (timestamp, asset) row: asset {} at {timestamp}", w[0])));
+        }
+        for (asset, bar) in rows {
+            if *asset as usize >= self.n_assets {
+                return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+            }
+            for (col, v) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close)] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(EngineError::InvalidData(format!(
+                        "column {col:?} must be finite and > 0: got {v} for asset {asset} at {timestamp}")));
+                }
+            }
+            if !(bar.volume.is_finite() && bar.volume >= 0.0) {
+                return Err(EngineError::InvalidData(format!(
+                    "column \"volume\" must be finite and >= 0: got {} for asset {asset} at {timestamp}", bar.volume)));
+            }
+        }
+        let first = self.n_rows();
+        for (asset, bar) in rows {
+            self.asset.push(*asset);
+            self.open.push(bar.open);
+            self.high.push(bar.high);
+            self.low.push(bar.low);
+            self.close.push(bar.close);
+            self.volume.push(bar.volume);
+            let quoted = [bar.vwap, bar.bid, bar.ask, bar.mid, bar.bid_size, bar.ask_size];
+            for (column, v) in self.quotes.iter_mut().zip(quoted) {
+                if let Some(c) = column {
+                    c.push(v);
+                }
+            }
+        }
+        let mut order: Vec<u32> = (first as u32..(first + rows.len()) as u32).collect();
+        let assets = self.asset.as_slice();
+        order.sort_unstable_by_key(|&r| assets[r as usize]);
+        self.by_asset.extend(order);
+        self.bar_starts.push(self.n_rows());
+        self.timestamps.push(timestamp);
+        Ok((self.n_bars() - 1) as BarIndex)
+    }
+
+    /// Gives a historical feed its bars' timestamps (nanoseconds, increasing).
+    pub fn set_timestamps(&mut self, timestamps: Vec<i64>) -> EngineResult<()> {
+        if timestamps.len() != self.n_bars() {
+            return Err(EngineError::InvalidArgument(format!(
+                "timestamps has {} entries for {} bars", timestamps.len(), self.n_bars())));
+        }
+        if let Some(b) = timestamps.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(EngineError::InvalidArgument(format!("timestamps do not increase at bar {}", b + 1)));
+        }
+        self.timestamps = timestamps;
+        Ok(())
+    }
+
+    /// The timestamp (nanoseconds) of bar `b`, when the feed has timestamps.
+    pub fn timestamp(&self, b: BarIndex) -> Option<i64> {
+        self.timestamps.get(b as usize).copied()
     }
 }

@@ -103,7 +103,7 @@ impl OrderBook {
     pub fn mark_rejected(&mut self, id: OrderId, reason: Refusal, whole_shares: bool) {
         let o = &mut self[id];
         o.status = OrderStatus::Rejected;
-        o.rejection_reason = Some(reason);
+        o.rejection_reason = Some(Box::new(reason));
         if whole_shares {
             o.quantity = o.quantity.trunc();
         }

@@ -1,0 +1,163 @@
+//! Trading through an `ExecutionClient` instead of the simulated venue:
+//! orders are sent when submitted, cancels and changes are requests, and the
+//! venue's execution reports are booked by the same code as simulated fills.
+
+use nl_core::{
+    CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderStatus, Refusal, ShareType,
+};
+
+use crate::kernel::execute::Execution;
+use crate::kernel::{Engine, Phase};
+use crate::market::Bar;
+use crate::venue::{ExecutionClient, ExecutionReport};
+
+impl Engine {
+    /// Routes orders to `client` from now on (before the first bar only).
+    /// Settings that only a simulated venue can honour are refused.
+    pub fn set_execution_client(&mut self, client: Box<dyn ExecutionClient>) -> EngineResult<()> {
+        if self.phase != Phase::BeforeFirstBar {
+            return Err(EngineError::InvalidState("the execution client can only be set before the first bar".into()));
+        }
+        let cfg = &self.cfg;
+        for (name, on) in [
+            ("immediate_fill", cfg.immediate_fill),
+            ("next_bar_submission_precheck", cfg.next_bar_submission_precheck),
+            ("next_bar_simple_cash_check", cfg.next_bar_simple_cash_check),
+            ("next_bar_queue_shadow_validation", cfg.next_bar_queue_shadow_validation),
+        ] {
+            if on {
+                return Err(EngineError::InvalidArgument(format!(
+                    "{name} simulates a backtest venue's checks and cannot be used with an execution client")));
+            }
+        }
+        self.execution_client = Some(client);
+        Ok(())
+    }
+
+    /// Whether orders go to an execution client rather than the simulated venue.
+    pub fn has_execution_client(&self) -> bool {
+        self.execution_client.is_some()
+    }
+
+    /// Sends order `id` (just queued) to the venue. An integer account sends
+    /// whole units; an order that rounds to zero is rejected here.
+    pub(crate) fn send_to_venue(&mut self, id: OrderId) -> EngineResult<()> {
+        if self.cfg.share_type == ShareType::Integer {
+            let o = &mut self.book[id];
+            o.quantity = o.quantity.trunc();
+            if o.quantity <= 0.0 {
+                self.reject(id, Refusal::QuantityRoundsToZero);
+                self.book.remove_pending(id);
+                return Ok(());
+            }
+        }
+        let client = self.execution_client.as_mut().expect("send_to_venue needs an execution client");
+        client.submit(&self.book[id])
+    }
+
+    /// Asks the venue to cancel every pending order `which` selects (OCO
+    /// siblings, the other orders of a reversed asset). They stay working
+    /// until the venue confirms.
+    pub(crate) fn request_cancels_where(&mut self, which: impl Fn(&Order) -> bool) {
+        let ids: Vec<OrderId> = self.book.pending().filter(|o| which(o)).map(|o| o.id).collect();
+        let client = self.execution_client.as_mut().expect("request_cancels_where needs an execution client");
+        for id in ids {
+            // A failed request leaves the order working; the venue's own
+            // report (fill or cancel) settles it either way.
+            let _ = client.cancel(id);
+        }
+    }
+
+    /// Polls the execution client and books every report it returned, in
+    /// order. Returns how many reports were applied. Inside a bar fills
+    /// belong to it; between bars to the bar just ended.
+    pub fn process_reports(&mut self) -> EngineResult<usize> {
+        let Some(client) = self.execution_client.as_mut() else {
+            return Err(EngineError::InvalidState("no execution client: the simulated venue fills orders itself".into()));
+        };
+        let mut reports = std::mem::take(&mut self.polled_reports);
+        reports.clear();
+        let polled = client.poll(&mut reports);
+        let mut applied = 0;
+        let result = polled.and_then(|()| {
+            for report in &reports {
+                self.apply_report(report)?;
+                applied += 1;
+            }
+            Ok(applied)
+        });
+        self.polled_reports = reports;
+        result
+    }
+
+    /// Books one report. Reports about unknown or no longer working orders,
+    /// and fills beyond what an order asked for, are refused (they would
+    /// corrupt the book), naming the order.
+    pub fn apply_report(&mut self, report: &ExecutionReport) -> EngineResult<()> {
+        let id = report.order_id();
+        let Some(order) = self.book.get(id) else {
+            return Err(EngineError::NotFound(format!("execution report for unknown order {id}")));
+        };
+        if order.status != OrderStatus::Pending {
+            return Err(EngineError::InvalidState(format!(
+                "execution report for order {id}, which is no longer working ({:?})", order.status)));
+        }
+        let Some(b) = self.current_bar() else {
+            return Err(EngineError::InvalidState("execution reports can only be booked once the first bar opened".into()));
+        };
+        match report {
+            ExecutionReport::Accepted { .. } => {}
+            ExecutionReport::Filled { quantity, price, commission, .. } => {
+                let (quantity, price, commission) = (*quantity, *price, *commission);
+                if !(quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && commission.is_finite()) {
+                    return Err(EngineError::InvalidData(format!(
+                        "fill of order {id} needs a positive quantity and price and a finite commission, got {quantity} @ {price} (commission {commission})")));
+                }
+                let left = order.quantity - quantity;
+                // A hair over is float noise from the venue's arithmetic.
+                if left < -1e-9 * order.quantity.max(1.0) {
+                    return Err(EngineError::InvalidData(format!(
+                        "fill of {quantity} for order {id} exceeds the {} it has left", order.quantity)));
+                }
+                let bar = self.row_in_bar(b, order.asset).map_or(NO_BAR, |row| self.market.bar_at(row));
+                let available = bar.available_size(order.side == nl_core::OrderSide::Buy);
+                let execution = Execution {
+                    quantity,
+                    price,
+                    slippage: 0.0,
+                    commission,
+                    quoted_commission: commission,
+                    source: ExecutionPrice::Price,
+                    bar,
+                    available,
+                    remaining: left.max(0.0),
+                    partial_reason: None,
+                };
+                self.book_execution(id, b, execution);
+            }
+            ExecutionReport::Rejected { reason, .. } => {
+                let whole = self.cfg.share_type == ShareType::Integer;
+                self.book.mark_rejected(id, reason.clone(), whole);
+            }
+            ExecutionReport::Cancelled { reason, .. } => self.book.mark_cancelled(id, *reason, Some(b)),
+            ExecutionReport::Expired { .. } => self.book.mark_cancelled(id, CancelReason::DayExpired, Some(b)),
+        }
+        self.book.drop_closed();
+        Ok(())
+    }
+}
+
+/// A fill outside the feed's bars: no prices known.
+const NO_BAR: Bar = Bar {
+    open: f64::NAN,
+    high: f64::NAN,
+    low: f64::NAN,
+    close: f64::NAN,
+    volume: f64::NAN,
+    vwap: f64::NAN,
+    bid: f64::NAN,
+    ask: f64::NAN,
+    mid: f64::NAN,
+    bid_size: f64::NAN,
+    ask_size: f64::NAN,
+};
