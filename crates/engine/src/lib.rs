@@ -23,6 +23,7 @@ pub mod execution;
 pub mod fill;
 pub mod market;
 pub mod portfolio;
+pub mod sizing;
 
 pub use config::EngineConfig;
 pub use costs::{
