@@ -241,12 +241,12 @@ _ENGINE_ENUMS: dict[str, tuple[type[Enum], str]] = {
 }
 
 
-def enum_codes(enum: type[Enum], prefix: str) -> dict[Enum, int]:
+def _enum_codes(enum: type[Enum], prefix: str) -> dict[Enum, int]:
     """`{member: header code}`; KeyError at import when the header lacks a member."""
     return {member: CODES[f"{prefix}_{member.name}"] for member in enum}
 
 
-_TO_CODE: dict[str, dict[Enum, int]] = {f: enum_codes(e, p) for f, (e, p) in _ENGINE_ENUMS.items()}
+_TO_CODE: dict[str, dict[Enum, int]] = {f: _enum_codes(e, p) for f, (e, p) in _ENGINE_ENUMS.items()}
 
 
 def _engine_default(field: str) -> Any:
@@ -263,27 +263,15 @@ def engine_settings(config: BacktestConfig) -> dict[str, Any]:
             for field in _ENGINE_DEFAULTS}
 
 
+# Every enum-valued field: the engine's (above), then the Python-side ones.
 _ENUM_FIELDS = {
-    "execution_mode": ExecutionMode,
-    "execution_price": ExecutionPrice,
-    "mark_price": ExecutionPrice,
-    "share_type": ShareType,
+    **{field: enum for field, (enum, _) in _ENGINE_ENUMS.items()},
     "commission_type": CommissionType,
     "slippage_type": SlippageType,
-    "conditional_order_mode": ConditionalOrderMode,
-    "limit_gap_fill": LimitGapFill,
     "slippage_spread_convention": SpreadConvention,
-    "fill_ordering": FillOrdering,
-    "stop_fill_mode": StopFillMode,
-    "stop_level_basis": StopLevelBasis,
-    "entry_order_priority": EntryOrderPriority,
-    "trail_stop_timing": TrailStopTiming,
-    "trail_hwm_source": WaterMarkSource,
-    "initial_hwm_source": InitialHwmSource,
     "share_rounding": ShareRounding,
     "rebalance_mode": RebalanceMode,
     "missing_price_policy": MissingPricePolicy,
-    "short_cash_policy": ShortCashPolicy,
 }
 
 # Python-side rates (the engine's own numbers are range-checked in Rust).

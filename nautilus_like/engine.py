@@ -13,7 +13,7 @@ from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippa
 from nautilus_like._driver import collect_results, create_engine, run_bars, set_portfolio_limits
 from nautilus_like._strategy import Strategy
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
-from nautilus_like.config import BacktestConfig, ExecutionPrice, engine_settings
+from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.portfolio_limits import limit_specs
@@ -81,7 +81,7 @@ class Engine:
         multipliers = resolve_multipliers(contract_specs, index)
         margins = resolve_margin_schedules(config, contract_specs, index)
         limits = limit_specs(portfolio_limits)
-        if sessions is None and any(s["kind"] == 2 for s in limits):
+        if sessions is None and any(s["kind"] == CODES["NL_PORTFOLIO_LIMIT_DAILY_LOSS"] for s in limits):
             raise ValueError(f"DailyLossLimit resets every trading day, but the feed's timestamps "
                              f"({feed.timeline.dtype}) are not dates or datetimes")
         self._state = create_engine(

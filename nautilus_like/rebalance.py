@@ -143,6 +143,8 @@ def rebalance_to_weights(broker: Any, target_weights: Mapping[str, float],
 
 
 def _held_value(broker: Any, asset: str, price: float) -> float:
+    # ml4t sorts sells from buys with quantity x price x multiplier, in that
+    # order (not the sizing's value per unit), so the rounding is kept as it is.
     position = broker.get_position(asset)
     return position.quantity * price * broker.get_multiplier(asset) if position is not None else 0.0
 

@@ -5,13 +5,22 @@
 use nl_core::{
     CancelReason, ConditionalOrderMode, EntryOrderPriority, ExecutionMode, ExecutionPrice, ExitReason,
     FillOrdering, InitialHwmSource, LimitGapFill, OrderSide, OrderStatus, OrderType, ShareType, StopFillMode,
-    StopLevelBasis, TimeInForce, TrailStopTiming, WaterMarkSource,
+    StopLevelBasis, TimeInForce, TradeStatus, TrailStopTiming, WaterMarkSource,
 };
 use nl_engine::{sizing, EngineConfig};
 use nl_ffi::NlEngineConfig;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+/// What a field of Rust type `type_name` takes, in a Python user's words.
+fn expected(type_name: &str) -> &'static str {
+    match type_name {
+        "bool" => "True or False",
+        "f64" => "a number",
+        _ => "a whole number >= 0 (or a code of the header)",
+    }
+}
 
 /// Lists every `NlEngineConfig` field once; the destructuring is exhaustive, so
 /// a field added to the struct and not here fails to compile.
@@ -31,10 +40,11 @@ macro_rules! engine_fields {
                 match key.as_str() {
                     $(stringify!($field) => {
                         c.$field = value.extract().map_err(|_| PyValueError::new_err(format!(
-                            "{} cannot hold {} (expected {})", key, value.repr().map(|r| r.to_string())
-                                .unwrap_or_default(), std::any::type_name_of_val(&c.$field))))?;
+                            "{key} cannot hold {} (expected {})",
+                            value.repr().map(|r| r.to_string()).unwrap_or_default(),
+                            expected(std::any::type_name_of_val(&c.$field)))))?;
                     })+
-                    _ => return Err(PyValueError::new_err(format!("unknown engine setting {key:?}"))),
+                    _ => return Err(PyValueError::new_err(format!("unknown engine setting '{key}'"))),
                 }
             }
             Ok(c)
@@ -113,6 +123,10 @@ fn codes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     add_enum::<TrailStopTiming>(&d)?;
     add_enum::<WaterMarkSource>(&d)?;
     add_enum::<InitialHwmSource>(&d)?;
+    // TradeStatus has no TryFrom (no code crosses into Rust).
+    for status in [TradeStatus::Closed, TradeStatus::Partial] {
+        d.set_item(format!("TRADE_STATUS_{}", screaming_snake(&format!("{status:?}"))), status as u32)?;
+    }
     macro_rules! consts {
         ($($name:ident),+ $(,)?) => { $(d.set_item(stringify!($name), nl_ffi::$name)?;)+ };
     }
