@@ -119,17 +119,17 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
     cdef EngineState state = entry[1]
     cdef bytes why
     cdef Py_ssize_t i
+    cdef double pnl = 0.0, ret = 0.0
     try:
         from nautilus_like.risk import PositionState
 
         qty = abs(s.quantity)
-        raw = (s.close - s.entry_price) / s.entry_price if s.entry_price else 0.0
+        check(ffi.nl_position_unrealized(s.entry_price, s.close, s.quantity, state.multipliers[s.asset], &pnl, &ret))
         ps = PositionState(
             asset=state.asset_names[s.asset], side="long" if s.is_long else "short",
             entry_price=s.entry_price, current_price=s.close, quantity=qty,
             initial_quantity=abs(s.initial_quantity),
-            unrealized_pnl=(s.close - s.entry_price) * s.quantity * state.multipliers[s.asset],
-            unrealized_return=raw if s.is_long else -raw, bars_held=s.bars_held,
+            unrealized_pnl=pnl, unrealized_return=ret, bars_held=s.bars_held,
             high_water_mark=s.high_water_mark, low_water_mark=s.low_water_mark,
             bar_open=s.open, bar_high=s.high, bar_low=s.low,
             max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from nautilus_like import models as m
-from nautilus_like.config import BacktestConfig, CommissionType, SlippageType
+from nautilus_like.config import CODES, BacktestConfig, CommissionType, SlippageType
 
-ALL_ASSETS = 0xFFFFFFFF
+ALL_ASSETS = CODES["NL_ALL_ASSETS"]
 
 
 def commission_model_of(config: BacktestConfig) -> Any:

@@ -69,46 +69,17 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
                   dict impact=None, dict multipliers=None, dict contract_specs=None, dict margins=None):
     """A new Rust engine over the view's market data.
 
-    `cfg` holds the `ffi.NlEngineConfig` fields as plain numbers (see engine.py);
+    `cfg` holds `ffi.NlEngineConfig` fields as plain numbers (`config.engine_settings`);
     the routes are `_costs.routes(...)` / `execution.limit_routes(...)` lists;
     `impact` an `execution.impact_spec(...)`; `sessions` one trading-day number
     per bar (or None: DAY orders are then refused).
     """
     cdef ffi.NlEngineConfig c
-    c.initial_cash = cfg["initial_cash"]
-    c.execution_mode = cfg["execution_mode"]
-    c.execution_price = cfg["execution_price"]
-    c.share_type = cfg["share_type"]
-    c.allow_short_selling = cfg["allow_short_selling"]
-    c.conditional_order_mode = cfg["conditional_order_mode"]
-    c.limit_gap_fill = cfg["limit_gap_fill"]
-    c.fill_ordering = cfg.get("fill_ordering", 0)
-    c.entry_order_priority = cfg.get("entry_order_priority", 0)
-    c.mark_price = cfg.get("mark_price", 2)
-    c.partial_fills_allowed = cfg.get("partial_fills_allowed", False)
-    c.stop_fill_mode = cfg.get("stop_fill_mode", 0)
-    c.stop_level_basis = cfg.get("stop_level_basis", 0)
-    c.stop_slippage_rate = cfg.get("stop_slippage_rate", 0.0)
-    c.trail_stop_timing = cfg.get("trail_stop_timing", 0)
-    c.cash_buffer_pct = cfg.get("cash_buffer_pct", 0.0)
-    c.reject_on_insufficient_cash = cfg.get("reject_on_insufficient_cash", True)
-    c.skip_cash_validation = cfg.get("skip_cash_validation", False)
-    c.trail_hwm_source = cfg.get("trail_hwm_source", 0)
-    c.trail_include_entry_bar_extremes = cfg.get("trail_include_entry_bar_extremes", False)
-    c.initial_hwm_source = cfg.get("initial_hwm_source", 0)
-    c.allow_leverage = cfg.get("allow_leverage", False)
-    c.initial_margin = cfg.get("initial_margin", 0.5)
-    c.long_maintenance_margin = cfg.get("long_maintenance_margin", 0.25)
-    c.short_maintenance_margin = cfg.get("short_maintenance_margin", 0.30)
-    c.short_cash_policy = cfg.get("short_cash_policy", 0)
-    c.settlement_delay = cfg.get("settlement_delay", 0)
-    c.settlement_reduces_buying_power = cfg.get("settlement_reduces_buying_power", True)
-    c.immediate_fill = cfg.get("immediate_fill", False)
-    c.enforce_margin_calls = cfg.get("enforce_margin_calls", False)
-    c.borrow_rate = cfg.get("borrow_rate", 0.0)
-    c.next_bar_submission_precheck = cfg.get("next_bar_submission_precheck", False)
-    c.next_bar_simple_cash_check = cfg.get("next_bar_simple_cash_check", False)
-    c.next_bar_queue_shadow_validation = cfg.get("next_bar_queue_shadow_validation", False)
+    # Rust's defaults (EngineConfig::default()) for every field `cfg` leaves out.
+    check(ffi.nl_engine_config_default(&c))
+    cdef dict settings = c
+    settings.update(cfg)
+    c = settings
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index

@@ -1,8 +1,12 @@
 """`BacktestConfig`: the behavioural settings of a backtest, as a msgspec struct.
 
 Field names, enum members and defaults are ml4t-backtest 0.2.0's, for the
-settings nautilus_like implements so far. Values are validated when the config
-is built (and again when an `Engine` uses it), with errors naming the field:
+settings nautilus_like implements so far. The defaults and the checks of the
+settings the engine reads come from Rust (`EngineConfig::default` and
+`EngineConfig::validate`, through `nautilus_like._rust`); only the Python-side
+fields (cost rates, rebalancing helpers, margin schedules) are defined here.
+Values are validated when the config is built (and again when an `Engine` uses
+it), with errors naming the field:
 
 >>> BacktestConfig(commission_type="percentage", commission_rate=0.001)
 >>> BacktestConfig(commission_rate=-1)
@@ -21,6 +25,7 @@ import msgspec.json
 import msgspec.toml
 import msgspec.yaml
 
+from nautilus_like import _rust
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = [
@@ -207,34 +212,80 @@ class ShortCashPolicy(str, Enum):
     LOCK_NOTIONAL = "lock_notional"
 
 
+# Every integer code of the C ABI, by its name in the generated header
+# (`nautilus_like.h`): the only source of codes in the Python layer.
+CODES: dict[str, int] = _rust.codes()
+
+# The engine's settings (the fields of `NlEngineConfig`) at `EngineConfig::default()`,
+# enum fields as header codes. BacktestConfig's fields of the same names take
+# their defaults from here.
+_ENGINE_DEFAULTS: dict[str, Any] = _rust.engine_config_default()
+
+# The header enum behind each enum-valued engine setting; a Python member NAME
+# has the code CODES[f"{prefix}_{NAME}"].
+_ENGINE_ENUMS: dict[str, tuple[type[Enum], str]] = {
+    "execution_mode": (ExecutionMode, "EXECUTION_MODE"),
+    "execution_price": (ExecutionPrice, "EXECUTION_PRICE"),
+    "mark_price": (ExecutionPrice, "EXECUTION_PRICE"),
+    "share_type": (ShareType, "SHARE_TYPE"),
+    "conditional_order_mode": (ConditionalOrderMode, "CONDITIONAL_ORDER_MODE"),
+    "limit_gap_fill": (LimitGapFill, "LIMIT_GAP_FILL"),
+    "fill_ordering": (FillOrdering, "FILL_ORDERING"),
+    "entry_order_priority": (EntryOrderPriority, "ENTRY_ORDER_PRIORITY"),
+    "stop_fill_mode": (StopFillMode, "STOP_FILL_MODE"),
+    "stop_level_basis": (StopLevelBasis, "STOP_LEVEL_BASIS"),
+    "trail_stop_timing": (TrailStopTiming, "TRAIL_STOP_TIMING"),
+    "trail_hwm_source": (WaterMarkSource, "WATER_MARK_SOURCE"),
+    "initial_hwm_source": (InitialHwmSource, "INITIAL_HWM_SOURCE"),
+    "short_cash_policy": (ShortCashPolicy, "NL_SHORT_CASH"),
+}
+
+
+def _enum_codes(enum: type[Enum], prefix: str) -> dict[Enum, int]:
+    """`{member: header code}`; KeyError at import when the header lacks a member."""
+    return {member: CODES[f"{prefix}_{member.name}"] for member in enum}
+
+
+_TO_CODE: dict[str, dict[Enum, int]] = {f: _enum_codes(e, p) for f, (e, p) in _ENGINE_ENUMS.items()}
+
+
+def _engine_default(field: str) -> Any:
+    """The Rust default of engine setting `field`, as BacktestConfig holds it."""
+    value = _ENGINE_DEFAULTS[field]
+    if field in _TO_CODE:
+        return next(member for member, code in _TO_CODE[field].items() if code == value)
+    return value
+
+
+def engine_settings(config: BacktestConfig) -> dict[str, Any]:
+    """`config`'s engine settings as the C ABI takes them (enums as header codes)."""
+    return {field: _TO_CODE[field][getattr(config, field)] if field in _TO_CODE else getattr(config, field)
+            for field in _ENGINE_DEFAULTS}
+
+
+# Every enum-valued field: the engine's (above), then the Python-side ones.
 _ENUM_FIELDS = {
-    "execution_mode": ExecutionMode,
-    "execution_price": ExecutionPrice,
-    "mark_price": ExecutionPrice,
-    "share_type": ShareType,
+    **{field: enum for field, (enum, _) in _ENGINE_ENUMS.items()},
     "commission_type": CommissionType,
     "slippage_type": SlippageType,
-    "conditional_order_mode": ConditionalOrderMode,
-    "limit_gap_fill": LimitGapFill,
     "slippage_spread_convention": SpreadConvention,
-    "fill_ordering": FillOrdering,
-    "stop_fill_mode": StopFillMode,
-    "stop_level_basis": StopLevelBasis,
-    "entry_order_priority": EntryOrderPriority,
-    "trail_stop_timing": TrailStopTiming,
-    "trail_hwm_source": WaterMarkSource,
-    "initial_hwm_source": InitialHwmSource,
     "share_rounding": ShareRounding,
     "rebalance_mode": RebalanceMode,
     "missing_price_policy": MissingPricePolicy,
-    "short_cash_policy": ShortCashPolicy,
 }
 
+# Python-side rates (the engine's own numbers are range-checked in Rust).
 _NON_NEGATIVE = (
-    "initial_cash", "commission_rate", "commission_per_share", "commission_per_trade",
-    "commission_minimum", "slippage_rate", "slippage_fixed", "slippage_spread", "stop_slippage_rate",
-    "cash_buffer_pct", "borrow_rate",
+    "commission_rate", "commission_per_share", "commission_per_trade", "commission_minimum", "slippage_rate",
+    "slippage_fixed", "slippage_spread",
 )
+
+
+def _number(field: str, value: Any) -> float:
+    """`value` as a float; ValueError naming `field` when it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field} must be a number, got {value!r}")
+    return float(value)
 
 
 def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum:
@@ -278,34 +329,35 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     ...                      execution_price=ExecutionPrice.CLOSE, commission_rate=0.001)
     """
 
-    initial_cash: float = 100_000.0
-    allow_short_selling: bool = False
-    allow_leverage: bool = False
+    # Fields the engine reads default to Rust's `EngineConfig::default()`.
+    initial_cash: float = _engine_default("initial_cash")
+    allow_short_selling: bool = _engine_default("allow_short_selling")
+    allow_leverage: bool = _engine_default("allow_leverage")
     # Margin account rates (fractions of notional; used when allow_leverage=True).
-    initial_margin: float = 0.5
-    long_maintenance_margin: float = 0.25
-    short_maintenance_margin: float = 0.30
+    initial_margin: float = _engine_default("initial_margin")
+    long_maintenance_margin: float = _engine_default("long_maintenance_margin")
+    short_maintenance_margin: float = _engine_default("short_maintenance_margin")
     # Futures-style margin per asset (margin accounts): (initial, maintenance)
     # per contract, or as fractions of notional. ContractSpec.margin /
     # margin_pct fill in assets not listed here.
     fixed_margin_schedule: dict[str, tuple[float, float]] | None = None
     margin_pct_schedule: dict[str, tuple[float, float]] | None = None
-    short_cash_policy: ShortCashPolicy = ShortCashPolicy.CREDIT
+    short_cash_policy: ShortCashPolicy = _engine_default("short_cash_policy")
     # Bars until sale proceeds may fund entries (T+N); 0 = at once.
-    settlement_delay: int = 0
-    settlement_reduces_buying_power: bool = True
+    settlement_delay: int = _engine_default("settlement_delay")
+    settlement_reduces_buying_power: bool = _engine_default("settlement_reduces_buying_power")
     # SAME_BAR market orders from the strategy fill inside submit_order, at this
     # bar's execution price against the cash of that moment (VectorBT / LEAN).
-    immediate_fill: bool = False
+    immediate_fill: bool = _engine_default("immediate_fill")
     # Beyond ml4t-backtest (off by default, so results match it): the engine
     # liquidates on a maintenance-margin breach, and charges an annual borrow
     # fee on short market value (ACT/365, accrued at each bar's close).
-    enforce_margin_calls: bool = False
-    borrow_rate: float = 0.0
-    execution_mode: ExecutionMode = ExecutionMode.NEXT_BAR
-    execution_price: ExecutionPrice = ExecutionPrice.OPEN
-    mark_price: ExecutionPrice = ExecutionPrice.PRICE
-    share_type: ShareType = ShareType.INTEGER
+    enforce_margin_calls: bool = _engine_default("enforce_margin_calls")
+    borrow_rate: float = _engine_default("borrow_rate")
+    execution_mode: ExecutionMode = _engine_default("execution_mode")
+    execution_price: ExecutionPrice = _engine_default("execution_price")
+    mark_price: ExecutionPrice = _engine_default("mark_price")
+    share_type: ShareType = _engine_default("share_type")
     commission_type: CommissionType = CommissionType.NONE
     commission_rate: float = 0.0
     commission_per_share: float = 0.0
@@ -317,19 +369,19 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     slippage_spread: float = 0.0
     slippage_spread_by_asset: dict[str, float] = msgspec.field(default_factory=dict)
     slippage_spread_convention: SpreadConvention = SpreadConvention.FULL_SPREAD
-    conditional_order_mode: ConditionalOrderMode = ConditionalOrderMode.BAR_OHLC
-    limit_gap_fill: LimitGapFill = LimitGapFill.LIMIT
-    partial_fills_allowed: bool = False
-    cash_buffer_pct: float = 0.0
-    reject_on_insufficient_cash: bool = True
-    skip_cash_validation: bool = False
-    stop_fill_mode: StopFillMode = StopFillMode.STOP_PRICE
-    stop_level_basis: StopLevelBasis = StopLevelBasis.FILL_PRICE
-    stop_slippage_rate: float = 0.0
-    trail_stop_timing: TrailStopTiming = TrailStopTiming.LAGGED
-    trail_hwm_source: WaterMarkSource = WaterMarkSource.CLOSE
-    trail_include_entry_bar_extremes: bool = False
-    initial_hwm_source: InitialHwmSource = InitialHwmSource.FILL_PRICE
+    conditional_order_mode: ConditionalOrderMode = _engine_default("conditional_order_mode")
+    limit_gap_fill: LimitGapFill = _engine_default("limit_gap_fill")
+    partial_fills_allowed: bool = _engine_default("partial_fills_allowed")
+    cash_buffer_pct: float = _engine_default("cash_buffer_pct")
+    reject_on_insufficient_cash: bool = _engine_default("reject_on_insufficient_cash")
+    skip_cash_validation: bool = _engine_default("skip_cash_validation")
+    stop_fill_mode: StopFillMode = _engine_default("stop_fill_mode")
+    stop_level_basis: StopLevelBasis = _engine_default("stop_level_basis")
+    stop_slippage_rate: float = _engine_default("stop_slippage_rate")
+    trail_stop_timing: TrailStopTiming = _engine_default("trail_stop_timing")
+    trail_hwm_source: WaterMarkSource = _engine_default("trail_hwm_source")
+    trail_include_entry_bar_extremes: bool = _engine_default("trail_include_entry_bar_extremes")
+    initial_hwm_source: InitialHwmSource = _engine_default("initial_hwm_source")
     # As in ml4t-backtest 0.2.0, share_rounding and rebalance_mode are profile
     # metadata: `TargetWeightExecutor` takes both from its `RebalanceConfig`.
     share_rounding: ShareRounding = ShareRounding.NEAREST
@@ -345,24 +397,25 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # (REJECTED at once). simple_cash_check: Backtrader's open cash check (an
     # entry needs cash after the fill >= 0, nothing else). queue_shadow_validation:
     # LEAN's open pass validates the whole queue against a shadow account first.
-    next_bar_submission_precheck: bool = False
-    next_bar_simple_cash_check: bool = False
-    next_bar_queue_shadow_validation: bool = False
-    fill_ordering: FillOrdering = FillOrdering.EXIT_FIRST
-    entry_order_priority: EntryOrderPriority = EntryOrderPriority.SUBMISSION
+    next_bar_submission_precheck: bool = _engine_default("next_bar_submission_precheck")
+    next_bar_simple_cash_check: bool = _engine_default("next_bar_simple_cash_check")
+    next_bar_queue_shadow_validation: bool = _engine_default("next_bar_queue_shadow_validation")
+    fill_ordering: FillOrdering = _engine_default("fill_ordering")
+    entry_order_priority: EntryOrderPriority = _engine_default("entry_order_priority")
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> BacktestConfig:
-        """Checks (and normalizes) every field; raises `ValueError` naming the field."""
+        """Checks (and normalizes) every field; raises `ValueError` naming the field.
+
+        Types are checked here; the engine's settings are then range-checked by
+        Rust (`EngineConfig::validate`), whose message is raised as it is."""
         for field, enum in _ENUM_FIELDS.items():
             setattr(self, field, _coerce_enum(field, enum, getattr(self, field)))
         for field in _NON_NEGATIVE:
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{field} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
+            if not math.isfinite(_number(field, value)) or value < 0:
                 raise ValueError(f"{field} must be a finite number >= 0, got {value!r}")
             setattr(self, field, float(value))
         spreads = self.slippage_spread_by_asset
@@ -374,33 +427,26 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
-        if not 0.0 <= self.cash_buffer_pct < 1.0:
-            raise ValueError(f"cash_buffer_pct must be in [0, 1), got {self.cash_buffer_pct!r}")
         headroom = self.rebalance_headroom_pct
         if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0.0 < headroom <= 1.0:
             raise ValueError(f"rebalance_headroom_pct must be a number in (0, 1], got {headroom!r}")
         self.rebalance_headroom_pct = float(headroom)
-        for field in ("allow_short_selling", "allow_leverage", "partial_fills_allowed",
-                      "reject_on_insufficient_cash", "skip_cash_validation", "trail_include_entry_bar_extremes",
-                      "settlement_reduces_buying_power", "enforce_margin_calls", "immediate_fill",
-                      "next_bar_submission_precheck", "next_bar_simple_cash_check",
-                      "next_bar_queue_shadow_validation"):
-            if not isinstance(getattr(self, field), bool):
-                raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
-        self._validate_margin()
+        for field, default in _ENGINE_DEFAULTS.items():
+            value = getattr(self, field)
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{field} must be True or False, got {value!r}")
+            elif isinstance(default, float):
+                setattr(self, field, _number(field, value))
+        delay = self.settlement_delay
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise ValueError(f"settlement_delay must be a whole number of bars >= 0, got {delay!r}")
+        self._validate_python_side()
+        _rust.validate_engine_config(engine_settings(self))
         return self
 
-    def _validate_margin(self) -> None:
-        for field in ("initial_margin", "long_maintenance_margin", "short_maintenance_margin"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-                raise ValueError(f"{field} must be a number in (0, 1], got {value!r}")
-            setattr(self, field, float(value))
-        for field in ("long_maintenance_margin", "short_maintenance_margin"):
-            # Equal is allowed (ml4t's LEAN preset uses 0.5 / 0.5).
-            if getattr(self, field) > self.initial_margin:
-                raise ValueError(
-                    f"{field} ({getattr(self, field)}) must be <= initial_margin ({self.initial_margin})")
+    def _validate_python_side(self) -> None:
+        """Checks of the fields only Python reads, and of combinations with them."""
         self.fixed_margin_schedule = _margin_schedule("fixed_margin_schedule", self.fixed_margin_schedule, False)
         self.margin_pct_schedule = _margin_schedule("margin_pct_schedule", self.margin_pct_schedule, True)
         for field in ("fixed_margin_schedule", "margin_pct_schedule"):
@@ -410,18 +456,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         both = sorted(set(self.fixed_margin_schedule or {}) & set(self.margin_pct_schedule or {}))
         if both:
             raise ValueError(f"fixed_margin_schedule and margin_pct_schedule cannot both define: {both}")
-        delay = self.settlement_delay
-        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 5:
-            raise ValueError(f"settlement_delay must be a whole number of bars in 0..5, got {delay!r}")
         if self.immediate_fill and self.missing_price_policy is MissingPricePolicy.USE_LAST:
             raise ValueError("immediate_fill with missing_price_policy=USE_LAST (fills at a stale price) "
                              "is not supported by nautilus_like yet")
-        if self.next_bar_queue_shadow_validation and self.short_cash_policy is ShortCashPolicy.LOCK_NOTIONAL \
-                and not self.allow_leverage:
-            raise ValueError("next_bar_queue_shadow_validation with short_cash_policy=LOCK_NOTIONAL (LEAN's queue "
-                             "validation over VectorBT's locked collateral) is not supported by nautilus_like yet")
-        if self.enforce_margin_calls and not self.allow_leverage:
-            raise ValueError("enforce_margin_calls=True needs a margin account (allow_leverage=True)")
 
     def resolved_commission_type(self) -> CommissionType:
         """The commission model in effect: NONE is inferred from the rate fields

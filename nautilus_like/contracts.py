@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from nautilus_like._rust import codes
+
 
 class AssetClass(Enum):
     EQUITY = "equity"
@@ -94,7 +96,7 @@ def resolve_multipliers(specs: dict[str, ContractSpec] | None, asset_index: dict
 
 
 # Margin schedule kinds of the C ABI (nl_engine_set_margin_schedule).
-PER_CONTRACT, PERCENT_OF_NOTIONAL = 1, 2
+PER_CONTRACT, PERCENT_OF_NOTIONAL = codes()["NL_MARGIN_PER_CONTRACT"], codes()["NL_MARGIN_PERCENT_OF_NOTIONAL"]
 
 
 def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,

@@ -13,88 +13,13 @@ from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippa
 from nautilus_like._driver import collect_results, create_engine, run_bars, set_portfolio_limits
 from nautilus_like._strategy import Strategy
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
-from nautilus_like.config import (
-    BacktestConfig,
-    ShortCashPolicy,
-    ConditionalOrderMode,
-    EntryOrderPriority,
-    ExecutionPrice,
-    FillOrdering,
-    LimitGapFill,
-    InitialHwmSource,
-    ShareType,
-    TrailStopTiming,
-    WaterMarkSource,
-)
+from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
-from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = ["Engine", "run_backtest"]
-
-# Integer codes of the C ABI's enums (nautilus_like.h).
-_MODE = {ExecutionMode.SAME_BAR: 0, ExecutionMode.NEXT_BAR: 1}
-_PRICE = {ExecutionPrice.OPEN: 0, ExecutionPrice.CLOSE: 1, ExecutionPrice.PRICE: 2, ExecutionPrice.MID: 3,
-          ExecutionPrice.VWAP: 4, ExecutionPrice.BID: 5, ExecutionPrice.ASK: 6, ExecutionPrice.QUOTE_MID: 7,
-          ExecutionPrice.QUOTE_SIDE: 8}
-_SHARES = {ShareType.INTEGER: 0, ShareType.FRACTIONAL: 1}
-_TRIGGERS = {ConditionalOrderMode.BAR_OHLC: 0, ConditionalOrderMode.EXECUTION_PRICE: 1}
-_LIMIT_GAP = {LimitGapFill.LIMIT: 0, LimitGapFill.OPEN: 1}
-_FILL_ORDERING = {FillOrdering.EXIT_FIRST: 0, FillOrdering.FIFO: 1, FillOrdering.SEQUENTIAL: 2,
-                  FillOrdering.PRIORITY: 3}
-_ENTRY_PRIORITY = {EntryOrderPriority.SUBMISSION: 0, EntryOrderPriority.NOTIONAL_DESC: 1,
-                   EntryOrderPriority.NOTIONAL_ASC: 2, EntryOrderPriority.FREE_CASH_ASC: 3,
-                   EntryOrderPriority.ORDER_VALUE_ASC: 4}
-_SHORT_CASH = {ShortCashPolicy.CREDIT: 0, ShortCashPolicy.CREDIT_PROCEEDS: 1, ShortCashPolicy.LOCK_NOTIONAL: 2}
-
-
-_STOP_FILL = {StopFillMode.STOP_PRICE: 0, StopFillMode.CLOSE_PRICE: 1, StopFillMode.BAR_EXTREME: 2,
-              StopFillMode.NEXT_BAR_OPEN: 3}
-_STOP_BASIS = {StopLevelBasis.FILL_PRICE: 0, StopLevelBasis.SIGNAL_PRICE: 1}
-_INITIAL_HWM = {InitialHwmSource.FILL_PRICE: 0, InitialHwmSource.BAR_CLOSE: 1, InitialHwmSource.BAR_HIGH: 2,
-                InitialHwmSource.SIGNAL_PRICE: 3}
-_TRAIL_TIMING = {TrailStopTiming.LAGGED: 0, TrailStopTiming.INTRABAR: 1, TrailStopTiming.VBT_PRO: 2}
-
-
-def _engine_settings(config: BacktestConfig) -> dict[str, Any]:
-    return {
-        "initial_cash": config.initial_cash,
-        "execution_mode": _MODE[config.execution_mode],
-        "execution_price": _PRICE[config.execution_price],
-        "mark_price": _PRICE[config.mark_price],
-        "partial_fills_allowed": config.partial_fills_allowed,
-        "stop_fill_mode": _STOP_FILL[config.stop_fill_mode],
-        "stop_level_basis": _STOP_BASIS[config.stop_level_basis],
-        "stop_slippage_rate": config.stop_slippage_rate,
-        "trail_stop_timing": _TRAIL_TIMING[config.trail_stop_timing],
-        "cash_buffer_pct": config.cash_buffer_pct,
-        "reject_on_insufficient_cash": config.reject_on_insufficient_cash,
-        "skip_cash_validation": config.skip_cash_validation,
-        "trail_hwm_source": 1 if config.trail_hwm_source is WaterMarkSource.BAR_EXTREME else 0,
-        "trail_include_entry_bar_extremes": config.trail_include_entry_bar_extremes,
-        "initial_hwm_source": _INITIAL_HWM[config.initial_hwm_source],
-        "share_type": _SHARES[config.share_type],
-        "allow_short_selling": config.allow_short_selling,
-        "allow_leverage": config.allow_leverage,
-        "initial_margin": config.initial_margin,
-        "long_maintenance_margin": config.long_maintenance_margin,
-        "short_maintenance_margin": config.short_maintenance_margin,
-        "short_cash_policy": _SHORT_CASH[config.short_cash_policy],
-        "settlement_delay": config.settlement_delay,
-        "settlement_reduces_buying_power": config.settlement_reduces_buying_power,
-        "immediate_fill": config.immediate_fill,
-        "enforce_margin_calls": config.enforce_margin_calls,
-        "borrow_rate": config.borrow_rate,
-        "next_bar_submission_precheck": config.next_bar_submission_precheck,
-        "next_bar_simple_cash_check": config.next_bar_simple_cash_check,
-        "next_bar_queue_shadow_validation": config.next_bar_queue_shadow_validation,
-        "conditional_order_mode": _TRIGGERS[config.conditional_order_mode],
-        "limit_gap_fill": _LIMIT_GAP[config.limit_gap_fill],
-        "fill_ordering": _FILL_ORDERING[config.fill_ordering],
-        "entry_order_priority": _ENTRY_PRIORITY[config.entry_order_priority],
-    }
 
 
 class Engine:
@@ -156,11 +81,11 @@ class Engine:
         multipliers = resolve_multipliers(contract_specs, index)
         margins = resolve_margin_schedules(config, contract_specs, index)
         limits = limit_specs(portfolio_limits)
-        if sessions is None and any(s["kind"] == 2 for s in limits):
+        if sessions is None and any(s["kind"] == CODES["NL_PORTFOLIO_LIMIT_DAILY_LOSS"] for s in limits):
             raise ValueError(f"DailyLossLimit resets every trading day, but the feed's timestamps "
                              f"({feed.timeline.dtype}) are not dates or datetimes")
         self._state = create_engine(
-            self._view, _engine_settings(config), feed.timestamps,
+            self._view, engine_settings(config), feed.timestamps,
             routes(commission_model, "commission", index), routes(slippage_model, "slippage", index),
             sessions,
             None if execution_limits is None else limit_routes(execution_limits, index, ALL_ASSETS),

@@ -19,6 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from nautilus_like._rust import codes
+
 __all__ = [
     "AssetExecutionLimits",
     "LinearImpact",
@@ -29,9 +31,11 @@ __all__ = [
     "VolumeParticipationLimit",
 ]
 
-# Kinds of the C ABI (crates/ffi/src/costs.rs).
-_LIMIT_NONE, _LIMIT_VOLUME = 0, 1
-_IMPACT_NONE, _IMPACT_LINEAR, _IMPACT_SQRT, _IMPACT_POWER = 0, 1, 2, 3
+# Kinds of the C ABI, from the generated header (nautilus_like.h).
+_CODES = codes()
+_LIMIT_NONE, _LIMIT_VOLUME = _CODES["NL_LIMIT_NONE"], _CODES["NL_LIMIT_VOLUME_PARTICIPATION"]
+_IMPACT_NONE, _IMPACT_LINEAR, _IMPACT_SQRT, _IMPACT_POWER = (
+    _CODES[f"NL_IMPACT_{k}"] for k in ("NONE", "LINEAR", "SQUARE_ROOT", "POWER_LAW"))
 
 
 def _finite_non_negative(name: str, value: Any) -> float:

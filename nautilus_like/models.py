@@ -25,6 +25,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from nautilus_like._rust import codes
+
 __all__ = [
     "AssetCommission",
     "AssetSlippage",
@@ -43,9 +45,14 @@ __all__ = [
     "VolumeShareSlippage",
 ]
 
-# Spec kinds of the C ABI (crates/ffi/src/costs.rs).
-_C_NONE, _C_PERCENTAGE, _C_PER_SHARE, _C_COMBINED, _C_PER_ORDER, _C_TIERED, _C_CALLBACK = range(7)
-_S_NONE, _S_PERCENTAGE, _S_FIXED, _S_SPREAD, _S_VOLUME, _S_CUMULATIVE, _S_CALLBACK = range(7)
+# Spec kinds of the C ABI, from the generated header (nautilus_like.h).
+_CODES = codes()
+_C_NONE, _C_PERCENTAGE, _C_PER_SHARE, _C_COMBINED, _C_PER_ORDER, _C_TIERED, _C_CALLBACK = (
+    _CODES[f"NL_COMMISSION_{k}"] for k in ("NONE", "PERCENTAGE", "PER_SHARE", "COMBINED", "PER_ORDER", "TIERED",
+                                           "CALLBACK"))
+_S_NONE, _S_PERCENTAGE, _S_FIXED, _S_SPREAD, _S_VOLUME, _S_CUMULATIVE, _S_CALLBACK = (
+    _CODES[f"NL_SLIPPAGE_{k}"] for k in ("NONE", "PERCENTAGE", "FIXED", "SPREAD", "VOLUME_SHARE",
+                                         "CUMULATIVE_VOLUME_SHARE", "CALLBACK"))
 
 
 def _non_negative(name: str, value: Any) -> float:

@@ -17,6 +17,15 @@
 #define NL_MARGIN_PERCENT_OF_NOTIONAL 2
 
 /**
+ * `ShortCashPolicy` codes for [`NlEngineConfig::short_cash_policy`].
+ */
+#define NL_SHORT_CASH_CREDIT 0
+
+#define NL_SHORT_CASH_CREDIT_PROCEEDS 1
+
+#define NL_SHORT_CASH_LOCK_NOTIONAL 2
+
+/**
  * `asset` of the default route in a spec array.
  */
 #define NL_ALL_ASSETS UINT32_MAX
@@ -580,6 +589,107 @@ typedef struct NlMarginCall {
 } NlMarginCall;
 
 /**
+ * Engine settings; enum fields carry the integer codes of the core enums.
+ * Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
+ */
+typedef struct NlEngineConfig {
+  double initial_cash;
+  uint32_t execution_mode;
+  uint32_t execution_price;
+  uint32_t share_type;
+  bool allow_short_selling;
+  /**
+   * A `ConditionalOrderMode` code.
+   */
+  uint32_t conditional_order_mode;
+  /**
+   * A `LimitGapFill` code.
+   */
+  uint32_t limit_gap_fill;
+  /**
+   * A `FillOrdering` code.
+   */
+  uint32_t fill_ordering;
+  /**
+   * An `EntryOrderPriority` code.
+   */
+  uint32_t entry_order_priority;
+  /**
+   * An `ExecutionPrice` code: what positions are marked at.
+   */
+  uint32_t mark_price;
+  /**
+   * Fill the affordable part of an entry cash cannot fully pay for.
+   */
+  bool partial_fills_allowed;
+  /**
+   * A `StopFillMode` code.
+   */
+  uint32_t stop_fill_mode;
+  /**
+   * A `StopLevelBasis` code.
+   */
+  uint32_t stop_level_basis;
+  double stop_slippage_rate;
+  /**
+   * A `TrailStopTiming` code.
+   */
+  uint32_t trail_stop_timing;
+  double cash_buffer_pct;
+  bool reject_on_insufficient_cash;
+  bool skip_cash_validation;
+  /**
+   * A `WaterMarkSource` code.
+   */
+  uint32_t trail_hwm_source;
+  bool trail_include_entry_bar_extremes;
+  /**
+   * An `InitialHwmSource` code.
+   */
+  uint32_t initial_hwm_source;
+  /**
+   * A margin account (entries limited by buying power).
+   */
+  bool allow_leverage;
+  double initial_margin;
+  double long_maintenance_margin;
+  double short_maintenance_margin;
+  /**
+   * A `ShortCashPolicy` code (`NL_SHORT_CASH_*`).
+   */
+  uint32_t short_cash_policy;
+  /**
+   * Bars until sale proceeds are spendable.
+   */
+  uint32_t settlement_delay;
+  bool settlement_reduces_buying_power;
+  /**
+   * SAME_BAR market orders fill inside the submit call.
+   */
+  bool immediate_fill;
+  /**
+   * Liquidate (largest loss first) when equity breaks maintenance margin.
+   */
+  bool enforce_margin_calls;
+  /**
+   * Annual borrow fee rate on short market value (ACT/365 per bar).
+   */
+  double borrow_rate;
+  /**
+   * NEXT_BAR market/MOC orders are checked against cash when submitted.
+   */
+  bool next_bar_submission_precheck;
+  /**
+   * Backtrader's simplified cash check at the open.
+   */
+  bool next_bar_simple_cash_check;
+  /**
+   * LEAN's shadow-account validation of the queue at the open.
+   */
+  bool next_bar_queue_shadow_validation;
+} NlEngineConfig;
+
+/**
  * A user commission model: writes the fee of a fill of `quantity` (unsigned)
  * of `asset` at `price` to `out` and returns 0, or returns non-zero when it
  * failed (the caller keeps its own error).
@@ -681,107 +791,6 @@ typedef struct NlMarketColumns {
   const double *close;
   const double *volume;
 } NlMarketColumns;
-
-/**
- * Engine settings; enum fields carry the integer codes of the core enums.
- * Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
- */
-typedef struct NlEngineConfig {
-  double initial_cash;
-  uint32_t execution_mode;
-  uint32_t execution_price;
-  uint32_t share_type;
-  bool allow_short_selling;
-  /**
-   * A `ConditionalOrderMode` code.
-   */
-  uint32_t conditional_order_mode;
-  /**
-   * A `LimitGapFill` code.
-   */
-  uint32_t limit_gap_fill;
-  /**
-   * A `FillOrdering` code.
-   */
-  uint32_t fill_ordering;
-  /**
-   * An `EntryOrderPriority` code.
-   */
-  uint32_t entry_order_priority;
-  /**
-   * An `ExecutionPrice` code: what positions are marked at.
-   */
-  uint32_t mark_price;
-  /**
-   * Fill the affordable part of an entry cash cannot fully pay for.
-   */
-  bool partial_fills_allowed;
-  /**
-   * A `StopFillMode` code.
-   */
-  uint32_t stop_fill_mode;
-  /**
-   * A `StopLevelBasis` code.
-   */
-  uint32_t stop_level_basis;
-  double stop_slippage_rate;
-  /**
-   * A `TrailStopTiming` code.
-   */
-  uint32_t trail_stop_timing;
-  double cash_buffer_pct;
-  bool reject_on_insufficient_cash;
-  bool skip_cash_validation;
-  /**
-   * A `WaterMarkSource` code.
-   */
-  uint32_t trail_hwm_source;
-  bool trail_include_entry_bar_extremes;
-  /**
-   * An `InitialHwmSource` code.
-   */
-  uint32_t initial_hwm_source;
-  /**
-   * A margin account (entries limited by buying power).
-   */
-  bool allow_leverage;
-  double initial_margin;
-  double long_maintenance_margin;
-  double short_maintenance_margin;
-  /**
-   * A `ShortCashPolicy` code (0 credit, 1 credit_proceeds, 2 lock_notional).
-   */
-  uint32_t short_cash_policy;
-  /**
-   * Bars until sale proceeds are spendable.
-   */
-  uint32_t settlement_delay;
-  bool settlement_reduces_buying_power;
-  /**
-   * SAME_BAR market orders fill inside the submit call.
-   */
-  bool immediate_fill;
-  /**
-   * Liquidate (largest loss first) when equity breaks maintenance margin.
-   */
-  bool enforce_margin_calls;
-  /**
-   * Annual borrow fee rate on short market value (ACT/365 per bar).
-   */
-  double borrow_rate;
-  /**
-   * NEXT_BAR market/MOC orders are checked against cash when submitted.
-   */
-  bool next_bar_submission_precheck;
-  /**
-   * Backtrader's simplified cash check at the open.
-   */
-  bool next_bar_simple_cash_check;
-  /**
-   * LEAN's shadow-account validation of the queue at the open.
-   */
-  bool next_bar_queue_shadow_validation;
-} NlEngineConfig;
 
 typedef struct NlOrder {
   uint64_t id;
@@ -1185,6 +1194,24 @@ enum NlStatus nl_engine_end_bar(struct NlEngine *e);
  * `e` must be a live engine handle; `sessions` valid for `n` reads.
  */
 enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+
+/**
+ * Writes the engine's default settings (`EngineConfig::default()`, ml4t-backtest's
+ * defaults) to `out`: the one place callers take defaults from.
+ *
+ * # Safety
+ * `out` must be valid for writing.
+ */
+enum NlStatus nl_engine_config_default(struct NlEngineConfig *out);
+
+/**
+ * Checks `cfg` as `nl_engine_new` would; on a bad setting the status is
+ * `INVALID_ARGUMENT` and `nl_last_error()` names the field and its value.
+ *
+ * # Safety
+ * `cfg` must be null or valid for reading.
+ */
+enum NlStatus nl_engine_config_validate(const struct NlEngineConfig *cfg);
 
 /**
  * Sets the engine's commission models (before its first bar).
@@ -1657,5 +1684,19 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
  * `e` must be a live engine handle.
  */
 enum NlStatus nl_engine_reset_rule_memory(struct NlEngine *e, uint32_t slot);
+
+/**
+ * A position's unrealized P&L and direction-aware return on entry at `price`
+ * (`quantity` signed; ml4t-backtest's `unrealized_pnl` / `pnl_percent`).
+ *
+ * # Safety
+ * `out_pnl` and `out_return` must be valid for writing.
+ */
+enum NlStatus nl_position_unrealized(double entry_price,
+                                     double price,
+                                     double quantity,
+                                     double multiplier,
+                                     double *out_pnl,
+                                     double *out_return);
 
 #endif  /* NAUTILUS_LIKE_H */

@@ -42,13 +42,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from nautilus_like._rust import codes
+
 __all__ = ["DailyLossLimit", "GrossExposureLimit", "MaxDrawdownLimit", "MaxPositionsLimit", "NetExposureLimit",
            "PortfolioLimit"]
 
-# Codes of the C ABI (crates/ffi/src/portfolio_limits.rs).
-_KIND = {"MaxDrawdownLimit": 1, "DailyLossLimit": 2, "MaxPositionsLimit": 3, "GrossExposureLimit": 4,
-         "NetExposureLimit": 5}
-_ACTION = {"warn": 1, "halt": 2, "reduce": 3, "liquidate": 4}
+# Codes of the C ABI, from the generated header (nautilus_like.h).
+_CODES = codes()
+_KIND = {cls: _CODES[f"NL_PORTFOLIO_LIMIT_{kind}"] for cls, kind in (
+    ("MaxDrawdownLimit", "MAX_DRAWDOWN"), ("DailyLossLimit", "DAILY_LOSS"), ("MaxPositionsLimit", "MAX_POSITIONS"),
+    ("GrossExposureLimit", "GROSS_EXPOSURE"), ("NetExposureLimit", "NET_EXPOSURE"))}
+_ACTION = {action: _CODES[f"NL_PORTFOLIO_LIMIT_{action.upper()}"] for action in ("warn", "halt", "reduce", "liquidate")}
 KIND_NAMES = {code: name for name, code in _KIND.items()}
 ACTION_NAMES = {code: name for name, code in _ACTION.items()}
 

@@ -33,13 +33,14 @@ from typing import Any
 
 import msgspec
 
+from nautilus_like._rust import MIN_ORDER_VALUE, order_toward_value
 from nautilus_like.config import MissingPricePolicy, RebalanceMode, ShareRounding, ShareType, _coerce_enum
 from nautilus_like.types import OrderSide, OrderStatus, OrderType
 
 __all__ = ["RebalanceConfig", "RebalanceMode", "ShareRounding", "TargetWeightExecutor", "rebalance_to_weights"]
 
 # Smaller value changes are not worth an order (ml4t's cent tolerance).
-_CENT = 0.01
+_CENT = MIN_ORDER_VALUE
 # Gross weight may exceed the leverage cap by this before it is scaled down.
 _LEVERAGE_TOLERANCE = 1e-6
 
@@ -142,20 +143,23 @@ def rebalance_to_weights(broker: Any, target_weights: Mapping[str, float],
 
 
 def _held_value(broker: Any, asset: str, price: float) -> float:
+    # ml4t sorts sells from buys with quantity x price x multiplier, in that
+    # order (not the sizing's value per unit), so the rounding is kept as it is.
     position = broker.get_position(asset)
     return position.quantity * price * broker.get_multiplier(asset) if position is not None else 0.0
 
 
 def _order_toward_value(broker: Any, asset: str, target_value: float, price: float, order_type: OrderType,
                         rebalance: _RebalanceId) -> Any:
-    # Value per unit first, as ml4t sizes the order (held x unit / unit is
-    # then exactly the held quantity, so closing 26 units sends 26, not 25.999...).
-    unit = price * broker.get_multiplier(asset)
+    # The engine's own target sizing (Rust `sizing::order_toward_value`, which
+    # `order_target_value` uses too).
     position = broker.get_position(asset)
-    change = target_value - (position.quantity * unit if position is not None else 0.0)
-    if abs(change) < _CENT:
+    held = position.quantity if position is not None else 0.0
+    sized = order_toward_value(target_value, price, broker.get_multiplier(asset), held)
+    if sized is None:
         return None
-    order = broker.submit_order(asset, change / unit, None, order_type)
+    quantity, change = sized
+    order = broker.submit_order(asset, quantity, None, order_type)
     if order is not None:
         rebalance.tag(order, abs(change), broker)
     return order

@@ -14,16 +14,19 @@ import numpy as np
 import polars as pl
 
 from nautilus_like._model import EXIT_REASONS as _EXIT_REASON
+from nautilus_like._rust import codes
 from nautilus_like._model import PRICE_SOURCES as _PRICE_SOURCE
 from nautilus_like.portfolio_limits import ACTION_NAMES as _LIMIT_ACTION
 from nautilus_like.portfolio_limits import KIND_NAMES as _LIMIT_KIND
-from nautilus_like.types import Trade
+from nautilus_like.types import OrderSide, OrderType, Trade
 
 __all__ = ["BacktestResult", "compute_metrics"]
 
 PERIODS_PER_YEAR = 252
-_SIDE = {1: "buy", 2: "sell"}
-_ORDER_TYPE = {0: "market", 1: "limit", 2: "stop", 3: "stop_limit", 4: "trailing_stop", 5: "moc"}
+# C codes (the generated header's) -> ml4t's names.
+_CODES = codes()
+_SIDE = {_CODES[f"ORDER_SIDE_{side.name}"]: side.value for side in OrderSide}
+_ORDER_TYPE = {_CODES[f"ORDER_TYPE_{'MARKET_ON_CLOSE' if t is OrderType.MOC else t.name}"]: t.value for t in OrderType}
 _QUOTE_TRADE_COLUMNS = ("quote_mid_price", "bid_price", "ask_price", "spread")
 
 
@@ -70,7 +73,7 @@ class BacktestResult:
         n = len(f["price"])
         ts_dtype = self._timeline.dtype
         names = np.array(self._assets, dtype=object)
-        signed = np.where(f["side"] == 1, f["quantity"], -f["quantity"])
+        signed = np.where(f["side"] == _CODES["ORDER_SIDE_BUY"], f["quantity"], -f["quantity"])
         self._fills_df = pl.DataFrame({
             "order_id": pl.Series([f"ORD-{i}" for i in f["order_id"].tolist()], dtype=pl.String),
             "fill_sequence": pl.Series(np.arange(n, dtype=np.uint32)),
@@ -144,7 +147,7 @@ class BacktestResult:
         names = np.array(self._assets, dtype=object)
         entry_bars = np.concatenate([t["entry_bar"], np.array([p["entry_bar"] for p in open_rows], dtype=np.uint32)])
         exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, last_bar, dtype=np.uint32)])
-        status = ["partial" if s == 1 else "closed" for s in t["status"].tolist()] + ["open"] * n_open
+        status = ["partial" if s == _CODES["TRADE_STATUS_PARTIAL"] else "closed" for s in t["status"].tolist()] + ["open"] * n_open
         n = n_closed + n_open
         # Open rows: quotes of the last bar on the closing side (sell a long, buy a short).
         closing = [self._closing_quote(p) for p in open_rows]
@@ -449,7 +452,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
         "gross_profit_factor": _profit_factor(realized["gross_pnl"].to_numpy()),
         "skipped_bars": 0,
         "num_orders": int(len(raw["order_status"])),
-        "num_rejected_orders": int((raw["order_status"] == 3).sum()),
+        "num_rejected_orders": int((raw["order_status"] == _CODES["ORDER_STATUS_REJECTED"]).sum()),
         "num_fills": int(len(commissions)),
         "num_rebalance_events": _rebalance_events(fills, raw.get("rebalance_ids") or {}),
         "unique_symbols_traded": int(len(np.unique(fills["asset"]))),

@@ -39,6 +39,7 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
+from nautilus_like._rust import codes
 from nautilus_like.portfolio_limits import (
     DailyLossLimit,
     GrossExposureLimit,
@@ -53,10 +54,14 @@ __all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "DailyLossLimit", "G
            "PositionState", "RuleChain", "ScaledExit", "SignalExit", "StopLoss", "TakeProfit",
            "TighteningTrailingStop", "TimeExit", "TrailingStop", "VolatilityStop", "VolatilityTrailingStop"]
 
-# Rule kinds of the C ABI (crates/ffi/src/rules.rs).
-_STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP = 1, 2, 3, 4
-_CALLBACK, _CHAIN, _ALL_OF = 5, 10, 11
-_TIGHTENING_TRAILING_STOP, _SCALED_EXIT, _VOLATILITY_STOP, _VOLATILITY_TRAILING_STOP, _SIGNAL_EXIT = 6, 7, 8, 9, 12
+# Rule kinds of the C ABI, from the generated header (nautilus_like.h).
+_CODES = codes()
+_STOP_LOSS, _TAKE_PROFIT, _TIME_EXIT, _TRAILING_STOP, _CALLBACK, _CHAIN, _ALL_OF = (
+    _CODES[f"NL_RULE_{k}"] for k in ("STOP_LOSS", "TAKE_PROFIT", "TIME_EXIT", "TRAILING_STOP", "CALLBACK", "CHAIN",
+                                     "ALL_OF"))
+_TIGHTENING_TRAILING_STOP, _SCALED_EXIT, _VOLATILITY_STOP, _VOLATILITY_TRAILING_STOP, _SIGNAL_EXIT = (
+    _CODES[f"NL_RULE_{k}"] for k in ("TIGHTENING_TRAILING_STOP", "SCALED_EXIT", "VOLATILITY_STOP",
+                                     "VOLATILITY_TRAILING_STOP", "SIGNAL_EXIT"))
 
 
 class ActionType(Enum):

@@ -153,15 +153,22 @@ impl Quote {
 impl Position {
     /// Direction-aware return of `price` over the entry price (gross).
     pub fn pnl_percent(&self, price: f64) -> f64 {
-        if self.entry_price == 0.0 {
-            return 0.0;
-        }
-        let raw = (price - self.entry_price) / self.entry_price;
-        if self.quantity >= 0.0 {
-            raw
-        } else {
-            -raw
-        }
+        return_on_entry(self.entry_price, price, self.quantity)
+    }
+}
+
+/// Direction-aware return of `price` over `entry_price` for a position of
+/// `quantity` (signed; gross, 0 without an entry price): ml4t-backtest's
+/// `Position.pnl_percent`. The one copy of this formula.
+pub fn return_on_entry(entry_price: f64, price: f64, quantity: f64) -> f64 {
+    if entry_price == 0.0 {
+        return 0.0;
+    }
+    let raw = (price - entry_price) / entry_price;
+    if quantity >= 0.0 {
+        raw
+    } else {
+        -raw
     }
 }
 

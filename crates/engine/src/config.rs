@@ -9,6 +9,9 @@ use crate::account::{AccountRules, ShortCashPolicy};
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 
+/// The longest settlement delay (T+5) a config may ask for.
+pub const MAX_SETTLEMENT_DELAY: u32 = 5;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
     pub initial_cash: f64,
@@ -136,41 +139,45 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// Checks every setting; the error names the field and its value (Python
+    /// raises this text as it is, so it is worded for a `BacktestConfig` user).
     pub fn validate(&self) -> EngineResult<()> {
-        if !self.initial_cash.is_finite() || self.initial_cash < 0.0 {
-            return Err(EngineError::InvalidArgument(format!(
-                "initial_cash must be finite and >= 0, got {}", self.initial_cash)));
-        }
-        if !(self.cash_buffer_pct.is_finite() && (0.0..1.0).contains(&self.cash_buffer_pct)) {
-            return Err(EngineError::InvalidArgument(format!(
-                "cash_buffer_pct must be in [0, 1), got {}", self.cash_buffer_pct)));
-        }
-        if !(self.stop_slippage_rate.is_finite() && self.stop_slippage_rate >= 0.0) {
-            return Err(EngineError::InvalidArgument(format!(
-                "stop_slippage_rate must be finite and >= 0, got {}", self.stop_slippage_rate)));
-        }
-        if self.allow_leverage || self.enforce_margin_calls {
-            let rate = |name: &str, v: f64| {
-                if v.is_finite() && v > 0.0 && v <= 1.0 {
-                    Ok(())
-                } else {
-                    Err(EngineError::InvalidArgument(format!("{name} must be in (0, 1], got {v}")))
-                }
-            };
-            rate("initial_margin", self.initial_margin)?;
-            rate("long_maintenance_margin", self.long_maintenance_margin)?;
-            rate("short_maintenance_margin", self.short_maintenance_margin)?;
-            for (name, v) in [("long_maintenance_margin", self.long_maintenance_margin),
-                              ("short_maintenance_margin", self.short_maintenance_margin)] {
-                if v > self.initial_margin {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "{name} ({v}) must be <= initial_margin ({})", self.initial_margin)));
-                }
+        let bad = |text: String| Err(EngineError::InvalidArgument(text));
+        for (name, v) in [("initial_cash", self.initial_cash), ("stop_slippage_rate", self.stop_slippage_rate),
+                          ("borrow_rate", self.borrow_rate)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} must be a finite number >= 0, got {v}"));
             }
         }
-        if !(self.borrow_rate.is_finite() && self.borrow_rate >= 0.0) {
-            return Err(EngineError::InvalidArgument(format!(
-                "borrow_rate must be finite and >= 0, got {}", self.borrow_rate)));
+        if !(self.cash_buffer_pct.is_finite() && (0.0..1.0).contains(&self.cash_buffer_pct)) {
+            return bad(format!("cash_buffer_pct must be in [0, 1), got {}", self.cash_buffer_pct));
+        }
+        for (name, v) in [("initial_margin", self.initial_margin),
+                          ("long_maintenance_margin", self.long_maintenance_margin),
+                          ("short_maintenance_margin", self.short_maintenance_margin)] {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return bad(format!("{name} must be a number in (0, 1], got {v}"));
+            }
+        }
+        // Equal is allowed (ml4t's LEAN preset uses 0.5 / 0.5).
+        for (name, v) in [("long_maintenance_margin", self.long_maintenance_margin),
+                          ("short_maintenance_margin", self.short_maintenance_margin)] {
+            if v > self.initial_margin {
+                return bad(format!("{name} ({v}) must be <= initial_margin ({})", self.initial_margin));
+            }
+        }
+        if self.settlement_delay > MAX_SETTLEMENT_DELAY {
+            return bad(format!("settlement_delay must be a whole number of bars in 0..{MAX_SETTLEMENT_DELAY}, got {}",
+                               self.settlement_delay));
+        }
+        if self.enforce_margin_calls && !self.allow_leverage {
+            return bad("enforce_margin_calls=True needs a margin account (allow_leverage=True)".into());
+        }
+        if self.next_bar_queue_shadow_validation && self.short_cash_policy == ShortCashPolicy::LockNotional
+            && !self.allow_leverage
+        {
+            return bad("next_bar_queue_shadow_validation with short_cash_policy=LOCK_NOTIONAL (LEAN's queue \
+                        validation over VectorBT's locked collateral) is not supported by nautilus_like yet".into());
         }
         self.commission.validate()?;
         self.limits.models().try_for_each(ExecutionLimit::validate)?;

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod portfolio;
 pub mod risk;
 pub mod rules;
+pub mod sizing;
 pub mod venue;
 
 // Paths the FFI and tests have always used.

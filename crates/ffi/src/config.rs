@@ -8,6 +8,14 @@ use nl_core::{
 use nl_engine::account::ShortCashPolicy;
 use nl_engine::EngineConfig;
 
+use crate::error::{guard, null_error, NlStatus};
+use crate::handles::write;
+
+/// `ShortCashPolicy` codes for [`NlEngineConfig::short_cash_policy`].
+pub const NL_SHORT_CASH_CREDIT: u32 = 0;
+pub const NL_SHORT_CASH_CREDIT_PROCEEDS: u32 = 1;
+pub const NL_SHORT_CASH_LOCK_NOTIONAL: u32 = 2;
+
 /// Engine settings; enum fields carry the integer codes of the core enums.
 /// Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
 #[repr(C)]
@@ -50,7 +58,7 @@ pub struct NlEngineConfig {
     pub initial_margin: f64,
     pub long_maintenance_margin: f64,
     pub short_maintenance_margin: f64,
-    /// A `ShortCashPolicy` code (0 credit, 1 credit_proceeds, 2 lock_notional).
+    /// A `ShortCashPolicy` code (`NL_SHORT_CASH_*`).
     pub short_cash_policy: u32,
     /// Bars until sale proceeds are spendable.
     pub settlement_delay: u32,
@@ -70,6 +78,58 @@ pub struct NlEngineConfig {
 }
 
 impl NlEngineConfig {
+    /// The C form of `cfg` (cost models and limits are not part of it).
+    pub fn from_engine(cfg: &EngineConfig) -> Self {
+        Self {
+            initial_cash: cfg.initial_cash,
+            execution_mode: cfg.execution_mode as u32,
+            execution_price: cfg.execution_price as u32,
+            share_type: cfg.share_type as u32,
+            allow_short_selling: cfg.allow_short_selling,
+            conditional_order_mode: cfg.conditional_order_mode as u32,
+            limit_gap_fill: cfg.limit_gap_fill as u32,
+            fill_ordering: cfg.fill_ordering as u32,
+            entry_order_priority: cfg.entry_order_priority as u32,
+            mark_price: cfg.mark_price as u32,
+            partial_fills_allowed: cfg.partial_fills_allowed,
+            stop_fill_mode: cfg.stop_fill_mode as u32,
+            stop_level_basis: cfg.stop_level_basis as u32,
+            stop_slippage_rate: cfg.stop_slippage_rate,
+            trail_stop_timing: cfg.trail_stop_timing as u32,
+            cash_buffer_pct: cfg.cash_buffer_pct,
+            reject_on_insufficient_cash: cfg.reject_on_insufficient_cash,
+            skip_cash_validation: cfg.skip_cash_validation,
+            trail_hwm_source: cfg.trail_hwm_source as u32,
+            trail_include_entry_bar_extremes: cfg.trail_include_entry_bar_extremes,
+            initial_hwm_source: cfg.initial_hwm_source as u32,
+            allow_leverage: cfg.allow_leverage,
+            initial_margin: cfg.initial_margin,
+            long_maintenance_margin: cfg.long_maintenance_margin,
+            short_maintenance_margin: cfg.short_maintenance_margin,
+            short_cash_policy: match cfg.short_cash_policy {
+                ShortCashPolicy::Credit => NL_SHORT_CASH_CREDIT,
+                ShortCashPolicy::CreditProceeds => NL_SHORT_CASH_CREDIT_PROCEEDS,
+                ShortCashPolicy::LockNotional => NL_SHORT_CASH_LOCK_NOTIONAL,
+            },
+            settlement_delay: cfg.settlement_delay,
+            settlement_reduces_buying_power: cfg.settlement_reduces_buying_power,
+            immediate_fill: cfg.immediate_fill,
+            enforce_margin_calls: cfg.enforce_margin_calls,
+            borrow_rate: cfg.borrow_rate,
+            next_bar_submission_precheck: cfg.next_bar_submission_precheck,
+            next_bar_simple_cash_check: cfg.next_bar_simple_cash_check,
+            next_bar_queue_shadow_validation: cfg.next_bar_queue_shadow_validation,
+        }
+    }
+
+    /// The engine's settings, checked: an unknown code or a value out of range
+    /// is an error naming the field and the value.
+    pub fn validated(self) -> Result<EngineConfig, EngineError> {
+        let cfg = self.to_engine()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     pub(crate) fn to_engine(self) -> Result<EngineConfig, EngineError> {
         Ok(EngineConfig {
             initial_cash: self.initial_cash,
@@ -97,7 +157,12 @@ impl NlEngineConfig {
             initial_margin: self.initial_margin,
             long_maintenance_margin: self.long_maintenance_margin,
             short_maintenance_margin: self.short_maintenance_margin,
-            short_cash_policy: ShortCashPolicy::try_from(self.short_cash_policy)?,
+            short_cash_policy: match self.short_cash_policy {
+                NL_SHORT_CASH_CREDIT => ShortCashPolicy::Credit,
+                NL_SHORT_CASH_CREDIT_PROCEEDS => ShortCashPolicy::CreditProceeds,
+                NL_SHORT_CASH_LOCK_NOTIONAL => ShortCashPolicy::LockNotional,
+                code => return Err(EngineError::InvalidArgument(format!("unknown short_cash_policy code {code}"))),
+            },
             settlement_delay: self.settlement_delay,
             settlement_reduces_buying_power: self.settlement_reduces_buying_power,
             immediate_fill: self.immediate_fill,
@@ -108,5 +173,72 @@ impl NlEngineConfig {
             next_bar_queue_shadow_validation: self.next_bar_queue_shadow_validation,
             ..EngineConfig::default()
         })
+    }
+}
+
+/// Writes the engine's default settings (`EngineConfig::default()`, ml4t-backtest's
+/// defaults) to `out`: the one place callers take defaults from.
+///
+/// # Safety
+/// `out` must be valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_config_default(out: *mut NlEngineConfig) -> NlStatus {
+    guard(|| write(out, NlEngineConfig::from_engine(&EngineConfig::default())))
+}
+
+/// Checks `cfg` as `nl_engine_new` would; on a bad setting the status is
+/// `INVALID_ARGUMENT` and `nl_last_error()` names the field and its value.
+///
+/// # Safety
+/// `cfg` must be null or valid for reading.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_config_validate(cfg: *const NlEngineConfig) -> NlStatus {
+    guard(|| {
+        (*cfg.as_ref().ok_or_else(|| null_error("config"))?).validated()?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_survive_the_round_trip_through_the_c_struct() {
+        let c = NlEngineConfig::from_engine(&EngineConfig::default());
+        assert_eq!(c.validated().unwrap(), EngineConfig::default());
+    }
+
+    #[test]
+    fn every_short_cash_policy_code_round_trips() {
+        for policy in [ShortCashPolicy::Credit, ShortCashPolicy::CreditProceeds, ShortCashPolicy::LockNotional] {
+            let cfg = EngineConfig { short_cash_policy: policy, ..EngineConfig::default() };
+            assert_eq!(NlEngineConfig::from_engine(&cfg).to_engine().unwrap().short_cash_policy, policy);
+        }
+        let c = NlEngineConfig { short_cash_policy: 3, ..NlEngineConfig::from_engine(&EngineConfig::default()) };
+        assert_eq!(c.to_engine().unwrap_err().to_string(), "unknown short_cash_policy code 3");
+    }
+
+    #[test]
+    fn validation_names_the_field_and_the_value() {
+        let d = NlEngineConfig::from_engine(&EngineConfig::default());
+        let cases = [
+            (NlEngineConfig { initial_cash: -1.0, ..d }, "initial_cash must be a finite number >= 0, got -1"),
+            (NlEngineConfig { cash_buffer_pct: 1.0, ..d }, "cash_buffer_pct must be in [0, 1), got 1"),
+            (NlEngineConfig { initial_margin: 1.5, ..d }, "initial_margin must be a number in (0, 1], got 1.5"),
+            (NlEngineConfig { short_maintenance_margin: 0.6, ..d },
+             "short_maintenance_margin (0.6) must be <= initial_margin (0.5)"),
+            (NlEngineConfig { settlement_delay: 7, ..d }, "settlement_delay must be a whole number of bars in 0..5, got 7"),
+            (NlEngineConfig { enforce_margin_calls: true, ..d }, "enforce_margin_calls=True needs a margin account"),
+            (NlEngineConfig { execution_mode: 9, ..d }, "9"),
+        ];
+        for (cfg, text) in cases {
+            let status = unsafe { nl_engine_config_validate(&cfg) };
+            assert_eq!(status, NlStatus::InvalidArgument, "{text}");
+            let err = unsafe { std::ffi::CStr::from_ptr(crate::error::nl_last_error()) }.to_string_lossy().into_owned();
+            assert!(err.contains(text), "{err:?} lacks {text:?}");
+        }
+        assert_eq!(unsafe { nl_engine_config_validate(&d) }, NlStatus::Ok);
+        assert_eq!(unsafe { nl_engine_config_validate(std::ptr::null()) }, NlStatus::InvalidArgument);
     }
 }

@@ -20,6 +20,7 @@ mod portfolio;
 mod portfolio_limits;
 mod rebalance;
 mod rules;
+mod sizing;
 mod values;
 
 pub use account::*;
@@ -34,4 +35,5 @@ pub use portfolio::*;
 pub use portfolio_limits::*;
 pub use rebalance::*;
 pub use rules::*;
+pub use sizing::*;
 pub use values::*;

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod ingest;
+mod settings;
 
 // Re-export so the linker keeps every `nl_*` symbol in this cdylib.
 pub use nl_ffi::*;
@@ -15,6 +16,7 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ingest::MarketDataHandle>()?;
     m.add_function(wrap_pyfunction!(ingest::build_market_data, m)?)?;
     m.add_function(wrap_pyfunction!(py_live_handles, m)?)?;
+    settings::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

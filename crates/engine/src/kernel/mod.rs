@@ -482,14 +482,8 @@ impl Engine {
             return Ok(None);
         }
         // Values are notional: a contract's unit is price * multiplier.
-        let unit = price * self.multiplier(asset);
         let held = self.portfolio.quantity(asset);
-        let current_value = if held != 0.0 { held * unit } else { 0.0 };
-        let delta = target_value - current_value;
-        if delta.abs() < 0.01 {
-            return Ok(None);
-        }
-        let quantity = delta / unit;
+        let Some((quantity, _)) = crate::sizing::order_toward_value(target_value, price, self.multiplier(asset), held) else { return Ok(None) };
         let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
         let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
         self.submit_order(req).map(Some)

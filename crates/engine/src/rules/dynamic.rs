@@ -11,15 +11,7 @@ use crate::rules::{RuleAction, RuleState};
 
 /// The position's return at this bar's close (ml4t's `Position.pnl_percent`).
 pub(crate) fn unrealized_return(s: &RuleState) -> f64 {
-    if s.entry_price == 0.0 {
-        return 0.0;
-    }
-    let raw = (s.close - s.entry_price) / s.entry_price;
-    if s.quantity >= 0.0 {
-        raw
-    } else {
-        -raw
-    }
+    nl_core::return_on_entry(s.entry_price, s.close, s.quantity)
 }
 
 /// `x` as Python's `f"{x:.{digits}%}"` writes it (Python scales by 100 in
