@@ -197,6 +197,7 @@ class DataFeed:
             prices["volume"].to_numpy(),
             lambda b: str(labels[b]),
             self._quotes or None,
+            self._timestamps_ns(),
         )
 
     def _match_signals(self, prices: pl.DataFrame, signals: pl.DataFrame, timeline: pl.Series,
@@ -314,6 +315,23 @@ class DataFeed:
     def has_vwap(self) -> bool:
         """Whether the feed declares a VWAP column (needed by VWAP execution or marks)."""
         return "vwap" in self._quotes
+
+    def _timestamps_ns(self) -> np.ndarray | None:
+        """The bar timestamps as nanoseconds since the epoch (UTC; naive
+        datetimes and dates read as UTC), the clock Rust keeps; None when the
+        timestamps are not dates or datetimes, or fall outside what int64
+        nanoseconds can hold (years 1677-2262)."""
+        dtype = self._timeline.dtype
+        if not (isinstance(dtype, pl.Datetime) or dtype == pl.Date):
+            return None
+        try:
+            ns = self._timeline.cast(pl.Datetime("ns", getattr(dtype, "time_zone", None)), strict=True)
+        except pl.exceptions.PolarsError:
+            return None
+        values = ns.to_physical()
+        if values.null_count():
+            return None
+        return values.cast(pl.Int64).to_numpy()
 
     def _sessions(self) -> np.ndarray | None:
         """Each bar's trading day (days since 1970-01-01, in the timestamps' own

@@ -141,3 +141,16 @@ def test_signals_of_unknown_assets_or_missing_rows_are_not_shown():
     assert view.bar_data(0)["AAA"]["signals"] == {}
     assert view.bar_data(1).to_dict().keys() == {"AAA"}
     assert view.bar_data(1)["AAA"]["signals"] == {"x": 3}
+
+
+def test_rust_keeps_bar_times_in_utc_nanoseconds():
+    # 2024-01-02 09:30 in New York is 14:30 UTC: 1704205800 s since the epoch.
+    ny = pl.Series([datetime(2024, 1, 2, 9, 30), datetime(2024, 1, 3, 9, 30)]).dt.replace_time_zone("America/New_York")
+    feed = nl.DataFeed(prices_df=pl.DataFrame({"timestamp": ny, "asset": ["A", "A"], "close": [1.0, 2.0]}))
+    assert feed._market.timestamp_ns(0) == 1_704_205_800 * 10**9
+    assert feed._market.timestamp_ns(1) == (1_704_205_800 + 86_400) * 10**9
+    # Dates are midnight UTC; integer timestamps are no clock.
+    days = pl.DataFrame({"timestamp": [datetime(1970, 1, 2).date()], "asset": ["A"], "close": [1.0]})
+    assert nl.DataFeed(prices_df=days)._market.timestamp_ns(0) == 86_400 * 10**9
+    steps = pl.DataFrame({"timestamp": [1, 2], "asset": ["A", "A"], "close": [1.0, 2.0]})
+    assert nl.DataFeed(prices_df=steps)._market.timestamp_ns(0) is None

@@ -66,6 +66,11 @@ impl MarketDataHandle {
     fn n_bars(&self) -> usize {
         self.inner.n_bars()
     }
+    /// Bar `b`'s time in nanoseconds since the epoch (UTC), or None when
+    /// the feed's timestamps are not dates or datetimes.
+    fn timestamp_ns(&self, b: u32) -> Option<i64> {
+        self.inner.timestamp(b)
+    }
     #[getter]
     fn n_assets(&self) -> usize {
         self.inner.n_assets()
@@ -84,7 +89,7 @@ impl MarketDataHandle {
 /// the column, the asset (from `asset_names`) and the timestamp (from
 /// `bar_label(bar_index)`, called only when reporting an error).
 #[pyfunction]
-#[pyo3(signature = (n_bars, asset_names, bar, asset, open, high, low, close, volume, bar_label, quotes=None))]
+#[pyo3(signature = (n_bars, asset_names, bar, asset, open, high, low, close, volume, bar_label, quotes=None, timestamps=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn build_market_data(
     py: Python<'_>,
@@ -99,6 +104,7 @@ pub fn build_market_data(
     volume: &Bound<'_, PyAny>,
     bar_label: PyObject,
     quotes: Option<&Bound<'_, PyDict>>,
+    timestamps: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<MarketDataHandle> {
     let bar_col = column::<u32>("bar", bar)?;
     let label = |b: usize| -> String {
@@ -136,6 +142,17 @@ pub fn build_market_data(
                 *slot = Some(column(&name, &value)?);
             }
             md.with_quotes(cols, &asset_names, &label).map_err(|e| PyValueError::new_err(e.to_string()))?
+        }
+    };
+    // Bar times in nanoseconds (UTC), when the feed's timestamps are dates
+    // or datetimes: the clock the market view shares with streamed feeds.
+    let md = match timestamps {
+        None => md,
+        Some(ts) => {
+            let mut md = md;
+            let ts = column::<i64>("timestamps", ts)?;
+            md.set_timestamps(ts.as_slice().to_vec()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            md
         }
     };
     Ok(MarketDataHandle { inner: Arc::new(md) })
