@@ -82,6 +82,10 @@ cdef int check(ffi.NlStatus status) except -1:
     if status == ffi.NL_STATUS_CALLBACK_FAILED and _callback_error is not None:
         exc, _callback_error = _callback_error, None
         raise exc
+    if status == ffi.NL_STATUS_BUSY:
+        # A callback the engine runs (a rule, a commission or slippage model)
+        # called back into it; the message names the call and the callback.
+        raise RuntimeError(msg)
     if status == ffi.NL_STATUS_NOT_FOUND:
         raise KeyError(msg)
     if status == ffi.NL_STATUS_PANIC or status == ffi.NL_STATUS_INVALID_STATE:

@@ -187,6 +187,15 @@
 #define NL_DECISION_EXIT_PARTIAL 2
 
 /**
+ * `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
+ * (a position rule or cost model is running), so the write waits: a rule's
+ * write to the position it evaluates is applied as soon as the rule returns
+ * (before the next rule of its chain reads the context, as ml4t's rules share
+ * the position's dict); any other is applied when the running call returns.
+ */
+#define NL_CONTEXT_DEFERRED 2
+
+/**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
  */
 typedef enum NlStatus {
@@ -201,6 +210,12 @@ typedef enum NlStatus {
    * the exception it stored.
    */
   NL_STATUS_CALLBACK_FAILED = 6,
+  /**
+   * The engine was busy: a callback it was running (a Python position
+   * rule, commission or slippage model) called back into it. Python raises
+   * a RuntimeError naming the call.
+   */
+  NL_STATUS_BUSY = 7,
   /**
    * A Rust panic was caught: a bug in nautilus_like, never in user input.
    */
@@ -544,6 +559,13 @@ typedef enum InitialHwmSource {
 
 /**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
+ *
+ * Every export borrows the engine through [`engine`], which sets `busy` for
+ * the duration of the call. While the engine runs a Python callback (a
+ * position rule, a commission or slippage model) that callback may call back
+ * into the C ABI; the flag turns such a call into `NlStatus::Busy` (or, for
+ * position-context writes and rule-memory resets, a deferred change) instead
+ * of a second `&mut Engine`.
  */
 typedef struct NlEngine NlEngine;
 
@@ -1637,7 +1659,8 @@ enum NlStatus nl_engine_flatten_all(struct NlEngine *e,
 /**
  * Sets (`present`) or removes a context value of `asset`'s open position
  * `serial` (ml4t's `broker.update_position_context`); `out_applied`
- * receives 0 when that position is no longer open (nothing changes).
+ * receives 1 when set, 0 when that position is no longer open (nothing
+ * changes), or `NL_CONTEXT_DEFERRED`.
  *
  * # Safety
  * `e` must be a live engine handle; `out_applied` valid for a write.
@@ -1652,6 +1675,8 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
 
 /**
  * Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+ * While the engine is busy (called from a callback) the reset waits until
+ * the running call returns.
  *
  * # Safety
  * `e` must be a live engine handle.
