@@ -104,7 +104,7 @@ cdef uint32_t _side_code(object side) except 0:
 
 
 cdef unsigned long long _order_number(object order_id) except 0:
-    if isinstance(order_id, Order):
+    if isinstance(order_id, Order) and (<Order>order_id)._id > 0:
         return (<Order>order_id)._id
     if isinstance(order_id, str) and order_id.startswith("ORD-") and order_id[4:].isdigit():
         n = int(order_id[4:])
@@ -179,10 +179,16 @@ cdef class Broker:
     The API mirrors ml4t-backtest's `Broker`; see `submit_order`.
     """
 
-    def __cinit__(self, EngineState state):
-        self._state = state
-        self._engine = state.engine
-        self._index = state.asset_index
+    def __cinit__(self, state=None, *args, **kwargs):
+        # A standalone Broker(initial_cash=..., commission_model=...) as ml4t
+        # drives one is not supported yet; never leave a Broker without an engine.
+        if type(state) is not EngineState or (<EngineState>state).engine is NULL or args or kwargs:
+            raise TypeError("Broker cannot be constructed directly: the Engine creates the Broker "
+                            "for a run and passes it to the strategy's hooks (a standalone "
+                            "Broker(initial_cash=..., ...) is not supported yet)")
+        self._state = <EngineState>state
+        self._engine = self._state.engine
+        self._index = self._state.asset_index
 
     # ------------------------------------------------------------------ orders
 

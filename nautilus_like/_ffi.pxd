@@ -719,6 +719,19 @@ cdef extern from "nautilus_like.h":
     const double *pairs;
     size_t n_pairs;
 
+  # What a position is worth, as ml4t-backtest's `Position` reports it.
+  cdef struct NlPositionValues:
+    # `quantity x price x multiplier` (negative for a short); with a
+    # variation basis, `quantity x (price - basis) x multiplier`.
+    double market_value;
+    # `(price - entry_price) x quantity x multiplier`.
+    double unrealized_pnl;
+    # Direction-aware return of `price` over the entry price (0 when the
+    # entry price is 0).
+    double pnl_percent;
+    # `|quantity| x price x multiplier`.
+    double notional_value;
+
 
 
   # Net liquidation value and maintenance requirement at the current marks.
@@ -1147,3 +1160,17 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle.
   NlStatus nl_engine_reset_rule_memory(NlEngine *e, uint32_t slot);
+
+  # The values of a position of `quantity` (signed) entered at `entry_price`
+  # when marked at `price` (`variation_basis` NaN: none). The Python
+  # `Position` (engine-backed or built by the user) reads them here, so the
+  # formulas exist once.
+  #
+  # # Safety
+  # `out` must be valid for writing.
+  NlStatus nl_position_values(double quantity,
+                              double entry_price,
+                              double price,
+                              double multiplier,
+                              double variation_basis,
+                              NlPositionValues *out);

@@ -6,11 +6,14 @@ engine on access, so an order kept by a strategy shows its current state (as an
 ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 """
 
-from libc.math cimport isnan
+from libc.math cimport NAN, isnan
 from libc.stdint cimport uint8_t
 
 from collections.abc import MutableMapping as _MutableMapping
 from decimal import Decimal as _Decimal
+from enum import Enum as _Enum
+from functools import lru_cache as _lru_cache
+from inspect import signature as _inspect_signature
 from numbers import Real as _Real
 from weakref import ref as _weakref
 
@@ -209,125 +212,279 @@ cdef object context_of(EngineState state, unsigned int asset, unsigned long long
     return ctx
 
 
-cdef class Order:
-    """An order in the engine's book (ml4t-backtest's `Order` fields)."""
+def _ml4t_order_fields(asset, side, quantity, order_type=OrderType.MARKET, limit_price=None,
+                      stop_price=None, trail_amount=None, parent_id=None, rebalance_id=None,
+                      order_id="", status=OrderStatus.PENDING, created_at=None, filled_at=None,
+                      filled_price=None, filled_quantity=0.0, rejection_reason=None,
+                      requested_quantity=None, target_intent_id=None, child_intent_id=None,
+                      intent_idempotency_key=None, _rejection_code=None, _created_bar_index=0,
+                      _signal_price=None, _priority_notional=None, _risk_exit_reason=None,
+                      _exit_reason=None, _risk_fill_price=None, *, commission_paid=0.0,
+                      action_adjusted_quantity=None, cancelled_at=None, cancellation_reason=None,
+                      _submitted_session_date=None, _eligible_from=None, _eligible_on_boundary=True,
+                      _stop_triggered=False, _stop_triggered_at=None):
+    """ml4t-backtest 0.2.0's `Order` dataclass signature; returns its fields."""
+    return dict(locals())
 
-    def __cinit__(self, EngineState state, unsigned long long order_id):
-        self._state = state
-        self._id = order_id
+
+cdef object _number(str owner, str name, object value, bint optional):
+    """`value` as a float (None kept when `optional`); TypeError naming the argument."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, _Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+cdef object _member(str owner, str name, object enum, object value):
+    """`value` as a member of `enum` (its value string accepted too)."""
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{owner}: {name} must be an {enum.__name__}, got {value!r}") from None
+
+
+cdef dict _fields(str owner, object fields_fn, tuple args, dict kwargs):
+    """The arguments bound to ml4t's signature (`fields_fn`'s), defaults applied;
+    a TypeError naming the missing or unexpected argument otherwise."""
+    try:
+        bound = _signature(fields_fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{owner}(): {exc}") from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+cdef dict _detached_order(tuple args, dict kwargs):
+    """Validated fields of an Order built as ml4t builds one."""
+    v = _fields("Order", _ml4t_order_fields, args, kwargs)
+    if not isinstance(v["asset"], str):
+        raise TypeError(f"Order: asset must be a str, got {v['asset']!r}")
+    v["side"] = _member("Order", "side", OrderSide, v["side"])
+    v["order_type"] = _member("Order", "order_type", OrderType, v["order_type"])
+    v["status"] = _member("Order", "status", OrderStatus, v["status"])
+    for name in ("quantity", "filled_quantity", "commission_paid"):
+        v[name] = _number("Order", name, v[name], False)
+    for name in ("limit_price", "stop_price", "trail_amount", "filled_price", "requested_quantity"):
+        v[name] = _number("Order", name, v[name], True)
+    if v["requested_quantity"] is None:
+        v["requested_quantity"] = v["quantity"]
+    for name in ("order_id", "parent_id", "rebalance_id", "rejection_reason", "cancellation_reason"):
+        if v[name] is not None and not isinstance(v[name], str):
+            raise TypeError(f"Order: {name} must be a str or None, got {v[name]!r}")
+    return v
+
+
+@_lru_cache(maxsize=None)
+def _signature(fields_fn):
+    return _inspect_signature(fields_fn)
+
+
+def _rebuild(cls, kwargs):
+    """Unpickles (and copies) a detached Order or Position."""
+    return cls(**kwargs)
+
+
+cdef str _text(object value):
+    """An enum member's value, else repr (for reprs that must not fail)."""
+    return value.value if isinstance(value, _Enum) else repr(value)
+
+
+cdef class Order:
+    """An order (ml4t-backtest's `Order` fields).
+
+    An order of an engine is a live view: its status, fill price and quantity
+    are read from the engine on access, as an ml4t-backtest order object shows
+    its current state. `Order(asset, side, quantity, ...)` with ml4t's
+    signature builds a detached order that holds the values it was given.
+    """
+
+    def __cinit__(self, *args, **kwargs):
         self._frozen = False
+
+    def __init__(self, *args, **kwargs):
+        if len(args) == 2 and not kwargs and type(args[0]) is EngineState:
+            # An engine's order (what the Broker returns).
+            if (<EngineState>args[0]).engine is NULL:
+                raise ValueError("Order: the engine state has no engine")
+            self._state = args[0]
+            self._id = args[1]
+            self._values = None
+            return
+        self._state = None
+        self._id = 0
+        self._values = _detached_order(args, kwargs)
 
     cdef ffi.NlOrder _get(self):
         cdef ffi.NlOrder o
         if self._frozen:
             return self._snapshot
+        if self._state is None:
+            raise TypeError("Order: a detached order has no engine values")
         check(ffi.nl_engine_order(self._state.engine, self._id, &o))
         return o
 
     cdef Order frozen_copy(self):
         """A copy that keeps today's values (what `get_orders()` returns, as ml4t copies)."""
-        cdef Order copy = Order(self._state, self._id)
+        cdef Order copy = Order.__new__(Order)
+        copy._state = self._state
+        copy._id = self._id
+        if self._values is not None:
+            copy._values = dict(self._values)
+            return copy
         copy._snapshot = self._get()
         copy._snapshot_reason = self.rejection_reason
         copy._frozen = True
         return copy
 
+    cdef object _detached(self, str name):
+        """A detached order's field (None on a bare `Order.__new__(Order)`)."""
+        return None if self._values is None else self._values.get(name)
+
     @property
     def order_id(self):
+        if self._state is None:
+            return self._detached("order_id")
         return f"ORD-{self._id}"
 
     @property
     def asset(self):
+        if self._state is None:
+            return self._detached("asset")
         return self._state.asset_names[self._get().asset]
 
     @property
     def side(self):
+        if self._state is None:
+            return self._detached("side")
         return _SIDES[self._get().side]
 
     @property
     def quantity(self):
+        if self._state is None:
+            return self._detached("quantity")
         return self._get().quantity
 
     @property
     def requested_quantity(self):
+        if self._state is None:
+            return self._detached("requested_quantity")
         return self._get().requested_quantity
 
     @property
     def order_type(self):
+        if self._state is None:
+            return self._detached("order_type")
         return _TYPES[self._get().order_type]
 
     @property
     def limit_price(self):
+        if self._state is None:
+            return self._detached("limit_price")
         return _opt(self._get().limit_price)
 
     @property
     def stop_price(self):
+        if self._state is None:
+            return self._detached("stop_price")
         return _opt(self._get().stop_price)
 
     @property
     def trail_amount(self):
+        if self._state is None:
+            return self._detached("trail_amount")
         return _opt(self._get().trail_amount)
 
     @property
     def stop_triggered(self):
+        if self._state is None:
+            return bool(self._detached("_stop_triggered"))
         return self._get().stop_triggered_bar >= 0
 
     @property
     def stop_triggered_at(self):
+        if self._state is None:
+            return self._detached("_stop_triggered_at")
         return self._state.timestamp_at(self._get().stop_triggered_bar)
 
     @property
     def parent_id(self):
         """The bracket entry's id for a bracket exit, else None."""
+        if self._state is None:
+            return self._detached("parent_id")
         cdef unsigned long long parent = self._get().parent_id
         return f"ORD-{parent}" if parent else None
 
     @property
     def rebalance_id(self):
         """The rebalance ("rebalance-<n>") that submitted this order, else None."""
+        if self._state is None:
+            return self._detached("rebalance_id")
         return self._state.rebalance_ids.get(self._id)
 
     @property
     def time_in_force(self):
+        if self._state is None:
+            return None if self._values is None else TimeInForce.GTC
         return _TIFS[self._get().time_in_force]
 
     @property
     def cancelled_at(self):
+        if self._state is None:
+            return self._detached("cancelled_at")
         return self._state.timestamp_at(self._get().cancelled_bar)
 
     @property
     def cancellation_reason(self):
         """Why the order was cancelled: "user", "position_reversal", "oco" (a bracket
         sibling filled), "day_expired", "ioc" or "fok"; None unless cancelled."""
+        if self._state is None:
+            return self._detached("cancellation_reason")
         cdef int reason = self._get().cancel_reason
         return _CANCEL_REASONS[reason] if reason >= 0 else None
 
     @property
     def status(self):
+        if self._state is None:
+            return self._detached("status")
         return _STATUSES[self._get().status]
 
     @property
     def created_at(self):
+        if self._state is None:
+            return self._detached("created_at")
         return self._state.timestamp_at(self._get().created_bar)
 
     @property
     def filled_at(self):
+        if self._state is None:
+            return self._detached("filled_at")
         return self._state.timestamp_at(self._get().filled_bar)
 
     @property
     def filled_price(self):
+        if self._state is None:
+            return self._detached("filled_price")
         return _opt(self._get().filled_price)
 
     @property
     def filled_quantity(self):
+        if self._state is None:
+            return self._detached("filled_quantity")
         return self._get().filled_quantity
 
     @property
     def commission_paid(self):
+        if self._state is None:
+            return self._detached("commission_paid")
         return self._get().commission
 
     @property
     def rejection_reason(self):
+        if self._state is None:
+            return self._detached("rejection_reason")
         if self._frozen:
             return self._snapshot_reason
         cdef char* s = NULL
@@ -335,27 +492,112 @@ cdef class Order:
         return take_string(s)
 
     def __eq__(self, other):
-        if isinstance(other, Order):
-            return (<Order>other)._state is self._state and (<Order>other)._id == self._id
-        return NotImplemented
+        if not isinstance(other, Order):
+            return NotImplemented
+        if self._state is None or (<Order>other)._state is None:
+            # Detached orders compare by value, as ml4t's dataclass does.
+            return self is other or (self._values is not None and self._values == (<Order>other)._values)
+        return (<Order>other)._state is self._state and (<Order>other)._id == self._id
 
     def __hash__(self):
+        if self._state is None:
+            # ml4t's Order is a mutable dataclass: unhashable.
+            raise TypeError("unhashable type: 'Order' (a detached order)")
         return hash(self._id)
 
+    def __reduce__(self):
+        # copy/deepcopy/pickle give a detached order with today's values.
+        if self._state is None:
+            if self._values is None:
+                raise TypeError("cannot copy an uninitialised Order")
+            return (_rebuild, (Order, dict(self._values)))
+        return (_rebuild, (Order, dict(
+            asset=self.asset, side=self.side, quantity=self.quantity, order_type=self.order_type,
+            limit_price=self.limit_price, stop_price=self.stop_price, trail_amount=self.trail_amount,
+            parent_id=self.parent_id, rebalance_id=self.rebalance_id, order_id=self.order_id,
+            status=self.status, created_at=self.created_at, filled_at=self.filled_at,
+            filled_price=self.filled_price, filled_quantity=self.filled_quantity,
+            rejection_reason=self.rejection_reason, requested_quantity=self.requested_quantity,
+            commission_paid=self.commission_paid, cancelled_at=self.cancelled_at,
+            cancellation_reason=self.cancellation_reason, _stop_triggered=self.stop_triggered,
+            _stop_triggered_at=self.stop_triggered_at)))
+
     def __repr__(self):
+        if self._state is None:
+            if self._values is None:
+                return "Order(<uninitialised>)"
+            v = self._values
+            return (f"Order({v['order_id'] or '-'} {_text(v['side'])} {v['quantity']:g} {v['asset']} "
+                    f"{_text(v['order_type'])} {_text(v['status'])})")
         o = self._get()
         return (f"Order({self.order_id} {_SIDES[o.side].value} {o.quantity:g} "
                 f"{self._state.asset_names[o.asset]} {_TYPES[o.order_type].value} "
                 f"{_STATUSES[o.status].value})")
 
 
+def _ml4t_position_fields(asset, quantity, entry_price, entry_time, current_price=None, bars_held=0,
+                         high_water_mark=None, low_water_mark=None, max_favorable_excursion=0.0,
+                         max_adverse_excursion=0.0, initial_quantity=None, context=None,
+                         multiplier=1.0, entry_commission=0.0, entry_slippage=0.0, *,
+                         _commission_adjusted_cost_basis=None, variation_basis=None):
+    """ml4t-backtest 0.2.0's `Position` dataclass signature; returns its fields."""
+    return dict(locals())
+
+
 cdef class Position:
     """An open position (ml4t-backtest's `Position` fields). `quantity` is signed.
 
-    A live view, like ml4t's object: while the position stays open its fields
-    follow the engine (quantity after adds, marks, bars held). Once it is
-    closed or reversed, the object keeps the values it last showed.
+    An engine's position is a live view, like ml4t's object: while the position
+    stays open its fields follow the engine (quantity after adds, marks, bars
+    held). Once it is closed or reversed, the object keeps the values it last
+    showed. `Position(asset, quantity, entry_price, entry_time, ...)` with
+    ml4t's signature builds a detached position holding the values given; its
+    `market_value`, `unrealized_pnl()` and `pnl_percent()` use the same Rust
+    formulas as an engine's.
     """
+
+    def __init__(self, *args, **kwargs):
+        v = _fields("Position", _ml4t_position_fields, args, kwargs)
+        if not isinstance(v["asset"], str):
+            raise TypeError(f"Position: asset must be a str, got {v['asset']!r}")
+        for name in ("quantity", "entry_price", "max_favorable_excursion", "max_adverse_excursion",
+                     "multiplier", "entry_commission", "entry_slippage"):
+            v[name] = _number("Position", name, v[name], False)
+        for name in ("current_price", "high_water_mark", "low_water_mark", "initial_quantity",
+                     "variation_basis", "_commission_adjusted_cost_basis"):
+            v[name] = _number("Position", name, v[name], True)
+        bars = v["bars_held"]
+        if isinstance(bars, bool) or not isinstance(bars, int) or not 0 <= bars <= 0xFFFFFFFF:
+            raise ValueError(f"Position: bars_held must be an int in 0..4294967295, got {bars!r}")
+        context = v["context"]
+        if context is None:
+            context = {}
+        elif not isinstance(context, dict):
+            raise TypeError(f"Position: context must be a dict, got {context!r}")
+        # ml4t's __post_init__: marks and the initial size default to the entry.
+        cdef ffi.NlPosition p
+        p.asset = 0
+        p.serial = 0
+        p.quantity = v["quantity"]
+        p.entry_price = v["entry_price"]
+        p.current_price = p.entry_price if v["current_price"] is None else v["current_price"]
+        p.high_water_mark = p.entry_price if v["high_water_mark"] is None else v["high_water_mark"]
+        p.low_water_mark = p.entry_price if v["low_water_mark"] is None else v["low_water_mark"]
+        p.initial_quantity = p.quantity if v["initial_quantity"] is None else v["initial_quantity"]
+        p.bars_held = bars
+        p.entry_bar = 0
+        p.max_favorable_excursion = v["max_favorable_excursion"]
+        p.max_adverse_excursion = v["max_adverse_excursion"]
+        p.entry_commission = v["entry_commission"]
+        p.entry_slippage = v["entry_slippage"]
+        self._state = None
+        self._open = False
+        self._last = p
+        self.asset = v["asset"]
+        self._context = context
+        self._values = {"entry_time": v["entry_time"], "multiplier": v["multiplier"],
+                        "variation_basis": v["variation_basis"],
+                        "commission_adjusted_cost_basis": v["_commission_adjusted_cost_basis"]}
 
     cdef ffi.NlPosition* _fresh(self) except NULL:
         cdef ffi.NlPosition p
@@ -372,15 +614,34 @@ cdef class Position:
                     self._last = p
         return &self._last
 
+    cdef object _detached(self, str name):
+        """A detached position's field (None on a bare `Position.__new__(Position)`)."""
+        return None if self._values is None else self._values.get(name)
+
+    cdef ffi.NlPositionValues _valued(self, object current_price) except *:
+        """The Rust valuation at `current_price` (None: the position's own mark)."""
+        cdef ffi.NlPositionValues out
+        p = self._fresh()
+        price = p.current_price if current_price is None else _number("Position", "current_price",
+                                                                         current_price, False)
+        basis = None if self._state is not None else self._detached("variation_basis")
+        check(ffi.nl_position_values(p.quantity, p.entry_price, price, self.multiplier,
+                                     NAN if basis is None else basis, &out))
+        return out
+
     @property
     def quantity(self):
         return self._fresh().quantity
 
     @property
     def context(self):
-        """Values the strategy attached to this position (a `PositionContext`)."""
+        """Values the strategy attached to this position (a `PositionContext`;
+        a plain dict on a detached position)."""
         if self._context is None:
-            self._context = context_of(self._state, self._last.asset, self._last.serial)
+            if self._state is None:
+                self._context = {}
+            else:
+                self._context = context_of(self._state, self._last.asset, self._last.serial)
         return self._context
 
     @property
@@ -389,6 +650,8 @@ cdef class Position:
 
     @property
     def entry_time(self):
+        if self._state is None:
+            return self._detached("entry_time")
         return self._state.timestamp_at(self._fresh().entry_bar)
 
     @property
@@ -429,34 +692,48 @@ cdef class Position:
 
     @property
     def multiplier(self):
+        if self._state is None:
+            m = self._detached("multiplier")
+            return 1.0 if m is None else m
         return self._state.multipliers[self._last.asset]
 
     @property
+    def variation_basis(self):
+        return self._detached("variation_basis")
+
+    @property
+    def commission_adjusted_cost_basis(self):
+        basis = self._detached("commission_adjusted_cost_basis")
+        return self._fresh().entry_price if basis is None else basis
+
+    @property
     def market_value(self):
-        p = self._fresh()
-        return p.quantity * p.current_price * self.multiplier
+        return self._valued(None).market_value
 
     def unrealized_pnl(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        return (price - p.entry_price) * p.quantity * self.multiplier
+        return self._valued(current_price).unrealized_pnl
 
     def pnl_percent(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        if p.entry_price == 0:
-            return 0.0
-        raw = (price - p.entry_price) / p.entry_price
-        return raw if p.quantity >= 0 else -raw
+        return self._valued(current_price).pnl_percent
 
     def notional_value(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        return abs(p.quantity) * price * self.multiplier
+        return self._valued(current_price).notional_value
 
     @property
     def side(self):
         return "long" if self._fresh().quantity > 0 else "short"
+
+    def __reduce__(self):
+        # copy/deepcopy/pickle give a detached position with today's values.
+        p = self._fresh()
+        return (_rebuild, (Position, dict(
+            asset=self.asset, quantity=p.quantity, entry_price=p.entry_price, entry_time=self.entry_time,
+            current_price=p.current_price, bars_held=p.bars_held, high_water_mark=p.high_water_mark,
+            low_water_mark=p.low_water_mark, max_favorable_excursion=p.max_favorable_excursion,
+            max_adverse_excursion=p.max_adverse_excursion, initial_quantity=p.initial_quantity,
+            context=dict(self.context), multiplier=self.multiplier, entry_commission=p.entry_commission,
+            entry_slippage=p.entry_slippage, variation_basis=self.variation_basis,
+            _commission_adjusted_cost_basis=self._detached("commission_adjusted_cost_basis"))))
 
     def __repr__(self):
         p = self._fresh()
@@ -473,11 +750,66 @@ cdef Position position_from(EngineState state, ffi.NlPosition* p):
     return pos
 
 
+def _ml4t_fill_fields(order_id, asset, side, quantity, price, timestamp, rebalance_id=None,
+                     commission=0.0, slippage=0.0, order_type="", limit_price=None, stop_price=None,
+                     price_source="", reference_price=None, quote_mid_price=None, bid_price=None,
+                     ask_price=None, spread=None, bid_size=None, ask_size=None, available_size=None,
+                     exit_reason="", exit_reason_detail=None, target_intent_id=None,
+                     child_intent_id=None, intent_idempotency_key=None, multiplier=None,
+                     currency=None, *, stop_triggered_at=None):
+    """ml4t-backtest 0.2.0's `Fill` dataclass signature; returns its fields."""
+    return dict(locals())
+
+
 cdef class Fill:
-    """One execution (snapshot)."""
+    """One execution (a snapshot). `Fill(order_id, asset, side, quantity, price,
+    timestamp, ...)` with ml4t's signature builds one by hand."""
+
+    def __init__(self, *args, **kwargs):
+        v = _fields("Fill", _ml4t_fill_fields, args, kwargs)
+        for name in ("order_id", "asset", "order_type", "price_source", "exit_reason"):
+            if not isinstance(v[name], str):
+                raise TypeError(f"Fill: {name} must be a str, got {v[name]!r}")
+        if v["rebalance_id"] is not None and not isinstance(v["rebalance_id"], str):
+            raise TypeError(f"Fill: rebalance_id must be a str or None, got {v['rebalance_id']!r}")
+        for name in ("quantity", "price", "commission", "slippage"):
+            v[name] = _number("Fill", name, v[name], False)
+        for name in ("limit_price", "stop_price", "reference_price", "quote_mid_price", "bid_price",
+                     "ask_price", "spread", "bid_size", "ask_size", "available_size", "multiplier"):
+            v[name] = _number("Fill", name, v[name], True)
+        self.order_id = v["order_id"]
+        self.asset = v["asset"]
+        self.side = _member("Fill", "side", OrderSide, v["side"])
+        self.quantity = v["quantity"]
+        self.price = v["price"]
+        self.timestamp = v["timestamp"]
+        self.rebalance_id = v["rebalance_id"]
+        self.commission = v["commission"]
+        self.slippage = v["slippage"]
+        self.order_type = v["order_type"]
+        self.limit_price = v["limit_price"]
+        self.stop_price = v["stop_price"]
+        self.price_source = v["price_source"]
+        self.reference_price = v["reference_price"]
+        self.quote_mid_price = v["quote_mid_price"]
+        self.bid_price = v["bid_price"]
+        self.ask_price = v["ask_price"]
+        self.spread = v["spread"]
+        self.bid_size = v["bid_size"]
+        self.ask_size = v["ask_size"]
+        self.available_size = v["available_size"]
+        self.exit_reason = v["exit_reason"]
+        self.exit_reason_detail = v["exit_reason_detail"]
+        self.target_intent_id = v["target_intent_id"]
+        self.child_intent_id = v["child_intent_id"]
+        self.intent_idempotency_key = v["intent_idempotency_key"]
+        self.multiplier = v["multiplier"]
+        self.currency = v["currency"]
+        self.stop_triggered_at = v["stop_triggered_at"]
 
     def __repr__(self):
-        return (f"Fill({self.order_id} {self.side.value} {self.quantity:g} {self.asset} "
+        # Total on a bare `Fill.__new__(Fill)` too (fields None / 0).
+        return (f"Fill({self.order_id} {_text(self.side)} {self.quantity:g} {self.asset} "
                 f"@ {self.price:g}, commission {self.commission:g})")
 
 

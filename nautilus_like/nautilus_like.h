@@ -1125,6 +1125,30 @@ typedef struct NlRuleSpec {
   size_t n_pairs;
 } NlRuleSpec;
 
+/**
+ * What a position is worth, as ml4t-backtest's `Position` reports it.
+ */
+typedef struct NlPositionValues {
+  /**
+   * `quantity x price x multiplier` (negative for a short); with a
+   * variation basis, `quantity x (price - basis) x multiplier`.
+   */
+  double market_value;
+  /**
+   * `(price - entry_price) x quantity x multiplier`.
+   */
+  double unrealized_pnl;
+  /**
+   * Direction-aware return of `price` over the entry price (0 when the
+   * entry price is 0).
+   */
+  double pnl_percent;
+  /**
+   * `|quantity| x price x multiplier`.
+   */
+  double notional_value;
+} NlPositionValues;
+
 
 
 /**
@@ -1682,5 +1706,21 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
  * `e` must be a live engine handle.
  */
 enum NlStatus nl_engine_reset_rule_memory(struct NlEngine *e, uint32_t slot);
+
+/**
+ * The values of a position of `quantity` (signed) entered at `entry_price`
+ * when marked at `price` (`variation_basis` NaN: none). The Python
+ * `Position` (engine-backed or built by the user) reads them here, so the
+ * formulas exist once.
+ *
+ * # Safety
+ * `out` must be valid for writing.
+ */
+enum NlStatus nl_position_values(double quantity,
+                                 double entry_price,
+                                 double price,
+                                 double multiplier,
+                                 double variation_basis,
+                                 struct NlPositionValues *out);
 
 #endif  /* NAUTILUS_LIKE_H */
