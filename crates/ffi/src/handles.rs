@@ -53,6 +53,9 @@ pub unsafe extern "C" fn nl_live_handles(out_engines: *mut usize, out_market_dat
 pub struct NlEngine {
     engine: UnsafeCell<Engine>,
     busy: Cell<bool>,
+    /// Set when a change was deferred, so that the end of a call (every
+    /// attribute read of an order is one) looks at the queue only then.
+    deferred: Cell<bool>,
     /// Shared with the callback wrappers the engine holds (see `CallbackScope`).
     pub(crate) scope: Arc<CallbackScope>,
 }
@@ -129,7 +132,7 @@ impl CallbackScope {
 
 impl NlEngine {
     pub(crate) fn new(engine: Engine) -> Self {
-        NlEngine { engine: UnsafeCell::new(engine), busy: Cell::new(false), scope: Arc::default() }
+        NlEngine { engine: UnsafeCell::new(engine), busy: Cell::new(false), deferred: Cell::new(false), scope: Arc::default() }
     }
 
     /// Borrows the engine for one call named `op`, or refuses when it is
@@ -145,6 +148,12 @@ impl NlEngine {
             return Err(self.busy_error(op));
         }
         Ok(EngineGuard { handle: self })
+    }
+
+    /// Queues `change` until the running call returns (see `Deferred`).
+    pub(crate) fn defer(&self, change: Deferred) {
+        self.scope.defer(change);
+        self.deferred.set(true);
     }
 
     pub(crate) fn is_busy(&self) -> bool {
@@ -184,7 +193,8 @@ impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
         // During a panic the engine may be half updated: leave the changes
         // queued rather than run engine code while unwinding.
-        if !std::thread::panicking() {
+        if self.handle.deferred.get() && !std::thread::panicking() {
+            self.handle.deferred.set(false);
             for change in self.handle.scope.take_deferred() {
                 // A deferred change has no caller left to report to: a write to
                 // a position closed meanwhile is dropped, as the direct call
@@ -443,7 +453,7 @@ mod tests {
         );
         // The guard's drop applies what is queued (a write to a position that
         // is not open changes nothing) and frees the engine.
-        h.scope.defer(Deferred::Context { asset: 0, serial: 4, key: 1, value: Some(9.0) });
+        h.defer(Deferred::Context { asset: 0, serial: 4, key: 1, value: Some(9.0) });
         drop(h.borrow("starting a bar").expect("borrow"));
         assert!(h.scope.take_deferred().is_empty());
         assert!(!h.is_busy());

@@ -316,7 +316,7 @@ pub unsafe extern "C" fn nl_engine_set_position_context(
         let h = handle(e)?;
         let value = present.then_some(value);
         if h.is_busy() {
-            h.scope.defer(Deferred::Context { asset, serial, key, value });
+            h.defer(Deferred::Context { asset, serial, key, value });
             *out_applied = NL_CONTEXT_DEFERRED;
             return Ok(());
         }
@@ -337,7 +337,7 @@ pub unsafe extern "C" fn nl_engine_reset_rule_memory(e: *mut NlEngine, slot: u32
     guard(|| {
         let h = handle(e)?;
         if h.is_busy() {
-            h.scope.defer(Deferred::ResetRuleMemory { slot });
+            h.defer(Deferred::ResetRuleMemory { slot });
             return Ok(());
         }
         h.borrow("resetting a rule")?.reset_rule_memory(slot);
