@@ -621,12 +621,19 @@ cdef class Position:
     cdef ffi.NlPositionValues _valued(self, object current_price) except *:
         """The Rust valuation at `current_price` (None: the position's own mark)."""
         cdef ffi.NlPositionValues out
-        p = self._fresh()
-        price = p.current_price if current_price is None else _number("Position", "current_price",
-                                                                         current_price, False)
-        basis = None if self._state is not None else self._detached("variation_basis")
-        check(ffi.nl_position_values(p.quantity, p.entry_price, price, self.multiplier,
-                                     NAN if basis is None else basis, &out))
+        cdef ffi.NlPosition* p = self._fresh()
+        cdef double price = p.current_price
+        cdef double multiplier, basis = NAN
+        if current_price is not None:
+            price = _number("Position", "current_price", current_price, False)
+        if self._state is not None:
+            multiplier = self._state.multipliers[p.asset]
+        else:
+            multiplier = self.multiplier
+            given = self._detached("variation_basis")
+            if given is not None:
+                basis = given
+        check(ffi.nl_position_values(p.quantity, p.entry_price, price, multiplier, basis, &out))
         return out
 
     @property
