@@ -440,6 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_is_not_freed_from_inside_one_of_its_calls() {
+        let e = Box::into_raw(Box::new(handle()));
+        LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
+        unsafe {
+            let g = (*e).borrow("starting a bar").expect("borrow");
+            nl_engine_drop(e); // refused: the handle stays valid
+            assert_eq!(g.cash(), 100_000.0);
+            drop(g);
+            nl_engine_drop(e);
+        }
+    }
+
+    #[test]
     fn deferred_writes_for_the_evaluated_position_are_taken_others_stay() {
         let h = handle();
         h.scope.defer(Deferred::Context { asset: 0, serial: 3, key: 1, value: Some(2.5) });
