@@ -12,12 +12,11 @@ from libc.stdint cimport uint8_t
 from collections.abc import MutableMapping as _MutableMapping
 from decimal import Decimal as _Decimal
 from enum import Enum as _Enum
-from functools import lru_cache as _lru_cache
-from inspect import signature as _inspect_signature
 from numbers import Real as _Real
 from weakref import ref as _weakref
 
 from nautilus_like cimport _ffi as ffi
+from nautilus_like import _ml4t_values as _ml4t
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce
 
 _SIDES = {ffi.ORDER_SIDE_BUY: OrderSide.BUY, ffi.ORDER_SIDE_SELL: OrderSide.SELL}
@@ -212,81 +211,6 @@ cdef object context_of(EngineState state, unsigned int asset, unsigned long long
     return ctx
 
 
-def _ml4t_order_fields(asset, side, quantity, order_type=OrderType.MARKET, limit_price=None,
-                      stop_price=None, trail_amount=None, parent_id=None, rebalance_id=None,
-                      order_id="", status=OrderStatus.PENDING, created_at=None, filled_at=None,
-                      filled_price=None, filled_quantity=0.0, rejection_reason=None,
-                      requested_quantity=None, target_intent_id=None, child_intent_id=None,
-                      intent_idempotency_key=None, _rejection_code=None, _created_bar_index=0,
-                      _signal_price=None, _priority_notional=None, _risk_exit_reason=None,
-                      _exit_reason=None, _risk_fill_price=None, *, commission_paid=0.0,
-                      action_adjusted_quantity=None, cancelled_at=None, cancellation_reason=None,
-                      _submitted_session_date=None, _eligible_from=None, _eligible_on_boundary=True,
-                      _stop_triggered=False, _stop_triggered_at=None):
-    """ml4t-backtest 0.2.0's `Order` dataclass signature; returns its fields."""
-    return dict(locals())
-
-
-cdef object _number(str owner, str name, object value, bint optional):
-    """`value` as a float (None kept when `optional`); TypeError naming the argument."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, _Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
-    return float(value)
-
-
-cdef object _member(str owner, str name, object enum, object value):
-    """`value` as a member of `enum` (its value string accepted too)."""
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{owner}: {name} must be an {enum.__name__}, got {value!r}") from None
-
-
-cdef dict _fields(str owner, object fields_fn, tuple args, dict kwargs):
-    """The arguments bound to ml4t's signature (`fields_fn`'s), defaults applied;
-    a TypeError naming the missing or unexpected argument otherwise."""
-    try:
-        bound = _signature(fields_fn).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"{owner}(): {exc}") from None
-    bound.apply_defaults()
-    return dict(bound.arguments)
-
-
-cdef dict _detached_order(tuple args, dict kwargs):
-    """Validated fields of an Order built as ml4t builds one."""
-    v = _fields("Order", _ml4t_order_fields, args, kwargs)
-    if not isinstance(v["asset"], str):
-        raise TypeError(f"Order: asset must be a str, got {v['asset']!r}")
-    v["side"] = _member("Order", "side", OrderSide, v["side"])
-    v["order_type"] = _member("Order", "order_type", OrderType, v["order_type"])
-    v["status"] = _member("Order", "status", OrderStatus, v["status"])
-    for name in ("quantity", "filled_quantity", "commission_paid"):
-        v[name] = _number("Order", name, v[name], False)
-    for name in ("limit_price", "stop_price", "trail_amount", "filled_price", "requested_quantity"):
-        v[name] = _number("Order", name, v[name], True)
-    if v["requested_quantity"] is None:
-        v["requested_quantity"] = v["quantity"]
-    for name in ("order_id", "parent_id", "rebalance_id", "rejection_reason", "cancellation_reason"):
-        if v[name] is not None and not isinstance(v[name], str):
-            raise TypeError(f"Order: {name} must be a str or None, got {v[name]!r}")
-    return v
-
-
-@_lru_cache(maxsize=None)
-def _signature(fields_fn):
-    return _inspect_signature(fields_fn)
-
-
-def _rebuild(cls, kwargs):
-    """Unpickles (and copies) a detached Order or Position."""
-    return cls(**kwargs)
-
-
 cdef str _text(object value):
     """An enum member's value, else repr (for reprs that must not fail)."""
     return value.value if isinstance(value, _Enum) else repr(value)
@@ -315,7 +239,7 @@ cdef class Order:
             return
         self._state = None
         self._id = 0
-        self._values = _detached_order(args, kwargs)
+        self._values = _ml4t.order_fields(args, kwargs)
 
     cdef ffi.NlOrder _get(self):
         cdef ffi.NlOrder o
@@ -510,8 +434,8 @@ cdef class Order:
         if self._state is None:
             if self._values is None:
                 raise TypeError("cannot copy an uninitialised Order")
-            return (_rebuild, (Order, dict(self._values)))
-        return (_rebuild, (Order, dict(
+            return (_ml4t.rebuild, (Order, dict(self._values)))
+        return (_ml4t.rebuild, (Order, dict(
             asset=self.asset, side=self.side, quantity=self.quantity, order_type=self.order_type,
             limit_price=self.limit_price, stop_price=self.stop_price, trail_amount=self.trail_amount,
             parent_id=self.parent_id, rebalance_id=self.rebalance_id, order_id=self.order_id,
@@ -535,15 +459,6 @@ cdef class Order:
                 f"{_STATUSES[o.status].value})")
 
 
-def _ml4t_position_fields(asset, quantity, entry_price, entry_time, current_price=None, bars_held=0,
-                         high_water_mark=None, low_water_mark=None, max_favorable_excursion=0.0,
-                         max_adverse_excursion=0.0, initial_quantity=None, context=None,
-                         multiplier=1.0, entry_commission=0.0, entry_slippage=0.0, *,
-                         _commission_adjusted_cost_basis=None, variation_basis=None):
-    """ml4t-backtest 0.2.0's `Position` dataclass signature; returns its fields."""
-    return dict(locals())
-
-
 cdef class Position:
     """An open position (ml4t-backtest's `Position` fields). `quantity` is signed.
 
@@ -557,15 +472,15 @@ cdef class Position:
     """
 
     def __init__(self, *args, **kwargs):
-        v = _fields("Position", _ml4t_position_fields, args, kwargs)
+        v = _ml4t.bind("Position", _ml4t.POSITION, args, kwargs)
         if not isinstance(v["asset"], str):
             raise TypeError(f"Position: asset must be a str, got {v['asset']!r}")
         for name in ("quantity", "entry_price", "max_favorable_excursion", "max_adverse_excursion",
                      "multiplier", "entry_commission", "entry_slippage"):
-            v[name] = _number("Position", name, v[name], False)
+            v[name] = _ml4t.number("Position", name, v[name], False)
         for name in ("current_price", "high_water_mark", "low_water_mark", "initial_quantity",
                      "variation_basis", "_commission_adjusted_cost_basis"):
-            v[name] = _number("Position", name, v[name], True)
+            v[name] = _ml4t.number("Position", name, v[name], True)
         bars = v["bars_held"]
         if isinstance(bars, bool) or not isinstance(bars, int) or not 0 <= bars <= 0xFFFFFFFF:
             raise ValueError(f"Position: bars_held must be an int in 0..4294967295, got {bars!r}")
@@ -625,7 +540,7 @@ cdef class Position:
         cdef double price = p.current_price
         cdef double multiplier, basis = NAN
         if current_price is not None:
-            price = _number("Position", "current_price", current_price, False)
+            price = _ml4t.number("Position", "current_price", current_price, False)
         if self._state is not None:
             multiplier = self._state.multipliers[p.asset]
         else:
@@ -733,7 +648,7 @@ cdef class Position:
     def __reduce__(self):
         # copy/deepcopy/pickle give a detached position with today's values.
         p = self._fresh()
-        return (_rebuild, (Position, dict(
+        return (_ml4t.rebuild, (Position, dict(
             asset=self.asset, quantity=p.quantity, entry_price=p.entry_price, entry_time=self.entry_time,
             current_price=p.current_price, bars_held=p.bars_held, high_water_mark=p.high_water_mark,
             low_water_mark=p.low_water_mark, max_favorable_excursion=p.max_favorable_excursion,
@@ -757,36 +672,25 @@ cdef Position position_from(EngineState state, ffi.NlPosition* p):
     return pos
 
 
-def _ml4t_fill_fields(order_id, asset, side, quantity, price, timestamp, rebalance_id=None,
-                     commission=0.0, slippage=0.0, order_type="", limit_price=None, stop_price=None,
-                     price_source="", reference_price=None, quote_mid_price=None, bid_price=None,
-                     ask_price=None, spread=None, bid_size=None, ask_size=None, available_size=None,
-                     exit_reason="", exit_reason_detail=None, target_intent_id=None,
-                     child_intent_id=None, intent_idempotency_key=None, multiplier=None,
-                     currency=None, *, stop_triggered_at=None):
-    """ml4t-backtest 0.2.0's `Fill` dataclass signature; returns its fields."""
-    return dict(locals())
-
-
 cdef class Fill:
     """One execution (a snapshot). `Fill(order_id, asset, side, quantity, price,
     timestamp, ...)` with ml4t's signature builds one by hand."""
 
     def __init__(self, *args, **kwargs):
-        v = _fields("Fill", _ml4t_fill_fields, args, kwargs)
+        v = _ml4t.bind("Fill", _ml4t.FILL, args, kwargs)
         for name in ("order_id", "asset", "order_type", "price_source", "exit_reason"):
             if not isinstance(v[name], str):
                 raise TypeError(f"Fill: {name} must be a str, got {v[name]!r}")
         if v["rebalance_id"] is not None and not isinstance(v["rebalance_id"], str):
             raise TypeError(f"Fill: rebalance_id must be a str or None, got {v['rebalance_id']!r}")
         for name in ("quantity", "price", "commission", "slippage"):
-            v[name] = _number("Fill", name, v[name], False)
+            v[name] = _ml4t.number("Fill", name, v[name], False)
         for name in ("limit_price", "stop_price", "reference_price", "quote_mid_price", "bid_price",
                      "ask_price", "spread", "bid_size", "ask_size", "available_size", "multiplier"):
-            v[name] = _number("Fill", name, v[name], True)
+            v[name] = _ml4t.number("Fill", name, v[name], True)
         self.order_id = v["order_id"]
         self.asset = v["asset"]
-        self.side = _member("Fill", "side", OrderSide, v["side"])
+        self.side = _ml4t.member("Fill", "side", OrderSide, v["side"])
         self.quantity = v["quantity"]
         self.price = v["price"]
         self.timestamp = v["timestamp"]
