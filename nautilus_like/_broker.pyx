@@ -104,7 +104,7 @@ cdef uint32_t _side_code(object side) except 0:
 
 
 cdef unsigned long long _order_number(object order_id) except 0:
-    if isinstance(order_id, Order):
+    if isinstance(order_id, Order) and (<Order>order_id)._id > 0:
         return (<Order>order_id)._id
     if isinstance(order_id, str) and order_id.startswith("ORD-") and order_id[4:].isdigit():
         n = int(order_id[4:])
@@ -119,17 +119,17 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
     cdef EngineState state = entry[1]
     cdef bytes why
     cdef Py_ssize_t i
-    cdef double pnl = 0.0, ret = 0.0
+    cdef ffi.NlPositionValues values
     try:
         from nautilus_like.risk import PositionState
 
         qty = abs(s.quantity)
-        check(ffi.nl_position_unrealized(s.entry_price, s.close, s.quantity, state.multipliers[s.asset], &pnl, &ret))
+        check(ffi.nl_position_values(s.quantity, s.entry_price, s.close, state.multipliers[s.asset], NAN, &values))
         ps = PositionState(
             asset=state.asset_names[s.asset], side="long" if s.is_long else "short",
             entry_price=s.entry_price, current_price=s.close, quantity=qty,
             initial_quantity=abs(s.initial_quantity),
-            unrealized_pnl=pnl, unrealized_return=ret, bars_held=s.bars_held,
+            unrealized_pnl=values.unrealized_pnl, unrealized_return=values.pnl_percent, bars_held=s.bars_held,
             high_water_mark=s.high_water_mark, low_water_mark=s.low_water_mark,
             bar_open=s.open, bar_high=s.high, bar_low=s.low,
             max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,
@@ -179,10 +179,16 @@ cdef class Broker:
     The API mirrors ml4t-backtest's `Broker`; see `submit_order`.
     """
 
-    def __cinit__(self, EngineState state):
-        self._state = state
-        self._engine = state.engine
-        self._index = state.asset_index
+    def __cinit__(self, state=None, *args, **kwargs):
+        # A standalone Broker(initial_cash=..., commission_model=...) as ml4t
+        # drives one is not supported yet; never leave a Broker without an engine.
+        if type(state) is not EngineState or (<EngineState>state).engine is NULL or args or kwargs:
+            raise TypeError("Broker cannot be constructed directly: the Engine creates the Broker "
+                            "for a run and passes it to the strategy's hooks (a standalone "
+                            "Broker(initial_cash=..., ...) is not supported yet)")
+        self._state = <EngineState>state
+        self._engine = self._state.engine
+        self._index = self._state.asset_index
 
     # ------------------------------------------------------------------ orders
 

@@ -16,6 +16,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport check
+from nautilus_like._rust import MarketDataHandle as _MarketDataHandle
 
 # Signal column storage kinds.
 cdef enum:
@@ -30,9 +31,10 @@ cdef dict BAR_FIELD = {k: i for i, k in enumerate(BAR_KEYS)}
 
 
 cdef class MarketView:
-    def __cinit__(self, size_t handle, list asset_names, dict signal_columns, object has_signals,
-                  dict quotes=None):
-        """`handle` is an owned `NlMarketData*` from `MarketDataHandle.ffi_handle()`.
+    def __cinit__(self, object market, list asset_names not None, dict signal_columns not None,
+                  object has_signals, dict quotes=None):
+        """`market` is the feed's `_rust.MarketDataHandle`; the view takes its own
+        C handle from it (never a raw pointer from Python, which could be anything).
 
         `quotes` maps the feed's optional quote fields ("vwap", "bid", "ask",
         "mid", "bid_size", "ask_size", in that order) to float64 arrays, NaN
@@ -42,11 +44,19 @@ cdef class MarketView:
         (any objects; used for strings and columns with nulls). `has_signals` is
         a uint8 array (1 where the row has a signals row) or None for all rows.
         """
-        self.md = <ffi.NlMarketData*>handle
+        self.md = NULL
         self.row_of = NULL
         self.sig_kind = NULL
         self.sig_ptr = NULL
+        if type(market) is not _MarketDataHandle:
+            raise TypeError(f"MarketView needs the feed's MarketDataHandle, got {type(market).__name__}")
+        self.md = <ffi.NlMarketData*><size_t>market.ffi_handle()
         check(ffi.nl_market_data_columns(self.md, &self.cols))
+        # Rows index these (row_of, has_signals) without bounds checks.
+        if len(asset_names) != <Py_ssize_t>self.cols.n_assets:
+            raise ValueError(f"MarketView: {len(asset_names)} asset names for {self.cols.n_assets} assets")
+        if has_signals is not None and 0 < len(has_signals) != <Py_ssize_t>self.cols.n_rows:
+            raise ValueError(f"MarketView: has_signals has {len(has_signals)} rows, expected {self.cols.n_rows}")
         self.asset_names = asset_names
         self.asset_index = {name: i for i, name in enumerate(asset_names)}
         self.row_of = <int32_t*>PyMem_Malloc(max(1, len(asset_names)) * sizeof(int32_t))
@@ -179,7 +189,15 @@ cdef class MarketView:
 
 
 cdef inline bint _row_has_signals(MarketView v, Py_ssize_t row):
-    return v.has_signals is NULL or v.has_signals[row] != 0
+    # A view made with `Signals.__new__(Signals)` has no feed: it is empty.
+    return v is not None and (v.has_signals is NULL or v.has_signals[row] != 0)
+
+
+cdef inline int _attached(MarketView v) except -1:
+    """Refuses a data view made with `cls.__new__(cls)` (it has no feed to read)."""
+    if v is None:
+        raise TypeError("this data view was not made by the engine: it has no bar to read")
+    return 0
 
 
 cdef class BarData:
@@ -211,6 +229,7 @@ cdef class BarData:
         return self._view.signal_double(col, self.start + i)
 
     cdef AssetBar _lookup(self, object asset):
+        _attached(self._view)
         idx = self._view.asset_index.get(asset)
         if idx is None:
             return None
@@ -243,6 +262,7 @@ cdef class BarData:
         return iter(self.keys())
 
     def keys(self):
+        _attached(self._view)
         names = self._view.asset_names
         cdef const uint32_t* assets = self._view.cols.asset
         return [names[assets[r]] for r in range(self.start, self.end)]
@@ -252,6 +272,7 @@ cdef class BarData:
 
     def items(self):
         cdef MarketView v = self._view
+        _attached(v)
         cdef list names = v.asset_names
         cdef const uint32_t* assets = v.cols.asset
         cdef list out = []
@@ -277,6 +298,11 @@ cdef class BarData:
                                       for k, v in other.items()}
         return NotImplemented
 
+    def __reduce__(self):
+        # A copy or a pickle is the plain dict ml4t-backtest passes (a view
+        # rebuilt from raw rows and offsets could point anywhere).
+        return (dict, (self.to_dict(),))
+
     def __repr__(self):
         return f"BarData({self.to_dict()!r})"
 
@@ -294,6 +320,7 @@ cdef class AssetBar:
         """A quote field of this row; KeyError when the feed or the row has none."""
         cdef MarketView v = self._view
         cdef Py_ssize_t i
+        _attached(v)
         for i in range(len(v.quote_names)):
             if v.quote_names[i] == key:
                 value = v.quote_arrays[i][self._row]
@@ -304,12 +331,14 @@ cdef class AssetBar:
 
     cdef tuple _keys(self):
         cdef MarketView v = self._view
+        _attached(v)
         if not v.quote_names:
             return BAR_KEYS
         return BAR_KEYS + tuple(name for name, arr in zip(v.quote_names, v.quote_arrays)
                                 if arr[self._row] == arr[self._row])
 
     cdef object _field(self, int field):
+        _attached(self._view)
         cdef ffi.NlMarketColumns* c = &self._view.cols
         cdef Py_ssize_t r = self._row
         if field == 0 or field == 4:
@@ -369,6 +398,11 @@ cdef class AssetBar:
                                       for k, v in other.items()}
         return NotImplemented
 
+    def __reduce__(self):
+        # A copy or a pickle is the plain dict ml4t-backtest passes (a view
+        # rebuilt from raw rows and offsets could point anywhere).
+        return (dict, (self.to_dict(),))
+
     def __repr__(self):
         return f"AssetBar({self._asset!r}, {self.to_dict()!r})"
 
@@ -419,6 +453,11 @@ cdef class Signals:
         if isinstance(other, (Signals, Mapping)):
             return self.to_dict() == dict(other.items())
         return NotImplemented
+
+    def __reduce__(self):
+        # A copy or a pickle is the plain dict ml4t-backtest passes (a view
+        # rebuilt from raw rows and offsets could point anywhere).
+        return (dict, (self.to_dict(),))
 
     def __repr__(self):
         return f"Signals({self.to_dict()!r})"

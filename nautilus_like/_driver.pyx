@@ -11,8 +11,8 @@ from nautilus_like._data cimport MarketView
 from nautilus_like._strategy cimport Strategy
 
 
-def run_bars(EngineState state, MarketView view, Strategy strategy, Broker broker,
-             list contexts, object config=None):
+def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
+             Broker broker not None, list contexts not None, object config=None):
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
@@ -64,7 +64,7 @@ cdef double _model_output(str kind, object model, object value) except? -1.0:
                          f"number, got {value!r}") from None
 
 
-def create_engine(MarketView view, dict cfg, list timestamps, list commission_routes=None,
+def create_engine(MarketView view not None, dict cfg not None, list timestamps not None, list commission_routes=None,
                   list slippage_routes=None, object sessions=None, list limit_routes=None,
                   dict impact=None, dict multipliers=None, dict contract_specs=None, dict margins=None):
     """A new Rust engine over the view's market data.
@@ -115,7 +115,7 @@ def create_engine(MarketView view, dict cfg, list timestamps, list commission_ro
     return state
 
 
-def set_portfolio_limits(EngineState state, list specs):
+def set_portfolio_limits(EngineState state not None, list specs not None):
     """Hands `portfolio_limits.limit_specs(...)` to the engine (before the first bar)."""
     cdef Py_ssize_t n = len(specs), i
     cdef ffi.NlPortfolioLimitSpec* c = <ffi.NlPortfolioLimitSpec*>PyMem_Malloc(max(1, n) * sizeof(ffi.NlPortfolioLimitSpec))
@@ -232,7 +232,7 @@ cdef _set_slippage(EngineState state, list routes):
         PyMem_Free(specs)
 
 
-def collect_results(EngineState state):
+def collect_results(EngineState state not None):
     """Copies the engine's fills, closed trades, open positions and curves into
     NumPy arrays (one pass in C; no Python object per fill)."""
     import numpy as np

@@ -142,6 +142,13 @@ cdef extern from "nautilus_like.h":
   # Exit `fraction` of the position (ml4t's EXIT_PARTIAL: no re-entry block).
   const uint32_t NL_DECISION_EXIT_PARTIAL # = 2
 
+  # `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
+  # (a position rule or cost model is running), so the write waits: a rule's
+  # write to the position it evaluates is applied as soon as the rule returns
+  # (before the next rule of its chain reads the context, as ml4t's rules share
+  # the position's dict); any other is applied when the running call returns.
+  const uint8_t NL_CONTEXT_DEFERRED # = 2
+
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
     NL_STATUS_OK # = 0,
@@ -153,6 +160,10 @@ cdef extern from "nautilus_like.h":
     # A callback (a user's Python model) failed; the Python side re-raises
     # the exception it stored.
     NL_STATUS_CALLBACK_FAILED # = 6,
+    # The engine was busy: a callback it was running (a Python position
+    # rule, commission or slippage model) called back into it. Python raises
+    # a RuntimeError naming the call.
+    NL_STATUS_BUSY # = 7,
     # A Rust panic was caught: a bug in nautilus_like, never in user input.
     NL_STATUS_PANIC # = 99,
 
@@ -343,6 +354,13 @@ cdef extern from "nautilus_like.h":
     INITIAL_HWM_SOURCE_SIGNAL_PRICE # = 3,
 
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
+  #
+  # Every export borrows the engine through [`engine`], which sets `busy` for
+  # the duration of the call. While the engine runs a Python callback (a
+  # position rule, a commission or slippage model) that callback may call back
+  # into the C ABI; the flag turns such a call into `NlStatus::Busy` (or, for
+  # position-context writes and rule-memory resets, a deferred change) instead
+  # of a second `&mut Engine`.
   cdef struct NlEngine:
     pass
 
@@ -707,6 +725,19 @@ cdef extern from "nautilus_like.h":
     # (threshold0, value0, threshold1, ...); read during the call only.
     const double *pairs;
     size_t n_pairs;
+
+  # What a position is worth, as ml4t-backtest's `Position` reports it.
+  cdef struct NlPositionValues:
+    # `quantity x price x multiplier` (negative for a short); with a
+    # variation basis, `quantity x (price - basis) x multiplier`.
+    double market_value;
+    # `(price - entry_price) x quantity x multiplier`.
+    double unrealized_pnl;
+    # Direction-aware return of `price` over the entry price (0 when the
+    # entry price is 0).
+    double pnl_percent;
+    # `|quantity| x price x multiplier`.
+    double notional_value;
 
 
 
@@ -1130,7 +1161,8 @@ cdef extern from "nautilus_like.h":
 
   # Sets (`present`) or removes a context value of `asset`'s open position
   # `serial` (ml4t's `broker.update_position_context`); `out_applied`
-  # receives 0 when that position is no longer open (nothing changes).
+  # receives 1 when set, 0 when that position is no longer open (nothing
+  # changes), or `NL_CONTEXT_DEFERRED`.
   #
   # # Safety
   # `e` must be a live engine handle; `out_applied` valid for a write.
@@ -1143,19 +1175,23 @@ cdef extern from "nautilus_like.h":
                                           uint8_t *out_applied);
 
   # Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+  # While the engine is busy (called from a callback) the reset waits until
+  # the running call returns.
   #
   # # Safety
   # `e` must be a live engine handle.
   NlStatus nl_engine_reset_rule_memory(NlEngine *e, uint32_t slot);
 
-  # A position's unrealized P&L and direction-aware return on entry at `price`
-  # (`quantity` signed; ml4t-backtest's `unrealized_pnl` / `pnl_percent`).
+  # The values of a position of `quantity` (signed) entered at `entry_price`
+  # when marked at `price` (`variation_basis` NaN: none). The Python
+  # `Position` (engine-backed or built by the user) reads them here, so the
+  # formulas exist once.
   #
   # # Safety
-  # `out_pnl` and `out_return` must be valid for writing.
-  NlStatus nl_position_unrealized(double entry_price,
-                                  double price,
-                                  double quantity,
-                                  double multiplier,
-                                  double *out_pnl,
-                                  double *out_return);
+  # `out` must be valid for writing.
+  NlStatus nl_position_values(double quantity,
+                              double entry_price,
+                              double price,
+                              double multiplier,
+                              double variation_basis,
+                              NlPositionValues *out);

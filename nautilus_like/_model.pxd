@@ -45,8 +45,12 @@ cdef class Order:
     cdef bint _frozen
     cdef NlOrder _snapshot
     cdef object _snapshot_reason
+    # A detached order (built by the user with ml4t's constructor) holds its
+    # own values here; None for an order of an engine.
+    cdef dict _values
     cdef NlOrder _get(self)
     cdef Order frozen_copy(self)
+    cdef object _detached(self, str name)
 
 
 cdef class Position:
@@ -55,7 +59,13 @@ cdef class Position:
     cdef ffi.NlPosition _last
     cdef bint _open
     cdef object _context
+    # A detached position (built by the user with ml4t's constructor): its
+    # entry_time, multiplier, context and variation_basis; None for an
+    # engine's position (whose numbers are in `_last` either way).
+    cdef dict _values
     cdef ffi.NlPosition* _fresh(self) except NULL
+    cdef object _detached(self, str name)
+    cdef ffi.NlPositionValues _valued(self, object current_price) except *
 
 
 cdef class Fill:
@@ -67,7 +77,7 @@ cdef class Fill:
     cdef readonly object timestamp
     cdef readonly double commission
     cdef readonly double slippage
-    cdef readonly double available_size
+    cdef readonly object available_size
     cdef readonly str order_type
     cdef readonly object limit_price
     cdef readonly object stop_price
@@ -82,6 +92,13 @@ cdef class Fill:
     cdef readonly object ask_size
     cdef readonly str exit_reason
     cdef readonly str rebalance_id
+    # ml4t fields the engine does not produce (None unless given to Fill(...)).
+    cdef readonly object exit_reason_detail
+    cdef readonly object target_intent_id
+    cdef readonly object child_intent_id
+    cdef readonly object intent_idempotency_key
+    cdef readonly object multiplier
+    cdef readonly object currency
 
 
 cdef Position position_from(EngineState state, NlPosition* p)

@@ -14,6 +14,14 @@ class PositionContext(MutableMapping[Any, Any]):
     def __len__(self) -> int: ...
 
 class Order:
+    def __init__(self, asset: str, side: OrderSide | str, quantity: float,
+                 order_type: OrderType = ..., limit_price: float | None = ..., stop_price: float | None = ...,
+                 trail_amount: float | None = ..., parent_id: str | None = ..., rebalance_id: str | None = ...,
+                 order_id: str = ..., status: OrderStatus = ..., created_at: datetime | None = ...,
+                 filled_at: datetime | None = ..., filled_price: float | None = ..., filled_quantity: float = ...,
+                 rejection_reason: str | None = ..., requested_quantity: float | None = ...,
+                 *args: Any, commission_paid: float = ..., cancelled_at: datetime | None = ...,
+                 cancellation_reason: str | None = ..., **kwargs: Any) -> None: ...
     @property
     def order_id(self) -> str: ...
     @property
@@ -56,8 +64,18 @@ class Order:
     def commission_paid(self) -> float: ...
     @property
     def rejection_reason(self) -> str | None: ...
+    @property
+    def stop_triggered(self) -> bool: ...
+    @property
+    def stop_triggered_at(self) -> datetime | None: ...
 
 class Position:
+    def __init__(self, asset: str, quantity: float, entry_price: float, entry_time: datetime,
+                 current_price: float | None = ..., bars_held: int = ..., high_water_mark: float | None = ...,
+                 low_water_mark: float | None = ..., max_favorable_excursion: float = ...,
+                 max_adverse_excursion: float = ..., initial_quantity: float | None = ...,
+                 context: dict[str, Any] | None = ..., multiplier: float = ..., entry_commission: float = ...,
+                 entry_slippage: float = ..., *, variation_basis: float | None = ...) -> None: ...
     asset: str
     quantity: float
     entry_price: float
@@ -72,8 +90,10 @@ class Position:
     entry_commission: float
     entry_slippage: float
     multiplier: float
+    variation_basis: float | None
+    commission_adjusted_cost_basis: float
     @property
-    def context(self) -> PositionContext: ...
+    def context(self) -> PositionContext | dict[str, Any]: ...
     @property
     def market_value(self) -> float: ...
     def unrealized_pnl(self, current_price: float | None = ...) -> float: ...
@@ -83,6 +103,10 @@ class Position:
     def side(self) -> str: ...
 
 class Fill:
+    def __init__(self, order_id: str, asset: str, side: OrderSide | str, quantity: float, price: float,
+                 timestamp: datetime, rebalance_id: str | None = ..., commission: float = ...,
+                 slippage: float = ..., order_type: str = ..., *args: Any,
+                 stop_triggered_at: datetime | None = ..., **kwargs: Any) -> None: ...
     order_id: str
     asset: str
     side: OrderSide
@@ -102,3 +126,7 @@ class Fill:
     ask_size: float | None
     exit_reason: str
     rebalance_id: str | None
+    available_size: float | None
+    exit_reason_detail: str | None
+    multiplier: float | None
+    currency: str | None

@@ -6,15 +6,17 @@ engine on access, so an order kept by a strategy shows its current state (as an
 ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 """
 
-from libc.math cimport isnan
+from libc.math cimport NAN, isnan
 from libc.stdint cimport uint8_t
 
 from collections.abc import MutableMapping as _MutableMapping
 from decimal import Decimal as _Decimal
+from enum import Enum as _Enum
 from numbers import Real as _Real
 from weakref import ref as _weakref
 
 from nautilus_like cimport _ffi as ffi
+from nautilus_like import _ml4t_values as _ml4t
 from nautilus_like.types import OrderSide, OrderStatus, OrderType, TimeInForce
 
 _SIDES = {ffi.ORDER_SIDE_BUY: OrderSide.BUY, ffi.ORDER_SIDE_SELL: OrderSide.SELL}
@@ -82,6 +84,10 @@ cdef int check(ffi.NlStatus status) except -1:
     if status == ffi.NL_STATUS_CALLBACK_FAILED and _callback_error is not None:
         exc, _callback_error = _callback_error, None
         raise exc
+    if status == ffi.NL_STATUS_BUSY:
+        # A callback the engine runs (a rule, a commission or slippage model)
+        # called back into it; the message names the call and the callback.
+        raise RuntimeError(msg)
     if status == ffi.NL_STATUS_NOT_FOUND:
         raise KeyError(msg)
     if status == ffi.NL_STATUS_PANIC or status == ffi.NL_STATUS_INVALID_STATE:
@@ -205,125 +211,204 @@ cdef object context_of(EngineState state, unsigned int asset, unsigned long long
     return ctx
 
 
-cdef class Order:
-    """An order in the engine's book (ml4t-backtest's `Order` fields)."""
+cdef str _text(object value):
+    """An enum member's value, else repr (for reprs that must not fail)."""
+    return value.value if isinstance(value, _Enum) else repr(value)
 
-    def __cinit__(self, EngineState state, unsigned long long order_id):
-        self._state = state
-        self._id = order_id
+
+cdef class Order:
+    """An order (ml4t-backtest's `Order` fields).
+
+    An order of an engine is a live view: its status, fill price and quantity
+    are read from the engine on access, as an ml4t-backtest order object shows
+    its current state. `Order(asset, side, quantity, ...)` with ml4t's
+    signature builds a detached order that holds the values it was given.
+    """
+
+    def __cinit__(self, *args, **kwargs):
         self._frozen = False
+
+    def __init__(self, *args, **kwargs):
+        if len(args) == 2 and not kwargs and type(args[0]) is EngineState:
+            # An engine's order (what the Broker returns).
+            if (<EngineState>args[0]).engine is NULL:
+                raise ValueError("Order: the engine state has no engine")
+            self._state = args[0]
+            self._id = args[1]
+            self._values = None
+            return
+        self._state = None
+        self._id = 0
+        self._values = _ml4t.order_fields(args, kwargs)
 
     cdef ffi.NlOrder _get(self):
         cdef ffi.NlOrder o
         if self._frozen:
             return self._snapshot
+        if self._state is None:
+            raise TypeError("Order: a detached order has no engine values")
         check(ffi.nl_engine_order(self._state.engine, self._id, &o))
         return o
 
     cdef Order frozen_copy(self):
         """A copy that keeps today's values (what `get_orders()` returns, as ml4t copies)."""
-        cdef Order copy = Order(self._state, self._id)
+        cdef Order copy = Order.__new__(Order)
+        copy._state = self._state
+        copy._id = self._id
+        if self._values is not None:
+            copy._values = dict(self._values)
+            return copy
         copy._snapshot = self._get()
         copy._snapshot_reason = self.rejection_reason
         copy._frozen = True
         return copy
 
+    cdef object _detached(self, str name):
+        """A detached order's field (None on a bare `Order.__new__(Order)`)."""
+        return None if self._values is None else self._values.get(name)
+
     @property
     def order_id(self):
+        if self._state is None:
+            return self._detached("order_id")
         return f"ORD-{self._id}"
 
     @property
     def asset(self):
+        if self._state is None:
+            return self._detached("asset")
         return self._state.asset_names[self._get().asset]
 
     @property
     def side(self):
+        if self._state is None:
+            return self._detached("side")
         return _SIDES[self._get().side]
 
     @property
     def quantity(self):
+        if self._state is None:
+            return self._detached("quantity")
         return self._get().quantity
 
     @property
     def requested_quantity(self):
+        if self._state is None:
+            return self._detached("requested_quantity")
         return self._get().requested_quantity
 
     @property
     def order_type(self):
+        if self._state is None:
+            return self._detached("order_type")
         return _TYPES[self._get().order_type]
 
     @property
     def limit_price(self):
+        if self._state is None:
+            return self._detached("limit_price")
         return _opt(self._get().limit_price)
 
     @property
     def stop_price(self):
+        if self._state is None:
+            return self._detached("stop_price")
         return _opt(self._get().stop_price)
 
     @property
     def trail_amount(self):
+        if self._state is None:
+            return self._detached("trail_amount")
         return _opt(self._get().trail_amount)
 
     @property
     def stop_triggered(self):
+        if self._state is None:
+            return bool(self._detached("_stop_triggered"))
         return self._get().stop_triggered_bar >= 0
 
     @property
     def stop_triggered_at(self):
+        if self._state is None:
+            return self._detached("_stop_triggered_at")
         return self._state.timestamp_at(self._get().stop_triggered_bar)
 
     @property
     def parent_id(self):
         """The bracket entry's id for a bracket exit, else None."""
+        if self._state is None:
+            return self._detached("parent_id")
         cdef unsigned long long parent = self._get().parent_id
         return f"ORD-{parent}" if parent else None
 
     @property
     def rebalance_id(self):
         """The rebalance ("rebalance-<n>") that submitted this order, else None."""
+        if self._state is None:
+            return self._detached("rebalance_id")
         return self._state.rebalance_ids.get(self._id)
 
     @property
     def time_in_force(self):
+        if self._state is None:
+            return None if self._values is None else TimeInForce.GTC
         return _TIFS[self._get().time_in_force]
 
     @property
     def cancelled_at(self):
+        if self._state is None:
+            return self._detached("cancelled_at")
         return self._state.timestamp_at(self._get().cancelled_bar)
 
     @property
     def cancellation_reason(self):
         """Why the order was cancelled: "user", "position_reversal", "oco" (a bracket
         sibling filled), "day_expired", "ioc" or "fok"; None unless cancelled."""
+        if self._state is None:
+            return self._detached("cancellation_reason")
         cdef int reason = self._get().cancel_reason
         return _CANCEL_REASONS[reason] if reason >= 0 else None
 
     @property
     def status(self):
+        if self._state is None:
+            return self._detached("status")
         return _STATUSES[self._get().status]
 
     @property
     def created_at(self):
+        if self._state is None:
+            return self._detached("created_at")
         return self._state.timestamp_at(self._get().created_bar)
 
     @property
     def filled_at(self):
+        if self._state is None:
+            return self._detached("filled_at")
         return self._state.timestamp_at(self._get().filled_bar)
 
     @property
     def filled_price(self):
+        if self._state is None:
+            return self._detached("filled_price")
         return _opt(self._get().filled_price)
 
     @property
     def filled_quantity(self):
+        if self._state is None:
+            return self._detached("filled_quantity")
         return self._get().filled_quantity
 
     @property
     def commission_paid(self):
+        if self._state is None:
+            return self._detached("commission_paid")
         return self._get().commission
 
     @property
     def rejection_reason(self):
+        if self._state is None:
+            return self._detached("rejection_reason")
         if self._frozen:
             return self._snapshot_reason
         cdef char* s = NULL
@@ -331,14 +416,43 @@ cdef class Order:
         return take_string(s)
 
     def __eq__(self, other):
-        if isinstance(other, Order):
-            return (<Order>other)._state is self._state and (<Order>other)._id == self._id
-        return NotImplemented
+        if not isinstance(other, Order):
+            return NotImplemented
+        if self._state is None or (<Order>other)._state is None:
+            # Detached orders compare by value, as ml4t's dataclass does.
+            return self is other or (self._values is not None and self._values == (<Order>other)._values)
+        return (<Order>other)._state is self._state and (<Order>other)._id == self._id
 
     def __hash__(self):
+        if self._state is None:
+            # ml4t's Order is a mutable dataclass: unhashable.
+            raise TypeError("unhashable type: 'Order' (a detached order)")
         return hash(self._id)
 
+    def __reduce__(self):
+        # copy/deepcopy/pickle give a detached order with today's values.
+        if self._state is None:
+            if self._values is None:
+                raise TypeError("cannot copy an uninitialised Order")
+            return (_ml4t.rebuild, (Order, dict(self._values)))
+        return (_ml4t.rebuild, (Order, dict(
+            asset=self.asset, side=self.side, quantity=self.quantity, order_type=self.order_type,
+            limit_price=self.limit_price, stop_price=self.stop_price, trail_amount=self.trail_amount,
+            parent_id=self.parent_id, rebalance_id=self.rebalance_id, order_id=self.order_id,
+            status=self.status, created_at=self.created_at, filled_at=self.filled_at,
+            filled_price=self.filled_price, filled_quantity=self.filled_quantity,
+            rejection_reason=self.rejection_reason, requested_quantity=self.requested_quantity,
+            commission_paid=self.commission_paid, cancelled_at=self.cancelled_at,
+            cancellation_reason=self.cancellation_reason, _stop_triggered=self.stop_triggered,
+            _stop_triggered_at=self.stop_triggered_at)))
+
     def __repr__(self):
+        if self._state is None:
+            if self._values is None:
+                return "Order(<uninitialised>)"
+            v = self._values
+            return (f"Order({v['order_id'] or '-'} {_text(v['side'])} {v['quantity']:g} {v['asset']} "
+                    f"{_text(v['order_type'])} {_text(v['status'])})")
         o = self._get()
         return (f"Order({self.order_id} {_SIDES[o.side].value} {o.quantity:g} "
                 f"{self._state.asset_names[o.asset]} {_TYPES[o.order_type].value} "
@@ -348,10 +462,57 @@ cdef class Order:
 cdef class Position:
     """An open position (ml4t-backtest's `Position` fields). `quantity` is signed.
 
-    A live view, like ml4t's object: while the position stays open its fields
-    follow the engine (quantity after adds, marks, bars held). Once it is
-    closed or reversed, the object keeps the values it last showed.
+    An engine's position is a live view, like ml4t's object: while the position
+    stays open its fields follow the engine (quantity after adds, marks, bars
+    held). Once it is closed or reversed, the object keeps the values it last
+    showed. `Position(asset, quantity, entry_price, entry_time, ...)` with
+    ml4t's signature builds a detached position holding the values given; its
+    `market_value`, `unrealized_pnl()` and `pnl_percent()` use the same Rust
+    formulas as an engine's.
     """
+
+    def __init__(self, *args, **kwargs):
+        v = _ml4t.bind("Position", _ml4t.POSITION, args, kwargs)
+        if not isinstance(v["asset"], str):
+            raise TypeError(f"Position: asset must be a str, got {v['asset']!r}")
+        for name in ("quantity", "entry_price", "max_favorable_excursion", "max_adverse_excursion",
+                     "multiplier", "entry_commission", "entry_slippage"):
+            v[name] = _ml4t.number("Position", name, v[name], False)
+        for name in ("current_price", "high_water_mark", "low_water_mark", "initial_quantity",
+                     "variation_basis", "_commission_adjusted_cost_basis"):
+            v[name] = _ml4t.number("Position", name, v[name], True)
+        bars = v["bars_held"]
+        if isinstance(bars, bool) or not isinstance(bars, int) or not 0 <= bars <= 0xFFFFFFFF:
+            raise ValueError(f"Position: bars_held must be an int in 0..4294967295, got {bars!r}")
+        context = v["context"]
+        if context is None:
+            context = {}
+        elif not isinstance(context, dict):
+            raise TypeError(f"Position: context must be a dict, got {context!r}")
+        # ml4t's __post_init__: marks and the initial size default to the entry.
+        cdef ffi.NlPosition p
+        p.asset = 0
+        p.serial = 0
+        p.quantity = v["quantity"]
+        p.entry_price = v["entry_price"]
+        p.current_price = p.entry_price if v["current_price"] is None else v["current_price"]
+        p.high_water_mark = p.entry_price if v["high_water_mark"] is None else v["high_water_mark"]
+        p.low_water_mark = p.entry_price if v["low_water_mark"] is None else v["low_water_mark"]
+        p.initial_quantity = p.quantity if v["initial_quantity"] is None else v["initial_quantity"]
+        p.bars_held = bars
+        p.entry_bar = 0
+        p.max_favorable_excursion = v["max_favorable_excursion"]
+        p.max_adverse_excursion = v["max_adverse_excursion"]
+        p.entry_commission = v["entry_commission"]
+        p.entry_slippage = v["entry_slippage"]
+        self._state = None
+        self._open = False
+        self._last = p
+        self.asset = v["asset"]
+        self._context = context
+        self._values = {"entry_time": v["entry_time"], "multiplier": v["multiplier"],
+                        "variation_basis": v["variation_basis"],
+                        "commission_adjusted_cost_basis": v["_commission_adjusted_cost_basis"]}
 
     cdef ffi.NlPosition* _fresh(self) except NULL:
         cdef ffi.NlPosition p
@@ -368,15 +529,41 @@ cdef class Position:
                     self._last = p
         return &self._last
 
+    cdef object _detached(self, str name):
+        """A detached position's field (None on a bare `Position.__new__(Position)`)."""
+        return None if self._values is None else self._values.get(name)
+
+    cdef ffi.NlPositionValues _valued(self, object current_price) except *:
+        """The Rust valuation at `current_price` (None: the position's own mark)."""
+        cdef ffi.NlPositionValues out
+        cdef ffi.NlPosition* p = self._fresh()
+        cdef double price = p.current_price
+        cdef double multiplier, basis = NAN
+        if current_price is not None:
+            price = _ml4t.number("Position", "current_price", current_price, False)
+        if self._state is not None:
+            multiplier = self._state.multipliers[p.asset]
+        else:
+            multiplier = self.multiplier
+            given = self._detached("variation_basis")
+            if given is not None:
+                basis = given
+        check(ffi.nl_position_values(p.quantity, p.entry_price, price, multiplier, basis, &out))
+        return out
+
     @property
     def quantity(self):
         return self._fresh().quantity
 
     @property
     def context(self):
-        """Values the strategy attached to this position (a `PositionContext`)."""
+        """Values the strategy attached to this position (a `PositionContext`;
+        a plain dict on a detached position)."""
         if self._context is None:
-            self._context = context_of(self._state, self._last.asset, self._last.serial)
+            if self._state is None:
+                self._context = {}
+            else:
+                self._context = context_of(self._state, self._last.asset, self._last.serial)
         return self._context
 
     @property
@@ -385,6 +572,8 @@ cdef class Position:
 
     @property
     def entry_time(self):
+        if self._state is None:
+            return self._detached("entry_time")
         return self._state.timestamp_at(self._fresh().entry_bar)
 
     @property
@@ -425,34 +614,48 @@ cdef class Position:
 
     @property
     def multiplier(self):
+        if self._state is None:
+            m = self._detached("multiplier")
+            return 1.0 if m is None else m
         return self._state.multipliers[self._last.asset]
 
     @property
+    def variation_basis(self):
+        return self._detached("variation_basis")
+
+    @property
+    def commission_adjusted_cost_basis(self):
+        basis = self._detached("commission_adjusted_cost_basis")
+        return self._fresh().entry_price if basis is None else basis
+
+    @property
     def market_value(self):
-        p = self._fresh()
-        return p.quantity * p.current_price * self.multiplier
+        return self._valued(None).market_value
 
     def unrealized_pnl(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        return (price - p.entry_price) * p.quantity * self.multiplier
+        return self._valued(current_price).unrealized_pnl
 
     def pnl_percent(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        if p.entry_price == 0:
-            return 0.0
-        raw = (price - p.entry_price) / p.entry_price
-        return raw if p.quantity >= 0 else -raw
+        return self._valued(current_price).pnl_percent
 
     def notional_value(self, current_price=None):
-        p = self._fresh()
-        price = p.current_price if current_price is None else current_price
-        return abs(p.quantity) * price * self.multiplier
+        return self._valued(current_price).notional_value
 
     @property
     def side(self):
         return "long" if self._fresh().quantity > 0 else "short"
+
+    def __reduce__(self):
+        # copy/deepcopy/pickle give a detached position with today's values.
+        p = self._fresh()
+        return (_ml4t.rebuild, (Position, dict(
+            asset=self.asset, quantity=p.quantity, entry_price=p.entry_price, entry_time=self.entry_time,
+            current_price=p.current_price, bars_held=p.bars_held, high_water_mark=p.high_water_mark,
+            low_water_mark=p.low_water_mark, max_favorable_excursion=p.max_favorable_excursion,
+            max_adverse_excursion=p.max_adverse_excursion, initial_quantity=p.initial_quantity,
+            context=dict(self.context), multiplier=self.multiplier, entry_commission=p.entry_commission,
+            entry_slippage=p.entry_slippage, variation_basis=self.variation_basis,
+            _commission_adjusted_cost_basis=self._detached("commission_adjusted_cost_basis"))))
 
     def __repr__(self):
         p = self._fresh()
@@ -470,20 +673,81 @@ cdef Position position_from(EngineState state, ffi.NlPosition* p):
 
 
 cdef class Fill:
-    """One execution (snapshot)."""
+    """One execution (a snapshot). `Fill(order_id, asset, side, quantity, price,
+    timestamp, ...)` with ml4t's signature builds one by hand."""
+
+    def __init__(self, *args, **kwargs):
+        v = _ml4t.bind("Fill", _ml4t.FILL, args, kwargs)
+        for name in ("order_id", "asset", "order_type", "price_source", "exit_reason"):
+            if not isinstance(v[name], str):
+                raise TypeError(f"Fill: {name} must be a str, got {v[name]!r}")
+        if v["rebalance_id"] is not None and not isinstance(v["rebalance_id"], str):
+            raise TypeError(f"Fill: rebalance_id must be a str or None, got {v['rebalance_id']!r}")
+        for name in ("quantity", "price", "commission", "slippage"):
+            v[name] = _ml4t.number("Fill", name, v[name], False)
+        for name in ("limit_price", "stop_price", "reference_price", "quote_mid_price", "bid_price",
+                     "ask_price", "spread", "bid_size", "ask_size", "available_size", "multiplier"):
+            v[name] = _ml4t.number("Fill", name, v[name], True)
+        self.order_id = v["order_id"]
+        self.asset = v["asset"]
+        self.side = _ml4t.member("Fill", "side", OrderSide, v["side"])
+        self.quantity = v["quantity"]
+        self.price = v["price"]
+        self.timestamp = v["timestamp"]
+        self.rebalance_id = v["rebalance_id"]
+        self.commission = v["commission"]
+        self.slippage = v["slippage"]
+        self.order_type = v["order_type"]
+        self.limit_price = v["limit_price"]
+        self.stop_price = v["stop_price"]
+        self.price_source = v["price_source"]
+        self.reference_price = v["reference_price"]
+        self.quote_mid_price = v["quote_mid_price"]
+        self.bid_price = v["bid_price"]
+        self.ask_price = v["ask_price"]
+        self.spread = v["spread"]
+        self.bid_size = v["bid_size"]
+        self.ask_size = v["ask_size"]
+        self.available_size = v["available_size"]
+        self.exit_reason = v["exit_reason"]
+        self.exit_reason_detail = v["exit_reason_detail"]
+        self.target_intent_id = v["target_intent_id"]
+        self.child_intent_id = v["child_intent_id"]
+        self.intent_idempotency_key = v["intent_idempotency_key"]
+        self.multiplier = v["multiplier"]
+        self.currency = v["currency"]
+        self.stop_triggered_at = v["stop_triggered_at"]
 
     def __repr__(self):
-        return (f"Fill({self.order_id} {self.side.value} {self.quantity:g} {self.asset} "
+        # Total on a bare `Fill.__new__(Fill)` too (fields None / 0).
+        return (f"Fill({self.order_id} {_text(self.side)} {self.quantity:g} {self.asset} "
                 f"@ {self.price:g}, commission {self.commission:g})")
 
 
-# ExitReason codes -> ml4t's exit_reason strings.
-EXIT_REASONS = {0: "signal", 1: "stop_loss", 2: "take_profit", 3: "trailing_stop", 4: "time_stop",
-                5: "risk_liquidation", 6: "end_of_data", 7: "margin_call"}
+# ExitReason codes (the header's) -> ml4t's exit_reason strings.
+EXIT_REASONS = {
+    ffi.EXIT_REASON_SIGNAL: "signal",
+    ffi.EXIT_REASON_STOP_LOSS: "stop_loss",
+    ffi.EXIT_REASON_TAKE_PROFIT: "take_profit",
+    ffi.EXIT_REASON_TRAILING_STOP: "trailing_stop",
+    ffi.EXIT_REASON_TIME_STOP: "time_stop",
+    ffi.EXIT_REASON_RISK_LIQUIDATION: "risk_liquidation",
+    ffi.EXIT_REASON_END_OF_DATA: "end_of_data",
+    ffi.EXIT_REASON_MARGIN_CALL: "margin_call",
+}
 
-# ExecutionPrice codes -> ml4t's price_source strings.
-PRICE_SOURCES = {0: "open", 1: "close", 2: "price", 3: "mid", 4: "vwap", 5: "bid", 6: "ask",
-                 7: "quote_mid", 8: "quote_side"}
+# ExecutionPrice codes (the header's) -> ml4t's price_source strings.
+PRICE_SOURCES = {
+    ffi.EXECUTION_PRICE_OPEN: "open",
+    ffi.EXECUTION_PRICE_CLOSE: "close",
+    ffi.EXECUTION_PRICE_PRICE: "price",
+    ffi.EXECUTION_PRICE_MID: "mid",
+    ffi.EXECUTION_PRICE_VWAP: "vwap",
+    ffi.EXECUTION_PRICE_BID: "bid",
+    ffi.EXECUTION_PRICE_ASK: "ask",
+    ffi.EXECUTION_PRICE_QUOTE_MID: "quote_mid",
+    ffi.EXECUTION_PRICE_QUOTE_SIDE: "quote_side",
+}
 
 
 cdef Fill fill_from(EngineState state, ffi.NlFill* f):

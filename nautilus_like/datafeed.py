@@ -288,7 +288,7 @@ class DataFeed:
     def _market_view(self):
         from nautilus_like._data import MarketView
 
-        return MarketView(self._market.ffi_handle(), self._assets, self._signal_columns, self._has_signals,
+        return MarketView(self._market, self._assets, self._signal_columns, self._has_signals,
                           self._quotes)
 
     def _contexts(self) -> list[dict[str, Any]]:

@@ -196,6 +196,15 @@
 #define NL_DECISION_EXIT_PARTIAL 2
 
 /**
+ * `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
+ * (a position rule or cost model is running), so the write waits: a rule's
+ * write to the position it evaluates is applied as soon as the rule returns
+ * (before the next rule of its chain reads the context, as ml4t's rules share
+ * the position's dict); any other is applied when the running call returns.
+ */
+#define NL_CONTEXT_DEFERRED 2
+
+/**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
  */
 typedef enum NlStatus {
@@ -210,6 +219,12 @@ typedef enum NlStatus {
    * the exception it stored.
    */
   NL_STATUS_CALLBACK_FAILED = 6,
+  /**
+   * The engine was busy: a callback it was running (a Python position
+   * rule, commission or slippage model) called back into it. Python raises
+   * a RuntimeError naming the call.
+   */
+  NL_STATUS_BUSY = 7,
   /**
    * A Rust panic was caught: a bug in nautilus_like, never in user input.
    */
@@ -553,6 +568,13 @@ typedef enum InitialHwmSource {
 
 /**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
+ *
+ * Every export borrows the engine through [`engine`], which sets `busy` for
+ * the duration of the call. While the engine runs a Python callback (a
+ * position rule, a commission or slippage model) that callback may call back
+ * into the C ABI; the flag turns such a call into `NlStatus::Busy` (or, for
+ * position-context writes and rule-memory resets, a deferred change) instead
+ * of a second `&mut Engine`.
  */
 typedef struct NlEngine NlEngine;
 
@@ -1112,6 +1134,30 @@ typedef struct NlRuleSpec {
   size_t n_pairs;
 } NlRuleSpec;
 
+/**
+ * What a position is worth, as ml4t-backtest's `Position` reports it.
+ */
+typedef struct NlPositionValues {
+  /**
+   * `quantity x price x multiplier` (negative for a short); with a
+   * variation basis, `quantity x (price - basis) x multiplier`.
+   */
+  double market_value;
+  /**
+   * `(price - entry_price) x quantity x multiplier`.
+   */
+  double unrealized_pnl;
+  /**
+   * Direction-aware return of `price` over the entry price (0 when the
+   * entry price is 0).
+   */
+  double pnl_percent;
+  /**
+   * `|quantity| x price x multiplier`.
+   */
+  double notional_value;
+} NlPositionValues;
+
 
 
 /**
@@ -1664,7 +1710,8 @@ enum NlStatus nl_engine_flatten_all(struct NlEngine *e,
 /**
  * Sets (`present`) or removes a context value of `asset`'s open position
  * `serial` (ml4t's `broker.update_position_context`); `out_applied`
- * receives 0 when that position is no longer open (nothing changes).
+ * receives 1 when set, 0 when that position is no longer open (nothing
+ * changes), or `NL_CONTEXT_DEFERRED`.
  *
  * # Safety
  * `e` must be a live engine handle; `out_applied` valid for a write.
@@ -1679,6 +1726,8 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
 
 /**
  * Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+ * While the engine is busy (called from a callback) the reset waits until
+ * the running call returns.
  *
  * # Safety
  * `e` must be a live engine handle.
@@ -1686,17 +1735,19 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
 enum NlStatus nl_engine_reset_rule_memory(struct NlEngine *e, uint32_t slot);
 
 /**
- * A position's unrealized P&L and direction-aware return on entry at `price`
- * (`quantity` signed; ml4t-backtest's `unrealized_pnl` / `pnl_percent`).
+ * The values of a position of `quantity` (signed) entered at `entry_price`
+ * when marked at `price` (`variation_basis` NaN: none). The Python
+ * `Position` (engine-backed or built by the user) reads them here, so the
+ * formulas exist once.
  *
  * # Safety
- * `out_pnl` and `out_return` must be valid for writing.
+ * `out` must be valid for writing.
  */
-enum NlStatus nl_position_unrealized(double entry_price,
-                                     double price,
-                                     double quantity,
-                                     double multiplier,
-                                     double *out_pnl,
-                                     double *out_return);
+enum NlStatus nl_position_values(double quantity,
+                                 double entry_price,
+                                 double price,
+                                 double multiplier,
+                                 double variation_basis,
+                                 struct NlPositionValues *out);
 
 #endif  /* NAUTILUS_LIKE_H */

@@ -26,7 +26,7 @@ pub struct NlMarginCall {
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_margin_state(e: *mut NlEngine, out_equity: *mut f64, out_requirement: *mut f64) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading the margin state")?;
         write(out_equity, eng.net_liquidation_value())?;
         write(out_requirement, eng.maintenance_requirement())
     })
@@ -39,7 +39,7 @@ pub unsafe extern "C" fn nl_engine_margin_state(e: *mut NlEngine, out_equity: *m
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_margin_call_count(e: *mut NlEngine, out: *mut usize) -> NlStatus {
     guard(|| {
-        write(out, engine(e)?.margin_calls().len())
+        write(out, engine(e, "reading margin calls")?.margin_calls().len())
     })
 }
 
@@ -50,9 +50,9 @@ pub unsafe extern "C" fn nl_engine_margin_call_count(e: *mut NlEngine, out: *mut
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: *mut NlMarginCall) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading margin calls")?;
         let Some(c) = eng.margin_calls().get(i) else {
-            return Err(nl_core::EngineError::NotFound(format!("margin call {i} of {}", eng.margin_calls().len())));
+            return Err(nl_core::EngineError::NotFound(format!("margin call {i} of {}", eng.margin_calls().len())).into());
         };
         let call = NlMarginCall { bar: c.bar, equity: c.equity, requirement: c.requirement, liquidated: c.liquidated };
         write(out, call)
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: 
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut *const f64, out_len: *mut usize) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading borrow fees")?;
         write(out_fees, eng.borrow_fees().as_ptr())?;
         write(out_len, eng.borrow_fees().len())
     })
@@ -79,7 +79,7 @@ pub unsafe extern "C" fn nl_engine_borrow_fees(e: *mut NlEngine, out_fees: *mut 
 /// `e` must be a live engine handle.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_multiplier(e: *mut NlEngine, asset: u32, multiplier: f64) -> NlStatus {
-    guard(|| engine(e)?.set_multiplier(asset, multiplier))
+    guard(|| Ok(engine(e, "setting a contract multiplier")?.set_multiplier(asset, multiplier)?))
 }
 
 /// Margin schedule kinds for `nl_engine_set_margin_schedule`.
@@ -104,8 +104,8 @@ pub unsafe extern "C" fn nl_engine_set_margin_schedule(
         let schedule = match kind {
             NL_MARGIN_PER_CONTRACT => MarginSchedule::PerContract { initial, maintenance },
             NL_MARGIN_PERCENT_OF_NOTIONAL => MarginSchedule::PercentOfNotional { initial, maintenance },
-            _ => return Err(nl_core::EngineError::InvalidArgument(format!("unknown margin schedule kind {kind}"))),
+            _ => return Err(nl_core::EngineError::InvalidArgument(format!("unknown margin schedule kind {kind}")).into()),
         };
-        engine(e)?.set_margin_schedule(asset, schedule)
+        Ok(engine(e, "setting a margin schedule")?.set_margin_schedule(asset, schedule)?)
     })
 }

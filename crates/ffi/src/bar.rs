@@ -9,7 +9,7 @@ use crate::handles::*;
 /// `e` must be a live engine handle.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_begin_bar(e: *mut NlEngine, bar: u32) -> NlStatus {
-    guard(|| engine(e)?.begin_bar(bar))
+    guard(|| Ok(engine(e, "starting a bar")?.begin_bar(bar)?))
 }
 
 /// Ends the current bar (SAME_BAR fills, equity snapshot).
@@ -18,7 +18,7 @@ pub unsafe extern "C" fn nl_engine_begin_bar(e: *mut NlEngine, bar: u32) -> NlSt
 /// `e` must be a live engine handle.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
-    guard(|| engine(e)?.end_bar())
+    guard(|| Ok(engine(e, "ending a bar")?.end_bar()?))
 }
 
 /// Sets each bar's session (trading-day) number, needed by DAY orders.
@@ -29,9 +29,9 @@ pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
 pub unsafe extern "C" fn nl_engine_set_sessions(e: *mut NlEngine, sessions: *const i64, n: usize) -> NlStatus {
     guard(|| {
         if sessions.is_null() && n > 0 {
-            return Err(null_error("sessions"));
+            return Err(null_error("sessions").into());
         }
         let v = if n == 0 { Vec::new() } else { std::slice::from_raw_parts(sessions, n).to_vec() };
-        engine(e)?.set_sessions(v)
+        Ok(engine(e, "setting the trading sessions")?.set_sessions(v)?)
     })
 }

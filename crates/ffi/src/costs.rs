@@ -12,7 +12,7 @@ use nl_engine::{
 };
 
 use crate::error::{guard, null_error, NlStatus};
-use crate::handles::{engine, NlEngine};
+use crate::handles::{engine, handle, CallbackScope, NlEngine};
 
 /// `asset` of the default route in a spec array.
 pub const NL_ALL_ASSETS: u32 = u32::MAX;
@@ -89,12 +89,15 @@ struct ForeignCommission {
     f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, *mut f64) -> i32,
     user_data: *mut c_void,
     name: String,
+    /// The engine handle's: marks "a commission model" as running while `f` runs.
+    scope: Arc<CallbackScope>,
 }
 
 struct ForeignSlippage {
     f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, *mut f64) -> i32,
     user_data: *mut c_void,
     name: String,
+    scope: Arc<CallbackScope>,
 }
 
 // SAFETY: the callee (Cython) takes the GIL itself and `user_data` is a
@@ -110,7 +113,10 @@ impl CommissionCallback for ForeignCommission {
         let mut out = f64::NAN;
         // SAFETY: the function pointer and user data came from the caller of
         // `nl_engine_set_commission`, which promises they stay valid.
-        match unsafe { (self.f)(self.user_data, q.asset, q.quantity, q.price, &mut out) } {
+        let status = self.scope.running("a commission model", || unsafe {
+            (self.f)(self.user_data, q.asset, q.quantity, q.price, &mut out)
+        });
+        match status {
             0 => Ok(out),
             _ => Err(format!("commission model {} raised", self.name)),
         }
@@ -125,7 +131,10 @@ impl SlippageCallback for ForeignSlippage {
     fn slippage(&self, q: &SlippageQuery) -> Result<f64, String> {
         let mut out = f64::NAN;
         // SAFETY: as for ForeignCommission.
-        match unsafe { (self.f)(self.user_data, q.asset, q.quantity, q.price, q.volume, &mut out) } {
+        let status = self.scope.running("a slippage model", || unsafe {
+            (self.f)(self.user_data, q.asset, q.quantity, q.price, q.volume, &mut out)
+        });
+        match status {
             0 => Ok(out),
             _ => Err(format!("slippage model {} raised", self.name)),
         }
@@ -192,6 +201,7 @@ pub unsafe extern "C" fn nl_engine_set_commission(
     n_tiers: usize,
 ) -> NlStatus {
     guard(|| {
+        let scope = Arc::clone(&handle(e)?.scope);
         let specs = slice(specs, n, "commission specs")?;
         let thresholds = slice(tier_thresholds, n_tiers, "tier thresholds")?;
         let rates = slice(tier_rates, n_tiers, "tier rates")?;
@@ -217,14 +227,14 @@ pub unsafe extern "C" fn nl_engine_set_commission(
                 NL_COMMISSION_CALLBACK => {
                     let f = s.callback.ok_or_else(|| null_error("commission callback"))?;
                     let name = model_name(s.name, "commission model");
-                    CommissionModel::Callback(Callback(Arc::new(ForeignCommission { f, user_data: s.user_data, name })))
+                    CommissionModel::Callback(Callback(Arc::new(ForeignCommission { f, user_data: s.user_data, name, scope: Arc::clone(&scope) })))
                 }
-                other => return Err(EngineError::InvalidArgument(format!("invalid commission kind {other}"))),
+                other => return Err(EngineError::InvalidArgument(format!("invalid commission kind {other}")).into()),
             };
             entries.push((s.asset, model));
         }
         let commissions: Commissions = routes(entries, "commission")?;
-        engine(e)?.set_commission(commissions)
+        Ok(engine(e, "setting the commission model")?.set_commission(commissions)?)
     })
 }
 
@@ -235,6 +245,7 @@ pub unsafe extern "C" fn nl_engine_set_commission(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const NlSlippageSpec, n: usize) -> NlStatus {
     guard(|| {
+        let scope = Arc::clone(&handle(e)?.scope);
         let specs = slice(specs, n, "slippage specs")?;
         let mut entries = Vec::with_capacity(n);
         for s in specs {
@@ -248,14 +259,14 @@ pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const 
                 NL_SLIPPAGE_CALLBACK => {
                     let f = s.callback.ok_or_else(|| null_error("slippage callback"))?;
                     let name = model_name(s.name, "slippage model");
-                    SlippageModel::Callback(Callback(Arc::new(ForeignSlippage { f, user_data: s.user_data, name })))
+                    SlippageModel::Callback(Callback(Arc::new(ForeignSlippage { f, user_data: s.user_data, name, scope: Arc::clone(&scope) })))
                 }
-                other => return Err(EngineError::InvalidArgument(format!("invalid slippage kind {other}"))),
+                other => return Err(EngineError::InvalidArgument(format!("invalid slippage kind {other}")).into()),
             };
             entries.push((s.asset, model));
         }
         let slippages: Slippages = routes(entries, "slippage")?;
-        engine(e)?.set_slippage(slippages)
+        Ok(engine(e, "setting the slippage model")?.set_slippage(slippages)?)
     })
 }
 
@@ -307,12 +318,12 @@ pub unsafe extern "C" fn nl_engine_set_execution_limits(e: *mut NlEngine, specs:
                     max_participation: s.max_participation,
                     min_volume: s.min_volume,
                 },
-                other => return Err(EngineError::InvalidArgument(format!("invalid execution limit kind {other}"))),
+                other => return Err(EngineError::InvalidArgument(format!("invalid execution limit kind {other}")).into()),
             };
             entries.push((s.asset, limit));
         }
         let limits = routes(entries, "execution limits")?;
-        engine(e)?.set_execution_limits(limits)
+        Ok(engine(e, "setting execution limits")?.set_execution_limits(limits)?)
     })
 }
 
@@ -337,8 +348,8 @@ pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *co
                 exponent: s.exponent,
                 min_impact: s.min_impact,
             },
-            other => return Err(EngineError::InvalidArgument(format!("invalid market impact kind {other}"))),
+            other => return Err(EngineError::InvalidArgument(format!("invalid market impact kind {other}")).into()),
         };
-        engine(e)?.set_market_impact(impact)
+        Ok(engine(e, "setting the market impact model")?.set_market_impact(impact)?)
     })
 }

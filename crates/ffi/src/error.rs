@@ -20,6 +20,10 @@ pub enum NlStatus {
     /// A callback (a user's Python model) failed; the Python side re-raises
     /// the exception it stored.
     CallbackFailed = 6,
+    /// The engine was busy: a callback it was running (a Python position
+    /// rule, commission or slippage model) called back into it. Python raises
+    /// a RuntimeError naming the call.
+    Busy = 7,
     /// A Rust panic was caught: a bug in nautilus_like, never in user input.
     Panic = 99,
 }
@@ -47,8 +51,21 @@ impl From<&EngineError> for NlStatus {
     }
 }
 
+/// Why an export failed: an engine error, or a refused re-entrant call.
+#[derive(Debug)]
+pub(crate) enum FfiError {
+    Engine(EngineError),
+    Busy(String),
+}
+
+impl From<EngineError> for FfiError {
+    fn from(e: EngineError) -> Self {
+        FfiError::Engine(e)
+    }
+}
+
 /// Runs `f`, converting errors and panics into a status plus last-error text.
-pub(crate) fn guard(f: impl FnOnce() -> Result<(), EngineError>) -> NlStatus {
+pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> NlStatus {
     // The hook records the panic message for `nl_last_error` instead of
     // printing it to stderr, where a Python user would never connect it.
     PANIC_HOOK.call_once(|| {
@@ -65,9 +82,13 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), EngineError>) -> NlStatus {
     });
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => NlStatus::Ok,
-        Ok(Err(e)) => {
+        Ok(Err(FfiError::Engine(e))) => {
             set_last_error(&e.to_string());
             NlStatus::from(&e)
+        }
+        Ok(Err(FfiError::Busy(msg))) => {
+            set_last_error(&msg);
+            NlStatus::Busy
         }
         Err(_) => NlStatus::Panic,
     }

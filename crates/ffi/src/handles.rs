@@ -1,10 +1,11 @@
 //! Opaque handles: market data and engine, their lifecycles and live counts.
 
+use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use nl_core::EngineError;
 use nl_engine::{Engine, MarketData};
-use crate::error::{guard, null_error, NlStatus};
+use crate::error::{guard, null_error, FfiError, NlStatus};
 use crate::config::*;
 
 /// Shared, immutable market data. Several engines may hold the same data.
@@ -42,7 +43,176 @@ pub unsafe extern "C" fn nl_live_handles(out_engines: *mut usize, out_market_dat
 }
 
 /// One backtest's mutable state. Not thread-safe: use one handle per thread.
-pub struct NlEngine(pub(crate) Engine);
+///
+/// Every export borrows the engine through [`engine`], which sets `busy` for
+/// the duration of the call. While the engine runs a Python callback (a
+/// position rule, a commission or slippage model) that callback may call back
+/// into the C ABI; the flag turns such a call into `NlStatus::Busy` (or, for
+/// position-context writes and rule-memory resets, a deferred change) instead
+/// of a second `&mut Engine`.
+pub struct NlEngine {
+    engine: UnsafeCell<Engine>,
+    busy: Cell<bool>,
+    /// Set when a change was deferred, so that the end of a call (every
+    /// attribute read of an order is one) looks at the queue only then.
+    deferred: Cell<bool>,
+    /// Shared with the callback wrappers the engine holds (see `CallbackScope`).
+    pub(crate) scope: Arc<CallbackScope>,
+}
+
+/// A change asked for while the engine was busy, applied when it is free.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Deferred {
+    Context { asset: u32, serial: u64, key: u32, value: Option<f64> },
+    ResetRuleMemory { slot: u32 },
+}
+
+/// What the callbacks an engine runs share with its handle: which callback is
+/// running (for the refusal message) and the changes deferred meanwhile.
+/// A mutex, not a `Cell`, because the callback wrappers must be `Sync`; it is
+/// touched once per callback and per deferred change, never on a plain read.
+#[derive(Default)]
+pub(crate) struct CallbackScope {
+    state: Mutex<ScopeState>,
+}
+
+#[derive(Default)]
+struct ScopeState {
+    running: Option<&'static str>,
+    deferred: Vec<Deferred>,
+}
+
+impl CallbackScope {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ScopeState> {
+        // Nothing panics while holding the lock; a poisoned one is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` (a call into Python) with `what` ("a commission model")
+    /// recorded as the running callback, for the message of a refused call.
+    pub(crate) fn running<R>(&self, what: &'static str, f: impl FnOnce() -> R) -> R {
+        let before = std::mem::replace(&mut self.lock().running, Some(what));
+        struct Restore<'a>(&'a CallbackScope, Option<&'static str>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.lock().running = self.1;
+            }
+        }
+        let _restore = Restore(self, before);
+        f()
+    }
+
+    pub(crate) fn defer(&self, change: Deferred) {
+        self.lock().deferred.push(change);
+    }
+
+    /// Removes and returns the deferred context writes to `asset`'s position
+    /// `serial` (a rule's writes to the position it is evaluating).
+    pub(crate) fn take_context_writes(&self, asset: u32, serial: u64) -> Vec<(u32, Option<f64>)> {
+        let mut st = self.lock();
+        let mut taken = Vec::new();
+        st.deferred.retain(|d| match *d {
+            Deferred::Context { asset: a, serial: s, key, value } if a == asset && s == serial => {
+                taken.push((key, value));
+                false
+            }
+            _ => true,
+        });
+        taken
+    }
+
+    fn take_deferred(&self) -> Vec<Deferred> {
+        std::mem::take(&mut self.lock().deferred)
+    }
+
+    fn running_callback(&self) -> Option<&'static str> {
+        self.lock().running
+    }
+}
+
+impl NlEngine {
+    pub(crate) fn new(engine: Engine) -> Self {
+        NlEngine { engine: UnsafeCell::new(engine), busy: Cell::new(false), deferred: Cell::new(false), scope: Arc::default() }
+    }
+
+    /// Borrows the engine for one call named `op`, or refuses when it is
+    /// already borrowed (a callback calling back in).
+    ///
+    /// Reads are refused too: the outer call holds `&mut Engine` across the
+    /// callback, so even a shared reference would alias it. Nothing in the
+    /// engine is safe to read mid-mutation (a fill may be half booked), so
+    /// there is no "shared read while a callback runs" mode; a callback that
+    /// needs the account reads it in `on_data` beforehand.
+    pub(crate) fn borrow(&self, op: &'static str) -> Result<EngineGuard<'_>, FfiError> {
+        if self.busy.replace(true) {
+            return Err(self.busy_error(op));
+        }
+        Ok(EngineGuard { handle: self })
+    }
+
+    /// Queues `change` until the running call returns (see `Deferred`).
+    pub(crate) fn defer(&self, change: Deferred) {
+        self.scope.defer(change);
+        self.deferred.set(true);
+    }
+
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.get()
+    }
+
+    pub(crate) fn busy_error(&self, op: &'static str) -> FfiError {
+        FfiError::Busy(match self.scope.running_callback() {
+            Some(cb) => format!("engine is busy evaluating a callback: {op} cannot be called from inside {cb}"),
+            None => format!("engine is busy with another call: {op} cannot be called now"),
+        })
+    }
+}
+
+/// The one live borrow of an engine (RAII): clears the busy flag when dropped,
+/// after applying what callbacks deferred during the call.
+pub(crate) struct EngineGuard<'a> {
+    handle: &'a NlEngine,
+}
+
+impl std::ops::Deref for EngineGuard<'_> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        // SAFETY: the busy flag makes this guard the only borrow of the engine.
+        unsafe { &*self.handle.engine.get() }
+    }
+}
+
+impl std::ops::DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        // SAFETY: as for `deref`; `&mut self` keeps this the only reference.
+        unsafe { &mut *self.handle.engine.get() }
+    }
+}
+
+impl Drop for EngineGuard<'_> {
+    fn drop(&mut self) {
+        // During a panic the engine may be half updated: leave the changes
+        // queued rather than run engine code while unwinding.
+        if self.handle.deferred.get() && !std::thread::panicking() {
+            self.handle.deferred.set(false);
+            for change in self.handle.scope.take_deferred() {
+                // A deferred change has no caller left to report to: a write to
+                // a position closed meanwhile is dropped, as the direct call
+                // would have reported "not applied".
+                let _ = match change {
+                    Deferred::Context { asset, serial, key, value } => {
+                        self.set_position_context(asset, serial, key, value).map(drop)
+                    }
+                    Deferred::ResetRuleMemory { slot } => {
+                        self.reset_rule_memory(slot);
+                        Ok(())
+                    }
+                };
+            }
+        }
+        self.handle.busy.set(false);
+    }
+}
 
 /// Borrowed views of the market data columns (valid while the handle lives).
 #[repr(C)]
@@ -60,21 +230,30 @@ pub struct NlMarketColumns {
     pub volume: *const f64,
 }
 
-/// Borrows the engine behind a handle, or fails on null.
+/// The handle behind a pointer, or fails on null.
 ///
 /// # Safety
 /// `e` must be null or a live pointer from `nl_engine_new`.
-pub(crate) unsafe fn engine<'a>(e: *mut NlEngine) -> Result<&'a mut Engine, EngineError> {
-    e.as_mut().map(|h| &mut h.0).ok_or_else(|| null_error("engine"))
+pub(crate) unsafe fn handle<'a>(e: *mut NlEngine) -> Result<&'a NlEngine, EngineError> {
+    e.as_ref().ok_or_else(|| null_error("engine"))
+}
+
+/// Borrows the engine behind a handle for the call `op` (its name in the
+/// refusal message), or fails on null or when the engine is busy.
+///
+/// # Safety
+/// `e` must be null or a live pointer from `nl_engine_new`.
+pub(crate) unsafe fn engine<'a>(e: *mut NlEngine, op: &'static str) -> Result<EngineGuard<'a>, FfiError> {
+    Ok(handle(e)?.borrow(op)?)
 }
 
 /// Writes `v` through `out`, or fails on null.
 ///
 /// # Safety
 /// `out` must be null or valid for writing a `T`.
-pub(crate) unsafe fn write<T>(out: *mut T, v: T) -> Result<(), EngineError> {
+pub(crate) unsafe fn write<T>(out: *mut T, v: T) -> Result<(), FfiError> {
     if out.is_null() {
-        return Err(null_error("output"));
+        return Err(null_error("output").into());
     }
     out.write(v);
     Ok(())
@@ -173,7 +352,7 @@ pub unsafe extern "C" fn nl_engine_new(
         let cfg = cfg.as_ref().ok_or_else(|| null_error("config"))?.to_engine()?;
         let md = Arc::clone(&md.as_ref().ok_or_else(|| null_error("market data"))?.0);
         let engine = Engine::new(cfg, md)?;
-        write(out, Box::into_raw(Box::new(NlEngine(engine))))?;
+        write(out, Box::into_raw(Box::new(NlEngine::new(engine))))?;
         LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
         Ok(())
     })
@@ -187,9 +366,109 @@ pub unsafe extern "C" fn nl_engine_new(
 pub unsafe extern "C" fn nl_engine_drop(e: *mut NlEngine) {
     if !e.is_null() {
         let _ = guard(|| {
+            // Freeing an engine from inside one of its own callbacks would pull
+            // it from under the running call: leak it instead (and say so).
+            if (*e).is_busy() {
+                return Err((*e).busy_error("dropping the engine"));
+            }
             drop(Box::from_raw(e));
             LIVE_ENGINES.fetch_sub(1, Ordering::Relaxed);
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nl_engine::EngineConfig;
+
+    /// One asset, one bar at 10.
+    fn handle() -> NlEngine {
+        let md = MarketData::from_vecs(1, 1, vec![0], vec![0], vec![10.0], vec![10.0], vec![10.0], vec![10.0], vec![0.0])
+            .expect("market data");
+        NlEngine::new(Engine::new(EngineConfig::default(), Arc::new(md)).expect("engine"))
+    }
+
+    fn busy_message(r: Result<EngineGuard<'_>, FfiError>) -> String {
+        match r {
+            Err(FfiError::Busy(m)) => m,
+            Err(FfiError::Engine(e)) => panic!("expected Busy, got {e}"),
+            Ok(_) => panic!("expected Busy, got a second borrow"),
+        }
+    }
+
+    #[test]
+    fn a_second_borrow_is_refused_until_the_first_ends() {
+        let h = handle();
+        let g = h.borrow("starting a bar").expect("first borrow");
+        assert!(h.is_busy());
+        let msg = busy_message(h.borrow("get_cash() / get_account_value()"));
+        assert_eq!(msg, "engine is busy with another call: get_cash() / get_account_value() cannot be called now");
+        drop(g);
+        assert!(!h.is_busy());
+        assert_eq!(h.borrow("get_cash() / get_account_value()").expect("free again").cash(), 100_000.0);
+    }
+
+    #[test]
+    fn the_refusal_names_the_running_callback() {
+        let h = handle();
+        let _g = h.borrow("starting a bar").expect("first borrow");
+        let msg = h.scope.running("a commission model", || busy_message(h.borrow("get_cash() / get_account_value()")));
+        assert_eq!(
+            msg,
+            "engine is busy evaluating a callback: get_cash() / get_account_value() cannot be called from inside a commission model"
+        );
+        // Nested callbacks restore the outer one; none is running afterwards.
+        h.scope.running("a position rule", || {
+            h.scope.running("a slippage model", || ());
+            assert_eq!(h.scope.running_callback(), Some("a position rule"));
+        });
+        assert_eq!(h.scope.running_callback(), None);
+    }
+
+    #[test]
+    fn a_panic_inside_a_borrow_releases_it() {
+        let h = handle();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = h.borrow("starting a bar").expect("borrow");
+            panic!("engine bug");
+        }));
+        assert!(r.is_err());
+        assert!(!h.is_busy());
+        assert!(h.borrow("reading an Order").is_ok());
+    }
+
+    #[test]
+    fn an_engine_is_not_freed_from_inside_one_of_its_calls() {
+        let e = Box::into_raw(Box::new(handle()));
+        LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
+        unsafe {
+            let g = (*e).borrow("starting a bar").expect("borrow");
+            nl_engine_drop(e); // refused: the handle stays valid
+            assert_eq!(g.cash(), 100_000.0);
+            drop(g);
+            nl_engine_drop(e);
+        }
+    }
+
+    #[test]
+    fn deferred_writes_for_the_evaluated_position_are_taken_others_stay() {
+        let h = handle();
+        h.scope.defer(Deferred::Context { asset: 0, serial: 3, key: 1, value: Some(2.5) });
+        h.scope.defer(Deferred::Context { asset: 0, serial: 4, key: 1, value: Some(9.0) });
+        h.scope.defer(Deferred::ResetRuleMemory { slot: 2 });
+        h.scope.defer(Deferred::Context { asset: 0, serial: 3, key: 2, value: None });
+        assert_eq!(h.scope.take_context_writes(0, 3), vec![(1, Some(2.5)), (2, None)]);
+        assert_eq!(
+            h.scope.take_deferred(),
+            vec![Deferred::Context { asset: 0, serial: 4, key: 1, value: Some(9.0) }, Deferred::ResetRuleMemory { slot: 2 }]
+        );
+        // The guard's drop applies what is queued (a write to a position that
+        // is not open changes nothing) and frees the engine.
+        h.defer(Deferred::Context { asset: 0, serial: 4, key: 1, value: Some(9.0) });
+        drop(h.borrow("starting a bar").expect("borrow"));
+        assert!(h.scope.take_deferred().is_empty());
+        assert!(!h.is_busy());
     }
 }

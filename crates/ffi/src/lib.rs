@@ -20,7 +20,6 @@ mod portfolio;
 mod portfolio_limits;
 mod rebalance;
 mod rules;
-mod sizing;
 mod values;
 
 pub use account::*;
@@ -35,5 +34,4 @@ pub use portfolio::*;
 pub use portfolio_limits::*;
 pub use rebalance::*;
 pub use rules::*;
-pub use sizing::*;
 pub use values::*;

@@ -49,7 +49,7 @@ pub unsafe extern "C" fn nl_engine_submit_order(
             time_in_force: TimeInForce::try_from(time_in_force)?,
             ..OrderRequest::new(asset, quantity, OrderSide::try_from(side)?, OrderType::try_from(order_type)?)
         };
-        let (id, code) = match engine(e)?.submit_order(req)? {
+        let (id, code) = match engine(e, "submit_order()")?.submit_order(req)? {
             SubmitOutcome::Accepted(id) => (id, NL_SUBMIT_ACCEPTED),
             SubmitOutcome::Ignored => (0, NL_SUBMIT_IGNORED),
         };
@@ -85,9 +85,9 @@ pub unsafe extern "C" fn nl_engine_submit_bracket(
             ..OrderRequest::new(asset, quantity, OrderSide::try_from(side)?, OrderType::try_from(entry_type)?)
         };
         if out_ids.is_null() {
-            return Err(null_error("output"));
+            return Err(null_error("output").into());
         }
-        let (ids, code) = match engine(e)?.submit_bracket(entry, take_profit, stop_loss)? {
+        let (ids, code) = match engine(e, "submit_bracket()")?.submit_bracket(entry, take_profit, stop_loss)? {
             Some(ids) => (ids, NL_SUBMIT_ACCEPTED),
             None => ([0; 3], NL_SUBMIT_IGNORED),
         };
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn nl_engine_order_target(
             limit_price: given(limit_price),
             ..OrderRequest::new(asset, 0.0, OrderSide::Buy, OrderType::try_from(order_type)?)
         };
-        let eng = engine(e)?;
+        let mut eng = engine(e, "order_target_value() / order_target_percent()")?;
         let outcome = if is_percent {
             eng.order_target_percent(asset, target, template)?
         } else {
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn nl_engine_update_order(
             stop_price: given(stop_price),
             trail_amount: given(trail_amount),
         };
-        let done = engine(e)?.update_order(order_id, update)?;
+        let done = engine(e, "update_order()")?.update_order(order_id, update)?;
         write(out_updated, u8::from(done))
     })
 }
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn nl_engine_update_order(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_cancel_order(e: *mut NlEngine, order_id: u64, out_cancelled: *mut u8) -> NlStatus {
     guard(|| {
-        let done = engine(e)?.cancel_order(order_id);
+        let done = engine(e, "cancel_order()")?.cancel_order(order_id);
         write(out_cancelled, u8::from(done))
     })
 }
@@ -179,7 +179,7 @@ pub unsafe extern "C" fn nl_engine_cancel_order(e: *mut NlEngine, order_id: u64,
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_order(e: *mut NlEngine, order_id: u64, out: *mut NlOrder) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading an Order")?;
         let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
         write(out, NlOrder::from(o))
     })
@@ -197,7 +197,7 @@ pub unsafe extern "C" fn nl_engine_order_rejection_reason(
     out: *mut *mut c_char,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading an Order's rejection_reason")?;
         let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
         write(out, o.rejection_reason.as_ref().map_or(std::ptr::null_mut(), |r| into_c_string(&r.to_string())))
     })
@@ -211,7 +211,7 @@ pub unsafe extern "C" fn nl_engine_order_rejection_reason(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_order_exit_detail(e: *mut NlEngine, order_id: u64, out: *mut *mut c_char) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading an order's exit detail")?;
         let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
         write(out, o.exit_detail.as_deref().map_or(std::ptr::null_mut(), into_c_string))
     })
@@ -225,7 +225,7 @@ pub unsafe extern "C" fn nl_engine_order_exit_detail(e: *mut NlEngine, order_id:
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_pending_ids(e: *mut NlEngine, ids: *mut u64, cap: usize, out_n: *mut usize) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_pending_orders()")?;
         let mut n = 0;
         for o in eng.pending_orders().take(cap) {
             ids.add(n).write(o.id);

@@ -12,7 +12,7 @@ use crate::values::*;
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_buying_power(e: *mut NlEngine, out: *mut f64) -> NlStatus {
     guard(|| {
-        let value = engine(e)?.buying_power();
+        let value = engine(e, "reading the buying power")?.buying_power();
         write(out, value)
     })
 }
@@ -25,9 +25,9 @@ pub unsafe extern "C" fn nl_engine_buying_power(e: *mut NlEngine, out: *mut f64)
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_valuation_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
     guard(|| {
-        let e = engine(e)?;
+        let e = engine(e, "reading a valuation price")?;
         if asset as usize >= e.market().n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")).into());
         }
         write(out, e.valuation_price(asset))
     })
@@ -46,7 +46,7 @@ pub unsafe extern "C" fn nl_engine_account(
     out_bar: *mut i64,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_cash() / get_account_value()")?;
         write(out_cash, eng.cash())?;
         write(out_equity, eng.equity_now())?;
         write(out_bar, eng.current_bar().map_or(-1, i64::from))
@@ -60,7 +60,7 @@ pub unsafe extern "C" fn nl_engine_account(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_last_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading a last price")?;
         write(out, eng.last_price(asset))
     })
 }
@@ -78,7 +78,7 @@ pub unsafe extern "C" fn nl_engine_open_positions(
     out_n: *mut usize,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_positions()")?;
         let mut n = 0;
         for p in eng.positions().take(cap) {
             assets.add(n).write(p.asset);
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn nl_engine_closed_position(
     out_found: *mut u8,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading a closed Position")?;
         match eng.closed_position(serial) {
             Some(p) => {
                 write(out, position_struct(p))?;
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn nl_engine_closed_position(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_current_price(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading a current price")?;
         write(out, eng.current_price(asset))
     })
 }
@@ -132,9 +132,9 @@ pub unsafe extern "C" fn nl_engine_current_price(e: *mut NlEngine, asset: u32, o
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_position_quantity(e: *mut NlEngine, asset: u32, out: *mut f64) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading a position's quantity")?;
         if asset as usize >= eng.market().n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")).into());
         }
         write(out, eng.position(asset).map_or(0.0, |p| p.quantity))
     })
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn nl_engine_position(
     out_found: *mut u8,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_position() / reading a Position")?;
         match eng.position(asset) {
             Some(p) => {
                 write(out, position_struct(p))?;
@@ -176,7 +176,7 @@ pub unsafe extern "C" fn nl_engine_counts(
     out_trades: *mut usize,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading order, fill and trade counts")?;
         write(out_orders, eng.orders().len())?;
         write(out_pending, eng.pending_orders().count())?;
         write(out_fills, eng.fills().len())?;
@@ -191,7 +191,7 @@ pub unsafe extern "C" fn nl_engine_counts(
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_fill(e: *mut NlEngine, index: usize, out: *mut NlFill) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_fills()")?;
         let f = eng.fills().get(index).ok_or_else(|| EngineError::NotFound(format!("no fill at index {index}")))?;
         write(out, NlFill::from(f))
     })
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn nl_engine_fill(e: *mut NlEngine, index: usize, out: *mu
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_trade(e: *mut NlEngine, index: usize, out: *mut NlTrade) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "get_trades()")?;
         let t = eng.trades().get(index).ok_or_else(|| EngineError::NotFound(format!("no trade at index {index}")))?;
         write(out, NlTrade::from(t))
     })
@@ -224,7 +224,7 @@ pub unsafe extern "C" fn nl_engine_curves(
     out_len: *mut usize,
 ) -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading the equity curve")?;
         write(out_equity, eng.equity_curve().as_ptr())?;
         write(out_cash, eng.cash_curve().as_ptr())?;
         write(out_open_positions, eng.open_positions_curve().as_ptr())?;

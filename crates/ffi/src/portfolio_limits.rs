@@ -104,11 +104,11 @@ pub unsafe extern "C" fn nl_engine_set_portfolio_limits(e: *mut NlEngine, specs:
                                                         n: usize) -> NlStatus {
     guard(|| {
         if n > 0 && specs.is_null() {
-            return Err(null_error("portfolio limit specs"));
+            return Err(null_error("portfolio limit specs").into());
         }
         let specs = if n == 0 { &[][..] } else { std::slice::from_raw_parts(specs, n) };
         let limits = specs.iter().map(limit_of).collect::<Result<Vec<_>, _>>()?;
-        engine(e)?.set_portfolio_limits(limits)
+        Ok(engine(e, "setting portfolio limits")?.set_portfolio_limits(limits)?)
     })
 }
 
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn nl_engine_set_portfolio_limits(e: *mut NlEngine, specs:
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_portfolio_limit_event_count(e: *mut NlEngine, out: *mut usize) -> NlStatus {
     guard(|| {
-        write(out, engine(e)?.limit_events().len())
+        write(out, engine(e, "reading portfolio limit events")?.limit_events().len())
     })
 }
 
@@ -131,9 +131,9 @@ pub unsafe extern "C" fn nl_engine_portfolio_limit_event_count(e: *mut NlEngine,
 pub unsafe extern "C" fn nl_engine_portfolio_limit_event(e: *mut NlEngine, i: usize, out: *mut NlPortfolioLimitEvent)
                                                          -> NlStatus {
     guard(|| {
-        let eng = engine(e)?;
+        let eng = engine(e, "reading portfolio limit events")?;
         let Some(ev) = eng.limit_events().get(i) else {
-            return Err(EngineError::NotFound(format!("portfolio limit event {i} of {}", eng.limit_events().len())));
+            return Err(EngineError::NotFound(format!("portfolio limit event {i} of {}", eng.limit_events().len())).into());
         };
         let event = NlPortfolioLimitEvent {
             bar: ev.bar,

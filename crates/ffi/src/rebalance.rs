@@ -13,7 +13,7 @@ use crate::handles::{engine, NlEngine};
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_mark_rebalance_order(e: *mut NlEngine, order_id: u64, priority_notional: f64) -> NlStatus {
     let notional = (!priority_notional.is_nan()).then_some(priority_notional);
-    guard(|| engine(e)?.mark_rebalance_order(order_id, notional))
+    guard(|| Ok(engine(e, "rebalance_to_weights()")?.mark_rebalance_order(order_id, notional)?))
 }
 
 /// Matches pending orders now, inside the bar's strategy callback (SAME_BAR;
@@ -23,5 +23,5 @@ pub unsafe extern "C" fn nl_engine_mark_rebalance_order(e: *mut NlEngine, order_
 /// `e` must be a live engine handle.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_match_now(e: *mut NlEngine) -> NlStatus {
-    guard(|| engine(e)?.match_pending_now())
+    guard(|| Ok(engine(e, "matching orders inside on_data")?.match_pending_now()?))
 }

@@ -7,11 +7,12 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 use nl_core::{EngineError, ExitReason};
+use nl_engine::rule_memory::ContextKey;
 use nl_engine::{rules::reason_of, Callback, PositionRule, RuleAction, RuleCallback, RuleState};
 
 use crate::costs::NL_ALL_ASSETS;
 use crate::error::{guard, null_error, NlStatus};
-use crate::handles::{engine, NlEngine};
+use crate::handles::{engine, handle, CallbackScope, Deferred, NlEngine};
 
 /// Rule kinds for [`NlRuleSpec::kind`].
 pub const NL_RULE_STOP_LOSS: u32 = 1;
@@ -115,6 +116,9 @@ pub type NlRuleFn = Option<unsafe extern "C" fn(user_data: *mut c_void, state: *
 struct ForeignRule {
     f: unsafe extern "C" fn(*mut c_void, *const NlRuleState, *mut NlRuleDecision) -> i32,
     user_data: *mut c_void,
+    /// The engine handle's: marks "a position rule" as running while `f` runs
+    /// and holds the context writes `f` made meanwhile.
+    scope: Arc<CallbackScope>,
 }
 
 // SAFETY: the callee takes the GIL itself; the engine's owner keeps
@@ -145,7 +149,8 @@ impl RuleCallback for ForeignRule {
         };
         let mut d = NlRuleDecision { kind: NL_DECISION_HOLD, fraction: 1.0, fill_price: f64::NAN, defer: false, reason: [0; 128] };
         // SAFETY: pointers valid for the call; the callee writes within `d`.
-        if unsafe { (self.f)(self.user_data, &state, &mut d) } != 0 {
+        let status = self.scope.running("a position rule", || unsafe { (self.f)(self.user_data, &state, &mut d) });
+        if status != 0 {
             return Err("position rule raised".into());
         }
         if d.kind != NL_DECISION_EXIT && d.kind != NL_DECISION_EXIT_PARTIAL {
@@ -163,6 +168,10 @@ impl RuleCallback for ForeignRule {
             fraction: (d.kind == NL_DECISION_EXIT_PARTIAL).then_some(d.fraction),
         })
     }
+
+    fn take_context_writes(&self, s: &RuleState) -> Vec<(ContextKey, Option<f64>)> {
+        self.scope.take_context_writes(s.asset, s.serial)
+    }
 }
 
 /// A spec's (threshold, value) pairs.
@@ -179,7 +188,7 @@ fn pairs(s: &NlRuleSpec) -> Result<Vec<(f64, f64)>, EngineError> {
 }
 
 /// Parses one rule (a group takes its children from the following specs).
-fn parse(specs: &[NlRuleSpec], at: &mut usize) -> Result<PositionRule, EngineError> {
+fn parse(specs: &[NlRuleSpec], at: &mut usize, scope: &Arc<CallbackScope>) -> Result<PositionRule, EngineError> {
     let s = specs.get(*at).ok_or_else(|| EngineError::InvalidArgument("rule group runs past the end".into()))?;
     *at += 1;
     Ok(match s.kind {
@@ -198,10 +207,10 @@ fn parse(specs: &[NlRuleSpec], at: &mut usize) -> Result<PositionRule, EngineErr
         NL_RULE_SIGNAL_EXIT => PositionRule::SignalExit { signal_key: s.context_key, threshold: s.threshold },
         NL_RULE_CALLBACK => {
             let f = s.callback.ok_or_else(|| EngineError::InvalidArgument("rule callback is null".into()))?;
-            PositionRule::Callback(Callback(Arc::new(ForeignRule { f, user_data: s.user_data })))
+            PositionRule::Callback(Callback(Arc::new(ForeignRule { f, user_data: s.user_data, scope: Arc::clone(scope) })))
         }
         NL_RULE_CHAIN | NL_RULE_ALL_OF => {
-            let children = (0..s.max_bars).map(|_| parse(specs, at)).collect::<Result<Vec<_>, _>>()?;
+            let children = (0..s.max_bars).map(|_| parse(specs, at, scope)).collect::<Result<Vec<_>, _>>()?;
             if s.kind == NL_RULE_CHAIN {
                 PositionRule::Chain(children)
             } else {
@@ -227,23 +236,24 @@ pub unsafe extern "C" fn nl_engine_set_position_rules(
     enabled: bool,
 ) -> NlStatus {
     guard(|| {
+        let scope = &handle(e)?.scope;
         let rule = if enabled {
             if rules.is_null() && n > 0 {
-                return Err(null_error("rules"));
+                return Err(null_error("rules").into());
             }
             let specs = if n == 0 { &[][..] } else { std::slice::from_raw_parts(rules, n) };
             // The specs are a chain of rules in prefix order.
             let mut at = 0;
             let mut rules = Vec::new();
             while at < specs.len() {
-                rules.push(parse(specs, &mut at)?);
+                rules.push(parse(specs, &mut at, scope)?);
             }
             Some(PositionRule::Chain(rules))
         } else {
             None
         };
         let asset = (asset != NL_ALL_ASSETS).then_some(asset);
-        engine(e)?.set_position_rules(asset, rule)
+        Ok(engine(e, "set_position_rules()")?.set_position_rules(asset, rule)?)
     })
 }
 
@@ -263,10 +273,10 @@ pub unsafe extern "C" fn nl_engine_flatten_all(
 ) -> NlStatus {
     guard(|| {
         if reason.is_null() || out_n.is_null() || (ids.is_null() && cap > 0) {
-            return Err(null_error("argument"));
+            return Err(null_error("argument").into());
         }
         let reason = CStr::from_ptr(reason).to_string_lossy().into_owned();
-        let sent = engine(e)?.flatten_all_positions(&reason)?;
+        let sent = engine(e, "flatten_all_positions()")?.flatten_all_positions(&reason)?;
         for (i, id) in sent.iter().take(cap).enumerate() {
             *ids.add(i) = *id;
         }
@@ -275,9 +285,17 @@ pub unsafe extern "C" fn nl_engine_flatten_all(
     })
 }
 
+/// `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
+/// (a position rule or cost model is running), so the write waits: a rule's
+/// write to the position it evaluates is applied as soon as the rule returns
+/// (before the next rule of its chain reads the context, as ml4t's rules share
+/// the position's dict); any other is applied when the running call returns.
+pub const NL_CONTEXT_DEFERRED: u8 = 2;
+
 /// Sets (`present`) or removes a context value of `asset`'s open position
 /// `serial` (ml4t's `broker.update_position_context`); `out_applied`
-/// receives 0 when that position is no longer open (nothing changes).
+/// receives 1 when set, 0 when that position is no longer open (nothing
+/// changes), or `NL_CONTEXT_DEFERRED`.
 ///
 /// # Safety
 /// `e` must be a live engine handle; `out_applied` valid for a write.
@@ -293,22 +311,36 @@ pub unsafe extern "C" fn nl_engine_set_position_context(
 ) -> NlStatus {
     guard(|| {
         if out_applied.is_null() {
-            return Err(null_error("out_applied"));
+            return Err(null_error("out_applied").into());
         }
-        let applied = engine(e)?.set_position_context(asset, serial, key, present.then_some(value))?;
+        let h = handle(e)?;
+        let value = present.then_some(value);
+        if h.is_busy() {
+            h.defer(Deferred::Context { asset, serial, key, value });
+            *out_applied = NL_CONTEXT_DEFERRED;
+            return Ok(());
+        }
+        let applied = h.borrow("update_position_context()")?.set_position_context(asset, serial, key, value)?;
         *out_applied = applied as u8;
         Ok(())
     })
 }
 
 /// Forgets what the stateful rule in `slot` remembered (ml4t's `rule.reset()`).
+/// While the engine is busy (called from a callback) the reset waits until
+/// the running call returns.
 ///
 /// # Safety
 /// `e` must be a live engine handle.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_reset_rule_memory(e: *mut NlEngine, slot: u32) -> NlStatus {
     guard(|| {
-        engine(e)?.reset_rule_memory(slot);
+        let h = handle(e)?;
+        if h.is_busy() {
+            h.defer(Deferred::ResetRuleMemory { slot });
+            return Ok(());
+        }
+        h.borrow("resetting a rule")?.reset_rule_memory(slot);
         Ok(())
     })
 }

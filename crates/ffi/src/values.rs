@@ -255,3 +255,72 @@ pub(crate) fn position_struct(p: &Position) -> NlPosition {
         current_price: p.current_price,
     }
 }
+
+/// What a position is worth, as ml4t-backtest's `Position` reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NlPositionValues {
+    /// `quantity x price x multiplier` (negative for a short); with a
+    /// variation basis, `quantity x (price - basis) x multiplier`.
+    pub market_value: f64,
+    /// `(price - entry_price) x quantity x multiplier`.
+    pub unrealized_pnl: f64,
+    /// Direction-aware return of `price` over the entry price (0 when the
+    /// entry price is 0).
+    pub pnl_percent: f64,
+    /// `|quantity| x price x multiplier`.
+    pub notional_value: f64,
+}
+
+/// The values of a position of `quantity` (signed) entered at `entry_price`
+/// when marked at `price` (`variation_basis` NaN: none). The Python
+/// `Position` (engine-backed or built by the user) reads them here, so the
+/// formulas exist once.
+///
+/// # Safety
+/// `out` must be valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_position_values(
+    quantity: f64,
+    entry_price: f64,
+    price: f64,
+    multiplier: f64,
+    variation_basis: f64,
+    out: *mut NlPositionValues,
+) -> crate::error::NlStatus {
+    crate::error::guard(|| {
+        let marked = if variation_basis.is_nan() { price } else { price - variation_basis };
+        crate::handles::write(out, NlPositionValues {
+            market_value: quantity * marked * multiplier,
+            unrealized_pnl: nl_engine::sizing::unrealized_pnl(entry_price, price, quantity, multiplier),
+            pnl_percent: nl_core::return_on_entry(entry_price, price, quantity),
+            notional_value: quantity.abs() * price * multiplier,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(quantity: f64, entry: f64, price: f64, multiplier: f64, basis: f64) -> NlPositionValues {
+        let mut out = NlPositionValues::default();
+        assert_eq!(unsafe { nl_position_values(quantity, entry, price, multiplier, basis, &mut out) }, crate::error::NlStatus::Ok);
+        out
+    }
+
+    #[test]
+    fn a_long_and_a_short_valued_by_hand() {
+        // 100 AAPL bought at 150, now 155: worth 15,500, up 500 = +3.33%.
+        let long = values(100.0, 150.0, 155.0, 1.0, f64::NAN);
+        assert_eq!((long.market_value, long.unrealized_pnl, long.notional_value), (15_500.0, 500.0, 15_500.0));
+        assert!((long.pnl_percent - 5.0 / 150.0).abs() < 1e-15);
+        // 2 ES contracts short at 4000 (x50), now 3990: -399,000 value, +1,000.
+        let short = values(-2.0, 4000.0, 3990.0, 50.0, f64::NAN);
+        assert_eq!((short.market_value, short.unrealized_pnl, short.notional_value), (-399_000.0, 1_000.0, 399_000.0));
+        assert!((short.pnl_percent - 10.0 / 4000.0).abs() < 1e-15);
+        // With a variation basis of 3995 the short's market value is -2 x -5 x 50.
+        assert_eq!(values(-2.0, 4000.0, 3990.0, 50.0, 3995.0).market_value, 500.0);
+        assert_eq!(values(1.0, 0.0, 5.0, 1.0, f64::NAN).pnl_percent, 0.0);
+    }
+}

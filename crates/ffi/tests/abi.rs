@@ -237,3 +237,124 @@ fn dynamic_rules_and_position_context_through_the_abi() {
         nl_engine_drop(e);
     }
 }
+
+/// What a re-entering callback saw, kept by the test that installed it.
+struct Reentry {
+    engine: *mut NlEngine,
+    account_status: Option<NlStatus>,
+    account_error: String,
+    context_applied: Option<u8>,
+}
+
+impl Reentry {
+    fn new() -> Box<Reentry> {
+        Box::new(Reentry { engine: ptr::null_mut(), account_status: None, account_error: String::new(), context_applied: None })
+    }
+
+    /// Calls back in as a careless user model would: reads the cash, writes
+    /// context value 7 = -1 of `asset`'s position `serial`.
+    unsafe fn call_back_in(&mut self, asset: u32, serial: u64) {
+        let (mut cash, mut equity, mut bar) = (0.0, 0.0, 0i64);
+        self.account_status = Some(nl_engine_account(self.engine, &mut cash, &mut equity, &mut bar));
+        self.account_error = last_error();
+        let mut applied = 9u8;
+        assert_eq!(nl_engine_set_position_context(self.engine, asset, serial, 7, -1.0, true, &mut applied), NlStatus::Ok);
+        self.context_applied = Some(applied);
+    }
+}
+
+unsafe extern "C" fn reentering_rule(user: *mut std::ffi::c_void, s: *const NlRuleState, d: *mut NlRuleDecision) -> i32 {
+    let r = &mut *(user as *mut Reentry);
+    r.call_back_in((*s).asset, (*s).serial);
+    (*d).kind = NL_DECISION_HOLD;
+    0
+}
+
+#[test]
+fn a_rule_calling_back_in_is_refused_reads_and_its_context_write_reaches_the_next_rule() {
+    // One asset, three bars: open 10 / 11 / 12. Bought at bar 1's open 11.
+    // Chain at bar 2: the Python-like rule holds but writes signal -1 on its
+    // position; the signal exit after it (threshold 0.5) must see that value
+    // in the same evaluation (ml4t's rules share the position's dict) and exit
+    // at bar 2's open 12.
+    let (bar, asset) = ([0u32, 1, 2], [0u32, 0, 0]);
+    let (open, close, vol) = ([10.0, 11.0, 12.0], [10.5, 11.5, 12.5], [0.0; 3]);
+    let mut md = ptr::null_mut();
+    let mut e = ptr::null_mut();
+    let mut seen = Reentry::new();
+    unsafe {
+        let st = nl_market_data_new(3, 1, 3, bar.as_ptr(), asset.as_ptr(), open.as_ptr(), close.as_ptr(),
+                                    open.as_ptr(), close.as_ptr(), vol.as_ptr(), &mut md);
+        assert_eq!(st, NlStatus::Ok, "{}", last_error());
+        assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        nl_market_data_drop(md);
+        seen.engine = e;
+        let mut user = rule(NL_RULE_CALLBACK);
+        user.callback = Some(reentering_rule);
+        user.user_data = &mut *seen as *mut Reentry as *mut std::ffi::c_void;
+        let mut signal = rule(NL_RULE_SIGNAL_EXIT);
+        signal.context_key = 7;
+        signal.threshold = 0.5;
+        let chain = [user, signal];
+        assert_eq!(nl_engine_set_position_rules(e, NL_ALL_ASSETS, chain.as_ptr(), 2, true), NlStatus::Ok);
+        assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
+        let (mut id, mut outcome) = (0u64, 0u32);
+        assert_eq!(submit(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        assert_eq!(nl_engine_begin_bar(e, 2), NlStatus::Ok, "{}", last_error());
+        assert_eq!(seen.account_status, Some(NlStatus::Busy));
+        assert_eq!(seen.account_error,
+                   "engine is busy evaluating a callback: get_cash() / get_account_value() cannot be called from inside a position rule");
+        assert_eq!(seen.context_applied, Some(NL_CONTEXT_DEFERRED));
+        let mut f = NlFill::default();
+        assert_eq!(nl_engine_fill(e, 1, &mut f), NlStatus::Ok, "{}", last_error());
+        assert_eq!((f.quantity, f.price), (10.0, 12.0));
+        // The engine is free again once the outer call returned.
+        let (mut cash, mut equity, mut b) = (0.0, 0.0, 0i64);
+        assert_eq!(nl_engine_account(e, &mut cash, &mut equity, &mut b), NlStatus::Ok);
+        assert_eq!(cash, 1000.0 - 110.0 + 120.0);
+        nl_engine_drop(e);
+    }
+}
+
+unsafe extern "C" fn reentering_commission(user: *mut std::ffi::c_void, asset: u32, _q: f64, _p: f64, out: *mut f64) -> i32 {
+    let r = &mut *(user as *mut Reentry);
+    let (mut p, mut found) = (NlPosition::default(), 0u8);
+    // A read of the position is refused as well.
+    assert_eq!(nl_engine_position(r.engine, asset, &mut p, &mut found), NlStatus::Busy);
+    r.call_back_in(asset, 1);
+    *out = 1.0;
+    0
+}
+
+#[test]
+fn a_commission_model_calling_back_in_is_refused_and_its_context_write_waits() {
+    let md = market();
+    let mut e = ptr::null_mut();
+    let mut seen = Reentry::new();
+    unsafe {
+        assert_eq!(nl_engine_new(&config(), md, &mut e), NlStatus::Ok);
+        nl_market_data_drop(md);
+        seen.engine = e;
+        let mut spec = commission(NL_ALL_ASSETS, NL_COMMISSION_CALLBACK, 0.0);
+        spec.callback = Some(reentering_commission);
+        spec.user_data = &mut *seen as *mut Reentry as *mut std::ffi::c_void;
+        assert_eq!(nl_engine_set_commission(e, &spec, 1, ptr::null(), ptr::null(), 0), NlStatus::Ok);
+        assert_eq!(nl_engine_begin_bar(e, 0), NlStatus::Ok);
+        let (mut id, mut outcome) = (0u64, 0u32);
+        assert_eq!(submit(e, 0, 10.0, 1, 0, &mut id, &mut outcome), NlStatus::Ok);
+        assert_eq!(nl_engine_end_bar(e), NlStatus::Ok);
+        // The fill at bar 1's open 11 asks the model: 10 x 11 + fee 1.
+        assert_eq!(nl_engine_begin_bar(e, 1), NlStatus::Ok, "{}", last_error());
+        assert_eq!(seen.account_status, Some(NlStatus::Busy));
+        assert_eq!(seen.account_error,
+                   "engine is busy evaluating a callback: get_cash() / get_account_value() cannot be called from inside a commission model");
+        assert_eq!(seen.context_applied, Some(NL_CONTEXT_DEFERRED));
+        let (mut cash, mut equity, mut b) = (0.0, 0.0, 0i64);
+        assert_eq!(nl_engine_account(e, &mut cash, &mut equity, &mut b), NlStatus::Ok);
+        assert_eq!(cash, 1000.0 - 110.0 - 1.0);
+        nl_engine_drop(e);
+    }
+}

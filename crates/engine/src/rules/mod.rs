@@ -71,6 +71,15 @@ impl RuleAction {
 /// `Err` means it raised; the caller keeps the exception.
 pub trait RuleCallback: Send + Sync {
     fn evaluate(&self, state: &RuleState) -> Result<RuleAction, String>;
+
+    /// Context values the callback set on the position it evaluated while it
+    /// ran. The FFI holds such writes back (the engine is borrowed during the
+    /// call); they are applied to the rules' memory as soon as the callback
+    /// returns, before the next rule reads it, as ml4t's rules share the
+    /// position's context dict. Default: none.
+    fn take_context_writes(&self, _state: &RuleState) -> Vec<(ContextKey, Option<f64>)> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -242,7 +251,13 @@ impl PositionRule {
                 let reason = reason.unwrap_or(ExitReason::Signal);
                 RuleAction::Exit { reason, detail, fill_price: None, defer: false, fraction: first_fraction }
             }
-            PositionRule::Callback(cb) => cb.0.evaluate(s).map_err(EngineError::Callback)?,
+            PositionRule::Callback(cb) => {
+                let action = cb.0.evaluate(s);
+                for (key, value) in cb.0.take_context_writes(s) {
+                    memory.set_context(s.asset, s.serial, key, value);
+                }
+                action.map_err(EngineError::Callback)?
+            }
         })
     }
 }

@@ -1,0 +1,119 @@
+"""Order, Position, Fill and Trade built by hand with ml4t-backtest 0.2.0's
+constructors, and the other ways of making or using a public object that used
+to crash or fail oddly; each with the value a pencil gives."""
+
+import copy
+import math
+import pickle
+from datetime import datetime
+
+import pytest
+
+import nautilus_like as nl
+from nautilus_like import _data
+from tests.conftest import run, ts
+
+T = datetime(2024, 1, 2, 9, 30)
+
+
+def test_a_long_position_built_by_hand():
+    # 100 AAPL at 150, marked 155: worth 15,500, up 500, +3.33%.
+    p = nl.Position(asset="AAPL", quantity=100.0, entry_price=150.0, current_price=155.0, entry_time=T)
+    assert (p.market_value, p.unrealized_pnl(), p.notional_value()) == (15_500.0, 500.0, 15_500.0)
+    assert p.pnl_percent() == pytest.approx(5 / 150)
+    # At 140: down 1,000, -6.67%; ml4t's __post_init__ defaults.
+    assert (p.unrealized_pnl(140.0), p.pnl_percent(140.0)) == (-1_000.0, pytest.approx(-10 / 150))
+    assert (p.high_water_mark, p.low_water_mark, p.initial_quantity, p.bars_held) == (150.0, 150.0, 100.0, 0)
+    assert (p.side, p.entry_time, p.context, p.multiplier) == ("long", T, {}, 1.0)
+    assert repr(p) == "Position(LONG 100.00 AAPL @ $150.00, current $155.00)"
+
+
+def test_a_short_future_built_by_hand():
+    # 2 ES short at 4000 (x50), no mark: valued at the entry; at 3990 up 1,000 (+0.25%).
+    p = nl.Position("ES", -2, 4000.0, T, multiplier=50.0, context={"atr": 12.5})
+    assert (p.current_price, p.market_value, p.unrealized_pnl()) == (4000.0, -400_000.0, 0.0)
+    assert (p.unrealized_pnl(3990.0), p.pnl_percent(3990.0)) == (1_000.0, pytest.approx(0.0025))
+    assert (p.side, p.context["atr"]) == ("short", 12.5)
+    # ml4t's variation basis: market value is quantity x (price - basis) x multiplier.
+    assert nl.Position("ES", -2, 4000.0, T, 3990.0, multiplier=50.0, variation_basis=3995.0).market_value == 500.0
+
+
+def test_an_order_built_by_hand():
+    o = nl.Order(asset="AAPL", side=nl.OrderSide.BUY, quantity=10)
+    assert (o.asset, o.side, o.quantity, o.requested_quantity) == ("AAPL", nl.OrderSide.BUY, 10.0, 10.0)
+    assert (o.order_type, o.status, o.order_id, o.filled_price, o.filled_quantity) == (
+        nl.OrderType.MARKET, nl.OrderStatus.PENDING, "", None, 0.0)
+    assert repr(o) == "Order(- buy 10 AAPL market pending)"
+    limit = nl.Order("AAPL", "sell", 5, nl.OrderType.LIMIT, limit_price=99.5, order_id="ORD-7")
+    assert (limit.side, limit.limit_price, limit.order_id) == (nl.OrderSide.SELL, 99.5, "ORD-7")
+    assert limit == copy.copy(limit) and limit != o
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(o)
+
+
+def test_a_fill_built_by_hand_and_a_bare_one():
+    f = nl.Fill("ORD-1", "AAA", nl.OrderSide.BUY, 10, 101.0, T, commission=1.01)
+    assert (f.quantity, f.price, f.commission, f.available_size, f.exit_reason) == (10.0, 101.0, 1.01, None, "")
+    assert repr(f) == "Fill(ORD-1 buy 10 AAA @ 101, commission 1.01)"
+    assert repr(nl.Fill.__new__(nl.Fill)) == "Fill(None None 0 None @ 0, commission 0)"
+    assert pickle.loads(pickle.dumps(f)).price == 101.0
+
+
+def test_a_trade_built_by_hand():
+    t = nl.Trade("AAA", T, T, 100.0, 101.0, 10.0, 10.0, 0.01, 1)
+    assert (t.direction, t.exit_reason, t.status) == ("long", "signal", "closed")
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: nl.Order(asset="AAPL", side=nl.OrderSide.BUY), TypeError, "quantity"),
+    (lambda: nl.Order("AAPL", "up", 10), ValueError, "side must be an OrderSide, got 'up'"),
+    (lambda: nl.Order("AAPL", "buy", "ten"), TypeError, "quantity must be a number, got 'ten'"),
+    (lambda: nl.Order(1, "buy", 10), TypeError, "asset must be a str, got 1"),
+    (lambda: nl.Position("AAPL", 100, "x", T), TypeError, "entry_price must be a number, got 'x'"),
+    (lambda: nl.Position("AAPL", 100, 150.0, T, bars_held=-1), ValueError, "bars_held must be an int"),
+    (lambda: nl.Position("AAPL", 100, 150.0, T).unrealized_pnl("x"), TypeError, "current_price must be a number"),
+    (lambda: nl.Fill("ORD-1", "AAA", "buy", 1, None, T), TypeError, "price must be a number, got None"),
+    (lambda: nl.Broker(initial_cash=100_000.0), TypeError, "Broker cannot be constructed directly"),
+    (lambda: nl.Broker.__new__(nl.Broker), TypeError, "Broker cannot be constructed directly"),
+])
+def test_bad_constructions_raise_naming_the_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_bare_objects_read_as_empty_or_raise():
+    o = nl.Order.__new__(nl.Order)
+    assert (o.asset, o.status, repr(o)) == (None, None, "Order(<uninitialised>)")
+    p = nl.Position.__new__(nl.Position)
+    assert (p.quantity, p.entry_time, p.multiplier, p.market_value) == (0.0, None, 1.0, 0.0)
+    with pytest.raises(TypeError, match="not made by the engine"):
+        _data.BarData.__new__(_data.BarData)["AAA"]
+    with pytest.raises(TypeError, match="not made by the engine"):
+        _data.AssetBar.__new__(_data.AssetBar)["close"]
+    assert len(_data.Signals.__new__(_data.Signals)) == 0
+    with pytest.raises(TypeError, match="MarketDataHandle"):
+        _data.MarketView(12345, [], {}, None)
+
+
+def test_views_kept_from_a_run_stay_readable_and_copy_as_values():
+    kept = {}
+
+    def keep(b):
+        kept.update(position=b.get_position("AAA"), order=b.submit_order("BBB", 5))
+
+    def observe(bar, timestamp, data, context, broker):
+        if bar == 2:
+            kept.update(data=data, bar=data["AAA"])
+
+    # AAA 10 bought at bar 1's open 102; at bar 2 the kept view shows close 105.
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 10)], 2: [keep]}, observe=observe)
+    del result
+    p, o = kept["position"], kept["order"]
+    assert (p.quantity, p.entry_price, p.current_price) == (10.0, 102.0, 98.0)  # marked at the last close
+    assert (o.status, o.filled_price) == (nl.OrderStatus.FILLED, 48.0)           # BBB at bar 3's open
+    snapshot = copy.deepcopy(p)
+    assert type(snapshot) is nl.Position and snapshot.entry_time == ts(1) and snapshot.market_value == 980.0
+    assert copy.copy(o).filled_price == 48.0
+    assert kept["bar"]["close"] == 105.0 and copy.copy(kept["data"])["AAA"]["close"] == 105.0
+    assert type(copy.copy(kept["data"])) is dict
+    assert math.isclose(pickle.loads(pickle.dumps(p)).pnl_percent(), 98 / 102 - 1)
