@@ -56,7 +56,7 @@ def test_margin_settings_are_checked_with_the_field_named():
         BacktestConfig(allow_leverage=True, short_maintenance_margin=0.6)
     # Equal maintenance and initial margin is LEAN's setting.
     assert BacktestConfig(allow_leverage=True, long_maintenance_margin=0.5).long_maintenance_margin == 0.5
-    with pytest.raises(ValueError, match="settlement_delay must be a whole number of bars in 0..5, got 7"):
+    with pytest.raises(ValueError, match="settlement_delay must be a whole number of bars from 0 to 5, got 7"):
         BacktestConfig(settlement_delay=7)
     with pytest.raises(ValueError, match="enforce_margin_calls=True needs a margin account"):
         BacktestConfig(enforce_margin_calls=True)

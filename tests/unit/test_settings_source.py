@@ -100,7 +100,7 @@ def test_every_code_the_python_layer_uses_is_the_generated_headers():
     ("cash_buffer_pct", 1.0, "cash_buffer_pct must be in [0, 1), got 1"),
     ("stop_slippage_rate", float("inf"), "stop_slippage_rate must be a finite number >= 0, got inf"),
     ("long_maintenance_margin", 0.0, "long_maintenance_margin must be a number in (0, 1], got 0"),
-    ("settlement_delay", 6, "settlement_delay must be a whole number of bars in 0..5, got 6"),
+    ("settlement_delay", 6, "settlement_delay must be a whole number of bars from 0 to 5, got 6"),
 ])
 def test_backtest_config_raises_the_engines_own_message(field, value, message):
     with pytest.raises(ValueError) as rust:

@@ -167,7 +167,7 @@ impl EngineConfig {
             }
         }
         if self.settlement_delay > MAX_SETTLEMENT_DELAY {
-            return bad(format!("settlement_delay must be a whole number of bars in 0..{MAX_SETTLEMENT_DELAY}, got {}",
+            return bad(format!("settlement_delay must be a whole number of bars from 0 to {MAX_SETTLEMENT_DELAY}, got {}",
                                self.settlement_delay));
         }
         if self.enforce_margin_calls && !self.allow_leverage {

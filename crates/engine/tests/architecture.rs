@@ -1,10 +1,17 @@
 //! The engine's component boundaries, checked on its source: components
-//! (orders, venue, account, portfolio, risk, rules, market, config) never
-//! depend on the kernel, their dependencies form no cycle, and only the
-//! kernel implements `Engine`.
+//! (orders, venue, account, portfolio, risk, rules, market, config, sizing)
+//! never depend on the kernel, their dependencies form no cycle, and only
+//! the kernel implements `Engine`.
+//!
+//! A dependency is any path through `crate::` (`crate::a::b`, grouped
+//! `crate::{a, b::c}`, and the aliases `lib.rs` re-exports, such as
+//! `crate::engine` for the kernel) or through `super::` out of a component.
+//! Comments are ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -17,55 +24,126 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// component -> components its files name as `crate::<component>`.
-fn component_graph() -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, PathBuf)>) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut impls = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(&src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
-        let component = first.trim_end_matches(".rs").to_string();
-        if component == "lib" {
-            continue;
+/// `text` without `//` comments (line and doc comments).
+fn code_of(text: &str) -> String {
+    text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+fn ident(s: &str) -> String {
+    s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+}
+
+/// Leading names of the items of a `{...}` group starting right after `{`.
+fn group_heads(s: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                heads.push(ident(s[start..i].trim()));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                heads.push(ident(s[start..i].trim()));
+                start = i + 1;
+            }
+            _ => {}
         }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let deps = graph.entry(component.clone()).or_default();
-        for (i, _) in text.match_indices("crate::") {
-            let name: String =
-                text[i + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            if !name.is_empty() && name != component {
-                deps.insert(name);
+    }
+    heads.into_iter().filter(|h| !h.is_empty()).collect()
+}
+
+/// Names `lib.rs` re-exports, mapped to the component they come from
+/// (`pub use kernel as engine` -> engine: kernel; `pub use venue::sim::{costs, liquidity as execution}`
+/// -> costs, execution: venue).
+fn aliases(lib: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for stmt in code_of(lib).split(';') {
+        let Some(path) = stmt.trim().strip_prefix("pub use ") else { continue };
+        let path = path.trim().trim_start_matches("crate::");
+        let root = ident(path);
+        let leaves: Vec<&str> = match (path.find('{'), path.rfind('}')) {
+            (Some(a), Some(b)) => path[a + 1..b].split(',').collect(),
+            _ => vec![path.rsplit("::").next().unwrap_or(path)],
+        };
+        for leaf in leaves {
+            let name = leaf.rsplit(" as ").next().unwrap().trim();
+            let name = ident(name.rsplit("::").next().unwrap_or(name));
+            if !name.is_empty() && name != root {
+                map.insert(name, root.clone());
             }
         }
-        if text.lines().any(|l| l.starts_with("impl Engine {") || l.starts_with("impl Engine<")) {
-            impls.push((component, rel.to_path_buf()));
+    }
+    map
+}
+
+/// The component graph and the components that implement `Engine`, from
+/// (component, source) pairs and `lib.rs`'s aliases.
+fn analyze(files: &[(String, String)], lib: &str) -> (Graph, BTreeSet<String>) {
+    let aliases = aliases(lib);
+    let resolve = |name: &str| aliases.get(name).cloned().unwrap_or_else(|| name.to_string());
+    let mut graph = Graph::new();
+    let mut impls = BTreeSet::new();
+    for (component, text) in files {
+        let code = code_of(text);
+        let deps = graph.entry(component.clone()).or_default();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + 7..];
+            let names = match rest.strip_prefix('{') {
+                Some(group) => group_heads(group),
+                None => vec![ident(rest)],
+            };
+            for name in names {
+                let target = resolve(&name);
+                if target != *component && !target.is_empty() {
+                    deps.insert(target);
+                }
+            }
+        }
+        // `super::super::x` from inside a component reaches the crate root.
+        for (i, _) in code.match_indices("super::super::") {
+            let name = ident(&code[i + 14..]);
+            let target = resolve(&name);
+            if !name.is_empty() && target != *component {
+                deps.insert(target);
+            }
+        }
+        let implements = code.lines().any(|l| {
+            let words: Vec<&str> = l.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+            words.first() == Some(&"impl") && words.contains(&"Engine")
+        });
+        if implements {
+            impls.insert(component.clone());
         }
     }
     (graph, impls)
 }
 
-#[test]
-fn components_never_depend_on_the_kernel() {
-    let (graph, _) = component_graph();
-    for (component, deps) in &graph {
-        if component != "kernel" {
-            assert!(!deps.contains("kernel"), "{component} depends on the kernel: {deps:?}");
+fn engine_sources() -> (Vec<(String, String)>, String) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    sources(&src, &mut paths);
+    let mut files = Vec::new();
+    let mut lib = String::new();
+    for path in paths {
+        let rel = path.strip_prefix(&src).unwrap();
+        let component = rel.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if component == "lib" {
+            lib = text;
+        } else {
+            files.push((component, text));
         }
     }
+    (files, lib)
 }
 
 /// A dependency cycle of `graph`, if it has one (depth-first search; a
 /// node on the current path reached again closes a cycle).
-fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(
-        n: &str,
-        graph: &BTreeMap<String, BTreeSet<String>>,
-        done: &mut BTreeSet<String>,
-        path: &mut Vec<String>,
-    ) -> Option<Vec<String>> {
+fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
+    fn visit(n: &str, graph: &Graph, done: &mut BTreeSet<String>, path: &mut Vec<String>) -> Option<Vec<String>> {
         if let Some(i) = path.iter().position(|p| p == n) {
             let mut cycle = path[i..].to_vec();
             cycle.push(n.to_string());
@@ -89,24 +167,56 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 }
 
 #[test]
+fn components_never_depend_on_the_kernel() {
+    let (files, lib) = engine_sources();
+    let (graph, _) = analyze(&files, &lib);
+    for (component, deps) in &graph {
+        if component != "kernel" {
+            assert!(!deps.contains("kernel"), "{component} depends on the kernel: {deps:?}");
+        }
+    }
+}
+
+#[test]
 fn component_dependencies_form_no_cycle() {
-    let (graph, _) = component_graph();
+    let (files, lib) = engine_sources();
+    let (graph, _) = analyze(&files, &lib);
     assert_eq!(find_cycle(&graph), None, "component graph: {graph:?}");
 }
 
 #[test]
 fn only_the_kernel_implements_engine() {
-    let (_, impls) = component_graph();
-    let outside: Vec<_> = impls.iter().filter(|(c, _)| c != "kernel").collect();
-    assert!(outside.is_empty(), "impl Engine outside crates/engine/src/kernel: {outside:?}");
+    let (files, lib) = engine_sources();
+    let (_, impls) = analyze(&files, &lib);
+    assert_eq!(impls.into_iter().collect::<Vec<_>>(), ["kernel"]);
+}
+
+#[test]
+fn the_checks_see_aliases_groups_and_impls_and_ignore_comments() {
+    let lib = "pub use kernel as engine;\npub use venue::sim::{costs, liquidity as execution};\npub use kernel::Engine;";
+    let file = |c: &str, t: &str| (c.to_string(), t.to_string());
+    let files = [
+        file("account", "use crate::engine::Engine;"),
+        file("risk", "use crate::{portfolio::Portfolio, execution::X};\n// use crate::kernel::Engine;"),
+        file("rules", "impl<'a> Trait for crate::Engine {}"),
+        file("market", "fn f() { super::super::costs::g() }"),
+        file("orders", "impl EngineConfig {} // impl Engine"),
+    ];
+    let (graph, impls) = analyze(&files, lib);
+    assert!(graph["account"].contains("kernel"), "alias crate::engine");
+    assert_eq!(graph["risk"], BTreeSet::from(["portfolio".to_string(), "venue".to_string()]), "group, alias, comment");
+    assert!(graph["rules"].contains("kernel"), "crate::Engine");
+    assert!(graph["market"].contains("venue"), "super::super");
+    assert!(graph["orders"].is_empty());
+    assert_eq!(impls, BTreeSet::from(["rules".to_string()]));
 }
 
 #[test]
 fn a_cycle_through_three_components_is_found() {
-    let edge = |g: &mut BTreeMap<String, BTreeSet<String>>, a: &str, b: &str| {
+    let edge = |g: &mut Graph, a: &str, b: &str| {
         g.entry(a.into()).or_default().insert(b.into());
     };
-    let mut g = BTreeMap::new();
+    let mut g = Graph::new();
     edge(&mut g, "venue", "market");
     edge(&mut g, "account", "portfolio");
     edge(&mut g, "portfolio", "risk");

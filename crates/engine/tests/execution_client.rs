@@ -18,6 +18,8 @@ struct Venue {
     cancels: Vec<OrderId>,
     modified: Vec<Order>,
     outbox: Vec<ExecutionReport>,
+    /// The connection is down: sends fail.
+    offline: bool,
 }
 
 #[derive(Clone, Default)]
@@ -37,6 +39,9 @@ impl ScriptedVenue {
 
 impl ExecutionClient for ScriptedVenue {
     fn submit(&mut self, order: &Order) -> EngineResult<()> {
+        if self.venue().offline {
+            return Err(nl_core::EngineError::InvalidState("connection lost".into()));
+        }
         self.venue().submitted.push(order.clone());
         Ok(())
     }
@@ -45,6 +50,9 @@ impl ExecutionClient for ScriptedVenue {
         Ok(())
     }
     fn modify(&mut self, order: &Order) -> EngineResult<()> {
+        if self.venue().offline {
+            return Err(nl_core::EngineError::InvalidState("connection lost".into()));
+        }
         self.venue().modified.push(order.clone());
         Ok(())
     }
@@ -112,7 +120,8 @@ fn a_filled_bracket_exit_asks_the_venue_to_cancel_its_sibling() {
     // The take-profit filled: the stop is asked to go, and works until confirmed.
     assert_eq!(venue.venue().cancels, [sl]);
     assert_eq!(e.order(sl).unwrap().status, OrderStatus::Pending);
-    venue.send(ExecutionReport::Cancelled { order_id: sl, timestamp: 0, reason: CancelReason::Oco });
+    // The venue only knows "cancelled"; the kernel keeps why it asked.
+    venue.send(ExecutionReport::Cancelled { order_id: sl, timestamp: 0, reason: CancelReason::User });
     e.process_reports().unwrap();
     assert_eq!(e.order(sl).unwrap().cancel_reason, Some(CancelReason::Oco));
     assert_eq!(e.pending_orders().count(), 0);
@@ -165,7 +174,7 @@ fn reports_that_would_corrupt_the_book_are_refused() {
 fn rule_exits_go_to_the_venue_and_sim_only_settings_are_refused() {
     let venue = ScriptedVenue::default();
     let mut e = engine(&venue);
-    e.set_position_rules(None, Some(PositionRule::StopLoss { pct: 0.02 })).unwrap();
+    e.set_position_rules(None, Some(PositionRule::StopLoss { pct: 0.01 })).unwrap();
     e.begin_bar(0).unwrap();
     let order = id(e.submit_order(OrderRequest::market(AAA, 10.0, OrderSide::Buy)).unwrap());
     e.end_bar().unwrap();
@@ -177,7 +186,9 @@ fn rule_exits_go_to_the_venue_and_sim_only_settings_are_refused() {
         e.begin_bar(b).unwrap();
         e.end_bar().unwrap();
     }
-    // Stop 2% under 102 = 99.96: bar 4's low 97 reaches it; the exit is sent, not filled here.
+    // Stop 1% under 102 = 100.98: bar 3's low 100 reaches it and the exit is
+    // sent; bar 4's low 97 is below it too, but the exit is still working
+    // there (no fill reported), so it is not sent twice.
     let sent = venue.venue().submitted.clone();
     assert_eq!(sent.len(), 2);
     assert_eq!((sent[1].side, sent[1].quantity, sent[1].exit_reason), (OrderSide::Sell, 10.0, ExitReason::StopLoss));
@@ -186,8 +197,85 @@ fn rule_exits_go_to_the_venue_and_sim_only_settings_are_refused() {
     let cfg = EngineConfig { immediate_fill: true, ..EngineConfig::default() };
     let err = Engine::new(cfg, market()).unwrap().set_execution_client(Box::new(ScriptedVenue::default())).unwrap_err();
     assert!(err.to_string().contains("immediate_fill"));
+    let cfg = EngineConfig {
+        allow_short_selling: true,
+        short_cash_policy: nl_engine::account::ShortCashPolicy::LockNotional,
+        ..EngineConfig::default()
+    };
+    let err = Engine::new(cfg, market()).unwrap().set_execution_client(Box::new(ScriptedVenue::default())).unwrap_err();
+    assert!(err.to_string().contains("LOCK_NOTIONAL"));
     let mut late = Engine::new(EngineConfig::default(), market()).unwrap();
     late.begin_bar(0).unwrap();
     assert!(late.set_execution_client(Box::new(ScriptedVenue::default())).is_err());
     assert!(late.process_reports().is_err());
+}
+
+#[test]
+fn one_bad_report_does_not_lose_the_others() {
+    let venue = ScriptedVenue::default();
+    let mut e = engine(&venue);
+    e.begin_bar(0).unwrap();
+    let a = id(e.submit_order(OrderRequest::market(AAA, 10.0, OrderSide::Buy)).unwrap());
+    let b = id(e.submit_order(OrderRequest::market(BBB, 10.0, OrderSide::Buy)).unwrap());
+    venue.fill(a, 10.0, 100.0, 0.0);
+    venue.fill(a, 1.0, 100.0, 0.0); // a duplicate: the order is already filled
+    venue.fill(b, 10.0, 50.0, 0.0);
+    let err = e.process_reports().unwrap_err().to_string();
+    assert!(err.starts_with("1 of 3 execution reports refused (2 applied)"), "{err}");
+    // Both real fills are booked: 10,000 - 1,000 - 500.
+    assert_eq!(e.cash(), 8_500.0);
+    assert_eq!(e.order(b).unwrap().status, OrderStatus::Filled);
+}
+
+#[test]
+fn fills_that_add_up_to_the_order_complete_it() {
+    let venue = ScriptedVenue::default();
+    let cfg = EngineConfig { share_type: nl_core::ShareType::Fractional, ..EngineConfig::default() };
+    let mut e = Engine::new(cfg, market()).unwrap();
+    e.set_execution_client(Box::new(venue.clone())).unwrap();
+    e.begin_bar(0).unwrap();
+    let order = id(e.submit_order(OrderRequest::market(AAA, 1.0, OrderSide::Buy)).unwrap());
+    // 0.7 + 0.3 leaves 5.55e-17 in floating point: that is nothing left.
+    venue.fill(order, 0.7, 100.0, 0.0);
+    venue.fill(order, 0.3, 100.0, 0.0);
+    e.process_reports().unwrap();
+    assert_eq!(e.order(order).unwrap().status, OrderStatus::Filled);
+    assert_eq!(e.pending_orders().count(), 0);
+    // An integer account takes whole units only.
+    let mut whole = engine(&venue);
+    whole.begin_bar(0).unwrap();
+    let order = id(whole.submit_order(OrderRequest::market(AAA, 2.0, OrderSide::Buy)).unwrap());
+    let half = ExecutionReport::Filled { order_id: order, timestamp: 0, quantity: 0.5, price: 100.0, commission: 0.0 };
+    assert!(whole.apply_report(&half).unwrap_err().to_string().contains("not whole units"));
+}
+
+#[test]
+fn an_order_the_venue_never_got_is_rejected_and_a_failed_change_is_not_applied() {
+    let venue = ScriptedVenue::default();
+    let mut e = engine(&venue);
+    e.begin_bar(0).unwrap();
+    let mut limit = OrderRequest::new(AAA, 5.0, OrderSide::Buy, nl_core::OrderType::Limit);
+    limit.limit_price = Some(99.0);
+    let working = id(e.submit_order(limit).unwrap());
+    venue.venue().offline = true;
+    let lost = id(e.submit_order(OrderRequest::market(AAA, 5.0, OrderSide::Buy)).unwrap());
+    let o = e.order(lost).unwrap();
+    assert_eq!(o.status, OrderStatus::Rejected);
+    assert_eq!(o.rejection_reason.as_ref().unwrap().to_string(), "not sent to the venue: connection lost");
+    let change = nl_engine::OrderUpdate { limit_price: Some(98.0), ..Default::default() };
+    assert!(e.update_order(working, change).is_err());
+    assert_eq!(e.order(working).unwrap().limit_price, Some(99.0));
+}
+
+#[test]
+fn an_expired_order_says_which_time_in_force_ran_out() {
+    let venue = ScriptedVenue::default();
+    let mut e = engine(&venue);
+    e.begin_bar(0).unwrap();
+    let mut ioc = OrderRequest::market(AAA, 5.0, OrderSide::Buy);
+    ioc.time_in_force = nl_core::TimeInForce::Ioc;
+    let order = id(e.submit_order(ioc).unwrap());
+    venue.send(ExecutionReport::Expired { order_id: order, timestamp: 0 });
+    e.process_reports().unwrap();
+    assert_eq!(e.order(order).unwrap().cancel_reason, Some(CancelReason::ImmediateOrCancel));
 }

@@ -62,7 +62,7 @@ fn drive(mut e: Engine, streamed: bool, script: &[(u8, u8, f64)]) -> Engine {
             let side = if qty >= 0.0 { OrderSide::Buy } else { OrderSide::Sell };
             let close = BARS[asset as usize][b as usize].3;
             let mut req = OrderRequest::new(asset, qty.abs(), side, OrderType::Market);
-            match kind % 4 {
+            match kind % 5 {
                 1 => {
                     req.order_type = OrderType::Limit;
                     req.limit_price = Some(if side == OrderSide::Buy { close * 0.99 } else { close * 1.01 });
@@ -72,6 +72,12 @@ fn drive(mut e: Engine, streamed: bool, script: &[(u8, u8, f64)]) -> Engine {
                     req.stop_price = Some(if side == OrderSide::Buy { close * 1.01 } else { close * 0.99 });
                 }
                 3 => req.time_in_force = TimeInForce::Day,
+                // A DAY limit far from the market: it rests and expires.
+                4 => {
+                    req.order_type = OrderType::Limit;
+                    req.limit_price = Some(if side == OrderSide::Buy { close * 0.9 } else { close * 1.1 });
+                    req.time_in_force = TimeInForce::Day;
+                }
                 _ => {}
             }
             e.submit_order(req).unwrap();
@@ -120,15 +126,29 @@ fn bad_pushes_are_refused_and_leave_the_feed_as_it_was() {
     // A historical feed cannot be extended.
     let mut h = Engine::new(config(), historical()).unwrap();
     assert!(h.push_bar(0, &rows(0)).is_err());
-    // Borrow fees need the next bar's date at the close.
+    // Borrow fees need the next bar's date at the close, however the engine is made.
     let cfg = EngineConfig { borrow_rate: 0.05, ..config() };
-    assert!(Engine::streamed(cfg, 2, false).is_err());
+    assert!(Engine::streamed(cfg.clone(), 2, false).is_err());
+    assert!(Engine::new(cfg, std::sync::Arc::new(MarketData::streamed(2, false))).is_err());
+    // Sessions come from the bar times.
+    assert!(Engine::streamed(config(), 2, false).unwrap().set_sessions(vec![]).is_err());
+    // Quotes: only on a feed made with them, and valid.
+    let mut quoted = bar(1.0, 1.0, 1.0, 1.0, 0.0);
+    quoted.bid = 0.99;
+    let mut plain = Engine::streamed(config(), 2, false).unwrap();
+    assert!(later(&mut plain, 0, &[(AAA, quoted)]).contains("created without quotes"));
+    let mut with_quotes = Engine::streamed(config(), 2, true).unwrap();
+    quoted.ask = -1.0;
+    assert!(later(&mut with_quotes, 0, &[(AAA, quoted)]).contains("\"ask\" must be finite and > 0"));
+    quoted.ask = 1.01;
+    with_quotes.push_bar(0, &[(AAA, quoted)]).unwrap();
+    assert_eq!(with_quotes.market().bar_at(0).mid, 1.0);
 }
 
 proptest! {
     /// Compared through Debug text, where NaN quote fields are equal.
     #[test]
-    fn streamed_and_historical_runs_agree(script in prop::collection::vec((0u8..4, 0u8..2, -30.0f64..30.0), 0..25)) {
+    fn streamed_and_historical_runs_agree(script in prop::collection::vec((0u8..5, 0u8..2, -30.0f64..30.0), 0..25)) {
         // Historical sessions one per bar, as the streamed feed's UTC days.
         let mut h = Engine::new(config(), historical()).unwrap();
         h.set_sessions((0..5).collect()).unwrap();

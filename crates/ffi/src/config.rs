@@ -228,7 +228,7 @@ mod tests {
             (NlEngineConfig { initial_margin: 1.5, ..d }, "initial_margin must be a number in (0, 1], got 1.5"),
             (NlEngineConfig { short_maintenance_margin: 0.6, ..d },
              "short_maintenance_margin (0.6) must be <= initial_margin (0.5)"),
-            (NlEngineConfig { settlement_delay: 7, ..d }, "settlement_delay must be a whole number of bars in 0..5, got 7"),
+            (NlEngineConfig { settlement_delay: 7, ..d }, "settlement_delay must be a whole number of bars from 0 to 5, got 7"),
             (NlEngineConfig { enforce_margin_calls: true, ..d }, "enforce_margin_calls=True needs a margin account"),
             (NlEngineConfig { execution_mode: 9, ..d }, "9"),
         ];

@@ -452,7 +452,7 @@ impl Engine {
     /// orders stay in the pending list until the pass closes.
     pub(crate) fn cancel_pending_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
         if self.execution_client.is_some() {
-            return self.request_cancels_where(which);
+            return self.request_cancels_where(reason, which);
         }
         let bar = self.current_bar();
         self.book.cancel_pending_where(reason, bar, which);

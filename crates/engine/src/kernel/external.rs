@@ -4,6 +4,7 @@
 
 use nl_core::{
     CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderStatus, Refusal, ShareType,
+    TimeInForce,
 };
 
 use crate::kernel::execute::Execution;
@@ -30,6 +31,12 @@ impl Engine {
                     "{name} simulates a backtest venue's checks and cannot be used with an execution client")));
             }
         }
+        // The locked-collateral ledger resizes covers by free cash, which
+        // would change what a venue already filled.
+        if cfg.short_cash_policy == crate::account::ShortCashPolicy::LockNotional {
+            return Err(EngineError::InvalidArgument(
+                "short_cash_policy=LOCK_NOTIONAL sizes fills itself and cannot be used with an execution client".into()));
+        }
         self.execution_client = Some(client);
         Ok(())
     }
@@ -52,20 +59,34 @@ impl Engine {
             }
         }
         let client = self.execution_client.as_mut().expect("send_to_venue needs an execution client");
-        client.submit(&self.book[id])
+        // An order that never reached the venue is refused with the reason,
+        // not left working where nobody knows of it.
+        if let Err(e) = client.submit(&self.book[id]) {
+            self.reject(id, Refusal::Venue { text: format!("not sent to the venue: {e}") });
+            self.book.remove_pending(id);
+        }
+        Ok(())
     }
 
     /// Asks the venue to cancel every pending order `which` selects (OCO
     /// siblings, the other orders of a reversed asset). They stay working
     /// until the venue confirms.
-    pub(crate) fn request_cancels_where(&mut self, which: impl Fn(&Order) -> bool) {
+    pub(crate) fn request_cancels_where(&mut self, reason: CancelReason, which: impl Fn(&Order) -> bool) {
         let ids: Vec<OrderId> = self.book.pending().filter(|o| which(o)).map(|o| o.id).collect();
         let client = self.execution_client.as_mut().expect("request_cancels_where needs an execution client");
         for id in ids {
             // A failed request leaves the order working; the venue's own
             // report (fill or cancel) settles it either way.
-            let _ = client.cancel(id);
+            if client.cancel(id).is_ok() {
+                self.requested_cancels.insert(id, reason);
+            }
         }
+    }
+
+    /// Sends the changes of a working order; they apply here once sent.
+    pub(crate) fn request_modify(&mut self, order: &Order) -> EngineResult<()> {
+        let client = self.execution_client.as_mut().expect("request_modify needs an execution client");
+        client.modify(order)
     }
 
     /// Polls the execution client and books every report it returned, in
@@ -78,16 +99,23 @@ impl Engine {
         let mut reports = std::mem::take(&mut self.polled_reports);
         reports.clear();
         let polled = client.poll(&mut reports);
-        let mut applied = 0;
-        let result = polled.and_then(|()| {
-            for report in &reports {
-                self.apply_report(report)?;
-                applied += 1;
+        // Every report is applied even when one is refused: the others are
+        // real executions and must not be lost with it.
+        let mut refused = Vec::new();
+        for report in &reports {
+            if let Err(e) = self.apply_report(report) {
+                refused.push(e.to_string());
             }
-            Ok(applied)
-        });
+        }
+        let applied = reports.len() - refused.len();
         self.polled_reports = reports;
-        result
+        polled?;
+        if !refused.is_empty() {
+            return Err(EngineError::InvalidData(format!(
+                "{} of {} execution reports refused ({} applied): {}",
+                refused.len(), applied + refused.len(), applied, refused.join("; "))));
+        }
+        Ok(applied)
     }
 
     /// Books one report. Reports about unknown or no longer working orders,
@@ -113,11 +141,19 @@ impl Engine {
                     return Err(EngineError::InvalidData(format!(
                         "fill of order {id} needs a positive quantity and price and a finite commission, got {quantity} @ {price} (commission {commission})")));
                 }
-                let left = order.quantity - quantity;
-                // A hair over is float noise from the venue's arithmetic.
-                if left < -1e-9 * order.quantity.max(1.0) {
+                let mut left = order.quantity - quantity;
+                // A hair either way is float noise from the venue's arithmetic.
+                let noise = 1e-9 * order.quantity.max(1.0);
+                if left < -noise {
                     return Err(EngineError::InvalidData(format!(
                         "fill of {quantity} for order {id} exceeds the {} it has left", order.quantity)));
+                }
+                if left <= noise {
+                    left = 0.0;
+                }
+                if self.cfg.share_type == ShareType::Integer && quantity.fract() != 0.0 {
+                    return Err(EngineError::InvalidData(format!(
+                        "fill of {quantity} for order {id} is not whole units (share_type=INTEGER)")));
                 }
                 let bar = self.row_in_bar(b, order.asset).map_or(NO_BAR, |row| self.market.bar_at(row));
                 let available = bar.available_size(order.side == nl_core::OrderSide::Buy);
@@ -130,7 +166,7 @@ impl Engine {
                     source: ExecutionPrice::Price,
                     bar,
                     available,
-                    remaining: left.max(0.0),
+                    remaining: left,
                     partial_reason: None,
                 };
                 self.book_execution(id, b, execution);
@@ -139,8 +175,23 @@ impl Engine {
                 let whole = self.cfg.share_type == ShareType::Integer;
                 self.book.mark_rejected(id, reason.clone(), whole);
             }
-            ExecutionReport::Cancelled { reason, .. } => self.book.mark_cancelled(id, *reason, Some(b)),
-            ExecutionReport::Expired { .. } => self.book.mark_cancelled(id, CancelReason::DayExpired, Some(b)),
+            ExecutionReport::Cancelled { reason, .. } => {
+                // A cancel the kernel asked for keeps the kernel's reason
+                // (an OCO sibling, a reversal); the venue knows only "cancelled".
+                let reason = self.requested_cancels.get(&id).copied().unwrap_or(*reason);
+                self.book.mark_cancelled(id, reason, Some(b));
+            }
+            ExecutionReport::Expired { .. } => {
+                let reason = match order.time_in_force {
+                    TimeInForce::Ioc => CancelReason::ImmediateOrCancel,
+                    TimeInForce::Fok => CancelReason::FillOrKill,
+                    _ => CancelReason::DayExpired,
+                };
+                self.book.mark_cancelled(id, reason, Some(b));
+            }
+        }
+        if self.book[id].status != OrderStatus::Pending {
+            self.requested_cancels.remove(&id);
         }
         self.book.drop_closed();
         Ok(())

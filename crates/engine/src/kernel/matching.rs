@@ -1,4 +1,8 @@
-//! Matching passes of the simulated venue: pass order, marks, expiries.
+//! One matching pass: which pending orders a pass visits and in what order
+//! (EXIT_FIRST, FIFO, SEQUENTIAL, PRIORITY), the marks between fills, and
+//! the expiry of IOC/FOK/DAY orders.
+//!
+//! (Run by the kernel for the simulated venue.)
 
 use nl_core::Refusal;
 use std::cmp::Ordering;

@@ -114,12 +114,22 @@ pub struct Engine {
     pub(crate) execution_client: Option<Box<dyn ExecutionClient>>,
     /// Reports polled from `execution_client`, reused between polls.
     pub(crate) polled_reports: Vec<ExecutionReport>,
+    /// Cancels the kernel asked a venue for, with the kernel's reason.
+    pub(crate) requested_cancels: HashMap<OrderId, CancelReason>,
 }
 
 impl Engine {
     pub fn new(cfg: EngineConfig, market: Arc<MarketData>) -> EngineResult<Self> {
         cfg.validate()?;
+        // Borrow fees are charged at a close for the nights until the next
+        // bar, which a streamed feed does not know yet.
+        if market.is_streamed() && cfg.borrow_rate > 0.0 {
+            return Err(EngineError::InvalidArgument(
+                "borrow_rate is not supported on a streamed feed (a close does not know the next bar's date)".into()));
+        }
         let n_assets = market.n_assets();
+        // A streamed feed's trading days are its bars' UTC calendar days.
+        let sessions = market.is_streamed().then(|| market.timestamps().iter().map(|&t| utc_day(t)).collect());
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
             locked_cash: LockedCash::new(cfg.initial_cash, n_assets),
@@ -133,7 +143,7 @@ impl Engine {
             last_price: vec![f64::NAN; n_assets],
             latest_row: vec![(u32::MAX, 0); n_assets],
             volume_consumed: vec![(u32::MAX, 0.0); n_assets],
-            sessions: None,
+            sessions,
             rules: None,
             rules_by_asset: HashMap::new(),
             rule_memory: Default::default(),
@@ -153,6 +163,7 @@ impl Engine {
             open_positions_curve: Vec::new(),
             execution_client: None,
             polled_reports: Vec::new(),
+            requested_cancels: HashMap::new(),
         })
     }
 
@@ -211,15 +222,7 @@ impl Engine {
     /// orders live through the UTC calendar day of the bar they first can
     /// execute on.
     pub fn streamed(cfg: EngineConfig, n_assets: usize, quotes: bool) -> EngineResult<Self> {
-        // Borrow fees are charged at a close for the nights until the next
-        // bar, which a streamed feed does not know yet.
-        if cfg.borrow_rate > 0.0 {
-            return Err(EngineError::InvalidArgument(
-                "borrow_rate is not supported on a streamed feed (a close does not know the next bar's date)".into()));
-        }
-        let mut engine = Self::new(cfg, Arc::new(MarketData::streamed(n_assets, quotes)))?;
-        engine.sessions = Some(Vec::new());
-        Ok(engine)
+        Self::new(cfg, Arc::new(MarketData::streamed(n_assets, quotes)))
     }
 
     /// Appends the next bar of a streamed feed (see `MarketData::push_bar`)
@@ -233,8 +236,13 @@ impl Engine {
         })?;
         let b = market.push_bar(timestamp, rows)?;
         if let Some(sessions) = self.sessions.as_mut() {
-            const NANOS_PER_DAY: i64 = 86_400_000_000_000;
-            sessions.push(timestamp.div_euclid(NANOS_PER_DAY));
+            sessions.push(utc_day(timestamp));
+        }
+        // The previous bar's close could not know this bar's session: DAY
+        // orders expire now, as of that bar (what end_bar does with a
+        // historical feed).
+        if let Phase::AfterBar(prev) = self.phase {
+            self.expire_day_orders(prev);
         }
         Ok(b)
     }
@@ -248,6 +256,9 @@ impl Engine {
     /// Gives every bar its session (trading day) number, non-decreasing;
     /// DAY orders need them.
     pub fn set_sessions(&mut self, sessions: Vec<i64>) -> EngineResult<()> {
+        if self.market.is_streamed() {
+            return Err(EngineError::InvalidState("a streamed feed's sessions come from its bar times".into()));
+        }
         if sessions.len() != self.market.n_bars() {
             return Err(EngineError::InvalidArgument(format!(
                 "sessions has {} entries for {} bars", sessions.len(), self.market.n_bars())));
@@ -525,20 +536,23 @@ impl Engine {
             ..OrderRequest::new(o.asset, o.quantity, o.side, o.order_type)
         };
         merged.validate()?;
-        let o = &mut self.book[id];
-        if update.stop_price.is_some_and(|s| Some(s) != o.stop_price) {
-            o.stop_triggered_bar = None;
+        let mut changed = self.book[id].clone();
+        if update.stop_price.is_some_and(|s| Some(s) != changed.stop_price) {
+            changed.stop_triggered_bar = None;
         }
-        o.quantity = merged.quantity;
-        if o.partial_remainder.is_some() {
-            o.partial_remainder = Some(merged.quantity);
+        changed.quantity = merged.quantity;
+        if changed.partial_remainder.is_some() {
+            changed.partial_remainder = Some(merged.quantity);
         }
-        o.limit_price = merged.limit_price;
-        o.stop_price = merged.stop_price;
-        o.trail_amount = merged.trail_amount;
-        if let Some(client) = self.execution_client.as_mut() {
-            client.modify(&self.book[id])?;
+        changed.limit_price = merged.limit_price;
+        changed.stop_price = merged.stop_price;
+        changed.trail_amount = merged.trail_amount;
+        // At a venue the change applies once it was sent (a send that fails
+        // leaves the order as it was).
+        if self.execution_client.is_some() {
+            self.request_modify(&changed)?;
         }
+        self.book[id] = changed;
         Ok(true)
     }
 
@@ -660,4 +674,10 @@ impl Engine {
         &self.open_positions_curve
     }
 
+}
+
+/// The UTC calendar day (days since 1970-01-01) of `timestamp` (nanoseconds).
+fn utc_day(timestamp: i64) -> i64 {
+    const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+    timestamp.div_euclid(NANOS_PER_DAY)
 }

@@ -1,4 +1,7 @@
-//! Position rules evaluated at the start of a bar; their exits submitted.
+//! Position rules at the start of a bar: deferred (next-open) rule exits are
+//! sent and filled first, then every rule-governed position is evaluated on
+//! this bar's OHLC and triggered rules send market exits that fill in this
+//! bar's first pass at the rule's price (ml4t-backtest's order of steps).
 
 use nl_core::{AssetId, BarIndex, EngineResult, ExecutionMode, OrderSide, OrderType, StopLevelBasis};
 use crate::kernel::{DeferredExit, Engine, OrderRequest, SubmitOutcome};
@@ -71,6 +74,14 @@ impl Engine {
             let id = self.book.pending_ids()[i];
             let o = &self.book[id];
             if o.status == nl_core::OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
+                if self.execution_client.is_some() {
+                    // At a venue the smaller size is a request; a send that
+                    // fails leaves the order as the venue has it.
+                    let smaller = nl_core::Order { quantity: held.abs(), ..o.clone() };
+                    if self.request_modify(&smaller).is_err() {
+                        continue;
+                    }
+                }
                 self.book[id].quantity = held.abs();
             }
         }
@@ -110,6 +121,12 @@ impl Engine {
                 low_water_mark: pos.low_water_mark,
             };
             let held = pos.quantity;
+            // At a venue a rule's exit may still be working (its fill not yet
+            // reported): the rule does not fire again meanwhile.
+            if self.execution_client.is_some()
+                && self.book.pending().any(|o| o.asset == asset && o.exit_reason != nl_core::ExitReason::Signal) {
+                continue;
+            }
             let Some(rule) = rule_for(&self.rules, &self.rules_by_asset, asset) else { continue };
             let RuleAction::Exit { reason, detail, fill_price, defer, fraction } =
                 rule.evaluate(&state, settings, &mut self.rule_memory)?

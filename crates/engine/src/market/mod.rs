@@ -414,6 +414,22 @@ impl MarketData {
                 return Err(EngineError::InvalidData(format!(
                     "column \"volume\" must be finite and >= 0: got {} for asset {asset} at {timestamp}", bar.volume)));
             }
+            let quoted = [("vwap", bar.vwap, false), ("bid", bar.bid, false), ("ask", bar.ask, false),
+                ("mid", bar.mid, false), ("bid_size", bar.bid_size, true), ("ask_size", bar.ask_size, true)];
+            for (col, v, is_size) in quoted {
+                if v.is_nan() {
+                    continue;
+                }
+                if !self.has_quotes {
+                    return Err(EngineError::InvalidData(format!(
+                        "column {col:?} given for asset {asset} at {timestamp}, but the feed was created without quotes")));
+                }
+                if !(v.is_finite() && (v > 0.0 || is_size && v == 0.0)) {
+                    let want = if is_size { "finite and >= 0" } else { "finite and > 0" };
+                    return Err(EngineError::InvalidData(format!(
+                        "column {col:?} must be {want}: got {v} for asset {asset} at {timestamp}")));
+                }
+            }
         }
         let first = self.n_rows();
         for (asset, bar) in rows {
@@ -450,6 +466,11 @@ impl MarketData {
         }
         self.timestamps = timestamps;
         Ok(())
+    }
+
+    /// Every bar's timestamp (nanoseconds); empty when the feed has none.
+    pub fn timestamps(&self) -> &[i64] {
+        &self.timestamps
     }
 
     /// The timestamp (nanoseconds) of bar `b`, when the feed has timestamps.

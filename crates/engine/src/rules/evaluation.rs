@@ -1,7 +1,4 @@
-//! Position rules at the start of a bar: deferred (next-open) rule exits are
-//! sent and filled first, then every rule-governed position is evaluated on
-//! this bar's OHLC and triggered rules send market exits that fill in this
-//! bar's first pass at the rule's price (ml4t-backtest's order of steps).
+//! Which rule governs a position (the global rule or an asset's override).
 
 use std::collections::HashMap;
 

@@ -1,6 +1,7 @@
-//! Executing one order on one bar: trigger and price checks, account checks
-//! (with partial fills when allowed), volume limits, impact, slippage and
-//! commission, then booking the fill and its consequences (OCO, reversals).
+//! What the simulated venue decides about one order on one bar: where it
+//! triggers and at what base price (`Trigger`), how a fill is priced
+//! (`FillPricing`), and whether a price respects the order's limit. The
+//! kernel's `kernel/execute.rs` runs the stages and books the fill.
 
 use nl_core::{
     AssetId, EngineResult, ExecutionPrice, OrderSide,
