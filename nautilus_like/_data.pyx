@@ -1,4 +1,6 @@
-# cython: language_level=3
+# cython: language_level=3, nonecheck=True
+# (nonecheck: a view made with `cls.__new__(cls)` has no MarketView; using it
+# raises AttributeError instead of reading through a null pointer.)
 """The `data` mapping a strategy receives, read lazily from the feed's columns.
 
 `data["AAPL"]["close"]` and `data["AAPL"]["signals"]["x"]` read straight from
@@ -263,7 +265,8 @@ cdef class BarData:
 
     cdef bint c_has_quotes(self) noexcept:
         """Whether the feed has bid and ask columns (a row may still lack them: NaN)."""
-        return self._view.quote_ptr[QUOTE_BID] is not NULL and self._view.quote_ptr[QUOTE_ASK] is not NULL
+        return (self._view is not None and self._view.quote_ptr[QUOTE_BID] is not NULL
+                and self._view.quote_ptr[QUOTE_ASK] is not NULL)
 
     cdef double _quote(self, int field, Py_ssize_t i) except? -1.0:
         cdef Py_ssize_t r = self._row(i)
