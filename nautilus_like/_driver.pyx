@@ -400,7 +400,6 @@ def collect_results(EngineState state):
     cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i, n_curve = 0
     check(ffi.nl_engine_counts(e, &n_orders, &n_pending, &n_fills, &n_trades))
 
-    cdef ffi.NlFill f
     fills = {k: np.empty(n_fills, dtype=d) for k, d in (
         ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
         ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
@@ -420,18 +419,8 @@ def collect_results(EngineState state):
     cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
     cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
     cdef unsigned int[:] f_why = fills["exit_reason"]
-    for i in range(n_fills):
-        check(ffi.nl_engine_fill(e, i, &f))
-        f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
-        f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
-        f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
-        f_exit[i] = f.is_exit
-        f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
-        f_trig[i] = f.stop_triggered_bar
-        f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size; f_asz[i] = f.ask_size
-        f_why[i] = f.exit_reason
 
-    cdef ffi.NlTrade t
+    cdef ffi.NlTrade* t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
                     "entry_slippage", "exit_slippage", "mfe", "mae", "entry_available_size",
                     "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
@@ -449,16 +438,49 @@ def collect_results(EngineState state):
     cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"], t_why = trades["exit_reason"]
     trades["exit_order_id"] = np.empty(n_trades, dtype=np.uint64)
     cdef unsigned long long[:] t_xo = trades["exit_order_id"]
-    for i in range(n_trades):
-        check(ffi.nl_engine_trade(e, i, &t))
-        t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
-        t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
-        t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
-        t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
-        t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
-        t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
-        t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
-        t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
+
+    # Fills and trades come in chunks: one engine call per chunk, not per row.
+    cdef size_t chunk = 4096, start = 0, got = 0
+    cdef ffi.NlFill* fbuf = <ffi.NlFill*>PyMem_Malloc(chunk * sizeof(ffi.NlFill))
+    cdef ffi.NlTrade* tbuf = <ffi.NlTrade*>PyMem_Malloc(chunk * sizeof(ffi.NlTrade))
+    cdef ffi.NlFill* f
+    try:
+        if fbuf is NULL or tbuf is NULL:
+            raise MemoryError()
+        while start < n_fills:
+            check(ffi.nl_engine_fills_range(e, start, fbuf, min(chunk, n_fills - start), &got))
+            if got == 0:
+                raise RuntimeError(f"the engine counted {n_fills} fills but returned {start}")
+            for i in range(start, start + got):
+                f = &fbuf[i - start]
+                f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
+                f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
+                f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
+                f_exit[i] = f.is_exit
+                f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
+                f_trig[i] = f.stop_triggered_bar
+                f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size
+                f_asz[i] = f.ask_size; f_why[i] = f.exit_reason
+            start += got
+        start = 0
+        while start < n_trades:
+            check(ffi.nl_engine_trades_range(e, start, tbuf, min(chunk, n_trades - start), &got))
+            if got == 0:
+                raise RuntimeError(f"the engine counted {n_trades} trades but returned {start}")
+            for i in range(start, start + got):
+                t = &tbuf[i - start]
+                t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
+                t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
+                t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
+                t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
+                t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
+                t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
+                t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
+                t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
+            start += got
+    finally:
+        PyMem_Free(fbuf)
+        PyMem_Free(tbuf)
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p
@@ -501,16 +523,19 @@ def collect_results(EngineState state):
         cash_v[i] = cash[i]
         open_v[i] = n_open[i]
 
-    cdef ffi.NlOrder o
     statuses = np.empty(n_orders, dtype=np.uint32)
+    has_detail = np.zeros(n_orders, dtype=np.uint8)
     cdef unsigned int[:] st_v = statuses
+    cdef unsigned char[:] detail_v = has_detail
+    if n_orders:
+        check(ffi.nl_engine_order_statuses(e, 1, &st_v[0], &detail_v[0], n_orders, &got))
+        if got != n_orders:
+            raise RuntimeError(f"the engine counted {n_orders} orders but returned {got}")
     # Rule exits' descriptions ("stop_loss_5.0%"), by order id.
     exit_details = {}
     cdef char* detail = NULL
     for i in range(n_orders):
-        check(ffi.nl_engine_order(e, i + 1, &o))
-        st_v[i] = o.status
-        if o.has_exit_detail:
+        if detail_v[i]:
             check(ffi.nl_engine_order_exit_detail(e, i + 1, &detail))
             text = take_string(detail)
             if text is not None:
