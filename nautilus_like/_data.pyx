@@ -183,19 +183,7 @@ cdef class MarketView:
     cdef double signal_double(self, Py_ssize_t col, Py_ssize_t row):
         """A signal as a double: NaN if the row has no signals row, the value is
         null, or it is not a number."""
-        if col < 0 or col >= self.n_sig or not _row_has_signals(self, row):
-            return NAN
-        cdef int kind = self.sig_kind[col]
-        if kind == KIND_F64:
-            return (<const double*>self.sig_ptr[col])[row]
-        if kind == KIND_I64:
-            return <double>(<const int64_t*>self.sig_ptr[col])[row]
-        if kind == KIND_BOOL:
-            return 1.0 if (<const uint8_t*>self.sig_ptr[col])[row] != 0 else 0.0
-        value = self.sig_objects[col][row]
-        if isinstance(value, (int, float)):
-            return <double>value
-        return NAN
+        return _signal_double(self, col, row)
 
     cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row):
         cdef int kind = self.sig_kind[col]
@@ -212,6 +200,30 @@ cdef inline bint _row_has_signals(MarketView v, Py_ssize_t row):
     return v.has_signals is NULL or v.has_signals[row] != 0
 
 
+cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    # Inlined into BarData.c_signal: the per-row path of a Cython strategy.
+    if col < 0 or col >= v.n_sig or not _row_has_signals(v, row):
+        return NAN
+    cdef int kind = v.sig_kind[col]
+    if kind == KIND_F64:
+        return (<const double*>v.sig_ptr[col])[row]
+    if kind == KIND_I64:
+        return <double>(<const int64_t*>v.sig_ptr[col])[row]
+    if kind == KIND_BOOL:
+        return 1.0 if (<const uint8_t*>v.sig_ptr[col])[row] != 0 else 0.0
+    value = v.sig_objects[col][row]
+    if isinstance(value, (int, float)):
+        return <double>value
+    return NAN
+
+
+cdef inline Py_ssize_t _checked_row(BarData d, Py_ssize_t i) except -1:
+    """The column row of `d`'s row `i`; IndexError outside 0 .. c_size() - 1."""
+    if i < 0 or i >= d.end - d.start:
+        raise IndexError(f"row {i} out of range 0..{d.end - d.start - 1} at bar {d._bar}")
+    return d.start + i
+
+
 cdef class BarData:
     """`{asset: bar}` for one timestamp; only assets with a row then appear."""
 
@@ -226,33 +238,31 @@ cdef class BarData:
         return self._bar
 
     cdef Py_ssize_t _row(self, Py_ssize_t i) except -1:
-        if i < 0 or i >= self.end - self.start:
-            raise IndexError(f"row {i} out of range 0..{self.end - self.start - 1} at bar {self._bar}")
-        return self.start + i
+        return _checked_row(self, i)
 
     cdef uint32_t c_asset(self, Py_ssize_t i) except? 0xFFFFFFFF:
         """Asset id of row `i`: the id `Broker.c_asset(name)` returns for it."""
-        return self._view.cols.asset[self._row(i)]
+        return self._view.cols.asset[_checked_row(self, i)]
 
     cdef double c_open(self, Py_ssize_t i) except? -1.0:
         """Open of row `i`."""
-        return self._view.cols.open[self._row(i)]
+        return self._view.cols.open[_checked_row(self, i)]
 
     cdef double c_high(self, Py_ssize_t i) except? -1.0:
         """High of row `i`."""
-        return self._view.cols.high[self._row(i)]
+        return self._view.cols.high[_checked_row(self, i)]
 
     cdef double c_low(self, Py_ssize_t i) except? -1.0:
         """Low of row `i`."""
-        return self._view.cols.low[self._row(i)]
+        return self._view.cols.low[_checked_row(self, i)]
 
     cdef double c_close(self, Py_ssize_t i) except? -1.0:
         """Close of row `i`."""
-        return self._view.cols.close[self._row(i)]
+        return self._view.cols.close[_checked_row(self, i)]
 
     cdef double c_volume(self, Py_ssize_t i) except? -1.0:
         """Volume of row `i`."""
-        return self._view.cols.volume[self._row(i)]
+        return self._view.cols.volume[_checked_row(self, i)]
 
     cdef Py_ssize_t c_signal_column(self, str name) except -2:
         """Column id of signal `name` for `c_signal`, or -1 when the feed has none."""
@@ -261,7 +271,7 @@ cdef class BarData:
     cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col) except? -1.0:
         """Signal `col` of row `i` as a double: NaN when `col` is -1, the row has
         no signals row, the value is null or not a number (bools are 0/1)."""
-        return self._view.signal_double(col, self._row(i))
+        return _signal_double(self._view, col, _checked_row(self, i))
 
     cdef bint c_has_quotes(self) noexcept:
         """Whether the feed has bid and ask columns (a row may still lack them: NaN)."""
@@ -269,7 +279,7 @@ cdef class BarData:
                 and self._view.quote_ptr[QUOTE_ASK] is not NULL)
 
     cdef double _quote(self, int field, Py_ssize_t i) except? -1.0:
-        cdef Py_ssize_t r = self._row(i)
+        cdef Py_ssize_t r = _checked_row(self, i)
         cdef const double* col = self._view.quote_ptr[field]
         return NAN if col is NULL else col[r]
 
