@@ -1,6 +1,6 @@
-"""ml4t-backtest 0.2.0 vs nautilus_like on one deterministic workload.
+"""ml4t-backtest 0.2.0 and vectorbt vs nautilus_like on one deterministic workload.
 
-    /work/venv312/bin/python benchmarks/compare_ml4t.py                 # 2520 bars x 100 assets, 3 repeats
+    .venv312/bin/python benchmarks/compare_ml4t.py      # 2520 bars x 100 assets (W1), 3 interleaved rounds
     python benchmarks/compare_ml4t.py --bars 1000 --assets 10 --repeats 1
 
 Workloads (``--workload``):
@@ -24,7 +24,18 @@ Engines, each run in a fresh subprocess (so peak RSS is per engine and run):
 * ``ml4t``         ml4t-backtest with a plain Python strategy (skipped if not importable)
 * ``nl-python``    nautilus_like with the same plain Python strategy
 * ``nl-cython``    nautilus_like with examples/cython_strategy (a ``cdef class``
-                   using the Broker's C API), compiled once by this script
+                   using the public cimport API), compiled once by this script
+* ``vectorbt``     vectorbt's ``Portfolio.from_signals`` (skipped if not importable;
+                   ``pip install -e ".[bench]"``): the same rule as arrays. Entries
+                   are ``signal > 0.5`` and exits ``signal < -0.5``, shifted one bar
+                   and priced at that bar's open (= our next-bar open), 10 shares,
+                   fees 0.1%, long only, no accumulation, one cash pool
+                   (``group_by=True, cash_sharing=True``). Timed: the
+                   ``from_signals`` call after a warm-up call on the same arrays
+                   (numba compiles on the first call; that time is reported as
+                   "feed s" together with the long-to-wide pivot). Its conventions
+                   differ (orders instead of fills, its own record layout), so
+                   it is compared by order count and final value only.
 
 Only ``Engine.run()`` is timed; the feed build (``DataFeed(...)``) and the engine
 construction are reported separately. Peak RSS is the child's
@@ -51,11 +62,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DIR = ROOT / "examples" / "cython_strategy"
 SEED = 20240521
 FILL_COLUMNS = ["asset", "side", "quantity", "price", "commission"]
-ENGINES = ("ml4t", "nl-python", "nl-cython")
+ENGINES = ("ml4t", "nl-python", "nl-cython", "vectorbt")
 LABELS = {
     "ml4t": "ml4t-backtest (Python strategy)",
     "nl-python": "nautilus_like (Python strategy)",
     "nl-cython": "nautilus_like (Cython cdef strategy)",
+    "vectorbt": "vectorbt Portfolio.from_signals",
 }
 
 
@@ -150,12 +162,16 @@ def resting_strategy(base: type, order_type: type) -> type:
     return RestingOrders
 
 
-def ml4t_available() -> bool:
-    """Whether `import ml4t.backtest` works, checked in a subprocess: importing it
+def importable(module: str) -> bool:
+    """Whether `import <module>` works, checked in a subprocess: importing it
     here would grow the parent (~120 MB), and every child's ru_maxrss starts from
     the parent's RSS at fork."""
-    proc = subprocess.run([sys.executable, "-c", "import ml4t.backtest"], capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
     return proc.returncode == 0
+
+
+def ml4t_available() -> bool:
+    return importable("ml4t.backtest")
 
 
 # ------------------------------------------------------------------------- child run
@@ -198,6 +214,13 @@ def _setup(engine: str, prices, signals, cython_dir: str | None, workload: str =
     return feed, strategy, cfg, nl.Engine, time.perf_counter() - t0
 
 
+def _cpu_s() -> float:
+    """This process's user + system CPU seconds: less sensitive than wall time to
+    other processes competing for the cores (not to cache or SMT sharing)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _vm_hwm_mb() -> float | None:
     """This process's own peak RSS from /proc (VmHWM; reset at exec), as a cross-check."""
     try:
@@ -209,7 +232,44 @@ def _vm_hwm_mb() -> float | None:
     return None
 
 
+def run_vectorbt_child(args) -> None:
+    """The W1 rule through vectorbt's `Portfolio.from_signals` (see the module doc)."""
+    import numpy as np
+    import vectorbt as vbt
+
+    prices, signals = make_workload(args.bars, args.assets)
+    t0 = time.perf_counter()
+    wide = {c: prices.pivot(on="asset", index="timestamp", values=c).drop("timestamp").to_numpy()
+            for c in ("open", "close")}
+    sig = signals.pivot(on="asset", index="timestamp", values="signal").drop("timestamp").to_numpy()
+    # Decided on bar t, executed at bar t+1's open: shift the decisions one bar.
+    entries = np.zeros_like(sig, dtype=bool)
+    exits = np.zeros_like(sig, dtype=bool)
+    entries[1:] = sig[:-1] > 0.5
+    exits[1:] = sig[:-1] < -0.5
+    kwargs = dict(close=wide["close"], entries=entries, exits=exits, price=wide["open"], size=10.0,
+                  size_type="amount", fees=0.001, init_cash=10_000_000.0, direction="longonly",
+                  accumulate=False, group_by=True, cash_sharing=True, freq="1D")
+    vbt.Portfolio.from_signals(**kwargs)  # numba compiles here
+    feed_s = time.perf_counter() - t0
+    c0 = _cpu_s()
+    t0 = time.perf_counter()
+    pf = vbt.Portfolio.from_signals(**kwargs)
+    run_s = time.perf_counter() - t0
+    cpu_s = _cpu_s() - c0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    Path(args.out).write_text(json.dumps({
+        "engine": args.child, "run_s": run_s, "cpu_s": cpu_s, "feed_s": feed_s, "init_s": 0.0,
+        "rss_mb": rss_mb, "vm_hwm_mb": _vm_hwm_mb(), "fills": int(pf.orders.count()),
+        "final_equity": float(pf.final_value()), "order_types": {"market": int(pf.orders.count())},
+        "python": sys.version.split()[0],
+    }))
+
+
 def run_child(args) -> None:
+    if args.child == "vectorbt":
+        run_vectorbt_child(args)
+        return
     prices, signals = make_workload(args.bars, args.assets)
     feed, strategy, cfg, engine_cls, feed_s = _setup(args.child, prices, signals, args.cython_dir, args.workload)
     t0 = time.perf_counter()
@@ -223,12 +283,15 @@ def run_child(args) -> None:
         t0 = time.perf_counter()
         result = prof.runcall(engine.run)
         run_s = time.perf_counter() - t0
+        cpu_s = float("nan")
         prof.dump_stats(args.profile)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     else:
+        c0 = _cpu_s()
         t0 = time.perf_counter()
         result = engine.run()
         run_s = time.perf_counter() - t0
+        cpu_s = _cpu_s() - c0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     hwm_mb = _vm_hwm_mb()
     fills = result.to_fills_dataframe().select(FILL_COLUMNS)
@@ -239,7 +302,7 @@ def run_child(args) -> None:
         order_types[key] = order_types.get(key, 0) + 1
     fills.write_parquet(args.out + ".fills.parquet")
     Path(args.out).write_text(json.dumps({
-        "engine": args.child, "run_s": run_s, "feed_s": feed_s, "init_s": init_s,
+        "engine": args.child, "run_s": run_s, "cpu_s": cpu_s, "feed_s": feed_s, "init_s": init_s,
         "rss_mb": rss_mb, "vm_hwm_mb": hwm_mb, "fills": fills.height, "final_equity": final_equity,
         "order_types": order_types,
         "python": sys.version.split()[0],
@@ -264,6 +327,14 @@ def _compare(ref_name: str, ref: dict, other_name: str, other: dict, tmp: Path) 
     import polars as pl
 
     problems = []
+    if other_name == "vectorbt":
+        # No fill table in our layout: its order count and final value must agree.
+        if other["fills"] != ref["fills"]:
+            problems.append(f"vectorbt: {other['fills']} orders vs {ref['fills']} fills for {ref_name}")
+        ea, eb = ref["final_equity"], other["final_equity"]
+        if abs(ea - eb) > 1e-9 * max(abs(ea), abs(eb)):
+            problems.append(f"vectorbt: final value {eb!r} vs {ea!r} for {ref_name}")
+        return problems
     a = pl.read_parquet(tmp / f"{ref_name}.0.json.fills.parquet")
     b = pl.read_parquet(tmp / f"{other_name}.0.json.fills.parquet")
     if a.height != b.height:
@@ -311,8 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     for e in engines:
         if e not in ENGINES:
             ap.error(f"unknown engine {e!r}")
-    if args.workload == "resting" and "nl-cython" in engines:
-        engines.remove("nl-cython")  # the Cython example implements the signal rule only
+    if args.workload == "resting":
+        # The Cython example and the vectorbt arrays implement the signal rule only.
+        engines = [e for e in engines if e not in ("nl-cython", "vectorbt")]
+    if "vectorbt" in engines and not importable("vectorbt"):
+        print("vectorbt is not importable (pip install -e \".[bench]\"): skipping it.\n")
+        engines.remove("vectorbt")
     if "ml4t" in engines and not ml4t_available():
         print(f"ml4t-backtest is not importable with Python {sys.version.split()[0]} "
               f"(it needs >= 3.12): skipping it, running nautilus_like only.\n")
@@ -335,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compiled {so.name} into {cython_dir} in {time.perf_counter() - t0:.1f} s")
 
     events = args.bars * args.assets
+    print(f"engines (interleaved per round): {', '.join(engines)}")
     print(f"workload {args.workload!r}: {args.bars} bars x {args.assets} assets = {events:,} events, seed {SEED}, "
           f"{args.repeats} repeat(s), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
 
@@ -349,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             for e in engines:
                 res = _spawn(e, args, tmp / f"{e}.{r}.json", cython_dir)
                 runs.setdefault(e, []).append(res)
-                print(f"  run {r + 1}/{args.repeats} {e:10s} run {res['run_s']:8.3f} s  feed {res['feed_s']:.3f} s  "
+                print(f"  run {r + 1}/{args.repeats} {e:10s} run {res['run_s']:8.3f} s  cpu {res['cpu_s']:8.3f} s  feed {res['feed_s']:.3f} s  "
                       f"rss {res['rss_mb']:7.1f} MB (VmHWM {res['vm_hwm_mb'] or 0:.1f})  fills {res['fills']}  equity {res['final_equity']:.2f}",
                       flush=True)
 
@@ -359,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             summary[e] = {
                 "run_s": statistics.median(x["run_s"] for x in rs),
                 "run_s_all": [x["run_s"] for x in rs],
+                "cpu_s": statistics.median(x["cpu_s"] for x in rs),
                 "feed_s": statistics.median(x["feed_s"] for x in rs),
                 "init_s": statistics.median(x["init_s"] for x in rs),
                 "rss_mb": statistics.median(x["rss_mb"] for x in rs),
@@ -379,18 +456,22 @@ def main(argv: list[str] | None = None) -> int:
             problems += _compare(ref, summary[ref], e, summary[e], tmp)
 
     base = summary.get("ml4t")
-    header = (f"{'engine':38s} {'run s':>9s} {'events/s':>12s} {'feed s':>7s} {'init s':>7s} "
-              f"{'peak RSS MB':>11s} {'fills':>7s} {'final equity':>16s} {'speed vs ml4t':>13s} {'RSS vs ml4t':>11s}")
+    header = (f"{'engine':38s} {'run s':>9s} {'cpu s':>8s} {'events/s':>12s} {'feed s':>7s} {'init s':>7s} "
+              f"{'peak RSS MB':>11s} {'fills':>7s} {'final equity':>16s} {'speed vs ml4t':>13s} "
+              f"{'(cpu)':>7s} {'RSS vs ml4t':>11s}")
     print()
     print(header)
     print("-" * len(header))
     for e in engines:
         s = summary[e]
         speed = f"{base['run_s'] / s['run_s']:.1f}x" if base else "n/a"
+        cpu_speed = f"{base['cpu_s'] / s['cpu_s']:.1f}x" if base else "n/a"
         rss = f"{s['rss_mb'] / base['rss_mb']:.2f}" if base else "n/a"
-        print(f"{LABELS[e]:38s} {s['run_s']:9.4f} {events / s['run_s']:12,.0f} {s['feed_s']:7.3f} "
+        print(f"{LABELS[e]:38s} {s['run_s']:9.4f} {s['cpu_s']:8.4f} {events / s['run_s']:12,.0f} {s['feed_s']:7.3f} "
               f"{s['init_s']:7.3f} {s['rss_mb']:11.1f} {s['fills']:7d} {s['final_equity']:16,.2f} "
-              f"{speed:>13s} {rss:>11s}")
+              f"{speed:>13s} {cpu_speed:>7s} {rss:>11s}")
+    print("(run s, cpu s: medians of the interleaved rounds; speed from run s, (cpu) from cpu s;"
+          " events = bars x assets)")
     print()
     for e in engines:
         types = summary[e]["order_types"]
@@ -401,8 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     identical = not problems
     if len(engines) > 1:
+        exact = [e for e in engines if e != "vectorbt"]
         print(f"fills (asset, side, quantity, price, commission) and final equity identical across "
-              f"{', '.join(engines)}: {'YES' if identical else 'NO'}")
+              f"{', '.join(exact)}" + (" (vectorbt: order count = fill count and final value equal)"
+                                        if "vectorbt" in engines else "") + f": {'YES' if identical else 'NO'}")
     for p in problems:
         print("  MISMATCH:", p)
 
@@ -410,14 +493,24 @@ def main(argv: list[str] | None = None) -> int:
     if base:
         if "nl-python" in summary:
             sp = base["run_s"] / summary["nl-python"]["run_s"]
-            targets.append((f"nl-python >= 30x faster than ml4t ({sp:.1f}x)", sp >= 30))
+            cp = base["cpu_s"] / summary["nl-python"]["cpu_s"]
+            targets.append((f"nl-python >= 45x faster than ml4t ({sp:.1f}x; by CPU time {cp:.1f}x)", sp >= 45))
         if "nl-cython" in summary:
             sp = base["run_s"] / summary["nl-cython"]["run_s"]
-            targets.append((f"nl-cython >= 150x faster than ml4t ({sp:.1f}x)", sp >= 150))
+            cp = base["cpu_s"] / summary["nl-cython"]["cpu_s"]
+            targets.append((f"nl-cython >= 200x faster than ml4t ({sp:.1f}x; by CPU time {cp:.1f}x)", sp >= 200))
         for e in engines[1:]:
+            if e == "vectorbt":
+                continue
             ratio = summary[e]["rss_mb"] / base["rss_mb"]
             targets.append((f"{e} peak RSS <= 0.5 x ml4t ({ratio:.2f})", ratio <= 0.5))
         targets.append(("identical fills and final equity", identical))
+    if "nl-cython" in summary and "vectorbt" in summary:
+        r = summary["nl-cython"]["run_s"] / summary["vectorbt"]["run_s"]
+        rc = summary["nl-cython"]["cpu_s"] / summary["vectorbt"]["cpu_s"]
+        targets.append((f"nl-cython not slower than vectorbt from_signals ({r:.2f}x its time; "
+                        f"by CPU time {rc:.2f}x)", r <= 1.0))
+    if targets:
         print("\ntargets:")
         for text, ok in targets:
             print(f"  [{'PASS' if ok else 'MISS'}] {text}")

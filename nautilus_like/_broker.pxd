@@ -1,15 +1,19 @@
 # cython: language_level=3
-"""The Broker's C-level API, for strategies written in Cython.
+"""The Broker's declarations; its C-level API (the `c_*` methods) is public
+through `from nautilus_like cimport Broker` (see nautilus_like/__init__.pxd).
 
-A `cdef class` strategy that types its `broker` argument as `Broker` can call
-these without building Python objects:
+A `cdef class` strategy that types its `broker` argument as `Broker` calls
+these without building Python objects; every error (an unknown asset id, a
+non-finite quantity, a missing price) raises the same Python exception as the
+Python API:
 
     cdef uint32_t a = broker.c_asset("AAPL")       # once, e.g. in on_start
     if broker.c_position(a) == 0:
-        broker.c_submit(a, 10.0, ORDER_SIDE_BUY)    # market order; returns its id (0: none)
+        broker.c_buy(a, 10.0)                       # market order; returns its id (0: none)
 """
 
 from libc.stdint cimport uint32_t, uint64_t
+from nautilus_like cimport _ffi as ffi
 from nautilus_like._ffi cimport NlEngine
 from nautilus_like._model cimport EngineState, Order
 
@@ -18,6 +22,9 @@ cdef class Broker:
     cdef readonly EngineState _state
     cdef NlEngine* _engine
     cdef dict _index
+    # get_position's views by asset id, reused while the position (serial) is the same.
+    cdef list _positions
+    cdef uint64_t* _serials
 
     cdef uint32_t _memory_slot(self, object rule) except? 0xFFFFFFFF
 
@@ -29,7 +36,23 @@ cdef class Broker:
     cpdef double get_cash(self) except? -1.0
     cpdef double get_account_value(self) except? -1.0
 
-    # Fast path: asset ids instead of names, floats instead of objects.
+    cdef object _trade(self, ffi.NlTrade* t)
+
+    # The public C API: asset ids instead of names, floats instead of objects.
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF
-    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0
     cdef double c_position(self, uint32_t asset) except? -1.0
+    cdef double c_cash(self) except? -1.0
+    cdef double c_equity(self) except? -1.0
+    cdef double c_last_price(self, uint32_t asset) except? -1.0
+    cdef uint64_t c_buy(self, uint32_t asset, double quantity) except? 0
+    cdef uint64_t c_sell(self, uint32_t asset, double quantity) except? 0
+    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side,
+                           uint32_t order_type=*, double limit_price=*, double stop_price=*,
+                           uint32_t time_in_force=*) except? 0
+    cdef uint64_t c_submit_trailing_stop(self, uint32_t asset, double quantity, uint32_t side,
+                                         double trail_amount, uint32_t time_in_force=*) except? 0
+    cdef uint64_t c_submit_bracket(self, uint32_t asset, double quantity, uint32_t side,
+                                   double take_profit, double stop_loss, uint64_t* out_ids,
+                                   uint32_t entry_type=*, double entry_limit=*) except? 0
+    cdef bint c_cancel(self, uint64_t order_id) except -1
+    cdef int c_order_status(self, uint64_t order_id) except -1

@@ -189,6 +189,14 @@ cdef class Broker:
         self._state = <EngineState>state
         self._engine = self._state.engine
         self._index = self._state.asset_index
+        cdef Py_ssize_t n = len(self._state.asset_names)
+        self._positions = [None] * n
+        self._serials = <uint64_t*>PyMem_Malloc(max(1, n) * sizeof(uint64_t))
+        if self._serials is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self._serials)
 
     # ------------------------------------------------------------------ orders
 
@@ -312,15 +320,6 @@ cdef class Broker:
             self._engine, _order_number(order_id), q, _update_arg("limit_price", limit_price),
             _update_arg("stop_price", stop_price), _update_arg("trail_amount", trail_amount), &done))
         return done != 0
-
-    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side) except? 0:
-        """Market order from C; returns its id, or 0 when the quantity is
-        practically zero and no order was created."""
-        cdef uint64_t order_id = 0
-        cdef uint32_t outcome = 0
-        check(ffi.nl_engine_submit_order(self._engine, asset, quantity, side, ffi.ORDER_TYPE_MARKET,
-                                         NAN, NAN, NAN, 0, ffi.TIME_IN_FORCE_GTC, &order_id, &outcome))
-        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
 
     def buy(self, asset, shares=None, contracts=None, amount=None, dollars=None,
             order_type=OrderType.MARKET, limit_price=None):
@@ -533,14 +532,26 @@ cdef class Broker:
     # --------------------------------------------------------------- positions
 
     cpdef object get_position(self, object asset):
-        """The open `Position` in `asset`, or `None` when flat (or unknown)."""
+        """The open `Position` in `asset`, or `None` when flat (or unknown).
+
+        While the same position stays open, every call returns the same live
+        view (as ml4t-backtest returns its one `Position` object)."""
         cdef object idx = self._index.get(asset)
         if idx is None:
             return None
+        cdef uint32_t a = <uint32_t>idx
         cdef ffi.NlPosition p
         cdef uint8_t found = 0
-        check(ffi.nl_engine_position(self._engine, <uint32_t>idx, &p, &found))
-        return position_from(self._state, &p) if found else None
+        check(ffi.nl_engine_position(self._engine, a, &p, &found))
+        if not found:
+            return None
+        cached = self._positions[a]
+        if cached is not None and self._serials[a] == p.serial:
+            return cached
+        pos = position_from(self._state, &p)
+        self._positions[a] = pos
+        self._serials[a] = p.serial
+        return pos
 
     def get_positions(self):
         """`{asset: Position}` for every open position, in the order they were opened."""
@@ -557,16 +568,126 @@ cdef class Broker:
             out[self._state.asset_names[assets[i]]] = position_from(self._state, &p)
         return out
 
-    cdef double c_position(self, uint32_t asset) except? -1.0:
-        cdef double quantity = 0.0
-        check(ffi.nl_engine_position_quantity(self._engine, asset, &quantity))
-        return quantity
+    # ------------------------------------------------------------ the C API
+    # Public through `from nautilus_like cimport Broker`. Asset ids are the
+    # feed's (`c_asset(name)`, `BarData.c_asset(i)`); codes are the header's
+    # ORDER_SIDE_*, ORDER_TYPE_*, TIME_IN_FORCE_* (re-exported by nautilus_like).
+    # Errors raise the Python API's exceptions (Rust's message included).
 
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF:
+        """The id of asset `asset`; ValueError when the feed has no such asset."""
         idx = self._index.get(asset)
         if idx is None:
             raise ValueError(f"asset {asset!r} does not appear in the feed")
         return <uint32_t>idx
+
+    cdef double c_position(self, uint32_t asset) except? -1.0:
+        """The signed quantity held in `asset`: > 0 long, < 0 short, 0 flat."""
+        cdef double quantity = 0.0
+        check(ffi.nl_engine_position_quantity(self._engine, asset, &quantity))
+        return quantity
+
+    cdef double c_cash(self) except? -1.0:
+        """Cash balance, as `get_cash()`."""
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = 0
+        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+        return cash
+
+    cdef double c_equity(self) except? -1.0:
+        """Cash plus open positions at their last prices, as `get_account_value()`."""
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = 0
+        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+        return equity
+
+    cdef double c_last_price(self, uint32_t asset) except? -1.0:
+        """The asset's last known close; NaN before its first bar."""
+        cdef double price = 0
+        check(ffi.nl_engine_last_price(self._engine, asset, &price))
+        return price
+
+    cdef uint64_t c_buy(self, uint32_t asset, double quantity) except? 0:
+        """Market order buying `abs(quantity)`; its id, or 0 when the quantity
+        rounds to zero and no order was created (ml4t returns None then)."""
+        return self.c_submit(asset, quantity, ffi.ORDER_SIDE_BUY)
+
+    cdef uint64_t c_sell(self, uint32_t asset, double quantity) except? 0:
+        """Market order selling `abs(quantity)`; its id, or 0 when none was created."""
+        return self.c_submit(asset, quantity, ffi.ORDER_SIDE_SELL)
+
+    cdef uint64_t c_submit(self, uint32_t asset, double quantity, uint32_t side,
+                           uint32_t order_type=ffi.ORDER_TYPE_MARKET, double limit_price=NAN,
+                           double stop_price=NAN, uint32_t time_in_force=ffi.TIME_IN_FORCE_GTC) except? 0:
+        """`submit_order` from C: `abs(quantity)` on `side` (ORDER_SIDE_BUY/SELL) as
+        `order_type` (ORDER_TYPE_MARKET, _LIMIT, _STOP, _STOP_LIMIT,
+        _MARKET_ON_CLOSE; trailing stops: `c_submit_trailing_stop`), NaN for a
+        price not given. Returns the order id, 0 when the quantity rounds to
+        zero (no order). A missing or invalid price raises ValueError."""
+        if not isfinite(quantity):
+            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset id {asset}")
+        cdef uint64_t order_id = 0
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_submit_order(self._engine, asset, abs(quantity), side, order_type,
+                                         limit_price, stop_price, NAN, 0, time_in_force,
+                                         &order_id, &outcome))
+        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
+
+    cdef uint64_t c_submit_trailing_stop(self, uint32_t asset, double quantity, uint32_t side,
+                                         double trail_amount,
+                                         uint32_t time_in_force=ffi.TIME_IN_FORCE_GTC) except? 0:
+        """A TRAILING_STOP order `trail_amount` (a price distance) behind the best
+        price; its id, or 0 when none was created."""
+        if not isfinite(quantity):
+            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset id {asset}")
+        cdef uint64_t order_id = 0
+        cdef uint32_t outcome = 0
+        check(ffi.nl_engine_submit_order(self._engine, asset, abs(quantity), side,
+                                         ffi.ORDER_TYPE_TRAILING_STOP, NAN, NAN, trail_amount, 0,
+                                         time_in_force, &order_id, &outcome))
+        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
+
+    cdef uint64_t c_submit_bracket(self, uint32_t asset, double quantity, uint32_t side,
+                                   double take_profit, double stop_loss, uint64_t* out_ids,
+                                   uint32_t entry_type=ffi.ORDER_TYPE_MARKET,
+                                   double entry_limit=NAN) except? 0:
+        """`submit_bracket` from C: an entry of `abs(quantity)` on `side`
+        (ORDER_TYPE_MARKET, or ORDER_TYPE_LIMIT at `entry_limit`) plus a
+        take-profit LIMIT and a stop-loss STOP exit, one-cancels-other.
+        Writes (entry, take-profit, stop-loss) ids to `out_ids[0..3]` when it is
+        not NULL; returns the entry's id, 0 when no order was created. No
+        price-side warnings (the Python `submit_bracket` gives those)."""
+        if not isfinite(quantity):
+            raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset id {asset}")
+        if entry_type != ffi.ORDER_TYPE_MARKET and entry_type != ffi.ORDER_TYPE_LIMIT:
+            raise ValueError(f"entry_type must be ORDER_TYPE_MARKET or ORDER_TYPE_LIMIT, got {entry_type}")
+        cdef uint64_t ids[3]
+        cdef uint32_t outcome = 0
+        ids[0] = ids[1] = ids[2] = 0
+        check(ffi.nl_engine_submit_bracket(self._engine, asset, abs(quantity), side, entry_type,
+                                           entry_limit, take_profit, stop_loss, ffi.TIME_IN_FORCE_GTC,
+                                           ids, &outcome))
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            ids[0] = ids[1] = ids[2] = 0
+        if out_ids is not NULL:
+            out_ids[0] = ids[0]
+            out_ids[1] = ids[1]
+            out_ids[2] = ids[2]
+        return ids[0]
+
+    cdef bint c_cancel(self, uint64_t order_id) except -1:
+        """Cancels a pending order: True if it was pending, False otherwise
+        (already filled, cancelled or rejected, or no such order)."""
+        cdef uint8_t done = 0
+        check(ffi.nl_engine_cancel_order(self._engine, order_id, &done))
+        return done != 0
+
+    cdef int c_order_status(self, uint64_t order_id) except -1:
+        """The order's ORDER_STATUS_* code (PENDING, FILLED, CANCELLED, REJECTED)."""
+        cdef ffi.NlOrder o
+        check(ffi.nl_engine_order(self._engine, order_id, &o))
+        return <int>o.status
+
 
     # ----------------------------------------------------------------- account
 
@@ -640,23 +761,26 @@ cdef class Broker:
         out = []
         for i in range(n_trades):
             check(ffi.nl_engine_trade(self._engine, i, &t))
-            name = names[t.asset]
-            if asset is not None and name != asset:
+            if asset is not None and names[t.asset] != asset:
                 continue
-            out.append(Trade(
-                symbol=name,
-                entry_time=self._state.timestamp_at(t.entry_bar),
-                exit_time=self._state.timestamp_at(t.exit_bar),
-                entry_price=t.entry_price, exit_price=t.exit_price, quantity=t.quantity,
-                pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
-                exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,
-                mfe=t.mfe, mae=t.mae, status="partial" if t.status == ffi.TRADE_STATUS_PARTIAL else "closed",
-                exit_reason=EXIT_REASONS[t.exit_reason], exit_reason_detail=self._exit_detail(t.exit_order_id),
-                entry_available_size=t.entry_available_size, exit_available_size=t.exit_available_size,
-            ))
+            out.append(self._trade(&t))
         if last_n is not None:
             out = out[-last_n:] if last_n > 0 else []
         return out
+
+    cdef object _trade(self, ffi.NlTrade* t):
+        """The `Trade` of one engine trade record (closed, or partial for a reduction)."""
+        return Trade(
+            symbol=self._state.asset_names[t.asset],
+            entry_time=self._state.timestamp_at(t.entry_bar),
+            exit_time=self._state.timestamp_at(t.exit_bar),
+            entry_price=t.entry_price, exit_price=t.exit_price, quantity=t.quantity,
+            pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
+            exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,
+            mfe=t.mfe, mae=t.mae, status="partial" if t.status == ffi.TRADE_STATUS_PARTIAL else "closed",
+            exit_reason=EXIT_REASONS[t.exit_reason], exit_reason_detail=self._exit_detail(t.exit_order_id),
+            entry_available_size=t.entry_available_size, exit_available_size=t.exit_available_size,
+        )
 
     def _exit_detail(self, unsigned long long order_id):
         """A rule exit's description ("stop_loss_5.0%"), or None."""

@@ -1,17 +1,21 @@
 # cython: language_level=3
-"""C-level access to the per-bar data, for strategies written in Cython.
+"""Declarations of the per-bar data views. `BarData`'s `c_*` methods are the
+public C-level API (`from nautilus_like cimport BarData`, see
+nautilus_like/__init__.pxd); `MarketView`, `AssetBar`, `Signals` and every
+underscore attribute are private.
 
-A `cdef` strategy receives `data` as a `BarData` and can walk its rows without
+A `cdef` strategy receives `data` as a `BarData` and walks its rows without
 building Python objects:
 
-    cdef BarData bar = <BarData>data
-    cdef Py_ssize_t col = bar._view.c_signal_column("signal")   # -1 if absent
-    for i in range(bar.c_size()):
-        asset = bar.c_asset(i)          # same ids as Broker.c_asset(name)
-        close = bar.c_close(i)
-        s = bar.c_signal(i, col)        # NaN when missing, null or not numeric
+    cdef BarData bars = <BarData>data
+    cdef Py_ssize_t col = bars.c_signal_column("signal")   # -1 if absent
+    for i in range(bars.c_size()):
+        asset = bars.c_asset(i)         # same ids as Broker.c_asset(name)
+        close = bars.c_close(i)
+        s = bars.c_signal(i, col)       # NaN when missing, null or not numeric
 
-Rows come in the feed's order, like `data.items()`.
+Rows come in the feed's order, like `data.items()`. A row index outside
+0 .. c_size() - 1 raises IndexError.
 """
 from libc.stdint cimport int32_t, uint8_t, uint32_t
 from nautilus_like._ffi cimport NlMarketData, NlMarketColumns
@@ -35,6 +39,9 @@ cdef class MarketView:
     cdef const uint8_t* has_signals
     cdef readonly tuple quote_names
     cdef tuple quote_arrays
+    # Per quote field (QUOTE_VWAP .. QUOTE_ASK_SIZE in _data.pyx): the float64
+    # column, or NULL when the feed has none.
+    cdef const double* quote_ptr[6]
 
     cdef BarData bar(self, long b)
     cdef long row_for(self, long b, Py_ssize_t asset) except -2
@@ -47,22 +54,44 @@ cdef class BarData:
     cdef readonly MarketView _view
     cdef readonly long _bar
     cdef Py_ssize_t start, end
+    # The run's AssetBar pool (see items()); None outside a run. The view never
+    # refers to it, so the pool makes no reference cycle.
+    cdef list _pool
     cdef AssetBar _lookup(self, object asset)
+
+    # The public C API (bounds-checked; `i` is 0 .. c_size() - 1).
     cdef Py_ssize_t c_size(self) noexcept
-    cdef uint32_t c_asset(self, Py_ssize_t i) noexcept
-    cdef double c_open(self, Py_ssize_t i) noexcept
-    cdef double c_high(self, Py_ssize_t i) noexcept
-    cdef double c_low(self, Py_ssize_t i) noexcept
-    cdef double c_close(self, Py_ssize_t i) noexcept
-    cdef double c_volume(self, Py_ssize_t i) noexcept
-    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col)
+    cdef long c_bar(self) noexcept
+    cdef uint32_t c_asset(self, Py_ssize_t i) except? 0xFFFFFFFF
+    cdef double c_open(self, Py_ssize_t i) except? -1.0
+    cdef double c_high(self, Py_ssize_t i) except? -1.0
+    cdef double c_low(self, Py_ssize_t i) except? -1.0
+    cdef double c_close(self, Py_ssize_t i) except? -1.0
+    cdef double c_volume(self, Py_ssize_t i) except? -1.0
+    cdef Py_ssize_t c_signal_column(self, str name) except -2
+    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col) except? -1.0
+    cdef bint c_has_quotes(self) noexcept
+    cdef double c_bid(self, Py_ssize_t i) except? -1.0
+    cdef double c_ask(self, Py_ssize_t i) except? -1.0
+    cdef double c_mid(self, Py_ssize_t i) except? -1.0
+    cdef double c_bid_size(self, Py_ssize_t i) except? -1.0
+    cdef double c_ask_size(self, Py_ssize_t i) except? -1.0
+    cdef double c_vwap(self, Py_ssize_t i) except? -1.0
+    cdef Py_ssize_t _row(self, Py_ssize_t i) except -1
+    cdef double _quote(self, int field, Py_ssize_t i) except? -1.0
+
+
+cdef class Signals
 
 
 cdef class AssetBar:
     cdef readonly MarketView _view
     cdef readonly Py_ssize_t _row
     cdef readonly str _asset
+    # Its last Signals view, reused while nobody else holds it.
+    cdef Signals _spare
     cdef object _field(self, int field)
+    cdef Signals _signals(self)
     cdef object _quote(self, object key)
     cdef tuple _keys(self)
 

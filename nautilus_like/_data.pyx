@@ -1,4 +1,6 @@
-# cython: language_level=3
+# cython: language_level=3, nonecheck=True
+# (nonecheck: a view made with `cls.__new__(cls)` has no MarketView; using it
+# raises AttributeError instead of reading through a null pointer.)
 """The `data` mapping a strategy receives, read lazily from the feed's columns.
 
 `data["AAPL"]["close"]` and `data["AAPL"]["signals"]["x"]` read straight from
@@ -10,7 +12,10 @@ would pass. `to_dict()` builds that dict when you want one.
 
 from collections.abc import Mapping
 
+cimport cython
+from cpython.list cimport PyList_GET_ITEM
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.object cimport PyObject
 from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
@@ -24,6 +29,22 @@ cdef enum:
     KIND_I64 = 1
     KIND_BOOL = 2
     KIND_OBJECT = 3
+
+# Quote fields with a C accessor on BarData, by slot in MarketView.quote_ptr.
+cdef enum:
+    QUOTE_VWAP = 0
+    QUOTE_BID = 1
+    QUOTE_ASK = 2
+    QUOTE_MID = 3
+    QUOTE_BID_SIZE = 4
+    QUOTE_ASK_SIZE = 5
+cdef tuple QUOTE_SLOTS = ("vwap", "bid", "ask", "mid", "bid_size", "ask_size")
+
+cdef extern from "Python.h":
+    Py_ssize_t _refcount "Py_REFCNT"(PyObject* o)
+
+# The key a strategy reads on every row (`bar["signals"]`): compared by identity first.
+cdef object SIGNALS_KEY = "signals"
 
 # Fixed keys of one asset's bar, in ml4t-backtest's order.
 cdef tuple BAR_KEYS = ("price", "open", "high", "low", "close", "volume", "signals")
@@ -108,6 +129,15 @@ cdef class MarketView:
                 raise TypeError(f"signal column {name!r}: unsupported array dtype {dtype}")
         self.quote_names = tuple(quotes or ())
         self.quote_arrays = tuple((quotes or {}).values())
+        cdef const double[::1] q
+        for i in range(6):
+            self.quote_ptr[i] = NULL
+        for name, arr in (quotes or {}).items():
+            if name in QUOTE_SLOTS and len(arr) > 0:
+                if len(arr) != <Py_ssize_t>self.cols.n_rows:
+                    raise ValueError(f"quote column {name!r} has {len(arr)} rows, expected {self.cols.n_rows}")
+                q = arr
+                self.quote_ptr[QUOTE_SLOTS.index(name)] = &q[0]
         self.has_signals = NULL
         if has_signals is not None and len(has_signals) > 0:
             u8 = has_signals
@@ -163,19 +193,7 @@ cdef class MarketView:
     cdef double signal_double(self, Py_ssize_t col, Py_ssize_t row):
         """A signal as a double: NaN if the row has no signals row, the value is
         null, or it is not a number."""
-        if col < 0 or col >= self.n_sig or not _row_has_signals(self, row):
-            return NAN
-        cdef int kind = self.sig_kind[col]
-        if kind == KIND_F64:
-            return (<const double*>self.sig_ptr[col])[row]
-        if kind == KIND_I64:
-            return <double>(<const int64_t*>self.sig_ptr[col])[row]
-        if kind == KIND_BOOL:
-            return 1.0 if (<const uint8_t*>self.sig_ptr[col])[row] != 0 else 0.0
-        value = self.sig_objects[col][row]
-        if isinstance(value, (int, float)):
-            return <double>value
-        return NAN
+        return _signal_double(self, col, row)
 
     cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row):
         cdef int kind = self.sig_kind[col]
@@ -200,33 +218,112 @@ cdef inline int _attached(MarketView v) except -1:
     return 0
 
 
+cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    # Inlined into BarData.c_signal: the per-row path of a Cython strategy.
+    if col < 0 or col >= v.n_sig or not _row_has_signals(v, row):
+        return NAN
+    cdef int kind = v.sig_kind[col]
+    if kind == KIND_F64:
+        return (<const double*>v.sig_ptr[col])[row]
+    if kind == KIND_I64:
+        return <double>(<const int64_t*>v.sig_ptr[col])[row]
+    if kind == KIND_BOOL:
+        return 1.0 if (<const uint8_t*>v.sig_ptr[col])[row] != 0 else 0.0
+    value = v.sig_objects[col][row]
+    if isinstance(value, (int, float)):
+        return <double>value
+    return NAN
+
+
+cdef inline Py_ssize_t _checked_row(BarData d, Py_ssize_t i) except -1:
+    """The column row of `d`'s row `i`; IndexError outside 0 .. c_size() - 1."""
+    if i < 0 or i >= d.end - d.start:
+        raise IndexError(f"row {i} out of range 0..{d.end - d.start - 1} at bar {d._bar}")
+    return d.start + i
+
+
 cdef class BarData:
     """`{asset: bar}` for one timestamp; only assets with a row then appear."""
 
-    # C-level row access (see _data.pxd); `i` is 0 .. c_size() - 1, unchecked.
+    # The public C API (declared in _data.pxd, re-exported by nautilus_like/__init__.pxd).
+
     cdef Py_ssize_t c_size(self) noexcept:
+        """Number of rows (assets with a bar) at this timestamp."""
         return self.end - self.start
 
-    cdef uint32_t c_asset(self, Py_ssize_t i) noexcept:
-        return self._view.cols.asset[self.start + i]
+    cdef long c_bar(self) noexcept:
+        """This timestamp's 0-based index in the run."""
+        return self._bar
 
-    cdef double c_open(self, Py_ssize_t i) noexcept:
-        return self._view.cols.open[self.start + i]
+    cdef Py_ssize_t _row(self, Py_ssize_t i) except -1:
+        return _checked_row(self, i)
 
-    cdef double c_high(self, Py_ssize_t i) noexcept:
-        return self._view.cols.high[self.start + i]
+    cdef uint32_t c_asset(self, Py_ssize_t i) except? 0xFFFFFFFF:
+        """Asset id of row `i`: the id `Broker.c_asset(name)` returns for it."""
+        return self._view.cols.asset[_checked_row(self, i)]
 
-    cdef double c_low(self, Py_ssize_t i) noexcept:
-        return self._view.cols.low[self.start + i]
+    cdef double c_open(self, Py_ssize_t i) except? -1.0:
+        """Open of row `i`."""
+        return self._view.cols.open[_checked_row(self, i)]
 
-    cdef double c_close(self, Py_ssize_t i) noexcept:
-        return self._view.cols.close[self.start + i]
+    cdef double c_high(self, Py_ssize_t i) except? -1.0:
+        """High of row `i`."""
+        return self._view.cols.high[_checked_row(self, i)]
 
-    cdef double c_volume(self, Py_ssize_t i) noexcept:
-        return self._view.cols.volume[self.start + i]
+    cdef double c_low(self, Py_ssize_t i) except? -1.0:
+        """Low of row `i`."""
+        return self._view.cols.low[_checked_row(self, i)]
 
-    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col):
-        return self._view.signal_double(col, self.start + i)
+    cdef double c_close(self, Py_ssize_t i) except? -1.0:
+        """Close of row `i`."""
+        return self._view.cols.close[_checked_row(self, i)]
+
+    cdef double c_volume(self, Py_ssize_t i) except? -1.0:
+        """Volume of row `i`."""
+        return self._view.cols.volume[_checked_row(self, i)]
+
+    cdef Py_ssize_t c_signal_column(self, str name) except -2:
+        """Column id of signal `name` for `c_signal`, or -1 when the feed has none."""
+        return self._view.c_signal_column(name)
+
+    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col) except? -1.0:
+        """Signal `col` of row `i` as a double: NaN when `col` is -1, the row has
+        no signals row, the value is null or not a number (bools are 0/1)."""
+        return _signal_double(self._view, col, _checked_row(self, i))
+
+    cdef bint c_has_quotes(self) noexcept:
+        """Whether the feed has bid and ask columns (a row may still lack them: NaN)."""
+        return (self._view is not None and self._view.quote_ptr[QUOTE_BID] is not NULL
+                and self._view.quote_ptr[QUOTE_ASK] is not NULL)
+
+    cdef double _quote(self, int field, Py_ssize_t i) except? -1.0:
+        cdef Py_ssize_t r = _checked_row(self, i)
+        cdef const double* col = self._view.quote_ptr[field]
+        return NAN if col is NULL else col[r]
+
+    cdef double c_bid(self, Py_ssize_t i) except? -1.0:
+        """Bid of row `i`; NaN when the feed or the row has none."""
+        return self._quote(QUOTE_BID, i)
+
+    cdef double c_ask(self, Py_ssize_t i) except? -1.0:
+        """Ask of row `i`; NaN when the feed or the row has none."""
+        return self._quote(QUOTE_ASK, i)
+
+    cdef double c_mid(self, Py_ssize_t i) except? -1.0:
+        """The feed's quote midpoint of row `i` (its "mid" column); NaN when none."""
+        return self._quote(QUOTE_MID, i)
+
+    cdef double c_bid_size(self, Py_ssize_t i) except? -1.0:
+        """Bid size of row `i`; NaN when none."""
+        return self._quote(QUOTE_BID_SIZE, i)
+
+    cdef double c_ask_size(self, Py_ssize_t i) except? -1.0:
+        """Ask size of row `i`; NaN when none."""
+        return self._quote(QUOTE_ASK_SIZE, i)
+
+    cdef double c_vwap(self, Py_ssize_t i) except? -1.0:
+        """VWAP of row `i`; NaN when none."""
+        return self._quote(QUOTE_VWAP, i)
 
     cdef AssetBar _lookup(self, object asset):
         _attached(self._view)
@@ -271,19 +368,34 @@ cdef class BarData:
         return [v for _, v in self.items()]
 
     def items(self):
+        # During a run, one AssetBar per row is recycled from the run's pool when
+        # nothing else refers to it any more (the common
+        # `for asset, bar in data.items()`): no allocation per asset and bar.
         cdef MarketView v = self._view
         _attached(v)
         cdef list names = v.asset_names
         cdef const uint32_t* assets = v.cols.asset
-        cdef list out = []
+        cdef Py_ssize_t n = self.end - self.start, k, r
+        cdef list pool = self._pool
+        cdef list out = [None] * n
         cdef AssetBar a
-        cdef Py_ssize_t r
-        for r in range(self.start, self.end):
+        if pool is None:
+            pool = []
+        while len(pool) < n:
             a = AssetBar.__new__(AssetBar)
             a._view = v
+            pool.append(a)
+        for k in range(n):
+            if _refcount(PyList_GET_ITEM(pool, k)) == 1 and (<AssetBar>PyList_GET_ITEM(pool, k))._view is v:
+                a = <AssetBar>PyList_GET_ITEM(pool, k)
+            else:
+                a = AssetBar.__new__(AssetBar)
+                a._view = v
+                pool[k] = a
+            r = self.start + k
             a._row = r
             a._asset = names[assets[r]]
-            out.append((a._asset, a))
+            out[k] = (a._asset, a)
         return out
 
     def to_dict(self):
@@ -307,14 +419,30 @@ cdef class BarData:
         return f"BarData({self.to_dict()!r})"
 
 
+@cython.freelist(8)
 cdef class AssetBar:
     """One asset's bar: price, open, high, low, close, volume and signals."""
 
     def __getitem__(self, key):
+        if key is SIGNALS_KEY:
+            return self._signals()
         field = BAR_FIELD.get(key)
         if field is None:
             return self._quote(key)
         return self._field(<int>field)
+
+    cdef Signals _signals(self):
+        """This row's Signals view: the last one handed out when nothing else
+        refers to it any more (`bar["signals"].get(...)` drops it right away)."""
+        cdef Signals s = self._spare
+        if s is not None and _refcount(<PyObject*>self._spare) == 2:  # ours and `s`
+            s._row = self._row
+            return s
+        s = Signals.__new__(Signals)
+        s._view = self._view
+        s._row = self._row
+        self._spare = s
+        return s
 
     cdef object _quote(self, object key):
         """A quote field of this row; KeyError when the feed or the row has none."""
@@ -351,10 +479,7 @@ cdef class AssetBar:
             return c.low[r]
         if field == 5:
             return c.volume[r]
-        cdef Signals s = Signals.__new__(Signals)
-        s._view = self._view
-        s._row = r
-        return s
+        return self._signals()
 
     def get(self, key, default=None):
         field = BAR_FIELD.get(key)
@@ -407,6 +532,7 @@ cdef class AssetBar:
         return f"AssetBar({self._asset!r}, {self.to_dict()!r})"
 
 
+@cython.freelist(8)
 cdef class Signals:
     """The asset's signal values at this timestamp (empty if it has no signals row)."""
 

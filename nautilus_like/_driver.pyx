@@ -1,14 +1,15 @@
 # cython: language_level=3
 """The per-timestamp driver: one Rust call before and one after the strategy."""
 
-from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from cpython.mem cimport PyMem_Malloc, PyMem_Free, PyMem_Realloc
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
-from nautilus_like._model cimport EngineState, check, store_callback_error, take_string
+from nautilus_like._model cimport EngineState, Order, check, fill_from, store_callback_error, take_string
 from nautilus_like._broker cimport Broker
-from nautilus_like._data cimport MarketView
+from nautilus_like._data cimport BarData, MarketView
 from nautilus_like._strategy cimport Strategy
+from nautilus_like._strategy import overridden_hooks
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
@@ -16,19 +17,148 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
-    the exception propagates afterwards (as in ml4t-backtest).
+    the exception propagates afterwards (as in ml4t-backtest). When the
+    strategy overrides an event hook (`on_fill`, ...), the events of each step
+    are reported after it (see `EventDispatch`); otherwise nothing is tracked.
     """
     cdef list timestamps = state.timestamps
     cdef Py_ssize_t t, n = len(timestamps)
+    cdef BarData bar
+    # The run's pool of AssetBar views (BarData.items() recycles them).
+    cdef list pool = []
+    hooks = overridden_hooks(strategy)
+    cdef EventDispatch events = EventDispatch(state, strategy, broker, hooks) if hooks else None
+    if events is not None:
+        events.snapshot()
     strategy.on_start(broker)
     try:
         strategy.on_prepare(broker, config)
-        for t in range(n):
-            check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
-            strategy.on_data(timestamps[t], view.bar(t), contexts[t], broker)
-            check(ffi.nl_engine_end_bar(state.engine))
+        if events is None:
+            for t in range(n):
+                check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+                bar = view.bar(t)
+                bar._pool = pool
+                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                check(ffi.nl_engine_end_bar(state.engine))
+        else:
+            events.dispatch()
+            for t in range(n):
+                check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+                events.dispatch()
+                bar = view.bar(t)
+                bar._pool = pool
+                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                events.dispatch()
+                check(ffi.nl_engine_end_bar(state.engine))
+                events.dispatch()
     finally:
         strategy.on_end(broker)
+
+
+cdef class EventDispatch:
+    """Derives a strategy's events from what the engine exposes, step by step.
+
+    `snapshot()` records the counts of orders, fills and trades and the pending
+    order ids; `dispatch()` reports what changed since: new fills (each
+    followed by the trades it closed or reduced: same exit order, same bar),
+    then each order that was pending or new at the snapshot and is now
+    rejected or cancelled, by id. Hooks may trade; what they cause is reported
+    in the next round of the same `dispatch()`.
+    """
+    cdef EngineState state
+    cdef Strategy strategy
+    cdef Broker broker
+    cdef bint want_fill, want_closed, want_rejected, want_cancelled, want_orders
+    cdef size_t n_orders, n_fills, n_trades, n_pending
+    cdef uint64_t* pending
+    cdef size_t cap
+
+    def __cinit__(self, EngineState state, Strategy strategy, Broker broker, hooks):
+        self.state = state
+        self.strategy = strategy
+        self.broker = broker
+        self.want_fill = "on_fill" in hooks
+        self.want_closed = "on_position_closed" in hooks
+        self.want_rejected = "on_order_rejected" in hooks
+        self.want_cancelled = "on_order_cancelled" in hooks
+        self.want_orders = self.want_rejected or self.want_cancelled
+        self.pending = NULL
+        self.cap = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.pending)
+
+    cdef int snapshot(self) except -1:
+        cdef size_t n_pending = 0, n = 0
+        check(ffi.nl_engine_counts(self.state.engine, &self.n_orders, &n_pending, &self.n_fills,
+                                   &self.n_trades))
+        self.n_pending = 0
+        if not self.want_orders or n_pending == 0:
+            return 0
+        if n_pending > self.cap:
+            buf = <uint64_t*>PyMem_Realloc(self.pending, n_pending * 2 * sizeof(uint64_t))
+            if buf is NULL:
+                raise MemoryError()
+            self.pending = buf
+            self.cap = n_pending * 2
+        check(ffi.nl_engine_pending_ids(self.state.engine, self.pending, self.cap, &n))
+        self.n_pending = n
+        return 0
+
+    cdef int dispatch(self) except -1:
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i, j
+        cdef size_t f0, t0, o0
+        cdef ffi.NlFill f
+        cdef ffi.NlTrade tr
+        cdef ffi.NlOrder o
+        cdef list ended
+        cdef int rounds = 0
+        while True:
+            check(ffi.nl_engine_counts(self.state.engine, &n_orders, &n_pending, &n_fills, &n_trades))
+            f0, t0, o0 = self.n_fills, self.n_trades, self.n_orders
+            # Orders that were pending at the snapshot or created since and are now done badly.
+            ended = []
+            if self.want_orders:
+                for i in range(self.n_pending):
+                    check(ffi.nl_engine_order(self.state.engine, self.pending[i], &o))
+                    if o.status == ffi.ORDER_STATUS_REJECTED or o.status == ffi.ORDER_STATUS_CANCELLED:
+                        ended.append((self.pending[i], o.status))
+                for i in range(o0 + 1, n_orders + 1):
+                    check(ffi.nl_engine_order(self.state.engine, i, &o))
+                    if o.status == ffi.ORDER_STATUS_REJECTED or o.status == ffi.ORDER_STATUS_CANCELLED:
+                        ended.append((i, o.status))
+                if len(ended) > 1:
+                    ended.sort()
+            if f0 == n_fills and t0 == n_trades and not ended and o0 == n_orders:
+                return 0
+            # The hooks below may trade: what they cause belongs to the next round.
+            self.snapshot()
+            rounds += 1
+            if rounds > 10000:
+                raise RuntimeError("event hooks kept causing new events (10,000 rounds in one step)")
+            j = t0
+            for i in range(f0, n_fills):
+                check(ffi.nl_engine_fill(self.state.engine, i, &f))
+                if self.want_fill:
+                    self.strategy.on_fill(fill_from(self.state, &f))
+                while j < n_trades:
+                    check(ffi.nl_engine_trade(self.state.engine, j, &tr))
+                    if tr.exit_order_id != f.order_id or tr.exit_bar != f.bar:
+                        break
+                    if self.want_closed:
+                        self.strategy.on_position_closed(self.broker._trade(&tr))
+                    j += 1
+            while j < n_trades:
+                check(ffi.nl_engine_trade(self.state.engine, j, &tr))
+                if self.want_closed:
+                    self.strategy.on_position_closed(self.broker._trade(&tr))
+                j += 1
+            for order_id, status in ended:
+                if status == ffi.ORDER_STATUS_REJECTED:
+                    if self.want_rejected:
+                        self.strategy.on_order_rejected(Order(self.state, order_id))
+                elif self.want_cancelled:
+                    self.strategy.on_order_cancelled(Order(self.state, order_id))
 
 
 cdef int32_t _commission_callback(void* user, uint32_t asset, double quantity, double price,
@@ -241,7 +371,6 @@ def collect_results(EngineState state not None):
     cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i, n_curve = 0
     check(ffi.nl_engine_counts(e, &n_orders, &n_pending, &n_fills, &n_trades))
 
-    cdef ffi.NlFill f
     fills = {k: np.empty(n_fills, dtype=d) for k, d in (
         ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
         ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
@@ -261,18 +390,8 @@ def collect_results(EngineState state not None):
     cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
     cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
     cdef unsigned int[:] f_why = fills["exit_reason"]
-    for i in range(n_fills):
-        check(ffi.nl_engine_fill(e, i, &f))
-        f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
-        f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
-        f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
-        f_exit[i] = f.is_exit
-        f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
-        f_trig[i] = f.stop_triggered_bar
-        f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size; f_asz[i] = f.ask_size
-        f_why[i] = f.exit_reason
 
-    cdef ffi.NlTrade t
+    cdef ffi.NlTrade* t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
                     "entry_slippage", "exit_slippage", "mfe", "mae", "entry_available_size",
                     "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
@@ -290,16 +409,49 @@ def collect_results(EngineState state not None):
     cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"], t_why = trades["exit_reason"]
     trades["exit_order_id"] = np.empty(n_trades, dtype=np.uint64)
     cdef unsigned long long[:] t_xo = trades["exit_order_id"]
-    for i in range(n_trades):
-        check(ffi.nl_engine_trade(e, i, &t))
-        t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
-        t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
-        t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
-        t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
-        t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
-        t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
-        t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
-        t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
+
+    # Fills and trades come in chunks: one engine call per chunk, not per row.
+    cdef size_t chunk = 4096, start = 0, got = 0
+    cdef ffi.NlFill* fbuf = <ffi.NlFill*>PyMem_Malloc(chunk * sizeof(ffi.NlFill))
+    cdef ffi.NlTrade* tbuf = <ffi.NlTrade*>PyMem_Malloc(chunk * sizeof(ffi.NlTrade))
+    cdef ffi.NlFill* f
+    try:
+        if fbuf is NULL or tbuf is NULL:
+            raise MemoryError()
+        while start < n_fills:
+            check(ffi.nl_engine_fills_range(e, start, fbuf, min(chunk, n_fills - start), &got))
+            if got == 0:
+                raise RuntimeError(f"the engine counted {n_fills} fills but returned {start}")
+            for i in range(start, start + got):
+                f = &fbuf[i - start]
+                f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
+                f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
+                f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
+                f_exit[i] = f.is_exit
+                f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
+                f_trig[i] = f.stop_triggered_bar
+                f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size
+                f_asz[i] = f.ask_size; f_why[i] = f.exit_reason
+            start += got
+        start = 0
+        while start < n_trades:
+            check(ffi.nl_engine_trades_range(e, start, tbuf, min(chunk, n_trades - start), &got))
+            if got == 0:
+                raise RuntimeError(f"the engine counted {n_trades} trades but returned {start}")
+            for i in range(start, start + got):
+                t = &tbuf[i - start]
+                t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
+                t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
+                t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
+                t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
+                t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
+                t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
+                t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
+                t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
+            start += got
+    finally:
+        PyMem_Free(fbuf)
+        PyMem_Free(tbuf)
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p
@@ -342,16 +494,19 @@ def collect_results(EngineState state not None):
         cash_v[i] = cash[i]
         open_v[i] = n_open[i]
 
-    cdef ffi.NlOrder o
     statuses = np.empty(n_orders, dtype=np.uint32)
+    has_detail = np.zeros(n_orders, dtype=np.uint8)
     cdef unsigned int[:] st_v = statuses
+    cdef unsigned char[:] detail_v = has_detail
+    if n_orders:
+        check(ffi.nl_engine_order_statuses(e, 1, &st_v[0], &detail_v[0], n_orders, &got))
+        if got != n_orders:
+            raise RuntimeError(f"the engine counted {n_orders} orders but returned {got}")
     # Rule exits' descriptions ("stop_loss_5.0%"), by order id.
     exit_details = {}
     cdef char* detail = NULL
     for i in range(n_orders):
-        check(ffi.nl_engine_order(e, i + 1, &o))
-        st_v[i] = o.status
-        if o.has_exit_detail:
+        if detail_v[i]:
             check(ffi.nl_engine_order_exit_detail(e, i + 1, &detail))
             text = take_string(detail)
             if text is not None:

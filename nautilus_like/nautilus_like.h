@@ -1680,6 +1680,48 @@ enum NlStatus nl_engine_mark_rebalance_order(struct NlEngine *e,
 enum NlStatus nl_engine_match_now(struct NlEngine *e);
 
 /**
+ * Writes fills `start..` (0-based, execution order; at most `cap`) into `out`, each as
+ * `nl_engine_fill` gives it; `out_n` receives how many were written (0 past the end).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+ */
+enum NlStatus nl_engine_fills_range(struct NlEngine *e,
+                                    size_t start,
+                                    struct NlFill *out,
+                                    size_t cap,
+                                    size_t *out_n);
+
+/**
+ * Writes trades `start..` (0-based, closing order; at most `cap`) into `out`, each as
+ * `nl_engine_trade` gives it; `out_n` receives how many were written (0 past the end).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+ */
+enum NlStatus nl_engine_trades_range(struct NlEngine *e,
+                                     size_t start,
+                                     struct NlTrade *out,
+                                     size_t cap,
+                                     size_t *out_n);
+
+/**
+ * Writes the `OrderStatus` code of orders with ids `first_id..` (ids start at 1;
+ * at most `cap`) into `out_status`, and into `out_has_exit_detail` (when not null)
+ * whether a position rule sent each one; `out_n` receives how many were written.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_status` (and `out_has_exit_detail`
+ * unless null) valid for `cap` writes; `out_n` for one.
+ */
+enum NlStatus nl_engine_order_statuses(struct NlEngine *e,
+                                       uint64_t first_id,
+                                       uint32_t *out_status,
+                                       uint8_t *out_has_exit_detail,
+                                       size_t cap,
+                                       size_t *out_n);
+
+/**
  * Sets the position rule for every asset (`asset = NL_ALL_ASSETS`) or one
  * asset: the chain `rules[0..n]`. `enabled = false` clears it (for one
  * asset: disables the global rule there).

@@ -1,16 +1,21 @@
-"""Compile `signal_strategy.pyx` into an importable extension module.
+"""Compile a Cython strategy (default: `signal_strategy.pyx`) into an importable module.
 
     >>> from build import build, load
     >>> so_path = build("/tmp/nl_strategy")        # -> /tmp/nl_strategy/signal_strategy.<abi>.so
     >>> SignalStrategy = load("/tmp/nl_strategy").SignalStrategy
 
-or from a shell: `python examples/cython_strategy/build.py [TARGET_DIR]`.
+or from a shell: `python examples/cython_strategy/build.py [TARGET_DIR [SOURCE.pyx]]`.
 
-The extension cimports `nautilus_like._strategy`/`_broker`/`_data`/`_ffi`, so it
-needs the installed package's `.pxd` files and `nautilus_like.h`
-(`nautilus_like.get_include()`); it is compiled with `-O2` against the
-interpreter that runs this file. It calls the engine only through the Broker's
-vtable, so it does not link against the Rust library.
+This is the plain recipe any Cython extension uses (what a `setup.py` with
+`cythonize(Extension(..., include_dirs=[nautilus_like.get_include()]))` does):
+the strategy cimports only `nautilus_like` (its `__init__.pxd`), the C
+compiler finds `nautilus_like.h` in `nautilus_like.get_include()`, and the
+module calls the engine only through the classes' vtables, so it does not
+link against the Rust library.
+
+One addition: Cython looks for `nautilus_like/*.pxd` on `sys.path`, which an
+editable (`pip install -e`) install does not extend; `cython_include_path()`
+then adds the package's parent directory.
 """
 
 from __future__ import annotations
@@ -22,25 +27,20 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-MODULE = "signal_strategy"
-SOURCE = HERE / f"{MODULE}.pyx"
+SOURCE = HERE / "signal_strategy.pyx"
 
-CYTHON_DIRECTIVES = {
-    "language_level": 3,
-    "boundscheck": False,
-    "wraparound": False,
-    "initializedcheck": False,
-    "cdivision": True,
-}
+CYTHON_DIRECTIVES = {"language_level": 3, "boundscheck": False, "wraparound": False,
+                     "initializedcheck": False, "cdivision": True}
 
 
-def _include_dirs() -> list[str]:
+def cython_include_path() -> list[str]:
+    """Where Cython should look for `nautilus_like/__init__.pxd` beyond `sys.path`:
+    nothing for a regular install, the package's parent for an editable one."""
     import nautilus_like
 
-    header_dir = Path(nautilus_like.get_include())
-    # The header's directory for the C compiler; its parent is the root under
-    # which Cython finds `nautilus_like/*.pxd`.
-    return [str(header_dir), str(header_dir.parent)]
+    root = Path(nautilus_like.__file__).resolve().parent.parent
+    on_path = any(Path(p or ".").resolve() == root for p in sys.path)
+    return [] if on_path else [str(root)]
 
 
 def build(target_dir: str | Path, *, source: str | Path = SOURCE, force: bool = False,
@@ -52,16 +52,17 @@ def build(target_dir: str | Path, *, source: str | Path = SOURCE, force: bool = 
     rebuilt when `force` is set, the `.so` is missing, or it is older than the
     `.pyx` or any nautilus_like `.pxd`/header it compiles against.
     """
+    import nautilus_like
+
     target = Path(target_dir).resolve()
     target.mkdir(parents=True, exist_ok=True)
     source = Path(source).resolve()
     name = source.stem
     so_path = target / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
-    include_dirs = _include_dirs()
+    include = Path(nautilus_like.get_include())
 
     if so_path.exists() and not force:
-        deps = [source, *(p for d in include_dirs for p in Path(d).glob("nautilus_like/*.pxd")),
-                *(p for d in include_dirs for p in Path(d).glob("*.h"))]
+        deps = [source, *include.glob("*.pxd"), *include.glob("*.h")]
         if all(so_path.stat().st_mtime >= p.stat().st_mtime for p in deps):
             return so_path
 
@@ -72,10 +73,9 @@ def build(target_dir: str | Path, *, source: str | Path = SOURCE, force: bool = 
 
     build_temp = target / "build"
     build_temp.mkdir(exist_ok=True)
-    ext = Extension(name, [str(source)], include_dirs=include_dirs,
+    ext = Extension(name, [str(source)], include_dirs=[str(include)],
                     extra_compile_args=["-O2", "-Wno-unused-function"])
-    # Cython resolves `cimport nautilus_like...` through include_path (and sys.path).
-    (ext,) = cythonize([ext], compiler_directives=CYTHON_DIRECTIVES, include_path=include_dirs,
+    (ext,) = cythonize([ext], compiler_directives=CYTHON_DIRECTIVES, include_path=cython_include_path(),
                        build_dir=str(build_temp), force=True, quiet=quiet)
     dist = Distribution({"name": name, "ext_modules": [ext]})
     dist.script_args = []
@@ -106,5 +106,6 @@ def load(target_dir: str | Path, **build_kwargs) -> ModuleType:
 
 
 if __name__ == "__main__":
-    out = build(sys.argv[1] if len(sys.argv) > 1 else HERE / "_build", force=True, quiet=False)
-    print(out)
+    target = sys.argv[1] if len(sys.argv) > 1 else HERE / "_build"
+    src = sys.argv[2] if len(sys.argv) > 2 else SOURCE
+    print(build(target, source=src, force=True, quiet=False))

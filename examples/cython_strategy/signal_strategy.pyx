@@ -5,11 +5,12 @@ Rule, per asset and bar: buy `quantity` shares (default 10) when the signal is
 > `entry` (0.5) and the position is flat; close the position when the signal is
 < `exit` (-0.5) and the position is long.
 
-It uses the documented C-level API of nautilus_like (`_data.pxd`, `_broker.pxd`):
-`BarData.c_size/c_asset/c_signal` walk the bar's rows straight from the feed's
-columns, and `Broker.c_position/c_submit` trade without Python objects per
-asset. Any other mapping (e.g. a plain dict in a unit test) goes through the
-generic path: `data.items()` and `bar["signals"]`.
+It uses only nautilus_like's public C-level API (`from nautilus_like cimport
+...`, declared in nautilus_like/__init__.pxd): `BarData.c_size/c_asset/c_signal`
+walk the bar's rows straight from the feed's columns, and
+`Broker.c_position/c_buy/c_sell` trade without Python objects per asset. Any
+other mapping (e.g. a plain dict in a unit test) goes through the generic
+path: `data.items()` and `bar["signals"]`.
 
 A missing or null signal counts as "no signal": no action.
 
@@ -19,10 +20,7 @@ Build: see build.py next to this file (`build(target_dir)`).
 from libc.math cimport isnan
 from libc.stdint cimport uint32_t
 
-from nautilus_like cimport _ffi as ffi
-from nautilus_like._broker cimport Broker
-from nautilus_like._data cimport BarData
-from nautilus_like._strategy cimport Strategy
+from nautilus_like cimport BarData, Broker, Strategy
 
 
 cdef class SignalStrategy(Strategy):
@@ -37,15 +35,15 @@ cdef class SignalStrategy(Strategy):
         self.entry = entry
         self.exit = exit
 
-    cdef int _act(self, Broker broker, uint32_t a, double sig) except -1:
+    cdef int _act(self, Broker broker, uint32_t asset, double sig) except -1:
         cdef double pos
         if sig > self.entry:
-            if broker.c_position(a) == 0.0:
-                broker.c_submit(a, self.quantity, ffi.ORDER_SIDE_BUY)
+            if broker.c_position(asset) == 0.0:
+                broker.c_buy(asset, self.quantity)
         elif sig < self.exit:
-            pos = broker.c_position(a)
+            pos = broker.c_position(asset)
             if pos > 0.0:
-                broker.c_submit(a, pos, ffi.ORDER_SIDE_SELL)
+                broker.c_sell(asset, pos)
         return 0
 
     cpdef on_data(self, object timestamp, object data, object context, Broker broker):
@@ -56,7 +54,7 @@ cdef class SignalStrategy(Strategy):
 
     cdef int _on_bar(self, BarData data, Broker broker) except -1:
         # Feed asset ids are the broker's asset ids, so no name lookups here.
-        cdef Py_ssize_t col = data._view.c_signal_column(self.signal)
+        cdef Py_ssize_t col = data.c_signal_column(self.signal)
         if col < 0:
             return 0
         cdef Py_ssize_t i

@@ -155,3 +155,23 @@ def test_no_signal_column_means_no_orders(compiled):
     fills, equity = run(compiled.SignalStrategy(signal="missing"), prices, signals)
     assert fills.height == 0
     assert equity == pytest.approx(1_000_000.0)
+
+
+def test_hand_checked_round_trip(compiled):
+    """One asset, signals 0.9, 0.0, -0.9, 0.9, 0.0 on bars 0-4 (opens 10, 11, 12, 13, 14):
+    bar 0 buys 10, filled at bar 1's open 11 (commission 0.1% = 0.11); bar 2
+    closes, filled at bar 3's open 13 (0.13); bar 3 buys again, filled at bar
+    4's open 14 (0.14). Both strategies give exactly these fills."""
+    ts = [datetime(2024, 1, 1) + timedelta(days=i) for i in range(5)]
+    opens = [10.0, 11.0, 12.0, 13.0, 14.0]
+    prices = pl.DataFrame({"timestamp": ts, "asset": ["X"] * 5, "open": opens, "high": opens, "low": opens,
+                           "close": opens, "volume": [1e6] * 5})
+    signals = pl.DataFrame({"timestamp": ts, "asset": ["X"] * 5, "signal": [0.9, 0.0, -0.9, 0.9, 0.0]})
+    for strategy in (PySignalStrategy(), compiled.SignalStrategy()):
+        fills, equity = run(strategy, prices, signals)
+        rows = fills.to_dicts()
+        assert [(r["asset"], r["side"], r["quantity"], r["price"]) for r in rows] == [
+            ("X", "buy", 10.0, 11.0), ("X", "sell", 10.0, 13.0), ("X", "buy", 10.0, 14.0)]
+        assert [r["commission"] for r in rows] == pytest.approx([0.11, 0.13, 0.14], rel=1e-12)
+        # 1,000,000 - 110.11 + 129.87 - 140.14, plus 10 shares marked at the last close 14.
+        assert equity == pytest.approx(1_000_000 - 110.11 + 129.87 - 140.14 + 140.0)

@@ -19,6 +19,7 @@ mod orders;
 mod portfolio;
 mod portfolio_limits;
 mod rebalance;
+mod records;
 mod rules;
 mod values;
 
@@ -33,5 +34,6 @@ pub use orders::*;
 pub use portfolio::*;
 pub use portfolio_limits::*;
 pub use rebalance::*;
+pub use records::*;
 pub use rules::*;
 pub use values::*;
