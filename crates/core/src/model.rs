@@ -65,6 +65,44 @@ pub struct Order {
     pub priority_notional: Option<f64>,
 }
 
+impl Order {
+    /// A new PENDING GTC order created on bar `created_bar`: nothing filled,
+    /// no prices, no parent, a strategy's own (signal) order.
+    pub fn new(id: OrderId, asset: AssetId, side: OrderSide, order_type: OrderType, quantity: f64, created_bar: BarIndex) -> Self {
+        Self {
+            id,
+            asset,
+            side,
+            order_type,
+            quantity,
+            requested_quantity: quantity,
+            limit_price: None,
+            stop_price: None,
+            trail_amount: None,
+            stop_triggered_bar: None,
+            status: OrderStatus::Pending,
+            created_bar,
+            filled_bar: None,
+            filled_price: None,
+            filled_quantity: 0.0,
+            commission: 0.0,
+            rejection_reason: None,
+            parent_id: None,
+            time_in_force: TimeInForce::Gtc,
+            cancel_reason: None,
+            cancelled_bar: None,
+            last_fill_bar: None,
+            signal_price: f64::NAN,
+            exit_reason: ExitReason::Signal,
+            exit_detail: None,
+            risk_fill_price: None,
+            partial_remainder: None,
+            rebalance: false,
+            priority_notional: None,
+        }
+    }
+}
+
 /// One execution against one order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fill {

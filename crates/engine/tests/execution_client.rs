@@ -279,3 +279,19 @@ fn an_expired_order_says_which_time_in_force_ran_out() {
     e.process_reports().unwrap();
     assert_eq!(e.order(order).unwrap().cancel_reason, Some(CancelReason::ImmediateOrCancel));
 }
+
+#[test]
+fn a_fill_in_an_asset_without_a_bar_yet_is_valued_at_its_price() {
+    // AAA has no row on bar 0; the venue fills 10 @ 100 there anyway.
+    let venue = ScriptedVenue::default();
+    let mut e = Engine::new(EngineConfig { initial_cash: 10_000.0, ..EngineConfig::default() }, market_without(&[(0, AAA)])).unwrap();
+    e.set_execution_client(Box::new(venue.clone())).unwrap();
+    e.begin_bar(0).unwrap();
+    let order = id(e.submit_order(OrderRequest::market(AAA, 10.0, OrderSide::Buy)).unwrap());
+    venue.fill(order, 10.0, 100.0, 0.0);
+    e.process_reports().unwrap();
+    assert!(e.fills()[0].reference_price.is_nan());
+    e.end_bar().unwrap();
+    // Cash 9,000 + 10 x 100.
+    assert_eq!(e.equity_curve(), &[10_000.0]);
+}

@@ -155,7 +155,12 @@ impl Engine {
                     return Err(EngineError::InvalidData(format!(
                         "fill of {quantity} for order {id} is not whole units (share_type=INTEGER)")));
                 }
-                let bar = self.row_in_bar(b, order.asset).map_or(NO_BAR, |row| self.market.bar_at(row));
+                let asset = order.asset;
+                let bar = self.row_in_bar(b, asset).map_or(NO_BAR, |row| self.market.bar_at(row));
+                // An asset without a bar yet is valued at its first fill, not at NaN.
+                if self.last_price[asset as usize].is_nan() {
+                    self.last_price[asset as usize] = price;
+                }
                 let available = bar.available_size(order.side == nl_core::OrderSide::Buy);
                 let execution = Execution {
                     quantity,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, TimeInForce, Trade, WaterMarkSource,
+    Order, OrderId, OrderSide, OrderType, Position, TimeInForce, Trade, WaterMarkSource,
 };
 
 use crate::account::Settlement;
@@ -411,35 +411,13 @@ impl Engine {
         }
         let id = self.book.next_id();
         self.book.insert(Order {
-            id,
-            asset,
-            side,
-            order_type,
-            quantity,
-            requested_quantity: quantity,
             limit_price: req.limit_price,
             stop_price: req.stop_price,
             trail_amount: req.trail_amount,
-            stop_triggered_bar: None,
-            status: OrderStatus::Pending,
-            created_bar: self.current_bar().unwrap_or(0),
-            filled_bar: None,
-            filled_price: None,
-            filled_quantity: 0.0,
-            commission: 0.0,
-            rejection_reason: None,
             parent_id: req.parent_id,
             time_in_force: req.time_in_force,
-            cancel_reason: None,
-            cancelled_bar: None,
-            last_fill_bar: None,
             signal_price: self.current_price(asset),
-            exit_reason: ExitReason::Signal,
-            exit_detail: None,
-            risk_fill_price: None,
-            partial_remainder: None,
-            rebalance: false,
-            priority_notional: None,
+            ..Order::new(id, asset, side, order_type, quantity, self.current_bar().unwrap_or(0))
         });
         Ok(SubmitOutcome::Accepted(id))
     }

@@ -127,40 +127,10 @@ impl IndexMut<OrderId> for OrderBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nl_core::{ExitReason, OrderSide, OrderType, TimeInForce};
+    use nl_core::{OrderSide, OrderType};
 
     fn order(id: OrderId, asset: u32) -> Order {
-        Order {
-            id,
-            asset,
-            side: OrderSide::Buy,
-            order_type: OrderType::Market,
-            quantity: 10.7,
-            requested_quantity: 10.7,
-            limit_price: None,
-            stop_price: None,
-            trail_amount: None,
-            stop_triggered_bar: None,
-            status: OrderStatus::Pending,
-            created_bar: 0,
-            filled_bar: None,
-            filled_price: None,
-            filled_quantity: 0.0,
-            commission: 0.0,
-            rejection_reason: None,
-            parent_id: None,
-            time_in_force: TimeInForce::Gtc,
-            cancel_reason: None,
-            cancelled_bar: None,
-            last_fill_bar: None,
-            signal_price: f64::NAN,
-            exit_reason: ExitReason::Signal,
-            exit_detail: None,
-            risk_fill_price: None,
-            partial_remainder: None,
-            rebalance: false,
-            priority_notional: None,
-        }
+        Order::new(id, asset, OrderSide::Buy, OrderType::Market, 10.7, 0)
     }
 
     #[test]
