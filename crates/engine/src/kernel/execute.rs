@@ -71,7 +71,7 @@ impl Engine {
                 OrderSide::Buy => rule_price * (1.0 + extra),
             };
         }
-        Some(Trigger { row, base, source })
+        Some(Trigger { bar, base, source })
     }
 
     /// Fills order `id` from its trigger, in stages: the account sizes or
@@ -81,8 +81,7 @@ impl Engine {
     /// Each stage that stops the order has already recorded why. Returns
     /// whether the order filled completely.
     pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
-        let Trigger { row, base, source } = trigger;
-        let bar = self.market.bar_at(row);
+        let Trigger { bar, base, source } = trigger;
         let Some(sized) = self.size_for_account(id, b, at, base, validated)? else { return Ok(false) };
         let Some(fillable) = self.size_for_liquidity(id, b, &bar, &sized)? else { return Ok(false) };
         let Some(priced) = self.price_for_account(id, b, base, &bar, &sized, fillable)? else { return Ok(false) };

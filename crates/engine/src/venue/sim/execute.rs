@@ -9,11 +9,12 @@ use nl_core::{
 
 use crate::market::Bar;
 
-/// Where an order executes on a bar: its row, the base price (before impact
+/// Where an order executes on a bar: the bar's prices, the base price (before impact
 /// and slippage) and where that price came from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Trigger {
-    pub row: usize,
+    /// The order's row's prices (read once for the trigger, reused by the fill).
+    pub bar: Bar,
     pub base: f64,
     pub source: ExecutionPrice,
 }
