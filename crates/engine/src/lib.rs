@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod callback;
 pub mod config;
 pub mod kernel;
 pub mod market;

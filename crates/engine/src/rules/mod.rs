@@ -9,7 +9,7 @@ pub mod memory;
 
 use nl_core::{AssetId, BarIndex, EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
 
-use crate::venue::sim::costs::Callback;
+use crate::callback::Callback;
 use crate::rules::memory::{ContextKey, MemorySlot, RuleMemory};
 
 /// What a rule sees about one open position on the current bar.

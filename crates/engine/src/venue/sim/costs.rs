@@ -4,8 +4,6 @@
 //! user's Python object behind the FFI), evaluated only when a fill needs it.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::Arc;
 
 use nl_core::{AssetId, EngineError, EngineResult};
 
@@ -60,26 +58,7 @@ pub trait SlippageCallback: Send + Sync {
     fn name(&self) -> String;
 }
 
-/// A shared callback, compared by identity.
-pub struct Callback<T: ?Sized>(pub Arc<T>);
-
-impl<T: ?Sized> Clone for Callback<T> {
-    fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
-    }
-}
-
-impl<T: ?Sized> PartialEq for Callback<T> {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl<T: ?Sized> fmt::Debug for Callback<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Callback(..)")
-    }
-}
+pub use crate::callback::Callback;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommissionModel {
