@@ -469,9 +469,7 @@ cdef class Broker:
 
     def cancel_order(self, order_id):
         """Cancel a pending order (`"ORD-<n>"` or an `Order`); True if it was pending."""
-        cdef uint8_t done = 0
-        check(ffi.nl_engine_cancel_order(self._engine, _order_number(order_id), &done))
-        return done != 0
+        return self.c_cancel(_order_number(order_id))
 
     def get_order(self, order_id):
         """The order with this id, or `None` if there is none."""
@@ -693,17 +691,11 @@ cdef class Broker:
 
     cpdef double get_cash(self) except? -1.0:
         """Cash balance (negative only if a margin account borrows)."""
-        cdef double cash = 0, equity = 0
-        cdef int64_t bar = 0
-        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
-        return cash
+        return self.c_cash()
 
     cpdef double get_account_value(self) except? -1.0:
         """Cash plus open positions marked at their last known price."""
-        cdef double cash = 0, equity = 0
-        cdef int64_t bar = 0
-        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
-        return equity
+        return self.c_equity()
 
     def get_buying_power(self):
         """What new long entries can spend now: cash, never below zero (no margin accounts yet)."""
@@ -733,8 +725,7 @@ cdef class Broker:
         cdef object idx = self._index.get(asset)
         if idx is None:
             return None
-        cdef double price = 0
-        check(ffi.nl_engine_last_price(self._engine, <uint32_t>idx, &price))
+        cdef double price = self.c_last_price(<uint32_t>idx)
         return None if price != price else price
 
     # ------------------------------------------------------------ fills/trades
