@@ -8,6 +8,8 @@ use nl_core::{
 use crate::account::{AccountRules, ShortCashPolicy};
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
+use crate::venue::sim::paper::PaperVenueConfig;
+use crate::venue::sim::triggers::FillRules;
 
 /// The longest settlement delay (T+5) a config may ask for.
 pub const MAX_SETTLEMENT_DELAY: u32 = 5;
@@ -183,6 +185,22 @@ impl EngineConfig {
         self.limits.models().try_for_each(ExecutionLimit::validate)?;
         self.impact.validate()?;
         self.slippage.validate()
+    }
+
+    /// A paper venue that fills as this configuration's simulated venue
+    /// does at a bar's open (NEXT_BAR): same fill rules, price source and
+    /// cost models; whole units for an integer account.
+    pub fn paper_venue(&self) -> PaperVenueConfig {
+        PaperVenueConfig {
+            fill_rules: FillRules { mode: self.conditional_order_mode, limit_gap_fill: self.limit_gap_fill },
+            execution_price: self.execution_price,
+            commission: self.commission.clone(),
+            slippage: self.slippage.clone(),
+            impact: self.impact,
+            limits: self.limits.clone(),
+            multipliers: Default::default(),
+            whole_units: self.share_type == ShareType::Integer,
+        }
     }
 
     /// The account's entry rules.

@@ -2,12 +2,12 @@
 
 use nl_core::Refusal;
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
     OrderType, ShareType, TimeInForce, Timestamp,
 };
 use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
-use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
+use crate::venue::sim::costs::CommissionQuery;
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::Bar;
@@ -376,29 +376,10 @@ impl Engine {
         }
     }
 
-    /// The fill price (and per-unit slippage) of `quantity`: the base price
-    /// moved by market impact, then by slippage, against the order.
+    /// The fill price (and per-unit slippage) of `quantity` with the
+    /// configured impact and slippage models.
     pub(crate) fn fill_price(&self, p: &FillPricing<'_>, quantity: f64) -> EngineResult<(f64, f64)> {
-        let is_buy = p.side == OrderSide::Buy;
-        let impacted = p.base + self.cfg.impact.impact(quantity, p.base, p.available, is_buy);
-        if !(impacted.is_finite() && impacted > 0.0) {
-            return Err(EngineError::InvalidArgument(format!(
-                "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
-        }
-        let slip = self.cfg.slippage.per_share(&SlippageQuery {
-            asset: p.asset,
-            quantity,
-            price: impacted,
-            volume: p.bar.volume,
-            available: p.available,
-            volume_consumed: p.consumed,
-        })?;
-        let price = if is_buy { impacted + slip } else { impacted - slip };
-        if !(price.is_finite() && price > 0.0) {
-            return Err(EngineError::InvalidArgument(format!(
-                "Invalid execution price: expected a finite positive number, got {}", py_float(price))));
-        }
-        Ok((price, slip))
+        fill_price(&self.cfg.impact, &self.cfg.slippage, p, quantity)
     }
 
     /// The largest quantity (at most `quantity`) of order `id` the account

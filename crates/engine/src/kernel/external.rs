@@ -3,7 +3,7 @@
 //! venue's execution reports are booked by the same code as simulated fills.
 
 use nl_core::{
-    CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderStatus, Refusal, ShareType,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderStatus, Refusal, ShareType,
     TimeInForce,
 };
 
@@ -87,6 +87,16 @@ impl Engine {
     pub(crate) fn request_modify(&mut self, order: &Order) -> EngineResult<()> {
         let client = self.execution_client.as_mut().expect("request_modify needs an execution client");
         client.modify(order)
+    }
+
+    /// Hands bar `b` to the venue (a simulating venue executes on it) and
+    /// books what it reports, before rules and the strategy see the bar.
+    pub(crate) fn trade_bar_at_venue(&mut self, b: BarIndex) -> EngineResult<()> {
+        let market = &self.market;
+        let rows: Vec<(AssetId, Bar)> = market.rows(b).map(|row| (market.asset_of(row), market.bar_at(row))).collect();
+        let client = self.execution_client.as_mut().expect("trade_bar_at_venue needs an execution client");
+        client.on_bar(market.timestamp(b), &rows)?;
+        self.process_reports().map(|_| ())
     }
 
     /// Polls the execution client and books every report it returned, in

@@ -312,6 +312,9 @@ impl Engine {
             self.last_price[a] = close[row];
             self.latest_row[a] = (b, row as u32);
         }
+        if self.execution_client.is_some() {
+            self.trade_bar_at_venue(b)?;
+        }
         self.release_deferred_exits(b)?;
         self.evaluate_position_rules(b)?;
         let point = match self.cfg.execution_mode {
@@ -343,6 +346,11 @@ impl Engine {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
+        // What the venue confirmed during the bar (acceptances, cancels)
+        // belongs to it.
+        if self.execution_client.is_some() {
+            self.process_reports()?;
+        }
         // SAME_BAR: everything pending fills at this bar's price; NEXT_BAR:
         // only market-on-close orders (including this bar's) fill at the close.
         let point = match self.cfg.execution_mode {

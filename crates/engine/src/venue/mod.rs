@@ -1,16 +1,21 @@
 //! Venues orders execute at, behind one seam.
 //!
 //! The kernel owns the order book, account and portfolio; a venue only
-//! executes. `sim` is the simulated venue of a backtest, which the kernel
-//! runs in-process so that every fill is booked before the next candidate is
-//! sized (ml4t-backtest's sequential semantics). Any other venue — a paper
-//! venue, a FIX session, a broker's API — implements [`ExecutionClient`]: the
-//! kernel sends it commands and books the [`ExecutionReport`]s it returns,
-//! through the same booking code the simulated venue's fills go through.
+//! executes. `sim` holds the simulated venue's rules (triggers, prices,
+//! costs, liquidity). A backtest runs them in-process so that every fill is
+//! booked before the next candidate is sized (ml4t-backtest's sequential
+//! semantics: the account, which no venue knows, decides each fill's size).
+//! Every other venue implements [`ExecutionClient`] — `sim::paper::PaperVenue`
+//! (the same rules, without the account), a FIX session, a broker's API: the
+//! kernel hands it each bar, sends it commands and books the
+//! [`ExecutionReport`]s it returns, through the same booking code the
+//! in-process fills go through.
 
 pub mod sim;
 
-use nl_core::{CancelReason, EngineResult, Order, OrderId, Refusal};
+use nl_core::{AssetId, CancelReason, EngineResult, Order, OrderId, Refusal, Timestamp};
+
+use crate::market::Bar;
 
 /// What a venue says happened to an order. Timestamps are nanoseconds
 /// since the epoch (UTC).
@@ -56,4 +61,11 @@ pub trait ExecutionClient: Send {
     fn modify(&mut self, order: &Order) -> EngineResult<()>;
     /// Appends the reports received since the last call to `reports`.
     fn poll(&mut self, reports: &mut Vec<ExecutionReport>) -> EngineResult<()>;
+    /// The market data the kernel just received: one bar, the rows of the
+    /// assets that traded (the kernel polls right after). A venue that
+    /// simulates executions prices them on it; a real venue has its own
+    /// market and ignores it.
+    fn on_bar(&mut self, _timestamp: Timestamp, _rows: &[(AssetId, Bar)]) -> EngineResult<()> {
+        Ok(())
+    }
 }

@@ -4,10 +4,12 @@
 //! kernel's `kernel/execute.rs` runs the stages and books the fill.
 
 use nl_core::{
-    AssetId, EngineResult, ExecutionPrice, OrderSide,
+    AssetId, EngineError, EngineResult, ExecutionPrice, OrderSide,
 };
 
 use crate::market::Bar;
+use crate::venue::sim::costs::{SlippageQuery, Slippages};
+use crate::venue::sim::liquidity::MarketImpact;
 
 /// Where an order executes on a bar: the bar's prices, the base price (before impact
 /// and slippage) and where that price came from.
@@ -27,6 +29,33 @@ pub(crate) struct FillPricing<'a> {
     pub(crate) bar: &'a Bar,
     pub(crate) available: f64,
     pub(crate) consumed: f64,
+}
+
+/// The fill price (and per-unit slippage) of `quantity`: the base price
+/// moved by market impact, then by slippage, against the order. A model
+/// that gives no finite positive price is an error (ml4t's message).
+pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPricing<'_>, quantity: f64)
+    -> EngineResult<(f64, f64)> {
+    let is_buy = p.side == OrderSide::Buy;
+    let impacted = p.base + impact.impact(quantity, p.base, p.available, is_buy);
+    if !(impacted.is_finite() && impacted > 0.0) {
+        return Err(EngineError::InvalidArgument(format!(
+            "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));
+    }
+    let slip = slippage.per_share(&SlippageQuery {
+        asset: p.asset,
+        quantity,
+        price: impacted,
+        volume: p.bar.volume,
+        available: p.available,
+        volume_consumed: p.consumed,
+    })?;
+    let price = if is_buy { impacted + slip } else { impacted - slip };
+    if !(price.is_finite() && price > 0.0) {
+        return Err(EngineError::InvalidArgument(format!(
+            "Invalid execution price: expected a finite positive number, got {}", py_float(price))));
+    }
+    Ok((price, slip))
 }
 
 /// The largest whole number in 0..=floor(upper) that `ok` accepts (`ok` is
