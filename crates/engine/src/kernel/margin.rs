@@ -34,19 +34,19 @@ impl Engine {
         if self.current_bar().is_some() {
             return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
         }
-        self.margin.set_schedule(asset, schedule)
+        self.account.margin.set_schedule(asset, schedule)
     }
 
     /// Whether entries in `asset` are checked against projected margin.
     pub(crate) fn uses_projected_margin(&self, asset: AssetId) -> bool {
-        self.margin.uses_projected(asset)
+        self.account.margin.uses_projected(asset)
     }
 
     /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
     /// with `cash` would break initial margin, if it would.
     pub(crate) fn projected_margin_rejection(&self, asset: AssetId, quantity: f64, price: f64, cash: f64) -> Option<Refusal> {
         let held = self.portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
-        self.margin.projected_rejection(&self.portfolio, held, asset, quantity, price, cash)
+        self.account.margin.projected_rejection(&self.portfolio, held, asset, quantity, price, cash)
     }
 
     /// `projected_margin_rejection` over `holdings` (asset, signed
@@ -59,7 +59,7 @@ impl Engine {
         price: f64,
         cash: f64,
     ) -> Option<Refusal> {
-        self.margin.projected_rejection(&self.portfolio, holdings, asset, quantity, price, cash)
+        self.account.margin.projected_rejection(&self.portfolio, holdings, asset, quantity, price, cash)
     }
 
     /// Cash the account's policy leaves for entries: in a short-enabled
@@ -84,9 +84,9 @@ impl Engine {
     /// (unless configured otherwise), less the cash buffer.
     pub(crate) fn available_cash(&self) -> f64 {
         // Locked shorts: the free-cash ledger, not a sum over positions.
-        let mut spendable = if self.locks_short_notional() { self.locked_cash.free_cash() } else { self.spendable_cash() };
+        let mut spendable = if self.account.locks_short_notional() { self.account.locked_cash.free_cash() } else { self.spendable_cash() };
         if self.cfg.settlement_reduces_buying_power {
-            spendable -= self.settlement.unsettled();
+            spendable -= self.account.settlement.unsettled();
         }
         let buffer = self.cfg.cash_buffer_pct;
         if buffer > 0.0 && spendable > 0.0 { spendable * (1.0 - buffer) } else { spendable }
@@ -105,7 +105,7 @@ impl Engine {
     /// `margin_buying_power` over the holdings (asset, signed quantity, mark)
     /// `holdings()` lists instead of the open positions (a shadow account's).
     pub(crate) fn buying_power_over<I: Iterator<Item = (AssetId, f64, f64)>>(&self, holdings: impl Fn() -> I, cash: f64) -> f64 {
-        self.margin.buying_power_over(&self.portfolio, holdings, cash)
+        self.account.margin.buying_power_over(&self.portfolio, holdings, cash)
     }
 
     /// What new long entries can spend (`broker.get_buying_power()`): a
@@ -120,7 +120,7 @@ impl Engine {
 
     /// Maintenance margin of `p` at its current mark.
     pub(crate) fn maintenance_margin(&self, p: &Position) -> f64 {
-        self.margin.maintenance(&self.portfolio, p)
+        self.account.margin.maintenance(&self.portfolio, p)
     }
 
     /// Net liquidation value: cash plus the market value of open positions
@@ -131,6 +131,6 @@ impl Engine {
 
     /// Maintenance margin the open positions require at their current marks.
     pub fn maintenance_requirement(&self) -> f64 {
-        self.margin.maintenance_requirement(&self.portfolio)
+        self.account.margin.maintenance_requirement(&self.portfolio)
     }
 }

@@ -24,10 +24,10 @@ impl Engine {
             .collect();
         for (asset, fee) in shorts {
             self.portfolio.cash -= fee;
-            if self.locks_short_notional() {
-                self.locked_cash.charge(fee);
+            if self.account.locks_short_notional() {
+                self.account.locked_cash.charge(fee);
             }
-            self.borrow_fees[asset as usize] += fee;
+            self.account.borrow_fees[asset as usize] += fee;
         }
         Ok(())
     }
@@ -69,15 +69,15 @@ impl Engine {
                 asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
             });
         }
-        self.margin_calls.push(MarginCall { bar: b, equity, requirement, liquidated });
+        self.account.margin_calls.push(MarginCall { bar: b, equity, requirement, liquidated });
     }
 
     pub fn margin_calls(&self) -> &[MarginCall] {
-        &self.margin_calls
+        &self.account.margin_calls
     }
 
     /// Borrow fees charged so far, per asset.
     pub fn borrow_fees(&self) -> &[f64] {
-        &self.borrow_fees
+        &self.account.borrow_fees
     }
 }

@@ -3,7 +3,6 @@
 mod execute;
 mod external;
 mod immediate;
-mod locked_cash;
 mod margin;
 mod margin_call;
 mod matching;
@@ -18,17 +17,15 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderType, Position, TimeInForce, Trade, WaterMarkSource,
+    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Trade, WaterMarkSource,
 };
 
-use crate::account::Settlement;
+use crate::account::locked_cash::fit_to_free_cash;
+use crate::account::{Account, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::triggers::{mark_of, MatchPoint};
-use crate::account::locked_cash::LockedCash;
-use crate::account::margin::Margin;
-use crate::account::margin_call::MarginCall;
 use crate::risk::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
@@ -89,20 +86,12 @@ pub struct Engine {
     pub(crate) scratch_eligible: Vec<OrderId>,
     pub(crate) scratch_exits: Vec<OrderId>,
     pub(crate) scratch_entries: Vec<OrderId>,
-    /// Sale proceeds not yet settled (`settlement_delay`).
-    pub(crate) settlement: Settlement,
-    /// Free cash and locked short basis (LOCK_NOTIONAL accounts).
-    pub(crate) locked_cash: LockedCash,
+    /// Settlement, locked collateral, margin, borrow fees and margin calls.
+    pub(crate) account: Account,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
     /// The account as next-bar submission prechecks see it (prechecks.rs).
     pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
-    /// Per asset: how its margin is computed (futures schedules).
-    pub(crate) margin: Margin,
-    /// Margin calls so far (`enforce_margin_calls`).
-    pub(crate) margin_calls: Vec<MarginCall>,
-    /// Borrow fees charged per asset (`borrow_rate`).
-    pub(crate) borrow_fees: Vec<f64>,
     /// Portfolio limits (none by default) and what they did.
     pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
@@ -132,9 +121,7 @@ impl Engine {
         let sessions = market.is_streamed().then(|| market.timestamps().iter().map(|&t| utc_day(t)).collect());
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
-            locked_cash: LockedCash::new(cfg.initial_cash, n_assets),
-            margin: Margin::new(n_assets, cfg.allow_leverage, cfg.initial_margin, cfg.long_maintenance_margin,
-                cfg.short_maintenance_margin),
+            account: Account::new(cfg.account_settings(), cfg.initial_cash, n_assets),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
@@ -152,11 +139,8 @@ impl Engine {
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
-            settlement: Settlement::default(),
             filling_immediately: false,
             submission_shadow: Default::default(),
-            margin_calls: Vec::new(),
-            borrow_fees: vec![0.0; n_assets],
             portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
@@ -298,7 +282,7 @@ impl Engine {
             return Err(Self::borrow_without_dates());
         }
         self.phase = Phase::InBar(b);
-        self.settlement.release(b);
+        self.account.settle(b);
         self.portfolio.age_positions();
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
@@ -652,6 +636,56 @@ impl Engine {
         &self.open_positions_curve
     }
 
+    // Locked collateral (account/locked_cash.rs decides; the kernel applies
+    // its answers to the order).
+
+    /// Sizes order `id` (`quantity` against `held`, at `price`) by free cash
+    /// before anything else checks it when the account says so. Cut orders
+    /// without `partial_fills_allowed` (or with nothing affordable) are
+    /// REJECTED, whatever `reject_on_insufficient_cash` says. Returns the
+    /// quantity to go on with, or `None` when the order was rejected.
+    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64,
+                                      effect: OrderEffect) -> EngineResult<Option<f64>> {
+        let side = self.book[id].side;
+        let Some(reason) = self.account.locked_sizing_refusal(side, held, effect, self.filling_immediately) else {
+            return Ok(Some(quantity));
+        };
+        let affordable = self.max_affordable(id, held, quantity, price)?;
+        let whole = self.cfg.share_type == ShareType::Integer;
+        match fit_to_free_cash(quantity, affordable, whole, self.cfg.partial_fills_allowed) {
+            None => {
+                self.reject(id, reason);
+                Ok(None)
+            }
+            Some(cut) if cut != quantity => {
+                let o = &mut self.book[id];
+                o.quantity = cut;
+                // The cut quantity is the whole order now (no remainder to restore).
+                o.partial_remainder = None;
+                Ok(Some(cut))
+            }
+            all => Ok(all),
+        }
+    }
+
+    /// With locked shorts and no commission or buffer for order `id` at
+    /// `price`: the most it can fill, from free cash directly.
+    pub(crate) fn locked_zero_cost_limit(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let o = &self.book[id];
+        let unit_cost = price * self.multiplier(o.asset);
+        self.account.locked_zero_cost_limit(o.asset, o.side, held, unit_cost,
+            || self.cfg.commission.commission(&self.commission_query(o, quantity, price)))
+    }
+
+    /// Why order `id`, a locked-short cover of `quantity` that slippage or
+    /// impact moved to `price`, cannot fill there, if it cannot.
+    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        if !self.account.covers_locked_short(self.book[id].side, held)
+            || self.max_affordable(id, held, quantity, price)? >= quantity {
+            return Ok(None);
+        }
+        Ok(Some(Refusal::InsufficientCashToCoverShortAtFinalPrice))
+    }
 }
 
 /// The UTC calendar day (days since 1970-01-01) of `timestamp` (nanoseconds).

@@ -1,0 +1,134 @@
+//! The account over a portfolio: hand-computed cases for what entries may
+//! spend and what the account charges and enforces.
+
+use nl_core::{AssetId, ExecutionPrice, ExitReason, Fill, Order, OrderSide, OrderType, Refusal};
+
+use crate::account::locked_cash::fit_to_free_cash;
+use crate::account::{Account, AccountRules, AccountSettings, OrderEffect, ShortCashPolicy};
+use crate::portfolio::Portfolio;
+
+pub(crate) fn settings(allow_leverage: bool, policy: ShortCashPolicy) -> AccountSettings {
+    AccountSettings {
+        rules: AccountRules { allow_short_selling: true, allow_leverage, initial_margin: 0.5, short_cash_policy: policy },
+        long_maintenance_margin: 0.25,
+        short_maintenance_margin: 0.30,
+        cash_buffer_pct: 0.0,
+        settlement_delay: 0,
+        settlement_reduces_buying_power: false,
+        borrow_rate: 0.0,
+        enforce_margin_calls: false,
+    }
+}
+
+/// A fill of `quantity` of `asset` at `price` for order 1, no costs.
+pub(crate) fn fill(asset: AssetId, side: OrderSide, quantity: f64, price: f64) -> Fill {
+    Fill {
+        order_id: 1,
+        asset,
+        side,
+        quantity,
+        price,
+        bar: 0,
+        commission: 0.0,
+        slippage: 0.0,
+        price_source: ExecutionPrice::Open,
+        reference_price: price,
+        available_size: f64::NAN,
+        bid: f64::NAN,
+        ask: f64::NAN,
+        quote_mid: f64::NAN,
+        bid_size: f64::NAN,
+        ask_size: f64::NAN,
+        is_exit: false,
+        order_type: OrderType::Market,
+        limit_price: None,
+        stop_price: None,
+        stop_triggered_bar: None,
+        exit_reason: ExitReason::Signal,
+        signal_price: f64::NAN,
+    }
+}
+
+/// Books `f` in the portfolio and the account's ledgers as the kernel does.
+pub(crate) fn book(account: &mut Account, portfolio: &mut Portfolio, f: &Fill, order: &Order) {
+    let held = portfolio.quantity(f.asset);
+    portfolio.apply_fill(f, f.commission);
+    account.book_locked_fill(portfolio, f, held, f.commission, order, true);
+}
+
+fn market(side: OrderSide, quantity: f64) -> Order {
+    Order::new(1, 0, side, OrderType::Market, quantity, 0)
+}
+
+#[test]
+fn a_short_of_10_at_100_locks_twice_its_notional() {
+    // 10,000 cash, LOCK_NOTIONAL. Short 10 @ 100: cash 11,000; free cash
+    // 10,000 - 2 x 1,000 = 9,000; the short's basis is 1,000.
+    let mut account = Account::new(settings(false, ShortCashPolicy::LockNotional), 10_000.0, 1);
+    let mut portfolio = Portfolio::new(10_000.0, 1);
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 10.0, 100.0), &market(OrderSide::Sell, 10.0));
+    assert_eq!(portfolio.cash, 11_000.0);
+    assert_eq!((account.locked_cash.free_cash(), account.locked_cash.short_basis(0)), (9_000.0, 1_000.0));
+    // A reversal is checked against free cash plus the short's collateral.
+    assert_eq!(account.reversal_cash(&portfolio, 0, -10.0), 9_000.0 + 2_000.0);
+    // Covering 4 of the 10 releases 4/10 of the basis.
+    assert_eq!(account.released_short_basis(0, 4.0, -10.0), 400.0);
+    // Only a buy against the short is a cover.
+    assert!(account.covers_locked_short(OrderSide::Buy, -10.0));
+    assert!(!account.covers_locked_short(OrderSide::Sell, -10.0) && !account.covers_locked_short(OrderSide::Buy, 5.0));
+    // Without commission free cash sizes directly: 9,000 / 100 = 90 more.
+    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, || Ok(0.0)).unwrap(), Some(90.0));
+    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, || Ok(1.0)).unwrap(), None);
+}
+
+#[test]
+fn a_free_reversal_opens_what_free_cash_pays_for() {
+    // 1,000 cash. Short 5 @ 100: free 500, basis 500. Buy 20 @ 100: the
+    // cover releases 1,000 and pays 500 (free 1,000), which pays for a long
+    // of 10, not the 15 the order asked for; free cash is then 0.
+    let mut account = Account::new(settings(false, ShortCashPolicy::LockNotional), 1_000.0, 1);
+    let mut portfolio = Portfolio::new(1_000.0, 1);
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 5.0, 100.0), &market(OrderSide::Sell, 5.0));
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Buy, 20.0, 100.0), &market(OrderSide::Buy, 20.0));
+    assert_eq!(portfolio.quantity(0), 10.0);
+    assert_eq!((account.locked_cash.free_cash(), account.locked_cash.short_basis(0)), (0.0, 0.0));
+    // The cash moved by the whole fill: 1,500 - 2,000.
+    assert_eq!(portfolio.cash, -500.0);
+}
+
+#[test]
+fn credit_accounts_keep_no_ledger() {
+    let mut account = Account::new(settings(false, ShortCashPolicy::Credit), 10_000.0, 1);
+    let mut portfolio = Portfolio::new(10_000.0, 1);
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 10.0, 100.0), &market(OrderSide::Sell, 10.0));
+    assert!(!account.locks_short_notional());
+    assert_eq!(account.reversal_cash(&portfolio, 0, -10.0), 11_000.0);
+    assert_eq!(account.locked_cash.free_cash(), 10_000.0);
+    // A margin account never locks, whatever its policy says.
+    assert!(!Account::new(settings(true, ShortCashPolicy::LockNotional), 0.0, 1).locks_short_notional());
+}
+
+#[test]
+fn locked_sizing_applies_to_covers_and_reversals() {
+    let account = Account::new(settings(false, ShortCashPolicy::LockNotional), 0.0, 1);
+    let refusal = |side, held, effect, now| account.locked_sizing_refusal(side, held, effect, now);
+    assert_eq!(refusal(OrderSide::Buy, -10.0, OrderEffect::Exit, false), Some(Refusal::InsufficientCashToCoverShort));
+    // Filling immediately, a cover that reverses is sized as a cover.
+    assert_eq!(refusal(OrderSide::Buy, -10.0, OrderEffect::Reversal, true), Some(Refusal::InsufficientCashToCoverShort));
+    assert_eq!(refusal(OrderSide::Sell, 10.0, OrderEffect::Reversal, false), Some(Refusal::InsufficientLockedCashForReversal));
+    assert_eq!(refusal(OrderSide::Sell, 10.0, OrderEffect::Reversal, true), None);
+    assert_eq!(refusal(OrderSide::Buy, 0.0, OrderEffect::Entry, false), None);
+    assert_eq!(refusal(OrderSide::Sell, 10.0, OrderEffect::Exit, false), None);
+}
+
+#[test]
+fn free_cash_fits_all_part_or_none_of_an_order() {
+    // Affords 12.7 of 10: all of it.
+    assert_eq!(fit_to_free_cash(10.0, 12.7, true, false), Some(10.0));
+    // Affords 6.7: 6 whole shares with partial fills, else refused.
+    assert_eq!(fit_to_free_cash(10.0, 6.7, true, true), Some(6.0));
+    assert_eq!(fit_to_free_cash(10.0, 6.7, false, true), Some(6.7));
+    assert_eq!(fit_to_free_cash(10.0, 6.7, true, false), None);
+    // Less than one whole share: nothing to fill.
+    assert_eq!(fit_to_free_cash(10.0, 0.5, true, true), None);
+}
