@@ -133,7 +133,7 @@ cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDeci
             high_water_mark=s.high_water_mark, low_water_mark=s.low_water_mark,
             bar_open=s.open, bar_high=s.high, bar_low=s.low,
             max_favorable_excursion=s.max_favorable_excursion, max_adverse_excursion=s.max_adverse_excursion,
-            entry_time=state.timestamp_at(s.entry_bar), current_time=state.timestamp_at(s.bar),
+            entry_time=state.time_at(s.entry_time), current_time=state.time_at(s.timestamp),
             multiplier=state.multipliers[s.asset],
             context=context_of(state, s.asset, s.serial))
         action = entry[0].evaluate(ps)
@@ -763,8 +763,8 @@ cdef class Broker:
         """The `Trade` of one engine trade record (closed, or partial for a reduction)."""
         return Trade(
             symbol=self._state.asset_names[t.asset],
-            entry_time=self._state.timestamp_at(t.entry_bar),
-            exit_time=self._state.timestamp_at(t.exit_bar),
+            entry_time=self._state.time_at(t.entry_time),
+            exit_time=self._state.time_at(t.exit_time),
             entry_price=t.entry_price, exit_price=t.exit_price, quantity=t.quantity,
             pnl=t.pnl, pnl_percent=t.pnl_percent, bars_held=t.bars_held, fees=t.fees,
             exit_slippage=t.exit_slippage, entry_slippage=t.entry_slippage,

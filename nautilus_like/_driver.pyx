@@ -143,7 +143,7 @@ cdef class EventDispatch:
                     self.strategy.on_fill(fill_from(self.state, &f))
                 while j < n_trades:
                     check(ffi.nl_engine_trade(self.state.engine, j, &tr))
-                    if tr.exit_order_id != f.order_id or tr.exit_bar != f.bar:
+                    if tr.exit_order_id != f.order_id or tr.exit_time != f.timestamp:
                         break
                     if self.want_closed:
                         self.strategy.on_position_closed(self.broker._trade(&tr))
@@ -194,6 +194,22 @@ cdef double _model_output(str kind, object model, object value) except? -1.0:
                          f"number, got {value!r}") from None
 
 
+cdef object _clock_of(MarketView view):
+    """The market's bar times (ns) as a NumPy array."""
+    import numpy as np
+    cdef size_t n = view.cols.n_bars
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.array(<const int64_t[:n]>view.cols.timestamps, dtype=np.int64)
+
+
+def _bars_of(clock, times):
+    """The bar (index on `clock`) in effect at each engine time; -1 for
+    `NL_NO_TIME` or a time before the first bar."""
+    import numpy as np
+    return np.searchsorted(clock, times, side="right").astype(np.int64) - 1
+
+
 def create_engine(MarketView view not None, dict cfg not None, list timestamps not None, list commission_routes=None,
                   list slippage_routes=None, object sessions=None, list limit_routes=None,
                   dict impact=None, dict multipliers=None, dict contract_specs=None, dict margins=None):
@@ -214,6 +230,8 @@ def create_engine(MarketView view not None, dict cfg not None, list timestamps n
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
     state.timestamps = timestamps
+    # The engine's clock (a copy: the state outlives no view but keeps its own).
+    state.clock = _clock_of(view)
     state.callbacks = []
     state.contract_specs = contract_specs or {}
     state.multipliers = [1.0] * len(view.asset_names)
@@ -373,20 +391,21 @@ def collect_results(EngineState state not None):
 
     fills = {k: np.empty(n_fills, dtype=d) for k, d in (
         ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
-        ("price", np.float64), ("bar", np.uint32), ("commission", np.float64), ("slippage", np.float64),
+        ("price", np.float64), ("timestamp", np.int64), ("commission", np.float64), ("slippage", np.float64),
         ("price_source", np.uint32), ("reference_price", np.float64), ("available_size", np.float64),
         ("is_exit", np.bool_), ("order_type", np.uint32), ("limit_price", np.float64),
-        ("stop_price", np.float64), ("stop_triggered_bar", np.int64), ("bid", np.float64),
+        ("stop_price", np.float64), ("stop_triggered_at", np.int64), ("bid", np.float64),
         ("ask", np.float64), ("quote_mid", np.float64), ("bid_size", np.float64), ("ask_size", np.float64),
         ("exit_reason", np.uint32))}
     cdef unsigned long long[:] f_id = fills["order_id"]
-    cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_bar = fills["bar"], f_src = fills["price_source"]
+    cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_src = fills["price_source"]
+    cdef long long[:] f_time = fills["timestamp"]
     cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
     cdef double[:] f_slip = fills["slippage"], f_ref = fills["reference_price"], f_avail = fills["available_size"]
     cdef unsigned char[:] f_exit = fills["is_exit"].view(np.uint8)
     cdef unsigned int[:] f_type = fills["order_type"]
     cdef double[:] f_lim = fills["limit_price"], f_stop = fills["stop_price"]
-    cdef long long[:] f_trig = fills["stop_triggered_bar"]
+    cdef long long[:] f_trig = fills["stop_triggered_at"]
     cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
     cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
     cdef unsigned int[:] f_why = fills["exit_reason"]
@@ -397,15 +416,18 @@ def collect_results(EngineState state not None):
                     "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
                     "exit_mid")
     trades = {k: np.empty(n_trades, dtype=np.float64) for k in trade_fields}
-    for k in ("asset", "entry_bar", "exit_bar", "bars_held", "status", "exit_reason"):
+    for k in ("asset", "bars_held", "status", "exit_reason"):
         trades[k] = np.empty(n_trades, dtype=np.uint32)
+    for k in ("entry_time", "exit_time"):
+        trades[k] = np.empty(n_trades, dtype=np.int64)
     cdef double[:] t_e = trades["entry_price"], t_x = trades["exit_price"], t_q = trades["quantity"]
     cdef double[:] t_pnl = trades["pnl"], t_pct = trades["pnl_percent"], t_fees = trades["fees"]
     cdef double[:] t_es = trades["entry_slippage"], t_xs = trades["exit_slippage"], t_mfe = trades["mfe"], t_mae = trades["mae"]
     cdef double[:] t_eav = trades["entry_available_size"], t_xav = trades["exit_available_size"]
     cdef double[:] t_ebid = trades["entry_bid"], t_eask = trades["entry_ask"], t_emid = trades["entry_mid"]
     cdef double[:] t_xbid = trades["exit_bid"], t_xask = trades["exit_ask"], t_xmid = trades["exit_mid"]
-    cdef unsigned int[:] t_a = trades["asset"], t_eb = trades["entry_bar"], t_xb = trades["exit_bar"]
+    cdef unsigned int[:] t_a = trades["asset"]
+    cdef long long[:] t_et = trades["entry_time"], t_xt = trades["exit_time"]
     cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"], t_why = trades["exit_reason"]
     trades["exit_order_id"] = np.empty(n_trades, dtype=np.uint64)
     cdef unsigned long long[:] t_xo = trades["exit_order_id"]
@@ -425,11 +447,11 @@ def collect_results(EngineState state not None):
             for i in range(start, start + got):
                 f = &fbuf[i - start]
                 f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
-                f_px[i] = f.price; f_bar[i] = f.bar; f_com[i] = f.commission; f_slip[i] = f.slippage
+                f_px[i] = f.price; f_time[i] = f.timestamp; f_com[i] = f.commission; f_slip[i] = f.slippage
                 f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
                 f_exit[i] = f.is_exit
                 f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
-                f_trig[i] = f.stop_triggered_bar
+                f_trig[i] = f.stop_triggered_at
                 f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size
                 f_asz[i] = f.ask_size; f_why[i] = f.exit_reason
             start += got
@@ -443,7 +465,7 @@ def collect_results(EngineState state not None):
                 t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
                 t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
                 t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
-                t_eb[i] = t.entry_bar; t_xb[i] = t.exit_bar; t_bh[i] = t.bars_held; t_st[i] = t.status
+                t_et[i] = t.entry_time; t_xt[i] = t.exit_time; t_bh[i] = t.bars_held; t_st[i] = t.status
                 t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
                 t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
                 t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
@@ -467,7 +489,7 @@ def collect_results(EngineState state not None):
         for i in range(n_pos):
             check(ffi.nl_engine_position(e, order[i], &p, &found))
             positions.append(dict(
-                asset=p.asset, quantity=p.quantity, entry_price=p.entry_price, entry_bar=p.entry_bar,
+                asset=p.asset, quantity=p.quantity, entry_price=p.entry_price, entry_time=p.entry_time,
                 bars_held=p.bars_held, entry_commission=p.entry_commission,
                 entry_slippage=p.entry_slippage, mfe=p.max_favorable_excursion,
                 mae=p.max_adverse_excursion, current_price=p.current_price,
@@ -475,6 +497,13 @@ def collect_results(EngineState state not None):
                 entry_mid=p.entry_mid))
     finally:
         PyMem_Free(order)
+    # The result tables index the feed's timeline: each time's bar.
+    fills["bar"] = _bars_of(state.clock, fills["timestamp"])
+    fills["stop_triggered_bar"] = _bars_of(state.clock, fills["stop_triggered_at"])
+    trades["entry_bar"] = _bars_of(state.clock, trades["entry_time"])
+    trades["exit_bar"] = _bars_of(state.clock, trades["exit_time"])
+    for pos in positions:
+        pos["entry_bar"] = int(_bars_of(state.clock, pos["entry_time"]))
     cdef double mark = 0.0
     for pos in positions:
         check(ffi.nl_engine_valuation_price(e, pos["asset"], &mark))

@@ -149,6 +149,10 @@ cdef extern from "nautilus_like.h":
   # the position's dict); any other is applied when the running call returns.
   const uint8_t NL_CONTEXT_DEFERRED # = 2
 
+  # An absent time in the value structs (times are nanoseconds since the
+  # epoch, UTC; a feed without dates numbers its bars 0, 1, 2, ...).
+  const int64_t NL_NO_TIME # = INT64_MIN
+
   # Result code of every export. Non-zero means `nl_last_error()` has the text.
   cdef enum NlStatus:
     NL_STATUS_OK # = 0,
@@ -516,6 +520,10 @@ cdef extern from "nautilus_like.h":
     const double *low;
     const double *close;
     const double *volume;
+    # `n_bars` bar times (nanoseconds since the epoch, UTC; a feed without
+    # dates numbers its bars 0, 1, 2, ...): the clock of every time the
+    # value structs carry.
+    const int64_t *timestamps;
 
   cdef struct NlOrder:
     uint64_t id;
@@ -529,11 +537,11 @@ cdef extern from "nautilus_like.h":
     double limit_price;
     double stop_price;
     double trail_amount;
-    # -1 until a stop (or stop-limit) triggers.
-    int64_t stop_triggered_bar;
-    uint32_t created_bar;
-    # -1 until the order fills.
-    int64_t filled_bar;
+    # `NL_NO_TIME` until a stop (or stop-limit) triggers.
+    int64_t stop_triggered_at;
+    int64_t created_at;
+    # `NL_NO_TIME` until the order fills completely.
+    int64_t filled_at;
     # NaN until the order fills.
     double filled_price;
     double filled_quantity;
@@ -545,8 +553,8 @@ cdef extern from "nautilus_like.h":
     uint32_t time_in_force;
     # A `CancelReason` code, -1 unless cancelled.
     int32_t cancel_reason;
-    # -1 unless cancelled during a bar.
-    int64_t cancelled_bar;
+    # `NL_NO_TIME` unless cancelled once the first bar opened.
+    int64_t cancelled_at;
     # An `ExitReason` code.
     uint32_t exit_reason;
     # True when a position rule sent the order (see `nl_engine_order_exit_detail`).
@@ -558,7 +566,7 @@ cdef extern from "nautilus_like.h":
     uint32_t asset;
     double quantity;
     double entry_price;
-    uint32_t entry_bar;
+    int64_t entry_time;
     uint32_t bars_held;
     double entry_commission;
     # Average per-unit entry slippage.
@@ -582,7 +590,7 @@ cdef extern from "nautilus_like.h":
     uint32_t side;
     double quantity;
     double price;
-    uint32_t bar;
+    int64_t timestamp;
     double commission;
     # Per unit.
     double slippage;
@@ -604,14 +612,14 @@ cdef extern from "nautilus_like.h":
     double limit_price;
     double stop_price;
     # -1 when no stop triggered.
-    int64_t stop_triggered_bar;
+    int64_t stop_triggered_at;
     # An `ExitReason` code (meaningful when `is_exit`).
     uint32_t exit_reason;
 
   cdef struct NlTrade:
     uint32_t asset;
-    uint32_t entry_bar;
-    uint32_t exit_bar;
+    int64_t entry_time;
+    int64_t exit_time;
     double entry_price;
     double exit_price;
     double quantity;
@@ -670,13 +678,14 @@ cdef extern from "nautilus_like.h":
     uint32_t asset;
     # The position's serial (see `NlPosition::serial`).
     uint64_t serial;
-    uint32_t bar;
+    # The current bar's time.
+    int64_t timestamp;
     bool is_long;
     double entry_price;
     # Signed.
     double quantity;
     double initial_quantity;
-    uint32_t entry_bar;
+    int64_t entry_time;
     uint32_t bars_held;
     double open;
     double high;

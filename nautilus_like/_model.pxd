@@ -1,6 +1,8 @@
 # cython: language_level=3
 """Cython declarations of the value views shared by the other modules."""
 
+from libc.stdint cimport int64_t
+
 from nautilus_like cimport _ffi as ffi
 from nautilus_like._ffi cimport NlEngine, NlStatus, NlPosition, NlFill, NlTrade, NlOrder
 
@@ -15,6 +17,9 @@ cdef class EngineState:
     cdef readonly list asset_names
     cdef readonly dict asset_index
     cdef readonly list timestamps
+    # The engine's clock: every bar's time in nanoseconds (the times the
+    # value structs carry), parallel to `timestamps`.
+    cdef const int64_t[:] clock
     # Python cost models the engine calls back; kept alive as long as it.
     cdef list callbacks
     # Contract multiplier per asset index, and the specs by asset name.
@@ -34,7 +39,7 @@ cdef class EngineState:
     cdef public object config
     cdef public dict rebalance_ids
 
-    cdef object timestamp_at(self, long bar)
+    cdef object time_at(self, int64_t t)
     cdef unsigned int context_key(self, str name)
 
 

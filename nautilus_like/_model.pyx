@@ -7,9 +7,10 @@ ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 """
 
 from libc.math cimport NAN, isnan
-from libc.stdint cimport uint8_t
+from libc.stdint cimport int64_t, uint8_t
 
 from collections.abc import MutableMapping as _MutableMapping
+from datetime import datetime as _datetime, timezone as _timezone
 from decimal import Decimal as _Decimal
 from enum import Enum as _Enum
 from numbers import Real as _Real
@@ -125,10 +126,22 @@ cdef class EngineState:
             ffi.nl_engine_drop(self.engine)
             self.engine = NULL
 
-    cdef object timestamp_at(self, long bar):
-        if bar < 0:
+    cdef object time_at(self, int64_t t):
+        """The feed's own timestamp object for engine time `t` (nanoseconds on
+        the feed's clock), None for `NL_NO_TIME`. A time between bars (a
+        venue's report) becomes a UTC datetime."""
+        if t == ffi.NL_NO_TIME:
             return None
-        return self.timestamps[bar]
+        cdef Py_ssize_t lo = 0, hi = self.clock.shape[0], mid
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.clock[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.clock.shape[0] and self.clock[lo] == t:
+            return self.timestamps[lo]
+        return _datetime.fromtimestamp(t / 1e9, tz=_timezone.utc)
 
     cdef unsigned int context_key(self, str name):
         """The number Rust knows the context value `name` by."""
@@ -325,13 +338,13 @@ cdef class Order:
     def stop_triggered(self):
         if self._state is None:
             return bool(self._detached("_stop_triggered"))
-        return self._get().stop_triggered_bar >= 0
+        return self._get().stop_triggered_at != ffi.NL_NO_TIME
 
     @property
     def stop_triggered_at(self):
         if self._state is None:
             return self._detached("_stop_triggered_at")
-        return self._state.timestamp_at(self._get().stop_triggered_bar)
+        return self._state.time_at(self._get().stop_triggered_at)
 
     @property
     def parent_id(self):
@@ -358,7 +371,7 @@ cdef class Order:
     def cancelled_at(self):
         if self._state is None:
             return self._detached("cancelled_at")
-        return self._state.timestamp_at(self._get().cancelled_bar)
+        return self._state.time_at(self._get().cancelled_at)
 
     @property
     def cancellation_reason(self):
@@ -379,13 +392,13 @@ cdef class Order:
     def created_at(self):
         if self._state is None:
             return self._detached("created_at")
-        return self._state.timestamp_at(self._get().created_bar)
+        return self._state.time_at(self._get().created_at)
 
     @property
     def filled_at(self):
         if self._state is None:
             return self._detached("filled_at")
-        return self._state.timestamp_at(self._get().filled_bar)
+        return self._state.time_at(self._get().filled_at)
 
     @property
     def filled_price(self):
@@ -500,7 +513,7 @@ cdef class Position:
         p.low_water_mark = p.entry_price if v["low_water_mark"] is None else v["low_water_mark"]
         p.initial_quantity = p.quantity if v["initial_quantity"] is None else v["initial_quantity"]
         p.bars_held = bars
-        p.entry_bar = 0
+        p.entry_time = 0
         p.max_favorable_excursion = v["max_favorable_excursion"]
         p.max_adverse_excursion = v["max_adverse_excursion"]
         p.entry_commission = v["entry_commission"]
@@ -574,7 +587,7 @@ cdef class Position:
     def entry_time(self):
         if self._state is None:
             return self._detached("entry_time")
-        return self._state.timestamp_at(self._fresh().entry_bar)
+        return self._state.time_at(self._fresh().entry_time)
 
     @property
     def current_price(self):
@@ -757,14 +770,14 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.side = _SIDES[f.side]
     fill.quantity = f.quantity
     fill.price = f.price
-    fill.timestamp = state.timestamp_at(f.bar)
+    fill.timestamp = state.time_at(f.timestamp)
     fill.commission = f.commission
     fill.slippage = f.slippage
     fill.available_size = f.available_size
     fill.order_type = _TYPES[f.order_type].value
     fill.limit_price = _opt(f.limit_price)
     fill.stop_price = _opt(f.stop_price)
-    fill.stop_triggered_at = state.timestamp_at(f.stop_triggered_bar)
+    fill.stop_triggered_at = state.time_at(f.stop_triggered_at)
     fill.price_source = PRICE_SOURCES[f.price_source]
     fill.quote_mid_price = _opt(f.quote_mid)
     fill.bid_price = _opt(f.bid)

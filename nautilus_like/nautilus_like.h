@@ -205,6 +205,12 @@
 #define NL_CONTEXT_DEFERRED 2
 
 /**
+ * An absent time in the value structs (times are nanoseconds since the
+ * epoch, UTC; a feed without dates numbers its bars 0, 1, 2, ...).
+ */
+#define NL_NO_TIME INT64_MIN
+
+/**
  * Result code of every export. Non-zero means `nl_last_error()` has the text.
  */
 typedef enum NlStatus {
@@ -812,6 +818,12 @@ typedef struct NlMarketColumns {
   const double *low;
   const double *close;
   const double *volume;
+  /**
+   * `n_bars` bar times (nanoseconds since the epoch, UTC; a feed without
+   * dates numbers its bars 0, 1, 2, ...): the clock of every time the
+   * value structs carry.
+   */
+  const int64_t *timestamps;
 } NlMarketColumns;
 
 typedef struct NlOrder {
@@ -829,14 +841,14 @@ typedef struct NlOrder {
   double stop_price;
   double trail_amount;
   /**
-   * -1 until a stop (or stop-limit) triggers.
+   * `NL_NO_TIME` until a stop (or stop-limit) triggers.
    */
-  int64_t stop_triggered_bar;
-  uint32_t created_bar;
+  int64_t stop_triggered_at;
+  int64_t created_at;
   /**
-   * -1 until the order fills.
+   * `NL_NO_TIME` until the order fills completely.
    */
-  int64_t filled_bar;
+  int64_t filled_at;
   /**
    * NaN until the order fills.
    */
@@ -857,9 +869,9 @@ typedef struct NlOrder {
    */
   int32_t cancel_reason;
   /**
-   * -1 unless cancelled during a bar.
+   * `NL_NO_TIME` unless cancelled once the first bar opened.
    */
-  int64_t cancelled_bar;
+  int64_t cancelled_at;
   /**
    * An `ExitReason` code.
    */
@@ -878,7 +890,7 @@ typedef struct NlPosition {
   uint32_t asset;
   double quantity;
   double entry_price;
-  uint32_t entry_bar;
+  int64_t entry_time;
   uint32_t bars_held;
   double entry_commission;
   /**
@@ -909,7 +921,7 @@ typedef struct NlFill {
   uint32_t side;
   double quantity;
   double price;
-  uint32_t bar;
+  int64_t timestamp;
   double commission;
   /**
    * Per unit.
@@ -945,7 +957,7 @@ typedef struct NlFill {
   /**
    * -1 when no stop triggered.
    */
-  int64_t stop_triggered_bar;
+  int64_t stop_triggered_at;
   /**
    * An `ExitReason` code (meaningful when `is_exit`).
    */
@@ -954,8 +966,8 @@ typedef struct NlFill {
 
 typedef struct NlTrade {
   uint32_t asset;
-  uint32_t entry_bar;
-  uint32_t exit_bar;
+  int64_t entry_time;
+  int64_t exit_time;
   double entry_price;
   double exit_price;
   double quantity;
@@ -1045,7 +1057,10 @@ typedef struct NlRuleState {
    * The position's serial (see `NlPosition::serial`).
    */
   uint64_t serial;
-  uint32_t bar;
+  /**
+   * The current bar's time.
+   */
+  int64_t timestamp;
   bool is_long;
   double entry_price;
   /**
@@ -1053,7 +1068,7 @@ typedef struct NlRuleState {
    */
   double quantity;
   double initial_quantity;
-  uint32_t entry_bar;
+  int64_t entry_time;
   uint32_t bars_held;
   double open;
   double high;

@@ -149,8 +149,10 @@ def test_rust_keeps_bar_times_in_utc_nanoseconds():
     feed = nl.DataFeed(prices_df=pl.DataFrame({"timestamp": ny, "asset": ["A", "A"], "close": [1.0, 2.0]}))
     assert feed._market.timestamp_ns(0) == 1_704_205_800 * 10**9
     assert feed._market.timestamp_ns(1) == (1_704_205_800 + 86_400) * 10**9
-    # Dates are midnight UTC; integer timestamps are no clock.
+    # Dates are midnight UTC; integer timestamps are no clock: bars are numbered.
     days = pl.DataFrame({"timestamp": [datetime(1970, 1, 2).date()], "asset": ["A"], "close": [1.0]})
     assert nl.DataFeed(prices_df=days)._market.timestamp_ns(0) == 86_400 * 10**9
     steps = pl.DataFrame({"timestamp": [1, 2], "asset": ["A", "A"], "close": [1.0, 2.0]})
-    assert nl.DataFeed(prices_df=steps)._market.timestamp_ns(0) is None
+    assert [nl.DataFeed(prices_df=steps)._market.timestamp_ns(b) for b in (0, 1)] == [0, 1]
+    with pytest.raises(IndexError, match="bar 2 out of range"):
+        nl.DataFeed(prices_df=steps)._market.timestamp_ns(2)

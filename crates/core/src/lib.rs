@@ -14,8 +14,13 @@ pub use refusal::Refusal;
 
 /// Index of an asset in the feed's sorted asset list.
 pub type AssetId = u32;
-/// Index of a timestamp in the feed's sorted timestamp list.
+/// Index of a timestamp in the feed's sorted timestamp list. Only the
+/// simulated venue's data access uses it; every value type carries time as
+/// a [`Timestamp`].
 pub type BarIndex = u32;
+/// A point in time: nanoseconds since 1970-01-01 UTC (a feed without times
+/// numbers its bars 0, 1, 2, ... nanoseconds).
+pub type Timestamp = i64;
 /// Orders are numbered 1, 2, 3, ... in submission order ("ORD-1" in Python).
 pub type OrderId = u64;
 

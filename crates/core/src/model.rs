@@ -2,8 +2,8 @@
 
 use crate::{
     Refusal,
-    AssetId, BarIndex, CancelReason, ExecutionPrice, ExitReason, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce,
-    TradeStatus,
+    AssetId, CancelReason, ExecutionPrice, ExitReason, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce,
+    TradeStatus, Timestamp,
 };
 
 /// An order as the book holds it. `quantity` is unsigned; `side` gives direction.
@@ -22,11 +22,12 @@ pub struct Order {
     pub stop_price: Option<f64>,
     /// Price distance of a trailing stop from the bar extreme.
     pub trail_amount: Option<f64>,
-    /// A stop or stop-limit stays triggered once its stop was reached.
-    pub stop_triggered_bar: Option<BarIndex>,
+    /// When a stop or stop-limit's stop was reached (it stays triggered).
+    pub stop_triggered_at: Option<Timestamp>,
     pub status: OrderStatus,
-    pub created_bar: BarIndex,
-    pub filled_bar: Option<BarIndex>,
+    /// When the order was submitted, and when it filled completely.
+    pub created_at: Timestamp,
+    pub filled_at: Option<Timestamp>,
     /// Quantity-weighted average fill price.
     pub filled_price: Option<f64>,
     pub filled_quantity: f64,
@@ -38,10 +39,10 @@ pub struct Order {
     pub parent_id: Option<OrderId>,
     pub time_in_force: TimeInForce,
     pub cancel_reason: Option<CancelReason>,
-    pub cancelled_bar: Option<BarIndex>,
-    /// Bar of the latest (possibly partial) fill: under a volume limit an
+    pub cancelled_at: Option<Timestamp>,
+    /// Time of the latest (possibly partial) fill: under a volume limit an
     /// order fills at most once per bar.
-    pub last_fill_bar: Option<BarIndex>,
+    pub last_fill_at: Option<Timestamp>,
     /// The reference price (close) of the asset when the order was submitted
     /// (NaN without a bar then).
     pub signal_price: f64,
@@ -66,9 +67,9 @@ pub struct Order {
 }
 
 impl Order {
-    /// A new PENDING GTC order created on bar `created_bar`: nothing filled,
+    /// A new PENDING GTC order submitted at `created_at`: nothing filled,
     /// no prices, no parent, a strategy's own (signal) order.
-    pub fn new(id: OrderId, asset: AssetId, side: OrderSide, order_type: OrderType, quantity: f64, created_bar: BarIndex) -> Self {
+    pub fn new(id: OrderId, asset: AssetId, side: OrderSide, order_type: OrderType, quantity: f64, created_at: Timestamp) -> Self {
         Self {
             id,
             asset,
@@ -79,10 +80,10 @@ impl Order {
             limit_price: None,
             stop_price: None,
             trail_amount: None,
-            stop_triggered_bar: None,
+            stop_triggered_at: None,
             status: OrderStatus::Pending,
-            created_bar,
-            filled_bar: None,
+            created_at,
+            filled_at: None,
             filled_price: None,
             filled_quantity: 0.0,
             commission: 0.0,
@@ -90,8 +91,8 @@ impl Order {
             parent_id: None,
             time_in_force: TimeInForce::Gtc,
             cancel_reason: None,
-            cancelled_bar: None,
-            last_fill_bar: None,
+            cancelled_at: None,
+            last_fill_at: None,
             signal_price: f64::NAN,
             exit_reason: ExitReason::Signal,
             exit_detail: None,
@@ -112,7 +113,8 @@ pub struct Fill {
     pub quantity: f64,
     /// Execution price including slippage.
     pub price: f64,
-    pub bar: BarIndex,
+    /// When it executed (the fill bar's time in a backtest).
+    pub timestamp: Timestamp,
     pub commission: f64,
     /// Slippage per unit (price moved against the order by this much).
     pub slippage: f64,
@@ -135,7 +137,7 @@ pub struct Fill {
     /// The order's limit and stop prices at the fill (a trailing stop's ratcheted level).
     pub limit_price: Option<f64>,
     pub stop_price: Option<f64>,
-    pub stop_triggered_bar: Option<BarIndex>,
+    pub stop_triggered_at: Option<Timestamp>,
     /// The order's exit reason (meaningful when `is_exit`).
     pub exit_reason: ExitReason,
     /// The order's signal price (a position it opens measures stops from it
@@ -153,7 +155,8 @@ pub struct Position {
     pub quantity: f64,
     /// Quantity-weighted average entry price (includes slippage, never commission).
     pub entry_price: f64,
-    pub entry_bar: BarIndex,
+    /// When the opening fill executed.
+    pub entry_time: Timestamp,
     /// The latest mark (fill price, the open, or the close, depending on the step).
     pub current_price: f64,
     /// Entry commission not yet attributed to a closed or partial trade.
@@ -214,8 +217,9 @@ pub fn return_on_entry(entry_price: f64, price: f64, quantity: f64) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trade {
     pub asset: AssetId,
-    pub entry_bar: BarIndex,
-    pub exit_bar: BarIndex,
+    /// When the position was opened, and when this fill closed (or reduced) it.
+    pub entry_time: Timestamp,
+    pub exit_time: Timestamp,
     pub entry_price: f64,
     pub exit_price: f64,
     /// Signed: positive for a long round trip, negative for a short one.

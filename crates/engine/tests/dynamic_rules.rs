@@ -39,15 +39,15 @@ fn run_rule(cfg: EngineConfig, rule: PositionRule, qty: f64, context: impl Fn(u3
 }
 
 /// Every rule exit: (bar, quantity, price, reason, detail).
-fn exits(e: &Engine) -> Vec<(u32, f64, f64, ExitReason, String)> {
+fn exits(e: &Engine) -> Vec<(i64, f64, f64, ExitReason, String)> {
     e.fills()
         .iter()
         .filter(|f| e.orders()[f.order_id as usize - 1].exit_detail.is_some())
-        .map(|f| (f.bar, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].exit_detail.clone().unwrap()))
+        .map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].exit_detail.clone().unwrap()))
         .collect()
 }
 
-fn one(bar: u32, qty: f64, price: f64, reason: ExitReason, detail: &str) -> Vec<(u32, f64, f64, ExitReason, String)> {
+fn one(bar: i64, qty: f64, price: f64, reason: ExitReason, detail: &str) -> Vec<(i64, f64, f64, ExitReason, String)> {
     vec![(bar, qty, price, reason, detail.to_string())]
 }
 

@@ -21,7 +21,7 @@ fn order(side: OrderSide, t: OrderType, limit: Option<f64>, stop: Option<f64>, t
 
 /// Runs `req` submitted on bar `at` (after a 10-share long entered on bar 0
 /// when `long_first`), returning the (bar, price) of the order's fill.
-fn fill_of(cfg: EngineConfig, long_first: bool, at: u32, req: OrderRequest) -> Option<(u32, f64)> {
+fn fill_of(cfg: EngineConfig, long_first: bool, at: u32, req: OrderRequest) -> Option<(i64, f64)> {
     fill_of_asset(cfg, AAA, long_first, at, req)
 }
 
@@ -33,7 +33,7 @@ fn order_type_table() {
     let same = EngineConfig { execution_mode: ExecutionMode::SameBar, execution_price: ExecutionPrice::Close, ..next.clone() };
     let exec_px = EngineConfig { conditional_order_mode: ConditionalOrderMode::ExecutionPrice, ..next.clone() };
     #[rustfmt::skip]
-    let cases: Vec<(&str, EngineConfig, bool, u32, OrderRequest, Option<(u32, f64)>)> = vec![
+    let cases: Vec<(&str, EngineConfig, bool, u32, OrderRequest, Option<(i64, f64)>)> = vec![
         ("buy limit touched by the low fills at the limit",
          next.clone(), false, 0, order(Buy, Limit, Some(101.5), None, None), Some((1, 101.5))),
         ("buy limit waits for a bar whose low reaches it",
@@ -77,7 +77,7 @@ fn order_type_table() {
 }
 
 /// `fill_of` for any asset (BBB has the bars whose opens gap through stops).
-fn fill_of_asset(cfg: EngineConfig, asset: u32, long_first: bool, at: u32, mut req: OrderRequest) -> Option<(u32, f64)> {
+fn fill_of_asset(cfg: EngineConfig, asset: u32, long_first: bool, at: u32, mut req: OrderRequest) -> Option<(i64, f64)> {
     req.asset = asset;
     let mut id = 0;
     let e: Engine = run(EngineConfig { allow_short_selling: true, ..cfg }, market(), |b, e| {
@@ -91,7 +91,7 @@ fn fill_of_asset(cfg: EngineConfig, asset: u32, long_first: bool, at: u32, mut r
             };
         }
     });
-    e.fills().iter().find(|f| f.order_id == id).map(|f| (f.bar, f.price))
+    e.fills().iter().find(|f| f.order_id == id).map(|f| (f.timestamp, f.price))
 }
 
 /// SAME_BAR at the close: an order is first matched on its own bar, on that
@@ -103,7 +103,7 @@ fn order_type_table_same_bar() {
     use OrderType::*;
     let same = EngineConfig { execution_mode: ExecutionMode::SameBar, execution_price: ExecutionPrice::Close, ..EngineConfig::default() };
     #[rustfmt::skip]
-    let cases: Vec<(&str, u32, bool, u32, OrderRequest, Option<(u32, f64)>)> = vec![
+    let cases: Vec<(&str, u32, bool, u32, OrderRequest, Option<(i64, f64)>)> = vec![
         ("sell limit reached by the bar's high, open below it",
          AAA, true, 0, order(Sell, Limit, Some(101.5), None, None), Some((0, 101.5))),
         ("sell limit: open 104 already above 103.5, still the limit (ml4t rule)",
@@ -186,7 +186,7 @@ fn stop_limit_stays_triggered_and_records_when() {
     e.submit_order(order(OrderSide::Buy, OrderType::StopLimit, Some(102.5), Some(103.5), None)).unwrap();
     e.end_bar().unwrap();
     e.begin_bar(1).unwrap();
-    assert_eq!(e.orders()[0].stop_triggered_bar, Some(1));
+    assert_eq!(e.orders()[0].stop_triggered_at, Some(1));
     assert_eq!(e.orders()[0].status, OrderStatus::Pending);
 }
 

@@ -80,7 +80,7 @@ fn drawdown_past_the_limit_liquidates_at_the_next_open_and_halts_entries() {
         event(5, 0, LimitAction::Halt, 0.21, 0.20, Some(4)),
     ]);
     let exit = e.fills().last().unwrap();
-    assert_eq!((exit.bar, exit.price, exit.quantity, exit.exit_reason), (4, 75.0, 100.0, ExitReason::RiskLiquidation));
+    assert_eq!((exit.timestamp, exit.price, exit.quantity, exit.exit_reason), (4, 75.0, 100.0, ExitReason::RiskLiquidation));
     assert_eq!(e.orders()[1].cancel_reason, Some(CancelReason::PortfolioLimit));
     let refused = &e.orders()[3]; // order 3 is the liquidation
     assert_eq!(refused.status, OrderStatus::Rejected);
@@ -136,7 +136,7 @@ fn drawdown_reduce_cuts_every_position_by_reduction_pct_once_per_breach() {
     let e = run_with(cfg(), flat(&[&[100.0, 100.0, 70.0, 70.0, 70.0], &[50.0, 50.0, 40.0, 40.0, 40.0]]), None,
                      vec![reduce], |b, e| if b == 0 { order(e, 0, 50.0); order(e, 1, 100.0); });
     assert_eq!(e.limit_events(), &[event(2, 0, LimitAction::Reduce, 0.25, 0.20, None)]);
-    let exits: Vec<(u32, f64, f64)> = e.fills()[2..].iter().map(|f| (f.bar, f.quantity, f.price)).collect();
+    let exits: Vec<(i64, f64, f64)> = e.fills()[2..].iter().map(|f| (f.timestamp, f.quantity, f.price)).collect();
     assert_eq!(exits, vec![(3, 25.0, 70.0), (3, 50.0, 40.0)]);
     assert_eq!(e.cash(), 25.0 * 70.0 + 50.0 * 40.0);
     assert_eq!(e.exit_detail_of_last_fill(), Some("risk reduction: MaxDrawdownLimit: drawdown 25.0% >= 20.0%".into()));
@@ -189,8 +189,8 @@ fn gross_exposure_reduce_scales_positions_back_to_the_limit_at_every_breaching_c
     assert_eq!(events, vec![(1, LimitAction::Reduce), (3, LimitAction::Reduce)]);
     assert_eq!(e.limit_events()[0].value, 0.6);
     assert_eq!(e.limit_events()[1].value, 6_250.0 / 11_250.0);
-    let exits: Vec<(u32, f64, f64, ExitReason)> =
-        e.fills()[1..].iter().map(|f| (f.bar, f.quantity, f.price, f.exit_reason)).collect();
+    let exits: Vec<(i64, f64, f64, ExitReason)> =
+        e.fills()[1..].iter().map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason)).collect();
     assert_eq!(exits, vec![(2, 10.0, 100.0, ExitReason::RiskLiquidation), (4, 5.0, 125.0, ExitReason::RiskLiquidation)]);
     assert_eq!(e.position(0).unwrap().quantity, 45.0);
 }
@@ -261,7 +261,7 @@ fn daily_loss_liquidate_closes_everything_and_a_new_day_can_breach_again() {
     });
     let events: Vec<(u32, f64)> = e.limit_events().iter().map(|v| (v.bar, v.value)).collect();
     assert_eq!(events, vec![(2, 600.0 / 9_400.0), (6, 900.0 / 8_500.0)]);
-    let fills: Vec<(u32, f64, ExitReason)> = e.fills().iter().map(|f| (f.bar, f.price, f.exit_reason)).collect();
+    let fills: Vec<(i64, f64, ExitReason)> = e.fills().iter().map(|f| (f.timestamp, f.price, f.exit_reason)).collect();
     assert_eq!(fills, vec![(1, 100.0, ExitReason::Signal), (3, 94.0, ExitReason::RiskLiquidation),
                            (5, 94.0, ExitReason::Signal), (7, 85.0, ExitReason::RiskLiquidation)]);
     assert_eq!(e.cash(), 8_500.0);

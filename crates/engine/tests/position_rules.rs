@@ -24,8 +24,8 @@ fn with_rule(cfg: EngineConfig, rule: PositionRule, long: bool) -> Engine {
 }
 
 /// (bar, price, exit reason) of the rule's exit fill.
-fn exit_of(e: &Engine) -> Option<(u32, f64, ExitReason)> {
-    e.fills().get(1).map(|f| (f.bar, f.price, f.exit_reason))
+fn exit_of(e: &Engine) -> Option<(i64, f64, ExitReason)> {
+    e.fills().get(1).map(|f| (f.timestamp, f.price, f.exit_reason))
 }
 
 #[test]

@@ -85,7 +85,7 @@ proptest! {
             "equity {} vs {}", equity, 20_000.0 + realized + open);
         // Without slippage, fills happen inside the bar's range (NEXT_BAR: the open).
         for f in e.fills() {
-            let row = md.find_row(f.bar, f.asset).unwrap();
+            let row = md.find_row(md.bar_at_time(f.timestamp).unwrap(), f.asset).unwrap();
             let bar = md.bar_at(row);
             let raw = if f.side == OrderSide::Buy { f.price - f.slippage } else { f.price + f.slippage };
             prop_assert!(raw >= bar.low && raw <= bar.high);

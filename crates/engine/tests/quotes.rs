@@ -82,7 +82,7 @@ fn missing_quotes_fall_back_to_the_close_and_missing_vwap_waits() {
                 buy(e, AAA, 10.0);
             }
         });
-        e.fills().iter().map(|f| (f.bar, f.price)).collect::<Vec<_>>()
+        e.fills().iter().map(|f| (f.timestamp, f.price)).collect::<Vec<_>>()
     };
     assert_eq!(on_bar_1(Bid, quoted(false)), vec![(2, 105.0)]);
     assert_eq!(on_bar_1(Vwap, quoted(false)), vec![]);
@@ -101,7 +101,7 @@ fn quote_sizes_bound_participation() {
             buy(e, AAA, 10.0);
         }
     });
-    let got: Vec<(u32, f64)> = e.fills().iter().map(|f| (f.bar, f.quantity)).collect();
+    let got: Vec<(i64, f64)> = e.fills().iter().map(|f| (f.timestamp, f.quantity)).collect();
     assert_eq!(got, vec![(1, 8.0), (2, 2.0)]);
 }
 

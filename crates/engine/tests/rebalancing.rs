@@ -43,7 +43,7 @@ fn matching_now_leaves_next_bar_orders_for_the_next_open() {
         }
     });
     assert_eq!(seen, Some((100_000.0, OrderStatus::Pending)));
-    assert_eq!((e.fills()[0].bar, e.fills()[0].price), (1, 102.0));
+    assert_eq!((e.fills()[0].timestamp, e.fills()[0].price), (1, 102.0));
 }
 
 /// Margin account (initial margin 50%), NEXT_BAR: 10 AAA bought at bar 1's

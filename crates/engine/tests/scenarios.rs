@@ -22,8 +22,8 @@ fn next_bar_market_orders_fill_at_the_next_open() {
     });
     let fills = e.fills();
     assert_eq!(fills.len(), 2);
-    assert_eq!((fills[0].bar, fills[0].price, fills[0].price_source), (1, 102.0, ExecutionPrice::Open));
-    assert_eq!((fills[1].bar, fills[1].price), (3, 103.0));
+    assert_eq!((fills[0].timestamp, fills[0].price, fills[0].price_source), (1, 102.0, ExecutionPrice::Open));
+    assert_eq!((fills[1].timestamp, fills[1].price), (3, 103.0));
     assert_eq!(fills[0].reference_price, 103.0); // bar 1 close
     // Marks at closes: bar1 98980 + 10*103, bar2 98980 + 10*105, then flat.
     assert_eq!(e.equity_curve(), &[100_000.0, 100_010.0, 100_030.0, 100_010.0, 100_010.0]);
@@ -242,7 +242,7 @@ fn integer_accounts_floor_at_processing_and_reject_zero() {
 fn an_order_waits_for_its_asset_to_have_a_bar() {
     // BBB has no rows on bars 1 and 2: the bar-0 order fills at bar 3's open, 48.
     let e = run(cfg(), market_without(&[(1, BBB), (2, BBB)]), |b, e| if b == 0 { buy(e, BBB, 10.0); });
-    assert_eq!((e.fills()[0].bar, e.fills()[0].price), (3, 48.0));
+    assert_eq!((e.fills()[0].timestamp, e.fills()[0].price), (3, 48.0));
     // Equity on bars 1-2 marks nothing (flat) and bars_held counts missing bars.
     let e = run(cfg(), market_without(&[(2, AAA)]), |b, e| match b {
         0 => { buy(e, AAA, 10.0); }

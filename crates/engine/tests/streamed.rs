@@ -43,7 +43,10 @@ fn historical() -> std::sync::Arc<MarketData> {
             v.push(r.volume);
         }
     }
-    std::sync::Arc::new(MarketData::from_vecs(5, 2, bars, assets, o, h, l, c, v).unwrap())
+    let mut md = MarketData::from_vecs(5, 2, bars, assets, o, h, l, c, v).unwrap();
+    // The streamed feed's clock: one bar a day.
+    md.set_timestamps((0..5).map(|b| b * DAY).collect()).unwrap();
+    std::sync::Arc::new(md)
 }
 
 /// One scripted order per (bar, asset) from `script` (side, type), run on

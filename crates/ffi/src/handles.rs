@@ -228,6 +228,10 @@ pub struct NlMarketColumns {
     pub low: *const f64,
     pub close: *const f64,
     pub volume: *const f64,
+    /// `n_bars` bar times (nanoseconds since the epoch, UTC; a feed without
+    /// dates numbers its bars 0, 1, 2, ...): the clock of every time the
+    /// value structs carry.
+    pub timestamps: *const i64,
 }
 
 /// The handle behind a pointer, or fails on null.
@@ -334,6 +338,7 @@ pub unsafe extern "C" fn nl_market_data_columns(md: *const NlMarketData, out: *m
             low: md.low_column().as_ptr(),
             close: md.close_column().as_ptr(),
             volume: md.volume_column().as_ptr(),
+            timestamps: md.timestamps().as_ptr(),
         })
     })
 }

@@ -73,13 +73,14 @@ pub struct NlRuleState {
     pub asset: u32,
     /// The position's serial (see `NlPosition::serial`).
     pub serial: u64,
-    pub bar: u32,
+    /// The current bar's time.
+    pub timestamp: i64,
     pub is_long: bool,
     pub entry_price: f64,
     /// Signed.
     pub quantity: f64,
     pub initial_quantity: f64,
-    pub entry_bar: u32,
+    pub entry_time: i64,
     pub bars_held: u32,
     pub open: f64,
     pub high: f64,
@@ -131,12 +132,12 @@ impl RuleCallback for ForeignRule {
         let state = NlRuleState {
             asset: s.asset,
             serial: s.serial,
-            bar: s.bar,
+            timestamp: s.timestamp,
             is_long: s.is_long,
             entry_price: s.entry_price,
             quantity: s.quantity,
             initial_quantity: s.initial_quantity,
-            entry_bar: s.entry_bar,
+            entry_time: s.entry_time,
             bars_held: s.bars_held,
             open: s.open,
             high: s.high,

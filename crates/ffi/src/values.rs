@@ -1,8 +1,16 @@
 //! Value structs of orders, fills, positions and trades that cross the ABI.
 
 use nl_core::{
-    Fill, Order, Position, Trade,
+    Fill, Order, Position, Timestamp, Trade,
 };
+
+/// An absent time in the value structs (times are nanoseconds since the
+/// epoch, UTC; a feed without dates numbers its bars 0, 1, 2, ...).
+pub const NL_NO_TIME: i64 = i64::MIN;
+
+fn time_or_none(t: Option<Timestamp>) -> i64 {
+    t.unwrap_or(NL_NO_TIME)
+}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,11 +26,11 @@ pub struct NlOrder {
     pub limit_price: f64,
     pub stop_price: f64,
     pub trail_amount: f64,
-    /// -1 until a stop (or stop-limit) triggers.
-    pub stop_triggered_bar: i64,
-    pub created_bar: u32,
-    /// -1 until the order fills.
-    pub filled_bar: i64,
+    /// `NL_NO_TIME` until a stop (or stop-limit) triggers.
+    pub stop_triggered_at: i64,
+    pub created_at: i64,
+    /// `NL_NO_TIME` until the order fills completely.
+    pub filled_at: i64,
     /// NaN until the order fills.
     pub filled_price: f64,
     pub filled_quantity: f64,
@@ -34,8 +42,8 @@ pub struct NlOrder {
     pub time_in_force: u32,
     /// A `CancelReason` code, -1 unless cancelled.
     pub cancel_reason: i32,
-    /// -1 unless cancelled during a bar.
-    pub cancelled_bar: i64,
+    /// `NL_NO_TIME` unless cancelled once the first bar opened.
+    pub cancelled_at: i64,
     /// An `ExitReason` code.
     pub exit_reason: u32,
     /// True when a position rule sent the order (see `nl_engine_order_exit_detail`).
@@ -50,7 +58,7 @@ pub struct NlFill {
     pub side: u32,
     pub quantity: f64,
     pub price: f64,
-    pub bar: u32,
+    pub timestamp: i64,
     pub commission: f64,
     /// Per unit.
     pub slippage: f64,
@@ -72,7 +80,7 @@ pub struct NlFill {
     pub limit_price: f64,
     pub stop_price: f64,
     /// -1 when no stop triggered.
-    pub stop_triggered_bar: i64,
+    pub stop_triggered_at: i64,
     /// An `ExitReason` code (meaningful when `is_exit`).
     pub exit_reason: u32,
 }
@@ -85,7 +93,7 @@ pub struct NlPosition {
     pub asset: u32,
     pub quantity: f64,
     pub entry_price: f64,
-    pub entry_bar: u32,
+    pub entry_time: i64,
     pub bars_held: u32,
     pub entry_commission: f64,
     /// Average per-unit entry slippage.
@@ -108,8 +116,8 @@ pub struct NlPosition {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NlTrade {
     pub asset: u32,
-    pub entry_bar: u32,
-    pub exit_bar: u32,
+    pub entry_time: i64,
+    pub exit_time: i64,
     pub entry_price: f64,
     pub exit_price: f64,
     pub quantity: f64,
@@ -155,9 +163,9 @@ impl From<&Order> for NlOrder {
             limit_price: opt_nan(o.limit_price),
             stop_price: opt_nan(o.stop_price),
             trail_amount: opt_nan(o.trail_amount),
-            stop_triggered_bar: o.stop_triggered_bar.map_or(-1, i64::from),
-            created_bar: o.created_bar,
-            filled_bar: o.filled_bar.map_or(-1, i64::from),
+            stop_triggered_at: time_or_none(o.stop_triggered_at),
+            created_at: o.created_at,
+            filled_at: time_or_none(o.filled_at),
             filled_price: opt_nan(o.filled_price),
             filled_quantity: o.filled_quantity,
             commission: o.commission,
@@ -165,7 +173,7 @@ impl From<&Order> for NlOrder {
             parent_id: o.parent_id.unwrap_or(0),
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
-            cancelled_bar: o.cancelled_bar.map_or(-1, i64::from),
+            cancelled_at: time_or_none(o.cancelled_at),
             exit_reason: o.exit_reason as u32,
             has_exit_detail: o.exit_detail.is_some(),
         }
@@ -180,7 +188,7 @@ impl From<&Fill> for NlFill {
             side: f.side as u32,
             quantity: f.quantity,
             price: f.price,
-            bar: f.bar,
+            timestamp: f.timestamp,
             commission: f.commission,
             slippage: f.slippage,
             price_source: f.price_source as u32,
@@ -195,7 +203,7 @@ impl From<&Fill> for NlFill {
             order_type: f.order_type as u32,
             limit_price: opt_nan(f.limit_price),
             stop_price: opt_nan(f.stop_price),
-            stop_triggered_bar: f.stop_triggered_bar.map_or(-1, i64::from),
+            stop_triggered_at: time_or_none(f.stop_triggered_at),
             exit_reason: f.exit_reason as u32,
         }
     }
@@ -205,8 +213,8 @@ impl From<&Trade> for NlTrade {
     fn from(t: &Trade) -> Self {
         NlTrade {
             asset: t.asset,
-            entry_bar: t.entry_bar,
-            exit_bar: t.exit_bar,
+            entry_time: t.entry_time,
+            exit_time: t.exit_time,
             entry_price: t.entry_price,
             exit_price: t.exit_price,
             quantity: t.quantity,
@@ -239,7 +247,7 @@ pub(crate) fn position_struct(p: &Position) -> NlPosition {
         asset: p.asset,
         quantity: p.quantity,
         entry_price: p.entry_price,
-        entry_bar: p.entry_bar,
+        entry_time: p.entry_time,
         bars_held: p.bars_held,
         entry_commission: p.entry_commission,
         entry_slippage: p.entry_slippage,

@@ -66,10 +66,13 @@ impl MarketDataHandle {
     fn n_bars(&self) -> usize {
         self.inner.n_bars()
     }
-    /// Bar `b`'s time in nanoseconds since the epoch (UTC), or None when
-    /// the feed's timestamps are not dates or datetimes.
-    fn timestamp_ns(&self, b: u32) -> Option<i64> {
-        self.inner.timestamp(b)
+    /// Bar `b`'s time on the engine's clock: nanoseconds since the epoch
+    /// (UTC) when the feed's timestamps are dates or datetimes, else the
+    /// bar's number (0, 1, 2, ...).
+    fn timestamp_ns(&self, b: usize) -> PyResult<i64> {
+        self.inner.timestamps().get(b).copied().ok_or_else(|| {
+            pyo3::exceptions::PyIndexError::new_err(format!("bar {b} out of range (the feed has {} bars)", self.inner.n_bars()))
+        })
     }
     #[getter]
     fn n_assets(&self) -> usize {

@@ -28,7 +28,7 @@ pub(crate) fn fill(asset: AssetId, side: OrderSide, quantity: f64, price: f64) -
         side,
         quantity,
         price,
-        bar: 0,
+        timestamp: 0,
         commission: 0.0,
         slippage: 0.0,
         price_source: ExecutionPrice::Open,
@@ -43,7 +43,7 @@ pub(crate) fn fill(asset: AssetId, side: OrderSide, quantity: f64, price: f64) -
         order_type: OrderType::Market,
         limit_price: None,
         stop_price: None,
-        stop_triggered_bar: None,
+        stop_triggered_at: None,
         exit_reason: ExitReason::Signal,
         signal_price: f64::NAN,
     }

@@ -4,7 +4,7 @@ use nl_core::Refusal;
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
-    OrderType, ShareType, TimeInForce,
+    OrderType, ShareType, TimeInForce, Timestamp,
 };
 use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
 use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
@@ -54,13 +54,14 @@ impl Engine {
         let bar = self.market.bar_at(row);
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
+        let now = self.market.timestamp(b);
         let order = &mut self.book[id];
         let (price, source) = execution_price(order, &bar, at, configured);
         // No price from the configured source on this bar (VWAP): the order waits.
         if price.is_nan() {
             return None;
         }
-        let mut base = check_fill(order, &bar, price, rules, b)?;
+        let mut base = check_fill(order, &bar, price, rules, now)?;
         // A position rule's exit fills at the rule's price, moved against the
         // order by `stop_slippage_rate` (ordinary slippage comes on top).
         if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
@@ -95,6 +96,7 @@ impl Engine {
             quoted
         };
         let execution = Execution {
+            timestamp: self.market.timestamp(b),
             quantity,
             price,
             slippage,
@@ -189,7 +191,7 @@ impl Engine {
         let (mut quantity, mut remaining) = (sized.quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
         if limit.is_limited() {
-            if self.book[id].last_fill_bar == Some(b) {
+            if self.book[id].last_fill_at == Some(self.market.timestamp(b)) {
                 return stop(self);
             }
             quantity = limit.fillable(quantity, available);
@@ -263,10 +265,10 @@ impl Engine {
     pub(crate) fn book_execution(&mut self, id: OrderId, b: BarIndex, x: Execution) -> bool {
         let o = &self.book[id];
         let (asset, side, order_type) = (o.asset, o.side, o.order_type);
-        let (limit_price, stop_price, stop_triggered_bar, parent_id) =
-            (o.limit_price, o.stop_price, o.stop_triggered_bar, o.parent_id);
+        let (limit_price, stop_price, stop_triggered_at, parent_id) =
+            (o.limit_price, o.stop_price, o.stop_triggered_at, o.parent_id);
         let (exit_reason, signal_price) = (o.exit_reason, o.signal_price);
-        let Execution { quantity, price, bar, .. } = x;
+        let Execution { quantity, price, bar, timestamp: now, .. } = x;
         let held = self.portfolio.quantity(asset);
         let reverses = self.portfolio.reverses(asset, side.sign() * quantity);
         let fill = Fill {
@@ -275,7 +277,7 @@ impl Engine {
             side,
             quantity,
             price,
-            bar: b,
+            timestamp: now,
             commission: x.commission,
             slippage: x.slippage,
             price_source: x.source,
@@ -290,7 +292,7 @@ impl Engine {
             order_type,
             limit_price,
             stop_price,
-            stop_triggered_bar,
+            stop_triggered_at,
             exit_reason,
             signal_price,
         };
@@ -326,7 +328,7 @@ impl Engine {
         o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
         o.filled_quantity = filled;
         o.commission += x.commission;
-        o.last_fill_bar = Some(b);
+        o.last_fill_at = Some(now);
         if partial && o.rejection_reason.is_some() {
             o.status = OrderStatus::Rejected;
         } else if partial {
@@ -336,7 +338,7 @@ impl Engine {
             o.partial_remainder = None;
             o.quantity = quantity;
             o.status = OrderStatus::Filled;
-            o.filled_bar = Some(b);
+            o.filled_at = Some(now);
         }
         if reverses {
             self.cancel_other_orders(asset, id);
@@ -454,8 +456,8 @@ impl Engine {
         if self.execution_client.is_some() {
             return self.request_cancels_where(reason, which);
         }
-        let bar = self.current_bar();
-        self.book.cancel_pending_where(reason, bar, which);
+        let now = self.current_timestamp();
+        self.book.cancel_pending_where(reason, now, which);
     }
 
     /// The row of `asset` in the current bar `b`, if it has one.
@@ -515,6 +517,8 @@ impl Engine {
 
 /// One execution of an order as `book_execution` books it.
 pub(crate) struct Execution {
+    /// When it executed (a backtest's fill bar's time, a venue's report time).
+    pub timestamp: Timestamp,
     pub quantity: f64,
     pub price: f64,
     /// Per unit, against the order.

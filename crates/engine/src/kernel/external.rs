@@ -135,7 +135,7 @@ impl Engine {
         };
         match report {
             ExecutionReport::Accepted { .. } => {}
-            ExecutionReport::Filled { quantity, price, commission, .. } => {
+            ExecutionReport::Filled { quantity, price, commission, timestamp, .. } => {
                 let (quantity, price, commission) = (*quantity, *price, *commission);
                 if !(quantity.is_finite() && quantity > 0.0 && price.is_finite() && price > 0.0 && commission.is_finite()) {
                     return Err(EngineError::InvalidData(format!(
@@ -163,6 +163,7 @@ impl Engine {
                 }
                 let available = bar.available_size(order.side == nl_core::OrderSide::Buy);
                 let execution = Execution {
+                    timestamp: *timestamp,
                     quantity,
                     price,
                     slippage: 0.0,
@@ -180,19 +181,19 @@ impl Engine {
                 let whole = self.cfg.share_type == ShareType::Integer;
                 self.book.mark_rejected(id, reason.clone(), whole);
             }
-            ExecutionReport::Cancelled { reason, .. } => {
+            ExecutionReport::Cancelled { reason, timestamp, .. } => {
                 // A cancel the kernel asked for keeps the kernel's reason
                 // (an OCO sibling, a reversal); the venue knows only "cancelled".
                 let reason = self.requested_cancels.get(&id).copied().unwrap_or(*reason);
-                self.book.mark_cancelled(id, reason, Some(b));
+                self.book.mark_cancelled(id, reason, Some(*timestamp));
             }
-            ExecutionReport::Expired { .. } => {
+            ExecutionReport::Expired { timestamp, .. } => {
                 let reason = match order.time_in_force {
                     TimeInForce::Ioc => CancelReason::ImmediateOrCancel,
                     TimeInForce::Fok => CancelReason::FillOrKill,
                     _ => CancelReason::DayExpired,
                 };
-                self.book.mark_cancelled(id, reason, Some(b));
+                self.book.mark_cancelled(id, reason, Some(*timestamp));
             }
         }
         if self.book[id].status != OrderStatus::Pending {

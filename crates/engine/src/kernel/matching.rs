@@ -306,7 +306,9 @@ impl Engine {
             if o.time_in_force != TimeInForce::Day {
                 continue;
             }
-            let first = if next_bar && o.order_type != OrderType::MarketOnClose { o.created_bar + 1 } else { o.created_bar };
+            // Orders are created on a bar of the feed (or before the first).
+            let created = self.market.bar_at_time(o.created_at).unwrap_or(0);
+            let first = if next_bar && o.order_type != OrderType::MarketOnClose { created + 1 } else { created };
             if first <= b && sessions[first as usize] != next {
                 expired.push(id);
             }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Trade, WaterMarkSource,
+    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
+    WaterMarkSource,
 };
 
 use crate::account::locked_cash::fit_to_free_cash;
@@ -232,9 +233,15 @@ impl Engine {
     }
 
     /// The timestamp (nanoseconds) of the bar the engine is in or just
-    /// finished, when the feed has timestamps.
-    pub fn current_timestamp(&self) -> Option<i64> {
-        self.current_bar().and_then(|b| self.market.timestamp(b))
+    /// finished (None before the first bar).
+    pub fn current_timestamp(&self) -> Option<Timestamp> {
+        self.current_bar().map(|b| self.market.timestamp(b))
+    }
+
+    /// The time orders are stamped with: the current bar's, or before the
+    /// first bar the first bar's (0 for a feed without bars yet).
+    pub(crate) fn clock(&self) -> Timestamp {
+        self.current_timestamp().unwrap_or_else(|| self.market.timestamps().first().copied().unwrap_or(0))
     }
 
     /// Gives every bar its session (trading day) number, non-decreasing;
@@ -336,7 +343,7 @@ impl Engine {
             // Bar extremes count from the bar after entry (unless configured).
             let use_range = extremes
                 && (self.cfg.trail_include_entry_bar_extremes
-                    || self.portfolio.position(asset).is_some_and(|p| p.entry_bar != b));
+                    || self.portfolio.position(asset).is_some_and(|p| p.entry_time != self.market.timestamp(b)));
             let range = use_range.then(|| (self.market.high_column()[row], self.market.low_column()[row]));
             self.portfolio.update_water_marks(asset, close[row], range);
         }
@@ -401,7 +408,7 @@ impl Engine {
             parent_id: req.parent_id,
             time_in_force: req.time_in_force,
             signal_price: self.current_price(asset),
-            ..Order::new(id, asset, side, order_type, quantity, self.current_bar().unwrap_or(0))
+            ..Order::new(id, asset, side, order_type, quantity, self.clock())
         });
         Ok(SubmitOutcome::Accepted(id))
     }
@@ -500,7 +507,7 @@ impl Engine {
         merged.validate()?;
         let mut changed = self.book[id].clone();
         if update.stop_price.is_some_and(|s| Some(s) != changed.stop_price) {
-            changed.stop_triggered_bar = None;
+            changed.stop_triggered_at = None;
         }
         changed.quantity = merged.quantity;
         if changed.partial_remainder.is_some() {
@@ -533,8 +540,8 @@ impl Engine {
     }
 
     pub(crate) fn mark_cancelled(&mut self, id: OrderId, reason: CancelReason) {
-        let bar = self.current_bar();
-        self.book.mark_cancelled(id, reason, bar);
+        let now = self.current_timestamp();
+        self.book.mark_cancelled(id, reason, now);
     }
 
     pub fn order(&self, id: OrderId) -> Option<&Order> {

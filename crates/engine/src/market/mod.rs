@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use nl_core::{AssetId, BarIndex, EngineError, EngineResult};
+use nl_core::{AssetId, BarIndex, EngineError, EngineResult, Timestamp};
 
 /// Anything that can lend a contiguous, immutable slice (a `Vec`, or a Python buffer).
 pub trait ColumnBuffer<T>: Send + Sync {
@@ -197,7 +197,9 @@ impl MarketData {
             volume: Store::Shared(volume),
             quotes: Default::default(),
             has_quotes: false,
-            timestamps: Vec::new(),
+            // Until `set_timestamps`: bar b is at b nanoseconds (a clock that
+            // orders bars, for feeds whose times are not dates).
+            timestamps: (0..n_bars as i64).collect(),
             streamed: false,
         })
     }
@@ -468,13 +470,19 @@ impl MarketData {
         Ok(())
     }
 
-    /// Every bar's timestamp (nanoseconds); empty when the feed has none.
-    pub fn timestamps(&self) -> &[i64] {
+    /// Every bar's timestamp (nanoseconds since the epoch, UTC; a feed
+    /// without dates numbers its bars 0, 1, 2, ...).
+    pub fn timestamps(&self) -> &[Timestamp] {
         &self.timestamps
     }
 
-    /// The timestamp (nanoseconds) of bar `b`, when the feed has timestamps.
-    pub fn timestamp(&self, b: BarIndex) -> Option<i64> {
-        self.timestamps.get(b as usize).copied()
+    /// The timestamp of bar `b`. Panics when `b` is not a bar of the feed.
+    pub fn timestamp(&self, b: BarIndex) -> Timestamp {
+        self.timestamps[b as usize]
+    }
+
+    /// The bar at time `t`, if the feed has one then.
+    pub fn bar_at_time(&self, t: Timestamp) -> Option<BarIndex> {
+        self.timestamps.binary_search(&t).ok().map(|b| b as BarIndex)
     }
 }

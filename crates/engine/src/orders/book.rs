@@ -2,7 +2,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use nl_core::{BarIndex, CancelReason, Order, OrderId, OrderStatus, Refusal};
+use nl_core::{CancelReason, Order, OrderId, OrderStatus, Refusal, Timestamp};
 
 /// Orders by id (1, 2, 3, ... in submission order) and the ids still pending.
 ///
@@ -78,17 +78,17 @@ impl OrderBook {
         self.pending.retain(|&id| orders[(id - 1) as usize].status == OrderStatus::Pending);
     }
 
-    /// Marks `id` cancelled for `reason` on bar `at`.
-    pub fn mark_cancelled(&mut self, id: OrderId, reason: CancelReason, at: Option<BarIndex>) {
+    /// Marks `id` cancelled for `reason` at time `at`.
+    pub fn mark_cancelled(&mut self, id: OrderId, reason: CancelReason, at: Option<Timestamp>) {
         let o = &mut self[id];
         o.status = OrderStatus::Cancelled;
         o.cancel_reason = Some(reason);
-        o.cancelled_bar = at;
+        o.cancelled_at = at;
     }
 
     /// Cancels (for `reason`) every pending order `which` selects. They stay
     /// on the pending list until `drop_closed`.
-    pub fn cancel_pending_where(&mut self, reason: CancelReason, at: Option<BarIndex>, which: impl Fn(&Order) -> bool) {
+    pub fn cancel_pending_where(&mut self, reason: CancelReason, at: Option<Timestamp>, which: impl Fn(&Order) -> bool) {
         for i in 0..self.pending.len() {
             let id = self.pending[i];
             let o = &self[id];
@@ -146,7 +146,7 @@ mod tests {
         // Still listed during the pass, cancelled in state.
         assert_eq!(book.pending_ids(), &[1, 2, 3]);
         assert_eq!(book[1].status, OrderStatus::Cancelled);
-        assert_eq!(book[3].cancelled_bar, Some(5));
+        assert_eq!(book[3].cancelled_at, Some(5));
         book.mark_rejected(2, Refusal::QuantityRoundsToZero, true);
         assert_eq!(book[2].quantity, 10.0);
         book.drop_closed();

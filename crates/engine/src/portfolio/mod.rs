@@ -3,7 +3,7 @@
 //! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
 //! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
-use nl_core::{AssetId, BarIndex, Fill, Position, Quote, Trade, TradeStatus};
+use nl_core::{AssetId, Fill, Position, Quote, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
@@ -231,7 +231,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         asset: fill.asset,
         quantity: signed,
         entry_price: fill.price,
-        entry_bar: fill.bar as BarIndex,
+        entry_time: fill.timestamp,
         current_price: fill.price,
         entry_commission: commission,
         entry_slippage: fill.slippage,
@@ -252,8 +252,8 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
     let (e, x) = (pos.entry_price, fill.price);
     Trade {
         asset: pos.asset,
-        entry_bar: pos.entry_bar,
-        exit_bar: fill.bar,
+        entry_time: pos.entry_time,
+        exit_time: fill.timestamp,
         entry_price: e,
         exit_price: x,
         quantity: qty,

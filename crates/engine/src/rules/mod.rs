@@ -7,7 +7,7 @@ pub(crate) mod dynamic;
 pub(crate) mod evaluation;
 pub mod memory;
 
-use nl_core::{AssetId, BarIndex, EngineError, EngineResult, ExitReason, StopFillMode, TrailStopTiming};
+use nl_core::{AssetId, EngineError, EngineResult, ExitReason, StopFillMode, Timestamp, TrailStopTiming};
 
 use crate::callback::Callback;
 use crate::rules::memory::{ContextKey, MemorySlot, RuleMemory};
@@ -18,14 +18,14 @@ pub struct RuleState {
     pub asset: AssetId,
     /// The position's serial (a reopened or reversed position has a new one).
     pub serial: u64,
-    /// The current bar.
-    pub bar: BarIndex,
+    /// The current bar's time.
+    pub timestamp: Timestamp,
     pub is_long: bool,
     /// Average entry price and signed quantity (now and when opened).
     pub entry_price: f64,
     pub quantity: f64,
     pub initial_quantity: f64,
-    pub entry_bar: BarIndex,
+    pub entry_time: Timestamp,
     pub max_favorable_excursion: f64,
     pub max_adverse_excursion: f64,
     /// The price stop and target levels are measured from (entry fill price,

@@ -17,7 +17,7 @@
 //! execution price. With `LimitGapFill::Open`, a limit order whose bar opens
 //! through the limit fills at the open instead (price improvement).
 
-use nl_core::{BarIndex, ConditionalOrderMode, ExecutionPrice, LimitGapFill, Order, OrderSide, OrderType};
+use nl_core::{ConditionalOrderMode, ExecutionPrice, LimitGapFill, Order, OrderSide, OrderType, Timestamp};
 
 use crate::market::Bar;
 
@@ -93,13 +93,14 @@ pub fn mark_of(bar: &Bar, source: ExecutionPrice, quantity: f64, open_override: 
 
 /// The base fill price of `order` on `bar` given the pass's execution
 /// `price`, or `None` if it does not fill. Records stop triggers and
-/// trailing-stop ratchets on the order, as they persist across bars.
-pub fn check_fill(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, b: BarIndex) -> Option<f64> {
+/// trailing-stop ratchets on the order, as they persist across bars; `now`
+/// is the bar's time.
+pub fn check_fill(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, now: Timestamp) -> Option<f64> {
     match order.order_type {
         OrderType::Market | OrderType::MarketOnClose => Some(price),
         OrderType::Limit => check_limit(order, bar, price, rules),
-        OrderType::Stop => check_stop(order, bar, price, rules.mode, b),
-        OrderType::StopLimit => check_stop_limit(order, bar, price, rules, b),
+        OrderType::Stop => check_stop(order, bar, price, rules.mode, now),
+        OrderType::StopLimit => check_stop_limit(order, bar, price, rules, now),
         OrderType::TrailingStop => check_trailing_stop(order, bar),
     }
 }
@@ -142,9 +143,9 @@ fn check_limit(order: &Order, bar: &Bar, price: f64, rules: FillRules) -> Option
     }
 }
 
-fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMode, b: BarIndex) -> Option<f64> {
+fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMode, now: Timestamp) -> Option<f64> {
     let stop = order.stop_price?;
-    if order.stop_triggered_bar.is_some() {
+    if order.stop_triggered_at.is_some() {
         return Some(price);
     }
     match mode {
@@ -153,7 +154,7 @@ fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMo
             if !reached {
                 return None;
             }
-            order.stop_triggered_bar = Some(b);
+            order.stop_triggered_at = Some(now);
             Some(price)
         }
         ConditionalOrderMode::BarOhlc => {
@@ -161,16 +162,16 @@ fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMo
             if !reached {
                 return None;
             }
-            order.stop_triggered_bar = Some(b);
+            order.stop_triggered_at = Some(now);
             Some(gap_through(order.side, stop, bar.open).unwrap_or(stop))
         }
     }
 }
 
-fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, b: BarIndex) -> Option<f64> {
+fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, now: Timestamp) -> Option<f64> {
     let (limit, stop) = (order.limit_price?, order.stop_price?);
-    if order.stop_triggered_bar.is_none() {
-        check_stop(order, bar, price, rules.mode, b)?;
+    if order.stop_triggered_at.is_none() {
+        check_stop(order, bar, price, rules.mode, now)?;
         if rules.mode == ConditionalOrderMode::BarOhlc {
             let gapped = gap_through(order.side, stop, bar.open).is_some();
             let better_limit = if is_buy(order) { limit < stop } else { limit > stop };
