@@ -4,7 +4,8 @@
 use nl_core::{AssetId, ExecutionPrice, ExitReason, Fill, Order, OrderSide, OrderType, Refusal};
 
 use crate::account::locked_cash::fit_to_free_cash;
-use crate::account::{Account, AccountRules, AccountSettings, OrderEffect, ShortCashPolicy};
+use crate::account::margin::MarginSchedule;
+use crate::account::{Account, AccountRules, AccountSettings, EntryCheck, OrderEffect, ShortCashPolicy};
 use crate::portfolio::Portfolio;
 
 pub(crate) fn settings(allow_leverage: bool, policy: ShortCashPolicy) -> AccountSettings {
@@ -131,4 +132,64 @@ fn free_cash_fits_all_part_or_none_of_an_order() {
     assert_eq!(fit_to_free_cash(10.0, 6.7, true, false), None);
     // Less than one whole share: nothing to fill.
     assert_eq!(fit_to_free_cash(10.0, 0.5, true, true), None);
+}
+
+#[test]
+fn margin_buying_power_over_cash_and_positions() {
+    // Reg T (IM 50%), 10,000 cash. Long 100 @ 50, marked at 60: cash 5,000,
+    // NLV 5,000 + 6,000 = 11,000, initial margin 3,000: (11,000 - 3,000) / 0.5.
+    let mut account = Account::new(settings(true, ShortCashPolicy::Credit), 10_000.0, 2);
+    let mut portfolio = Portfolio::new(10_000.0, 2);
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Buy, 100.0, 50.0), &market(OrderSide::Buy, 100.0));
+    portfolio.mark(0, 60.0);
+    assert_eq!(account.buying_power(&portfolio), 16_000.0);
+    // Leaving the position out (a reversal closes it first): 5,000 / 0.5.
+    assert_eq!(account.margin_buying_power(&portfolio, portfolio.cash, Some(0)), 10_000.0);
+    // Maintenance at 25% of 6,000.
+    assert_eq!(account.margin.maintenance_requirement(&portfolio), 1_500.0);
+    // A buy of 200 @ 80 (16,000) fits; 201 (16,080) does not.
+    let buy = |quantity| EntryCheck { held: 0.0, side: OrderSide::Buy, quantity, price: 80.0, multiplier: 1.0, commission: 0.0 };
+    assert_eq!(account.entry_rejection(&portfolio, 1, &buy(200.0)), None);
+    assert_eq!(account.entry_rejection(&portfolio, 1, &buy(201.0)).map(|r| r.to_string()).as_deref(),
+               Some("Insufficient buying power: need $16080.00, have $16000.00 (IM=50.0%)"));
+}
+
+#[test]
+fn projected_margin_replaces_buying_power_for_scheduled_assets() {
+    // A futures contract on 5,000 initial / 4,000 maintenance per contract
+    // (multiplier 50), 12,000 cash: two contracts need 10,000, three 15,000.
+    let mut account = Account::new(settings(true, ShortCashPolicy::Credit), 12_000.0, 1);
+    let mut portfolio = Portfolio::new(12_000.0, 1);
+    portfolio.set_multiplier(0, 50.0);
+    account.margin.set_schedule(0, MarginSchedule::PerContract { initial: 5_000.0, maintenance: 4_000.0 }).unwrap();
+    let buy = |quantity| EntryCheck { held: 0.0, side: OrderSide::Buy, quantity, price: 4_000.0, multiplier: 50.0, commission: 0.0 };
+    assert_eq!(account.entry_rejection(&portfolio, 0, &buy(2.0)), None);
+    assert_eq!(account.entry_rejection(&portfolio, 0, &buy(3.0)),
+               Some(Refusal::InsufficientMargin { need: 15_000.0, equity: 12_000.0 }));
+}
+
+#[test]
+fn spendable_cash_by_short_policy_settlement_and_buffer() {
+    // 10,000 cash, short 10 @ 100: cash 11,000, short collateral 1,000.
+    let short = |policy| {
+        let mut account = Account::new(settings(false, policy), 10_000.0, 1);
+        let mut portfolio = Portfolio::new(10_000.0, 1);
+        book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 10.0, 100.0), &market(OrderSide::Sell, 10.0));
+        (account, portfolio)
+    };
+    let (credit, p) = short(ShortCashPolicy::Credit);
+    assert_eq!(credit.spendable_cash(&p), 11_000.0);
+    let (proceeds, p) = short(ShortCashPolicy::CreditProceeds);
+    assert_eq!(proceeds.spendable_cash(&p), 10_000.0);
+    let (locked, p) = short(ShortCashPolicy::LockNotional);
+    assert_eq!((locked.spendable_cash(&p), locked.available_cash(&p), locked.buying_power(&p)), (9_000.0, 9_000.0, 9_000.0));
+    // Proceeds of 2,000 held for two bars, and a 10% buffer on the rest.
+    let mut s = settings(false, ShortCashPolicy::Credit);
+    (s.settlement_delay, s.settlement_reduces_buying_power, s.cash_buffer_pct) = (2, true, 0.1);
+    let mut account = Account::new(s, 10_000.0, 1);
+    let portfolio = Portfolio::new(10_000.0, 1);
+    account.hold_proceeds(3, 2_000.0);
+    assert_eq!(account.available_cash(&portfolio), 8_000.0 * 0.9);
+    account.settle(5);
+    assert_eq!(account.available_cash(&portfolio), 9_000.0);
 }

@@ -6,7 +6,7 @@ use nl_core::{
     OrderStatus,
     OrderType, ShareType, TimeInForce, Timestamp,
 };
-use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
+use crate::account::{order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
 use crate::venue::sim::costs::{CommissionQuery, SlippageQuery};
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
@@ -494,12 +494,7 @@ impl Engine {
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
         let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
-        let asset = o.asset;
-        let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
-        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
-            self.uses_projected_margin(asset).then_some(&projected);
-        Ok(entry_rejection(&self.cfg.account_rules(), self.account.reversal_cash(&self.portfolio, asset, held), self.available_cash(), &check,
-            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
+        Ok(self.account.entry_rejection(&self.portfolio, o.asset, &check))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: Refusal) {

@@ -50,7 +50,7 @@ impl Engine {
         let mut by_loss: Vec<(AssetId, f64, f64, f64)> = self.portfolio.positions()
             .map(|p| {
                 let pnl = p.quantity * (p.current_price - p.entry_price) * self.multiplier(p.asset);
-                (p.asset, p.quantity, pnl, self.maintenance_margin(p))
+                (p.asset, p.quantity, pnl, self.account.margin.maintenance(&self.portfolio, p))
             })
             .collect();
         // Largest loss first; ties in opening order (the sort is stable).

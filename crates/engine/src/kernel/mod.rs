@@ -3,13 +3,11 @@
 mod execute;
 mod external;
 mod immediate;
-mod margin;
 mod margin_call;
 mod matching;
 mod portfolio_limits;
 mod prechecks;
 mod rule_evaluation;
-mod rule_memory;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -22,6 +20,7 @@ use nl_core::{
 };
 
 use crate::account::locked_cash::fit_to_free_cash;
+use crate::account::margin::{net_liquidation_value, MarginSchedule};
 use crate::account::{Account, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
@@ -30,6 +29,7 @@ use crate::venue::sim::triggers::{mark_of, MatchPoint};
 use crate::risk::portfolio_limits::LimitMonitor;
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
+use crate::rules::memory::{ContextKey, MemorySlot};
 use crate::rules::PositionRule;
 use crate::venue::{ExecutionClient, ExecutionReport};
 use crate::orders::OrderBook;
@@ -641,6 +641,72 @@ impl Engine {
 
     pub fn open_positions_curve(&self) -> &[u32] {
         &self.open_positions_curve
+    }
+
+    // The account (account/): contract sizes, margin, buying power.
+
+    /// Contract multiplier of `asset` (1 for equities).
+    pub fn multiplier(&self, asset: AssetId) -> f64 {
+        self.portfolio.multiplier(asset)
+    }
+
+    /// Sets `asset`'s contract multiplier (before the first bar only).
+    pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("contract multipliers can only be set before the first bar".into()));
+        }
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        if !(multiplier.is_finite() && multiplier > 0.0) {
+            return Err(EngineError::InvalidArgument(format!("multiplier must be finite and > 0, got {multiplier}")));
+        }
+        self.portfolio.set_multiplier(asset, multiplier);
+        Ok(())
+    }
+
+    /// Sets `asset`'s margin schedule (before the first bar only). Entries
+    /// in an asset with a schedule are checked against projected margin:
+    /// the initial margin of every position after the fill against equity.
+    pub fn set_margin_schedule(&mut self, asset: AssetId, schedule: MarginSchedule) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
+        }
+        self.account.margin.set_schedule(asset, schedule)
+    }
+
+    /// What new long entries can spend (`broker.get_buying_power()`).
+    pub fn buying_power(&self) -> f64 {
+        self.account.buying_power(&self.portfolio)
+    }
+
+    /// Net liquidation value: cash plus the market value of open positions
+    /// at their current marks.
+    pub fn net_liquidation_value(&self) -> f64 {
+        net_liquidation_value(&self.portfolio)
+    }
+
+    /// Maintenance margin the open positions require at their current marks.
+    pub fn maintenance_requirement(&self) -> f64 {
+        self.account.margin.maintenance_requirement(&self.portfolio)
+    }
+
+    // Position rules' memory (rules/memory.rs).
+
+    /// Sets (or with `None` removes) a context value of `asset`'s open
+    /// position `serial`. Returns false, changing nothing, when that position
+    /// is no longer open (ml4t ignores updates for a flat asset).
+    pub fn set_position_context(&mut self, asset: AssetId, serial: u64, key: ContextKey, value: Option<f64>) -> EngineResult<bool> {
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        let open = self.portfolio.position(asset).map(|p| p.serial);
+        Ok(self.rule_memory.update_open_context(open, asset, serial, key, value))
+    }
+
+    /// Forgets the state of the stateful rule in `slot`.
+    pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
+        self.rule_memory.reset(slot);
     }
 
     // Locked collateral (account/locked_cash.rs decides; the kernel applies
