@@ -5,7 +5,6 @@ mod external;
 mod immediate;
 mod margin_call;
 mod matching;
-mod portfolio_limits;
 mod prechecks;
 mod rule_evaluation;
 mod rebalance;
@@ -26,7 +25,7 @@ use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::triggers::{mark_of, MatchPoint};
-use crate::risk::portfolio_limits::LimitMonitor;
+use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, LimitMonitor, PortfolioLimit};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::memory::{ContextKey, MemorySlot};
@@ -356,7 +355,7 @@ impl Engine {
         }
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
-        self.enforce_portfolio_limits(b)?;
+        self.enforce_portfolio_limits(b);
         self.equity.push(self.recorded_equity());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
@@ -689,6 +688,95 @@ impl Engine {
     /// Maintenance margin the open positions require at their current marks.
     pub fn maintenance_requirement(&self) -> f64 {
         self.account.margin.maintenance_requirement(&self.portfolio)
+    }
+
+    // Portfolio limits (risk/portfolio_limits.rs judges; the kernel cancels
+    // and schedules what a breach asks for).
+
+    /// Sets the portfolio limits (before the first bar only). An empty list
+    /// turns them off. A daily-loss limit needs the bars' sessions.
+    pub fn set_portfolio_limits(&mut self, limits: Vec<PortfolioLimit>) -> EngineResult<()> {
+        if self.phase != Phase::BeforeFirstBar {
+            return Err(EngineError::InvalidState("portfolio limits can only be set before the first bar".into()));
+        }
+        self.portfolio_limits = LimitMonitor::new(limits, self.cfg.initial_cash, self.sessions.is_some())?;
+        Ok(())
+    }
+
+    pub fn portfolio_limits(&self) -> &[PortfolioLimit] {
+        self.portfolio_limits.limits()
+    }
+
+    /// What the limits did so far, in the order they did it.
+    pub fn limit_events(&self) -> &[LimitEvent] {
+        self.portfolio_limits.events()
+    }
+
+    /// Evaluates every limit on the close of bar `b` (on the equity the
+    /// curve records) and schedules the cuts their breaches ask for.
+    fn enforce_portfolio_limits(&mut self, b: BarIndex) {
+        if self.portfolio_limits.limits().is_empty() {
+            return;
+        }
+        let x = Exposure::at_marks(&self.portfolio, self.equity_now());
+        let session = self.sessions.as_ref().map(|s| s[b as usize]);
+        let last_close = self.equity.last().copied().unwrap_or(self.cfg.initial_cash);
+        for cut in self.portfolio_limits.at_close(b, session, last_close, &x, &self.portfolio) {
+            self.schedule_limit_cut(cut);
+        }
+    }
+
+    /// Applies a limit's cut: cancels pending orders (they were sized for the
+    /// portfolio being cut) except the exits of positions only partly cut
+    /// (protective stops and targets stay, and shrink to what remains after
+    /// the cut), and schedules, for the next open, an exit of each
+    /// position's fraction (all of it from 1 up; whole shares rounded up in
+    /// an integer account so the cut reaches the limit). Exits already
+    /// waiting stay, unless a liquidation replaces a rule's exit.
+    fn schedule_limit_cut(&mut self, cut: LimitCut) {
+        let LimitCut { detail, positions } = cut;
+        let kept_exit = |o: &Order| {
+            positions.iter().any(|&(a, held, f)| a == o.asset && o.side.sign() * held < 0.0 && !(f >= 1.0))
+        };
+        self.cancel_pending_where(CancelReason::PortfolioLimit, |o| !kept_exit(o));
+        for (asset, held, f) in positions {
+            if f.is_nan() || f <= 0.0 {
+                continue;
+            }
+            let full = f >= 1.0;
+            let waiting = self.deferred_exits.iter().position(|e| e.asset == asset);
+            match waiting {
+                Some(k) if full && !matches!(self.deferred_exits[k].reason, ExitReason::MarginCall | ExitReason::RiskLiquidation) => {
+                    self.deferred_exits.remove(k);
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let mut quantity = if full { held.abs() } else { held.abs() * f };
+            if self.cfg.share_type == ShareType::Integer {
+                quantity = (quantity - 1e-9).ceil().min(held.abs());
+            }
+            if quantity > 0.0 {
+                let detail = detail.clone();
+                self.deferred_exits.push(DeferredExit {
+                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held), enforced: true,
+                });
+            }
+        }
+    }
+
+    /// Rejects entry `id` (`quantity` of its asset at `price`, on bar `b`)
+    /// if a portfolio limit refuses it (the limits record the refusal).
+    pub(crate) fn refused_by_portfolio_limit(&mut self, id: OrderId, b: BarIndex, held: f64, quantity: f64, price: f64) -> bool {
+        if self.portfolio_limits.limits().is_empty() {
+            return false;
+        }
+        let o = &self.book[id];
+        let entry = LimitEntry { order_id: id, asset: o.asset, side: o.side, held, quantity, price };
+        let session = self.sessions.as_ref().map(|s| s[b as usize]);
+        let Some(reason) = self.portfolio_limits.entry_refusal(b, session, &self.portfolio, &entry) else { return false };
+        self.reject(id, reason);
+        true
     }
 
     // Position rules' memory (rules/memory.rs).
