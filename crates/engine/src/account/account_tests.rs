@@ -5,6 +5,7 @@ use nl_core::{AssetId, ExecutionPrice, ExitReason, Fill, Order, OrderSide, Order
 
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::account::margin::MarginSchedule;
+use crate::account::margin_call::MarginCall;
 use crate::account::{Account, AccountRules, AccountSettings, EntryCheck, OrderEffect, ShortCashPolicy};
 use crate::portfolio::Portfolio;
 
@@ -192,4 +193,43 @@ fn spendable_cash_by_short_policy_settlement_and_buffer() {
     assert_eq!(account.available_cash(&portfolio), 8_000.0 * 0.9);
     account.settle(5);
     assert_eq!(account.available_cash(&portfolio), 9_000.0);
+}
+
+#[test]
+fn a_short_pays_its_borrow_fee_for_the_nights_held() {
+    // Short 100 @ 50 (market value 5,000) at 7.3% a year, held 5 nights:
+    // 5,000 x 0.073 x 5 / 365 = 5.00, from cash (15,000) and from free cash
+    // (10,000 less twice the 5,000 basis).
+    let mut s = settings(false, ShortCashPolicy::LockNotional);
+    s.borrow_rate = 0.073;
+    let mut account = Account::new(s, 10_000.0, 2);
+    let mut portfolio = Portfolio::new(10_000.0, 2);
+    book(&mut account, &mut portfolio, &fill(1, OrderSide::Sell, 100.0, 50.0), &market(OrderSide::Sell, 100.0));
+    assert!(account.charges_borrow());
+    account.charge_borrow_fees(&mut portfolio, 5.0);
+    assert!((account.borrow_fees()[1] - 5.0).abs() < 1e-9);
+    assert!((portfolio.cash - (15_000.0 - 5.0)).abs() < 1e-9);
+    assert!((account.locked_cash.free_cash() - (5_000.0 - 5.0)).abs() < 1e-9);
+    // No night between two bars of one day: nothing.
+    account.charge_borrow_fees(&mut portfolio, 0.0);
+    assert!((account.borrow_fees()[1] - 5.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_margin_call_liquidates_the_largest_loss_until_the_rest_is_covered() {
+    // Reg T (25% long maintenance), 10,000 cash. Long 300 @ 50 and 100 @ 100:
+    // cash -15,000. Marked at 30 and 95: NLV -15,000 + 9,000 + 9,500 = 3,500
+    // against 2,250 + 2,375 = 4,625 maintenance. The 6,000 loss goes first;
+    // the 2,375 left is then covered, so the other position stays.
+    let mut s = settings(true, ShortCashPolicy::Credit);
+    s.enforce_margin_calls = true;
+    let mut account = Account::new(s, 10_000.0, 2);
+    let mut portfolio = Portfolio::new(10_000.0, 2);
+    book(&mut account, &mut portfolio, &fill(0, OrderSide::Buy, 300.0, 50.0), &market(OrderSide::Buy, 300.0));
+    book(&mut account, &mut portfolio, &fill(1, OrderSide::Buy, 100.0, 100.0), &market(OrderSide::Buy, 100.0));
+    assert!(account.margin_call(&portfolio, 6).is_empty());
+    portfolio.mark(0, 30.0);
+    portfolio.mark(1, 95.0);
+    assert_eq!(account.margin_call(&portfolio, 7), [(0, 300.0)]);
+    assert_eq!(account.margin_calls(), [MarginCall { bar: 7, equity: 3_500.0, requirement: 4_625.0, liquidated: 1 }]);
 }

@@ -3,7 +3,6 @@
 mod execute;
 mod external;
 mod immediate;
-mod margin_call;
 mod matching;
 mod prechecks;
 mod rule_evaluation;
@@ -20,6 +19,7 @@ use nl_core::{
 
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::account::margin::{net_liquidation_value, MarginSchedule};
+use crate::account::margin_call::MarginCall;
 use crate::account::{Account, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
@@ -795,6 +795,47 @@ impl Engine {
     /// Forgets the state of the stateful rule in `slot`.
     pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
         self.rule_memory.reset(slot);
+    }
+
+    // Borrow fees and margin calls (account/margin_call.rs).
+
+    /// Charges the night's borrow fee of every open short (at the close of bar `b`).
+    fn charge_borrow_fees(&mut self, b: BarIndex) -> EngineResult<()> {
+        if !self.account.charges_borrow() || (b as usize) + 1 >= self.market.n_bars() {
+            return Ok(());
+        }
+        let Some(sessions) = self.sessions.as_ref() else {
+            return Err(Self::borrow_without_dates());
+        };
+        let nights = (sessions[b as usize + 1] - sessions[b as usize]) as f64;
+        self.account.charge_borrow_fees(&mut self.portfolio, nights);
+        Ok(())
+    }
+
+    fn borrow_without_dates() -> EngineError {
+        EngineError::InvalidState("borrow_rate needs calendar dates: the feed's timestamps are not dates or datetimes".into())
+    }
+
+    /// At the close of bar `b`: the positions a margin call liquidates lose
+    /// their pending orders (so none re-opens them) and are closed at the
+    /// next open.
+    fn enforce_maintenance_margin(&mut self, b: BarIndex) {
+        for (asset, quantity) in self.account.margin_call(&self.portfolio, b) {
+            self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
+            self.deferred_exits.retain(|e| e.asset != asset);
+            self.deferred_exits.push(DeferredExit {
+                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
+            });
+        }
+    }
+
+    pub fn margin_calls(&self) -> &[MarginCall] {
+        self.account.margin_calls()
+    }
+
+    /// Borrow fees charged so far, per asset.
+    pub fn borrow_fees(&self) -> &[f64] {
+        self.account.borrow_fees()
     }
 
     // Locked collateral (account/locked_cash.rs decides; the kernel applies
