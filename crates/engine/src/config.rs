@@ -5,7 +5,7 @@ use nl_core::{
     InitialHwmSource, LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
 };
 
-use crate::account::{AccountRules, ShortCashPolicy};
+use crate::account::{AccountRules, AccountSettings, ShortCashPolicy};
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::paper::PaperVenueConfig;
@@ -210,6 +210,20 @@ impl EngineConfig {
             allow_leverage: self.allow_leverage,
             initial_margin: self.initial_margin,
             short_cash_policy: self.short_cash_policy,
+        }
+    }
+
+    /// The account's section of the settings.
+    pub fn account_settings(&self) -> AccountSettings {
+        AccountSettings {
+            rules: self.account_rules(),
+            long_maintenance_margin: self.long_maintenance_margin,
+            short_maintenance_margin: self.short_maintenance_margin,
+            cash_buffer_pct: self.cash_buffer_pct,
+            settlement_delay: self.settlement_delay,
+            settlement_reduces_buying_power: self.settlement_reduces_buying_power,
+            borrow_rate: self.borrow_rate,
+            enforce_margin_calls: self.enforce_margin_calls,
         }
     }
 }

@@ -1,7 +1,11 @@
 //! The engine's component boundaries, checked on its source: components
 //! (orders, venue, account, portfolio, risk, rules, market, config, sizing)
-//! never depend on the kernel, their dependencies form no cycle, and only
-//! the kernel implements `Engine`.
+//! never depend on the kernel, their dependencies form no cycle, only the
+//! kernel implements `Engine`, and the account, risk and rules components
+//! do not even name it (their logic takes the state it needs as arguments).
+//! Inside the kernel only the files that still sequence a component's steps
+//! implement `Engine`; the account, risk and rules logic that moved out of
+//! it cannot come back.
 //!
 //! A dependency is any path through `crate::` (`crate::a::b`, grouped
 //! `crate::{a, b::c}`, and the aliases `lib.rs` re-exports, such as
@@ -79,6 +83,19 @@ fn aliases(lib: &str) -> BTreeMap<String, String> {
     map
 }
 
+/// Whether `code` (comments removed) has a line `impl ... Engine ...`.
+fn implements_engine(code: &str) -> bool {
+    code.lines().any(|l| {
+        let words: Vec<&str> = l.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+        words.first() == Some(&"impl") && words.contains(&"Engine")
+    })
+}
+
+/// Whether `code` (comments removed) names the `Engine` type at all.
+fn names_engine(code: &str) -> bool {
+    code.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == "Engine")
+}
+
 /// The component graph and the components that implement `Engine`, from
 /// (component, source) pairs and `lib.rs`'s aliases.
 fn analyze(files: &[(String, String)], lib: &str) -> (Graph, BTreeSet<String>) {
@@ -110,27 +127,32 @@ fn analyze(files: &[(String, String)], lib: &str) -> (Graph, BTreeSet<String>) {
                 deps.insert(target);
             }
         }
-        let implements = code.lines().any(|l| {
-            let words: Vec<&str> = l.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
-            words.first() == Some(&"impl") && words.contains(&"Engine")
-        });
-        if implements {
+        if implements_engine(&code) {
             impls.insert(component.clone());
         }
     }
     (graph, impls)
 }
 
-fn engine_sources() -> (Vec<(String, String)>, String) {
+/// Every source file under `src/`: (path relative to it, with `/`, text).
+fn source_files() -> Vec<(String, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut paths = Vec::new();
     sources(&src, &mut paths);
+    paths.sort();
+    paths.into_iter().map(|path| {
+        let rel = path.strip_prefix(&src).unwrap().components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+        let text = std::fs::read_to_string(&path).unwrap();
+        (rel, text)
+    }).collect()
+}
+
+fn engine_sources() -> (Vec<(String, String)>, String) {
     let mut files = Vec::new();
     let mut lib = String::new();
-    for path in paths {
-        let rel = path.strip_prefix(&src).unwrap();
-        let component = rel.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
+    for (rel, text) in source_files() {
+        let component = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
         if component == "lib" {
             lib = text;
         } else {
@@ -138,6 +160,42 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
         }
     }
     (files, lib)
+}
+
+/// The kernel files that may implement `Engine`: the kernel itself and the
+/// simulated venue's steps it still runs (matching, execution, immediate
+/// fills, rebalancing passes, the external venue's reports). Shrink it as
+/// those move out; never grow it.
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
+    "kernel/mod.rs",
+    "kernel/execute.rs",
+    "kernel/external.rs",
+    "kernel/immediate.rs",
+    "kernel/matching.rs",
+    "kernel/rebalance.rs",
+    "kernel/prechecks.rs",
+    "kernel/rule_evaluation.rs",
+];
+
+/// Components whose logic takes the state it needs as arguments: they never
+/// name `Engine`.
+const COMPONENTS_WITHOUT_ENGINE: [&str; 3] = ["account", "risk", "rules"];
+
+/// Files among `files` (path, text) that break the two rules above:
+/// implementing `Engine` outside the allowed kernel files, or naming it in
+/// one of `COMPONENTS_WITHOUT_ENGINE`.
+fn engine_violations(files: &[(String, String)]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (path, text) in files {
+        let code = code_of(text);
+        let component = path.split('/').next().unwrap().trim_end_matches(".rs");
+        if implements_engine(&code) && !KERNEL_FILES_IMPLEMENTING_ENGINE.contains(&path.as_str()) {
+            bad.push(format!("{path} implements Engine"));
+        } else if COMPONENTS_WITHOUT_ENGINE.contains(&component) && names_engine(&code) {
+            bad.push(format!("{path} names Engine"));
+        }
+    }
+    bad
 }
 
 /// A dependency cycle of `graph`, if it has one (depth-first search; a
@@ -189,6 +247,29 @@ fn only_the_kernel_implements_engine() {
     let (files, lib) = engine_sources();
     let (_, impls) = analyze(&files, &lib);
     assert_eq!(impls.into_iter().collect::<Vec<_>>(), ["kernel"]);
+}
+
+#[test]
+fn engine_is_implemented_only_where_allowed_and_named_by_no_state_component() {
+    assert_eq!(engine_violations(&source_files()), Vec::<String>::new());
+}
+
+#[test]
+fn a_kernel_file_or_component_that_takes_engine_back_is_caught() {
+    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+    let files = [
+        file("kernel/mod.rs", "impl Engine { fn step(&mut self) {} }"),
+        file("kernel/locked_cash.rs", "impl Engine { fn reversal_cash(&self) {} }"),
+        file("account/margin.rs", "fn buying_power(e: &crate::Engine) -> f64 { 0.0 }"),
+        file("risk/prechecks.rs", "use crate::kernel::Engine as E;"),
+        file("rules/evaluation.rs", "// impl Engine: the rules used to run here\nfn f() {}"),
+        file("portfolio/mod.rs", "fn engine_free() {}"),
+    ];
+    assert_eq!(engine_violations(&files), [
+        "kernel/locked_cash.rs implements Engine",
+        "account/margin.rs names Engine",
+        "risk/prechecks.rs names Engine",
+    ]);
 }
 
 #[test]

@@ -14,8 +14,10 @@
 //! which orders fit, so we book it operation for operation as ml4t's
 //! POSITION_LEGS update mode does.
 
-use nl_core::{AssetId, OrderSide};
+use nl_core::{AssetId, EngineResult, Fill, Order, OrderSide, Refusal};
 
+use crate::account::{Account, OrderEffect, ShortCashPolicy};
+use crate::portfolio::Portfolio;
 
 /// Free cash and the entry basis of each asset's locked short.
 #[derive(Debug, Clone)]
@@ -141,6 +143,130 @@ impl LockedCash {
             _ => (self.free / unit_cost).max(0.0),
         }
     }
+}
+
+impl Account {
+    /// Whether the account locks short notional (LOCK_NOTIONAL without leverage).
+    pub fn locks_short_notional(&self) -> bool {
+        let r = &self.settings.rules;
+        r.short_cash_policy == ShortCashPolicy::LockNotional && !r.allow_leverage
+    }
+
+    /// What a reversal of `held` in `asset` is checked against before its
+    /// close: the cash, or with locked shorts the free cash plus the locked
+    /// collateral of a short (twice its entry notional; the close then pays
+    /// the cover as usual).
+    pub fn reversal_cash(&self, portfolio: &Portfolio, asset: AssetId, held: f64) -> f64 {
+        if !self.locks_short_notional() {
+            return portfolio.cash;
+        }
+        let free = self.locked_cash.free_cash();
+        match portfolio.position(asset) {
+            Some(p) if held < 0.0 => free + 2.0 * held.abs() * p.entry_price * portfolio.multiplier(asset),
+            _ => free,
+        }
+    }
+
+    /// With locked shorts and no cash buffer: the most a `side` order in
+    /// `asset` can fill at `unit_cost` (price x multiplier) against `held`,
+    /// from free cash directly, when `commission()` (asked only then) is 0.
+    pub fn locked_zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64,
+                                  commission: impl FnOnce() -> EngineResult<f64>) -> EngineResult<Option<f64>> {
+        if !self.locks_short_notional() || self.settings.cash_buffer_pct != 0.0 || commission()? != 0.0 {
+            return Ok(None);
+        }
+        Ok(Some(self.locked_cash.zero_cost_limit(asset, side, held, unit_cost)))
+    }
+
+    /// Whether a `side` order against the position `held` covers (part of) a locked short.
+    pub fn covers_locked_short(&self, side: OrderSide, held: f64) -> bool {
+        self.locks_short_notional() && held < 0.0 && side == OrderSide::Buy
+    }
+
+    /// Whether free cash sizes a `side` order against `held` before anything
+    /// else checks it, as ml4t does under LOCK_NOTIONAL, and the refusal if
+    /// it affords nothing: a short cover (any cover when filling
+    /// immediately), and a reversal in a matching pass. `effect` is the
+    /// order's as it came to the pass (a reversal the open cash check cut to
+    /// its closing leg is still sized as a reversal).
+    pub fn locked_sizing_refusal(&self, side: OrderSide, held: f64, effect: OrderEffect, filling_immediately: bool)
+        -> Option<Refusal> {
+        if self.covers_locked_short(side, held) && (effect == OrderEffect::Exit || filling_immediately) {
+            Some(Refusal::InsufficientCashToCoverShort)
+        } else if effect == OrderEffect::Reversal && !filling_immediately
+            && self.settings.rules.short_cash_policy == ShortCashPolicy::LockNotional {
+            Some(Refusal::InsufficientLockedCashForReversal)
+        } else {
+            None
+        }
+    }
+
+    /// Books `fill` (which met the position `held`; `order` is its order) in
+    /// the free-cash ledger; `quoted` is the commission the model quoted for
+    /// it. A fractional (`fractional`) reversal that costs nothing opens only
+    /// what free cash pays for after the close: the portfolio's new position
+    /// is resized so (ml4t sets it so; the fill and cash keep the order's quantity).
+    pub fn book_locked_fill(&mut self, portfolio: &mut Portfolio, fill: &Fill, held: f64, quoted: f64, order: &Order,
+                            fractional: bool) {
+        if !self.locks_short_notional() {
+            return;
+        }
+        let asset = fill.asset;
+        let multiplier = portfolio.multiplier(asset);
+        let signed = fill.side.sign() * fill.quantity;
+        let reversed = portfolio.position(asset).map(|p| p.quantity).filter(|&q| q * held < 0.0);
+        let reversed_into = reversed.map(|q| match self.reversal_size(fill, held, quoted, order, multiplier, fractional) {
+            Some(size) => {
+                portfolio.resize_reversed(asset, size);
+                size
+            }
+            None => q,
+        });
+        self.locked_cash.book(asset, held, signed, fill.price, multiplier, reversed_into, fill.commission);
+    }
+
+    /// The size (signed) of the position a reversal opens, when free cash
+    /// rather than the fill decides it: fractional shares, no commission,
+    /// no buffer. The order's submitted size caps it.
+    fn reversal_size(&self, fill: &Fill, held: f64, quoted: f64, order: &Order, multiplier: f64, fractional: bool)
+        -> Option<f64> {
+        if !fractional || self.settings.cash_buffer_pct != 0.0 || quoted != 0.0 {
+            return None;
+        }
+        let unit_cost = fill.price * multiplier;
+        let requested = if fill.quantity == order.quantity {
+            if order.requested_quantity != 0.0 { order.requested_quantity } else { order.quantity }
+        } else {
+            fill.quantity
+        };
+        let wanted = requested.abs() - held.abs();
+        let affordable = (self.locked_cash.free_after_close(fill.asset, held, unit_cost) / unit_cost).max(0.0);
+        Some(wanted.min(affordable).copysign(fill.side.sign()))
+    }
+
+    /// The part of `asset`'s locked short basis a cover of `covered` out of
+    /// `held` (< 0) releases (0 without locked shorts).
+    pub fn released_short_basis(&self, asset: AssetId, covered: f64, held: f64) -> f64 {
+        if held == 0.0 {
+            return 0.0;
+        }
+        covered / held.abs() * self.locked_cash.short_basis(asset)
+    }
+}
+
+/// What locked-cash sizing leaves of an order of `quantity` when free cash
+/// affords `affordable`: all of it, the affordable part (with
+/// `partial_fills_allowed`; whole units when `whole_shares`), or `None`
+/// (refused: nothing affordable, or no partial fills).
+pub fn fit_to_free_cash(quantity: f64, affordable: f64, whole_shares: bool, partial_fills_allowed: bool) -> Option<f64> {
+    let affordable = if whole_shares { affordable.trunc() } else { affordable };
+    if affordable >= quantity {
+        return Some(quantity);
+    }
+    if affordable <= 0.0 || !partial_fills_allowed {
+        return None;
+    }
+    Some(affordable)
 }
 
 #[cfg(test)]

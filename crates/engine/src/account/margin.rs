@@ -7,7 +7,7 @@
 
 use nl_core::{AssetId, EngineError, EngineResult, Position, Refusal};
 
-use crate::account::{py_sum, CASH_TOLERANCE};
+use crate::account::{entry_rejection, py_sum, Account, EntryCheck, ShortCashPolicy, CASH_TOLERANCE};
 use crate::portfolio::Portfolio;
 
 /// How a margin account computes one asset's margin (futures-style
@@ -139,6 +139,82 @@ impl Margin {
     /// Maintenance margin the open positions require at their current marks.
     pub fn maintenance_requirement(&self, portfolio: &Portfolio) -> f64 {
         portfolio.positions().fold(0.0, |acc, p| acc + self.maintenance(portfolio, p))
+    }
+}
+
+impl Account {
+    /// Cash the account's policy leaves for entries: in a short-enabled
+    /// account without leverage, cash less the shorts' entry notional when
+    /// proceeds are held as collateral (CREDIT_PROCEEDS), less twice it when
+    /// locked (LOCK_NOTIONAL, what `get_buying_power` reports).
+    pub fn spendable_cash(&self, portfolio: &Portfolio) -> f64 {
+        let cash = portfolio.cash;
+        let r = &self.settings.rules;
+        if r.allow_leverage || !r.allow_short_selling || r.short_cash_policy == ShortCashPolicy::Credit {
+            return cash;
+        }
+        let collateral = portfolio.positions().filter(|p| p.quantity < 0.0)
+            .fold(0.0, |acc, p| acc + p.quantity.abs() * p.entry_price * portfolio.multiplier(p.asset));
+        match r.short_cash_policy {
+            ShortCashPolicy::LockNotional => cash - 2.0 * collateral,
+            _ => cash - collateral,
+        }
+    }
+
+    /// What entries may spend now: spendable cash (free cash with locked
+    /// shorts) less unsettled proceeds (unless configured otherwise), less
+    /// the cash buffer.
+    pub fn available_cash(&self, portfolio: &Portfolio) -> f64 {
+        // Locked shorts: the free-cash ledger, not a sum over positions.
+        let mut spendable =
+            if self.locks_short_notional() { self.locked_cash.free_cash() } else { self.spendable_cash(portfolio) };
+        if self.settings.settlement_reduces_buying_power {
+            spendable -= self.settlement.unsettled();
+        }
+        let buffer = self.settings.cash_buffer_pct;
+        if buffer > 0.0 && spendable > 0.0 { spendable * (1.0 - buffer) } else { spendable }
+    }
+
+    /// A margin account's buying power with `cash` over the open positions:
+    /// (net liquidation value less their initial margin) / initial margin
+    /// rate, never negative. `without` leaves one asset's position out.
+    pub fn margin_buying_power(&self, portfolio: &Portfolio, cash: f64, without: Option<AssetId>) -> f64 {
+        let held = || {
+            portfolio.positions().filter(move |p| Some(p.asset) != without).map(|p| (p.asset, p.quantity, p.current_price))
+        };
+        self.margin.buying_power_over(portfolio, held, cash)
+    }
+
+    /// What new long entries can spend (`broker.get_buying_power()`): a
+    /// margin account's buying power, else non-negative spendable cash.
+    pub fn buying_power(&self, portfolio: &Portfolio) -> f64 {
+        if self.settings.rules.allow_leverage {
+            self.margin_buying_power(portfolio, portfolio.cash, None)
+        } else {
+            self.spendable_cash(portfolio).max(0.0)
+        }
+    }
+
+    /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
+    /// with `cash` would break initial margin over the open positions, if it would.
+    pub fn projected_margin_rejection(&self, portfolio: &Portfolio, asset: AssetId, quantity: f64, price: f64, cash: f64)
+        -> Option<Refusal> {
+        let held = portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
+        self.margin.projected_rejection(portfolio, held, asset, quantity, price, cash)
+    }
+
+    /// Why the account refuses the entry `check` in `asset` over the
+    /// portfolio, if it does: its rules against the cash a reversal may use,
+    /// the cash entries may spend, buying power, and projected margin for an
+    /// asset with a margin schedule.
+    pub fn entry_rejection(&self, portfolio: &Portfolio, asset: AssetId, check: &EntryCheck) -> Option<Refusal> {
+        let price = check.price;
+        let projected = |cash: f64, after: f64| self.projected_margin_rejection(portfolio, asset, after, price, cash);
+        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
+            self.margin.uses_projected(asset).then_some(&projected);
+        entry_rejection(&self.settings.rules, self.reversal_cash(portfolio, asset, check.held),
+            self.available_cash(portfolio), check,
+            |cash, without_asset| self.margin_buying_power(portfolio, cash, without_asset.then_some(asset)), projected)
     }
 }
 

@@ -7,6 +7,8 @@
 //! power = excess equity over initial margin / initial margin rate). The
 //! 0.01 cash tolerance is ml4t's too.
 
+#[cfg(test)]
+pub(crate) mod account_tests;
 pub(crate) mod locked_cash;
 pub mod margin;
 pub mod margin_call;
@@ -15,6 +17,10 @@ use nl_core::Refusal;
 use std::collections::VecDeque;
 
 use nl_core::{BarIndex, OrderSide};
+
+use crate::account::locked_cash::LockedCash;
+use crate::account::margin::Margin;
+use crate::account::margin_call::MarginCall;
 
 /// Cash may be overdrawn by this much (rounding of the cost check).
 pub const CASH_TOLERANCE: f64 = 0.01;
@@ -54,6 +60,81 @@ pub struct AccountRules {
     /// Initial margin rate of a margin account (0.5 = Reg T, 2x leverage).
     pub initial_margin: f64,
     pub short_cash_policy: ShortCashPolicy,
+}
+
+/// The account's settings (a copy of the engine config's account section,
+/// which never changes after construction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountSettings {
+    pub rules: AccountRules,
+    pub long_maintenance_margin: f64,
+    pub short_maintenance_margin: f64,
+    /// Fraction of spendable cash kept out of reach of entries.
+    pub cash_buffer_pct: f64,
+    /// Bars until sale proceeds may fund entries.
+    pub settlement_delay: u32,
+    /// Whether unsettled proceeds are withheld from entries.
+    pub settlement_reduces_buying_power: bool,
+    /// Annual borrow fee on shorts' market value (ACT/365).
+    pub borrow_rate: f64,
+    pub enforce_margin_calls: bool,
+}
+
+/// The account beside the portfolio's cash and positions: what entries may
+/// spend (locked collateral, unsettled proceeds, margin and buying power)
+/// and what it charges or enforces (borrow fees, margin calls). Its methods
+/// take the portfolio they judge; the account never holds positions.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub(crate) settings: AccountSettings,
+    /// Sale proceeds not yet settled (`settlement_delay`).
+    pub(crate) settlement: Settlement,
+    /// Free cash and locked short basis (LOCK_NOTIONAL accounts).
+    pub(crate) locked_cash: LockedCash,
+    /// Per asset: how its margin is computed (futures schedules).
+    pub(crate) margin: Margin,
+    /// Margin calls so far (`enforce_margin_calls`).
+    pub(crate) margin_calls: Vec<MarginCall>,
+    /// Borrow fees charged per asset (`borrow_rate`).
+    pub(crate) borrow_fees: Vec<f64>,
+}
+
+impl Account {
+    pub fn new(settings: AccountSettings, initial_cash: f64, n_assets: usize) -> Self {
+        let r = settings.rules;
+        Self {
+            settings,
+            settlement: Settlement::default(),
+            locked_cash: LockedCash::new(initial_cash, n_assets),
+            margin: Margin::new(n_assets, r.allow_leverage, r.initial_margin, settings.long_maintenance_margin,
+                settings.short_maintenance_margin),
+            margin_calls: Vec::new(),
+            borrow_fees: vec![0.0; n_assets],
+        }
+    }
+
+    pub fn settings(&self) -> &AccountSettings {
+        &self.settings
+    }
+
+    /// Holds the cash change of a fill on bar `b` until it settles (sales only).
+    pub fn hold_proceeds(&mut self, b: BarIndex, cash_change: f64) {
+        self.settlement.hold(b, self.settings.settlement_delay, cash_change);
+    }
+
+    /// Releases the proceeds that settle by bar `b` (as the bar opens).
+    pub fn settle(&mut self, b: BarIndex) {
+        self.settlement.release(b);
+    }
+
+    pub fn margin_calls(&self) -> &[MarginCall] {
+        &self.margin_calls
+    }
+
+    /// Borrow fees charged so far, per asset.
+    pub fn borrow_fees(&self) -> &[f64] {
+        &self.borrow_fees
+    }
 }
 
 /// The order's effect relative to the current position.

@@ -6,7 +6,7 @@ use nl_core::{
     OrderStatus,
     OrderType, ShareType, TimeInForce, Timestamp,
 };
-use crate::account::{entry_rejection, order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
+use crate::account::{order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
 use crate::venue::sim::costs::CommissionQuery;
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
@@ -229,7 +229,7 @@ impl Engine {
         if !within_limit(side, limit_bound, price) {
             return self.give_up(id, sized.partial_reason.clone()).map(|_| None);
         }
-        if price != base && (sized.effect != OrderEffect::Exit || self.covers_locked_short(id, held))
+        if price != base && (sized.effect != OrderEffect::Exit || self.account.covers_locked_short(side, held))
             && !self.cfg.skip_cash_validation {
             if let Some(reason) = self.final_price_rejection(id, held, quantity, price)? {
                 // Only partial_fills_allowed re-sizes here; a rebalance order
@@ -298,10 +298,11 @@ impl Engine {
         };
         let serial_before = self.portfolio.position(asset).map(|p| p.serial);
         self.portfolio.apply_fill(&fill, x.quoted_commission);
-        self.book_locked_cash(&fill, held, x.quoted_commission);
+        let fractional = self.cfg.share_type == ShareType::Fractional;
+        self.account.book_locked_fill(&mut self.portfolio, &fill, held, x.quoted_commission, &self.book[id], fractional);
         // Proceeds of a sale wait `settlement_delay` bars before entries can spend them.
         let cash_change = (-side.sign() * quantity * price * self.multiplier(asset)) - x.commission;
-        self.settlement.hold(b, self.cfg.settlement_delay, cash_change);
+        self.account.hold_proceeds(b, cash_change);
         // A position this fill opened (or reversed into) starts its marks per
         // `initial_hwm_source`.
         if let Some(pos) = self.portfolio.position(asset) {
@@ -403,7 +404,7 @@ impl Engine {
             return Ok(quantity);
         }
         let low = bisect_fraction(quantity, ok)?;
-        let tolerance = if self.locks_short_notional() { 0.0 } else { CASH_TOLERANCE };
+        let tolerance = if self.account.locks_short_notional() { 0.0 } else { CASH_TOLERANCE };
         Ok((low - tolerance / price).max(0.0))
     }
 
@@ -474,12 +475,7 @@ impl Engine {
         // The account sees a rounding-residue position as flat (ml4t's gatekeeper).
         let held = if is_flat(held, held) { 0.0 } else { held };
         let check = EntryCheck { held, side: o.side, quantity, price, multiplier: self.multiplier(o.asset), commission };
-        let asset = o.asset;
-        let projected = |cash: f64, after: f64| self.projected_margin_rejection(asset, after, price, cash);
-        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
-            self.uses_projected_margin(asset).then_some(&projected);
-        Ok(entry_rejection(&self.cfg.account_rules(), self.reversal_cash(asset, held), self.available_cash(), &check,
-            |cash, without_asset| self.margin_buying_power(cash, without_asset.then_some(asset)), projected))
+        Ok(self.account.entry_rejection(&self.portfolio, o.asset, &check))
     }
 
     pub(crate) fn reject(&mut self, id: OrderId, reason: Refusal) {

@@ -211,7 +211,7 @@ impl Engine {
                 let used = if held > 0.0 && o.side == OrderSide::Sell {
                     -freed * unit
                 } else {
-                    freed * unit - 2.0 * self.released_short_basis(o.asset, freed, held)
+                    freed * unit - 2.0 * self.account.released_short_basis(o.asset, freed, held)
                 };
                 used + (q - freed).max(0.0) * unit + commission
             }

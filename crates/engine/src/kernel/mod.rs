@@ -3,14 +3,9 @@
 mod execute;
 mod external;
 mod immediate;
-mod locked_cash;
-mod margin;
-mod margin_call;
 mod matching;
-mod portfolio_limits;
 mod prechecks;
 mod rule_evaluation;
-mod rule_memory;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -18,20 +13,22 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderType, Position, TimeInForce, Timestamp, Trade, WaterMarkSource,
+    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
+    WaterMarkSource,
 };
 
-use crate::account::Settlement;
+use crate::account::locked_cash::fit_to_free_cash;
+use crate::account::margin::{net_liquidation_value, MarginSchedule};
+use crate::account::margin_call::MarginCall;
+use crate::account::{Account, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::triggers::{mark_of, MatchPoint};
-use crate::account::locked_cash::LockedCash;
-use crate::account::margin::Margin;
-use crate::account::margin_call::MarginCall;
-use crate::risk::portfolio_limits::LimitMonitor;
+use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, LimitMonitor, PortfolioLimit};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
+use crate::rules::memory::{ContextKey, MemorySlot};
 use crate::rules::PositionRule;
 use crate::venue::{ExecutionClient, ExecutionReport};
 use crate::orders::OrderBook;
@@ -89,20 +86,12 @@ pub struct Engine {
     pub(crate) scratch_eligible: Vec<OrderId>,
     pub(crate) scratch_exits: Vec<OrderId>,
     pub(crate) scratch_entries: Vec<OrderId>,
-    /// Sale proceeds not yet settled (`settlement_delay`).
-    pub(crate) settlement: Settlement,
-    /// Free cash and locked short basis (LOCK_NOTIONAL accounts).
-    pub(crate) locked_cash: LockedCash,
+    /// Settlement, locked collateral, margin, borrow fees and margin calls.
+    pub(crate) account: Account,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
     /// The account as next-bar submission prechecks see it (prechecks.rs).
     pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
-    /// Per asset: how its margin is computed (futures schedules).
-    pub(crate) margin: Margin,
-    /// Margin calls so far (`enforce_margin_calls`).
-    pub(crate) margin_calls: Vec<MarginCall>,
-    /// Borrow fees charged per asset (`borrow_rate`).
-    pub(crate) borrow_fees: Vec<f64>,
     /// Portfolio limits (none by default) and what they did.
     pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
@@ -132,9 +121,7 @@ impl Engine {
         let sessions = market.is_streamed().then(|| market.timestamps().iter().map(|&t| utc_day(t)).collect());
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
-            locked_cash: LockedCash::new(cfg.initial_cash, n_assets),
-            margin: Margin::new(n_assets, cfg.allow_leverage, cfg.initial_margin, cfg.long_maintenance_margin,
-                cfg.short_maintenance_margin),
+            account: Account::new(cfg.account_settings(), cfg.initial_cash, n_assets),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
@@ -152,11 +139,8 @@ impl Engine {
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
-            settlement: Settlement::default(),
             filling_immediately: false,
             submission_shadow: Default::default(),
-            margin_calls: Vec::new(),
-            borrow_fees: vec![0.0; n_assets],
             portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
@@ -304,7 +288,7 @@ impl Engine {
             return Err(Self::borrow_without_dates());
         }
         self.phase = Phase::InBar(b);
-        self.settlement.release(b);
+        self.account.settle(b);
         self.portfolio.age_positions();
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         for row in self.market.rows(b) {
@@ -379,7 +363,7 @@ impl Engine {
         }
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
-        self.enforce_portfolio_limits(b)?;
+        self.enforce_portfolio_limits(b);
         self.equity.push(self.recorded_equity());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
@@ -666,6 +650,252 @@ impl Engine {
         &self.open_positions_curve
     }
 
+    // The account (account/): contract sizes, margin, buying power.
+
+    /// Contract multiplier of `asset` (1 for equities).
+    pub fn multiplier(&self, asset: AssetId) -> f64 {
+        self.portfolio.multiplier(asset)
+    }
+
+    /// Sets `asset`'s contract multiplier (before the first bar only).
+    pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("contract multipliers can only be set before the first bar".into()));
+        }
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        if !(multiplier.is_finite() && multiplier > 0.0) {
+            return Err(EngineError::InvalidArgument(format!("multiplier must be finite and > 0, got {multiplier}")));
+        }
+        self.portfolio.set_multiplier(asset, multiplier);
+        Ok(())
+    }
+
+    /// Sets `asset`'s margin schedule (before the first bar only). Entries
+    /// in an asset with a schedule are checked against projected margin:
+    /// the initial margin of every position after the fill against equity.
+    pub fn set_margin_schedule(&mut self, asset: AssetId, schedule: MarginSchedule) -> EngineResult<()> {
+        if self.current_bar().is_some() {
+            return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
+        }
+        self.account.margin.set_schedule(asset, schedule)
+    }
+
+    /// What new long entries can spend (`broker.get_buying_power()`).
+    pub fn buying_power(&self) -> f64 {
+        self.account.buying_power(&self.portfolio)
+    }
+
+    /// Net liquidation value: cash plus the market value of open positions
+    /// at their current marks.
+    pub fn net_liquidation_value(&self) -> f64 {
+        net_liquidation_value(&self.portfolio)
+    }
+
+    /// Maintenance margin the open positions require at their current marks.
+    pub fn maintenance_requirement(&self) -> f64 {
+        self.account.margin.maintenance_requirement(&self.portfolio)
+    }
+
+    // Portfolio limits (risk/portfolio_limits.rs judges; the kernel cancels
+    // and schedules what a breach asks for).
+
+    /// Sets the portfolio limits (before the first bar only). An empty list
+    /// turns them off. A daily-loss limit needs the bars' sessions.
+    pub fn set_portfolio_limits(&mut self, limits: Vec<PortfolioLimit>) -> EngineResult<()> {
+        if self.phase != Phase::BeforeFirstBar {
+            return Err(EngineError::InvalidState("portfolio limits can only be set before the first bar".into()));
+        }
+        self.portfolio_limits = LimitMonitor::new(limits, self.cfg.initial_cash, self.sessions.is_some())?;
+        Ok(())
+    }
+
+    pub fn portfolio_limits(&self) -> &[PortfolioLimit] {
+        self.portfolio_limits.limits()
+    }
+
+    /// What the limits did so far, in the order they did it.
+    pub fn limit_events(&self) -> &[LimitEvent] {
+        self.portfolio_limits.events()
+    }
+
+    /// Evaluates every limit on the close of bar `b` (on the equity the
+    /// curve records) and schedules the cuts their breaches ask for.
+    fn enforce_portfolio_limits(&mut self, b: BarIndex) {
+        if self.portfolio_limits.limits().is_empty() {
+            return;
+        }
+        let x = Exposure::at_marks(&self.portfolio, self.equity_now());
+        let session = self.sessions.as_ref().map(|s| s[b as usize]);
+        let last_close = self.equity.last().copied().unwrap_or(self.cfg.initial_cash);
+        for cut in self.portfolio_limits.at_close(b, session, last_close, &x, &self.portfolio) {
+            self.schedule_limit_cut(cut);
+        }
+    }
+
+    /// Applies a limit's cut: cancels pending orders (they were sized for the
+    /// portfolio being cut) except the exits of positions only partly cut
+    /// (protective stops and targets stay, and shrink to what remains after
+    /// the cut), and schedules, for the next open, an exit of each
+    /// position's fraction (all of it from 1 up; whole shares rounded up in
+    /// an integer account so the cut reaches the limit). Exits already
+    /// waiting stay, unless a liquidation replaces a rule's exit.
+    fn schedule_limit_cut(&mut self, cut: LimitCut) {
+        let LimitCut { detail, positions } = cut;
+        let kept_exit = |o: &Order| {
+            positions.iter().any(|&(a, held, f)| a == o.asset && o.side.sign() * held < 0.0 && !(f >= 1.0))
+        };
+        self.cancel_pending_where(CancelReason::PortfolioLimit, |o| !kept_exit(o));
+        for (asset, held, f) in positions {
+            if f.is_nan() || f <= 0.0 {
+                continue;
+            }
+            let full = f >= 1.0;
+            let waiting = self.deferred_exits.iter().position(|e| e.asset == asset);
+            match waiting {
+                Some(k) if full && !matches!(self.deferred_exits[k].reason, ExitReason::MarginCall | ExitReason::RiskLiquidation) => {
+                    self.deferred_exits.remove(k);
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let mut quantity = if full { held.abs() } else { held.abs() * f };
+            if self.cfg.share_type == ShareType::Integer {
+                quantity = (quantity - 1e-9).ceil().min(held.abs());
+            }
+            if quantity > 0.0 {
+                let detail = detail.clone();
+                self.deferred_exits.push(DeferredExit {
+                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held), enforced: true,
+                });
+            }
+        }
+    }
+
+    /// Rejects entry `id` (`quantity` of its asset at `price`, on bar `b`)
+    /// if a portfolio limit refuses it (the limits record the refusal).
+    pub(crate) fn refused_by_portfolio_limit(&mut self, id: OrderId, b: BarIndex, held: f64, quantity: f64, price: f64) -> bool {
+        if self.portfolio_limits.limits().is_empty() {
+            return false;
+        }
+        let o = &self.book[id];
+        let entry = LimitEntry { order_id: id, asset: o.asset, side: o.side, held, quantity, price };
+        let session = self.sessions.as_ref().map(|s| s[b as usize]);
+        let Some(reason) = self.portfolio_limits.entry_refusal(b, session, &self.portfolio, &entry) else { return false };
+        self.reject(id, reason);
+        true
+    }
+
+    // Position rules' memory (rules/memory.rs).
+
+    /// Sets (or with `None` removes) a context value of `asset`'s open
+    /// position `serial`. Returns false, changing nothing, when that position
+    /// is no longer open (ml4t ignores updates for a flat asset).
+    pub fn set_position_context(&mut self, asset: AssetId, serial: u64, key: ContextKey, value: Option<f64>) -> EngineResult<bool> {
+        if asset as usize >= self.market.n_assets() {
+            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
+        }
+        let open = self.portfolio.position(asset).map(|p| p.serial);
+        Ok(self.rule_memory.update_open_context(open, asset, serial, key, value))
+    }
+
+    /// Forgets the state of the stateful rule in `slot`.
+    pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
+        self.rule_memory.reset(slot);
+    }
+
+    // Borrow fees and margin calls (account/margin_call.rs).
+
+    /// Charges the night's borrow fee of every open short (at the close of bar `b`).
+    fn charge_borrow_fees(&mut self, b: BarIndex) -> EngineResult<()> {
+        if !self.account.charges_borrow() || (b as usize) + 1 >= self.market.n_bars() {
+            return Ok(());
+        }
+        let Some(sessions) = self.sessions.as_ref() else {
+            return Err(Self::borrow_without_dates());
+        };
+        let nights = (sessions[b as usize + 1] - sessions[b as usize]) as f64;
+        self.account.charge_borrow_fees(&mut self.portfolio, nights);
+        Ok(())
+    }
+
+    fn borrow_without_dates() -> EngineError {
+        EngineError::InvalidState("borrow_rate needs calendar dates: the feed's timestamps are not dates or datetimes".into())
+    }
+
+    /// At the close of bar `b`: the positions a margin call liquidates lose
+    /// their pending orders (so none re-opens them) and are closed at the
+    /// next open.
+    fn enforce_maintenance_margin(&mut self, b: BarIndex) {
+        for (asset, quantity) in self.account.margin_call(&self.portfolio, b) {
+            self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
+            self.deferred_exits.retain(|e| e.asset != asset);
+            self.deferred_exits.push(DeferredExit {
+                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
+            });
+        }
+    }
+
+    pub fn margin_calls(&self) -> &[MarginCall] {
+        self.account.margin_calls()
+    }
+
+    /// Borrow fees charged so far, per asset.
+    pub fn borrow_fees(&self) -> &[f64] {
+        self.account.borrow_fees()
+    }
+
+    // Locked collateral (account/locked_cash.rs decides; the kernel applies
+    // its answers to the order).
+
+    /// Sizes order `id` (`quantity` against `held`, at `price`) by free cash
+    /// before anything else checks it when the account says so. Cut orders
+    /// without `partial_fills_allowed` (or with nothing affordable) are
+    /// REJECTED, whatever `reject_on_insufficient_cash` says. Returns the
+    /// quantity to go on with, or `None` when the order was rejected.
+    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64,
+                                      effect: OrderEffect) -> EngineResult<Option<f64>> {
+        let side = self.book[id].side;
+        let Some(reason) = self.account.locked_sizing_refusal(side, held, effect, self.filling_immediately) else {
+            return Ok(Some(quantity));
+        };
+        let affordable = self.max_affordable(id, held, quantity, price)?;
+        let whole = self.cfg.share_type == ShareType::Integer;
+        match fit_to_free_cash(quantity, affordable, whole, self.cfg.partial_fills_allowed) {
+            None => {
+                self.reject(id, reason);
+                Ok(None)
+            }
+            Some(cut) if cut != quantity => {
+                let o = &mut self.book[id];
+                o.quantity = cut;
+                // The cut quantity is the whole order now (no remainder to restore).
+                o.partial_remainder = None;
+                Ok(Some(cut))
+            }
+            all => Ok(all),
+        }
+    }
+
+    /// With locked shorts and no commission or buffer for order `id` at
+    /// `price`: the most it can fill, from free cash directly.
+    pub(crate) fn locked_zero_cost_limit(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let o = &self.book[id];
+        let unit_cost = price * self.multiplier(o.asset);
+        self.account.locked_zero_cost_limit(o.asset, o.side, held, unit_cost,
+            || self.cfg.commission.commission(&self.commission_query(o, quantity, price)))
+    }
+
+    /// Why order `id`, a locked-short cover of `quantity` that slippage or
+    /// impact moved to `price`, cannot fill there, if it cannot.
+    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        if !self.account.covers_locked_short(self.book[id].side, held)
+            || self.max_affordable(id, held, quantity, price)? >= quantity {
+            return Ok(None);
+        }
+        Ok(Some(Refusal::InsufficientCashToCoverShortAtFinalPrice))
+    }
 }
 
 /// The UTC calendar day (days since 1970-01-01) of `timestamp` (nanoseconds).

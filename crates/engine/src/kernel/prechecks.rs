@@ -165,13 +165,14 @@ impl Engine {
         }
         let check = &EntryCheck { held: if open { held } else { 0.0 }, ..*check };
         let price = check.price;
-        let projected =
-            |cash: f64, after: f64| self.projected_margin_rejection_over(holdings.iter().copied(), asset, after, price, cash);
+        let projected = |cash: f64, after: f64| {
+            self.account.margin.projected_rejection(&self.portfolio, holdings.iter().copied(), asset, after, price, cash)
+        };
         let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
-            self.uses_projected_margin(asset).then_some(&projected);
+            self.account.margin.uses_projected(asset).then_some(&projected);
         let buying_power = |cash: f64, without_asset: bool| {
             let held = || holdings.iter().copied().filter(move |h| !(without_asset && h.0 == asset));
-            self.buying_power_over(held, cash)
+            self.account.margin.buying_power_over(&self.portfolio, held, cash)
         };
         entry_rejection(&self.cfg.account_rules(), cash, cash, check, buying_power, projected)
     }

@@ -31,7 +31,9 @@
 //! Exits carry `exit_reason = risk_liquidation`; every action and refusal is
 //! a [`LimitEvent`].
 
-use nl_core::{BarIndex, EngineError, EngineResult, OrderId};
+use nl_core::{AssetId, BarIndex, EngineError, EngineResult, OrderId, OrderSide, Refusal};
+
+use crate::portfolio::Portfolio;
 
 
 /// What a limit measures, and its thresholds (ml4t-backtest's parameters).
@@ -173,6 +175,230 @@ pub(crate) struct LimitMonitor {
     pub(crate) events: Vec<LimitEvent>,
 }
 
+/// Positions a breach at a close cuts at the next open, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitCut {
+    /// The exits' detail ("MaxDrawdownLimit: drawdown 21.0% >= 20.0%").
+    pub detail: String,
+    /// Every open position in opening order: asset, signed quantity held,
+    /// and the fraction of it to close (>= 1: all of it; 0 or NaN: none).
+    pub positions: Vec<(AssetId, f64, f64)>,
+}
+
+/// An entry as the limits judge it before its fill: order `order_id`
+/// trading `quantity` (unsigned) of `asset` on `side` at `price`, against
+/// the position `held`.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitEntry {
+    pub order_id: OrderId,
+    pub asset: AssetId,
+    pub side: OrderSide,
+    pub held: f64,
+    pub quantity: f64,
+    pub price: f64,
+}
+
+impl LimitMonitor {
+    /// Checks `limits` and starts them with the equity high-water mark at
+    /// `initial_cash`. A daily-loss limit needs the bars' sessions
+    /// (`has_sessions`).
+    pub(crate) fn new(limits: Vec<PortfolioLimit>, initial_cash: f64, has_sessions: bool) -> EngineResult<Self> {
+        limits.iter().try_for_each(PortfolioLimit::validate)?;
+        if !has_sessions && limits.iter().any(|l| matches!(l.kind, LimitKind::DailyLoss { .. })) {
+            return Err(EngineError::InvalidState(
+                "DailyLossLimit needs trading days: the feed's timestamps are not dates or datetimes".into()));
+        }
+        let n = limits.len();
+        Ok(Self {
+            limits,
+            breached: vec![false; n],
+            warned: vec![false; n],
+            halted: vec![None; n],
+            high_water_mark: initial_cash,
+            ..Self::default()
+        })
+    }
+
+    pub fn limits(&self) -> &[PortfolioLimit] {
+        &self.limits
+    }
+
+    /// What the limits did so far, in the order they did it.
+    pub fn events(&self) -> &[LimitEvent] {
+        &self.events
+    }
+
+    /// Evaluates every limit on the close of bar `bar` (in `session`, if
+    /// the bars have sessions; `last_close` is the equity recorded at the
+    /// previous close, or the initial cash) over `x`, the portfolio at its
+    /// marks. Records what the limits did and returns the cuts their
+    /// breaches ask for, in the limits' order.
+    pub(crate) fn at_close(&mut self, bar: BarIndex, session: Option<i64>, last_close: f64, x: &Exposure,
+                           portfolio: &Portfolio) -> Vec<LimitCut> {
+        let mut cuts = Vec::new();
+        if self.limits.is_empty() {
+            return cuts;
+        }
+        // A new session starts from the previous session's last close.
+        if let Some(s) = session.filter(|&s| self.day.is_none_or(|(d, _)| d != s)) {
+            self.day = Some((s, last_close));
+            // Each day's loss is a new breach.
+            for (i, limit) in self.limits.iter().enumerate() {
+                if matches!(limit.kind, LimitKind::DailyLoss { .. }) {
+                    self.breached[i] = false;
+                }
+            }
+        }
+        self.high_water_mark = self.high_water_mark.max(x.equity);
+        let drawdown = if self.high_water_mark > 0.0 {
+            ((self.high_water_mark - x.equity) / self.high_water_mark).max(0.0)
+        } else {
+            0.0
+        };
+        let daily_loss = self.day.map_or(0.0, |(_, start)| ratio((start - x.equity).max(0.0), x.equity));
+        for i in 0..self.limits.len() {
+            let limit = self.limits[i];
+            let (value, threshold, breached) = match limit.kind {
+                LimitKind::MaxDrawdown { max_drawdown, .. } => (drawdown, max_drawdown, drawdown >= max_drawdown),
+                LimitKind::DailyLoss { max_daily_loss_pct } => {
+                    (daily_loss, max_daily_loss_pct, daily_loss > max_daily_loss_pct)
+                }
+                kind => exposure_breach(kind, x).expect("an exposure limit"),
+            };
+            let onset = breached && !self.breached[i];
+            self.breached[i] = breached;
+            if let LimitKind::MaxDrawdown { warn_threshold: Some(w), .. } = limit.kind {
+                let warned = !breached && drawdown >= w;
+                if warned && !self.warned[i] {
+                    self.record(bar, i, LimitAction::Warn, drawdown, w, None);
+                }
+                self.warned[i] = warned;
+            }
+            let exposure_reduce = limit.action == LimitAction::Reduce && !matches!(limit.kind, LimitKind::MaxDrawdown { .. });
+            if !(onset || (breached && exposure_reduce)) {
+                continue;
+            }
+            self.record(bar, i, limit.action, value, threshold, None);
+            // Drawdown and daily-loss halts outlast the breach; count and
+            // exposure limits refuse entries as they come.
+            if limit.blocks_entries() {
+                match limit.kind {
+                    LimitKind::MaxDrawdown { .. } => self.halted[i] = Some((value, threshold, None)),
+                    LimitKind::DailyLoss { .. } => self.halted[i] = Some((value, threshold, session)),
+                    _ => {}
+                }
+            }
+            let detail = format!("{}: {}", limit.name(), breach_text(limit.kind, value, threshold));
+            let cut = |detail: String, fraction: &dyn Fn(f64) -> f64| LimitCut {
+                detail,
+                positions: portfolio.positions().map(|p| (p.asset, p.quantity, fraction(p.quantity))).collect(),
+            };
+            match limit.action {
+                LimitAction::Liquidate => cuts.push(cut(detail, &|_| 1.0)),
+                LimitAction::Reduce => {
+                    let detail = format!("risk reduction: {detail}");
+                    match limit.kind {
+                        LimitKind::MaxDrawdown { .. } => cuts.push(cut(detail, &|_| limit.reduction_pct)),
+                        LimitKind::GrossExposure { .. } => {
+                            // Selling moves value into cash: equity stays, gross shrinks.
+                            let excess = x.gross - threshold * x.equity;
+                            cuts.push(cut(detail, &|_| excess / x.gross));
+                        }
+                        _ => {
+                            // Scale the side (longs or shorts) that pushes net
+                            // exposure past the threshold back to it.
+                            let too_long = x.net > threshold * x.equity;
+                            let excess = (x.net - threshold * x.equity).abs();
+                            let side_value: f64 = portfolio.positions()
+                                .map(|p| p.quantity * p.current_price * portfolio.multiplier(p.asset))
+                                .filter(|&v| (v > 0.0) == too_long)
+                                .map(f64::abs)
+                                .sum();
+                            if side_value > 0.0 {
+                                let fraction = excess / side_value;
+                                cuts.push(cut(detail, &|q| if (q > 0.0) == too_long { fraction } else { 0.0 }));
+                            }
+                        }
+                    }
+                }
+                LimitAction::Warn | LimitAction::Halt => {}
+            }
+        }
+        cuts
+    }
+
+    fn record(&mut self, bar: BarIndex, i: usize, action: LimitAction, value: f64, threshold: f64, order_id: Option<OrderId>) {
+        self.events.push(LimitEvent { bar, limit: i as u32, action, value, threshold, order_id });
+    }
+
+    /// Why a limit refuses entry `e` on bar `bar` (in `session`), if one
+    /// does; the refusal is recorded. The portfolio after the fill is judged
+    /// with the traded asset at the entry's price, the others at their
+    /// marks, before commission.
+    pub(crate) fn entry_refusal(&mut self, bar: BarIndex, session: Option<i64>, portfolio: &Portfolio, e: &LimitEntry)
+        -> Option<Refusal> {
+        if self.limits.is_empty() || e.quantity <= 0.0 {
+            return None;
+        }
+        let (i, value, threshold, text) = self.entry_breach(session, portfolio, e)?;
+        let name = self.limits[i].name();
+        self.record(bar, i, LimitAction::Halt, value, threshold, Some(e.order_id));
+        Some(Refusal::PortfolioLimit { name: name.to_string(), text })
+    }
+
+    /// The first limit that refuses the entry: (index, value, threshold, why).
+    fn entry_breach(&self, session: Option<i64>, portfolio: &Portfolio, e: &LimitEntry) -> Option<(usize, f64, f64, String)> {
+        let LimitEntry { asset, side, held, quantity, price, .. } = *e;
+        let after_quantity = held + side.sign() * quantity;
+        let m = portfolio.multiplier(asset);
+        let mut before = Exposure { equity: portfolio.cash, ..Exposure::default() };
+        for p in portfolio.positions().filter(|p| p.asset != asset) {
+            let value = p.quantity * p.current_price * portfolio.multiplier(p.asset);
+            before.equity += value;
+            before.gross += value.abs();
+            before.net += value;
+            before.positions += 1;
+        }
+        // Buying at `price` swaps cash for the same value: equity is unchanged.
+        before.equity += held * price * m;
+        let mut after = before;
+        let with = |x: &mut Exposure, q: f64| {
+            x.gross += (q * price * m).abs();
+            x.net += q * price * m;
+            x.positions += u32::from(q != 0.0);
+        };
+        with(&mut before, held);
+        with(&mut after, after_quantity);
+        for (i, limit) in self.limits.iter().enumerate().filter(|(_, l)| l.blocks_entries()) {
+            if let Some((value, threshold, until)) = self.halted[i] {
+                if until.is_none() || until == session {
+                    let why = match limit.kind {
+                        LimitKind::DailyLoss { .. } => "for the day",
+                        _ => "for the rest of the run",
+                    };
+                    return Some((i, value, threshold,
+                                 format!("entries halted {why} after {}", breach_text(limit.kind, value, threshold))));
+                }
+            }
+            let (Some((v_before, ..)), Some((value, threshold, true))) =
+                (exposure_breach(limit.kind, &before), exposure_breach(limit.kind, &after))
+            else {
+                continue;
+            };
+            // An entry that moves toward the limit (e.g. a hedge) is allowed.
+            let worse = if value > threshold || matches!(limit.kind, LimitKind::MaxPositions { .. }) {
+                value > v_before
+            } else {
+                value < v_before
+            };
+            if worse {
+                return Some((i, value, threshold, breach_text(limit.kind, value, threshold)));
+            }
+        }
+        None
+    }
+}
+
 /// The portfolio as the limits see it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Exposure {
@@ -183,6 +409,19 @@ pub(crate) struct Exposure {
 }
 
 impl Exposure {
+    /// `equity` (the portfolio valued at its marks) and the positions'
+    /// market values at their current marks.
+    pub(crate) fn at_marks(portfolio: &Portfolio, equity: f64) -> Self {
+        let mut x = Exposure { equity, ..Exposure::default() };
+        for p in portfolio.positions() {
+            let value = p.quantity * p.current_price * portfolio.multiplier(p.asset);
+            x.gross += value.abs();
+            x.net += value;
+            x.positions += 1;
+        }
+        x
+    }
+
     fn ratio(&self, value: f64) -> f64 {
         ratio(value, self.equity)
     }
@@ -238,3 +477,82 @@ pub(crate) fn breach_text(kind: LimitKind, value: f64, threshold: f64) -> String
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::account_tests::fill;
+
+    /// 100,000 initial cash; long 2,000 @ 100 (cash -100,000, gross 200,000).
+    fn leveraged_long() -> Portfolio {
+        let mut p = Portfolio::new(100_000.0, 2);
+        let f = fill(0, OrderSide::Buy, 2_000.0, 100.0);
+        p.apply_fill(&f, 0.0);
+        p
+    }
+
+    fn limit(kind: LimitKind, action: LimitAction) -> PortfolioLimit {
+        PortfolioLimit { kind, action, reduction_pct: 0.0 }
+    }
+
+    #[test]
+    fn a_drawdown_of_20_9_percent_breaches_a_20_percent_limit_once() {
+        let drawdown = limit(LimitKind::MaxDrawdown { max_drawdown: 0.20, warn_threshold: Some(0.10) }, LimitAction::Liquidate);
+        let mut m = LimitMonitor::new(vec![drawdown], 100_000.0, false).unwrap();
+        let p = leveraged_long();
+        let at = |equity| Exposure { equity, ..Exposure::default() };
+        // Equity 110,000 raises the high-water mark; nothing happens.
+        assert!(m.at_close(0, None, 100_000.0, &at(110_000.0), &p).is_empty());
+        // 95,000: (110,000 - 95,000) / 110,000 = 13.6% >= the 10% warning.
+        assert!(m.at_close(1, None, 110_000.0, &at(95_000.0), &p).is_empty());
+        assert_eq!(m.events().last().map(|e| (e.bar, e.action)), Some((1, LimitAction::Warn)));
+        // 87,000: 23,000 / 110,000 = 20.9% >= 20%: liquidate every position.
+        let cuts = m.at_close(2, None, 95_000.0, &at(87_000.0), &p);
+        assert_eq!(cuts, [LimitCut { detail: "MaxDrawdownLimit: drawdown 20.9% >= 20.0%".into(), positions: vec![(0, 2_000.0, 1.0)] }]);
+        let e = m.events().last().unwrap();
+        assert_eq!((e.bar, e.action, e.value, e.threshold), (2, LimitAction::Liquidate, 23_000.0 / 110_000.0, 0.20));
+        // Still in drawdown at the next close: the breach acted once.
+        assert!(m.at_close(3, None, 87_000.0, &at(86_000.0), &p).is_empty());
+        // Entries are halted for the rest of the run; exits pass.
+        let entry = LimitEntry { order_id: 9, asset: 1, side: OrderSide::Buy, held: 0.0, quantity: 1.0, price: 10.0 };
+        assert_eq!(m.entry_refusal(4, None, &p, &entry).map(|r| r.to_string()).as_deref(),
+                   Some("Portfolio limit MaxDrawdownLimit: entries halted for the rest of the run after drawdown 20.9% >= 20.0%"));
+        assert_eq!(m.events().last().map(|e| (e.action, e.order_id)), Some((LimitAction::Halt, Some(9))));
+        assert_eq!(m.entry_refusal(4, None, &p, &LimitEntry { quantity: 0.0, ..entry }), None);
+    }
+
+    #[test]
+    fn a_gross_exposure_reduction_cuts_back_to_the_limit() {
+        // Gross 200,000 on equity 100,000 = 2.0 against 1.5: 50,000 of
+        // 200,000 too much, so a quarter of every position goes.
+        let gross = limit(LimitKind::GrossExposure { max_gross_exposure: 1.5 }, LimitAction::Reduce);
+        let mut m = LimitMonitor::new(vec![gross], 100_000.0, false).unwrap();
+        let p = leveraged_long();
+        let x = Exposure::at_marks(&p, 100_000.0);
+        assert_eq!((x.gross, x.net, x.positions), (200_000.0, 200_000.0, 1));
+        let cuts = m.at_close(0, None, 100_000.0, &x, &p);
+        assert_eq!(cuts[0].positions, [(0, 2_000.0, 0.25)]);
+        assert_eq!(cuts[0].detail, "risk reduction: GrossExposureLimit: gross exposure 200.0% > max 150.0%");
+        // An exposure reduction repeats at every close the breach persists.
+        assert_eq!(m.at_close(1, None, 100_000.0, &x, &p).len(), 1);
+    }
+
+    #[test]
+    fn an_entry_that_would_break_a_position_count_is_refused() {
+        let count = limit(LimitKind::MaxPositions { max_positions: 1 }, LimitAction::Halt);
+        let mut m = LimitMonitor::new(vec![count], 100_000.0, false).unwrap();
+        let p = leveraged_long();
+        let buy = |asset| LimitEntry { order_id: 3, asset, side: OrderSide::Buy, held: 0.0, quantity: 5.0, price: 100.0 };
+        // Adding to the open position keeps one position; a second asset makes two.
+        assert_eq!(m.entry_refusal(0, None, &p, &LimitEntry { held: 2_000.0, ..buy(0) }), None);
+        assert_eq!(m.entry_refusal(0, None, &p, &buy(1)).map(|r| r.to_string()).as_deref(),
+                   Some("Portfolio limit MaxPositionsLimit: positions 2 > max 1"));
+    }
+
+    #[test]
+    fn a_daily_loss_limit_needs_sessions() {
+        let daily = limit(LimitKind::DailyLoss { max_daily_loss_pct: 0.05 }, LimitAction::Halt);
+        assert!(LimitMonitor::new(vec![daily], 100_000.0, false).is_err());
+        assert!(LimitMonitor::new(vec![daily], 100_000.0, true).is_ok());
+    }
+}

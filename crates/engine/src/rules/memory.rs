@@ -71,6 +71,19 @@ impl RuleMemory {
         }
     }
 
+    /// `set_context` from the strategy: applied only while `serial` is the
+    /// position open in `asset` (`open`: the serial open now, if any).
+    /// Returns false, changing nothing, otherwise (ml4t ignores updates for
+    /// a flat asset).
+    pub fn update_open_context(&mut self, open: Option<u64>, asset: AssetId, serial: u64, key: ContextKey,
+                               value: Option<f64>) -> bool {
+        if open != Some(serial) {
+            return false;
+        }
+        self.set_context(asset, serial, key, value);
+        true
+    }
+
     pub fn is_triggered(&self, slot: MemorySlot, threshold: f64) -> bool {
         self.cells.get(&slot).is_some_and(|c| c.triggered.contains(&threshold))
     }
@@ -107,6 +120,20 @@ mod tests {
         // None removes a value.
         m.set_context(3, 8, 1, None);
         assert_eq!(m.context(3, 8, 1), None);
+    }
+
+    #[test]
+    fn the_strategy_writes_only_to_the_open_position() {
+        let mut m = RuleMemory::default();
+        // Flat asset: ignored.
+        assert!(!m.update_open_context(None, 2, 5, 0, Some(1.5)));
+        assert_eq!(m.context(2, 5, 0), None);
+        // Position 5 is open: applied.
+        assert!(m.update_open_context(Some(5), 2, 5, 0, Some(1.5)));
+        assert_eq!(m.context(2, 5, 0), Some(1.5));
+        // A write for position 4 after 5 opened: ignored, 5 keeps its value.
+        assert!(!m.update_open_context(Some(5), 2, 4, 0, Some(9.0)));
+        assert_eq!((m.context(2, 4, 0), m.context(2, 5, 0)), (None, Some(1.5)));
     }
 
     #[test]
