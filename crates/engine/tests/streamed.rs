@@ -164,3 +164,35 @@ proptest! {
         prop_assert_eq!(format!("{:?}", reference.cash_curve()), format!("{:?}", b.cash_curve()));
     }
 }
+
+#[test]
+fn a_streamed_feed_can_meet_new_assets_between_bars() {
+    // AAA alone for bars 0-1; BBB joins before bar 2. A buy of 10 BBB on
+    // bar 2 (close 48.5) fills at bar 3's open 48: cash 10,000 - 480 = 9,520;
+    // equity at bar 3's close 49: 9,520 + 490 = 10,010.
+    let mut e = Engine::streamed(config(), 1, false).unwrap();
+    let aaa_only = |b: u32| rows(b).into_iter().filter(|r| r.0 == AAA).collect::<Vec<_>>();
+    for b in 0..2u32 {
+        e.push_bar(b as i64 * DAY, &aaa_only(b)).unwrap();
+        e.begin_bar(b).unwrap();
+        assert!(e.add_assets(1).unwrap_err().to_string().contains("between bars"));
+        e.end_bar().unwrap();
+    }
+    // A row for an asset the feed does not have yet is refused.
+    assert!(e.push_bar(2 * DAY, &rows(2)).unwrap_err().to_string().contains("asset index 1"));
+    assert_eq!(e.add_assets(1).unwrap(), BBB);
+    for b in 2..4u32 {
+        e.push_bar(b as i64 * DAY, &rows(b)).unwrap();
+        e.begin_bar(b).unwrap();
+        if b == 2 {
+            e.submit_order(OrderRequest::market(BBB, 10.0, OrderSide::Buy)).unwrap();
+        }
+        e.end_bar().unwrap();
+    }
+    assert_eq!((e.fills()[0].asset, e.fills()[0].price, e.fills()[0].timestamp), (BBB, 48.0, 3 * DAY));
+    assert_eq!(e.cash(), 9_520.0);
+    assert_eq!(e.equity_curve(), &[10_000.0, 10_000.0, 10_000.0, 10_010.0]);
+    // A historical feed's assets are fixed.
+    let mut h = Engine::new(config(), historical()).unwrap();
+    assert!(h.add_assets(1).is_err());
+}

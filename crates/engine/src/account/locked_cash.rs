@@ -54,6 +54,11 @@ impl LockedCash {
         Self { free: initial_cash, short_basis: vec![0.0; n_assets] }
     }
 
+    /// Makes room for `n` more assets (no short basis).
+    pub fn add_assets(&mut self, n: usize) {
+        self.short_basis.resize(self.short_basis.len() + n, 0.0);
+    }
+
     /// Cash new entries may spend.
     pub fn free_cash(&self) -> f64 {
         self.free

@@ -44,6 +44,11 @@ impl Margin {
         Self { schedules: vec![MarginSchedule::Account; n_assets], leveraged, initial, long_maintenance, short_maintenance }
     }
 
+    /// Makes room for `n` more assets, on the account's rates.
+    pub fn add_assets(&mut self, n: usize) {
+        self.schedules.resize(self.schedules.len() + n, MarginSchedule::Account);
+    }
+
     /// Sets `asset`'s schedule after checking 0 < maintenance < initial (<= 1
     /// for fractions of notional).
     pub fn set_schedule(&mut self, asset: AssetId, schedule: MarginSchedule) -> EngineResult<()> {

@@ -113,6 +113,13 @@ impl Account {
         }
     }
 
+    /// Makes room for `n` more assets (a streamed feed that meets new ones).
+    pub fn add_assets(&mut self, n: usize) {
+        self.locked_cash.add_assets(n);
+        self.margin.add_assets(n);
+        self.borrow_fees.resize(self.borrow_fees.len() + n, 0.0);
+    }
+
     pub fn settings(&self) -> &AccountSettings {
         &self.settings
     }

@@ -209,6 +209,27 @@ impl Engine {
         Self::new(cfg, Arc::new(MarketData::streamed(n_assets, quotes)))
     }
 
+    /// Adds `n` assets to a streamed feed, between bars; returns the first
+    /// new asset's id (they are numbered on from the existing ones).
+    pub fn add_assets(&mut self, n: usize) -> EngineResult<AssetId> {
+        if matches!(self.phase, Phase::InBar(_)) {
+            return Err(EngineError::InvalidState("assets can only be added between bars".into()));
+        }
+        let market = Arc::get_mut(&mut self.market).ok_or_else(|| {
+            EngineError::InvalidState("the engine's market data is shared and cannot gain assets".into())
+        })?;
+        let first = market.n_assets();
+        market.add_assets(n)?;
+        self.portfolio.add_assets(n);
+        self.account.add_assets(n);
+        let total = first + n;
+        self.last_price.resize(total, f64::NAN);
+        self.latest_row.resize(total, (u32::MAX, 0));
+        self.volume_consumed.resize(total, (u32::MAX, 0.0));
+        self.stop_exit_bar.resize(total, u32::MAX);
+        Ok(first as AssetId)
+    }
+
     /// Appends the next bar of a streamed feed (see `MarketData::push_bar`)
     /// and returns its index, to open with `begin_bar`. Only between bars.
     pub fn push_bar(&mut self, timestamp: i64, rows: &[(AssetId, crate::market::Bar)]) -> EngineResult<BarIndex> {

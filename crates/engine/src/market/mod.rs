@@ -377,6 +377,16 @@ impl MarketData {
         }
     }
 
+    /// Adds `n` assets to a streamed feed (ids `n_assets()..n_assets() + n`);
+    /// they trade from the next bar pushed.
+    pub fn add_assets(&mut self, n: usize) -> EngineResult<()> {
+        if !self.streamed {
+            return Err(EngineError::InvalidState("historical market data cannot gain assets".into()));
+        }
+        self.n_assets += n;
+        Ok(())
+    }
+
     /// Whether bars can be appended.
     pub fn is_streamed(&self) -> bool {
         self.streamed

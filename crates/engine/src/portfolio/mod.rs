@@ -43,6 +43,12 @@ impl Portfolio {
         }
     }
 
+    /// Makes room for `n` more assets (flat, multiplier 1).
+    pub fn add_assets(&mut self, n: usize) {
+        self.positions.resize(self.positions.len() + n, None);
+        self.multipliers.resize(self.multipliers.len() + n, 1.0);
+    }
+
     /// Sets `asset`'s contract multiplier (cash, P&L and values scale by it).
     pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) {
         self.multipliers[asset as usize] = multiplier;
