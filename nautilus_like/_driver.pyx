@@ -547,7 +547,7 @@ def collect_results(EngineState state not None):
     margin_calls = []
     for i in range(n_calls):
         check(ffi.nl_engine_margin_call(e, i, &call))
-        margin_calls.append((call.bar, call.equity, call.requirement, call.liquidated))
+        margin_calls.append((call.timestamp, call.equity, call.requirement, call.liquidated))
     cdef const double* fees = NULL
     cdef size_t n_fees = 0
     check(ffi.nl_engine_borrow_fees(e, &fees, &n_fees))
@@ -559,7 +559,10 @@ def collect_results(EngineState state not None):
     limit_events = []
     for i in range(n_events):
         check(ffi.nl_engine_portfolio_limit_event(e, i, &ev))
-        limit_events.append((ev.bar, ev.kind, ev.action, ev.value, ev.threshold, ev.order_id))
+        limit_events.append((ev.timestamp, ev.kind, ev.action, ev.value, ev.threshold, ev.order_id))
+    # Records keep engine times; the result tables index the timeline.
+    margin_calls = [(int(_bars_of(state.clock, c[0])),) + c[1:] for c in margin_calls]
+    limit_events = [(int(_bars_of(state.clock, x[0])),) + x[1:] for x in limit_events]
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
                 open_positions=open_arr, order_status=statuses, exit_details=exit_details,
                 margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),

@@ -378,8 +378,8 @@ cdef extern from "nautilus_like.h":
 
   # One margin call (see `nl_engine_margin_call`).
   cdef struct NlMarginCall:
-    # The bar whose close breached maintenance margin.
-    uint32_t bar;
+    # The time of the close that breached maintenance margin.
+    int64_t timestamp;
     # Net liquidation value at that close.
     double equity;
     # Maintenance margin required at that close.
@@ -663,7 +663,8 @@ cdef extern from "nautilus_like.h":
 
   # Something a limit did (see `nl_engine_portfolio_limit_event`).
   cdef struct NlPortfolioLimitEvent:
-    uint32_t bar;
+    # The close it was judged at, or the time of the refused entry.
+    int64_t timestamp;
     # Index of the limit in the list given to `nl_engine_set_portfolio_limits`.
     uint32_t limit;
     uint32_t kind;

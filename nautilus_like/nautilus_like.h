@@ -599,9 +599,9 @@ typedef struct Quote Quote;
  */
 typedef struct NlMarginCall {
   /**
-   * The bar whose close breached maintenance margin.
+   * The time of the close that breached maintenance margin.
    */
-  uint32_t bar;
+  int64_t timestamp;
   /**
    * Net liquidation value at that close.
    */
@@ -1033,7 +1033,10 @@ typedef struct NlPortfolioLimitSpec {
  * Something a limit did (see `nl_engine_portfolio_limit_event`).
  */
 typedef struct NlPortfolioLimitEvent {
-  uint32_t bar;
+  /**
+   * The close it was judged at, or the time of the refused entry.
+   */
+  int64_t timestamp;
   /**
    * Index of the limit in the list given to `nl_engine_set_portfolio_limits`.
    */

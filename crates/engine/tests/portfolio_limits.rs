@@ -60,8 +60,8 @@ fn order(e: &mut Engine, asset: u32, qty: f64) -> u64 {
     }
 }
 
-fn event(bar: u32, limit: u32, action: LimitAction, value: f64, threshold: f64, order_id: Option<u64>) -> LimitEvent {
-    LimitEvent { bar, limit, action, value, threshold, order_id }
+fn event(bar: i64, limit: u32, action: LimitAction, value: f64, threshold: f64, order_id: Option<u64>) -> LimitEvent {
+    LimitEvent { timestamp: bar, limit, action, value, threshold, order_id }
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn gross_exposure_reduce_scales_positions_back_to_the_limit_at_every_breaching_c
     let half = limit(LimitKind::GrossExposure { max_gross_exposure: 0.5 }, LimitAction::Reduce);
     let e = run_with(cfg(), flat(&[&[100.0, 100.0, 100.0, 125.0, 125.0]]), None, vec![half],
                      |b, e| if b == 0 { order(e, 0, 60.0); });
-    let events: Vec<(u32, LimitAction)> = e.limit_events().iter().map(|v| (v.bar, v.action)).collect();
+    let events: Vec<(i64, LimitAction)> = e.limit_events().iter().map(|v| (v.timestamp, v.action)).collect();
     assert_eq!(events, vec![(1, LimitAction::Reduce), (3, LimitAction::Reduce)]);
     assert_eq!(e.limit_events()[0].value, 0.6);
     assert_eq!(e.limit_events()[1].value, 6_250.0 / 11_250.0);
@@ -259,7 +259,7 @@ fn daily_loss_liquidate_closes_everything_and_a_new_day_can_breach_again() {
         4 => { order(e, 0, 100.0); }
         _ => {}
     });
-    let events: Vec<(u32, f64)> = e.limit_events().iter().map(|v| (v.bar, v.value)).collect();
+    let events: Vec<(i64, f64)> = e.limit_events().iter().map(|v| (v.timestamp, v.value)).collect();
     assert_eq!(events, vec![(2, 600.0 / 9_400.0), (6, 900.0 / 8_500.0)]);
     let fills: Vec<(i64, f64, ExitReason)> = e.fills().iter().map(|f| (f.timestamp, f.price, f.exit_reason)).collect();
     assert_eq!(fills, vec![(1, 100.0, ExitReason::Signal), (3, 94.0, ExitReason::RiskLiquidation),

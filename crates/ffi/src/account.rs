@@ -9,8 +9,8 @@ use crate::handles::{engine, write, NlEngine};
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NlMarginCall {
-    /// The bar whose close breached maintenance margin.
-    pub bar: u32,
+    /// The time of the close that breached maintenance margin.
+    pub timestamp: i64,
     /// Net liquidation value at that close.
     pub equity: f64,
     /// Maintenance margin required at that close.
@@ -54,7 +54,7 @@ pub unsafe extern "C" fn nl_engine_margin_call(e: *mut NlEngine, i: usize, out: 
         let Some(c) = eng.margin_calls().get(i) else {
             return Err(nl_core::EngineError::NotFound(format!("margin call {i} of {}", eng.margin_calls().len())).into());
         };
-        let call = NlMarginCall { bar: c.bar, equity: c.equity, requirement: c.requirement, liquidated: c.liquidated };
+        let call = NlMarginCall { timestamp: c.timestamp, equity: c.equity, requirement: c.requirement, liquidated: c.liquidated };
         write(out, call)
     })
 }

@@ -41,7 +41,8 @@ pub struct NlPortfolioLimitSpec {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NlPortfolioLimitEvent {
-    pub bar: u32,
+    /// The close it was judged at, or the time of the refused entry.
+    pub timestamp: i64,
     /// Index of the limit in the list given to `nl_engine_set_portfolio_limits`.
     pub limit: u32,
     pub kind: u32,
@@ -136,7 +137,7 @@ pub unsafe extern "C" fn nl_engine_portfolio_limit_event(e: *mut NlEngine, i: us
             return Err(EngineError::NotFound(format!("portfolio limit event {i} of {}", eng.limit_events().len())).into());
         };
         let event = NlPortfolioLimitEvent {
-            bar: ev.bar,
+            timestamp: ev.timestamp,
             limit: ev.limit,
             kind: kind_code(eng.portfolio_limits()[ev.limit as usize].kind),
             action: action_code(ev.action),

@@ -231,5 +231,5 @@ fn a_margin_call_liquidates_the_largest_loss_until_the_rest_is_covered() {
     portfolio.mark(0, 30.0);
     portfolio.mark(1, 95.0);
     assert_eq!(account.margin_call(&portfolio, 7), [(0, 300.0)]);
-    assert_eq!(account.margin_calls(), [MarginCall { bar: 7, equity: 3_500.0, requirement: 4_625.0, liquidated: 1 }]);
+    assert_eq!(account.margin_calls(), [MarginCall { timestamp: 7, equity: 3_500.0, requirement: 4_625.0, liquidated: 1 }]);
 }

@@ -11,7 +11,7 @@
 //!   ACT/365) on its market value at the close, for the calendar days until
 //!   the next bar; an intraday short pays nothing.
 
-use nl_core::{AssetId, BarIndex};
+use nl_core::{AssetId, Timestamp};
 
 use crate::account::margin::net_liquidation_value;
 use crate::account::Account;
@@ -21,7 +21,8 @@ use crate::portfolio::Portfolio;
 /// One margin call: when, and the account's state at the close that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MarginCall {
-    pub bar: BarIndex,
+    /// The close that breached maintenance margin.
+    pub timestamp: Timestamp,
     pub equity: f64,
     pub requirement: f64,
     /// Positions sent to liquidation.
@@ -54,13 +55,13 @@ impl Account {
         }
     }
 
-    /// Checks maintenance margin at the close of bar `bar` (with
+    /// Checks maintenance margin at the close at time `at` (with
     /// `enforce_margin_calls`): when net liquidation value is below the
     /// requirement, records a margin call and returns the positions to
     /// liquidate (asset, signed quantity), largest unrealized loss first,
     /// until the requirement of what remains is covered (all of them when
     /// equity is not positive). No positions: nothing to liquidate.
-    pub fn margin_call(&mut self, portfolio: &Portfolio, bar: BarIndex) -> Vec<(AssetId, f64)> {
+    pub fn margin_call(&mut self, portfolio: &Portfolio, at: Timestamp) -> Vec<(AssetId, f64)> {
         // No positions: nothing to liquidate (negative equity stays as it is).
         if !self.settings.enforce_margin_calls || portfolio.positions().next().is_none() {
             return Vec::new();
@@ -87,7 +88,7 @@ impl Account {
             remaining -= margin;
             liquidated.push((asset, quantity));
         }
-        self.margin_calls.push(MarginCall { bar, equity, requirement, liquidated: liquidated.len() as u32 });
+        self.margin_calls.push(MarginCall { timestamp: at, equity, requirement, liquidated: liquidated.len() as u32 });
         liquidated
     }
 }

@@ -750,7 +750,7 @@ impl Engine {
         let x = Exposure::at_marks(&self.portfolio, self.equity_now());
         let session = self.sessions.as_ref().map(|s| s[b as usize]);
         let last_close = self.equity.last().copied().unwrap_or(self.cfg.initial_cash);
-        for cut in self.portfolio_limits.at_close(b, session, last_close, &x, &self.portfolio) {
+        for cut in self.portfolio_limits.at_close(self.market.timestamp(b), session, last_close, &x, &self.portfolio) {
             self.schedule_limit_cut(cut);
         }
     }
@@ -803,7 +803,7 @@ impl Engine {
         let o = &self.book[id];
         let entry = LimitEntry { order_id: id, asset: o.asset, side: o.side, held, quantity, price };
         let session = self.sessions.as_ref().map(|s| s[b as usize]);
-        let Some(reason) = self.portfolio_limits.entry_refusal(b, session, &self.portfolio, &entry) else { return false };
+        let Some(reason) = self.portfolio_limits.entry_refusal(self.market.timestamp(b), session, &self.portfolio, &entry) else { return false };
         self.reject(id, reason);
         true
     }
@@ -849,7 +849,7 @@ impl Engine {
     /// their pending orders (so none re-opens them) and are closed at the
     /// next open.
     fn enforce_maintenance_margin(&mut self, b: BarIndex) {
-        for (asset, quantity) in self.account.margin_call(&self.portfolio, b) {
+        for (asset, quantity) in self.account.margin_call(&self.portfolio, self.market.timestamp(b)) {
             self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
             self.deferred_exits.retain(|e| e.asset != asset);
             self.deferred_exits.push(DeferredExit {

@@ -31,7 +31,7 @@
 //! Exits carry `exit_reason = risk_liquidation`; every action and refusal is
 //! a [`LimitEvent`].
 
-use nl_core::{AssetId, BarIndex, EngineError, EngineResult, OrderId, OrderSide, Refusal};
+use nl_core::{AssetId, EngineError, EngineResult, OrderId, OrderSide, Refusal, Timestamp};
 
 use crate::portfolio::Portfolio;
 
@@ -143,7 +143,8 @@ impl PortfolioLimit {
 /// reduction repeated at a later close), or an entry refused.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LimitEvent {
-    pub bar: BarIndex,
+    /// The close it was judged at, or the time of the refused entry.
+    pub timestamp: Timestamp,
     /// Index of the limit in the list given to `set_portfolio_limits`.
     pub limit: u32,
     /// `Halt` for a refused entry; else the limit's action (`Warn` for a
@@ -228,12 +229,12 @@ impl LimitMonitor {
         &self.events
     }
 
-    /// Evaluates every limit on the close of bar `bar` (in `session`, if
+    /// Evaluates every limit on the close at time `at` (in `session`, if
     /// the bars have sessions; `last_close` is the equity recorded at the
     /// previous close, or the initial cash) over `x`, the portfolio at its
     /// marks. Records what the limits did and returns the cuts their
     /// breaches ask for, in the limits' order.
-    pub(crate) fn at_close(&mut self, bar: BarIndex, session: Option<i64>, last_close: f64, x: &Exposure,
+    pub(crate) fn at_close(&mut self, at: Timestamp, session: Option<i64>, last_close: f64, x: &Exposure,
                            portfolio: &Portfolio) -> Vec<LimitCut> {
         let mut cuts = Vec::new();
         if self.limits.is_empty() {
@@ -270,7 +271,7 @@ impl LimitMonitor {
             if let LimitKind::MaxDrawdown { warn_threshold: Some(w), .. } = limit.kind {
                 let warned = !breached && drawdown >= w;
                 if warned && !self.warned[i] {
-                    self.record(bar, i, LimitAction::Warn, drawdown, w, None);
+                    self.record(at, i, LimitAction::Warn, drawdown, w, None);
                 }
                 self.warned[i] = warned;
             }
@@ -278,7 +279,7 @@ impl LimitMonitor {
             if !(onset || (breached && exposure_reduce)) {
                 continue;
             }
-            self.record(bar, i, limit.action, value, threshold, None);
+            self.record(at, i, limit.action, value, threshold, None);
             // Drawdown and daily-loss halts outlast the breach; count and
             // exposure limits refuse entries as they come.
             if limit.blocks_entries() {
@@ -327,22 +328,22 @@ impl LimitMonitor {
         cuts
     }
 
-    fn record(&mut self, bar: BarIndex, i: usize, action: LimitAction, value: f64, threshold: f64, order_id: Option<OrderId>) {
-        self.events.push(LimitEvent { bar, limit: i as u32, action, value, threshold, order_id });
+    fn record(&mut self, at: Timestamp, i: usize, action: LimitAction, value: f64, threshold: f64, order_id: Option<OrderId>) {
+        self.events.push(LimitEvent { timestamp: at, limit: i as u32, action, value, threshold, order_id });
     }
 
-    /// Why a limit refuses entry `e` on bar `bar` (in `session`), if one
+    /// Why a limit refuses entry `e` at time `at` (in `session`), if one
     /// does; the refusal is recorded. The portfolio after the fill is judged
     /// with the traded asset at the entry's price, the others at their
     /// marks, before commission.
-    pub(crate) fn entry_refusal(&mut self, bar: BarIndex, session: Option<i64>, portfolio: &Portfolio, e: &LimitEntry)
+    pub(crate) fn entry_refusal(&mut self, at: Timestamp, session: Option<i64>, portfolio: &Portfolio, e: &LimitEntry)
         -> Option<Refusal> {
         if self.limits.is_empty() || e.quantity <= 0.0 {
             return None;
         }
         let (i, value, threshold, text) = self.entry_breach(session, portfolio, e)?;
         let name = self.limits[i].name();
-        self.record(bar, i, LimitAction::Halt, value, threshold, Some(e.order_id));
+        self.record(at, i, LimitAction::Halt, value, threshold, Some(e.order_id));
         Some(Refusal::PortfolioLimit { name: name.to_string(), text })
     }
 
@@ -505,12 +506,12 @@ mod tests {
         assert!(m.at_close(0, None, 100_000.0, &at(110_000.0), &p).is_empty());
         // 95,000: (110,000 - 95,000) / 110,000 = 13.6% >= the 10% warning.
         assert!(m.at_close(1, None, 110_000.0, &at(95_000.0), &p).is_empty());
-        assert_eq!(m.events().last().map(|e| (e.bar, e.action)), Some((1, LimitAction::Warn)));
+        assert_eq!(m.events().last().map(|e| (e.timestamp, e.action)), Some((1, LimitAction::Warn)));
         // 87,000: 23,000 / 110,000 = 20.9% >= 20%: liquidate every position.
         let cuts = m.at_close(2, None, 95_000.0, &at(87_000.0), &p);
         assert_eq!(cuts, [LimitCut { detail: "MaxDrawdownLimit: drawdown 20.9% >= 20.0%".into(), positions: vec![(0, 2_000.0, 1.0)] }]);
         let e = m.events().last().unwrap();
-        assert_eq!((e.bar, e.action, e.value, e.threshold), (2, LimitAction::Liquidate, 23_000.0 / 110_000.0, 0.20));
+        assert_eq!((e.timestamp, e.action, e.value, e.threshold), (2, LimitAction::Liquidate, 23_000.0 / 110_000.0, 0.20));
         // Still in drawdown at the next close: the breach acted once.
         assert!(m.at_close(3, None, 87_000.0, &at(86_000.0), &p).is_empty());
         // Entries are halted for the rest of the run; exits pass.
