@@ -5,7 +5,6 @@ mod external;
 mod immediate;
 mod matching;
 mod prechecks;
-mod rule_evaluation;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -29,24 +28,11 @@ use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, 
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::memory::{ContextKey, MemorySlot};
-use crate::rules::PositionRule;
+use crate::rules::evaluation::{DeferredExit, PositionRules};
+use crate::rules::{PositionRule, RuleSettings, RuleState};
 use crate::venue::{ExecutionClient, ExecutionReport};
 use crate::orders::OrderBook;
 pub use crate::orders::{OrderRequest, OrderUpdate, SubmitOutcome, MIN_ORDER_QUANTITY};
-
-/// A rule exit decided on one bar, to be sent at the next bar's open.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeferredExit {
-    pub asset: AssetId,
-    pub reason: ExitReason,
-    pub detail: String,
-    /// The position's signed quantity when the rule fired.
-    pub quantity: f64,
-    /// Sent by the engine's own enforcement (margin calls, portfolio
-    /// limits), beyond ml4t: never refused by the submission precheck, and
-    /// sized against the position as it is when sent.
-    pub enforced: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -69,17 +55,8 @@ pub struct Engine {
     pub(crate) latest_row: Vec<(u32, u32)>,
     /// Per asset: (bar, quantity filled in that bar), for volume-share costs.
     pub(crate) volume_consumed: Vec<(u32, f64)>,
-    /// Position rules: the global rule and per-asset overrides (an override
-    /// of `None` disables rules for that asset).
-    pub(crate) rules: Option<PositionRule>,
-    pub(crate) rules_by_asset: HashMap<AssetId, Option<PositionRule>>,
-    /// Position context values and stateful rules' memory (rule_memory.rs).
-    pub(crate) rule_memory: crate::rules::memory::RuleMemory,
-    /// Rule exits waiting for the next bar's open (NEXT_BAR_OPEN), by asset
-    /// in the order they were decided.
-    pub(crate) deferred_exits: Vec<DeferredExit>,
-    /// Per asset: the bar a rule exit was submitted on (blocks re-entry then).
-    pub(crate) stop_exit_bar: Vec<u32>,
+    /// Position rules, their memory, deferred exits and re-entry blocks.
+    pub(crate) rules: PositionRules,
     /// Session (trading day) number of every bar, for DAY orders.
     pub(crate) sessions: Option<Vec<i64>>,
     /// Scratch lists reused by every matching pass.
@@ -131,11 +108,7 @@ impl Engine {
             latest_row: vec![(u32::MAX, 0); n_assets],
             volume_consumed: vec![(u32::MAX, 0.0); n_assets],
             sessions,
-            rules: None,
-            rules_by_asset: HashMap::new(),
-            rule_memory: Default::default(),
-            deferred_exits: Vec::new(),
-            stop_exit_bar: vec![u32::MAX; n_assets],
+            rules: PositionRules::new(n_assets),
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
@@ -311,13 +284,10 @@ impl Engine {
         if let Some(r) = &rule {
             r.validate()?;
         }
-        match asset {
-            None => self.rules = rule,
-            Some(a) if (a as usize) < self.market.n_assets() => {
-                self.rules_by_asset.insert(a, rule);
-            }
-            Some(a) => return Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
+        if let Some(a) = asset.filter(|&a| a as usize >= self.market.n_assets()) {
+            return Err(EngineError::NotFound(format!("asset index {a} is not in the feed")));
         }
+        self.rules.set(asset, rule);
         Ok(())
     }
 
@@ -396,7 +366,7 @@ impl Engine {
             return Ok(SubmitOutcome::Ignored);
         }
         // After a rule exit the asset cannot be re-entered in the same bar.
-        if self.current_bar() == Some(self.stop_exit_bar[asset as usize]) && self.portfolio.position(asset).is_none() {
+        if self.current_bar().is_some_and(|b| self.rules.exited_on(asset, b)) && self.portfolio.position(asset).is_none() {
             return Ok(SubmitOutcome::Ignored);
         }
         let id = self.book.next_id();
@@ -690,6 +660,147 @@ impl Engine {
         self.account.margin.maintenance_requirement(&self.portfolio)
     }
 
+    // Position rules (rules/evaluation.rs decides; the kernel sends the
+    // exits and matches them).
+
+    /// Sends the exits deferred to this bar's open and fills them at it.
+    /// Exits whose position is gone are dropped; assets without a bar wait.
+    fn release_deferred_exits(&mut self, b: BarIndex) -> EngineResult<()> {
+        if !self.rules.has_deferred() {
+            return Ok(());
+        }
+        let mut sent = Vec::new();
+        let mut enforced_assets = Vec::new();
+        for exit in self.rules.take_deferred() {
+            let held = self.portfolio.quantity(exit.asset);
+            let Some(exit) = exit.fitted_to(held) else { continue };
+            let Some(row) = self.row_in_bar(b, exit.asset) else {
+                self.rules.requeue(exit);
+                continue;
+            };
+            let open = self.market.bar_at(row).open;
+            let DeferredExit { asset, reason, detail, quantity, enforced } = exit;
+            if let Some(id) = self.submit_rule_exit(asset, quantity, reason, detail, Some(open), enforced)? {
+                sent.push(id);
+                if enforced {
+                    enforced_assets.push(asset);
+                }
+            }
+        }
+        if sent.is_empty() {
+            return Ok(());
+        }
+        // ml4t matches them "at the open"; in SAME_BAR mode that pass prices and
+        // labels like the bar's execution pass but marks as an open-time pass
+        // (the fill price is the open either way).
+        let at = match self.cfg.execution_mode {
+            ExecutionMode::NextBar => MatchPoint::Open,
+            ExecutionMode::SameBar => MatchPoint::SameBarOpen,
+        };
+        self.match_pending_among(b, at, Some(&sent))?;
+        for asset in enforced_assets {
+            self.fit_exits_to_position(asset);
+        }
+        Ok(())
+    }
+
+    /// After the engine cut `asset`'s position: its working exit orders
+    /// (protective stops, targets) shrink to what is still held, so none can
+    /// reverse the position; with nothing held they are cancelled.
+    fn fit_exits_to_position(&mut self, asset: AssetId) {
+        let held = self.portfolio.quantity(asset);
+        let is_exit = |o: &Order| o.asset == asset && o.side.sign() * held < 0.0;
+        if held == 0.0 {
+            return self.cancel_pending_where(CancelReason::PortfolioLimit, |o| o.asset == asset);
+        }
+        for i in 0..self.book.pending_ids().len() {
+            let id = self.book.pending_ids()[i];
+            let o = &self.book[id];
+            if o.status == nl_core::OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
+                if self.execution_client.is_some() {
+                    // At a venue the smaller size is a request; a send that
+                    // fails leaves the order as the venue has it.
+                    let smaller = Order { quantity: held.abs(), ..o.clone() };
+                    if self.request_modify(&smaller).is_err() {
+                        continue;
+                    }
+                }
+                self.book[id].quantity = held.abs();
+            }
+        }
+    }
+
+    /// Evaluates the rules of every open position with a bar now (in the
+    /// order positions were opened) and sends the exits they trigger.
+    fn evaluate_position_rules(&mut self, b: BarIndex) -> EngineResult<()> {
+        if self.rules.is_empty() {
+            return Ok(());
+        }
+        let settings = RuleSettings { fill_mode: self.cfg.stop_fill_mode, trail_timing: self.cfg.trail_stop_timing };
+        let signal_basis = self.cfg.stop_level_basis == nl_core::StopLevelBasis::SignalPrice;
+        let assets: Vec<AssetId> = self.portfolio.positions().map(|p| p.asset).collect();
+        for asset in assets {
+            let Some(row) = self.row_in_bar(b, asset) else { continue };
+            let Some(pos) = self.portfolio.position(asset) else { continue };
+            let state = RuleState::of(pos, &self.market.bar_at(row), self.market.timestamp(b), signal_basis);
+            // At a venue a rule's exit may still be working (its fill not yet
+            // reported): the rule does not fire again meanwhile.
+            if self.execution_client.is_some()
+                && self.book.pending().any(|o| o.asset == asset && o.exit_reason != ExitReason::Signal) {
+                continue;
+            }
+            let Some(exit) = self.rules.evaluate(&state, settings)? else { continue };
+            if exit.defer {
+                let (reason, detail, quantity) = (exit.reason, exit.detail, exit.quantity);
+                self.rules.defer(DeferredExit { asset, reason, detail, quantity, enforced: false });
+            } else if self.submit_rule_exit(asset, exit.quantity, exit.reason, exit.detail, exit.fill_price, false)?.is_some()
+                && exit.full {
+                self.rules.mark_exited(asset, b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels every pending order, then sends a market order closing each
+    /// open position (in the order they were opened), tagged
+    /// `risk_liquidation` with `detail`. Returns the exit orders' ids.
+    pub fn flatten_all_positions(&mut self, detail: &str) -> EngineResult<Vec<u64>> {
+        for id in self.book.pending_ids().to_vec() {
+            self.cancel_order(id);
+        }
+        let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
+        let mut ids = Vec::with_capacity(open.len());
+        for (asset, quantity) in open {
+            if let Some(id) = self.submit_rule_exit(asset, quantity, ExitReason::RiskLiquidation, detail.to_string(), None, false)? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// A market order closing `quantity` (signed position size) of `asset`,
+    /// tagged with the rule's reason and fill price.
+    fn submit_rule_exit(&mut self, asset: AssetId, quantity: f64, reason: ExitReason, detail: String,
+                        fill_price: Option<f64>, enforced: bool) -> EngineResult<Option<u64>> {
+        let side = if quantity > 0.0 { OrderSide::Sell } else { OrderSide::Buy };
+        let SubmitOutcome::Accepted(id) = self.queue_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
+        else {
+            return Ok(None);
+        };
+        let o = &mut self.book[id];
+        o.exit_reason = reason;
+        o.exit_detail = Some(detail);
+        o.risk_fill_price = fill_price;
+        // Prechecked like any submission (the engine's own enforcement aside);
+        // flatten_all_positions from the strategy fills at once with immediate_fill.
+        if enforced {
+            self.fill_now_if_immediate(id)?;
+        } else {
+            self.admit_order(id)?;
+        }
+        Ok(Some(id))
+    }
+
     // Portfolio limits (risk/portfolio_limits.rs judges; the kernel cancels
     // and schedules what a breach asks for).
 
@@ -739,29 +850,9 @@ impl Engine {
             positions.iter().any(|&(a, held, f)| a == o.asset && o.side.sign() * held < 0.0 && !(f >= 1.0))
         };
         self.cancel_pending_where(CancelReason::PortfolioLimit, |o| !kept_exit(o));
+        let whole_shares = self.cfg.share_type == ShareType::Integer;
         for (asset, held, f) in positions {
-            if f.is_nan() || f <= 0.0 {
-                continue;
-            }
-            let full = f >= 1.0;
-            let waiting = self.deferred_exits.iter().position(|e| e.asset == asset);
-            match waiting {
-                Some(k) if full && !matches!(self.deferred_exits[k].reason, ExitReason::MarginCall | ExitReason::RiskLiquidation) => {
-                    self.deferred_exits.remove(k);
-                }
-                Some(_) => continue,
-                None => {}
-            }
-            let mut quantity = if full { held.abs() } else { held.abs() * f };
-            if self.cfg.share_type == ShareType::Integer {
-                quantity = (quantity - 1e-9).ceil().min(held.abs());
-            }
-            if quantity > 0.0 {
-                let detail = detail.clone();
-                self.deferred_exits.push(DeferredExit {
-                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held), enforced: true,
-                });
-            }
+            self.rules.defer_limit_cut(asset, held, f, &detail, whole_shares);
         }
     }
 
@@ -789,12 +880,12 @@ impl Engine {
             return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
         }
         let open = self.portfolio.position(asset).map(|p| p.serial);
-        Ok(self.rule_memory.update_open_context(open, asset, serial, key, value))
+        Ok(self.rules.memory.update_open_context(open, asset, serial, key, value))
     }
 
     /// Forgets the state of the stateful rule in `slot`.
     pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
-        self.rule_memory.reset(slot);
+        self.rules.memory.reset(slot);
     }
 
     // Borrow fees and margin calls (account/margin_call.rs).
@@ -822,10 +913,7 @@ impl Engine {
     fn enforce_maintenance_margin(&mut self, b: BarIndex) {
         for (asset, quantity) in self.account.margin_call(&self.portfolio, b) {
             self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
-            self.deferred_exits.retain(|e| e.asset != asset);
-            self.deferred_exits.push(DeferredExit {
-                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
-            });
+            self.rules.defer_margin_call(asset, quantity);
         }
     }
 
