@@ -4,7 +4,6 @@ mod execute;
 mod external;
 mod immediate;
 mod matching;
-mod prechecks;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -12,21 +11,23 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
+    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
     WaterMarkSource,
 };
 
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::account::margin::{net_liquidation_value, MarginSchedule};
 use crate::account::margin_call::MarginCall;
-use crate::account::{Account, OrderEffect};
+use crate::account::{Account, EntryCheck, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
-use crate::venue::sim::triggers::{mark_of, MatchPoint};
+use crate::venue::sim::execute::Trigger;
+use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
+use crate::risk::prechecks::{set_holding, shadow_rejection, simple_cash_check, Holding, Prechecks};
 use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, LimitMonitor, PortfolioLimit};
 use crate::market::MarketData;
-use crate::portfolio::Portfolio;
+use crate::portfolio::{is_flat, Portfolio};
 use crate::rules::memory::{ContextKey, MemorySlot};
 use crate::rules::evaluation::{DeferredExit, PositionRules};
 use crate::rules::{PositionRule, RuleSettings, RuleState};
@@ -67,8 +68,8 @@ pub struct Engine {
     pub(crate) account: Account,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
-    /// The account as next-bar submission prechecks see it (prechecks.rs).
-    pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
+    /// The next-bar cash models and the submission prechecks' shadow account.
+    pub(crate) prechecks: Prechecks,
     /// Portfolio limits (none by default) and what they did.
     pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
@@ -99,6 +100,7 @@ impl Engine {
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
             account: Account::new(cfg.account_settings(), cfg.initial_cash, n_assets),
+            prechecks: Prechecks::new(cfg.precheck_settings()),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
@@ -113,7 +115,6 @@ impl Engine {
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             filling_immediately: false,
-            submission_shadow: Default::default(),
             portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
@@ -660,6 +661,138 @@ impl Engine {
         self.account.margin.maintenance_requirement(&self.portfolio)
     }
 
+    // Submission prechecks and the next-bar cash models (risk/prechecks.rs
+    // judges against its shadow account; the kernel rejects, floors and fills).
+
+    /// What happens to order `id` right after it is queued: the submission
+    /// precheck may reject it, an immediate fill may fill it.
+    pub(crate) fn admit_order(&mut self, id: OrderId) -> EngineResult<()> {
+        if self.execution_client.is_some() {
+            return self.send_to_venue(id);
+        }
+        if self.prechecks.checks_submission(self.book[id].order_type) {
+            if let Some(reason) = self.submission_precheck(id)? {
+                self.reject(id, reason);
+                self.book.remove_pending(id);
+                return Ok(());
+            }
+        }
+        self.fill_now_if_immediate(id)
+    }
+
+    /// Why order `id`, just submitted, is refused, if it is. An integer
+    /// account's quantity is floored here already. The shadow is taken at
+    /// the first checked submission of a trading day: cash, and the open
+    /// positions at this bar's mark (else their last mark, else their entry).
+    fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
+        if self.cfg.share_type == ShareType::Integer {
+            let o = &mut self.book[id];
+            o.quantity = o.quantity.trunc();
+            if o.quantity <= 0.0 {
+                return Ok(Some(Refusal::QuantityRoundsToZero));
+            }
+        }
+        // No price this bar to check with: the order stays eligible.
+        let price = self.book[id].signal_price;
+        if price.is_nan() {
+            return Ok(None);
+        }
+        let Some(b) = self.current_bar() else { return Ok(None) };
+        let (market, latest_row, mark_price) = (&self.market, &self.latest_row, self.cfg.mark_price);
+        let mark = |asset: AssetId, quantity: f64| mark_in_bar(market, latest_row, mark_price, b, asset, quantity);
+        let day = self.sessions.as_ref().map_or(i64::from(b), |s| s[b as usize]);
+        let portfolio = &self.portfolio;
+        self.prechecks.refresh_shadow(day, portfolio.cash, || {
+            portfolio.positions().filter(|p| !is_flat(p.quantity, p.quantity)).map(|p| {
+                let known = |x: f64| (x != 0.0 && !x.is_nan()).then_some(x);
+                let basis = mark(p.asset, p.quantity).and_then(known).or(known(p.current_price)).unwrap_or(p.entry_price);
+                (p.asset, p.quantity, basis)
+            }).collect()
+        });
+        let o = &self.book[id];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
+        Ok(self.prechecks.check_submission(&self.account, &self.portfolio, o.asset, o.side, o.quantity, price, commission, mark))
+    }
+
+    /// Whether order `id` gets the simple cash check in a pass at `at`.
+    pub(crate) fn uses_simple_cash_check(&self, id: OrderId, at: MatchPoint) -> bool {
+        self.prechecks.uses_simple_cash_check(self.book[id].order_type, at == MatchPoint::Open)
+    }
+
+    /// Backtrader's open cash check of `quantity` of order `id` at `price`
+    /// against the position `held`: the quantity that may fill, or `None`
+    /// (refused). A reversal cash cannot pay for is cut to its closing leg.
+    pub(crate) fn simple_cash_check(&mut self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let o = &self.book[id];
+        let commission = || self.cfg.commission.commission(&self.commission_query(o, quantity, price));
+        let allowed = simple_cash_check(held, o.side, quantity, price, self.multiplier(o.asset), self.portfolio.cash, commission)?;
+        if let Some(cut) = allowed.filter(|&q| q != quantity) {
+            self.book[id].quantity = cut;
+        }
+        Ok(allowed)
+    }
+
+    /// Whether a pass at `at` over all pending orders (`restricted`: only
+    /// some) is LEAN's queue-validated open pass.
+    pub(crate) fn validates_queue_in_shadow(&self, at: MatchPoint, restricted: bool) -> bool {
+        self.prechecks.validates_queue(at == MatchPoint::Open, restricted)
+    }
+
+    /// LEAN's open pass: validates `eligible` in submission order against a
+    /// shadow account at this bar's reference prices (whatever
+    /// `fill_ordering` says), then fills the accepted orders in that order,
+    /// marking positions at the open after each.
+    pub(crate) fn match_queue_in_shadow(&mut self, eligible: &[OrderId], b: BarIndex) -> EngineResult<()> {
+        let market = Arc::clone(&self.market);
+        let close = market.close_column();
+        let mark = |engine: &Self, asset: AssetId, fallback: f64| {
+            engine.row_in_bar(b, asset).map_or(fallback, |row| close[row])
+        };
+        let mut cash = self.portfolio.cash;
+        let mut holdings: Vec<Holding> =
+            self.portfolio.positions().map(|p| (p.asset, p.quantity, mark(self, p.asset, p.current_price))).collect();
+        let mut accepted: Vec<(OrderId, Trigger)> = Vec::new();
+        for &id in eligible {
+            let o = &self.book[id];
+            let Some(row) = self.row_in_bar(b, o.asset) else { continue };
+            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.execution_price).0.is_nan() {
+                continue;
+            }
+            if !self.round_quantity(id) {
+                continue;
+            }
+            let Some(trigger) = self.triggered_price(id, b, MatchPoint::Open) else { continue };
+            let o = &self.book[id];
+            let (asset, side, quantity) = (o.asset, o.side, o.quantity);
+            // Validated at the bar's reference price, booked at the fill price.
+            let reference = close[row];
+            let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, reference))?;
+            let held = holdings.iter().find(|h| h.0 == asset).map_or(0.0, |h| h.1);
+            let check = EntryCheck { held, side, quantity, price: reference, multiplier: self.multiplier(asset), commission };
+            let allow_short = self.prechecks.allow_short_selling();
+            if let Some(reason) = shadow_rejection(&self.account, &self.portfolio, allow_short, &check, asset, &holdings, cash) {
+                self.reject(id, reason);
+                continue;
+            }
+            let o = &self.book[id];
+            let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, trigger.base))?;
+            let size = side.sign() * quantity;
+            cash += -size * trigger.base * self.multiplier(asset) - commission;
+            set_holding(&mut holdings, asset, held + size, reference, held.abs().max(size.abs()));
+            accepted.push((id, trigger));
+        }
+        for (id, trigger) in accepted {
+            // An earlier fill may have cancelled it (a reversal, one-cancels-other).
+            // (ml4t fills it anyway; see README, Behaviour.)
+            if self.book[id].status != OrderStatus::Pending {
+                continue;
+            }
+            self.fill_at(id, b, MatchPoint::Open, trigger, true)?;
+            self.mark_positions(b, MatchPoint::Open);
+        }
+        Ok(())
+    }
+
     // Position rules (rules/evaluation.rs decides; the kernel sends the
     // exits and matches them).
 
@@ -716,7 +849,7 @@ impl Engine {
         for i in 0..self.book.pending_ids().len() {
             let id = self.book.pending_ids()[i];
             let o = &self.book[id];
-            if o.status == nl_core::OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
+            if o.status == OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
                 if self.execution_client.is_some() {
                     // At a venue the smaller size is a request; a send that
                     // fails leaves the order as the venue has it.
@@ -982,4 +1115,17 @@ impl Engine {
 fn utc_day(timestamp: i64) -> i64 {
     const NANOS_PER_DAY: i64 = 86_400_000_000_000;
     timestamp.div_euclid(NANOS_PER_DAY)
+}
+
+/// `asset`'s configured mark (`mark_price`) on bar `b` when it has a row in
+/// it (`latest_row`: each asset's latest (bar, row)); `None` without one or
+/// without a price from the mark's source.
+fn mark_in_bar(market: &MarketData, latest_row: &[(u32, u32)], mark_price: ExecutionPrice, b: BarIndex, asset: AssetId,
+               quantity: f64) -> Option<f64> {
+    let (bar, row) = latest_row[asset as usize];
+    if bar != b {
+        return None;
+    }
+    let mark = mark_of(&market.bar_at(row as usize), mark_price, quantity, false, false);
+    (!mark.is_nan()).then_some(mark)
 }
