@@ -110,6 +110,12 @@ impl PositionRules {
         Self { exited_on: vec![BarIndex::MAX; n_assets], ..Self::default() }
     }
 
+    /// Makes room for `n` more assets (a streamed feed's new assets, with no
+    /// rule exit yet; `Engine::add_assets`).
+    pub fn add_assets(&mut self, n: usize) {
+        self.exited_on.resize(self.exited_on.len() + n, BarIndex::MAX);
+    }
+
     /// Sets the rule of every asset (`asset = None`) or of one asset
     /// (`rule = None` disables rules there, overriding the global rule).
     pub(crate) fn set(&mut self, asset: Option<AssetId>, rule: Option<PositionRule>) {
@@ -271,6 +277,10 @@ mod tests {
         assert_eq!(rules.evaluate(&RuleState { asset: 1, ..state(10.0, 94.0) }, settings).unwrap(), None);
         rules.mark_exited(0, 7);
         assert!(rules.exited_on(0, 7) && !rules.exited_on(0, 8) && !rules.exited_on(1, 7));
+        // A third asset joins: no exit on record.
+        rules.add_assets(1);
+        rules.mark_exited(2, 8);
+        assert!(rules.exited_on(2, 8) && !rules.exited_on(2, 7));
     }
 
     #[test]
