@@ -27,7 +27,7 @@ use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
 use crate::risk::prechecks::{set_holding, shadow_rejection, simple_cash_check, Holding, Prechecks};
 use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, LimitMonitor, PortfolioLimit};
 use crate::market::MarketData;
-use crate::portfolio::{is_flat, Portfolio};
+use crate::portfolio::Portfolio;
 use crate::rules::memory::{ContextKey, MemorySlot};
 use crate::rules::evaluation::{DeferredExit, PositionRules};
 use crate::rules::{PositionRule, RuleSettings, RuleState};
@@ -701,14 +701,7 @@ impl Engine {
         let (market, latest_row, mark_price) = (&self.market, &self.latest_row, self.cfg.mark_price);
         let mark = |asset: AssetId, quantity: f64| mark_in_bar(market, latest_row, mark_price, b, asset, quantity);
         let day = self.sessions.as_ref().map_or(i64::from(b), |s| s[b as usize]);
-        let portfolio = &self.portfolio;
-        self.prechecks.refresh_shadow(day, portfolio.cash, || {
-            portfolio.positions().filter(|p| !is_flat(p.quantity, p.quantity)).map(|p| {
-                let known = |x: f64| (x != 0.0 && !x.is_nan()).then_some(x);
-                let basis = mark(p.asset, p.quantity).and_then(known).or(known(p.current_price)).unwrap_or(p.entry_price);
-                (p.asset, p.quantity, basis)
-            }).collect()
-        });
+        self.prechecks.refresh_shadow(day, &self.portfolio, mark);
         let o = &self.book[id];
         let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
         Ok(self.prechecks.check_submission(&self.account, &self.portfolio, o.asset, o.side, o.quantity, price, commission, mark))

@@ -72,13 +72,18 @@ impl Prechecks {
     }
 
     /// Takes a new shadow at the first checked submission of trading day
-    /// `day`: `cash` and the open positions `holdings()` lists (asset,
-    /// signed quantity, cost basis).
-    pub(crate) fn refresh_shadow(&mut self, day: i64, cash: f64, holdings: impl FnOnce() -> Vec<Holding>) {
+    /// `day`: the portfolio's cash and open positions, each at its mark now
+    /// (`mark(asset, quantity)`), else its last mark, else its entry price.
+    pub(crate) fn refresh_shadow(&mut self, day: i64, portfolio: &Portfolio, mark: impl Fn(AssetId, f64) -> Option<f64>) {
         if self.shadow.day == Some(day) {
             return;
         }
-        self.shadow = SubmissionShadow { day: Some(day), cash, holdings: holdings() };
+        let known = |x: f64| (x != 0.0 && !x.is_nan()).then_some(x);
+        let holdings = portfolio.positions().filter(|p| !is_flat(p.quantity, p.quantity)).map(|p| {
+            let basis = mark(p.asset, p.quantity).and_then(known).or(known(p.current_price)).unwrap_or(p.entry_price);
+            (p.asset, p.quantity, basis)
+        }).collect();
+        self.shadow = SubmissionShadow { day: Some(day), cash: portfolio.cash, holdings };
     }
 
     /// Why a submitted `side` order of `quantity` of `asset` at `price` with
@@ -276,7 +281,7 @@ pub(crate) fn update_position(held: f64, basis: f64, size: f64, price: f64) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::account_tests::settings;
+    use crate::account::account_tests::{fill, settings};
     use crate::account::ShortCashPolicy;
 
     #[test]
@@ -309,7 +314,7 @@ mod tests {
         let mut p = backtrader();
         assert!(p.checks_submission(OrderType::Market) && p.checks_submission(OrderType::MarketOnClose));
         assert!(!p.checks_submission(OrderType::Limit));
-        p.refresh_shadow(1, 1_000.0, Vec::new);
+        p.refresh_shadow(1, &portfolio, |_, _| None);
         let mut check = |side, quantity| p.check_submission(&account, &portfolio, 0, side, quantity, 100.0, 1.0, |_, _| None);
         // Buy 8 @ 100 + 1: 199 left. Buy 2 more: -2, refused (and still booked).
         assert_eq!(check(OrderSide::Buy, 8.0), None);
@@ -317,10 +322,18 @@ mod tests {
         // Selling the 10 booked: -2 + 1,000 - 1 = 997.
         assert_eq!(check(OrderSide::Sell, 10.0), None);
         assert_eq!((p.shadow.cash, p.shadow.holdings.len()), (997.0, 0));
-        // The same day keeps the shadow; a new day takes a new one.
-        p.refresh_shadow(1, 5.0, || unreachable!());
-        p.refresh_shadow(2, 5.0, Vec::new);
-        assert_eq!(p.shadow.cash, 5.0);
+        // The same day keeps the shadow; a new day takes a new one, each
+        // position at its mark now, else its last mark, else its entry.
+        let mut held = Portfolio::new(5.0, 3);
+        for asset in 0..3 {
+            held.apply_fill(&fill(asset, OrderSide::Buy, 1.0, 10.0), 0.0);
+        }
+        held.mark(1, 12.0);
+        held.mark(2, f64::NAN);
+        p.refresh_shadow(1, &held, |_, _| unreachable!());
+        assert_eq!(p.shadow.cash, 997.0);
+        p.refresh_shadow(2, &held, |a, _| (a == 0).then_some(11.0));
+        assert_eq!((p.shadow.cash, p.shadow.holdings.clone()), (-25.0, vec![(0, 1.0, 11.0), (1, 1.0, 12.0), (2, 1.0, 10.0)]));
     }
 
     #[test]
@@ -331,7 +344,7 @@ mod tests {
         let account = Account::new(settings(true, ShortCashPolicy::Credit), 10_000.0, 1);
         let portfolio = Portfolio::new(10_000.0, 1);
         let mut p = Prechecks::new(PrecheckSettings { allow_leverage: true, allow_short_selling: true, ..backtrader().settings });
-        p.refresh_shadow(1, 10_000.0, Vec::new);
+        p.refresh_shadow(1, &portfolio, |_, _| None);
         let mut check = |quantity| p.check_submission(&account, &portfolio, 0, OrderSide::Buy, quantity, 100.0, 0.0, |_, _| None);
         assert_eq!(check(150.0), None);
         assert_eq!(check(60.0).map(|r| r.to_string()).as_deref(),
