@@ -6,6 +6,7 @@ use nl_core::{
 };
 
 use crate::account::{AccountRules, AccountSettings, ShortCashPolicy};
+use crate::risk::prechecks::PrecheckSettings;
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::paper::PaperVenueConfig;
@@ -224,6 +225,20 @@ impl EngineConfig {
             settlement_reduces_buying_power: self.settlement_reduces_buying_power,
             borrow_rate: self.borrow_rate,
             enforce_margin_calls: self.enforce_margin_calls,
+        }
+    }
+
+    /// The next-bar cash models' section of the settings.
+    pub(crate) fn precheck_settings(&self) -> PrecheckSettings {
+        PrecheckSettings {
+            next_bar: self.execution_mode == ExecutionMode::NextBar,
+            submission_precheck: self.next_bar_submission_precheck,
+            simple_cash_check: self.next_bar_simple_cash_check,
+            queue_shadow_validation: self.next_bar_queue_shadow_validation,
+            skip_cash_validation: self.skip_cash_validation,
+            allow_leverage: self.allow_leverage,
+            allow_short_selling: self.allow_short_selling,
+            cash_buffer_pct: self.cash_buffer_pct,
         }
     }
 }

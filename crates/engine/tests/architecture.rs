@@ -166,15 +166,13 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
 /// simulated venue's steps it still runs (matching, execution, immediate
 /// fills, rebalancing passes, the external venue's reports). Shrink it as
 /// those move out; never grow it.
-const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 6] = [
     "kernel/mod.rs",
     "kernel/execute.rs",
     "kernel/external.rs",
     "kernel/immediate.rs",
     "kernel/matching.rs",
     "kernel/rebalance.rs",
-    "kernel/prechecks.rs",
-    "kernel/rule_evaluation.rs",
 ];
 
 /// Components whose logic takes the state it needs as arguments: they never

@@ -4,8 +4,6 @@ mod execute;
 mod external;
 mod immediate;
 mod matching;
-mod prechecks;
-mod rule_evaluation;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -13,40 +11,29 @@ use std::sync::Arc;
 
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, ExitReason, Fill,
-    Order, OrderId, OrderSide, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
+    Order, OrderId, OrderSide, OrderStatus, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
     WaterMarkSource,
 };
 
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::account::margin::{net_liquidation_value, MarginSchedule};
 use crate::account::margin_call::MarginCall;
-use crate::account::{Account, OrderEffect};
+use crate::account::{Account, EntryCheck, OrderEffect};
 use crate::config::EngineConfig;
 use crate::venue::sim::costs::{Commissions, PerAsset, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
-use crate::venue::sim::triggers::{mark_of, MatchPoint};
+use crate::venue::sim::execute::Trigger;
+use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
+use crate::risk::prechecks::{set_holding, shadow_rejection, simple_cash_check, Holding, Prechecks};
 use crate::risk::portfolio_limits::{Exposure, LimitCut, LimitEntry, LimitEvent, LimitMonitor, PortfolioLimit};
 use crate::market::MarketData;
 use crate::portfolio::Portfolio;
 use crate::rules::memory::{ContextKey, MemorySlot};
-use crate::rules::PositionRule;
+use crate::rules::evaluation::{DeferredExit, PositionRules};
+use crate::rules::{PositionRule, RuleSettings, RuleState};
 use crate::venue::{ExecutionClient, ExecutionReport};
 use crate::orders::OrderBook;
 pub use crate::orders::{OrderRequest, OrderUpdate, SubmitOutcome, MIN_ORDER_QUANTITY};
-
-/// A rule exit decided on one bar, to be sent at the next bar's open.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeferredExit {
-    pub asset: AssetId,
-    pub reason: ExitReason,
-    pub detail: String,
-    /// The position's signed quantity when the rule fired.
-    pub quantity: f64,
-    /// Sent by the engine's own enforcement (margin calls, portfolio
-    /// limits), beyond ml4t: never refused by the submission precheck, and
-    /// sized against the position as it is when sent.
-    pub enforced: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -69,17 +56,8 @@ pub struct Engine {
     pub(crate) latest_row: Vec<(u32, u32)>,
     /// Per asset: (bar, quantity filled in that bar), for volume-share costs.
     pub(crate) volume_consumed: Vec<(u32, f64)>,
-    /// Position rules: the global rule and per-asset overrides (an override
-    /// of `None` disables rules for that asset).
-    pub(crate) rules: Option<PositionRule>,
-    pub(crate) rules_by_asset: HashMap<AssetId, Option<PositionRule>>,
-    /// Position context values and stateful rules' memory (rule_memory.rs).
-    pub(crate) rule_memory: crate::rules::memory::RuleMemory,
-    /// Rule exits waiting for the next bar's open (NEXT_BAR_OPEN), by asset
-    /// in the order they were decided.
-    pub(crate) deferred_exits: Vec<DeferredExit>,
-    /// Per asset: the bar a rule exit was submitted on (blocks re-entry then).
-    pub(crate) stop_exit_bar: Vec<u32>,
+    /// Position rules, their memory, deferred exits and re-entry blocks.
+    pub(crate) rules: PositionRules,
     /// Session (trading day) number of every bar, for DAY orders.
     pub(crate) sessions: Option<Vec<i64>>,
     /// Scratch lists reused by every matching pass.
@@ -90,8 +68,8 @@ pub struct Engine {
     pub(crate) account: Account,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
-    /// The account as next-bar submission prechecks see it (prechecks.rs).
-    pub(crate) submission_shadow: crate::risk::prechecks::SubmissionShadow,
+    /// The next-bar cash models and the submission prechecks' shadow account.
+    pub(crate) prechecks: Prechecks,
     /// Portfolio limits (none by default) and what they did.
     pub(crate) portfolio_limits: LimitMonitor,
     /// Equity and cash recorded at the end of every bar.
@@ -122,6 +100,7 @@ impl Engine {
         Ok(Self {
             portfolio: Portfolio::new(cfg.initial_cash, n_assets),
             account: Account::new(cfg.account_settings(), cfg.initial_cash, n_assets),
+            prechecks: Prechecks::new(cfg.precheck_settings()),
             cfg,
             market,
             phase: Phase::BeforeFirstBar,
@@ -131,16 +110,11 @@ impl Engine {
             latest_row: vec![(u32::MAX, 0); n_assets],
             volume_consumed: vec![(u32::MAX, 0.0); n_assets],
             sessions,
-            rules: None,
-            rules_by_asset: HashMap::new(),
-            rule_memory: Default::default(),
-            deferred_exits: Vec::new(),
-            stop_exit_bar: vec![u32::MAX; n_assets],
+            rules: PositionRules::new(n_assets),
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             filling_immediately: false,
-            submission_shadow: Default::default(),
             portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
@@ -335,13 +309,10 @@ impl Engine {
         if let Some(r) = &rule {
             r.validate()?;
         }
-        match asset {
-            None => self.rules = rule,
-            Some(a) if (a as usize) < self.market.n_assets() => {
-                self.rules_by_asset.insert(a, rule);
-            }
-            Some(a) => return Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
+        if let Some(a) = asset.filter(|&a| a as usize >= self.market.n_assets()) {
+            return Err(EngineError::NotFound(format!("asset index {a} is not in the feed")));
         }
+        self.rules.set(asset, rule);
         Ok(())
     }
 
@@ -425,7 +396,7 @@ impl Engine {
             return Ok(SubmitOutcome::Ignored);
         }
         // After a rule exit the asset cannot be re-entered in the same bar.
-        if self.current_bar() == Some(self.stop_exit_bar[asset as usize]) && self.portfolio.position(asset).is_none() {
+        if self.current_bar().is_some_and(|b| self.rules.exited_on(asset, b)) && self.portfolio.position(asset).is_none() {
             return Ok(SubmitOutcome::Ignored);
         }
         let id = self.book.next_id();
@@ -719,6 +690,272 @@ impl Engine {
         self.account.margin.maintenance_requirement(&self.portfolio)
     }
 
+    // Submission prechecks and the next-bar cash models (risk/prechecks.rs
+    // judges against its shadow account; the kernel rejects, floors and fills).
+
+    /// What happens to order `id` right after it is queued: the submission
+    /// precheck may reject it, an immediate fill may fill it.
+    pub(crate) fn admit_order(&mut self, id: OrderId) -> EngineResult<()> {
+        if self.execution_client.is_some() {
+            return self.send_to_venue(id);
+        }
+        if self.prechecks.checks_submission(self.book[id].order_type) {
+            if let Some(reason) = self.submission_precheck(id)? {
+                self.reject(id, reason);
+                self.book.remove_pending(id);
+                return Ok(());
+            }
+        }
+        self.fill_now_if_immediate(id)
+    }
+
+    /// Why order `id`, just submitted, is refused, if it is. An integer
+    /// account's quantity is floored here already. The shadow is taken at
+    /// the first checked submission of a trading day: cash, and the open
+    /// positions at this bar's mark (else their last mark, else their entry).
+    fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
+        if self.cfg.share_type == ShareType::Integer {
+            let o = &mut self.book[id];
+            o.quantity = o.quantity.trunc();
+            if o.quantity <= 0.0 {
+                return Ok(Some(Refusal::QuantityRoundsToZero));
+            }
+        }
+        // No price this bar to check with: the order stays eligible.
+        let price = self.book[id].signal_price;
+        if price.is_nan() {
+            return Ok(None);
+        }
+        let Some(b) = self.current_bar() else { return Ok(None) };
+        let (market, latest_row, mark_price) = (&self.market, &self.latest_row, self.cfg.mark_price);
+        let mark = |asset: AssetId, quantity: f64| mark_in_bar(market, latest_row, mark_price, b, asset, quantity);
+        let day = self.sessions.as_ref().map_or(i64::from(b), |s| s[b as usize]);
+        self.prechecks.refresh_shadow(day, &self.portfolio, mark);
+        let o = &self.book[id];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
+        Ok(self.prechecks.check_submission(&self.account, &self.portfolio, o.asset, o.side, o.quantity, price, commission, mark))
+    }
+
+    /// Whether order `id` gets the simple cash check in a pass at `at`.
+    pub(crate) fn uses_simple_cash_check(&self, id: OrderId, at: MatchPoint) -> bool {
+        self.prechecks.uses_simple_cash_check(self.book[id].order_type, at == MatchPoint::Open)
+    }
+
+    /// Backtrader's open cash check of `quantity` of order `id` at `price`
+    /// against the position `held`: the quantity that may fill, or `None`
+    /// (refused). A reversal cash cannot pay for is cut to its closing leg.
+    pub(crate) fn simple_cash_check(&mut self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let o = &self.book[id];
+        let commission = || self.cfg.commission.commission(&self.commission_query(o, quantity, price));
+        let allowed = simple_cash_check(held, o.side, quantity, price, self.multiplier(o.asset), self.portfolio.cash, commission)?;
+        if let Some(cut) = allowed.filter(|&q| q != quantity) {
+            self.book[id].quantity = cut;
+        }
+        Ok(allowed)
+    }
+
+    /// Whether a pass at `at` over all pending orders (`restricted`: only
+    /// some) is LEAN's queue-validated open pass.
+    pub(crate) fn validates_queue_in_shadow(&self, at: MatchPoint, restricted: bool) -> bool {
+        self.prechecks.validates_queue(at == MatchPoint::Open, restricted)
+    }
+
+    /// LEAN's open pass: validates `eligible` in submission order against a
+    /// shadow account at this bar's reference prices (whatever
+    /// `fill_ordering` says), then fills the accepted orders in that order,
+    /// marking positions at the open after each.
+    pub(crate) fn match_queue_in_shadow(&mut self, eligible: &[OrderId], b: BarIndex) -> EngineResult<()> {
+        let market = Arc::clone(&self.market);
+        let close = market.close_column();
+        let mark = |engine: &Self, asset: AssetId, fallback: f64| {
+            engine.row_in_bar(b, asset).map_or(fallback, |row| close[row])
+        };
+        let mut cash = self.portfolio.cash;
+        let mut holdings: Vec<Holding> =
+            self.portfolio.positions().map(|p| (p.asset, p.quantity, mark(self, p.asset, p.current_price))).collect();
+        let mut accepted: Vec<(OrderId, Trigger)> = Vec::new();
+        for &id in eligible {
+            let o = &self.book[id];
+            let Some(row) = self.row_in_bar(b, o.asset) else { continue };
+            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.execution_price).0.is_nan() {
+                continue;
+            }
+            if !self.round_quantity(id) {
+                continue;
+            }
+            let Some(trigger) = self.triggered_price(id, b, MatchPoint::Open) else { continue };
+            let o = &self.book[id];
+            let (asset, side, quantity) = (o.asset, o.side, o.quantity);
+            // Validated at the bar's reference price, booked at the fill price.
+            let reference = close[row];
+            let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, reference))?;
+            let held = holdings.iter().find(|h| h.0 == asset).map_or(0.0, |h| h.1);
+            let check = EntryCheck { held, side, quantity, price: reference, multiplier: self.multiplier(asset), commission };
+            let allow_short = self.prechecks.allow_short_selling();
+            if let Some(reason) = shadow_rejection(&self.account, &self.portfolio, allow_short, &check, asset, &holdings, cash) {
+                self.reject(id, reason);
+                continue;
+            }
+            let o = &self.book[id];
+            let commission = self.cfg.commission.commission(&self.commission_query(o, quantity, trigger.base))?;
+            let size = side.sign() * quantity;
+            cash += -size * trigger.base * self.multiplier(asset) - commission;
+            set_holding(&mut holdings, asset, held + size, reference, held.abs().max(size.abs()));
+            accepted.push((id, trigger));
+        }
+        for (id, trigger) in accepted {
+            // An earlier fill may have cancelled it (a reversal, one-cancels-other).
+            // (ml4t fills it anyway; see README, Behaviour.)
+            if self.book[id].status != OrderStatus::Pending {
+                continue;
+            }
+            self.fill_at(id, b, MatchPoint::Open, trigger, true)?;
+            self.mark_positions(b, MatchPoint::Open);
+        }
+        Ok(())
+    }
+
+    // Position rules (rules/evaluation.rs decides; the kernel sends the
+    // exits and matches them).
+
+    /// Sends the exits deferred to this bar's open and fills them at it.
+    /// Exits whose position is gone are dropped; assets without a bar wait.
+    fn release_deferred_exits(&mut self, b: BarIndex) -> EngineResult<()> {
+        if !self.rules.has_deferred() {
+            return Ok(());
+        }
+        let mut sent = Vec::new();
+        let mut enforced_assets = Vec::new();
+        for exit in self.rules.take_deferred() {
+            let held = self.portfolio.quantity(exit.asset);
+            let Some(exit) = exit.fitted_to(held) else { continue };
+            let Some(row) = self.row_in_bar(b, exit.asset) else {
+                self.rules.requeue(exit);
+                continue;
+            };
+            let open = self.market.bar_at(row).open;
+            let DeferredExit { asset, reason, detail, quantity, enforced } = exit;
+            if let Some(id) = self.submit_rule_exit(asset, quantity, reason, detail, Some(open), enforced)? {
+                sent.push(id);
+                if enforced {
+                    enforced_assets.push(asset);
+                }
+            }
+        }
+        if sent.is_empty() {
+            return Ok(());
+        }
+        // ml4t matches them "at the open"; in SAME_BAR mode that pass prices and
+        // labels like the bar's execution pass but marks as an open-time pass
+        // (the fill price is the open either way).
+        let at = match self.cfg.execution_mode {
+            ExecutionMode::NextBar => MatchPoint::Open,
+            ExecutionMode::SameBar => MatchPoint::SameBarOpen,
+        };
+        self.match_pending_among(b, at, Some(&sent))?;
+        for asset in enforced_assets {
+            self.fit_exits_to_position(asset);
+        }
+        Ok(())
+    }
+
+    /// After the engine cut `asset`'s position: its working exit orders
+    /// (protective stops, targets) shrink to what is still held, so none can
+    /// reverse the position; with nothing held they are cancelled.
+    fn fit_exits_to_position(&mut self, asset: AssetId) {
+        let held = self.portfolio.quantity(asset);
+        let is_exit = |o: &Order| o.asset == asset && o.side.sign() * held < 0.0;
+        if held == 0.0 {
+            return self.cancel_pending_where(CancelReason::PortfolioLimit, |o| o.asset == asset);
+        }
+        for i in 0..self.book.pending_ids().len() {
+            let id = self.book.pending_ids()[i];
+            let o = &self.book[id];
+            if o.status == OrderStatus::Pending && is_exit(o) && o.quantity > held.abs() {
+                if self.execution_client.is_some() {
+                    // At a venue the smaller size is a request; a send that
+                    // fails leaves the order as the venue has it.
+                    let smaller = Order { quantity: held.abs(), ..o.clone() };
+                    if self.request_modify(&smaller).is_err() {
+                        continue;
+                    }
+                }
+                self.book[id].quantity = held.abs();
+            }
+        }
+    }
+
+    /// Evaluates the rules of every open position with a bar now (in the
+    /// order positions were opened) and sends the exits they trigger.
+    fn evaluate_position_rules(&mut self, b: BarIndex) -> EngineResult<()> {
+        if self.rules.is_empty() {
+            return Ok(());
+        }
+        let settings = RuleSettings { fill_mode: self.cfg.stop_fill_mode, trail_timing: self.cfg.trail_stop_timing };
+        let signal_basis = self.cfg.stop_level_basis == nl_core::StopLevelBasis::SignalPrice;
+        let assets: Vec<AssetId> = self.portfolio.positions().map(|p| p.asset).collect();
+        for asset in assets {
+            let Some(row) = self.row_in_bar(b, asset) else { continue };
+            let Some(pos) = self.portfolio.position(asset) else { continue };
+            let state = RuleState::of(pos, &self.market.bar_at(row), self.market.timestamp(b), signal_basis);
+            // At a venue a rule's exit may still be working (its fill not yet
+            // reported): the rule does not fire again meanwhile.
+            if self.execution_client.is_some()
+                && self.book.pending().any(|o| o.asset == asset && o.exit_reason != ExitReason::Signal) {
+                continue;
+            }
+            let Some(exit) = self.rules.evaluate(&state, settings)? else { continue };
+            if exit.defer {
+                let (reason, detail, quantity) = (exit.reason, exit.detail, exit.quantity);
+                self.rules.defer(DeferredExit { asset, reason, detail, quantity, enforced: false });
+            } else if self.submit_rule_exit(asset, exit.quantity, exit.reason, exit.detail, exit.fill_price, false)?.is_some()
+                && exit.full {
+                self.rules.mark_exited(asset, b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels every pending order, then sends a market order closing each
+    /// open position (in the order they were opened), tagged
+    /// `risk_liquidation` with `detail`. Returns the exit orders' ids.
+    pub fn flatten_all_positions(&mut self, detail: &str) -> EngineResult<Vec<u64>> {
+        for id in self.book.pending_ids().to_vec() {
+            self.cancel_order(id);
+        }
+        let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
+        let mut ids = Vec::with_capacity(open.len());
+        for (asset, quantity) in open {
+            if let Some(id) = self.submit_rule_exit(asset, quantity, ExitReason::RiskLiquidation, detail.to_string(), None, false)? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// A market order closing `quantity` (signed position size) of `asset`,
+    /// tagged with the rule's reason and fill price.
+    fn submit_rule_exit(&mut self, asset: AssetId, quantity: f64, reason: ExitReason, detail: String,
+                        fill_price: Option<f64>, enforced: bool) -> EngineResult<Option<u64>> {
+        let side = if quantity > 0.0 { OrderSide::Sell } else { OrderSide::Buy };
+        let SubmitOutcome::Accepted(id) = self.queue_order(OrderRequest::new(asset, quantity.abs(), side, OrderType::Market))?
+        else {
+            return Ok(None);
+        };
+        let o = &mut self.book[id];
+        o.exit_reason = reason;
+        o.exit_detail = Some(detail);
+        o.risk_fill_price = fill_price;
+        // Prechecked like any submission (the engine's own enforcement aside);
+        // flatten_all_positions from the strategy fills at once with immediate_fill.
+        if enforced {
+            self.fill_now_if_immediate(id)?;
+        } else {
+            self.admit_order(id)?;
+        }
+        Ok(Some(id))
+    }
+
     // Portfolio limits (risk/portfolio_limits.rs judges; the kernel cancels
     // and schedules what a breach asks for).
 
@@ -768,29 +1005,9 @@ impl Engine {
             positions.iter().any(|&(a, held, f)| a == o.asset && o.side.sign() * held < 0.0 && !(f >= 1.0))
         };
         self.cancel_pending_where(CancelReason::PortfolioLimit, |o| !kept_exit(o));
+        let whole_shares = self.cfg.share_type == ShareType::Integer;
         for (asset, held, f) in positions {
-            if f.is_nan() || f <= 0.0 {
-                continue;
-            }
-            let full = f >= 1.0;
-            let waiting = self.deferred_exits.iter().position(|e| e.asset == asset);
-            match waiting {
-                Some(k) if full && !matches!(self.deferred_exits[k].reason, ExitReason::MarginCall | ExitReason::RiskLiquidation) => {
-                    self.deferred_exits.remove(k);
-                }
-                Some(_) => continue,
-                None => {}
-            }
-            let mut quantity = if full { held.abs() } else { held.abs() * f };
-            if self.cfg.share_type == ShareType::Integer {
-                quantity = (quantity - 1e-9).ceil().min(held.abs());
-            }
-            if quantity > 0.0 {
-                let detail = detail.clone();
-                self.deferred_exits.push(DeferredExit {
-                    asset, reason: ExitReason::RiskLiquidation, detail, quantity: quantity.copysign(held), enforced: true,
-                });
-            }
+            self.rules.defer_limit_cut(asset, held, f, &detail, whole_shares);
         }
     }
 
@@ -818,12 +1035,12 @@ impl Engine {
             return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
         }
         let open = self.portfolio.position(asset).map(|p| p.serial);
-        Ok(self.rule_memory.update_open_context(open, asset, serial, key, value))
+        Ok(self.rules.memory.update_open_context(open, asset, serial, key, value))
     }
 
     /// Forgets the state of the stateful rule in `slot`.
     pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
-        self.rule_memory.reset(slot);
+        self.rules.memory.reset(slot);
     }
 
     // Borrow fees and margin calls (account/margin_call.rs).
@@ -851,10 +1068,7 @@ impl Engine {
     fn enforce_maintenance_margin(&mut self, b: BarIndex) {
         for (asset, quantity) in self.account.margin_call(&self.portfolio, self.market.timestamp(b)) {
             self.cancel_pending_where(CancelReason::MarginCall, |o| o.asset == asset);
-            self.deferred_exits.retain(|e| e.asset != asset);
-            self.deferred_exits.push(DeferredExit {
-                asset, quantity, reason: ExitReason::MarginCall, detail: "margin_call".into(), enforced: true,
-            });
+            self.rules.defer_margin_call(asset, quantity);
         }
     }
 
@@ -923,4 +1137,17 @@ impl Engine {
 fn utc_day(timestamp: i64) -> i64 {
     const NANOS_PER_DAY: i64 = 86_400_000_000_000;
     timestamp.div_euclid(NANOS_PER_DAY)
+}
+
+/// `asset`'s configured mark (`mark_price`) on bar `b` when it has a row in
+/// it (`latest_row`: each asset's latest (bar, row)); `None` without one or
+/// without a price from the mark's source.
+fn mark_in_bar(market: &MarketData, latest_row: &[(u32, u32)], mark_price: ExecutionPrice, b: BarIndex, asset: AssetId,
+               quantity: f64) -> Option<f64> {
+    let (bar, row) = latest_row[asset as usize];
+    if bar != b {
+        return None;
+    }
+    let mark = mark_of(&market.bar_at(row as usize), mark_price, quantity, false, false);
+    (!mark.is_nan()).then_some(mark)
 }

@@ -20,9 +20,10 @@
 //!   account (positions marked at the bar's reference price, each accepted
 //!   order booked at its fill price) and then fills the accepted ones.
 
-use nl_core::AssetId;
+use nl_core::{AssetId, OrderSide, OrderType, Refusal};
 
-use crate::portfolio::is_flat;
+use crate::account::{entry_rejection, Account, EntryCheck};
+use crate::portfolio::{is_flat, Portfolio};
 
 /// A shadow account's position: asset, signed quantity and a price (the
 /// precheck's cost basis, or the queue shadow's mark).
@@ -35,6 +36,197 @@ pub(crate) struct SubmissionShadow {
     pub(crate) day: Option<i64>,
     pub(crate) cash: f64,
     pub(crate) holdings: Vec<Holding>,
+}
+
+/// The next-bar cash models' settings (from the engine config).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PrecheckSettings {
+    /// NEXT_BAR execution (every model here is a next-bar one).
+    pub next_bar: bool,
+    pub submission_precheck: bool,
+    pub simple_cash_check: bool,
+    pub queue_shadow_validation: bool,
+    pub skip_cash_validation: bool,
+    pub allow_leverage: bool,
+    pub allow_short_selling: bool,
+    pub cash_buffer_pct: f64,
+}
+
+/// The next-bar cash models and the shadow account submission prechecks
+/// keep through a trading day.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prechecks {
+    settings: PrecheckSettings,
+    shadow: SubmissionShadow,
+}
+
+impl Prechecks {
+    pub(crate) fn new(settings: PrecheckSettings) -> Self {
+        Self { settings, shadow: SubmissionShadow::default() }
+    }
+
+    /// Whether an order of `order_type` is checked when it is submitted.
+    pub(crate) fn checks_submission(&self, order_type: OrderType) -> bool {
+        let s = &self.settings;
+        s.submission_precheck && s.next_bar && matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
+    }
+
+    /// Takes a new shadow at the first checked submission of trading day
+    /// `day`: the portfolio's cash and open positions, each at its mark now
+    /// (`mark(asset, quantity)`), else its last mark, else its entry price.
+    pub(crate) fn refresh_shadow(&mut self, day: i64, portfolio: &Portfolio, mark: impl Fn(AssetId, f64) -> Option<f64>) {
+        if self.shadow.day == Some(day) {
+            return;
+        }
+        let known = |x: f64| (x != 0.0 && !x.is_nan()).then_some(x);
+        let holdings = portfolio.positions().filter(|p| !is_flat(p.quantity, p.quantity)).map(|p| {
+            let basis = mark(p.asset, p.quantity).and_then(known).or(known(p.current_price)).unwrap_or(p.entry_price);
+            (p.asset, p.quantity, basis)
+        }).collect();
+        self.shadow = SubmissionShadow { day: Some(day), cash: portfolio.cash, holdings };
+    }
+
+    /// Why a submitted `side` order of `quantity` of `asset` at `price` with
+    /// `commission` is refused, if it is: a margin account's buying-power
+    /// rules against the shadow (unless the simple cash check stands in),
+    /// else Backtrader's pseudo-execution. `mark(asset, quantity)` is an
+    /// asset's mark now, if it has one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_submission(&mut self, account: &Account, portfolio: &Portfolio, asset: AssetId, side: OrderSide,
+                                   quantity: f64, price: f64, commission: f64,
+                                   mark: impl Fn(AssetId, f64) -> Option<f64>) -> Option<Refusal> {
+        if self.settings.allow_leverage && !self.settings.simple_cash_check {
+            self.margin_precheck(account, portfolio, asset, side, quantity, price, commission, mark)
+        } else {
+            self.pseudo_execute(asset, side.sign() * quantity, price, commission)
+        }
+    }
+
+    /// Backtrader's check: the order is booked in the shadow at `price`
+    /// (shorts credit cash, no multiplier, as Backtrader's stock-like
+    /// positions) whether or not it is refused; refused when the shadow cash
+    /// is then negative.
+    pub(crate) fn pseudo_execute(&mut self, asset: AssetId, size: f64, price: f64, commission: f64) -> Option<Refusal> {
+        let shadow = &mut self.shadow;
+        let (held, basis) = shadow.holdings.iter().find(|h| h.0 == asset).map_or((0.0, price), |h| (h.1, h.2));
+        let after = update_position(held, basis, size, price);
+        let mut cash = shadow.cash;
+        if after.closed != 0.0 {
+            cash += -after.closed * price;
+        }
+        if after.opened != 0.0 {
+            cash -= after.opened * price;
+        }
+        cash -= commission;
+        shadow.cash = cash;
+        set_holding(&mut shadow.holdings, asset, after.quantity, after.basis, held.abs().max(size.abs()));
+        (cash < 0.0).then_some(Refusal::SubmissionPrecheckCash)
+    }
+
+    /// A margin account's check: its buying-power rules against the shadow
+    /// (holdings at their marks now, less the cash buffer). An accepted
+    /// order reserves its cost in the shadow unless the open pass validates
+    /// the queue again.
+    #[allow(clippy::too_many_arguments)]
+    fn margin_precheck(&mut self, account: &Account, portfolio: &Portfolio, asset: AssetId, side: OrderSide,
+                       quantity: f64, price: f64, commission: f64, mark: impl Fn(AssetId, f64) -> Option<f64>)
+        -> Option<Refusal> {
+        let size = side.sign() * quantity;
+        let shadow = &self.shadow;
+        let (held, basis) = shadow.holdings.iter().find(|h| h.0 == asset).map_or((0.0, price), |h| (h.1, h.2));
+        let holdings: Vec<Holding> =
+            shadow.holdings.iter().map(|&(a, q, basis)| (a, q, mark(a, q).filter(|&m| m != 0.0).unwrap_or(basis))).collect();
+        let mut available = shadow.cash;
+        let buffer = self.settings.cash_buffer_pct;
+        if buffer > 0.0 && available > 0.0 {
+            available *= 1.0 - buffer;
+        }
+        let multiplier = portfolio.multiplier(asset);
+        let check = EntryCheck { held, side, quantity, price, multiplier, commission };
+        if let Some(reason) = shadow_rejection(account, portfolio, self.settings.allow_short_selling, &check, asset,
+                                               &holdings, available) {
+            return Some(reason);
+        }
+        if !self.settings.queue_shadow_validation {
+            let after = update_position(held, basis, size, price);
+            let cost = -size * price * multiplier - commission;
+            let shadow = &mut self.shadow;
+            shadow.cash += cost;
+            set_holding(&mut shadow.holdings, asset, after.quantity, after.basis, held.abs().max(size.abs()));
+        }
+        None
+    }
+
+    /// Whether an order of `order_type` gets Backtrader's simple cash check
+    /// in a pass at the open (`at_open`).
+    pub(crate) fn uses_simple_cash_check(&self, order_type: OrderType, at_open: bool) -> bool {
+        let s = &self.settings;
+        s.simple_cash_check && !s.skip_cash_validation && s.next_bar && at_open && order_type == OrderType::Market
+    }
+
+    /// Whether a pass at the open (`at_open`) over all pending orders
+    /// (`restricted`: only some) is LEAN's queue-validated open pass.
+    pub(crate) fn validates_queue(&self, at_open: bool, restricted: bool) -> bool {
+        let s = &self.settings;
+        s.queue_shadow_validation && s.next_bar && at_open && !restricted
+    }
+
+    pub(crate) fn allow_short_selling(&self) -> bool {
+        self.settings.allow_short_selling
+    }
+}
+
+/// Backtrader's open cash check of `quantity` of a `side` order against the
+/// position `held` at `price` (contract `multiplier`) with `cash`: the
+/// quantity that may fill, or `None` (refused). A reduction passes; a
+/// reversal cash cannot pay for is cut to its closing leg. `commission()`
+/// is asked only when cash decides.
+pub(crate) fn simple_cash_check<E>(held: f64, side: OrderSide, quantity: f64, price: f64, multiplier: f64, cash: f64,
+                                   commission: impl FnOnce() -> Result<f64, E>) -> Result<Option<f64>, E> {
+    let size = side.sign() * quantity;
+    let opposite = held * size < 0.0;
+    if opposite && quantity <= held.abs() {
+        return Ok(Some(quantity));
+    }
+    let cash_after = cash - size * price * multiplier - commission()?;
+    if cash_after >= 0.0 {
+        return Ok(Some(quantity));
+    }
+    Ok(opposite.then_some(held.abs()))
+}
+
+/// The account's reason to refuse `check` on `asset` against a shadow:
+/// `cash` and `holdings` (marked) instead of the portfolio's.
+pub(crate) fn shadow_rejection(account: &Account, portfolio: &Portfolio, allow_short_selling: bool, check: &EntryCheck,
+                               asset: AssetId, holdings: &[Holding], cash: f64) -> Option<Refusal> {
+    // The account's rules see every order here, exits too (ml4t's policy
+    // classifies with a rounding tolerance, then checks the result
+    // exactly): a short an account without shorts holds
+    // (skip_cash_validation) can only be closed, not reduced.
+    let (held, delta) = (check.held, check.side.sign() * check.quantity);
+    let after = held + delta;
+    let open = !is_flat(held, held);
+    let reverses = open && !is_flat(after, held.abs().max(delta.abs())) && (held > 0.0) != (after > 0.0);
+    if open && !reverses && held * delta < 0.0 {
+        if allow_short_selling {
+            return None;
+        }
+        if after != 0.0 && (held > 0.0) != (after > 0.0) {
+            return Some(Refusal::ReversalNotAllowedFrom { current: held, delta });
+        }
+        return (after < 0.0).then_some(Refusal::ShortPositionsNotAllowed);
+    }
+    let check = &EntryCheck { held: if open { held } else { 0.0 }, ..*check };
+    let price = check.price;
+    let margin = &account.margin;
+    let projected =
+        |cash: f64, after: f64| margin.projected_rejection(portfolio, holdings.iter().copied(), asset, after, price, cash);
+    let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> = margin.uses_projected(asset).then_some(&projected);
+    let buying_power = |cash: f64, without_asset: bool| {
+        let held = || holdings.iter().copied().filter(move |h| !(without_asset && h.0 == asset));
+        margin.buying_power_over(portfolio, held, cash)
+    };
+    entry_rejection(&account.settings.rules, cash, cash, check, buying_power, projected)
 }
 
 /// Sets `asset`'s quantity and price in `holdings`; a quantity that is zero
@@ -89,6 +281,8 @@ pub(crate) fn update_position(held: f64, basis: f64, size: f64, price: f64) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::account_tests::{fill, settings};
+    use crate::account::ShortCashPolicy;
 
     #[test]
     fn backtrader_position_update_splits_reversals_into_close_and_open() {
@@ -107,6 +301,71 @@ mod tests {
         // From flat, a short opens at the price.
         assert_eq!(update_position(0.0, 50.0, -5.0, 50.0),
                    PositionUpdate { quantity: -5.0, basis: 50.0, opened: -5.0, closed: 0.0 });
+    }
+
+    fn backtrader() -> Prechecks {
+        Prechecks::new(PrecheckSettings { next_bar: true, submission_precheck: true, ..PrecheckSettings::default() })
+    }
+
+    #[test]
+    fn pseudo_execution_books_every_order_and_refuses_once_cash_is_negative() {
+        let account = Account::new(settings(false, ShortCashPolicy::Credit), 1_000.0, 1);
+        let portfolio = Portfolio::new(1_000.0, 1);
+        let mut p = backtrader();
+        assert!(p.checks_submission(OrderType::Market) && p.checks_submission(OrderType::MarketOnClose));
+        assert!(!p.checks_submission(OrderType::Limit));
+        p.refresh_shadow(1, &portfolio, |_, _| None);
+        let mut check = |side, quantity| p.check_submission(&account, &portfolio, 0, side, quantity, 100.0, 1.0, |_, _| None);
+        // Buy 8 @ 100 + 1: 199 left. Buy 2 more: -2, refused (and still booked).
+        assert_eq!(check(OrderSide::Buy, 8.0), None);
+        assert_eq!(check(OrderSide::Buy, 2.0), Some(Refusal::SubmissionPrecheckCash));
+        // Selling the 10 booked: -2 + 1,000 - 1 = 997.
+        assert_eq!(check(OrderSide::Sell, 10.0), None);
+        assert_eq!((p.shadow.cash, p.shadow.holdings.len()), (997.0, 0));
+        // The same day keeps the shadow; a new day takes a new one, each
+        // position at its mark now, else its last mark, else its entry.
+        let mut held = Portfolio::new(5.0, 3);
+        for asset in 0..3 {
+            held.apply_fill(&fill(asset, OrderSide::Buy, 1.0, 10.0), 0.0);
+        }
+        held.mark(1, 12.0);
+        held.mark(2, f64::NAN);
+        p.refresh_shadow(1, &held, |_, _| unreachable!());
+        assert_eq!(p.shadow.cash, 997.0);
+        p.refresh_shadow(2, &held, |a, _| (a == 0).then_some(11.0));
+        assert_eq!((p.shadow.cash, p.shadow.holdings.clone()), (-25.0, vec![(0, 1.0, 11.0), (1, 1.0, 12.0), (2, 1.0, 10.0)]));
+    }
+
+    #[test]
+    fn a_margin_precheck_reserves_buying_power_in_the_shadow() {
+        // Reg T, 10,000 in the shadow. Buy 150 @ 100 (15,000 of 20,000 buying
+        // power): accepted, reserving it (cash -5,000, 150 held at 100). Buy
+        // 60 more: (-5,000 + 15,000 - 7,500) / 0.5 = 5,000 < 6,000.
+        let account = Account::new(settings(true, ShortCashPolicy::Credit), 10_000.0, 1);
+        let portfolio = Portfolio::new(10_000.0, 1);
+        let mut p = Prechecks::new(PrecheckSettings { allow_leverage: true, allow_short_selling: true, ..backtrader().settings });
+        p.refresh_shadow(1, &portfolio, |_, _| None);
+        let mut check = |quantity| p.check_submission(&account, &portfolio, 0, OrderSide::Buy, quantity, 100.0, 0.0, |_, _| None);
+        assert_eq!(check(150.0), None);
+        assert_eq!(check(60.0).map(|r| r.to_string()).as_deref(),
+                   Some("Insufficient buying power: need $6000.00, have $5000.00 (IM=50.0%)"));
+        assert_eq!((p.shadow.cash, p.shadow.holdings.clone()), (-5_000.0, vec![(0, 150.0, 100.0)]));
+    }
+
+    #[test]
+    fn the_open_cash_check_cuts_a_reversal_to_its_closing_leg() {
+        let none = || -> Result<f64, ()> { Ok(0.0) };
+        // Buy 10 @ 100 with 999: refused; with 1,000: passes.
+        assert_eq!(simple_cash_check(0.0, OrderSide::Buy, 10.0, 100.0, 1.0, 999.0, none), Ok(None));
+        assert_eq!(simple_cash_check(0.0, OrderSide::Buy, 10.0, 100.0, 1.0, 1_000.0, none), Ok(Some(10.0)));
+        // Selling 3 of a long 5 passes without asking the commission.
+        assert_eq!(simple_cash_check(5.0, OrderSide::Sell, 3.0, 100.0, 1.0, 0.0, || -> Result<f64, ()> { Err(()) }),
+                   Ok(Some(3.0)));
+        // Short 5, buy 20 @ 100 with 500: 500 - 2,000 < 0, so only the 5 covering.
+        assert_eq!(simple_cash_check(-5.0, OrderSide::Buy, 20.0, 100.0, 1.0, 500.0, none), Ok(Some(5.0)));
+        let p = Prechecks::new(PrecheckSettings { simple_cash_check: true, queue_shadow_validation: true, ..backtrader().settings });
+        assert!(p.uses_simple_cash_check(OrderType::Market, true) && !p.uses_simple_cash_check(OrderType::Market, false));
+        assert!(p.validates_queue(true, false) && !p.validates_queue(true, true));
     }
 
     #[test]

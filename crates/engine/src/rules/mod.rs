@@ -4,7 +4,7 @@
 //! Semantics are ml4t-backtest 0.2.0's `risk/position` rules.
 
 pub(crate) mod dynamic;
-pub(crate) mod evaluation;
+pub mod evaluation;
 pub mod memory;
 
 use nl_core::{AssetId, EngineError, EngineResult, ExitReason, StopFillMode, Timestamp, TrailStopTiming};
