@@ -200,7 +200,7 @@ impl Engine {
         self.last_price.resize(total, f64::NAN);
         self.latest_row.resize(total, (u32::MAX, 0));
         self.volume_consumed.resize(total, (u32::MAX, 0.0));
-        self.stop_exit_bar.resize(total, u32::MAX);
+        self.rules.add_assets(n);
         Ok(first as AssetId)
     }
 
