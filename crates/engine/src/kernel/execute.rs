@@ -8,6 +8,7 @@ use nl_core::{
 };
 use crate::account::{order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
 use crate::venue::sim::costs::CommissionQuery;
+use crate::account::locked_cash::fit_to_free_cash;
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::Bar;
@@ -532,4 +533,57 @@ pub(crate) struct Priced {
     pub price: f64,
     pub slippage: f64,
     pub available: f64,
+}
+
+impl Engine {
+    // Locked collateral (account/locked_cash.rs decides; the kernel applies
+    // its answers to the order).
+
+    /// Sizes order `id` (`quantity` against `held`, at `price`) by free cash
+    /// before anything else checks it when the account says so. Cut orders
+    /// without `partial_fills_allowed` (or with nothing affordable) are
+    /// REJECTED, whatever `reject_on_insufficient_cash` says. Returns the
+    /// quantity to go on with, or `None` when the order was rejected.
+    pub(crate) fn size_by_locked_cash(&mut self, id: OrderId, held: f64, quantity: f64, price: f64,
+                                      effect: OrderEffect) -> EngineResult<Option<f64>> {
+        let side = self.book[id].side;
+        let Some(reason) = self.account.locked_sizing_refusal(side, held, effect, self.filling_immediately) else {
+            return Ok(Some(quantity));
+        };
+        let affordable = self.max_affordable(id, held, quantity, price)?;
+        let whole = self.cfg.share_type == ShareType::Integer;
+        match fit_to_free_cash(quantity, affordable, whole, self.cfg.partial_fills_allowed) {
+            None => {
+                self.reject(id, reason);
+                Ok(None)
+            }
+            Some(cut) if cut != quantity => {
+                let o = &mut self.book[id];
+                o.quantity = cut;
+                // The cut quantity is the whole order now (no remainder to restore).
+                o.partial_remainder = None;
+                Ok(Some(cut))
+            }
+            all => Ok(all),
+        }
+    }
+
+    /// With locked shorts and no commission or buffer for order `id` at
+    /// `price`: the most it can fill, from free cash directly.
+    pub(crate) fn locked_zero_cost_limit(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
+        let o = &self.book[id];
+        let unit_cost = price * self.multiplier(o.asset);
+        self.account.locked_zero_cost_limit(o.asset, o.side, held, unit_cost,
+            || self.cfg.commission.commission(&self.commission_query(o, quantity, price)))
+    }
+
+    /// Why order `id`, a locked-short cover of `quantity` that slippage or
+    /// impact moved to `price`, cannot fill there, if it cannot.
+    pub(crate) fn locked_cover_rejection(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<Refusal>> {
+        if !self.account.covers_locked_short(self.book[id].side, held)
+            || self.max_affordable(id, held, quantity, price)? >= quantity {
+            return Ok(None);
+        }
+        Ok(Some(Refusal::InsufficientCashToCoverShortAtFinalPrice))
+    }
 }
