@@ -48,6 +48,7 @@ cdef class MarketView:
     cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row)
     cdef double signal_double(self, Py_ssize_t col, Py_ssize_t row)
     cpdef Py_ssize_t c_signal_column(self, str name)
+    cpdef bint has_book_quotes(self)
 
 
 cdef class BarData:

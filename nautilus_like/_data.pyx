@@ -168,6 +168,15 @@ cdef class MarketView:
         d.end = self.cols.bar_starts[b + 1]
         return d
 
+    cpdef bint has_book_quotes(self):
+        """Whether the feed has any of the bid, ask, mid and size columns (else
+        every fill's quote fields are NaN)."""
+        cdef int i
+        for i in range(QUOTE_BID, QUOTE_ASK_SIZE + 1):
+            if self.quote_ptr[i] is not NULL:
+                return True
+        return False
+
     def bar_data(self, long b):
         """The `data` mapping of bar `b` (0-based)."""
         if b < 0 or b >= <long>self.cols.n_bars:
@@ -222,9 +231,21 @@ cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
     # Inlined into BarData.c_signal: the per-row path of a Cython strategy.
     if col < 0 or col >= v.n_sig or not _row_has_signals(v, row):
         return NAN
-    cdef int kind = v.sig_kind[col]
-    if kind == KIND_F64:
+    return _signal_at(v, col, row)
+
+
+@cython.nonecheck(False)
+cdef inline double _signal_at(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    """Signal `col` (a valid column) of `row` (which has a signals row) as a double."""
+    if v.sig_kind[col] == KIND_F64:
         return (<const double*>v.sig_ptr[col])[row]
+    return _signal_other(v, col, row)
+
+
+@cython.nonecheck(False)
+cdef double _signal_other(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    """`_signal_at` for the columns that are not float64 (out of line)."""
+    cdef int kind = v.sig_kind[col]
     if kind == KIND_I64:
         return <double>(<const int64_t*>v.sig_ptr[col])[row]
     if kind == KIND_BOOL:
@@ -235,11 +256,18 @@ cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
     return NAN
 
 
+@cython.nonecheck(False)
 cdef inline Py_ssize_t _checked_row(BarData d, Py_ssize_t i) except -1:
     """The column row of `d`'s row `i`; IndexError outside 0 .. c_size() - 1."""
-    if i < 0 or i >= d.end - d.start:
-        raise IndexError(f"row {i} out of range 0..{d.end - d.start - 1} at bar {d._bar}")
+    # One unsigned compare covers i < 0; the raise lives out of line.
+    if <size_t>i >= <size_t>(d.end - d.start):
+        return _row_out_of_range(d, i)
     return d.start + i
+
+
+@cython.nonecheck(False)
+cdef Py_ssize_t _row_out_of_range(BarData d, Py_ssize_t i) except -1:
+    raise IndexError(f"row {i} out of range 0..{d.end - d.start - 1} at bar {d._bar}")
 
 
 cdef class BarData:
@@ -258,26 +286,32 @@ cdef class BarData:
     cdef Py_ssize_t _row(self, Py_ssize_t i) except -1:
         return _checked_row(self, i)
 
+    @cython.nonecheck(False)
     cdef uint32_t c_asset(self, Py_ssize_t i) except? 0xFFFFFFFF:
         """Asset id of row `i`: the id `Broker.c_asset(name)` returns for it."""
         return self._view.cols.asset[_checked_row(self, i)]
 
+    @cython.nonecheck(False)
     cdef double c_open(self, Py_ssize_t i) except? -1.0:
         """Open of row `i`."""
         return self._view.cols.open[_checked_row(self, i)]
 
+    @cython.nonecheck(False)
     cdef double c_high(self, Py_ssize_t i) except? -1.0:
         """High of row `i`."""
         return self._view.cols.high[_checked_row(self, i)]
 
+    @cython.nonecheck(False)
     cdef double c_low(self, Py_ssize_t i) except? -1.0:
         """Low of row `i`."""
         return self._view.cols.low[_checked_row(self, i)]
 
+    @cython.nonecheck(False)
     cdef double c_close(self, Py_ssize_t i) except? -1.0:
         """Close of row `i`."""
         return self._view.cols.close[_checked_row(self, i)]
 
+    @cython.nonecheck(False)
     cdef double c_volume(self, Py_ssize_t i) except? -1.0:
         """Volume of row `i`."""
         return self._view.cols.volume[_checked_row(self, i)]
@@ -286,16 +320,22 @@ cdef class BarData:
         """Column id of signal `name` for `c_signal`, or -1 when the feed has none."""
         return self._view.c_signal_column(name)
 
+    @cython.nonecheck(False)
     cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col) except? -1.0:
         """Signal `col` of row `i` as a double: NaN when `col` is -1, the row has
         no signals row, the value is null or not a number (bools are 0/1)."""
-        return _signal_double(self._view, col, _checked_row(self, i))
+        cdef Py_ssize_t row = _checked_row(self, i)
+        cdef MarketView v = self._view
+        if <size_t>col >= <size_t>v.n_sig or (v.has_signals is not NULL and v.has_signals[row] == 0):
+            return NAN
+        return _signal_at(v, col, row)
 
     cdef bint c_has_quotes(self) noexcept:
         """Whether the feed has bid and ask columns (a row may still lack them: NaN)."""
         return (self._view is not None and self._view.quote_ptr[QUOTE_BID] is not NULL
                 and self._view.quote_ptr[QUOTE_ASK] is not NULL)
 
+    @cython.nonecheck(False)
     cdef double _quote(self, int field, Py_ssize_t i) except? -1.0:
         cdef Py_ssize_t r = _checked_row(self, i)
         cdef const double* col = self._view.quote_ptr[field]

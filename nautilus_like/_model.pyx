@@ -664,6 +664,9 @@ cdef class Position:
 
 
 cdef Position position_from(EngineState state, ffi.NlPosition* p):
+    # The engine copies a position when it ends only if a view of it exists:
+    # this one (see Position._fresh).
+    check(ffi.nl_engine_keep_when_closed(state.engine, p.serial))
     cdef Position pos = Position.__new__(Position)
     pos._state = state
     pos.asset = state.asset_names[p.asset]
