@@ -14,8 +14,11 @@ from nautilus_like._strategy import overridden_hooks
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
-             Broker broker not None, list contexts not None, object config=None):
+             Broker broker not None, list contexts, object config=None):
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
+
+    `contexts` holds each bar's context dict, or is None: each bar then gets
+    a fresh empty dict.
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
     the exception propagates afterwards (as in ml4t-backtest). When the
@@ -39,7 +42,7 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
                 check(ffi.nl_engine_end_bar(state.engine))
         else:
             events.dispatch()
@@ -48,7 +51,7 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 events.dispatch()
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
                 events.dispatch()
                 check(ffi.nl_engine_end_bar(state.engine))
                 events.dispatch()
