@@ -1109,13 +1109,21 @@ cdef extern from "nautilus_like.h":
                                      uint8_t *out_found);
 
   # Keeps position `serial` so that `nl_engine_closed_position` finds it once
-  # it is closed or reversed (a view of it was handed out and must then keep
-  # showing its last state). Positions nobody keeps are not copied when they
-  # end. An unknown serial is NotFound.
+  # it is closed or reversed: a view of it was handed out and must then keep
+  # showing its last state. Counted per view; `nl_engine_release_position`
+  # undoes one. Positions nobody keeps are not copied when they end. An
+  # unknown serial is NotFound.
   #
   # # Safety
   # `e` must be a live engine handle.
   NlStatus nl_engine_keep_when_closed(NlEngine *e, uint64_t serial);
+
+  # A view of position `serial` is gone: undoes one `nl_engine_keep_when_closed`
+  # (with no view left, its closed copy is freed). NotFound when it was not kept.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_release_position(NlEngine *e, uint64_t serial);
 
   # The asset's close on the current bar (NaN if it has no row in it).
   #

@@ -1627,14 +1627,24 @@ enum NlStatus nl_engine_closed_position(struct NlEngine *e,
 
 /**
  * Keeps position `serial` so that `nl_engine_closed_position` finds it once
- * it is closed or reversed (a view of it was handed out and must then keep
- * showing its last state). Positions nobody keeps are not copied when they
- * end. An unknown serial is NotFound.
+ * it is closed or reversed: a view of it was handed out and must then keep
+ * showing its last state. Counted per view; `nl_engine_release_position`
+ * undoes one. Positions nobody keeps are not copied when they end. An
+ * unknown serial is NotFound.
  *
  * # Safety
  * `e` must be a live engine handle.
  */
 enum NlStatus nl_engine_keep_when_closed(struct NlEngine *e, uint64_t serial);
+
+/**
+ * A view of position `serial` is gone: undoes one `nl_engine_keep_when_closed`
+ * (with no view left, its closed copy is freed). NotFound when it was not kept.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_release_position(struct NlEngine *e, uint64_t serial);
 
 /**
  * The asset's close on the current bar (NaN if it has no row in it).

@@ -131,3 +131,18 @@ def test_a_kept_position_view_shows_its_last_state_after_the_close():
     assert (first.quantity, first.entry_price, first.current_price) == (10.0, 102.0, 105.0)
     assert (second.quantity, second.entry_price) == (5.0, 100.0) and second is not first
     assert first.quantity == 10.0  # read again: still the closed position's last state
+
+
+def test_a_position_view_outlives_another_view_of_it_that_was_dropped():
+    # Two views of AAA's position (bought at bar 1's open 102); the second is
+    # dropped before the close at bar 3's open: the first still shows 10 at 102.
+    kept = {}
+
+    def look(b):
+        kept["first"] = b.get_position("AAA")
+        other = b.get_positions()["AAA"]
+        assert other.quantity == 10.0
+        del other
+
+    run({0: [lambda b: b.submit_order("AAA", 10)], 1: [look], 2: [lambda b: b.close_position("AAA")]})
+    assert (kept["first"].quantity, kept["first"].entry_price) == (10.0, 102.0)

@@ -307,3 +307,19 @@ fn a_closed_position_is_kept_only_when_asked_for() {
     assert!(e.closed_position(2).is_none());
     assert_eq!(e.trades().len(), 2);
 }
+
+#[test]
+fn a_kept_position_is_dropped_with_its_last_view() {
+    // AAA 10 bought at bar 1's open (serial 1), kept twice on bar 1, sold at bar 3's open.
+    let mut e = run(cfg(), market(), |b, e| match b {
+        0 => { buy(e, AAA, 10.0); }
+        1 => { assert!(e.keep_when_closed(1) && e.keep_when_closed(1)); }
+        2 => { sell(e, AAA, 10.0); }
+        _ => {}
+    });
+    assert!(e.release_position(1));
+    assert_eq!(e.closed_position(1).map(|p| p.quantity), Some(10.0)); // one view left
+    assert!(e.release_position(1));
+    assert!(e.closed_position(1).is_none());
+    assert!(!e.release_position(1)); // not kept any more
+}

@@ -587,10 +587,15 @@ impl Engine {
         self.portfolio.closed_position(serial)
     }
 
-    /// Keeps position `serial` for `closed_position` once it ends (a view
-    /// of it was handed out). False if no such position was opened yet.
+    /// Keeps position `serial` for `closed_position` once it ends, for one
+    /// more view of it. False if no such position was opened yet.
     pub fn keep_when_closed(&mut self, serial: u64) -> bool {
         self.portfolio.keep_when_closed(serial)
+    }
+
+    /// One view of position `serial` is gone (see `keep_when_closed`).
+    pub fn release_position(&mut self, serial: u64) -> bool {
+        self.portfolio.release(serial)
     }
 
     /// Open positions in the order they were opened.

@@ -18,13 +18,13 @@ pub struct Portfolio {
     trades: Vec<Trade>,
     /// Serial of the last opened position.
     last_serial: u64,
-    /// By serial - 1: whether someone holds a view of the position (see
-    /// `keep_when_closed`).
-    kept: Vec<bool>,
+    /// By serial - 1: how many views of the position are held (see
+    /// `keep_when_closed` and `release`).
+    kept: Vec<u32>,
     /// The kept positions that were closed (or reversed), by serial, as each
     /// stood just before the fill that ended it (what a view of it keeps
-    /// showing). Only kept ones: a copy of every position would cost a
-    /// Position per round trip.
+    /// showing). Only while a view is held: a copy of every position would
+    /// cost a Position per round trip.
     closed: HashMap<u64, Position>,
     /// Contract multiplier (point value) per asset: 1 for equities.
     multipliers: Vec<f64>,
@@ -83,16 +83,31 @@ impl Portfolio {
         self.closed.get(&serial)
     }
 
-    /// Keeps position `serial` (open now or later) for `closed_position`
-    /// once it is closed or reversed: a view of it then shows its last state.
+    /// Keeps position `serial` for `closed_position` once it is closed or
+    /// reversed, for one more view of it: the view then shows its last state.
     /// False when no position with that serial was opened yet.
     pub fn keep_when_closed(&mut self, serial: u64) -> bool {
         match serial.checked_sub(1).and_then(|i| self.kept.get_mut(i as usize)) {
-            Some(kept) => {
-                *kept = true;
+            Some(views) => {
+                *views += 1;
                 true
             }
             None => false,
+        }
+    }
+
+    /// One view of position `serial` is gone (`keep_when_closed` undone);
+    /// with none left its closed copy is dropped. False when it was not kept.
+    pub fn release(&mut self, serial: u64) -> bool {
+        match serial.checked_sub(1).and_then(|i| self.kept.get_mut(i as usize)) {
+            Some(views) if *views > 0 => {
+                *views -= 1;
+                if *views == 0 {
+                    self.closed.remove(&serial);
+                }
+                true
+            }
+            _ => false,
         }
     }
 
@@ -135,7 +150,7 @@ impl Portfolio {
         self.cash += (-signed * p * m) - c;
         let Some(pos) = self.positions[asset as usize].as_mut() else {
             self.last_serial += 1;
-            self.kept.push(false);
+            self.kept.push(0);
             self.positions[asset as usize] = Some(new_position(fill, signed, c, self.last_serial));
             self.open_order.push(asset);
             return;
@@ -187,7 +202,7 @@ impl Portfolio {
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
             self.trades.push(trade);
             self.last_serial += 1;
-            self.kept.push(false);
+            self.kept.push(0);
             *pos = new_position(fill, new, open_c, self.last_serial);
         }
     }
@@ -250,8 +265,8 @@ impl Portfolio {
 }
 
 /// Records `pos`, which a fill is about to close or reverse, when it was kept.
-fn retire(kept: &[bool], closed: &mut HashMap<u64, Position>, pos: &Position) {
-    if kept.get((pos.serial - 1) as usize).copied().unwrap_or(false) {
+fn retire(kept: &[u32], closed: &mut HashMap<u64, Position>, pos: &Position) {
+    if kept.get((pos.serial - 1) as usize).is_some_and(|&views| views > 0) {
         closed.insert(pos.serial, pos.clone());
     }
 }
