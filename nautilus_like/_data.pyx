@@ -23,12 +23,6 @@ from nautilus_like cimport _ffi as ffi
 from nautilus_like._model cimport check
 from nautilus_like._rust import MarketDataHandle as _MarketDataHandle
 
-# Signal column storage kinds.
-cdef enum:
-    KIND_F64 = 0
-    KIND_I64 = 1
-    KIND_BOOL = 2
-    KIND_OBJECT = 3
 
 # Quote fields with a C accessor on BarData, by slot in MarketView.quote_ptr.
 cdef enum:
@@ -103,7 +97,7 @@ cdef class MarketView:
             if isinstance(col, list):
                 if len(col) != <Py_ssize_t>self.cols.n_rows:
                     raise ValueError(f"signal column {name!r} has {len(col)} rows, expected {self.cols.n_rows}")
-                self.sig_kind[i] = KIND_OBJECT
+                self.sig_kind[i] = SIGNAL_OBJECT
                 self.sig_objects[i] = col
                 continue
             dtype = str(col.dtype)
@@ -111,19 +105,19 @@ cdef class MarketView:
                 raise ValueError(f"signal column {name!r} has {len(col)} rows, expected {self.cols.n_rows}")
             self.keepalive.append(col)
             if len(col) == 0:
-                self.sig_kind[i] = KIND_OBJECT
+                self.sig_kind[i] = SIGNAL_OBJECT
                 self.sig_objects[i] = []
             elif dtype == "float64":
                 f64 = col
-                self.sig_kind[i] = KIND_F64
+                self.sig_kind[i] = SIGNAL_F64
                 self.sig_ptr[i] = &f64[0]
             elif dtype == "int64":
                 i64 = col
-                self.sig_kind[i] = KIND_I64
+                self.sig_kind[i] = SIGNAL_I64
                 self.sig_ptr[i] = &i64[0]
             elif dtype == "bool":
                 u8 = col.view("uint8")
-                self.sig_kind[i] = KIND_BOOL
+                self.sig_kind[i] = SIGNAL_BOOL
                 self.sig_ptr[i] = &u8[0]
             else:
                 raise TypeError(f"signal column {name!r}: unsupported array dtype {dtype}")
@@ -168,6 +162,15 @@ cdef class MarketView:
         d.end = self.cols.bar_starts[b + 1]
         return d
 
+    cpdef bint has_book_quotes(self):
+        """Whether the feed has any of the bid, ask, mid and size columns (else
+        every fill's quote fields are NaN)."""
+        cdef int i
+        for i in range(QUOTE_BID, QUOTE_ASK_SIZE + 1):
+            if self.quote_ptr[i] is not NULL:
+                return True
+        return False
+
     def bar_data(self, long b):
         """The `data` mapping of bar `b` (0-based)."""
         if b < 0 or b >= <long>self.cols.n_bars:
@@ -197,11 +200,11 @@ cdef class MarketView:
 
     cdef object signal_value(self, Py_ssize_t col, Py_ssize_t row):
         cdef int kind = self.sig_kind[col]
-        if kind == KIND_F64:
+        if kind == SIGNAL_F64:
             return (<const double*>self.sig_ptr[col])[row]
-        if kind == KIND_I64:
+        if kind == SIGNAL_I64:
             return (<const int64_t*>self.sig_ptr[col])[row]
-        if kind == KIND_BOOL:
+        if kind == SIGNAL_BOOL:
             return (<const uint8_t*>self.sig_ptr[col])[row] != 0
         return self.sig_objects[col][row]
 
@@ -219,15 +222,27 @@ cdef inline int _attached(MarketView v) except -1:
 
 
 cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
-    # Inlined into BarData.c_signal: the per-row path of a Cython strategy.
+    # MarketView.signal_double: a signal of any row of the feed.
     if col < 0 or col >= v.n_sig or not _row_has_signals(v, row):
         return NAN
-    cdef int kind = v.sig_kind[col]
-    if kind == KIND_F64:
+    return _signal_at(v, col, row)
+
+
+@cython.nonecheck(False)
+cdef inline double _signal_at(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    """Signal `col` (a valid column) of `row` (which has a signals row) as a double."""
+    if v.sig_kind[col] == SIGNAL_F64:
         return (<const double*>v.sig_ptr[col])[row]
-    if kind == KIND_I64:
+    return _signal_slow(v, col, row)
+
+
+@cython.nonecheck(False)
+cdef double _signal_slow(MarketView v, Py_ssize_t col, Py_ssize_t row):
+    """`_signal_at` for the columns that are not float64 (out of line)."""
+    cdef int kind = v.sig_kind[col]
+    if kind == SIGNAL_I64:
         return <double>(<const int64_t*>v.sig_ptr[col])[row]
-    if kind == KIND_BOOL:
+    if kind == SIGNAL_BOOL:
         return 1.0 if (<const uint8_t*>v.sig_ptr[col])[row] != 0 else 0.0
     value = v.sig_objects[col][row]
     if isinstance(value, (int, float)):
@@ -235,69 +250,32 @@ cdef inline double _signal_double(MarketView v, Py_ssize_t col, Py_ssize_t row):
     return NAN
 
 
-cdef inline Py_ssize_t _checked_row(BarData d, Py_ssize_t i) except -1:
-    """The column row of `d`'s row `i`; IndexError outside 0 .. c_size() - 1."""
-    if i < 0 or i >= d.end - d.start:
-        raise IndexError(f"row {i} out of range 0..{d.end - d.start - 1} at bar {d._bar}")
-    return d.start + i
-
-
 cdef class BarData:
     """`{asset: bar}` for one timestamp; only assets with a row then appear."""
 
     # The public C API (declared in _data.pxd, re-exported by nautilus_like/__init__.pxd).
 
-    cdef Py_ssize_t c_size(self) noexcept:
-        """Number of rows (assets with a bar) at this timestamp."""
-        return self.end - self.start
-
-    cdef long c_bar(self) noexcept:
-        """This timestamp's 0-based index in the run."""
-        return self._bar
-
-    cdef Py_ssize_t _row(self, Py_ssize_t i) except -1:
-        return _checked_row(self, i)
-
-    cdef uint32_t c_asset(self, Py_ssize_t i) except? 0xFFFFFFFF:
-        """Asset id of row `i`: the id `Broker.c_asset(name)` returns for it."""
-        return self._view.cols.asset[_checked_row(self, i)]
-
-    cdef double c_open(self, Py_ssize_t i) except? -1.0:
-        """Open of row `i`."""
-        return self._view.cols.open[_checked_row(self, i)]
-
-    cdef double c_high(self, Py_ssize_t i) except? -1.0:
-        """High of row `i`."""
-        return self._view.cols.high[_checked_row(self, i)]
-
-    cdef double c_low(self, Py_ssize_t i) except? -1.0:
-        """Low of row `i`."""
-        return self._view.cols.low[_checked_row(self, i)]
-
-    cdef double c_close(self, Py_ssize_t i) except? -1.0:
-        """Close of row `i`."""
-        return self._view.cols.close[_checked_row(self, i)]
-
-    cdef double c_volume(self, Py_ssize_t i) except? -1.0:
-        """Volume of row `i`."""
-        return self._view.cols.volume[_checked_row(self, i)]
+    cdef Py_ssize_t _row_error(self, Py_ssize_t i) except -1:
+        raise IndexError(f"row {i} out of range 0..{self.end - self.start - 1} at bar {self._bar}")
 
     cdef Py_ssize_t c_signal_column(self, str name) except -2:
         """Column id of signal `name` for `c_signal`, or -1 when the feed has none."""
         return self._view.c_signal_column(name)
 
-    cdef double c_signal(self, Py_ssize_t i, Py_ssize_t col) except? -1.0:
-        """Signal `col` of row `i` as a double: NaN when `col` is -1, the row has
-        no signals row, the value is null or not a number (bools are 0/1)."""
-        return _signal_double(self._view, col, _checked_row(self, i))
+    @cython.nonecheck(False)
+    cdef double _signal_other(self, Py_ssize_t col, Py_ssize_t row) except? -1.0:
+        return _signal_slow(self._view, col, row)
 
     cdef bint c_has_quotes(self) noexcept:
         """Whether the feed has bid and ask columns (a row may still lack them: NaN)."""
         return (self._view is not None and self._view.quote_ptr[QUOTE_BID] is not NULL
                 and self._view.quote_ptr[QUOTE_ASK] is not NULL)
 
+    @cython.nonecheck(False)
     cdef double _quote(self, int field, Py_ssize_t i) except? -1.0:
-        cdef Py_ssize_t r = _checked_row(self, i)
+        if <size_t>i >= <size_t>(self.end - self.start):
+            return self._row_error(i)
+        cdef Py_ssize_t r = self.start + i
         cdef const double* col = self._view.quote_ptr[field]
         return NAN if col is NULL else col[r]
 

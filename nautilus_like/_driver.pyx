@@ -1,6 +1,7 @@
 # cython: language_level=3
 """The per-timestamp driver: one Rust call before and one after the strategy."""
 
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Malloc, PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
@@ -13,8 +14,11 @@ from nautilus_like._strategy import overridden_hooks
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
-             Broker broker not None, list contexts not None, object config=None):
+             Broker broker not None, list contexts, object config=None):
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
+
+    `contexts` holds each bar's context dict, or is None: each bar then gets
+    a fresh empty dict.
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
     the exception propagates afterwards (as in ml4t-backtest). When the
@@ -38,7 +42,7 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
                 check(ffi.nl_engine_end_bar(state.engine))
         else:
             events.dispatch()
@@ -47,7 +51,7 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 events.dispatch()
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, contexts[t], broker)
+                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
                 events.dispatch()
                 check(ffi.nl_engine_end_bar(state.engine))
                 events.dispatch()
@@ -380,15 +384,39 @@ cdef _set_slippage(EngineState state, list routes):
         PyMem_Free(specs)
 
 
-def collect_results(EngineState state not None):
+cdef void* _data(object array) except? NULL:
+    """The data pointer of a 1-D C-contiguous NumPy array (NULL when empty:
+    nothing is written through it then)."""
+    cdef Py_buffer view
+    cdef void* p
+    if len(array) == 0:
+        return NULL
+    PyObject_GetBuffer(array, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
+    p = view.buf
+    # The array keeps the memory; the view only borrowed it.
+    PyBuffer_Release(&view)
+    return p
+
+
+def collect_results(EngineState state not None, MarketView view=None):
     """Copies the engine's fills, closed trades, open positions and curves into
-    NumPy arrays (one pass in C; no Python object per fill)."""
+    NumPy arrays (one pass in C; no Python object per fill).
+
+    With the run's `view`, a feed without bid, ask, mid or size columns gets
+    its fills' and trades' quote columns as read-only all-NaN views (no
+    memory: every fill's quote is NaN then) instead of arrays filled with NaN.
+    """
     import numpy as np
+
+    cdef bint no_quotes = view is not None and not view.has_book_quotes()
+    nan_column = lambda n: np.broadcast_to(np.float64(np.nan), (n,))
 
     cdef ffi.NlEngine* e = state.engine
     cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i, n_curve = 0
     check(ffi.nl_engine_counts(e, &n_orders, &n_pending, &n_fills, &n_trades))
 
+    # One engine call per table writes every column straight into its array
+    # (no row struct, no Python object per fill).
     fills = {k: np.empty(n_fills, dtype=d) for k, d in (
         ("order_id", np.uint64), ("asset", np.uint32), ("side", np.uint32), ("quantity", np.float64),
         ("price", np.float64), ("timestamp", np.int64), ("commission", np.float64), ("slippage", np.float64),
@@ -397,20 +425,29 @@ def collect_results(EngineState state not None):
         ("stop_price", np.float64), ("stop_triggered_at", np.int64), ("bid", np.float64),
         ("ask", np.float64), ("quote_mid", np.float64), ("bid_size", np.float64), ("ask_size", np.float64),
         ("exit_reason", np.uint32))}
-    cdef unsigned long long[:] f_id = fills["order_id"]
-    cdef unsigned int[:] f_asset = fills["asset"], f_side = fills["side"], f_src = fills["price_source"]
-    cdef long long[:] f_time = fills["timestamp"]
-    cdef double[:] f_qty = fills["quantity"], f_px = fills["price"], f_com = fills["commission"]
-    cdef double[:] f_slip = fills["slippage"], f_ref = fills["reference_price"], f_avail = fills["available_size"]
-    cdef unsigned char[:] f_exit = fills["is_exit"].view(np.uint8)
-    cdef unsigned int[:] f_type = fills["order_type"]
-    cdef double[:] f_lim = fills["limit_price"], f_stop = fills["stop_price"]
-    cdef long long[:] f_trig = fills["stop_triggered_at"]
-    cdef double[:] f_bid = fills["bid"], f_ask = fills["ask"], f_mid = fills["quote_mid"]
-    cdef double[:] f_bsz = fills["bid_size"], f_asz = fills["ask_size"]
-    cdef unsigned int[:] f_why = fills["exit_reason"]
+    cdef ffi.NlFillColumns fc
+    fc.order_id = <uint64_t*>_data(fills["order_id"]); fc.asset = <uint32_t*>_data(fills["asset"])
+    fc.side = <uint32_t*>_data(fills["side"]); fc.quantity = <double*>_data(fills["quantity"])
+    fc.price = <double*>_data(fills["price"]); fc.timestamp = <int64_t*>_data(fills["timestamp"])
+    fc.commission = <double*>_data(fills["commission"]); fc.slippage = <double*>_data(fills["slippage"])
+    fc.price_source = <uint32_t*>_data(fills["price_source"])
+    fc.reference_price = <double*>_data(fills["reference_price"])
+    fc.available_size = <double*>_data(fills["available_size"]); fc.bid = <double*>_data(fills["bid"])
+    fc.ask = <double*>_data(fills["ask"]); fc.quote_mid = <double*>_data(fills["quote_mid"])
+    fc.bid_size = <double*>_data(fills["bid_size"]); fc.ask_size = <double*>_data(fills["ask_size"])
+    fc.is_exit = <ffi.bool*>_data(fills["is_exit"]); fc.order_type = <uint32_t*>_data(fills["order_type"])
+    fc.limit_price = <double*>_data(fills["limit_price"]); fc.stop_price = <double*>_data(fills["stop_price"])
+    fc.stop_triggered_at = <int64_t*>_data(fills["stop_triggered_at"])
+    fc.exit_reason = <uint32_t*>_data(fills["exit_reason"])
+    if no_quotes:
+        for k in ("bid", "ask", "quote_mid", "bid_size", "ask_size"):
+            fills[k] = nan_column(n_fills)
+        fc.bid = fc.ask = fc.quote_mid = fc.bid_size = fc.ask_size = NULL
+    cdef size_t got = 0
+    check(ffi.nl_engine_fill_columns(e, 0, &fc, n_fills, &got))
+    if got != n_fills:
+        raise RuntimeError(f"the engine counted {n_fills} fills but returned {got}")
 
-    cdef ffi.NlTrade* t
     trade_fields = ("entry_price", "exit_price", "quantity", "pnl", "pnl_percent", "fees",
                     "entry_slippage", "exit_slippage", "mfe", "mae", "entry_available_size",
                     "exit_available_size", "entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask",
@@ -420,60 +457,31 @@ def collect_results(EngineState state not None):
         trades[k] = np.empty(n_trades, dtype=np.uint32)
     for k in ("entry_time", "exit_time"):
         trades[k] = np.empty(n_trades, dtype=np.int64)
-    cdef double[:] t_e = trades["entry_price"], t_x = trades["exit_price"], t_q = trades["quantity"]
-    cdef double[:] t_pnl = trades["pnl"], t_pct = trades["pnl_percent"], t_fees = trades["fees"]
-    cdef double[:] t_es = trades["entry_slippage"], t_xs = trades["exit_slippage"], t_mfe = trades["mfe"], t_mae = trades["mae"]
-    cdef double[:] t_eav = trades["entry_available_size"], t_xav = trades["exit_available_size"]
-    cdef double[:] t_ebid = trades["entry_bid"], t_eask = trades["entry_ask"], t_emid = trades["entry_mid"]
-    cdef double[:] t_xbid = trades["exit_bid"], t_xask = trades["exit_ask"], t_xmid = trades["exit_mid"]
-    cdef unsigned int[:] t_a = trades["asset"]
-    cdef long long[:] t_et = trades["entry_time"], t_xt = trades["exit_time"]
-    cdef unsigned int[:] t_bh = trades["bars_held"], t_st = trades["status"], t_why = trades["exit_reason"]
     trades["exit_order_id"] = np.empty(n_trades, dtype=np.uint64)
-    cdef unsigned long long[:] t_xo = trades["exit_order_id"]
-
-    # Fills and trades come in chunks: one engine call per chunk, not per row.
-    cdef size_t chunk = 4096, start = 0, got = 0
-    cdef ffi.NlFill* fbuf = <ffi.NlFill*>PyMem_Malloc(chunk * sizeof(ffi.NlFill))
-    cdef ffi.NlTrade* tbuf = <ffi.NlTrade*>PyMem_Malloc(chunk * sizeof(ffi.NlTrade))
-    cdef ffi.NlFill* f
-    try:
-        if fbuf is NULL or tbuf is NULL:
-            raise MemoryError()
-        while start < n_fills:
-            check(ffi.nl_engine_fills_range(e, start, fbuf, min(chunk, n_fills - start), &got))
-            if got == 0:
-                raise RuntimeError(f"the engine counted {n_fills} fills but returned {start}")
-            for i in range(start, start + got):
-                f = &fbuf[i - start]
-                f_id[i] = f.order_id; f_asset[i] = f.asset; f_side[i] = f.side; f_qty[i] = f.quantity
-                f_px[i] = f.price; f_time[i] = f.timestamp; f_com[i] = f.commission; f_slip[i] = f.slippage
-                f_src[i] = f.price_source; f_ref[i] = f.reference_price; f_avail[i] = f.available_size
-                f_exit[i] = f.is_exit
-                f_type[i] = f.order_type; f_lim[i] = f.limit_price; f_stop[i] = f.stop_price
-                f_trig[i] = f.stop_triggered_at
-                f_bid[i] = f.bid; f_ask[i] = f.ask; f_mid[i] = f.quote_mid; f_bsz[i] = f.bid_size
-                f_asz[i] = f.ask_size; f_why[i] = f.exit_reason
-            start += got
-        start = 0
-        while start < n_trades:
-            check(ffi.nl_engine_trades_range(e, start, tbuf, min(chunk, n_trades - start), &got))
-            if got == 0:
-                raise RuntimeError(f"the engine counted {n_trades} trades but returned {start}")
-            for i in range(start, start + got):
-                t = &tbuf[i - start]
-                t_e[i] = t.entry_price; t_x[i] = t.exit_price; t_q[i] = t.quantity; t_pnl[i] = t.pnl
-                t_pct[i] = t.pnl_percent; t_fees[i] = t.fees; t_es[i] = t.entry_slippage
-                t_xs[i] = t.exit_slippage; t_mfe[i] = t.mfe; t_mae[i] = t.mae; t_a[i] = t.asset
-                t_et[i] = t.entry_time; t_xt[i] = t.exit_time; t_bh[i] = t.bars_held; t_st[i] = t.status
-                t_eav[i] = t.entry_available_size; t_xav[i] = t.exit_available_size
-                t_ebid[i] = t.entry_bid; t_eask[i] = t.entry_ask; t_emid[i] = t.entry_mid
-                t_xbid[i] = t.exit_bid; t_xask[i] = t.exit_ask; t_xmid[i] = t.exit_mid
-                t_why[i] = t.exit_reason; t_xo[i] = t.exit_order_id
-            start += got
-    finally:
-        PyMem_Free(fbuf)
-        PyMem_Free(tbuf)
+    cdef ffi.NlTradeColumns tc
+    tc.asset = <uint32_t*>_data(trades["asset"]); tc.entry_time = <int64_t*>_data(trades["entry_time"])
+    tc.exit_time = <int64_t*>_data(trades["exit_time"]); tc.entry_price = <double*>_data(trades["entry_price"])
+    tc.exit_price = <double*>_data(trades["exit_price"]); tc.quantity = <double*>_data(trades["quantity"])
+    tc.pnl = <double*>_data(trades["pnl"]); tc.pnl_percent = <double*>_data(trades["pnl_percent"])
+    tc.bars_held = <uint32_t*>_data(trades["bars_held"]); tc.fees = <double*>_data(trades["fees"])
+    tc.entry_slippage = <double*>_data(trades["entry_slippage"])
+    tc.exit_slippage = <double*>_data(trades["exit_slippage"])
+    tc.mfe = <double*>_data(trades["mfe"]); tc.mae = <double*>_data(trades["mae"])
+    tc.status = <uint32_t*>_data(trades["status"])
+    tc.entry_available_size = <double*>_data(trades["entry_available_size"])
+    tc.exit_available_size = <double*>_data(trades["exit_available_size"])
+    tc.entry_bid = <double*>_data(trades["entry_bid"]); tc.entry_ask = <double*>_data(trades["entry_ask"])
+    tc.entry_mid = <double*>_data(trades["entry_mid"]); tc.exit_bid = <double*>_data(trades["exit_bid"])
+    tc.exit_ask = <double*>_data(trades["exit_ask"]); tc.exit_mid = <double*>_data(trades["exit_mid"])
+    tc.exit_reason = <uint32_t*>_data(trades["exit_reason"])
+    tc.exit_order_id = <uint64_t*>_data(trades["exit_order_id"])
+    if no_quotes:
+        for k in ("entry_bid", "entry_ask", "entry_mid", "exit_bid", "exit_ask", "exit_mid"):
+            trades[k] = nan_column(n_trades)
+        tc.entry_bid = tc.entry_ask = tc.entry_mid = tc.exit_bid = tc.exit_ask = tc.exit_mid = NULL
+    check(ffi.nl_engine_trade_columns(e, 0, &tc, n_trades, &got))
+    if got != n_trades:
+        raise RuntimeError(f"the engine counted {n_trades} trades but returned {got}")
 
     # Open positions, in the order they were opened.
     cdef ffi.NlPosition p

@@ -674,6 +674,63 @@ cdef extern from "nautilus_like.h":
     # The refused entry order; 0 for a breach at a close.
     uint64_t order_id;
 
+  # One output column per `NlFill` field (same names and types), each valid for
+  # as many writes as rows are asked for, or null to skip that field: the
+  # result tables are built from these without a `NlFill` per row.
+  cdef struct NlFillColumns:
+    uint64_t *order_id;
+    uint32_t *asset;
+    uint32_t *side;
+    double *quantity;
+    double *price;
+    int64_t *timestamp;
+    double *commission;
+    double *slippage;
+    uint32_t *price_source;
+    double *reference_price;
+    double *available_size;
+    double *bid;
+    double *ask;
+    double *quote_mid;
+    double *bid_size;
+    double *ask_size;
+    bool *is_exit;
+    uint32_t *order_type;
+    double *limit_price;
+    double *stop_price;
+    int64_t *stop_triggered_at;
+    uint32_t *exit_reason;
+
+  # One output column per `NlTrade` field (same names and types), each valid for
+  # as many writes as rows are asked for, or null to skip that field: the
+  # result tables are built from these without a `NlTrade` per row.
+  cdef struct NlTradeColumns:
+    uint32_t *asset;
+    int64_t *entry_time;
+    int64_t *exit_time;
+    double *entry_price;
+    double *exit_price;
+    double *quantity;
+    double *pnl;
+    double *pnl_percent;
+    uint32_t *bars_held;
+    double *fees;
+    double *entry_slippage;
+    double *exit_slippage;
+    double *mfe;
+    double *mae;
+    uint32_t *status;
+    double *entry_available_size;
+    double *exit_available_size;
+    double *entry_bid;
+    double *entry_ask;
+    double *entry_mid;
+    double *exit_bid;
+    double *exit_ask;
+    double *exit_mid;
+    uint32_t *exit_reason;
+    uint64_t *exit_order_id;
+
   # What a user rule sees (`RuleState` across the ABI).
   cdef struct NlRuleState:
     uint32_t asset;
@@ -1051,7 +1108,8 @@ cdef extern from "nautilus_like.h":
   NlStatus nl_engine_open_positions(NlEngine *e, uint32_t *assets, size_t cap, size_t *out_n);
 
   # The position with `serial` once it was closed or reversed, as it stood just
-  # before the fill that ended it; `out_found` is 0 while it is still open.
+  # before the fill that ended it; `out_found` is 0 while it is still open, or
+  # when it was not kept (`nl_engine_keep_when_closed`).
   #
   # # Safety
   # `e` must be a live engine handle; the out pointers valid for writing.
@@ -1059,6 +1117,23 @@ cdef extern from "nautilus_like.h":
                                      uint64_t serial,
                                      NlPosition *out,
                                      uint8_t *out_found);
+
+  # Keeps position `serial` so that `nl_engine_closed_position` finds it once
+  # it is closed or reversed: a view of it was handed out and must then keep
+  # showing its last state. Counted per view; `nl_engine_release_position`
+  # undoes one. Positions nobody keeps are not copied when they end. An
+  # unknown serial is NotFound.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_keep_when_closed(NlEngine *e, uint64_t serial);
+
+  # A view of position `serial` is gone: undoes one `nl_engine_keep_when_closed`
+  # (with no view left, its closed copy is freed). NotFound when it was not kept.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_release_position(NlEngine *e, uint64_t serial);
 
   # The asset's close on the current bar (NaN if it has no row in it).
   #
@@ -1162,6 +1237,33 @@ cdef extern from "nautilus_like.h":
                                   NlTrade *out,
                                   size_t cap,
                                   size_t *out_n);
+
+  # Writes fills `start..` (0-based, execution order; at most `cap`) as columns:
+  # row `k` of each column is fill `start + k`, each field as `nl_engine_fill`
+  # gives it; `out_n` receives how many rows were written (0 past the end).
+  # One pass over the fills, no row struct handed out.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `cols` valid for reading, and each of
+  # its non-null columns valid for `cap` writes; `out_n` for one.
+  NlStatus nl_engine_fill_columns(NlEngine *e,
+                                  size_t start,
+                                  const NlFillColumns *cols,
+                                  size_t cap,
+                                  size_t *out_n);
+
+  # Writes trades `start..` (0-based, closing order; at most `cap`) as columns,
+  # as `nl_engine_fill_columns` does for fills; each field as `nl_engine_trade`
+  # gives it.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `cols` valid for reading, and each of
+  # its non-null columns valid for `cap` writes; `out_n` for one.
+  NlStatus nl_engine_trade_columns(NlEngine *e,
+                                   size_t start,
+                                   const NlTradeColumns *cols,
+                                   size_t cap,
+                                   size_t *out_n);
 
   # Writes the `OrderStatus` code of orders with ids `first_id..` (ids start at 1;
   # at most `cap`) into `out_status`, and into `out_has_exit_detail` (when not null)

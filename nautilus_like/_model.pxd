@@ -63,6 +63,9 @@ cdef class Position:
     cdef readonly str asset
     cdef ffi.NlPosition _last
     cdef bint _open
+    # Whether the engine keeps this view's position for it (position_from);
+    # released when the view goes.
+    cdef bint _kept
     cdef object _context
     # A detached position (built by the user with ml4t's constructor): its
     # entry_time, multiplier, context and variation_basis; None for an

@@ -527,6 +527,12 @@ cdef class Position:
                         "variation_basis": v["variation_basis"],
                         "commission_adjusted_cost_basis": v["_commission_adjusted_cost_basis"]}
 
+    def __dealloc__(self):
+        # The engine no longer needs to keep this view's position. (Busy in a
+        # callback, or already dropped: then the copy simply stays.)
+        if self._kept and self._state is not None and self._state.engine is not NULL:
+            ffi.nl_engine_release_position(self._state.engine, self._last.serial)
+
     cdef ffi.NlPosition* _fresh(self) except NULL:
         cdef ffi.NlPosition p
         cdef uint8_t found = 0
@@ -677,8 +683,12 @@ cdef class Position:
 
 
 cdef Position position_from(EngineState state, ffi.NlPosition* p):
+    # The engine copies a position when it ends only while a view of it
+    # exists: this one (see Position._fresh), until it is freed.
+    check(ffi.nl_engine_keep_when_closed(state.engine, p.serial))
     cdef Position pos = Position.__new__(Position)
     pos._state = state
+    pos._kept = True
     pos.asset = state.asset_names[p.asset]
     pos._last = p[0]
     pos._open = True

@@ -291,10 +291,13 @@ class DataFeed:
         return MarketView(self._market, self._assets, self._signal_columns, self._has_signals,
                           self._quotes)
 
-    def _contexts(self) -> list[dict[str, Any]]:
-        """A fresh context dict per bar ({} where the timestamp has no context row)."""
+    def _contexts(self) -> list[dict[str, Any]] | None:
+        """A fresh context dict per bar ({} where the timestamp has no context row);
+        None without context data: the driver then makes each bar's empty dict
+        when it runs the bar (thousands of dicts made up front would only feed
+        the garbage collector)."""
         if self._contexts_source is None:
-            return [{} for _ in self._timestamps]
+            return None
         ctx = self._contexts_source
         names = [c for c in ctx.columns if c != "timestamp"]
         by_ts = dict(zip(ctx["timestamp"].to_list(), ctx.select(names).to_dicts()))

@@ -105,7 +105,7 @@ class Engine:
         self._ran = True
         run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
         return BacktestResult(
-            collect_results(self._state),
+            collect_results(self._state, self._view),
             assets=self.feed.assets,
             timeline=self.feed.timeline,
             last_bar=self.feed._last_bar(),

@@ -35,17 +35,6 @@ cdef class SignalStrategy(Strategy):
         self.entry = entry
         self.exit = exit
 
-    cdef int _act(self, Broker broker, uint32_t asset, double sig) except -1:
-        cdef double pos
-        if sig > self.entry:
-            if broker.c_position(asset) == 0.0:
-                broker.c_buy(asset, self.quantity)
-        elif sig < self.exit:
-            pos = broker.c_position(asset)
-            if pos > 0.0:
-                broker.c_sell(asset, pos)
-        return 0
-
     cpdef on_data(self, object timestamp, object data, object context, Broker broker):
         if type(data) is BarData:
             self._on_bar(<BarData>data, broker)
@@ -62,7 +51,7 @@ cdef class SignalStrategy(Strategy):
         for i in range(data.c_size()):
             s = data.c_signal(i, col)
             if not isnan(s):
-                self._act(broker, data.c_asset(i), s)
+                _act(self, broker, data.c_asset(i), s)
         return 0
 
     cdef int _on_mapping(self, object data, Broker broker) except -1:
@@ -71,5 +60,18 @@ cdef class SignalStrategy(Strategy):
             v = bar["signals"].get(self.signal)
             if v is not None:
                 s = <double>v
-                self._act(broker, broker.c_asset(asset), s)
+                _act(self, broker, broker.c_asset(asset), s)
         return 0
+
+
+# A plain C function (not a method): the per-row call is direct and inlined.
+cdef inline int _act(SignalStrategy self, Broker broker, uint32_t asset, double sig) except -1:
+    cdef double pos
+    if sig > self.entry:
+        if broker.c_position(asset) == 0.0:
+            broker.c_buy(asset, self.quantity)
+    elif sig < self.exit:
+        pos = broker.c_position(asset)
+        if pos > 0.0:
+            broker.c_sell(asset, pos)
+    return 0

@@ -117,3 +117,32 @@ def test_views_kept_from_a_run_stay_readable_and_copy_as_values():
     assert kept["bar"]["close"] == 105.0 and copy.copy(kept["data"])["AAA"]["close"] == 105.0
     assert type(copy.copy(kept["data"])) is dict
     assert math.isclose(pickle.loads(pickle.dumps(p)).pnl_percent(), 98 / 102 - 1)
+
+
+def test_a_kept_position_view_shows_its_last_state_after_the_close():
+    # AAA 10 bought at bar 1's open 102, marked at bar 2's close 105, sold at
+    # bar 3's open 103; 5 bought again at bar 4's open 100: a second position.
+    kept = {}
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 10)],
+                     1: [lambda b: kept.update(first=b.get_position("AAA"))],
+                     2: [lambda b: b.close_position("AAA")],
+                     3: [lambda b: b.submit_order("AAA", 5)]})
+    first, second = kept["first"], result.broker.get_position("AAA")
+    assert (first.quantity, first.entry_price, first.current_price) == (10.0, 102.0, 105.0)
+    assert (second.quantity, second.entry_price) == (5.0, 100.0) and second is not first
+    assert first.quantity == 10.0  # read again: still the closed position's last state
+
+
+def test_a_position_view_outlives_another_view_of_it_that_was_dropped():
+    # Two views of AAA's position (bought at bar 1's open 102); the second is
+    # dropped before the close at bar 3's open: the first still shows 10 at 102.
+    kept = {}
+
+    def look(b):
+        kept["first"] = b.get_position("AAA")
+        other = b.get_positions()["AAA"]
+        assert other.quantity == 10.0
+        del other
+
+    run({0: [lambda b: b.submit_order("AAA", 10)], 1: [look], 2: [lambda b: b.close_position("AAA")]})
+    assert (kept["first"].quantity, kept["first"].entry_price) == (10.0, 102.0)

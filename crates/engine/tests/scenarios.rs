@@ -286,3 +286,40 @@ fn bars_must_be_stepped_in_order() {
     e.end_bar().unwrap();
     assert!(e.end_bar().is_err());
 }
+
+#[test]
+fn a_closed_position_is_kept_only_when_asked_for() {
+    // AAA 10 bought at bar 1's open 102 (serial 1), kept on bar 1, sold at bar 3's
+    // open 103; BBB 5 bought at bar 1's open 51 (serial 2), never kept, sold at
+    // bar 3's open 48.
+    let e = run(cfg(), market(), |b, e| match b {
+        0 => { buy(e, AAA, 10.0); buy(e, BBB, 5.0); }
+        1 => {
+            assert!(e.keep_when_closed(1));
+            assert!(!e.keep_when_closed(3)); // not opened (yet)
+        }
+        2 => { sell(e, AAA, 10.0); sell(e, BBB, 5.0); }
+        _ => {}
+    });
+    let kept = e.closed_position(1).expect("kept");
+    // As it stood just before the closing fill: marked at bar 2's close 105.
+    assert_eq!((kept.asset, kept.quantity, kept.entry_price, kept.current_price), (AAA, 10.0, 102.0, 105.0));
+    assert!(e.closed_position(2).is_none());
+    assert_eq!(e.trades().len(), 2);
+}
+
+#[test]
+fn a_kept_position_is_dropped_with_its_last_view() {
+    // AAA 10 bought at bar 1's open (serial 1), kept twice on bar 1, sold at bar 3's open.
+    let mut e = run(cfg(), market(), |b, e| match b {
+        0 => { buy(e, AAA, 10.0); }
+        1 => { assert!(e.keep_when_closed(1) && e.keep_when_closed(1)); }
+        2 => { sell(e, AAA, 10.0); }
+        _ => {}
+    });
+    assert!(e.release_position(1));
+    assert_eq!(e.closed_position(1).map(|p| p.quantity), Some(10.0)); // one view left
+    assert!(e.release_position(1));
+    assert!(e.closed_position(1).is_none());
+    assert!(!e.release_position(1)); // not kept any more
+}

@@ -190,27 +190,38 @@ impl std::ops::DerefMut for EngineGuard<'_> {
 }
 
 impl Drop for EngineGuard<'_> {
+    // Inline: every export ends here, and the common case is one flag read.
+    #[inline]
     fn drop(&mut self) {
         // During a panic the engine may be half updated: leave the changes
         // queued rather than run engine code while unwinding.
         if self.handle.deferred.get() && !std::thread::panicking() {
-            self.handle.deferred.set(false);
-            for change in self.handle.scope.take_deferred() {
-                // A deferred change has no caller left to report to: a write to
-                // a position closed meanwhile is dropped, as the direct call
-                // would have reported "not applied".
-                let _ = match change {
-                    Deferred::Context { asset, serial, key, value } => {
-                        self.set_position_context(asset, serial, key, value).map(drop)
-                    }
-                    Deferred::ResetRuleMemory { slot } => {
-                        self.reset_rule_memory(slot);
-                        Ok(())
-                    }
-                };
-            }
+            self.apply_deferred();
         }
         self.handle.busy.set(false);
+    }
+}
+
+impl EngineGuard<'_> {
+    /// Applies what callbacks deferred during the call (the rare path of `drop`).
+    #[cold]
+    #[inline(never)]
+    fn apply_deferred(&mut self) {
+        self.handle.deferred.set(false);
+        for change in self.handle.scope.take_deferred() {
+            // A deferred change has no caller left to report to: a write to
+            // a position closed meanwhile is dropped, as the direct call
+            // would have reported "not applied".
+            let _ = match change {
+                Deferred::Context { asset, serial, key, value } => {
+                    self.set_position_context(asset, serial, key, value).map(drop)
+                }
+                Deferred::ResetRuleMemory { slot } => {
+                    self.reset_rule_memory(slot);
+                    Ok(())
+                }
+            };
+        }
     }
 }
 

@@ -89,7 +89,8 @@ pub unsafe extern "C" fn nl_engine_open_positions(
 }
 
 /// The position with `serial` once it was closed or reversed, as it stood just
-/// before the fill that ended it; `out_found` is 0 while it is still open.
+/// before the fill that ended it; `out_found` is 0 while it is still open, or
+/// when it was not kept (`nl_engine_keep_when_closed`).
 ///
 /// # Safety
 /// `e` must be a live engine handle; the out pointers valid for writing.
@@ -109,6 +110,39 @@ pub unsafe extern "C" fn nl_engine_closed_position(
             }
             None => write(out_found, 0),
         }
+    })
+}
+
+/// Keeps position `serial` so that `nl_engine_closed_position` finds it once
+/// it is closed or reversed: a view of it was handed out and must then keep
+/// showing its last state. Counted per view; `nl_engine_release_position`
+/// undoes one. Positions nobody keeps are not copied when they end. An
+/// unknown serial is NotFound.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_keep_when_closed(e: *mut NlEngine, serial: u64) -> NlStatus {
+    guard(|| {
+        if !engine(e, "keeping a Position")?.keep_when_closed(serial) {
+            return Err(EngineError::NotFound(format!("no position with serial {serial}")).into());
+        }
+        Ok(())
+    })
+}
+
+/// A view of position `serial` is gone: undoes one `nl_engine_keep_when_closed`
+/// (with no view left, its closed copy is freed). NotFound when it was not kept.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_release_position(e: *mut NlEngine, serial: u64) -> NlStatus {
+    guard(|| {
+        if !engine(e, "releasing a Position")?.release_position(serial) {
+            return Err(EngineError::NotFound(format!("position {serial} is not kept")).into());
+        }
+        Ok(())
     })
 }
 

@@ -14,6 +14,9 @@ use pyo3::types::PyDict;
 /// A column borrowed from a Python object through the buffer protocol.
 struct BufferColumn<T: Element> {
     buf: ManuallyDrop<PyBuffer<T>>,
+    /// `buf.item_count()`, computed once: `as_slice` runs on every column
+    /// read of the per-bar loop, and the count is a division.
+    len: usize,
 }
 
 impl<T: Element> Drop for BufferColumn<T> {
@@ -30,7 +33,7 @@ impl<T: Element> Drop for BufferColumn<T> {
 
 impl<T: Element + Send + Sync> ColumnBuffer<T> for BufferColumn<T> {
     fn as_slice(&self) -> &[T] {
-        let n = self.buf.item_count();
+        let n = self.len;
         if n == 0 {
             return &[];
         }
@@ -47,7 +50,8 @@ fn column<T: Element + Send + Sync + 'static>(name: &str, obj: &Bound<'_, PyAny>
     if !buf.is_c_contiguous() || buf.dimensions() != 1 {
         return Err(PyBufferError::new_err(format!("column {name:?} must be a 1-D contiguous buffer")));
     }
-    Ok(Arc::new(BufferColumn { buf: ManuallyDrop::new(buf) }))
+    let len = buf.item_count();
+    Ok(Arc::new(BufferColumn { buf: ManuallyDrop::new(buf), len }))
 }
 
 /// Market data owned by Rust, shared by every engine built on it.

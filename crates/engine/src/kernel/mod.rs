@@ -337,6 +337,10 @@ impl Engine {
         let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
         for row in self.market.rows(b) {
             let asset = assets[row];
+            // Only positions have water marks (most rows have none).
+            if self.portfolio.position(asset).is_none() {
+                continue;
+            }
             // Bar extremes count from the bar after entry (unless configured).
             let use_range = extremes
                 && (self.cfg.trail_include_entry_bar_extremes
@@ -565,9 +569,21 @@ impl Engine {
         self.portfolio.position(asset)
     }
 
-    /// A closed or reversed position by serial, as it was just before it ended.
+    /// A closed or reversed position by serial, as it was just before it
+    /// ended, if it was kept (`keep_when_closed`).
     pub fn closed_position(&self, serial: u64) -> Option<&Position> {
         self.portfolio.closed_position(serial)
+    }
+
+    /// Keeps position `serial` for `closed_position` once it ends, for one
+    /// more view of it. False if no such position was opened yet.
+    pub fn keep_when_closed(&mut self, serial: u64) -> bool {
+        self.portfolio.keep_when_closed(serial)
+    }
+
+    /// One view of position `serial` is gone (see `keep_when_closed`).
+    pub fn release_position(&mut self, serial: u64) -> bool {
+        self.portfolio.release(serial)
     }
 
     /// Open positions in the order they were opened.

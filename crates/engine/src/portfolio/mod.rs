@@ -3,6 +3,8 @@
 //! The arithmetic follows ml4t-backtest's operation order exactly (e.g. cash
 //! moves by `(-signed_qty * price) - commission`), so results agree to the bit.
 
+use std::collections::HashMap;
+
 use nl_core::{AssetId, Fill, Position, Quote, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
@@ -16,10 +18,14 @@ pub struct Portfolio {
     trades: Vec<Trade>,
     /// Serial of the last opened position.
     last_serial: u64,
-    /// By serial - 1: each closed (or reversed) position as it stood just
-    /// before the fill that ended it (what a Python view of it keeps showing);
-    /// `None` while it is open.
-    closed: Vec<Option<Position>>,
+    /// By serial - 1: how many views of the position are held (see
+    /// `keep_when_closed` and `release`).
+    kept: Vec<u32>,
+    /// The kept positions that were closed (or reversed), by serial, as each
+    /// stood just before the fill that ended it (what a view of it keeps
+    /// showing). Only while a view is held: a copy of every position would
+    /// cost a Position per round trip.
+    closed: HashMap<u64, Position>,
     /// Contract multiplier (point value) per asset: 1 for equities.
     multipliers: Vec<f64>,
 }
@@ -38,7 +44,8 @@ impl Portfolio {
             open_order: Vec::new(),
             trades: Vec::new(),
             last_serial: 0,
-            closed: Vec::new(),
+            kept: Vec::new(),
+            closed: HashMap::new(),
             multipliers: vec![1.0; n_assets],
         }
     }
@@ -76,9 +83,38 @@ impl Portfolio {
         &self.trades
     }
 
-    /// A closed or reversed position, as it was just before the fill that ended it.
+    /// A closed or reversed position that was kept (`keep_when_closed`), as
+    /// it was just before the fill that ended it.
     pub fn closed_position(&self, serial: u64) -> Option<&Position> {
-        serial.checked_sub(1).and_then(|i| self.closed.get(i as usize)).and_then(|p| p.as_ref())
+        self.closed.get(&serial)
+    }
+
+    /// Keeps position `serial` for `closed_position` once it is closed or
+    /// reversed, for one more view of it: the view then shows its last state.
+    /// False when no position with that serial was opened yet.
+    pub fn keep_when_closed(&mut self, serial: u64) -> bool {
+        match serial.checked_sub(1).and_then(|i| self.kept.get_mut(i as usize)) {
+            Some(views) => {
+                *views += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// One view of position `serial` is gone (`keep_when_closed` undone);
+    /// with none left its closed copy is dropped. False when it was not kept.
+    pub fn release(&mut self, serial: u64) -> bool {
+        match serial.checked_sub(1).and_then(|i| self.kept.get_mut(i as usize)) {
+            Some(views) if *views > 0 => {
+                *views -= 1;
+                if *views == 0 {
+                    self.closed.remove(&serial);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
@@ -120,7 +156,7 @@ impl Portfolio {
         self.cash += (-signed * p * m) - c;
         let Some(pos) = self.positions[asset as usize].as_mut() else {
             self.last_serial += 1;
-            self.closed.push(None);
+            self.kept.push(0);
             self.positions[asset as usize] = Some(new_position(fill, signed, c, self.last_serial));
             self.open_order.push(asset);
             return;
@@ -130,12 +166,15 @@ impl Portfolio {
         // A remainder within rounding noise of zero closes the position, even
         // when the fill adds to it (ml4t-backtest checks flat first).
         if is_flat(new, old.abs().max(fill.quantity)) {
-            self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
+            retire(&self.kept, &mut self.closed, pos);
             let fees = pos.entry_commission + c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
             self.trades.push(trade);
             self.positions[asset as usize] = None;
-            self.open_order.retain(|&a| a != asset);
+            // Each asset is in `open_order` once; later ones keep their order.
+            if let Some(i) = self.open_order.iter().position(|&a| a == asset) {
+                self.open_order.remove(i);
+            }
         } else if new * old > 0.0 && new.abs() == old.abs() {
             // The fill is below the position's float resolution: the size does
             // not change, and (as in ml4t-backtest) neither do its costs.
@@ -163,13 +202,13 @@ impl Portfolio {
         } else {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
-            self.closed[(pos.serial - 1) as usize] = Some(pos.clone());
+            retire(&self.kept, &mut self.closed, pos);
             let (close_c, open_c) = reversal_split(quoted, old, fill.quantity);
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
             self.trades.push(trade);
             self.last_serial += 1;
-            self.closed.push(None);
+            self.kept.push(0);
             *pos = new_position(fill, new, open_c, self.last_serial);
         }
     }
@@ -228,6 +267,13 @@ impl Portfolio {
         for p in self.positions.iter_mut().flatten() {
             p.bars_held += 1;
         }
+    }
+}
+
+/// Records `pos`, which a fill is about to close or reverse, when it was kept.
+fn retire(kept: &[u32], closed: &mut HashMap<u64, Position>, pos: &Position) {
+    if kept.get((pos.serial - 1) as usize).is_some_and(|&views| views > 0) {
+        closed.insert(pos.serial, pos.clone());
     }
 }
 
