@@ -104,6 +104,20 @@ impl Order {
     }
 }
 
+impl Order {
+    /// Adds an execution of `quantity` at `price` costing `commission` at
+    /// time `at`: filled quantity, quantity-weighted average price and
+    /// commission so far. (Status and what is left are the caller's: a
+    /// book and a venue decide them by their own rules.)
+    pub fn record_fill(&mut self, quantity: f64, price: f64, commission: f64, at: Timestamp) {
+        let filled = self.filled_quantity + quantity;
+        self.filled_price = Some((self.filled_price.unwrap_or(0.0) * self.filled_quantity + price * quantity) / filled);
+        self.filled_quantity = filled;
+        self.commission += commission;
+        self.last_fill_at = Some(at);
+    }
+}
+
 /// One execution against one order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fill {

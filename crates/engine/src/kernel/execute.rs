@@ -18,15 +18,7 @@ use crate::venue::sim::execute::*;
 impl Engine {
     /// The commission query for a fill of `quantity` at `price` of `o`.
     pub(crate) fn commission_query(&self, o: &Order, quantity: f64, price: f64) -> CommissionQuery {
-        CommissionQuery {
-            asset: o.asset,
-            quantity,
-            price,
-            filled_quantity: o.filled_quantity,
-            filled_notional: (o.filled_price.unwrap_or(0.0) * o.filled_quantity * self.multiplier(o.asset)).abs(),
-            commission_paid: o.commission,
-            multiplier: self.multiplier(o.asset),
-        }
+        CommissionQuery::next_fill(o, quantity, price, self.multiplier(o.asset))
     }
 
     /// Quantity of `asset` already filled in bar `b`.
@@ -325,11 +317,7 @@ impl Engine {
             self.book[id].rejection_reason = Some(Box::new(reason));
         }
         let o = &mut self.book[id];
-        let filled = o.filled_quantity + quantity;
-        o.filled_price = Some((o.filled_price.unwrap_or(0.0) * o.filled_quantity + price * quantity) / filled);
-        o.filled_quantity = filled;
-        o.commission += x.commission;
-        o.last_fill_at = Some(now);
+        o.record_fill(quantity, price, x.commission, now);
         if partial && o.rejection_reason.is_some() {
             o.status = OrderStatus::Rejected;
         } else if partial {

@@ -25,7 +25,7 @@ use crate::venue::sim::execute::Trigger;
 use crate::venue::sim::triggers::{execution_price, mark_of, MatchPoint};
 use crate::risk::prechecks::{set_holding, shadow_rejection, simple_cash_check, Holding, Prechecks};
 use crate::risk::portfolio_limits::LimitMonitor;
-use crate::market::MarketData;
+use crate::market::{utc_day, MarketData};
 use crate::portfolio::Portfolio;
 use crate::rules::evaluation::PositionRules;
 use crate::rules::PositionRule;
@@ -828,12 +828,6 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-/// The UTC calendar day (days since 1970-01-01) of `timestamp` (nanoseconds).
-fn utc_day(timestamp: i64) -> i64 {
-    const NANOS_PER_DAY: i64 = 86_400_000_000_000;
-    timestamp.div_euclid(NANOS_PER_DAY)
 }
 
 /// `asset`'s configured mark (`mark_price`) on bar `b` when it has a row in

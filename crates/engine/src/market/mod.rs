@@ -496,3 +496,10 @@ impl MarketData {
         self.timestamps.binary_search(&t).ok().map(|b| b as BarIndex)
     }
 }
+
+/// The UTC calendar day (days since 1970-01-01) of `timestamp`: a streamed
+/// feed's trading day.
+pub fn utc_day(timestamp: Timestamp) -> i64 {
+    const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+    timestamp.div_euclid(NANOS_PER_DAY)
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{AssetId, EngineError, EngineResult};
+use nl_core::{AssetId, EngineError, EngineResult, Order};
 
 /// What a commission model sees for one fill (or a pre-trade estimate).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +26,20 @@ impl CommissionQuery {
     /// A query for a fill of an order with no earlier fills.
     pub fn first(asset: AssetId, quantity: f64, price: f64) -> Self {
         Self { asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0, multiplier: 1.0 }
+    }
+
+    /// A query for the next fill of `order` (`quantity` at `price`), with
+    /// what the order already filled and paid; `multiplier` is its asset's.
+    pub fn next_fill(order: &Order, quantity: f64, price: f64, multiplier: f64) -> Self {
+        Self {
+            asset: order.asset,
+            quantity,
+            price,
+            filled_quantity: order.filled_quantity,
+            filled_notional: (order.filled_price.unwrap_or(0.0) * order.filled_quantity * multiplier).abs(),
+            commission_paid: order.commission,
+            multiplier,
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use nl_core::{
     TimeInForce, Timestamp,
 };
 
-use crate::market::Bar;
+use crate::market::{utc_day, Bar};
 use crate::venue::sim::costs::{CommissionQuery, Commissions, PerAsset, Slippages};
 use crate::venue::sim::execute::{fill_price, within_limit, FillPricing};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
@@ -143,21 +143,9 @@ impl PaperVenue {
         }
         let multiplier = self.multiplier(asset);
         let order = &mut self.working[i].order;
-        let commission = self.cfg.commission.commission(&CommissionQuery {
-            asset,
-            quantity,
-            price: fill,
-            filled_quantity: order.filled_quantity,
-            filled_notional: (order.filled_price.unwrap_or(0.0) * order.filled_quantity * multiplier).abs(),
-            commission_paid: order.commission,
-            multiplier,
-        })?;
-        let filled = order.filled_quantity + quantity;
-        order.filled_price = Some((order.filled_price.unwrap_or(0.0) * order.filled_quantity + fill * quantity) / filled);
-        order.filled_quantity = filled;
-        order.commission += commission;
+        let commission = self.cfg.commission.commission(&CommissionQuery::next_fill(order, quantity, fill, multiplier))?;
+        order.record_fill(quantity, fill, commission, timestamp);
         order.quantity -= quantity;
-        order.last_fill_at = Some(timestamp);
         *consumed.entry(asset).or_insert(0.0) += quantity;
         self.outbox.push(ExecutionReport::Filled { order_id: order.id, timestamp, quantity, price: fill, commission });
         Ok(order.quantity <= 0.0)
@@ -226,7 +214,7 @@ impl ExecutionClient for PaperVenue {
 
     fn on_bar(&mut self, timestamp: Timestamp, rows: &[(AssetId, Bar)]) -> EngineResult<()> {
         self.now = Some(timestamp);
-        let day = timestamp.div_euclid(NANOS_PER_DAY);
+        let day = utc_day(timestamp);
         self.expire_day_orders(timestamp, day);
         let bars: HashMap<AssetId, &Bar> = rows.iter().map(|(a, b)| (*a, b)).collect();
         let mut consumed = HashMap::new();
@@ -253,5 +241,3 @@ impl ExecutionClient for PaperVenue {
         Ok(())
     }
 }
-
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
