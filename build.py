@@ -28,7 +28,7 @@ RUST_EXTENSION = f"{PACKAGE}._rust"
 RUST_CRATE = "nautilus-like-python"
 RUST_LIBRARY = "libnautilus_like_rust.so"
 # One module per job: value views, broker, strategy base, data views, bar driver.
-CYTHON_MODULES = ["_model", "_broker", "_strategy", "_data", "_driver"]
+CYTHON_MODULES = ["_model", "_broker", "_strategy", "_data", "_driver", "_stepped"]
 
 
 class BuildRustThenCython(build_ext):

@@ -25,6 +25,12 @@ cdef class Broker:
     # get_position's views by asset id, reused while the position (serial) is the same.
     cdef list _positions
     cdef uint64_t* _serials
+    # A standalone broker's driver (nautilus_like.standalone.Stepper); None
+    # for the broker of an Engine's run.
+    cdef readonly object _stepper
+
+    cdef int _grow(self) except -1
+    cdef object _standalone(self, str step)
 
     cdef uint32_t _memory_slot(self, object rule) except? 0xFFFFFFFF
 

@@ -9,7 +9,7 @@ from array import array
 from collections.abc import Mapping
 from weakref import ref as _weakref
 
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.math cimport NAN, isfinite
 from libc.stdint cimport int32_t, uint8_t, int64_t, uint32_t, uint64_t
 
@@ -174,22 +174,31 @@ def _warn_inverted_bracket(asset, bint is_long, double tp, double sl, double ref
 
 
 cdef class Broker:
-    """Orders, positions and account queries for one backtest.
+    """Orders, positions and account queries.
 
-    The API mirrors ml4t-backtest's `Broker`; see `submit_order`.
+    The API mirrors ml4t-backtest's `Broker`; see `submit_order`. The Engine
+    creates one for each run and hands it to the strategy's hooks. Built by
+    hand with ml4t's signature, `Broker(initial_cash=..., commission_model=...,
+    ...)`, it is a standalone broker driven step by step (`_update_time`,
+    `_process_orders`, ...; see `nautilus_like.standalone`).
     """
 
-    def __cinit__(self, state=None, *args, **kwargs):
-        # A standalone Broker(initial_cash=..., commission_model=...) as ml4t
-        # drives one is not supported yet; never leave a Broker without an engine.
-        if type(state) is not EngineState or (<EngineState>state).engine is NULL or args or kwargs:
-            raise TypeError("Broker cannot be constructed directly: the Engine creates the Broker "
-                            "for a run and passes it to the strategy's hooks (a standalone "
-                            "Broker(initial_cash=..., ...) is not supported yet)")
-        self._state = <EngineState>state
-        self._engine = self._state.engine
-        self._index = self._state.asset_index
-        cdef Py_ssize_t n = len(self._state.asset_names)
+    def __cinit__(self, *args, **kwargs):
+        cdef EngineState state
+        if len(args) == 1 and not kwargs and type(args[0]) is EngineState:
+            state = <EngineState>args[0]
+            if state.engine is NULL:
+                raise TypeError("Broker: the engine state has no engine (it was released)")
+            self._stepper = None
+        else:
+            from nautilus_like.standalone import Stepper, bind_broker_args
+
+            self._stepper = Stepper(bind_broker_args(args, kwargs))
+            state = self._stepper.state
+        self._state = state
+        self._engine = state.engine
+        self._index = state.asset_index
+        cdef Py_ssize_t n = len(state.asset_names)
         self._positions = [None] * n
         self._serials = <uint64_t*>PyMem_Malloc(max(1, n) * sizeof(uint64_t))
         if self._serials is NULL:
@@ -197,6 +206,108 @@ cdef class Broker:
 
     def __dealloc__(self):
         PyMem_Free(self._serials)
+
+    cdef int _grow(self) except -1:
+        """Makes room in the per-asset caches for assets that joined since
+        (a standalone broker's assets join as they are first seen)."""
+        cdef Py_ssize_t n = len(self._state.asset_names), have = len(self._positions)
+        if n <= have:
+            return 0
+        cdef uint64_t* serials = <uint64_t*>PyMem_Realloc(self._serials, n * sizeof(uint64_t))
+        if serials is NULL:
+            raise MemoryError()
+        self._serials = serials
+        self._positions.extend([None] * (n - have))
+        return 0
+
+    @classmethod
+    def from_config(cls, config, execution_limits=None, market_impact_model=None, contract_specs=None,
+                    commission_model=None, slippage_model=None):
+        """A standalone broker with `config`'s settings (ml4t's `Broker.from_config`);
+        explicit models override the config's cost fields."""
+        from nautilus_like._costs import commission_model_of, slippage_model_of
+        from nautilus_like.config import BacktestConfig
+        from nautilus_like.standalone import BROKER_SIGNATURE
+
+        if not isinstance(config, BacktestConfig):
+            raise TypeError(f"config must be a BacktestConfig, got {type(config).__name__}")
+        config.validate()
+        settings = {name: getattr(config, name) for name in BROKER_SIGNATURE.parameters if hasattr(config, name)}
+        return cls(**settings, execution_limits=execution_limits, market_impact_model=market_impact_model,
+                   contract_specs=contract_specs,
+                   commission_model=commission_model if commission_model is not None else commission_model_of(config),
+                   slippage_model=slippage_model if slippage_model is not None else slippage_model_of(config))
+
+    def __getattr__(self, name):
+        # ml4t's Broker exposes its settings as attributes (broker.execution_mode, ...).
+        config = self._state.config
+        if config is not None and not name.startswith("_") and hasattr(config, name):
+            return getattr(config, name)
+        raise AttributeError(f"'Broker' object has no attribute {name!r}")
+
+    @property
+    def commission_model(self):
+        """The commission model charging this broker's fills."""
+        if self._stepper is not None:
+            return self._stepper.commission_model
+        from nautilus_like._costs import commission_model_of
+        return commission_model_of(self._state.config)
+
+    @property
+    def slippage_model(self):
+        """The slippage model pricing this broker's fills."""
+        if self._stepper is not None:
+            return self._stepper.slippage_model
+        from nautilus_like._costs import slippage_model_of
+        return slippage_model_of(self._state.config)
+
+    @property
+    def initial_cash(self):
+        return self._state.config.initial_cash
+
+    # ------------------------------------------------- a standalone broker's steps
+
+    cdef object _standalone(self, str step):
+        if self._stepper is None:
+            raise RuntimeError(f"Broker.{step}() drives a standalone Broker(...) by hand; the Engine "
+                               f"runs these steps itself for the broker it created")
+        return self._stepper
+
+    def _update_time(self, timestamp, prices, opens, highs=None, lows=None, *rest, **kwargs):
+        """Moves to new marks (ml4t's `_update_time`): `prices`, `opens`,
+        `highs`, `lows`, `volumes`, `signals` (and optionally `closes`,
+        `vwaps`, `bids`, `asks`, `mids`, `bid_sizes`, `ask_sizes`) are dicts
+        by asset. Nothing fills until `_process_orders()`."""
+        from nautilus_like.standalone import _update_time_args
+
+        stepper = self._standalone("_update_time")
+        stepper.update_time(timestamp, _update_time_args(prices, opens, highs, lows, rest, kwargs))
+        self._grow()
+
+    def _process_orders(self, use_open=False, *, order_types=None, order_ids=None, include_orders_this_bar=False):
+        """Matches pending orders against the current marks: at the opens with
+        `use_open`, else at the configured execution price."""
+        stepper = self._standalone("_process_orders")
+        if order_types is not None or order_ids is not None or include_orders_this_bar:
+            raise NotImplementedError("_process_orders(order_types=, order_ids=, include_orders_this_bar=) "
+                                      "is not supported by nautilus_like yet")
+        from nautilus_like import _stepped
+        _stepped.process_orders(self._state, bool(use_open))
+
+    def evaluate_position_rules(self):
+        """Evaluates the position rules against the current marks; returns the
+        exit orders they queued (filled by the next `_process_orders()`)."""
+        stepper = self._standalone("evaluate_position_rules")
+        from nautilus_like import _stepped
+        before = {o.order_id for o in self.get_pending_orders()}
+        _stepped.position_rules(self._state)
+        return [o for o in self.get_pending_orders() if o.order_id not in before]
+
+    def _update_water_marks(self):
+        """Moves the open positions' water marks by the current marks."""
+        self._standalone("_update_water_marks")
+        from nautilus_like import _stepped
+        _stepped.water_marks(self._state)
 
     # ------------------------------------------------------------------ orders
 
@@ -543,6 +654,8 @@ cdef class Broker:
         check(ffi.nl_engine_position(self._engine, a, &p, &found))
         if not found:
             return None
+        if a >= len(self._positions):
+            self._grow()
         cached = self._positions[a]
         if cached is not None and self._serials[a] == p.serial:
             return cached
@@ -576,7 +689,12 @@ cdef class Broker:
         """The id of asset `asset`; ValueError when the feed has no such asset."""
         idx = self._index.get(asset)
         if idx is None:
-            raise ValueError(f"asset {asset!r} does not appear in the feed")
+            if self._stepper is None:
+                raise ValueError(f"asset {asset!r} does not appear in the feed")
+            # A standalone broker has no feed: an asset joins when first named.
+            self._stepper.ensure_assets((asset,))
+            self._grow()
+            idx = self._index[asset]
         return <uint32_t>idx
 
     cdef double c_position(self, uint32_t asset) except? -1.0:
@@ -781,6 +899,11 @@ cdef class Broker:
 
     @property
     def positions(self):
+        """`{asset: Position}` of the open positions. A standalone broker's is a
+        live mapping that also takes `positions[asset] = Position(...)`."""
+        if self._stepper is not None:
+            from nautilus_like.standalone import PositionBook
+            return PositionBook(self, self._stepper)
         return self.get_positions()
 
     @property

@@ -224,12 +224,7 @@ def create_engine(MarketView view not None, dict cfg not None, list timestamps n
     `impact` an `execution.impact_spec(...)`; `sessions` one trading-day number
     per bar (or None: DAY orders are then refused).
     """
-    cdef ffi.NlEngineConfig c
-    # Rust's defaults (EngineConfig::default()) for every field `cfg` leaves out.
-    check(ffi.nl_engine_config_default(&c))
-    cdef dict settings = c
-    settings.update(cfg)
-    c = settings
+    cdef ffi.NlEngineConfig c = _engine_config(cfg)
     cdef EngineState state = EngineState.__new__(EngineState)
     state.asset_names = view.asset_names
     state.asset_index = view.asset_index
@@ -240,11 +235,62 @@ def create_engine(MarketView view not None, dict cfg not None, list timestamps n
     state.contract_specs = contract_specs or {}
     state.multipliers = [1.0] * len(view.asset_names)
     check(ffi.nl_engine_new(&c, view.md, &state.engine))
+    set_asset_settings(state, multipliers, margins)
+    configure_costs(state, commission_routes, slippage_routes, limit_routes, impact)
+    cdef const int64_t[:] days
+    if sessions is not None and len(sessions) > 0:
+        days = sessions
+        check(ffi.nl_engine_set_sessions(state.engine, &days[0], len(sessions)))
+    return state
+
+
+cdef ffi.NlEngineConfig _engine_config(dict cfg) except *:
+    """`cfg` over Rust's defaults (EngineConfig::default()) for every field it leaves out."""
+    cdef ffi.NlEngineConfig c
+    check(ffi.nl_engine_config_default(&c))
+    cdef dict settings = c
+    settings.update(cfg)
+    c = settings
+    return c
+
+
+def create_stepped_engine(dict cfg not None, dict contract_specs=None):
+    """A new Rust engine for a standalone broker: no assets until they are
+    registered (`nl_engine_add_assets`), marks pushed step by step
+    (`nautilus_like._stepped`); its clock is `state.stream_times`."""
+    cdef ffi.NlEngineConfig c = _engine_config(cfg)
+    cdef EngineState state = EngineState.__new__(EngineState)
+    state.asset_names = []
+    state.asset_index = {}
+    state.timestamps = []
+    state.clock = _clock_of_nothing()
+    state.stream_times = {}
+    state.callbacks = []
+    state.contract_specs = contract_specs or {}
+    state.multipliers = []
+    check(ffi.nl_engine_new_stepped(&c, 1, &state.engine))
+    return state
+
+
+cdef object _clock_of_nothing():
+    import numpy as np
+    return np.empty(0, dtype=np.int64)
+
+
+def set_asset_settings(EngineState state not None, dict multipliers=None, dict margins=None):
+    """Contract multipliers (`{asset id: m}`) and margin schedules
+    (`{asset id: (kind, initial, maintenance)}`) of assets the engine has."""
     for a, m in (multipliers or {}).items():
         check(ffi.nl_engine_set_multiplier(state.engine, a, m))
         state.multipliers[a] = m
     for a, (kind, initial, maintenance) in (margins or {}).items():
         check(ffi.nl_engine_set_margin_schedule(state.engine, a, kind, initial, maintenance))
+
+
+def configure_costs(EngineState state not None, list commission_routes=None, list slippage_routes=None,
+                    list limit_routes=None, dict impact=None):
+    """Hands the cost routes (`_costs.routes`, `execution.limit_routes`) and the
+    impact spec (`execution.impact_spec`) to the engine; None leaves one as is."""
     if commission_routes:
         _set_commission(state, commission_routes)
     if slippage_routes:
@@ -260,11 +306,6 @@ def create_engine(MarketView view not None, dict cfg not None, list timestamps n
         im.exponent = impact.get("exponent", 0.0)
         im.min_impact = impact.get("min_impact", 0.0)
         check(ffi.nl_engine_set_market_impact(state.engine, &im))
-    cdef const int64_t[:] days
-    if sessions is not None and len(sessions) > 0:
-        days = sessions
-        check(ffi.nl_engine_set_sessions(state.engine, &days[0], len(sessions)))
-    return state
 
 
 def set_portfolio_limits(EngineState state not None, list specs not None):

@@ -793,6 +793,22 @@ cdef extern from "nautilus_like.h":
     const double *pairs;
     size_t n_pairs;
 
+  # One asset's marks for a step (NaN where a value is unknown; open, high,
+  # low and close must be finite, volume finite and >= 0).
+  cdef struct NlMark:
+    uint32_t asset;
+    double open;
+    double high;
+    double low;
+    double close;
+    double volume;
+    double vwap;
+    double bid;
+    double ask;
+    double mid;
+    double bid_size;
+    double ask_size;
+
   # What a position is worth, as ml4t-backtest's `Position` reports it.
   cdef struct NlPositionValues:
     # `quantity x price x multiplier` (negative for a short); with a
@@ -1325,6 +1341,58 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle.
   NlStatus nl_engine_reset_rule_memory(NlEngine *e, uint32_t slot);
+
+  # Creates an engine with no assets for a standalone broker (`quotes`
+  # nonzero keeps VWAP/bid/ask columns).
+  #
+  # # Safety
+  # `cfg` must be valid; `out` valid for writing.
+  NlStatus nl_engine_new_stepped(const NlEngineConfig *cfg, uint8_t quotes, NlEngine **out);
+
+  # Adds `n` assets; writes the first new asset's id.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out_first` valid for writing.
+  NlStatus nl_engine_add_assets(NlEngine *e, uint32_t n, uint32_t *out_first);
+
+  # Moves to a new bar at `timestamp` (ns, later than the last) marked by
+  # `marks` (`n` of them); nothing fills until `nl_engine_step_process_orders`.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `marks` valid for `n` reads (or null when 0).
+  NlStatus nl_engine_step_to(NlEngine *e, int64_t timestamp, const NlMark *marks, size_t n);
+
+  # Matches pending orders now: at the open when `use_open` is nonzero, else
+  # at the execution price.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_step_process_orders(NlEngine *e, uint8_t use_open);
+
+  # Evaluates position rules now (their exits are queued).
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_step_position_rules(NlEngine *e);
+
+  # Moves water marks and excursions by the current bar.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_step_water_marks(NlEngine *e);
+
+  # Sets `asset`'s position by hand from `p` (its serial and asset are
+  # ignored; cash untouched). A zero quantity removes it.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `p` valid for reading.
+  NlStatus nl_engine_put_position(NlEngine *e, uint32_t asset, const NlPosition *p);
+
+  # Removes `asset`'s position by hand; writes 1 if it had one.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out_removed` valid for writing.
+  NlStatus nl_engine_remove_position(NlEngine *e, uint32_t asset, uint8_t *out_removed);
 
   # The values of a position of `quantity` (signed) entered at `entry_price`
   # when marked at `price` (`variation_basis` NaN: none). The Python

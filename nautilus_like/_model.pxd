@@ -20,6 +20,9 @@ cdef class EngineState:
     # The engine's clock: every bar's time in nanoseconds (the times the
     # value structs carry), parallel to `timestamps`.
     cdef const int64_t[:] clock
+    # A standalone broker's clock instead: engine time (ns) -> the timestamp
+    # object its `_update_time` was given (None for a feed's engine).
+    cdef public dict stream_times
     # Python cost models the engine calls back; kept alive as long as it.
     cdef list callbacks
     # Contract multiplier per asset index, and the specs by asset name.

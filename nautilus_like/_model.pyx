@@ -132,6 +132,9 @@ cdef class EngineState:
         venue's report) becomes a UTC datetime."""
         if t == ffi.NL_NO_TIME:
             return None
+        if self.stream_times is not None:
+            known = self.stream_times.get(t)
+            return _datetime.fromtimestamp(t / 1e9, tz=_timezone.utc) if known is None else known
         cdef Py_ssize_t lo = 0, hi = self.clock.shape[0], mid
         while lo < hi:
             mid = (lo + hi) // 2

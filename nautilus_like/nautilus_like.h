@@ -1216,6 +1216,25 @@ typedef struct NlRuleSpec {
 } NlRuleSpec;
 
 /**
+ * One asset's marks for a step (NaN where a value is unknown; open, high,
+ * low and close must be finite, volume finite and >= 0).
+ */
+typedef struct NlMark {
+  uint32_t asset;
+  double open;
+  double high;
+  double low;
+  double close;
+  double volume;
+  double vwap;
+  double bid;
+  double ask;
+  double mid;
+  double bid_size;
+  double ask_size;
+} NlMark;
+
+/**
  * What a position is worth, as ml4t-backtest's `Position` reports it.
  */
 typedef struct NlPositionValues {
@@ -1909,6 +1928,81 @@ enum NlStatus nl_engine_set_position_context(struct NlEngine *e,
  * `e` must be a live engine handle.
  */
 enum NlStatus nl_engine_reset_rule_memory(struct NlEngine *e, uint32_t slot);
+
+/**
+ * Creates an engine with no assets for a standalone broker (`quotes`
+ * nonzero keeps VWAP/bid/ask columns).
+ *
+ * # Safety
+ * `cfg` must be valid; `out` valid for writing.
+ */
+enum NlStatus nl_engine_new_stepped(const struct NlEngineConfig *cfg,
+                                    uint8_t quotes,
+                                    struct NlEngine **out);
+
+/**
+ * Adds `n` assets; writes the first new asset's id.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_first` valid for writing.
+ */
+enum NlStatus nl_engine_add_assets(struct NlEngine *e, uint32_t n, uint32_t *out_first);
+
+/**
+ * Moves to a new bar at `timestamp` (ns, later than the last) marked by
+ * `marks` (`n` of them); nothing fills until `nl_engine_step_process_orders`.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `marks` valid for `n` reads (or null when 0).
+ */
+enum NlStatus nl_engine_step_to(struct NlEngine *e,
+                                int64_t timestamp,
+                                const struct NlMark *marks,
+                                size_t n);
+
+/**
+ * Matches pending orders now: at the open when `use_open` is nonzero, else
+ * at the execution price.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_step_process_orders(struct NlEngine *e, uint8_t use_open);
+
+/**
+ * Evaluates position rules now (their exits are queued).
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_step_position_rules(struct NlEngine *e);
+
+/**
+ * Moves water marks and excursions by the current bar.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_step_water_marks(struct NlEngine *e);
+
+/**
+ * Sets `asset`'s position by hand from `p` (its serial and asset are
+ * ignored; cash untouched). A zero quantity removes it.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `p` valid for reading.
+ */
+enum NlStatus nl_engine_put_position(struct NlEngine *e,
+                                     uint32_t asset,
+                                     const struct NlPosition *p);
+
+/**
+ * Removes `asset`'s position by hand; writes 1 if it had one.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_removed` valid for writing.
+ */
+enum NlStatus nl_engine_remove_position(struct NlEngine *e, uint32_t asset, uint8_t *out_removed);
 
 /**
  * The values of a position of `quantity` (signed) entered at `entry_price`

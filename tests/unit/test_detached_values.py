@@ -73,8 +73,9 @@ def test_a_trade_built_by_hand():
     (lambda: nl.Position("AAPL", 100, 150.0, T, bars_held=-1), ValueError, "bars_held must be an int"),
     (lambda: nl.Position("AAPL", 100, 150.0, T).unrealized_pnl("x"), TypeError, "current_price must be a number"),
     (lambda: nl.Fill("ORD-1", "AAA", "buy", 1, None, T), TypeError, "price must be a number, got None"),
-    (lambda: nl.Broker(initial_cash=100_000.0), TypeError, "Broker cannot be constructed directly"),
-    (lambda: nl.Broker.__new__(nl.Broker), TypeError, "Broker cannot be constructed directly"),
+    (lambda: nl.Broker(initial_cash=100_000.0, comission_model=None), TypeError, "unexpected keyword argument 'comission_model'"),
+    (lambda: nl.Broker(initial_cash="lots"), ValueError, "initial_cash"),
+    (lambda: nl.Broker(cancel_policy="session_end"), ValueError, "cancel_policy='session_end' is not supported"),
 ])
 def test_bad_constructions_raise_naming_the_argument(make, error, message):
     with pytest.raises(error, match=message):

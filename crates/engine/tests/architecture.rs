@@ -165,10 +165,10 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
 /// The kernel files that may implement `Engine`, one concern each: the bar
 /// sequence and public API (mod.rs), the simulated venue's steps it runs
 /// (matching, execution, immediate fills, rebalancing passes), the orders
-/// it sends itself (exits.rs: rule exits, limit cuts, margin calls) and an
-/// external venue's reports. A new concern of the kernel may get a file
+/// it sends itself (exits.rs: rule exits, limit cuts, margin calls), an
+/// external venue's reports and a standalone broker's hand-driven steps. A new concern of the kernel may get a file
 /// here; a component never.
-const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 7] = [
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
     "kernel/mod.rs",
     "kernel/execute.rs",
     "kernel/exits.rs",
@@ -176,6 +176,7 @@ const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 7] = [
     "kernel/immediate.rs",
     "kernel/matching.rs",
     "kernel/rebalance.rs",
+    "kernel/stepped.rs",
 ];
 
 /// Components whose logic takes the state it needs as arguments: they never

@@ -367,11 +367,14 @@ pub unsafe extern "C" fn nl_engine_new(
     guard(|| {
         let cfg = cfg.as_ref().ok_or_else(|| null_error("config"))?.to_engine()?;
         let md = Arc::clone(&md.as_ref().ok_or_else(|| null_error("market data"))?.0);
-        let engine = Engine::new(cfg, md)?;
-        write(out, Box::into_raw(Box::new(NlEngine::new(engine))))?;
-        LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        write(out, new_engine_handle(Engine::new(cfg, md)?))
     })
+}
+
+/// Wraps `engine` in a new handle (counted until `nl_engine_drop`).
+pub(crate) fn new_engine_handle(engine: Engine) -> *mut NlEngine {
+    LIVE_ENGINES.fetch_add(1, Ordering::Relaxed);
+    Box::into_raw(Box::new(NlEngine::new(engine)))
 }
 
 /// Frees an engine. Null is a no-op.

@@ -21,6 +21,7 @@ mod portfolio_limits;
 mod rebalance;
 mod records;
 mod rules;
+mod stepped;
 mod values;
 
 pub use account::*;
@@ -36,4 +37,5 @@ pub use portfolio_limits::*;
 pub use rebalance::*;
 pub use records::*;
 pub use rules::*;
+pub use stepped::*;
 pub use values::*;

@@ -6,6 +6,7 @@ mod external;
 mod immediate;
 mod matching;
 mod rebalance;
+mod stepped;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,6 +82,9 @@ pub struct Engine {
     pub(crate) polled_reports: Vec<ExecutionReport>,
     /// Cancels the kernel asked a venue for, with the kernel's reason.
     pub(crate) requested_cancels: HashMap<OrderId, CancelReason>,
+    /// Driven step by step as a standalone broker (stepped.rs): assets may
+    /// join inside a bar.
+    pub(crate) stepped: bool,
 }
 
 impl Engine {
@@ -120,6 +124,7 @@ impl Engine {
             execution_client: None,
             polled_reports: Vec::new(),
             requested_cancels: HashMap::new(),
+            stepped: false,
         })
     }
 
@@ -163,8 +168,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether per-asset settings are fixed: once a backtest's first bar
+    /// began. A standalone broker's assets join as they are first seen, each
+    /// with its settings, so its engine never fixes them.
+    fn settings_frozen(&self) -> bool {
+        self.phase != Phase::BeforeFirstBar && !self.stepped
+    }
+
     pub(crate) fn check_costs_settable<'a>(&self, mut assets: impl Iterator<Item = &'a AssetId>) -> EngineResult<()> {
-        if self.phase != Phase::BeforeFirstBar {
+        if self.settings_frozen() {
             return Err(EngineError::InvalidState("cost models can only be set before the first bar".into()));
         }
         match assets.find(|&&a| a as usize >= self.market.n_assets()) {
@@ -184,7 +196,7 @@ impl Engine {
     /// Adds `n` assets to a streamed feed, between bars; returns the first
     /// new asset's id (they are numbered on from the existing ones).
     pub fn add_assets(&mut self, n: usize) -> EngineResult<AssetId> {
-        if matches!(self.phase, Phase::InBar(_)) {
+        if matches!(self.phase, Phase::InBar(_)) && !self.stepped {
             return Err(EngineError::InvalidState("assets can only be added between bars".into()));
         }
         let market = Arc::get_mut(&mut self.market).ok_or_else(|| {
@@ -283,12 +295,7 @@ impl Engine {
         self.phase = Phase::InBar(b);
         self.account.settle(b);
         self.portfolio.age_positions();
-        let (assets, close) = (self.market.asset_column(), self.market.close_column());
-        for row in self.market.rows(b) {
-            let a = assets[row] as usize;
-            self.last_price[a] = close[row];
-            self.latest_row[a] = (b, row as u32);
-        }
+        self.take_marks(b);
         if self.execution_client.is_some() {
             self.trade_bar_at_venue(b)?;
         }
@@ -333,6 +340,28 @@ impl Engine {
         };
         self.match_pending(b, point)?;
         self.expire_day_orders(b);
+        self.update_water_marks(b);
+        self.charge_borrow_fees(b)?;
+        self.enforce_maintenance_margin(b);
+        self.enforce_portfolio_limits(b);
+        self.record_bar(b);
+        Ok(())
+    }
+
+    /// Bar `b`'s closes become the last prices, and its rows the ones
+    /// matching finds for their assets.
+    fn take_marks(&mut self, b: BarIndex) {
+        let (assets, close) = (self.market.asset_column(), self.market.close_column());
+        for row in self.market.rows(b) {
+            let a = assets[row] as usize;
+            self.last_price[a] = close[row];
+            self.latest_row[a] = (b, row as u32);
+        }
+    }
+
+    /// Moves the water marks and excursions of every position with a row in
+    /// bar `b` by its close (or range), then marks it at the mark price.
+    fn update_water_marks(&mut self, b: BarIndex) {
         let (assets, close) = (self.market.asset_column(), self.market.close_column());
         let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
         for row in self.market.rows(b) {
@@ -355,14 +384,14 @@ impl Engine {
                 self.mark_row(row, MatchPoint::Execution);
             }
         }
-        self.charge_borrow_fees(b)?;
-        self.enforce_maintenance_margin(b);
-        self.enforce_portfolio_limits(b);
+    }
+
+    /// Records the end of bar `b`: equity, cash and open positions.
+    fn record_bar(&mut self, b: BarIndex) {
         self.equity.push(self.recorded_equity());
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
         self.phase = Phase::AfterBar(b);
-        Ok(())
     }
 
     /// Queues an order.
@@ -665,7 +694,7 @@ impl Engine {
 
     /// Sets `asset`'s contract multiplier (before the first bar only).
     pub fn set_multiplier(&mut self, asset: AssetId, multiplier: f64) -> EngineResult<()> {
-        if self.current_bar().is_some() {
+        if self.settings_frozen() {
             return Err(EngineError::InvalidState("contract multipliers can only be set before the first bar".into()));
         }
         if asset as usize >= self.market.n_assets() {
@@ -682,7 +711,7 @@ impl Engine {
     /// in an asset with a schedule are checked against projected margin:
     /// the initial margin of every position after the fill against equity.
     pub fn set_margin_schedule(&mut self, asset: AssetId, schedule: MarginSchedule) -> EngineResult<()> {
-        if self.current_bar().is_some() {
+        if self.settings_frozen() {
             return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
         }
         self.account.margin.set_schedule(asset, schedule)

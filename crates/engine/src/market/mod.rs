@@ -71,6 +71,8 @@ pub struct MarketData {
     timestamps: Vec<i64>,
     /// Whether bars can be appended (`MarketData::streamed`).
     streamed: bool,
+    /// Prices may be zero or negative (a standalone broker's hand-set marks).
+    any_finite_marks: bool,
 }
 
 const VWAP: usize = 0;
@@ -201,6 +203,7 @@ impl MarketData {
             // orders bars, for feeds whose times are not dates).
             timestamps: (0..n_bars as i64).collect(),
             streamed: false,
+            any_finite_marks: false,
         })
     }
 
@@ -374,7 +377,19 @@ impl MarketData {
             has_quotes: quotes,
             timestamps: Vec::new(),
             streamed: true,
+            any_finite_marks: false,
         }
+    }
+
+    /// Lets a streamed feed's prices be any finite number (zero and negative
+    /// included): a standalone broker is marked by hand, and ml4t-backtest's
+    /// accepts such marks. Feeds of real data keep refusing them.
+    pub fn accept_any_finite_marks(&mut self) -> EngineResult<()> {
+        if !self.streamed {
+            return Err(EngineError::InvalidState("only streamed market data takes hand-set marks".into()));
+        }
+        self.any_finite_marks = true;
+        Ok(())
     }
 
     /// Adds `n` assets to a streamed feed (ids `n_assets()..n_assets() + n`);
@@ -417,9 +432,10 @@ impl MarketData {
                 return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
             }
             for (col, v) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close)] {
-                if !(v.is_finite() && v > 0.0) {
+                if !(v.is_finite() && (v > 0.0 || self.any_finite_marks)) {
+                    let want = if self.any_finite_marks { "finite" } else { "finite and > 0" };
                     return Err(EngineError::InvalidData(format!(
-                        "column {col:?} must be finite and > 0: got {v} for asset {asset} at {timestamp}")));
+                        "column {col:?} must be {want}: got {v} for asset {asset} at {timestamp}")));
                 }
             }
             if !(bar.volume.is_finite() && bar.volume >= 0.0) {

@@ -262,6 +262,34 @@ impl Portfolio {
         }
     }
 
+    /// Sets `asset`'s position to `pos` by hand, cash untouched (a standalone
+    /// broker's `positions[asset] = Position(...)`, as ml4t-backtest allows).
+    /// It is a new position (new serial); the one it replaces ends without a
+    /// trade. A zero quantity leaves the asset flat.
+    pub fn put_position(&mut self, asset: AssetId, mut pos: Position) {
+        self.remove_position(asset);
+        if pos.quantity == 0.0 {
+            return;
+        }
+        self.last_serial += 1;
+        self.kept.push(0);
+        pos.serial = self.last_serial;
+        pos.asset = asset;
+        self.positions[asset as usize] = Some(pos);
+        self.open_order.push(asset);
+    }
+
+    /// Drops `asset`'s position without a fill or a trade, cash untouched
+    /// (a standalone broker's `del positions[asset]`). False when flat.
+    pub fn remove_position(&mut self, asset: AssetId) -> bool {
+        let Some(pos) = self.positions[asset as usize].take() else { return false };
+        retire(&self.kept, &mut self.closed, &pos);
+        if let Some(i) = self.open_order.iter().position(|&a| a == asset) {
+            self.open_order.remove(i);
+        }
+        true
+    }
+
     /// Counts one more bar held for every open position.
     pub fn age_positions(&mut self) {
         for p in self.positions.iter_mut().flatten() {

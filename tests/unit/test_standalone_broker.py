@@ -1,0 +1,185 @@
+"""A standalone Broker(...) driven by hand, as ml4t-backtest's tests drive one:
+each scenario gives the marks and the hand-computed cash, fills and equity."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+import nautilus_like as nl
+from nautilus_like import (AssetCommission, Broker, ExecutionMode, ExecutionPrice, NoCommission, OrderSide,
+                           OrderStatus, OrderType, PercentageCommission, Position, StopLoss)
+
+T0 = datetime(2024, 1, 2, 9, 30)
+
+
+def mark(broker, t, prices, opens=None, highs=None, lows=None, volume=1_000_000.0):
+    """One `_update_time` with ml4t's keyword form; open/high/low default to the price."""
+    broker._update_time(timestamp=t, prices=prices, opens=opens or prices, highs=highs or prices,
+                        lows=lows or prices, volumes=dict.fromkeys(prices, volume), signals={})
+
+
+def test_defaults_are_ml4ts_broker_defaults():
+    broker = Broker()
+    assert broker.get_cash() == 100_000.0
+    assert broker.execution_mode is ExecutionMode.SAME_BAR
+    assert broker.execution_price is ExecutionPrice.CLOSE
+    assert broker.share_type.value == "integer"
+    assert isinstance(broker.commission_model, NoCommission)
+    assert broker.positions == {}
+
+
+def test_market_buy_fills_only_when_orders_are_processed():
+    # 0.1% commission; buy 100 at the close 150: cash 100,000 - 15,000 - 15 = 84,985.
+    broker = Broker(initial_cash=100_000.0, commission_model=PercentageCommission(0.001))
+    mark(broker, T0, {"AAPL": 150.0}, opens={"AAPL": 149.0})
+    order = broker.submit_order("AAPL", 100, OrderSide.BUY)
+    assert order.status is OrderStatus.PENDING and broker.get_cash() == 100_000.0
+    broker._process_orders()
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_price == 150.0
+    assert broker.get_cash() == 84_985.0
+    (fill,) = broker.fills
+    assert (fill.price, fill.commission, fill.timestamp) == (150.0, 15.0, T0)
+    # Marked at 160: equity 84,985 + 16,000 = 100,985.
+    mark(broker, T0 + timedelta(days=1), {"AAPL": 160.0})
+    assert broker.get_account_value() == 100_985.0
+
+
+def test_use_open_fills_at_the_open():
+    broker = Broker(execution_mode=ExecutionMode.NEXT_BAR, execution_price=ExecutionPrice.OPEN)
+    mark(broker, T0, {"AAPL": 100.0})
+    broker.submit_order("AAPL", 10)
+    mark(broker, T0 + timedelta(days=1), {"AAPL": 105.0}, opens={"AAPL": 101.0},
+         highs={"AAPL": 106.0}, lows={"AAPL": 100.5})
+    broker._process_orders(use_open=True)
+    assert broker.get_position("AAPL").entry_price == 101.0
+    assert broker.get_cash() == 100_000.0 - 1_010.0
+
+
+def test_seeded_position_is_valued_at_the_marks_and_cash_is_untouched():
+    broker = Broker(initial_cash=100_000.0)
+    broker.positions["AAPL"] = Position(asset="AAPL", quantity=100.0, entry_price=150.0,
+                                        entry_time=datetime(2024, 1, 1, 9, 30))
+    assert broker.get_cash() == 100_000.0
+    mark(broker, T0, {"AAPL": 155.0}, opens={"AAPL": 154.0}, highs={"AAPL": 156.0}, lows={"AAPL": 153.0})
+    # 100,000 + 100 x 155
+    assert broker.get_account_value() == 115_500.0
+    pos = broker.positions["AAPL"]
+    assert (pos.quantity, pos.entry_price, pos.entry_time) == (100.0, 150.0, datetime(2024, 1, 1, 9, 30))
+    # Selling it books a trade: (160 - 150) x 100 = 1,000.
+    mark(broker, T0 + timedelta(days=1), {"AAPL": 160.0})
+    broker.submit_order("AAPL", -100)
+    broker._process_orders()
+    assert broker.get_cash() == 116_000.0
+    assert broker.trades[0].pnl == 1_000.0
+    assert "AAPL" not in broker.positions
+    # `del` drops a seeded position without a trade.
+    broker.positions["MSFT"] = Position("MSFT", -5.0, 20.0, T0)
+    del broker.positions["MSFT"]
+    assert broker.get_position("MSFT") is None and len(broker.trades) == 1
+    with pytest.raises(KeyError):
+        del broker.positions["MSFT"]
+
+
+def test_stop_loss_rule_exit_is_queued_then_filled():
+    # Long 100 @ 100 with a 5% stop (95): a bar opening at 99 with low 94
+    # triggers it; it fills at the stop, 95 -> cash + 9,500.
+    broker = Broker(initial_cash=10_000.0)
+    mark(broker, T0, {"AAPL": 100.0})
+    broker.submit_order("AAPL", 100)
+    broker._process_orders()
+    assert broker.get_cash() == 0.0
+    broker.set_position_rules(StopLoss(0.05))
+    mark(broker, T0 + timedelta(days=1), {"AAPL": 96.0}, opens={"AAPL": 99.0}, highs={"AAPL": 99.5},
+         lows={"AAPL": 94.0})
+    exits = broker.evaluate_position_rules()
+    assert len(exits) == 1 and exits[0].quantity == 100.0
+    broker._process_orders()
+    assert broker.get_position("AAPL") is None
+    assert broker.get_cash() == 9_500.0
+    assert broker.trades[0].exit_price == 95.0
+
+
+def test_hand_set_marks_follow_ml4t():
+    broker = Broker()
+    assert broker.get_last_price("AAPL") is None
+    mark(broker, T0, {"AAPL": 100.0})
+    assert broker.get_last_price("AAPL") == 100.0
+    mark(broker, T0, {"AAPL": 0.0})       # the same timestamp again, a zero mark
+    assert broker.get_last_price("AAPL") == 0.0
+    mark(broker, T0, {"AAPL": -1.0})
+    assert broker.get_last_price("AAPL") == -1.0
+    mark(broker, T0, {"AAPL": float("nan")})  # NaN keeps the last finite mark
+    assert broker.get_last_price("AAPL") == -1.0
+    assert broker.get_last_price("MSFT") is None
+
+
+def test_assets_joining_late_get_their_per_asset_commission():
+    # B pays 1%, everyone else nothing; B first appears on the second step.
+    broker = Broker(commission_model=AssetCommission({"B": PercentageCommission(0.01)}, default=NoCommission()))
+    mark(broker, T0, {"A": 10.0})
+    broker.submit_order("A", 10)
+    broker._process_orders()
+    mark(broker, T0 + timedelta(days=1), {"A": 10.0, "B": 50.0})
+    broker.submit_order("B", 10)
+    broker._process_orders()
+    # 100,000 - 100 - (500 + 5)
+    assert broker.get_cash() == 99_395.0
+    assert [f.commission for f in broker.fills] == [0.0, 5.0]
+
+
+def test_an_order_before_any_mark_waits_for_one():
+    broker = Broker()
+    order = broker.submit_order("AAPL", 10, order_type=OrderType.LIMIT, limit_price=99.0)
+    with pytest.raises(RuntimeError, match="needs marks first"):
+        broker._process_orders()
+    mark(broker, T0, {"AAPL": 100.0}, lows={"AAPL": 98.0}, highs={"AAPL": 100.0}, opens={"AAPL": 100.0})
+    broker._process_orders()
+    assert order.status is OrderStatus.FILLED and order.filled_price == 99.0
+
+
+def test_from_config_takes_the_configs_settings_and_costs():
+    config = nl.BacktestConfig(commission_rate=0.002, execution_mode=ExecutionMode.SAME_BAR,
+                               execution_price=ExecutionPrice.CLOSE)
+    broker = Broker.from_config(config)
+    assert isinstance(broker.commission_model, PercentageCommission)
+    mark(broker, T0, {"AAPL": 50.0})
+    broker.submit_order("AAPL", 10)
+    broker._process_orders()
+    # 100,000 - 500 - 1
+    assert broker.get_cash() == 99_499.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda b: b._update_time(timestamp="2024-01-02", prices={"A": 1.0}, opens={}, highs={}, lows={},
+                              volumes={}, signals={}), TypeError, "timestamp must be a datetime"),
+    (lambda b: b._update_time(T0, {"A": 1.0}, {}), TypeError, "_update_time expects"),
+    (lambda b: b._update_time(timestamp=T0, prices={"A": 1.0}, opens={}, highs={}, lows={}, signals={}),
+     TypeError, "missing required keyword argument: 'volumes'"),
+    (lambda b: b._update_time(timestamp=T0, prices={1: 1.0}, opens={}, highs={}, lows={}, volumes={},
+                              signals={}), TypeError, "asset names must be str, got 1"),
+    (lambda b: b.positions.__setitem__("A", 5), TypeError, "must be a nautilus_like Position"),
+    (lambda b: b.positions.__setitem__("A", Position("B", 1.0, 1.0, T0)), ValueError, "Position in 'B'"),
+    (lambda b: b.positions.__setitem__("A", Position("A", float("nan"), 1.0, T0)), ValueError,
+     "position quantity must be finite, got NaN"),
+    (lambda b: b._process_orders(order_ids={"ORD-1"}), NotImplementedError, "order_ids"),
+])
+def test_bad_steps_raise_naming_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call(Broker())
+
+
+def test_an_engines_broker_is_not_driven_by_hand():
+    import polars as pl
+
+    feed = nl.DataFeed(prices_df=pl.DataFrame({"timestamp": [T0], "asset": ["A"], "close": [1.0]}))
+    seen = []
+
+    class Probe(nl.Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            with pytest.raises(RuntimeError, match="standalone"):
+                broker._process_orders()
+            seen.append(broker.execution_mode)
+
+    nl.Engine(feed, Probe()).run()
+    assert seen == [nl.BacktestConfig().execution_mode]
