@@ -134,6 +134,19 @@ class TrailStopTiming(str, Enum):
     VBT_PRO = "vbt_pro"
 
 
+class DataFrequency(str, Enum):
+    """Bar frequency of a data set (ml4t-backtest's constants; `DAILY` etc. at
+    the package level). nautilus_like does not use it to schedule anything yet."""
+
+    DAILY = "daily"
+    MINUTE_1 = "1m"
+    MINUTE_5 = "5m"
+    MINUTE_15 = "15m"
+    MINUTE_30 = "30m"
+    HOURLY = "1h"
+    IRREGULAR = "irregular"
+
+
 class WaterMarkSource(str, Enum):
     """What moves water marks (and MFE/MAE) after the entry bar: the close, or the bar's high/low."""
 
@@ -402,6 +415,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     next_bar_queue_shadow_validation: bool = _engine_default("next_bar_queue_shadow_validation")
     fill_ordering: FillOrdering = _engine_default("fill_ordering")
     entry_order_priority: EntryOrderPriority = _engine_default("entry_order_priority")
+    # How corporate actions would be applied ("declared_terms" or
+    # "zipline_3_2", as ml4t). nautilus_like has no corporate actions yet, so
+    # no run reads it; it is kept and validated for configs written for ml4t.
+    corporate_action_policy: str = "declared_terms"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -427,6 +444,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
+        if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
+            raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "
+                             f"got {self.corporate_action_policy!r}")
         headroom = self.rebalance_headroom_pct
         if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0.0 < headroom <= 1.0:
             raise ValueError(f"rebalance_headroom_pct must be a number in (0, 1], got {headroom!r}")

@@ -293,6 +293,25 @@ class BacktestResult:
         fees = self._raw.get("borrow_fees", [])
         return {a: f for a, f in zip(self._assets, fees) if f}
 
+    # Funding, capital flows and corporate actions are not features of
+    # nautilus_like yet (their inputs are refused), so a run has none: the
+    # values ml4t-backtest reports for a run without them.
+    @property
+    def funding_payments(self) -> list[Any]:
+        return []
+
+    @property
+    def capital_changes(self) -> list[Any]:
+        return []
+
+    @property
+    def corporate_actions(self) -> list[dict[str, Any]] | None:
+        return None
+
+    @property
+    def corporate_entitlements(self) -> list[dict[str, Any]] | None:
+        return None
+
     @property
     def metrics(self) -> dict[str, Any]:
         if self._metrics is None:
