@@ -617,3 +617,46 @@ def collect_results(EngineState state not None, MarketView view=None):
                 margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),
                 currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names],
                 limit_events=limit_events, rebalance_ids=dict(state.rebalance_ids))
+
+
+def quote_commission(dict spec not None, double quantity, double price):
+    """The fee a native commission model's `spec` (`model._spec()`) charges a
+    first fill of `quantity` at `price`: the engine's formula, for `calculate()`."""
+    cdef ffi.NlCommissionSpec c
+    cdef Py_ssize_t n = len(spec.get("tiers", ())), i
+    cdef double[:] thresholds = memoryview(bytearray(8 * max(1, n))).cast("d")
+    cdef double[:] rates = memoryview(bytearray(8 * max(1, n))).cast("d")
+    for i, (threshold, rate) in enumerate(spec.get("tiers", ())):
+        thresholds[i] = threshold
+        rates[i] = rate
+    c.asset = ffi.NL_ALL_ASSETS
+    c.kind = spec["kind"]
+    c.rate = spec.get("rate", 0.0)
+    c.per_share = spec.get("per_share", 0.0)
+    c.per_trade = spec.get("per_trade", 0.0)
+    c.minimum = spec.get("minimum", 0.0)
+    c.tiers_start = 0
+    c.tiers_len = n
+    c.callback = NULL
+    c.user_data = NULL
+    c.name = NULL
+    cdef double out = 0
+    check(ffi.nl_commission_quote(&c, &thresholds[0], &rates[0], n, quantity, price, &out))
+    return out
+
+
+def quote_slippage(dict spec not None, double quantity, double price, double volume):
+    """The per-unit adjustment a native slippage model's `spec` adds to a fill
+    of `quantity` at `price` in a bar of `volume` (NaN: unknown), for `calculate()`."""
+    cdef ffi.NlSlippageSpec c
+    c.asset = ffi.NL_ALL_ASSETS
+    c.kind = spec["kind"]
+    c.rate = spec.get("rate", 0.0)
+    c.amount = spec.get("amount", 0.0)
+    c.half_given = spec.get("half_given", False)
+    c.callback = NULL
+    c.user_data = NULL
+    c.name = NULL
+    cdef double out = 0
+    check(ffi.nl_slippage_quote(&c, quantity, price, volume, &out))
+    return out

@@ -899,6 +899,31 @@ cdef extern from "nautilus_like.h":
   # `cfg` must be null or valid for reading.
   NlStatus nl_engine_config_validate(const NlEngineConfig *cfg);
 
+  # The fee model `spec` charges a first fill of `quantity` at `price` (a
+  # model's `calculate(asset, quantity, price)`; the engine's own formula).
+  #
+  # # Safety
+  # `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
+  NlStatus nl_commission_quote(const NlCommissionSpec *spec,
+                               const double *tier_thresholds,
+                               const double *tier_rates,
+                               size_t n_tiers,
+                               double quantity,
+                               double price,
+                               double *out);
+
+  # The per-unit slippage model `spec` adds to a fill of `quantity` at
+  # `price` in a bar that traded `volume` (NaN: unknown), with nothing filled
+  # before in that bar (a model's `calculate(asset, quantity, price, volume)`).
+  #
+  # # Safety
+  # `spec` valid; `out` valid for writing.
+  NlStatus nl_slippage_quote(const NlSlippageSpec *spec,
+                             double quantity,
+                             double price,
+                             double volume,
+                             double *out);
+
   # Sets the engine's commission models (before its first bar).
   #
   # # Safety

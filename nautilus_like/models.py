@@ -71,7 +71,35 @@ def _slippage_spec(kind: int, *, rate: float = 0.0, amount: float = 0.0, half_gi
     return {"kind": kind, "rate": rate, "amount": amount, "half_given": half_given}
 
 
-class NoCommission:
+class _Commission:
+    """ml4t's commission protocol on a native model: `calculate` is the engine's formula."""
+
+    def calculate(self, asset: str, quantity: float, price: float) -> float:
+        """The fee of one fill of `quantity` of `asset` at `price` (the first fill of its order)."""
+        from nautilus_like._driver import quote_commission
+
+        return quote_commission(self._spec_for_asset(asset), float(quantity), float(price))
+
+    def _spec_for_asset(self, asset: str) -> dict[str, Any]:
+        return self._spec()
+
+
+class _Slippage:
+    """ml4t's slippage protocol on a native model: `calculate` is the engine's formula."""
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None = None) -> float:
+        """The per-unit price adjustment of a fill of `quantity` of `asset` at `price`
+        in a bar that traded `volume` (None: unknown), nothing filled before in it."""
+        from nautilus_like._driver import quote_slippage
+
+        v = math.nan if volume is None else float(volume)
+        return quote_slippage(self._spec_for_asset(asset), float(quantity), float(price), v)
+
+    def _spec_for_asset(self, asset: str) -> dict[str, Any]:
+        return self._spec()
+
+
+class NoCommission(_Commission):
     """No commission."""
 
     def _spec(self) -> dict[str, Any]:
@@ -81,7 +109,7 @@ class NoCommission:
         return "NoCommission()"
 
 
-class PercentageCommission:
+class PercentageCommission(_Commission):
     """`rate` times the fill's notional (at the slipped price)."""
 
     def __init__(self, rate: float = 0.0):
@@ -94,7 +122,7 @@ class PercentageCommission:
         return f"PercentageCommission(rate={self.rate})"
 
 
-class PerShareCommission:
+class PerShareCommission(_Commission):
     """`per_share` per share, at least `minimum` per fill."""
 
     def __init__(self, per_share: float = 0.0, minimum: float = 0.0):
@@ -108,7 +136,7 @@ class PerShareCommission:
         return f"PerShareCommission(per_share={self.per_share}, minimum={self.minimum})"
 
 
-class CombinedCommission:
+class CombinedCommission(_Commission):
     """`percentage` of the notional plus `fixed` per fill (PER_TRADE is `fixed` alone)."""
 
     def __init__(self, percentage: float = 0.0, fixed: float = 0.0):
@@ -122,7 +150,7 @@ class CombinedCommission:
         return f"CombinedCommission(percentage={self.percentage}, fixed={self.fixed})"
 
 
-class PerOrderCommission:
+class PerOrderCommission(_Commission):
     """One fee per order over all its fills: `per_share * quantity + rate * notional +
     per_trade`, at least `minimum`; each fill pays what is still due."""
 
@@ -136,6 +164,11 @@ class PerOrderCommission:
         return _commission_spec(_C_PER_ORDER, rate=self.rate, per_share=self.per_share,
                                 per_trade=self.per_trade, minimum=self.minimum)
 
+    def calculate(self, asset: str, quantity: float, price: float) -> float:
+        # What is due depends on the order's earlier fills, which a bare
+        # (asset, quantity, price) does not carry; ml4t refuses it alike.
+        raise TypeError("Per-order commission requires a CommissionContext quote")
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(per_share={self.per_share}, rate={self.rate}, "
                 f"per_trade={self.per_trade}, minimum={self.minimum})")
@@ -148,7 +181,7 @@ class PerOrderPerShareCommission(PerOrderCommission):
         super().__init__(per_share=per_share, minimum=minimum)
 
 
-class TieredCommission:
+class TieredCommission(_Commission):
     """`tiers` = [(threshold, rate), ...]: a fill's notional pays the rate of the first
     tier (by threshold) whose threshold is >= the notional, else the last tier's."""
 
@@ -182,11 +215,18 @@ class AssetCommission:
         self.models = dict(models)
         self.default = default
 
+    def for_asset(self, asset: str) -> Any:
+        """The model that charges `asset`."""
+        return self.models.get(asset, self.default)
+
+    def calculate(self, asset: str, quantity: float, price: float) -> float:
+        return self.for_asset(asset).calculate(asset, quantity, price)
+
     def __repr__(self) -> str:
         return f"AssetCommission({self.models!r}, default={self.default!r})"
 
 
-class NoSlippage:
+class NoSlippage(_Slippage):
     """No slippage."""
 
     def _spec(self) -> dict[str, Any]:
@@ -196,7 +236,7 @@ class NoSlippage:
         return "NoSlippage()"
 
 
-class PercentageSlippage:
+class PercentageSlippage(_Slippage):
     """The price moves against the order by `rate` of itself (a buy pays `p + p*rate`)."""
 
     def __init__(self, rate: float = 0.0):
@@ -209,7 +249,7 @@ class PercentageSlippage:
         return f"PercentageSlippage(rate={self.rate})"
 
 
-class FixedSlippage:
+class FixedSlippage(_Slippage):
     """The price moves against the order by `amount` per share."""
 
     def __init__(self, amount: float = 0.0):
@@ -222,7 +262,7 @@ class FixedSlippage:
         return f"FixedSlippage(amount={self.amount})"
 
 
-class SpreadSlippage:
+class SpreadSlippage(_Slippage):
     """Crossing a quoted spread in price units: `convention="full_spread"` (default)
     takes the value as the full spread and pays half of it per side;
     `"half_spread"` pays the value itself. `asset_spreads` overrides per asset."""
@@ -243,11 +283,14 @@ class SpreadSlippage:
     def _spec(self) -> dict[str, Any]:
         return self._spec_for(self.spread)
 
+    def _spec_for_asset(self, asset: str) -> dict[str, Any]:
+        return self._spec_for(self.asset_spreads.get(asset, self.spread))
+
     def __repr__(self) -> str:
         return f"SpreadSlippage(spread={self.spread}, asset_spreads={self.asset_spreads}, convention={self.convention!r})"
 
 
-class VolumeShareSlippage:
+class VolumeShareSlippage(_Slippage):
     """`price * impact_factor * quantity / volume` per share (none without volume)."""
 
     def __init__(self, impact_factor: float = 0.0):
@@ -260,7 +303,7 @@ class VolumeShareSlippage:
         return f"VolumeShareSlippage(impact_factor={self.impact_factor})"
 
 
-class CumulativeVolumeShareSlippage:
+class CumulativeVolumeShareSlippage(_Slippage):
     """`price * price_impact * ((filled this bar + quantity) / volume)^2` per share:
     impact grows with all of the bar's fills in the asset. A bar without positive
     volume cannot fill (the order waits)."""
@@ -270,6 +313,11 @@ class CumulativeVolumeShareSlippage:
 
     def _spec(self) -> dict[str, Any]:
         return _slippage_spec(_S_CUMULATIVE, rate=self.price_impact)
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None = None) -> float:
+        # The impact depends on what already filled in the bar, which a bare
+        # call does not carry; ml4t refuses it alike.
+        raise TypeError("CumulativeVolumeShareSlippage requires SlippageContext")
 
     def __repr__(self) -> str:
         return f"CumulativeVolumeShareSlippage(price_impact={self.price_impact})"
@@ -284,6 +332,13 @@ class AssetSlippage:
         _check_routes("AssetSlippage", models, default, AssetSlippage)
         self.models = dict(models)
         self.default = default
+
+    def for_asset(self, asset: str) -> Any:
+        """The model that prices `asset`'s fills."""
+        return self.models.get(asset, self.default)
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None = None) -> float:
+        return self.for_asset(asset).calculate(asset, quantity, price, volume)
 
     def __repr__(self) -> str:
         return f"AssetSlippage({self.models!r}, default={self.default!r})"

@@ -1360,6 +1360,35 @@ enum NlStatus nl_engine_config_default(struct NlEngineConfig *out);
 enum NlStatus nl_engine_config_validate(const struct NlEngineConfig *cfg);
 
 /**
+ * The fee model `spec` charges a first fill of `quantity` at `price` (a
+ * model's `calculate(asset, quantity, price)`; the engine's own formula).
+ *
+ * # Safety
+ * `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
+ */
+enum NlStatus nl_commission_quote(const struct NlCommissionSpec *spec,
+                                  const double *tier_thresholds,
+                                  const double *tier_rates,
+                                  size_t n_tiers,
+                                  double quantity,
+                                  double price,
+                                  double *out);
+
+/**
+ * The per-unit slippage model `spec` adds to a fill of `quantity` at
+ * `price` in a bar that traded `volume` (NaN: unknown), with nothing filled
+ * before in that bar (a model's `calculate(asset, quantity, price, volume)`).
+ *
+ * # Safety
+ * `spec` valid; `out` valid for writing.
+ */
+enum NlStatus nl_slippage_quote(const struct NlSlippageSpec *spec,
+                                double quantity,
+                                double price,
+                                double volume,
+                                double *out);
+
+/**
  * Sets the engine's commission models (before its first bar).
  *
  * # Safety

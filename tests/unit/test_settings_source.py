@@ -61,7 +61,8 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "commission_type", "commission_rate", "commission_per_share", "commission_per_trade", "commission_minimum",
         "slippage_type", "slippage_rate", "slippage_fixed", "slippage_spread", "slippage_spread_by_asset",
         "slippage_spread_convention", "share_rounding", "rebalance_mode", "missing_price_policy",
-        "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule"}
+        "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule",
+        "corporate_action_policy"}
     # Presets only name real fields, and keep ml4t's values.
     for name, fields in PRESETS.items():
         assert set(fields) <= set(BacktestConfig.__struct_fields__), name

@@ -12,7 +12,7 @@ use nl_engine::{
 };
 
 use crate::error::{guard, null_error, NlStatus};
-use crate::handles::{engine, handle, CallbackScope, NlEngine};
+use crate::handles::{engine, handle, write, CallbackScope, NlEngine};
 
 /// `asset` of the default route in a spec array.
 pub const NL_ALL_ASSETS: u32 = u32::MAX;
@@ -185,6 +185,108 @@ fn routes<M>(entries: Vec<(u32, M)>, what: &str) -> Result<PerAsset<M>, EngineEr
     Ok(PerAsset { default, by_asset })
 }
 
+/// The commission model of spec `s` (tiers index `thresholds`/`rates`). A
+/// callback spec needs the engine's callback `scope`.
+///
+/// # Safety
+/// `s.name` must be null or NUL-terminated.
+unsafe fn commission_model(s: &NlCommissionSpec, thresholds: &[f64], rates: &[f64],
+                           scope: Option<&Arc<CallbackScope>>) -> Result<CommissionModel, EngineError> {
+    Ok(match s.kind {
+        NL_COMMISSION_NONE => CommissionModel::None,
+        NL_COMMISSION_PERCENTAGE => CommissionModel::Percentage { rate: s.rate },
+        NL_COMMISSION_PER_SHARE => CommissionModel::PerShare { per_share: s.per_share, minimum: s.minimum },
+        NL_COMMISSION_COMBINED => CommissionModel::Combined { percentage: s.rate, fixed: s.per_trade },
+        NL_COMMISSION_PER_ORDER => CommissionModel::PerOrder {
+            per_share: s.per_share,
+            rate: s.rate,
+            per_trade: s.per_trade,
+            minimum: s.minimum,
+        },
+        NL_COMMISSION_TIERED => {
+            let end = s.tiers_start.checked_add(s.tiers_len).filter(|&end| end <= thresholds.len().min(rates.len()));
+            let end = end.ok_or_else(|| EngineError::InvalidArgument("tier range out of bounds".into()))?;
+            CommissionModel::Tiered { tiers: (s.tiers_start..end).map(|i| (thresholds[i], rates[i])).collect() }
+        }
+        NL_COMMISSION_CALLBACK => {
+            let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
+                "a Python commission model computes its own fees".into()))?;
+            let f = s.callback.ok_or_else(|| null_error("commission callback"))?;
+            let name = model_name(s.name, "commission model");
+            CommissionModel::Callback(Callback(Arc::new(ForeignCommission { f, user_data: s.user_data, name, scope: Arc::clone(scope) })))
+        }
+        other => return Err(EngineError::InvalidArgument(format!("invalid commission kind {other}"))),
+    })
+}
+
+/// The slippage model of spec `s`; a callback spec needs the engine's `scope`.
+///
+/// # Safety
+/// `s.name` must be null or NUL-terminated.
+unsafe fn slippage_model(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) -> Result<SlippageModel, EngineError> {
+    Ok(match s.kind {
+        NL_SLIPPAGE_NONE => SlippageModel::None,
+        NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: s.rate },
+        NL_SLIPPAGE_FIXED => SlippageModel::Fixed { amount: s.amount },
+        NL_SLIPPAGE_SPREAD => SlippageModel::Spread { spread: s.amount, half_given: s.half_given },
+        NL_SLIPPAGE_VOLUME_SHARE => SlippageModel::VolumeShare { impact: s.rate },
+        NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE => SlippageModel::CumulativeVolumeShare { impact: s.rate },
+        NL_SLIPPAGE_CALLBACK => {
+            let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
+                "a Python slippage model computes its own slippage".into()))?;
+            let f = s.callback.ok_or_else(|| null_error("slippage callback"))?;
+            let name = model_name(s.name, "slippage model");
+            SlippageModel::Callback(Callback(Arc::new(ForeignSlippage { f, user_data: s.user_data, name, scope: Arc::clone(scope) })))
+        }
+        other => return Err(EngineError::InvalidArgument(format!("invalid slippage kind {other}"))),
+    })
+}
+
+/// The fee model `spec` charges a first fill of `quantity` at `price` (a
+/// model's `calculate(asset, quantity, price)`; the engine's own formula).
+///
+/// # Safety
+/// `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_commission_quote(
+    spec: *const NlCommissionSpec,
+    tier_thresholds: *const f64,
+    tier_rates: *const f64,
+    n_tiers: usize,
+    quantity: f64,
+    price: f64,
+    out: *mut f64,
+) -> NlStatus {
+    guard(|| {
+        let s = spec.as_ref().ok_or_else(|| null_error("commission spec"))?;
+        let thresholds = slice(tier_thresholds, n_tiers, "tier thresholds")?;
+        let rates = slice(tier_rates, n_tiers, "tier rates")?;
+        let model = commission_model(s, thresholds, rates, None)?;
+        model.validate()?;
+        let q = CommissionQuery { asset: 0, quantity, price, filled_quantity: 0.0, filled_notional: 0.0,
+                                  commission_paid: 0.0, multiplier: 1.0 };
+        write(out, model.commission(&q)?)
+    })
+}
+
+/// The per-unit slippage model `spec` adds to a fill of `quantity` at
+/// `price` in a bar that traded `volume` (NaN: unknown), with nothing filled
+/// before in that bar (a model's `calculate(asset, quantity, price, volume)`).
+///
+/// # Safety
+/// `spec` valid; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_slippage_quote(spec: *const NlSlippageSpec, quantity: f64, price: f64, volume: f64,
+                                           out: *mut f64) -> NlStatus {
+    guard(|| {
+        let s = spec.as_ref().ok_or_else(|| null_error("slippage spec"))?;
+        let model = slippage_model(s, None)?;
+        model.validate()?;
+        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0 };
+        write(out, model.per_share(&q)?)
+    })
+}
+
 /// Sets the engine's commission models (before its first bar).
 ///
 /// # Safety
@@ -207,31 +309,7 @@ pub unsafe extern "C" fn nl_engine_set_commission(
         let rates = slice(tier_rates, n_tiers, "tier rates")?;
         let mut entries = Vec::with_capacity(n);
         for s in specs {
-            let model = match s.kind {
-                NL_COMMISSION_NONE => CommissionModel::None,
-                NL_COMMISSION_PERCENTAGE => CommissionModel::Percentage { rate: s.rate },
-                NL_COMMISSION_PER_SHARE => CommissionModel::PerShare { per_share: s.per_share, minimum: s.minimum },
-                NL_COMMISSION_COMBINED => CommissionModel::Combined { percentage: s.rate, fixed: s.per_trade },
-                NL_COMMISSION_PER_ORDER => CommissionModel::PerOrder {
-                    per_share: s.per_share,
-                    rate: s.rate,
-                    per_trade: s.per_trade,
-                    minimum: s.minimum,
-                },
-                NL_COMMISSION_TIERED => {
-                    let end = s.tiers_start.checked_add(s.tiers_len).filter(|&end| end <= n_tiers);
-                    let end = end.ok_or_else(|| EngineError::InvalidArgument("tier range out of bounds".into()))?;
-                    let tiers = (s.tiers_start..end).map(|i| (thresholds[i], rates[i])).collect();
-                    CommissionModel::Tiered { tiers }
-                }
-                NL_COMMISSION_CALLBACK => {
-                    let f = s.callback.ok_or_else(|| null_error("commission callback"))?;
-                    let name = model_name(s.name, "commission model");
-                    CommissionModel::Callback(Callback(Arc::new(ForeignCommission { f, user_data: s.user_data, name, scope: Arc::clone(&scope) })))
-                }
-                other => return Err(EngineError::InvalidArgument(format!("invalid commission kind {other}")).into()),
-            };
-            entries.push((s.asset, model));
+            entries.push((s.asset, commission_model(s, thresholds, rates, Some(&scope))?));
         }
         let commissions: Commissions = routes(entries, "commission")?;
         Ok(engine(e, "setting the commission model")?.set_commission(commissions)?)
@@ -249,21 +327,7 @@ pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const 
         let specs = slice(specs, n, "slippage specs")?;
         let mut entries = Vec::with_capacity(n);
         for s in specs {
-            let model = match s.kind {
-                NL_SLIPPAGE_NONE => SlippageModel::None,
-                NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: s.rate },
-                NL_SLIPPAGE_FIXED => SlippageModel::Fixed { amount: s.amount },
-                NL_SLIPPAGE_SPREAD => SlippageModel::Spread { spread: s.amount, half_given: s.half_given },
-                NL_SLIPPAGE_VOLUME_SHARE => SlippageModel::VolumeShare { impact: s.rate },
-                NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE => SlippageModel::CumulativeVolumeShare { impact: s.rate },
-                NL_SLIPPAGE_CALLBACK => {
-                    let f = s.callback.ok_or_else(|| null_error("slippage callback"))?;
-                    let name = model_name(s.name, "slippage model");
-                    SlippageModel::Callback(Callback(Arc::new(ForeignSlippage { f, user_data: s.user_data, name, scope: Arc::clone(&scope) })))
-                }
-                other => return Err(EngineError::InvalidArgument(format!("invalid slippage kind {other}")).into()),
-            };
-            entries.push((s.asset, model));
+            entries.push((s.asset, slippage_model(s, Some(&scope))?));
         }
         let slippages: Slippages = routes(entries, "slippage")?;
         Ok(engine(e, "setting the slippage model")?.set_slippage(slippages)?)
