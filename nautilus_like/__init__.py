@@ -58,7 +58,16 @@ from nautilus_like.models import (
 )
 from nautilus_like.contracts import AssetClass, ContractSpec
 from nautilus_like.rebalance import RebalanceConfig, TargetWeightExecutor
-from nautilus_like.result import BacktestResult
+from nautilus_like.result import (
+    ArtifactError,
+    ArtifactIncompleteError,
+    ArtifactManifestError,
+    ArtifactNotFoundError,
+    ArtifactReadError,
+    ArtifactWriteError,
+    BacktestResult,
+    UnsupportedArtifactVersionError,
+)
 from nautilus_like.risk import AllOf, AnyOf, CompositeRule, RuleChain, StopLoss, TakeProfit, TimeExit, TrailingStop
 from nautilus_like.types import (
     ExecutionMode,
@@ -77,6 +86,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AssetClass",
     "ContractSpec",
+    "ArtifactError", "ArtifactIncompleteError", "ArtifactManifestError", "ArtifactNotFoundError", "ArtifactReadError",
+    "ArtifactWriteError", "UnsupportedArtifactVersionError",
     "AllOf", "AnyOf", "AssetCommission", "AssetExecutionLimits", "AssetSlippage", "BacktestConfig", "BacktestResult", "Broker",
     "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",

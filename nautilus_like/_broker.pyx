@@ -113,6 +113,17 @@ cdef unsigned long long _order_number(object order_id) except 0:
     raise ValueError(f"order_id must look like 'ORD-<n>', got {order_id!r}")
 
 
+cdef unsigned long long _known_order_number(object order_id) except? 0:
+    """The order number of an id, or 0 for a string no order of ours can have
+    (ml4t answers such ids with None / False, as for any unknown order)."""
+    if isinstance(order_id, str) and not (order_id.startswith("ORD-") and order_id[4:].isdigit()
+                                          and int(order_id[4:]) > 0):
+        return 0
+    if not isinstance(order_id, (str, Order)):
+        raise TypeError(f"order_id must be an 'ORD-<n>' string or an Order, got {order_id!r}")
+    return _order_number(order_id)
+
+
 cdef int32_t _rule_callback(void* user, const ffi.NlRuleState* s, ffi.NlRuleDecision* d) noexcept with gil:
     """Calls a Python rule's `evaluate(PositionState)` and writes its decision."""
     cdef tuple entry = <tuple>user
@@ -427,8 +438,11 @@ cdef class Broker:
                 raise ValueError(f"Updated remaining quantity must be finite and positive, got {quantity!r}")
             q = quantity
         cdef uint8_t done = 0
+        cdef unsigned long long number = _known_order_number(order_id)
+        if number == 0:
+            return False
         check(ffi.nl_engine_update_order(
-            self._engine, _order_number(order_id), q, _update_arg("limit_price", limit_price),
+            self._engine, number, q, _update_arg("limit_price", limit_price),
             _update_arg("stop_price", stop_price), _update_arg("trail_amount", trail_amount), &done))
         return done != 0
 
@@ -449,10 +463,10 @@ cdef class Broker:
         given = [(n, v) for n, v in (("shares", shares), ("contracts", contracts),
                                      ("amount", amount), ("dollars", dollars)) if v is not None]
         if not given:
-            raise ValueError("give exactly one of shares, contracts, amount, dollars; got none")
+            raise ValueError("Must provide one of: shares, contracts, amount, dollars")
         if len(given) > 1:
             raise ValueError(
-                f"give exactly one of shares, contracts, amount, dollars; got {[n for n, _ in given]}")
+                f"Must provide only one of: shares, contracts, amount, dollars (got {[n for n, _ in given]})")
         name, value = given[0]
         if name == "dollars":
             # Sized at this bar's price; no bar for the asset now means no order.
@@ -580,11 +594,14 @@ cdef class Broker:
 
     def cancel_order(self, order_id):
         """Cancel a pending order (`"ORD-<n>"` or an `Order`); True if it was pending."""
-        return self.c_cancel(_order_number(order_id))
+        cdef unsigned long long number = _known_order_number(order_id)
+        return False if number == 0 else self.c_cancel(number)
 
     def get_order(self, order_id):
         """The order with this id, or `None` if there is none."""
-        n = _order_number(order_id)
+        n = _known_order_number(order_id)
+        if n == 0:
+            return None
         cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0
         check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
         return Order(self._state, n) if n <= n_orders else None
@@ -815,6 +832,10 @@ cdef class Broker:
         """Cash plus open positions marked at their last known price."""
         return self.c_equity()
 
+    def equity(self):
+        """Cash plus open positions at the current marks (ml4t's `Broker.equity()`)."""
+        return self.c_equity()
+
     def get_buying_power(self):
         """What new long entries can spend now: cash, never below zero (no margin accounts yet)."""
         cdef double value = 0
@@ -824,6 +845,13 @@ cdef class Broker:
     @property
     def cash(self):
         return self.get_cash()
+
+    @cash.setter
+    def cash(self, value):
+        # ml4t lets a hand-driven broker's cash be written (tests set up accounts so).
+        self._standalone("cash =")
+        from nautilus_like import _stepped
+        _stepped.set_cash(self._state, _price_arg("cash", value))
 
     def get_multiplier(self, asset):
         """The asset's contract multiplier (1.0 without a ContractSpec)."""
@@ -876,6 +904,11 @@ cdef class Broker:
         if last_n is not None:
             out = out[-last_n:] if last_n > 0 else []
         return out
+
+    def get_last_trade(self, asset=None):
+        """The most recent closed trade (of `asset`, if given), or None."""
+        trades = self.get_trades(asset, last_n=1)
+        return trades[0] if trades else None
 
     cdef object _trade(self, ffi.NlTrade* t):
         """The `Trade` of one engine trade record (closed, or partial for a reduction)."""

@@ -1419,6 +1419,12 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `out_removed` valid for writing.
   NlStatus nl_engine_remove_position(NlEngine *e, uint32_t asset, uint8_t *out_removed);
 
+  # Sets a standalone broker's cash by hand.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_set_cash(NlEngine *e, double cash);
+
   # The values of a position of `quantity` (signed) entered at `entry_price`
   # when marked at `price` (`variation_basis` NaN: none). The Python
   # `Position` (engine-backed or built by the user) reads them here, so the

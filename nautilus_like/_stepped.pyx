@@ -74,3 +74,7 @@ def remove_position(EngineState state not None, uint32_t asset):
     cdef uint8_t removed = 0
     check(ffi.nl_engine_remove_position(state.engine, asset, &removed))
     return bool(removed)
+
+
+def set_cash(EngineState state not None, double cash):
+    check(ffi.nl_engine_set_cash(state.engine, cash))

@@ -147,6 +147,15 @@ class DataFrequency(str, Enum):
     IRREGULAR = "irregular"
 
 
+class LateAssetPolicy(str, Enum):
+    """How target-weight rebalancing treats assets that start late (ml4t's
+    values). nautilus_like rebalances every asset with a price (ALLOW); a
+    standalone Broker refuses REQUIRE_HISTORY until it is supported."""
+
+    ALLOW = "allow"
+    REQUIRE_HISTORY = "require_history"
+
+
 class WaterMarkSource(str, Enum):
     """What moves water marks (and MFE/MAE) after the entry bar: the close, or the bar's high/low."""
 

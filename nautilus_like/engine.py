@@ -98,6 +98,16 @@ class Engine:
         self.broker = Broker(self._state)
         self._ran = False
 
+    @classmethod
+    def from_config(cls, feed: DataFeed, strategy: Strategy, config: BacktestConfig, *,
+                    contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
+                    commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
+                    portfolio_limits: Any = None) -> Engine:
+        """`Engine(feed, strategy, config, ...)` by name (ml4t's `Engine.from_config`)."""
+        return cls(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
+                   commission_model=commission_model, slippage_model=slippage_model,
+                   execution_limits=execution_limits, portfolio_limits=portfolio_limits)
+
     def run(self) -> BacktestResult:
         """Runs every bar and returns the result (`on_end` runs even on failure)."""
         if self._ran:

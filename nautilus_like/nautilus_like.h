@@ -2034,6 +2034,14 @@ enum NlStatus nl_engine_put_position(struct NlEngine *e,
 enum NlStatus nl_engine_remove_position(struct NlEngine *e, uint32_t asset, uint8_t *out_removed);
 
 /**
+ * Sets a standalone broker's cash by hand.
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_set_cash(struct NlEngine *e, double cash);
+
+/**
  * The values of a position of `quantity` (signed) entered at `entry_price`
  * when marked at `price` (`variation_basis` NaN: none). The Python
  * `Position` (engine-backed or built by the user) reads them here, so the

@@ -59,5 +59,5 @@ def preset_fields(name: str) -> dict[str, Any]:
     """The fields preset `name` sets; ValueError for an unknown preset."""
     key = name.lower() if isinstance(name, str) else name
     if key not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}")
+        raise ValueError(f"Unknown preset {name!r}. Available: {', '.join(sorted(PRESETS))}")
     return dict(PRESETS[key])

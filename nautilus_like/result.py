@@ -34,6 +34,34 @@ def _nulls(n: int, dtype: pl.DataType) -> pl.Series:
     return pl.Series([None] * n, dtype=dtype)
 
 
+class ArtifactError(ValueError):
+    """A saved result artifact could not be written or read (ml4t's hierarchy)."""
+
+
+class ArtifactNotFoundError(ArtifactError):
+    """The artifact path holds no result data."""
+
+
+class ArtifactManifestError(ArtifactError):
+    """The artifact's manifest is missing or malformed."""
+
+
+class ArtifactIncompleteError(ArtifactError):
+    """A component the artifact declares is missing."""
+
+
+class ArtifactReadError(ArtifactError):
+    """A declared component cannot be decoded."""
+
+
+class ArtifactWriteError(ArtifactError):
+    """A requested component cannot be written."""
+
+
+class UnsupportedArtifactVersionError(ArtifactError):
+    """The artifact's schema version is not one this library reads."""
+
+
 class BacktestResult:
     """What `Engine.run()` returns. Dict-like over `to_dict()` as in ml4t-backtest."""
 

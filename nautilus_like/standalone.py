@@ -241,10 +241,16 @@ class Stepper:
         get = lambda name, asset: _finite((caches.get(name) or {}).get(asset))  # noqa: E731
         index = self.state.asset_index
         rows = []
+        closes = caches.get("closes") or {}
         for asset, raw in prices.items():
             price = _finite(raw)
             if math.isnan(price):
                 continue  # ml4t keeps the last finite mark
+            close = _finite(closes.get(asset, price))
+            if close != price and not math.isnan(close):
+                raise NotImplementedError(
+                    f"_update_time: closes[{asset!r}]={closes[asset]!r} differs from prices[{asset!r}]={raw!r}; "
+                    f"a close apart from the mark price is not supported by nautilus_like yet")
             open_ = get("opens", asset)
             open_ = price if math.isnan(open_) else open_
             high, low = get("highs", asset), get("lows", asset)

@@ -46,11 +46,14 @@ def test_invalid_order_prices_raise_at_submission(kwargs, text):
 
 
 def test_bad_order_ids():
-    with pytest.raises(ValueError, match="ORD-<n>"):
-        run({0: [lambda b: b.cancel_order("bogus")]})
+    # Ids no order can have are unknown orders, answered as ml4t answers them;
+    # a value that is not an id at all is an error.
     seen = {}
-    run({0: [lambda b: seen.update(missing=b.cancel_order("ORD-99"), order=b.get_order("ORD-99"))]})
-    assert seen == {"missing": False, "order": None}
+    run({0: [lambda b: seen.update(bogus=b.cancel_order("bogus"), missing=b.cancel_order("ORD-99"),
+                                   order=b.get_order("ORD-99"), updated=b.update_order("x", quantity=1))]})
+    assert seen == {"bogus": False, "missing": False, "order": None, "updated": False}
+    with pytest.raises(TypeError, match="order_id must be"):
+        run({0: [lambda b: b.cancel_order(7)]})
 
 
 def test_strategy_must_implement_on_data_and_subclass_strategy(prices):

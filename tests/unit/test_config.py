@@ -103,7 +103,7 @@ def test_presets_and_round_trips():
     for fmt in ("json", "yaml", "toml"):
         text = getattr(cfg, f"to_{fmt}")()
         assert getattr(BacktestConfig, f"from_{fmt}")(text) == cfg, fmt
-    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+    with pytest.raises(ValueError, match="Unknown preset 'nope'"):
         BacktestConfig.from_preset("nope")
     strict = BacktestConfig.from_preset("vectorbt_strict")
     assert (strict.short_cash_policy.value, strict.fill_ordering.value, strict.entry_order_priority.value,

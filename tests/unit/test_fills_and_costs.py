@@ -151,5 +151,5 @@ def test_buy_and_sell_helpers():
                                    n=b.sell("AAA", shares=-2))]})
     assert seen["d"].requested_quantity == pytest.approx(1000 / 103.0)
     assert seen["s"].quantity == 3
-    with pytest.raises(ValueError, match="exactly one of"):
+    with pytest.raises(ValueError, match="Must provide only one of"):
         run({1: [lambda b: b.buy("AAA", shares=1, dollars=5)]})

@@ -183,3 +183,34 @@ def test_an_engines_broker_is_not_driven_by_hand():
 
     nl.Engine(feed, Probe()).run()
     assert seen == [nl.BacktestConfig().execution_mode]
+
+
+def test_cash_can_be_set_by_hand_and_the_last_trade_is_found():
+    broker = Broker()
+    broker.cash = 5_000.0
+    assert broker.get_cash() == 5_000.0 and broker.equity() == 5_000.0
+    assert broker.get_last_trade() is None
+    mark(broker, T0, {"A": 10.0, "B": 20.0})
+    for asset, qty in (("A", 10), ("B", 5), ("A", -10), ("B", -5)):
+        broker.submit_order(asset, qty)
+        broker._process_orders()
+    assert broker.get_last_trade().symbol == "B"
+    assert broker.get_last_trade("A").symbol == "A"
+    with pytest.raises(ValueError, match="cash must be a number"):
+        broker.cash = "lots"
+
+
+def test_unknown_order_ids_are_answered_as_ml4t_answers_them():
+    broker = Broker()
+    assert broker.get_order("nonexistent-id") is None
+    assert broker.cancel_order("nonexistent-id") is False
+    assert broker.update_order("nonexistent-id", quantity=5) is False
+    with pytest.raises(TypeError, match="order_id must be"):
+        broker.get_order(3.5)
+
+
+def test_a_close_apart_from_the_mark_is_refused():
+    broker = Broker()
+    with pytest.raises(NotImplementedError, match=r"closes\['A'\]=102.0 differs from prices\['A'\]=100.0"):
+        broker._update_time(timestamp=T0, prices={"A": 100.0}, opens={}, highs={}, lows={}, closes={"A": 102.0},
+                            volumes={}, signals={})

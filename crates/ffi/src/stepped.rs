@@ -147,3 +147,12 @@ pub unsafe extern "C" fn nl_engine_remove_position(e: *mut NlEngine, asset: u32,
         write(out_removed, removed as u8)
     })
 }
+
+/// Sets a standalone broker's cash by hand.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_cash(e: *mut NlEngine, cash: f64) -> NlStatus {
+    guard(|| Ok(engine(e, "setting cash by hand")?.set_cash(cash)?))
+}

@@ -100,6 +100,16 @@ impl Engine {
         Ok(self.portfolio.remove_position(asset))
     }
 
+    /// Sets cash by hand (ml4t lets a test write `broker.cash`).
+    pub fn set_cash(&mut self, cash: f64) -> EngineResult<()> {
+        self.require_stepped("setting cash by hand")?;
+        if !cash.is_finite() {
+            return Err(EngineError::InvalidArgument(format!("cash must be finite, got {cash}")));
+        }
+        self.portfolio.cash = cash;
+        Ok(())
+    }
+
     fn require_stepped(&self, what: &str) -> EngineResult<()> {
         if self.stepped {
             Ok(())
@@ -201,6 +211,9 @@ mod tests {
         assert!(e.position(0).is_none());
         p.quantity = f64::NAN;
         assert!(e.put_position(0, p).is_err());
+        e.set_cash(5.0).unwrap();
+        assert_eq!(e.cash(), 5.0);
+        assert!(e.set_cash(f64::INFINITY).is_err());
         // Assets join inside a bar; a backtest engine refuses the steps.
         assert_eq!(e.add_assets(2).unwrap(), 1);
         let mut backtest = Engine::streamed(EngineConfig::default(), 1, false).unwrap();
