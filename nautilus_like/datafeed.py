@@ -32,7 +32,7 @@ _FRAME_TYPES = "a polars DataFrame or LazyFrame, a pandas DataFrame, or a Parque
 
 def _load(what: str, df: Any, path: str | Path | None) -> pl.DataFrame | None:
     if df is not None and path is not None:
-        raise ValueError(f"give {what}_df or {what}_path, not both")
+        raise ValueError(f"Pass either {what}_path or {what}_df, not both")
     if path is not None:
         return pl.read_parquet(path)
     if df is None:

@@ -174,7 +174,8 @@ class BacktestResult:
         slip_cost = (entry_slip + exit_slip) * np.abs(qty) * mult
         names = np.array(self._assets, dtype=object)
         entry_bars = np.concatenate([t["entry_bar"], np.array([p["entry_bar"] for p in open_rows], dtype=np.uint32)])
-        exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, last_bar, dtype=np.uint32)])
+        # (No open rows without bars: an empty feed has no last bar.)
+        exit_bars = np.concatenate([t["exit_bar"], np.full(n_open, max(last_bar, 0), dtype=np.uint32)])
         status = ["partial" if s == _CODES["TRADE_STATUS_PARTIAL"] else "closed" for s in t["status"].tolist()] + ["open"] * n_open
         n = n_closed + n_open
         # Open rows: quotes of the last bar on the closing side (sell a long, buy a short).

@@ -156,3 +156,16 @@ def test_rust_keeps_bar_times_in_utc_nanoseconds():
     assert [nl.DataFeed(prices_df=steps)._market.timestamp_ns(b) for b in (0, 1)] == [0, 1]
     with pytest.raises(IndexError, match="bar 2 out of range"):
         nl.DataFeed(prices_df=steps)._market.timestamp_ns(2)
+
+
+def test_a_feed_without_rows_runs_to_an_empty_result():
+    empty = pl.DataFrame(schema={"timestamp": pl.Datetime, "asset": pl.Utf8, "open": pl.Float64,
+                                 "high": pl.Float64, "low": pl.Float64, "close": pl.Float64, "volume": pl.Float64})
+
+    class Buy(nl.Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            raise AssertionError("no bar, no call")
+
+    result = nl.Engine(nl.DataFeed(prices_df=empty), Buy()).run()
+    assert result.trades == [] and result.fills == [] and result.equity_curve == []
+    assert result.metrics["num_trades"] == 0 and result.metrics["final_value"] == 100_000.0
