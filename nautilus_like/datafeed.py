@@ -15,6 +15,7 @@ and the timestamp.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,37 @@ class DataFeed:
 
     def __len__(self) -> int:
         return len(self._timestamps)
+
+    @property
+    def n_bars(self) -> int:
+        """Number of bars (distinct timestamps)."""
+        return len(self._timestamps)
+
+    def __iter__(self) -> Iterator[tuple[Any, dict[str, dict[str, Any]], dict[str, Any]]]:
+        """The bars as ml4t's DataFeed yields them, in time order: `(timestamp,
+        {asset: {"price", "open", "high", "low", "close", "volume", "signals": {...}}
+        plus "vwap"/"bid"/"ask"/"mid"/"bid_size"/"ask_size" where given}, context)`.
+        For looking at the data; a backtest reads the columns directly."""
+        p = self._prices
+        bars = p["__bar"].to_numpy()
+        bounds = np.searchsorted(bars, np.arange(len(self._timestamps) + 1))
+        cols = {c: p[c].to_list() for c in ("__asset", "open", "high", "low", "close", "volume")}
+        quotes = {f: [None if v != v else v for v in arr.tolist()] for f, arr in self._quotes.items()}
+        signals = {name: (col.tolist() if isinstance(col, np.ndarray) else list(col))
+                   for name, col in self._signal_columns.items()}
+        has = self._has_signals
+        contexts = self._contexts()
+        for b, ts in enumerate(self._timestamps):
+            data: dict[str, dict[str, Any]] = {}
+            for row in range(int(bounds[b]), int(bounds[b + 1])):
+                close = cols["close"][row]
+                bar = {"price": close, "open": cols["open"][row], "high": cols["high"][row],
+                       "low": cols["low"][row], "close": close, "volume": cols["volume"][row],
+                       "signals": ({n: v[row] for n, v in signals.items()} if has is not None and has[row]
+                                   else {})}
+                bar.update({f: q[row] for f, q in quotes.items() if q[row] is not None})
+                data[self._assets[cols["__asset"][row]]] = bar
+            yield ts, data, (contexts[b] if contexts is not None else {})
 
     def __repr__(self) -> str:
         return (f"DataFeed({len(self._timestamps)} timestamps, {len(self._assets)} assets, "

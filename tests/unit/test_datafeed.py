@@ -169,3 +169,17 @@ def test_a_feed_without_rows_runs_to_an_empty_result():
     result = nl.Engine(nl.DataFeed(prices_df=empty), Buy()).run()
     assert result.trades == [] and result.fills == [] and result.equity_curve == []
     assert result.metrics["num_trades"] == 0 and result.metrics["final_value"] == 100_000.0
+
+
+def test_iterating_a_feed_yields_ml4ts_bar_dicts():
+    t0, t1 = datetime(2024, 1, 1), datetime(2024, 1, 2)
+    prices = pl.DataFrame({"timestamp": [t0, t0, t1], "asset": ["A", "B", "A"], "close": [1.0, 2.0, 3.0]})
+    signals = pl.DataFrame({"timestamp": [t0], "asset": ["B"], "score": [0.5]})
+    context = pl.DataFrame({"timestamp": [t1], "vix": [20.0]})
+    feed = nl.DataFeed(prices_df=prices, signals_df=signals, context_df=context)
+    bars = list(feed)
+    assert feed.n_bars == 2 and [b[0] for b in bars] == [t0, t1]
+    assert bars[0][1]["B"] == {"price": 2.0, "open": 2.0, "high": 2.0, "low": 2.0, "close": 2.0, "volume": 0.0,
+                               "signals": {"score": 0.5}}
+    assert bars[0][1]["A"]["signals"] == {} and bars[0][2] == {}
+    assert list(bars[1][1]) == ["A"] and bars[1][2] == {"vix": 20.0}
