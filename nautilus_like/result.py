@@ -14,6 +14,8 @@ import numpy as np
 import polars as pl
 
 from nautilus_like._model import EXIT_REASONS as _EXIT_REASON
+from nautilus_like.analytics.equity import EquityCurve
+from nautilus_like.analytics.metrics import calmar_ratio
 from nautilus_like._rust import codes
 from nautilus_like._model import PRICE_SOURCES as _PRICE_SOURCE
 from nautilus_like.portfolio_limits import ACTION_NAMES as _LIMIT_ACTION
@@ -398,47 +400,17 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     raw = result._raw
     initial = result.initial_cash
     equity = raw["equity"]
-    ppy = PERIODS_PER_YEAR
     n = len(equity)
     final = float(equity[-1]) if n else initial
-    total_return = final / initial - 1.0 if initial else 0.0
-    curve = np.concatenate([[initial], equity])
-    returns = curve[1:] / curve[:-1] - 1.0 if n else np.empty(0)
-    if len(returns) >= 2:
-        sigma = returns.std(ddof=1)
-        mu = returns.mean()
-        sharpe = float(mu / sigma * math.sqrt(ppy)) if sigma != 0 else 0.0
-        volatility = float(sigma * math.sqrt(ppy))
-        down = returns[returns < 0]
-        down_sigma = down.std(ddof=1) if len(down) >= 2 else 0.0
-        if len(down) < 2 or down_sigma == 0:
-            sortino = math.inf if mu > 0 else 0.0
-        else:
-            sortino = float(mu / down_sigma * math.sqrt(ppy))
-    else:
-        sharpe = sortino = volatility = 0.0
-    running = np.maximum.accumulate(curve)
-    dd = (curve - running) / running
-    mdd = float(dd.min()) if len(dd) else 0.0
+    # Returns count the first bar against the initial cash; years are the
+    # feed's elapsed calendar time (analytics.EquityCurve, as ml4t's engine).
     timeline = result._timeline
-    years = 0.0
-    if n > 1:
-        elapsed = (timeline[-1] - timeline[0])
-        seconds = elapsed.total_seconds() if hasattr(elapsed, "total_seconds") else float(elapsed)
-        years = seconds / (365.25 * 86400) if seconds > 0 else n / ppy
-    elif n == 1:
-        years = n / ppy
-    final_for_cagr = initial * (1 + total_return)
-    if initial <= 0 or years <= 0:
-        cagr = 0.0
-    elif final_for_cagr <= 0:
-        cagr = -1.0
-    else:
-        cagr = (final_for_cagr / initial) ** (1 / years) - 1
-    if mdd >= 0:
-        calmar = math.inf if cagr > 0 else 0.0
-    else:
-        calmar = cagr / abs(mdd)
+    curve = EquityCurve(timestamps=[timeline[0], timeline[-1]] if n > 1 else [], values=equity.tolist(),
+                        periods_per_year_override=float(PERIODS_PER_YEAR), initial_capital=initial)
+    total_return = curve.total_return if n else 0.0
+    sharpe, sortino, volatility = curve.sharpe, curve.sortino, curve.volatility
+    mdd, cagr = curve.max_dd, curve.cagr
+    calmar = calmar_ratio(cagr, mdd)
 
     trades = result.to_trades_dataframe()
     realized = trades.filter(pl.col("status") != "open")
