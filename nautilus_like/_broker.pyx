@@ -86,10 +86,13 @@ cdef uint32_t _type_code(object order_type) except 0xFFFFFFFF:
 cdef double _quantity_arg(object quantity, object asset) except? -1.0:
     """A signed order quantity as a finite float (TypeError / ValueError naming it)."""
     cdef double q
+    # A bool or a string is not a quantity (ml4t refuses both with ValueError).
+    if isinstance(quantity, (bool, str, bytes)):
+        raise ValueError(f"quantity must be a number, got {quantity!r} for asset {asset!r}")
     try:
         q = quantity
     except TypeError:
-        raise TypeError(f"quantity must be a number, got {quantity!r}") from None
+        raise ValueError(f"quantity must be a number, got {quantity!r} for asset {asset!r}") from None
     if not isfinite(q):
         raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset {asset!r}")
     return q

@@ -428,6 +428,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # "zipline_3_2", as ml4t). nautilus_like has no corporate actions yet, so
     # no run reads it; it is kept and validated for configs written for ml4t.
     corporate_action_policy: str = "declared_terms"
+    # Exchange calendar: None runs without one (sessions are the timestamps'
+    # calendar days, nothing is enforced), which is all nautilus_like does
+    # yet; a named calendar (ml4t's "NYSE", ...) is refused until it is.
+    calendar: str | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -453,6 +457,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
+        if self.calendar is not None:
+            raise ValueError(f"calendar={self.calendar!r}: exchange calendars are not supported by nautilus_like "
+                             f"yet; calendar=None runs without one (sessions are calendar days)")
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
             raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "
                              f"got {self.corporate_action_policy!r}")

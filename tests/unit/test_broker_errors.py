@@ -14,9 +14,11 @@ def test_non_finite_quantities_are_refused(qty):
         run({0: [lambda b: b.submit_order("AAA", qty)]})
 
 
-def test_non_numeric_quantity_is_refused():
-    with pytest.raises(TypeError, match="quantity must be a number"):
-        run({0: [lambda b: b.submit_order("AAA", "10")]})
+@pytest.mark.parametrize("qty", ["10", True, None, [1]])
+def test_non_numeric_quantity_is_refused(qty):
+    # ValueError, as ml4t raises for these.
+    with pytest.raises(ValueError, match=r"quantity must be a number, got .* for asset 'AAA'"):
+        run({0: [lambda b: b.submit_order("AAA", qty)]})
 
 
 def test_unknown_asset_is_named():

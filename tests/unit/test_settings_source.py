@@ -62,7 +62,7 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "slippage_type", "slippage_rate", "slippage_fixed", "slippage_spread", "slippage_spread_by_asset",
         "slippage_spread_convention", "share_rounding", "rebalance_mode", "missing_price_policy",
         "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule",
-        "corporate_action_policy"}
+        "corporate_action_policy", "calendar"}
     # Presets only name real fields, and keep ml4t's values.
     for name, fields in PRESETS.items():
         assert set(fields) <= set(BacktestConfig.__struct_fields__), name
