@@ -156,6 +156,24 @@ class LateAssetPolicy(str, Enum):
     REQUIRE_HISTORY = "require_history"
 
 
+class LockNotionalUpdateMode(str, Enum):
+    """Operation order of locked-notional cash updates (ml4t's values). The
+    engine settles position legs separately (POSITION_LEGS); COMBINED_ORDER is
+    refused until it is supported."""
+
+    POSITION_LEGS = "position_legs"
+    COMBINED_ORDER = "combined_order"
+
+
+class CancelPolicy(str, Enum):
+    """When working orders are cancelled (ml4t's values). nautilus_like keeps
+    them until filled or cancelled (NEVER); SESSION_END needs exchange
+    sessions, which come with calendars."""
+
+    NEVER = "never"
+    SESSION_END = "session_end"
+
+
 class WaterMarkSource(str, Enum):
     """What moves water marks (and MFE/MAE) after the entry bar: the close, or the bar's high/low."""
 
