@@ -869,6 +869,30 @@ cdef class Broker:
         check(ffi.nl_engine_current_price(self._engine, self.c_asset(asset), &price))
         return price
 
+    def get_price_for_source(self, source, asset, *, side=None, quantity=None, use_open=False):
+        """The current price of `asset` from an `ExecutionPrice` source, as fills
+        are priced (OPEN, CLOSE/PRICE, MID, VWAP, BID, ASK, QUOTE_MID, QUOTE_SIDE);
+        None when the asset has no bar now or the bar has no such price (no VWAP).
+        QUOTE_SIDE takes `side` (or the sign of `quantity`): the ask for a buy, the
+        bid for a sell, the quote mid without either."""
+        from nautilus_like.config import ExecutionPrice, _TO_CODE
+
+        idx = self._index.get(asset)
+        if idx is None:
+            return None
+        try:
+            code = _TO_CODE["execution_price"][ExecutionPrice(source)]
+        except ValueError:
+            raise ValueError(f"source must be an ExecutionPrice, got {source!r}") from None
+        cdef uint32_t side_code = 0
+        if side is not None:
+            side_code = _side_code(side)
+        elif quantity is not None:
+            side_code = ffi.ORDER_SIDE_BUY if _quantity_arg(quantity, asset) > 0 else ffi.ORDER_SIDE_SELL
+        cdef double price = NAN
+        check(ffi.nl_engine_price_for_source(self._engine, <uint32_t>idx, code, side_code, bool(use_open), &price))
+        return None if price != price else price
+
     def get_last_price(self, asset):
         """The asset's last known close, or `None` before its first bar."""
         cdef object idx = self._index.get(asset)

@@ -1182,6 +1182,19 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_current_price(NlEngine *e, uint32_t asset, double *out);
 
+  # The asset's current price from `source` (an `EXECUTION_PRICE_*` code;
+  # NaN when it has none now). `side`: 1 buy, 2 sell (`ORDER_SIDE_*`), 0
+  # none; `use_open` nonzero asks as an open-time pass.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_price_for_source(NlEngine *e,
+                                      uint32_t asset,
+                                      uint32_t source,
+                                      uint32_t side,
+                                      uint8_t use_open,
+                                      double *out);
+
   # The signed quantity held in `asset` (0 when flat): the cheap query a
   # Cython strategy makes per asset and bar.
   #

@@ -214,3 +214,25 @@ def test_a_close_apart_from_the_mark_is_refused():
     with pytest.raises(NotImplementedError, match=r"closes\['A'\]=102.0 differs from prices\['A'\]=100.0"):
         broker._update_time(timestamp=T0, prices={"A": 100.0}, opens={}, highs={}, lows={}, closes={"A": 102.0},
                             volumes={}, signals={})
+
+
+def test_price_for_each_source():
+    broker = Broker(execution_mode=ExecutionMode.NEXT_BAR)
+    broker._update_time(timestamp=T0, prices={"A": 100.0, "B": 50.0}, opens={"A": 99.0, "B": 50.0},
+                        highs={"A": 104.0, "B": 50.0}, lows={"A": 96.0, "B": 50.0}, volumes={"A": 1e6, "B": 1e6},
+                        vwaps={"A": 100.5}, bids={"A": 99.9}, asks={"A": 100.1}, signals={})
+    price = broker.get_price_for_source
+    assert (price(ExecutionPrice.OPEN, "A"), price(ExecutionPrice.CLOSE, "A"), price("price", "A")) == (99, 100, 100)
+    assert price(ExecutionPrice.MID, "A") == 100.0                 # (104 + 96) / 2
+    assert price(ExecutionPrice.VWAP, "A") == 100.5 and price(ExecutionPrice.VWAP, "B") is None
+    assert (price(ExecutionPrice.BID, "A"), price(ExecutionPrice.ASK, "A")) == (99.9, 100.1)
+    assert price(ExecutionPrice.QUOTE_MID, "A") == pytest.approx(100.0)
+    assert price(ExecutionPrice.QUOTE_SIDE, "A", side=OrderSide.BUY) == 100.1
+    assert price(ExecutionPrice.QUOTE_SIDE, "A", quantity=-5) == 99.9
+    assert price(ExecutionPrice.BID, "B") == 50.0                    # no quote: the close
+    # NEXT_BAR open-time passes price at the open, except quote sources and VWAP.
+    assert price(ExecutionPrice.CLOSE, "A", use_open=True) == 99.0
+    assert price(ExecutionPrice.VWAP, "A", use_open=True) == 100.5
+    assert price(ExecutionPrice.CLOSE, "ZZZ") is None
+    with pytest.raises(ValueError, match="source must be an ExecutionPrice"):
+        price("typical", "A")

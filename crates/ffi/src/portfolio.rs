@@ -158,6 +158,29 @@ pub unsafe extern "C" fn nl_engine_current_price(e: *mut NlEngine, asset: u32, o
     })
 }
 
+/// The asset's current price from `source` (an `EXECUTION_PRICE_*` code;
+/// NaN when it has none now). `side`: 1 buy, 2 sell (`ORDER_SIDE_*`), 0
+/// none; `use_open` nonzero asks as an open-time pass.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_price_for_source(e: *mut NlEngine, asset: u32, source: u32, side: u32, use_open: u8,
+                                                    out: *mut f64) -> NlStatus {
+    guard(|| {
+        let source = nl_core::ExecutionPrice::try_from(source)?;
+        let is_buy = match side {
+            0 => None,
+            s => Some(nl_core::OrderSide::try_from(s)? == nl_core::OrderSide::Buy),
+        };
+        let eng = engine(e, "reading a price")?;
+        if asset as usize >= eng.market().n_assets() {
+            return Err(nl_core::EngineError::NotFound(format!("asset index {asset} is not in the feed")).into());
+        }
+        write(out, eng.price_for_source(asset, source, is_buy, use_open != 0))
+    })
+}
+
 /// The signed quantity held in `asset` (0 when flat): the cheap query a
 /// Cython strategy makes per asset and bar.
 ///

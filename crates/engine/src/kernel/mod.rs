@@ -632,6 +632,23 @@ impl Engine {
         }
     }
 
+    /// The current bar's price of `asset` from `source` (ml4t's
+    /// `get_price_for_source`): NaN when the asset has no row now or the
+    /// source has no value (a bar without VWAP). `is_buy` picks QUOTE_SIDE's
+    /// side (None: the quote mid); `use_open` asks as an open-time pass does
+    /// (NEXT_BAR prices it at the open unless the source is a quote or VWAP).
+    pub fn price_for_source(&self, asset: AssetId, source: ExecutionPrice, is_buy: Option<bool>, use_open: bool) -> f64 {
+        let Some(b) = self.current_bar() else { return f64::NAN };
+        let Some(row) = self.row_in_bar(b, asset) else { return f64::NAN };
+        let bar = self.market.bar_at(row);
+        let next_bar_open = use_open && self.cfg.execution_mode == ExecutionMode::NextBar;
+        match (source, is_buy) {
+            (ExecutionPrice::QuoteSide, None) => if bar.mid.is_nan() { bar.close } else { bar.mid },
+            (ExecutionPrice::QuoteSide, Some(buy)) => mark_of(&bar, source, if buy { -1.0 } else { 1.0 }, false, use_open),
+            _ => mark_of(&bar, source, 0.0, next_bar_open, false),
+        }
+    }
+
     pub fn last_price(&self, asset: AssetId) -> f64 {
         self.last_price.get(asset as usize).copied().unwrap_or(f64::NAN)
     }
