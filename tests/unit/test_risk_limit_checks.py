@@ -99,5 +99,11 @@ def test_beta_sector_and_factor_limits_read_the_context():
 def test_analytic_limits_are_not_enforced_by_the_engine():
     with pytest.raises(TypeError, match="VaRLimit is judged on request with check"):
         limit_specs([VaRLimit()])
-    with pytest.raises(ValueError, match="action must be one of"):
+    with pytest.raises(ValueError, match="CVaRLimit does not support action='reduce'"):
         CVaRLimit(action="reduce")
+
+
+def test_reduce_is_refused_by_limits_that_cannot_reduce():
+    for limit in (DailyLossLimit, VaRLimit, BetaLimit, MaxPositionsLimit):
+        with pytest.raises(ValueError, match=f"{limit.__name__} does not support action='reduce'"):
+            limit(action="reduce")

@@ -171,3 +171,13 @@ def test_volume_limits_calculate_what_one_bar_fills():
     assert routed.for_asset("AAPL").max_participation == 0.05 and isinstance(routed.for_asset("MSFT"), NoLimits)
     with pytest.raises(TypeError, match="for_asset"):
         routed.calculate(1.0, 1.0, 1.0)
+
+
+def test_scaled_exit_reads_the_states_return_not_its_prices():
+    # ml4t's return-driven rules read state.unrealized_return: close at the entry, stated return 6%.
+    rule = ScaledExit([(0.05, 0.25), (0.10, 0.5)])
+    s = state(close=100.0)
+    s.unrealized_return = 0.06
+    assert rule.evaluate(s).pct == 0.25
+    s.unrealized_return = 0.12
+    assert rule.evaluate(s).pct == 0.5

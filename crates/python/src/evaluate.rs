@@ -283,6 +283,7 @@ impl PositionRuleEvaluator {
             high: price(state, "bar_high")?,
             low: price(state, "bar_low")?,
             close: state.getattr("current_price")?.extract()?,
+            unrealized_return: state.getattr("unrealized_return")?.extract()?,
             bars_held: bars_held.clamp(0, u32::MAX as i64) as u32,
             high_water_mark: state.getattr("high_water_mark")?.extract()?,
             low_water_mark: state.getattr("low_water_mark")?.extract()?,

@@ -140,6 +140,8 @@ class PortfolioLimit:
         action = getattr(self, "action", None)
         if action not in self._actions:
             hint = " (use 'halt' to block new entries)" if action == "block" else ""
+            if action == "reduce":
+                hint = f" ({name} does not support action='reduce')"
             raise ValueError(f"{name}: action must be one of {', '.join(map(repr, self._actions))}, "
                              f"got {action!r}{hint}")
         self._check_thresholds(name)

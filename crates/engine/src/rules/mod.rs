@@ -36,6 +36,9 @@ pub struct RuleState {
     pub low: f64,
     /// This bar's reference price (the close).
     pub close: f64,
+    /// The return at the close (ml4t's `unrealized_return`, which its
+    /// return-driven rules read).
+    pub unrealized_return: f64,
     pub bars_held: u32,
     /// Highest / lowest reference price since entry, up to the previous bar.
     pub high_water_mark: f64,
@@ -415,6 +418,7 @@ mod tests {
             high,
             low,
             close,
+            unrealized_return: (close - 100.0) / 100.0,
             bars_held: 3,
             high_water_mark,
             low_water_mark: 100.0,
@@ -443,6 +447,24 @@ mod tests {
         let s = long_state(94.0, 96.0, 97.0, 93.0, 100.0);
         let a = rule.evaluate(&s, settings(StopFillMode::BarExtreme), &mut RuleMemory::default()).unwrap();
         assert_eq!(fill_of(a), Some(93.0));
+    }
+
+    #[test]
+    fn a_scaled_exit_reads_the_states_return() {
+        // Close at the entry (100) but a stated return of 6%: the 5% target takes 25%.
+        let rule = PositionRule::scaled_exit(vec![(0.05, 0.25), (0.10, 0.5)], 0);
+        let s = RuleState { unrealized_return: 0.06, ..long_state(100.0, 100.0, 100.0, 100.0, 100.0) };
+        let mut memory = RuleMemory::default();
+        match rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut memory).unwrap() {
+            RuleAction::Exit { fraction, .. } => assert_eq!(fraction, Some(0.25)),
+            RuleAction::Hold => panic!("expected a partial exit"),
+        }
+        // 12% next: the 10% target takes half.
+        let s = RuleState { unrealized_return: 0.12, ..s };
+        match rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut memory).unwrap() {
+            RuleAction::Exit { fraction, .. } => assert_eq!(fraction, Some(0.5)),
+            RuleAction::Hold => panic!("expected a partial exit"),
+        }
     }
 
     #[test]
