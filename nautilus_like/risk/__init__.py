@@ -40,6 +40,7 @@ from nautilus_like.risk.portfolio import (
     NetExposureLimit,
     PortfolioLimit,
     PortfolioState,
+    RiskManager,
 )
 from nautilus_like.risk.position import (
     AllOf,
@@ -62,6 +63,6 @@ from nautilus_like.risk.types import ActionType, PositionAction, PositionState
 
 __all__ = ["ActionType", "AllOf", "AnyOf", "CompositeRule", "DailyLossLimit", "GrossExposureLimit",
            "MaxDrawdownLimit", "MaxExposureLimit", "MaxPositionsLimit", "NetExposureLimit", "PortfolioLimit",
-           "PortfolioState", "PositionAction", "PositionRule", "PositionState", "RuleChain", "ScaledExit",
+           "PortfolioState", "PositionAction", "PositionRule", "PositionState", "RiskManager", "RuleChain", "ScaledExit",
            "SignalExit", "StopLoss", "TakeProfit", "TighteningTrailingStop", "TimeExit", "TrailingStop",
            "VolatilityStop", "VolatilityTrailingStop"]

@@ -107,3 +107,30 @@ def test_reduce_is_refused_by_limits_that_cannot_reduce():
     for limit in (DailyLossLimit, VaRLimit, BetaLimit, MaxPositionsLimit):
         with pytest.raises(ValueError, match=f"{limit.__name__} does not support action='reduce'"):
             limit(action="reduce")
+
+
+def test_risk_manager_tracks_the_high_water_mark_and_halts():
+    from datetime import datetime
+
+    from nautilus_like.risk.portfolio.manager import RiskManager
+
+    manager = RiskManager(limits=[MaxDrawdownLimit(0.20, action="halt", warn_threshold=0.10)])
+    manager.initialize(initial_equity=100_000.0, timestamp=datetime(2024, 1, 1))
+    # Up to 102,000: the high-water mark; nothing breached.
+    assert manager.update(equity=102_000.0, positions={"AAPL": 50_000.0}) == []
+    # 89,000 is 12.7% below 102,000: a warning, still open.
+    results = manager.update(equity=89_000.0, positions={"AAPL": 45_000.0})
+    assert [r.action for r in results] == ["warn"] and manager.can_open_position()
+    assert manager.warnings == ["drawdown 12.7% >= warn threshold 10.0%"]
+    # 80,000 is 21.6% down: halted until reset.
+    manager.update(equity=80_000.0, positions={"AAPL": 40_000.0})
+    assert manager.is_halted and manager.halt_reason == "drawdown 21.6% >= 20.0%"
+    assert manager.current_drawdown == pytest.approx(22_000.0 / 102_000.0)
+    manager.reset_halt()
+    assert manager.can_open_position()
+    # A reduction needs a broker that can reduce.
+    reducing = RiskManager(limits=[MaxDrawdownLimit(0.10, action="reduce", reduction_pct=0.5)])
+    reducing.initialize(initial_equity=100.0)
+    with pytest.raises(ValueError, match="broker is required"):
+        reducing.update(equity=80.0, positions={"A": 80.0})
+    assert reducing.current_drawdown == 0.0
