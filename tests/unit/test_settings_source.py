@@ -80,13 +80,16 @@ def test_every_code_the_python_layer_uses_is_the_generated_headers():
     for field, (enum, prefix) in config_module._ENGINE_ENUMS.items():
         assert {m: header[f"{prefix}_{m.name}"] for m in enum} == config_module._TO_CODE[field], field
     # Cost, liquidity, rule and limit kinds as the modules hold them.
-    from nautilus_like import contracts, execution, models, portfolio_limits, result, risk
+    from nautilus_like import contracts, models, result
+    from nautilus_like.risk.portfolio import limits as portfolio_limits
+    from nautilus_like.execution import impact, limits
+    from nautilus_like.risk.position import _checks as risk
     assert (models._C_PERCENTAGE, models._C_TIERED, models._C_CALLBACK) == (
         header["NL_COMMISSION_PERCENTAGE"], header["NL_COMMISSION_TIERED"], header["NL_COMMISSION_CALLBACK"])
     assert (models._S_VOLUME, models._S_CUMULATIVE, models._S_CALLBACK) == (
         header["NL_SLIPPAGE_VOLUME_SHARE"], header["NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE"],
         header["NL_SLIPPAGE_CALLBACK"])
-    assert (execution._LIMIT_VOLUME, execution._IMPACT_POWER) == (
+    assert (limits._LIMIT_VOLUME, impact._IMPACT_POWER) == (
         header["NL_LIMIT_VOLUME_PARTICIPATION"], header["NL_IMPACT_POWER_LAW"])
     assert (risk._SIGNAL_EXIT, risk._CHAIN, risk._ALL_OF) == (
         header["NL_RULE_SIGNAL_EXIT"], header["NL_RULE_CHAIN"], header["NL_RULE_ALL_OF"])

@@ -11,7 +11,7 @@ use crate::rules::{RuleAction, RuleState};
 
 /// The position's return at this bar's close (ml4t's `Position.pnl_percent`).
 pub(crate) fn unrealized_return(s: &RuleState) -> f64 {
-    nl_core::return_on_entry(s.entry_price, s.close, s.quantity)
+    s.unrealized_return
 }
 
 /// `x` as Python's `f"{x:.{digits}%}"` writes it (Python scales by 100 in

@@ -83,6 +83,7 @@ impl RuleState {
             high: bar.high,
             low: bar.low,
             close: bar.close,
+            unrealized_return: nl_core::return_on_entry(pos.entry_price, bar.close, pos.quantity),
             bars_held: pos.bars_held,
             high_water_mark: pos.high_water_mark,
             low_water_mark: pos.low_water_mark,
@@ -240,7 +241,7 @@ mod tests {
         RuleState {
             asset: 0, serial: 1, timestamp: 0, is_long: quantity > 0.0, entry_price: 100.0, quantity,
             initial_quantity: quantity, entry_time: 0, max_favorable_excursion: 0.0, max_adverse_excursion: 0.0,
-            base_price: 100.0, open: 100.0, high: 101.0, low, close: 100.0, bars_held: 1,
+            base_price: 100.0, open: 100.0, high: 101.0, low, close: 100.0, unrealized_return: 0.0, bars_held: 1,
             high_water_mark: 100.0, low_water_mark: 100.0,
         }
     }

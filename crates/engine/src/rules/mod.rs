@@ -36,6 +36,9 @@ pub struct RuleState {
     pub low: f64,
     /// This bar's reference price (the close).
     pub close: f64,
+    /// The return at the close (ml4t's `unrealized_return`, which its
+    /// return-driven rules read).
+    pub unrealized_return: f64,
     pub bars_held: u32,
     /// Highest / lowest reference price since entry, up to the previous bar.
     pub high_water_mark: f64,
@@ -279,7 +282,15 @@ fn exit(
             return RuleAction::exit(reason, detail, None, true);
         }
         StopFillMode::ClosePrice => s.close,
-        StopFillMode::BarExtreme => extreme,
+        // A state without the bar's range (built by hand, not by the engine)
+        // fills at the level, as ml4t's rules do.
+        StopFillMode::BarExtreme => {
+            if extreme.is_nan() {
+                level
+            } else {
+                extreme
+            }
+        }
         StopFillMode::StopPrice => {
             if opened_through {
                 s.open
@@ -298,6 +309,10 @@ fn exit(
 /// the open, else per `fill_mode` (STOP_PRICE and NEXT_BAR_OPEN price at the
 /// stop level).
 fn trailing_stop(pct: f64, s: &RuleState, settings: RuleSettings) -> RuleAction {
+    // A state without the bar's range (built by hand, not by the engine)
+    // trades at its close, as in ml4t's rule.
+    let or_close = |p: f64| if p.is_nan() { s.close } else { p };
+    let s = &RuleState { open: or_close(s.open), high: or_close(s.high), low: or_close(s.low), ..*s };
     let detail = format!("trailing_stop_{}", percent(pct));
     let exit_at = |fill_price: f64| {
         if settings.fill_mode == StopFillMode::NextBarOpen {
@@ -379,5 +394,90 @@ pub fn reason_of(detail: &str) -> ExitReason {
         ExitReason::EndOfData
     } else {
         ExitReason::Signal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn long_state(close: f64, open: f64, high: f64, low: f64, high_water_mark: f64) -> RuleState {
+        RuleState {
+            asset: 0,
+            serial: 1,
+            timestamp: 0,
+            is_long: true,
+            entry_price: 100.0,
+            quantity: 10.0,
+            initial_quantity: 10.0,
+            entry_time: 0,
+            max_favorable_excursion: 0.0,
+            max_adverse_excursion: 0.0,
+            base_price: 100.0,
+            open,
+            high,
+            low,
+            close,
+            unrealized_return: (close - 100.0) / 100.0,
+            bars_held: 3,
+            high_water_mark,
+            low_water_mark: 100.0,
+        }
+    }
+
+    fn settings(fill_mode: StopFillMode) -> RuleSettings {
+        RuleSettings { fill_mode, trail_timing: TrailStopTiming::Lagged }
+    }
+
+    fn fill_of(action: RuleAction) -> Option<f64> {
+        match action {
+            RuleAction::Exit { fill_price, .. } => fill_price,
+            RuleAction::Hold => panic!("expected an exit"),
+        }
+    }
+
+    #[test]
+    fn a_stop_loss_without_the_bar_range_fills_at_its_level_under_bar_extreme() {
+        // Entry 100, 5% stop = 95; close 94 with no open/high/low: the extreme is unknown.
+        let rule = PositionRule::StopLoss { pct: 0.05 };
+        let s = long_state(94.0, f64::NAN, f64::NAN, f64::NAN, 100.0);
+        let a = rule.evaluate(&s, settings(StopFillMode::BarExtreme), &mut RuleMemory::default()).unwrap();
+        assert_eq!(fill_of(a), Some(95.0));
+        // With the range, the low (93).
+        let s = long_state(94.0, 96.0, 97.0, 93.0, 100.0);
+        let a = rule.evaluate(&s, settings(StopFillMode::BarExtreme), &mut RuleMemory::default()).unwrap();
+        assert_eq!(fill_of(a), Some(93.0));
+    }
+
+    #[test]
+    fn a_scaled_exit_reads_the_states_return() {
+        // Close at the entry (100) but a stated return of 6%: the 5% target takes 25%.
+        let rule = PositionRule::scaled_exit(vec![(0.05, 0.25), (0.10, 0.5)], 0);
+        let s = RuleState { unrealized_return: 0.06, ..long_state(100.0, 100.0, 100.0, 100.0, 100.0) };
+        let mut memory = RuleMemory::default();
+        match rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut memory).unwrap() {
+            RuleAction::Exit { fraction, .. } => assert_eq!(fraction, Some(0.25)),
+            RuleAction::Hold => panic!("expected a partial exit"),
+        }
+        // 12% next: the 10% target takes half.
+        let s = RuleState { unrealized_return: 0.12, ..s };
+        match rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut memory).unwrap() {
+            RuleAction::Exit { fraction, .. } => assert_eq!(fraction, Some(0.5)),
+            RuleAction::Hold => panic!("expected a partial exit"),
+        }
+    }
+
+    #[test]
+    fn a_trailing_stop_without_the_bar_range_reads_the_close() {
+        // Water mark 110, 10% trail = 99. Close 98 with no range: open and low
+        // are the close, so the bar "opened" through the stop and fills there (98).
+        let rule = PositionRule::TrailingStop { pct: 0.10 };
+        let s = long_state(98.0, f64::NAN, f64::NAN, f64::NAN, 110.0);
+        let a = rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut RuleMemory::default()).unwrap();
+        assert_eq!(fill_of(a), Some(98.0));
+        // Close 100 (above 99): holds.
+        let s = long_state(100.0, f64::NAN, f64::NAN, f64::NAN, 110.0);
+        let a = rule.evaluate(&s, settings(StopFillMode::StopPrice), &mut RuleMemory::default()).unwrap();
+        assert_eq!(a, RuleAction::Hold);
     }
 }

@@ -1,16 +1,14 @@
-"""Liquidity models to pass to `Engine(..., execution_limits=, market_impact_model=)`.
-
-Names, arguments and formulas are ml4t-backtest's (`ml4t.backtest.execution`);
-the Rust engine evaluates them.
-
->>> Engine(feed, strategy, execution_limits=VolumeParticipationLimit(0.05),
-...        market_impact_model=SquareRootImpact(coefficient=0.5, volatility=0.02))
+"""Volume participation limits: how much of an order one bar fills
+(ml4t-backtest's `execution.limits`); pass one to `Engine(..., execution_limits=)`.
 
 With a participation limit an order fills at most once per bar, at most
 `max_participation` of the bar's volume; the rest stays pending (status
 PENDING, `quantity` = what is left, `filled_quantity` so far) and fills on later
 bars. IOC orders keep what filled in their pass; FOK orders fill completely or
-not at all. A limit needs a `volume` column in the prices.
+not at all. A limit needs a `volume` column in the prices. The Rust engine
+evaluates the limits.
+
+>>> Engine(feed, strategy, execution_limits=VolumeParticipationLimit(0.05))
 """
 
 from __future__ import annotations
@@ -19,23 +17,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from nautilus_like._rust import codes
+from nautilus_like._rust import codes, fillable_quantity
+from nautilus_like.execution.result import ExecutionResult
 
-__all__ = [
-    "AssetExecutionLimits",
-    "LinearImpact",
-    "NoImpact",
-    "NoLimits",
-    "PowerLawImpact",
-    "SquareRootImpact",
-    "VolumeParticipationLimit",
-]
+__all__ = ["AssetExecutionLimits", "ExecutionLimits", "NoLimits", "VolumeParticipationLimit"]
 
 # Kinds of the C ABI, from the generated header (nautilus_like.h).
 _CODES = codes()
 _LIMIT_NONE, _LIMIT_VOLUME = _CODES["NL_LIMIT_NONE"], _CODES["NL_LIMIT_VOLUME_PARTICIPATION"]
-_IMPACT_NONE, _IMPACT_LINEAR, _IMPACT_SQRT, _IMPACT_POWER = (
-    _CODES[f"NL_IMPACT_{k}"] for k in ("NONE", "LINEAR", "SQUARE_ROOT", "POWER_LAW"))
 
 
 def _finite_non_negative(name: str, value: Any) -> float:
@@ -44,7 +33,31 @@ def _finite_non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
-class NoLimits:
+def _volume(bar_volume: Any) -> float:
+    """The bar's volume for the engine: NaN when none is reported."""
+    if bar_volume is None:
+        return math.nan
+    if isinstance(bar_volume, bool) or not isinstance(bar_volume, (int, float)):
+        raise ValueError(f"bar_volume must be a number or None, got {bar_volume!r}")
+    return float(bar_volume)
+
+
+class ExecutionLimits:
+    """Base of the volume limits (ml4t's `ExecutionLimits`): `calculate(order_quantity,
+    bar_volume, price)` says how much of an order one bar fills, with the engine's rule."""
+
+    def _spec(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def calculate(self, order_quantity: float, bar_volume: float | None, price: float) -> ExecutionResult:
+        """What a bar of `bar_volume` (None: not reported) fills of an order for
+        `order_quantity` at `price`."""
+        fillable = fillable_quantity(self._spec(), float(order_quantity), _volume(bar_volume))
+        return ExecutionResult(fillable_quantity=fillable, remaining_quantity=order_quantity - fillable,
+                               adjusted_price=price, participation_rate=fillable / bar_volume if bar_volume else 0.0)
+
+
+class NoLimits(ExecutionLimits):
     """Every order fills completely (the default)."""
 
     def _spec(self) -> dict[str, Any]:
@@ -54,7 +67,7 @@ class NoLimits:
         return "NoLimits()"
 
 
-class VolumeParticipationLimit:
+class VolumeParticipationLimit(ExecutionLimits):
     """Fill at most `max_participation` of a bar's volume per order, nothing on a bar
     whose volume is below `min_volume`."""
 
@@ -69,7 +82,7 @@ class VolumeParticipationLimit:
         return f"VolumeParticipationLimit(max_participation={self.max_participation}, min_volume={self.min_volume})"
 
 
-class AssetExecutionLimits:
+class AssetExecutionLimits(ExecutionLimits):
     """A limit per asset, `default` for the others."""
 
     def __init__(self, models: Mapping[str, Any], *, default: Any):
@@ -81,6 +94,13 @@ class AssetExecutionLimits:
                                 f"VolumeParticipationLimit, got {model!r}")
         self.models = dict(models)
         self.default = default
+
+    def for_asset(self, asset: str) -> Any:
+        """The limit that applies to `asset`."""
+        return self.models.get(asset, self.default)
+
+    def calculate(self, order_quantity: float, bar_volume: float | None, price: float) -> ExecutionResult:
+        raise TypeError("AssetExecutionLimits.calculate needs an asset: use for_asset(asset).calculate(...)")
 
     def __repr__(self) -> str:
         return f"AssetExecutionLimits({self.models!r}, default={self.default!r})"
@@ -105,67 +125,3 @@ def is_limited(limits: Any) -> bool:
     if isinstance(limits, AssetExecutionLimits):
         return any(is_limited(m) for m in (limits.default, *limits.models.values()))
     return isinstance(limits, VolumeParticipationLimit)
-
-
-class NoImpact:
-    def _spec(self) -> dict[str, Any]:
-        return {"kind": _IMPACT_NONE}
-
-    def __repr__(self) -> str:
-        return "NoImpact()"
-
-
-class LinearImpact:
-    """`coefficient * (quantity / volume) * price` against the order."""
-
-    def __init__(self, coefficient: float = 0.1):
-        self.coefficient = _finite_non_negative("coefficient", coefficient)
-
-    def _spec(self) -> dict[str, Any]:
-        return {"kind": _IMPACT_LINEAR, "coefficient": self.coefficient}
-
-    def __repr__(self) -> str:
-        return f"LinearImpact(coefficient={self.coefficient})"
-
-
-class SquareRootImpact:
-    """`coefficient * volatility * sqrt(quantity / (volume * adv_factor)) * price`."""
-
-    def __init__(self, coefficient: float = 0.5, volatility: float = 0.02, adv_factor: float = 1.0):
-        self.coefficient = _finite_non_negative("coefficient", coefficient)
-        self.volatility = _finite_non_negative("volatility", volatility)
-        self.adv_factor = _finite_non_negative("adv_factor", adv_factor)
-
-    def _spec(self) -> dict[str, Any]:
-        return {"kind": _IMPACT_SQRT, "coefficient": self.coefficient, "volatility": self.volatility,
-                "adv_factor": self.adv_factor}
-
-    def __repr__(self) -> str:
-        return (f"SquareRootImpact(coefficient={self.coefficient}, volatility={self.volatility}, "
-                f"adv_factor={self.adv_factor})")
-
-
-class PowerLawImpact:
-    """`max(coefficient * (quantity / volume)^exponent * price, min_impact)`."""
-
-    def __init__(self, coefficient: float = 0.1, exponent: float = 0.5, min_impact: float = 0.0):
-        self.coefficient = _finite_non_negative("coefficient", coefficient)
-        self.exponent = _finite_non_negative("exponent", exponent)
-        self.min_impact = _finite_non_negative("min_impact", min_impact)
-
-    def _spec(self) -> dict[str, Any]:
-        return {"kind": _IMPACT_POWER, "coefficient": self.coefficient, "exponent": self.exponent,
-                "min_impact": self.min_impact}
-
-    def __repr__(self) -> str:
-        return (f"PowerLawImpact(coefficient={self.coefficient}, exponent={self.exponent}, "
-                f"min_impact={self.min_impact})")
-
-
-def impact_spec(model: Any) -> dict[str, Any]:
-    if model is None:
-        return NoImpact()._spec()
-    if not isinstance(model, (NoImpact, LinearImpact, SquareRootImpact, PowerLawImpact)):
-        raise TypeError(f"market_impact_model must be a nautilus_like.execution impact model, "
-                        f"got {type(model).__name__}")
-    return model._spec()

@@ -1,0 +1,41 @@
+"""Execution models (ml4t-backtest's `execution`): volume participation limits
+(`execution.limits`), market impact (`execution.impact`) and target-weight
+rebalancing (`execution.rebalancer`).
+
+>>> Engine(feed, strategy, execution_limits=VolumeParticipationLimit(0.05),
+...        market_impact_model=SquareRootImpact(coefficient=0.5, volatility=0.02))
+"""
+
+from nautilus_like.execution.impact import (
+    LinearImpact,
+    MarketImpactModel,
+    NoImpact,
+    PowerLawImpact,
+    SquareRootImpact,
+    impact_spec,
+)
+from nautilus_like.execution.limits import (
+    AssetExecutionLimits,
+    ExecutionLimits,
+    NoLimits,
+    VolumeParticipationLimit,
+    is_limited,
+    limit_routes,
+)
+from nautilus_like.execution.rebalancer import RebalanceConfig, TargetWeightExecutor
+from nautilus_like.execution.result import ExecutionResult
+
+__all__ = [
+    "AssetExecutionLimits",
+    "ExecutionLimits",
+    "ExecutionResult",
+    "LinearImpact",
+    "MarketImpactModel",
+    "NoImpact",
+    "NoLimits",
+    "PowerLawImpact",
+    "RebalanceConfig",
+    "SquareRootImpact",
+    "TargetWeightExecutor",
+    "VolumeParticipationLimit",
+]
