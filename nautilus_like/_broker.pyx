@@ -581,6 +581,31 @@ cdef class Broker:
         finally:
             PyMem_Free(ids)
 
+    def reduce_all_positions(self, fraction, reason, order_type=OrderType.MARKET):
+        """Cancel every pending order and exit `fraction` (0 < fraction <= 1) of every
+        open position with a market order (exit reason "risk_liquidation", detail
+        "risk reduction: <reason>"); returns the exit orders. Nothing is done when
+        one position's reduction cannot be sent (ValueError naming the asset)."""
+        if order_type is not _MARKET and order_type != "market":
+            raise ValueError(f"reduce_all_positions supports OrderType.MARKET only, got {order_type!r}")
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (0 < fraction <= 1):
+            raise ValueError(f"fraction must be a finite value in (0, 1], got {fraction!r}")
+        cdef size_t cap = len(self._state.asset_names) + 1, n = 0
+        cdef uint32_t refused = 0, asset = 0
+        cdef uint64_t* ids = <uint64_t*>PyMem_Malloc(cap * sizeof(uint64_t))
+        if ids is NULL:
+            raise MemoryError()
+        cdef bytes why = f"risk reduction: {reason}".encode("utf-8")
+        try:
+            check(ffi.nl_engine_reduce_all(self._engine, fraction, why, ids, cap, &n, &refused, &asset))
+            if refused == ffi.NL_REDUCTION_ROUNDS_TO_ZERO:
+                raise ValueError(f"reduction quantity for {self._state.asset_names[asset]} rounds to zero")
+            if refused == ffi.NL_REDUCTION_TOO_SMALL:
+                raise ValueError(f"reduction quantity for {self._state.asset_names[asset]} is not executable")
+            return [Order(self._state, ids[i]) for i in range(min(n, cap))]
+        finally:
+            PyMem_Free(ids)
+
     def reduce_position(self, asset, fraction, order_type=OrderType.MARKET, limit_price=None):
         """Exit `fraction` (0 < fraction <= 1) of `asset`'s position; None when flat."""
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (0 < fraction <= 1):

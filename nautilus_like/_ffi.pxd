@@ -142,6 +142,15 @@ cdef extern from "nautilus_like.h":
   # Exit `fraction` of the position (ml4t's EXIT_PARTIAL: no re-entry block).
   const uint32_t NL_DECISION_EXIT_PARTIAL # = 2
 
+  # `out_refused` of [`nl_engine_reduce_all`]: every reduction was sent.
+  const uint32_t NL_REDUCTION_SENT # = 0
+
+  # The asset's reduction is below the minimum order size: nothing was done.
+  const uint32_t NL_REDUCTION_TOO_SMALL # = 1
+
+  # An integer account would floor the asset's reduction to zero: nothing was done.
+  const uint32_t NL_REDUCTION_ROUNDS_TO_ZERO # = 2
+
   # `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
   # (a position rule or cost model is running), so the write waits: a rule's
   # write to the position it evaluates is applied as soon as the rule returns
@@ -1356,6 +1365,21 @@ cdef extern from "nautilus_like.h":
                                  uint64_t *ids,
                                  size_t cap,
                                  size_t *out_n);
+
+  # As [`nl_engine_flatten_all`], exiting `fraction` (0 < fraction <= 1) of
+  # every open position; when one of them cannot be sent, nothing is done and
+  # `out_refused` / `out_asset` say which and why.
+  #
+  # # Safety
+  # As [`nl_engine_flatten_all`]; `out_refused` and `out_asset` valid for writing.
+  NlStatus nl_engine_reduce_all(NlEngine *e,
+                                double fraction,
+                                const char *reason,
+                                uint64_t *ids,
+                                size_t cap,
+                                size_t *out_n,
+                                uint32_t *out_refused,
+                                uint32_t *out_asset);
 
   # Sets (`present`) or removes a context value of `asset`'s open position
   # `serial` (ml4t's `broker.update_position_context`); `out_applied`

@@ -196,6 +196,21 @@
 #define NL_DECISION_EXIT_PARTIAL 2
 
 /**
+ * `out_refused` of [`nl_engine_reduce_all`]: every reduction was sent.
+ */
+#define NL_REDUCTION_SENT 0
+
+/**
+ * The asset's reduction is below the minimum order size: nothing was done.
+ */
+#define NL_REDUCTION_TOO_SMALL 1
+
+/**
+ * An integer account would floor the asset's reduction to zero: nothing was done.
+ */
+#define NL_REDUCTION_ROUNDS_TO_ZERO 2
+
+/**
  * `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
  * (a position rule or cost model is running), so the write waits: a rule's
  * write to the position it evaluates is applied as soon as the rule returns
@@ -1945,6 +1960,23 @@ enum NlStatus nl_engine_flatten_all(struct NlEngine *e,
                                     uint64_t *ids,
                                     size_t cap,
                                     size_t *out_n);
+
+/**
+ * As [`nl_engine_flatten_all`], exiting `fraction` (0 < fraction <= 1) of
+ * every open position; when one of them cannot be sent, nothing is done and
+ * `out_refused` / `out_asset` say which and why.
+ *
+ * # Safety
+ * As [`nl_engine_flatten_all`]; `out_refused` and `out_asset` valid for writing.
+ */
+enum NlStatus nl_engine_reduce_all(struct NlEngine *e,
+                                   double fraction,
+                                   const char *reason,
+                                   uint64_t *ids,
+                                   size_t cap,
+                                   size_t *out_n,
+                                   uint32_t *out_refused,
+                                   uint32_t *out_asset);
 
 /**
  * Sets (`present`) or removes a context value of `asset`'s open position

@@ -236,3 +236,31 @@ def test_price_for_each_source():
     assert price(ExecutionPrice.CLOSE, "ZZZ") is None
     with pytest.raises(ValueError, match="source must be an ExecutionPrice"):
         price("typical", "A")
+
+
+def test_reduce_all_positions_cancels_orders_and_exits_a_fraction():
+    broker = Broker(allow_short_selling=True, share_type=nl.ShareType.FRACTIONAL)
+    mark(broker, T0, {"A": 10.0, "B": 20.0})
+    broker.submit_order("A", 10)
+    broker.submit_order("B", -5)
+    broker._process_orders()
+    waiting = broker.submit_order("A", 1, order_type=OrderType.LIMIT, limit_price=5.0)
+    exits = broker.reduce_all_positions(0.5, "drawdown")
+    assert waiting.status is OrderStatus.CANCELLED
+    assert [(o.asset, o.side, o.quantity) for o in exits] == [("A", OrderSide.SELL, 5.0), ("B", OrderSide.BUY, 2.5)]
+    broker._process_orders()
+    assert (broker.get_position("A").quantity, broker.get_position("B").quantity) == (5.0, -2.5)
+    assert broker.trades[-1].exit_reason == "risk_liquidation"
+
+
+def test_reduce_all_positions_that_would_round_to_zero_changes_nothing():
+    broker = Broker()          # integer shares
+    mark(broker, T0, {"A": 10.0})
+    broker.submit_order("A", 1)
+    broker._process_orders()
+    waiting = broker.submit_order("A", 1, order_type=OrderType.LIMIT, limit_price=5.0)
+    with pytest.raises(ValueError, match="reduction quantity for A rounds to zero"):
+        broker.reduce_all_positions(0.5, "drawdown")
+    assert waiting.status is OrderStatus.PENDING
+    with pytest.raises(ValueError, match=r"fraction must be a finite value in \(0, 1\]"):
+        broker.reduce_all_positions(1.5, "x")

@@ -286,6 +286,53 @@ pub unsafe extern "C" fn nl_engine_flatten_all(
     })
 }
 
+/// `out_refused` of [`nl_engine_reduce_all`]: every reduction was sent.
+pub const NL_REDUCTION_SENT: u32 = 0;
+/// The asset's reduction is below the minimum order size: nothing was done.
+pub const NL_REDUCTION_TOO_SMALL: u32 = 1;
+/// An integer account would floor the asset's reduction to zero: nothing was done.
+pub const NL_REDUCTION_ROUNDS_TO_ZERO: u32 = 2;
+
+/// As [`nl_engine_flatten_all`], exiting `fraction` (0 < fraction <= 1) of
+/// every open position; when one of them cannot be sent, nothing is done and
+/// `out_refused` / `out_asset` say which and why.
+///
+/// # Safety
+/// As [`nl_engine_flatten_all`]; `out_refused` and `out_asset` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_reduce_all(
+    e: *mut NlEngine,
+    fraction: f64,
+    reason: *const c_char,
+    ids: *mut u64,
+    cap: usize,
+    out_n: *mut usize,
+    out_refused: *mut u32,
+    out_asset: *mut u32,
+) -> NlStatus {
+    guard(|| {
+        if reason.is_null() || out_n.is_null() || out_refused.is_null() || out_asset.is_null()
+            || (ids.is_null() && cap > 0) {
+            return Err(null_error("argument").into());
+        }
+        let reason = CStr::from_ptr(reason).to_string_lossy().into_owned();
+        let mut eng = engine(e, "reduce_all_positions()")?;
+        *out_n = 0;
+        *out_refused = NL_REDUCTION_SENT;
+        if let Some((asset, rounds)) = eng.unexecutable_reduction(fraction) {
+            *out_refused = if rounds { NL_REDUCTION_ROUNDS_TO_ZERO } else { NL_REDUCTION_TOO_SMALL };
+            *out_asset = asset;
+            return Ok(());
+        }
+        let sent = eng.reduce_all_positions(fraction, &reason)?;
+        for (i, id) in sent.iter().take(cap).enumerate() {
+            *ids.add(i) = *id;
+        }
+        *out_n = sent.len();
+        Ok(())
+    })
+}
+
 /// `out_applied` of [`nl_engine_set_position_context`]: the engine was busy
 /// (a position rule or cost model is running), so the write waits: a rule's
 /// write to the position it evaluates is applied as soon as the rule returns

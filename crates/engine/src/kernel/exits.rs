@@ -123,10 +123,37 @@ impl Engine {
     /// open position (in the order they were opened), tagged
     /// `risk_liquidation` with `detail`. Returns the exit orders' ids.
     pub fn flatten_all_positions(&mut self, detail: &str) -> EngineResult<Vec<u64>> {
+        self.reduce_all_positions(1.0, detail)
+    }
+
+    /// The first open position whose `fraction` cannot be sent as an order:
+    /// `(asset, rounds_to_zero)`; `rounds_to_zero` when an integer account
+    /// would floor it to nothing, else it is below the minimum order size.
+    pub fn unexecutable_reduction(&self, fraction: f64) -> Option<(AssetId, bool)> {
+        self.portfolio.positions().find_map(|p| {
+            let q = (p.quantity * fraction).abs();
+            if !(q.is_finite() && q > crate::orders::MIN_ORDER_QUANTITY) {
+                Some((p.asset, false))
+            } else if self.cfg.share_type == ShareType::Integer && q.trunc() == 0.0 {
+                Some((p.asset, true))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Cancels every pending order and sends market exits for `fraction`
+    /// (0 < fraction <= 1) of every open position (exit reason
+    /// `risk_liquidation`, `detail`): ml4t's `reduce_all_positions`. Refused,
+    /// changing nothing, when the fraction is out of range.
+    pub fn reduce_all_positions(&mut self, fraction: f64, detail: &str) -> EngineResult<Vec<u64>> {
+        if !(fraction.is_finite() && fraction > 0.0 && fraction <= 1.0) {
+            return Err(EngineError::InvalidArgument(format!("fraction must be a finite value in (0, 1], got {fraction}")));
+        }
         for id in self.book.pending_ids().to_vec() {
             self.cancel_order(id);
         }
-        let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity)).collect();
+        let open: Vec<(AssetId, f64)> = self.portfolio.positions().map(|p| (p.asset, p.quantity * fraction)).collect();
         let mut ids = Vec::with_capacity(open.len());
         for (asset, quantity) in open {
             if let Some(id) = self.submit_rule_exit(asset, quantity, ExitReason::RiskLiquidation, detail.to_string(), None, false)? {
