@@ -4,11 +4,13 @@
 
 mod enums;
 mod error;
+mod maybe;
 mod model;
 mod refusal;
 
 pub use enums::*;
 pub use error::{EngineError, EngineResult};
+pub use maybe::{MaybeF64, MaybeTime};
 pub use model::*;
 pub use refusal::Refusal;
 
@@ -26,3 +28,14 @@ pub type OrderId = u64;
 
 /// Quantities at or below this are treated as zero (as ml4t-backtest does).
 pub const QTY_EPSILON: f64 = 1e-9;
+
+/// Appends `record` to a list that only grows during a run (orders, fills,
+/// trades), growing it four-fold when full. Growing copies what the list
+/// holds into new pages; four-fold steps copy a third of what doubling
+/// copies, and capacity never written is only address space, not memory.
+pub fn push_record<T>(records: &mut Vec<T>, record: T) {
+    if records.len() == records.capacity() {
+        records.reserve(records.len().max(16) * 3);
+    }
+    records.push(record);
+}

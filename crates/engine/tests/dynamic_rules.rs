@@ -43,7 +43,7 @@ fn exits(e: &Engine) -> Vec<(i64, f64, f64, ExitReason, String)> {
     e.fills()
         .iter()
         .filter(|f| e.orders()[f.order_id as usize - 1].exit_detail.is_some())
-        .map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].exit_detail.clone().unwrap()))
+        .map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].exit_detail.clone().unwrap().into()))
         .collect()
 }
 

@@ -1,16 +1,12 @@
 //! Value structs of orders, fills, positions and trades that cross the ABI.
 
 use nl_core::{
-    Fill, Order, Position, Timestamp, Trade,
+    Fill, Order, Position, Trade,
 };
 
 /// An absent time in the value structs (times are nanoseconds since the
 /// epoch, UTC; a feed without dates numbers its bars 0, 1, 2, ...).
 pub const NL_NO_TIME: i64 = i64::MIN;
-
-fn time_or_none(t: Option<Timestamp>) -> i64 {
-    t.unwrap_or(NL_NO_TIME)
-}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -146,10 +142,6 @@ pub struct NlTrade {
     pub exit_order_id: u64,
 }
 
-pub(crate) fn opt_nan(v: Option<f64>) -> f64 {
-    v.unwrap_or(f64::NAN)
-}
-
 impl From<&Order> for NlOrder {
     fn from(o: &Order) -> Self {
         NlOrder {
@@ -160,20 +152,20 @@ impl From<&Order> for NlOrder {
             status: o.status as u32,
             quantity: o.quantity,
             requested_quantity: o.requested_quantity,
-            limit_price: opt_nan(o.limit_price),
-            stop_price: opt_nan(o.stop_price),
-            trail_amount: opt_nan(o.trail_amount),
-            stop_triggered_at: time_or_none(o.stop_triggered_at),
+            limit_price: o.limit_price.or_nan(),
+            stop_price: o.stop_price.or_nan(),
+            trail_amount: o.trail_amount.or_nan(),
+            stop_triggered_at: o.stop_triggered_at.or_min(),
             created_at: o.created_at,
-            filled_at: time_or_none(o.filled_at),
-            filled_price: opt_nan(o.filled_price),
+            filled_at: o.filled_at.or_min(),
+            filled_price: o.filled_price.or_nan(),
             filled_quantity: o.filled_quantity,
             commission: o.commission,
             has_rejection_reason: o.rejection_reason.is_some(),
             parent_id: o.parent_id.unwrap_or(0),
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
-            cancelled_at: time_or_none(o.cancelled_at),
+            cancelled_at: o.cancelled_at.or_min(),
             exit_reason: o.exit_reason as u32,
             has_exit_detail: o.exit_detail.is_some(),
         }
@@ -201,9 +193,9 @@ impl From<&Fill> for NlFill {
             ask_size: f.ask_size,
             is_exit: f.is_exit,
             order_type: f.order_type as u32,
-            limit_price: opt_nan(f.limit_price),
-            stop_price: opt_nan(f.stop_price),
-            stop_triggered_at: time_or_none(f.stop_triggered_at),
+            limit_price: f.limit_price.or_nan(),
+            stop_price: f.stop_price.or_nan(),
+            stop_triggered_at: f.stop_triggered_at.or_min(),
             exit_reason: f.exit_reason as u32,
         }
     }

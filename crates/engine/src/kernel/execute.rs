@@ -1,6 +1,6 @@
 //! Executing one order on one bar: triggers, account checks, sizing, pricing, booking.
 
-use nl_core::Refusal;
+use nl_core::{MaybeF64, MaybeTime, Refusal};
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
@@ -57,7 +57,7 @@ impl Engine {
         let mut base = check_fill(order, &bar, price, rules, now)?;
         // A position rule's exit fills at the rule's price, moved against the
         // order by `stop_slippage_rate` (ordinary slippage comes on top).
-        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
+        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price.get()) {
             let extra = self.cfg.stop_slippage_rate;
             base = match order.side {
                 _ if extra <= 0.0 => rule_price,
@@ -184,7 +184,7 @@ impl Engine {
         let (mut quantity, mut remaining) = (sized.quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
         if limit.is_limited() {
-            if self.book[id].last_fill_at == Some(self.market.timestamp(b)) {
+            if self.book[id].last_fill_at.get() == Some(self.market.timestamp(b)) {
                 return stop(self);
             }
             quantity = limit.fillable(quantity, available);
@@ -217,7 +217,7 @@ impl Engine {
         let available = bar.available_size(side == OrderSide::Buy);
         let pricing = FillPricing { asset, side, base, bar, available, consumed: self.consumed(b, asset) };
         let (mut price, mut slippage) = self.fill_price(&pricing, quantity)?;
-        let limit_bound = o.limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
+        let limit_bound = o.limit_price.get().filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit_bound, price) {
             return self.give_up(id, sized.partial_reason.clone()).map(|_| None);
@@ -309,7 +309,7 @@ impl Engine {
                 self.portfolio.set_water_marks(asset, high, low);
             }
         }
-        self.fills.push(fill);
+        nl_core::push_record(&mut self.fills, fill);
         let partial = x.remaining > 0.0;
         if let (true, Some(reason)) = (partial, x.partial_reason) {
             // Cash-limited and then volume-limited: the part filled stands,
@@ -322,12 +322,12 @@ impl Engine {
             o.status = OrderStatus::Rejected;
         } else if partial {
             o.quantity = x.remaining;
-            o.partial_remainder = Some(x.remaining);
+            o.partial_remainder = MaybeF64::some(x.remaining);
         } else {
-            o.partial_remainder = None;
+            o.partial_remainder = MaybeF64::NONE;
             o.quantity = quantity;
             o.status = OrderStatus::Filled;
-            o.filled_at = Some(now);
+            o.filled_at = MaybeTime::some(now);
         }
         if reverses {
             self.cancel_other_orders(asset, id);
@@ -346,7 +346,7 @@ impl Engine {
         } else {
             // Nothing filled: a partly filled order shows its remainder again.
             let o = &mut self.book[id];
-            if let Some(remainder) = o.partial_remainder {
+            if let Some(remainder) = o.partial_remainder.get() {
                 o.quantity = remainder;
             }
         }
@@ -549,7 +549,7 @@ impl Engine {
                 let o = &mut self.book[id];
                 o.quantity = cut;
                 // The cut quantity is the whole order now (no remainder to restore).
-                o.partial_remainder = None;
+                o.partial_remainder = MaybeF64::NONE;
                 Ok(Some(cut))
             }
             all => Ok(all),

@@ -191,7 +191,7 @@ impl Engine {
                 if px.is_nan() { bar.close } else { px }
             })
             .unwrap_or(0.0);
-        let notional = o.priority_notional.unwrap_or_else(|| (o.quantity * px).abs());
+        let notional = o.priority_notional.get().unwrap_or_else(|| (o.quantity * px).abs());
         Ok(match priority {
             EntryOrderPriority::Submission => 0.0,
             EntryOrderPriority::NotionalAsc => notional,

@@ -30,7 +30,7 @@ impl Engine {
             return Err(EngineError::InvalidState(format!("order {id} is no longer pending")));
         }
         order.rebalance = true;
-        order.priority_notional = priority_notional;
+        order.priority_notional = priority_notional.into();
         Ok(())
     }
 

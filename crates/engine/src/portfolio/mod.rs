@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{AssetId, Fill, Position, Quote, Trade, TradeStatus};
+use nl_core::{push_record, AssetId, Fill, Position, Quote, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ impl Portfolio {
             retire(&self.kept, &mut self.closed, pos);
             let fees = pos.entry_commission + c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
             self.positions[asset as usize] = None;
             // Each asset is in `open_order` once; later ones keep their order.
             if let Some(i) = self.open_order.iter().position(|&a| a == asset) {
@@ -198,7 +198,7 @@ impl Portfolio {
             let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial, m);
             pos.quantity = new;
             pos.current_price = p;
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
         } else {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
@@ -206,7 +206,7 @@ impl Portfolio {
             let (close_c, open_c) = reversal_split(quoted, old, fill.quantity);
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
             self.last_serial += 1;
             self.kept.push(0);
             *pos = new_position(fill, new, open_c, self.last_serial);

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{
+use nl_core::{MaybeTime, 
     AssetId, CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderSide, OrderType, Refusal,
     TimeInForce, Timestamp,
 };
@@ -136,7 +136,7 @@ impl PaperVenue {
         let used = consumed.get(&asset).copied().unwrap_or(0.0);
         let pricing = FillPricing { asset, side, base, bar, available, consumed: used };
         let (fill, _) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity)?;
-        let limit = order.limit_price.filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
+        let limit = order.limit_price.get().filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit, fill) {
             return Ok(false);
@@ -198,7 +198,7 @@ impl ExecutionClient for PaperVenue {
         let mine = &mut w.order;
         // A new stop price re-arms a triggered stop (ml4t-backtest's rule).
         if order.stop_price != mine.stop_price {
-            mine.stop_triggered_at = None;
+            mine.stop_triggered_at = MaybeTime::NONE;
         }
         mine.quantity = order.quantity;
         mine.limit_price = order.limit_price;
