@@ -365,6 +365,10 @@ cdef extern from "nautilus_like.h":
     INITIAL_HWM_SOURCE_BAR_HIGH # = 2,
     INITIAL_HWM_SOURCE_SIGNAL_PRICE # = 3,
 
+  # Bid and ask with their sizes, and the midpoint, of a fill's bar.
+  cdef struct FillQuotes:
+    pass
+
   # A price, quantity or notional that may be absent: NaN stands for none.
   # (The engine never stores a NaN one: a value of NaN reads back as none.)
   cdef struct MaybeF64:
@@ -826,6 +830,8 @@ cdef extern from "nautilus_like.h":
   # A point in time: nanoseconds since 1970-01-01 UTC (a feed without times
   # numbers its bars 0, 1, 2, ... nanoseconds).
   ctypedef int64_t Timestamp;
+
+
 
 
 

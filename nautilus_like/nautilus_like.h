@@ -645,6 +645,11 @@ typedef enum InitialHwmSource {
 } InitialHwmSource;
 
 /**
+ * Bid and ask with their sizes, and the midpoint, of a fill's bar.
+ */
+typedef struct FillQuotes FillQuotes;
+
+/**
  * A price, quantity or notional that may be absent: NaN stands for none.
  * (The engine never stores a NaN one: a value of NaN reads back as none.)
  */
@@ -1327,6 +1332,8 @@ typedef struct NlPositionValues {
  * numbers its bars 0, 1, 2, ... nanoseconds).
  */
 typedef int64_t Timestamp;
+
+
 
 
 

@@ -20,8 +20,6 @@ pub struct Order {
     pub limit_price: MaybeF64,
     /// For a trailing stop: the current (ratcheted) stop level, once known.
     pub stop_price: MaybeF64,
-    /// Price distance of a trailing stop from the bar extreme.
-    pub trail_amount: MaybeF64,
     /// When a stop or stop-limit's stop was reached (it stays triggered).
     pub stop_triggered_at: MaybeTime,
     pub status: OrderStatus,
@@ -39,7 +37,6 @@ pub struct Order {
     pub parent_id: Option<OrderId>,
     pub time_in_force: TimeInForce,
     pub cancel_reason: Option<CancelReason>,
-    pub cancelled_at: MaybeTime,
     /// Time of the latest (possibly partial) fill: under a volume limit an
     /// order fills at most once per bar.
     pub last_fill_at: MaybeTime,
@@ -48,8 +45,24 @@ pub struct Order {
     pub signal_price: f64,
     /// Why the order exits a position (a position rule's exits say which).
     pub exit_reason: ExitReason,
-    /// The rule's own description, e.g. "stop_loss_5.0%" (a boxed str:
-    /// 16 bytes per order instead of a String's 24).
+    /// Sent by a target-weight rebalance: in an integer account an entry
+    /// cash cannot fully pay for fills what it affords instead of being
+    /// rejected (ml4t-backtest's rule).
+    pub rebalance: bool,
+    /// What few orders have (read with `extras()`, change with
+    /// `extras_mut()`): boxed on first use, so a plain order carries 8 bytes
+    /// for them instead of 56.
+    pub extras: Option<Box<OrderExtras>>,
+}
+
+/// The fields of an order that only some orders set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrderExtras {
+    /// Price distance of a trailing stop from the bar extreme.
+    pub trail_amount: MaybeF64,
+    /// When the order was cancelled (once the first bar opened).
+    pub cancelled_at: MaybeTime,
+    /// A position rule's own description of its exit, e.g. "stop_loss_5.0%".
     pub exit_detail: Option<Box<str>>,
     /// A position rule's exit fills at this price (before slippage).
     pub risk_fill_price: MaybeF64,
@@ -57,14 +70,45 @@ pub struct Order {
     /// update), before whole-share rounding; an attempt that fills nothing
     /// shows it again (ml4t-backtest keeps it apart from the rounded quantity).
     pub partial_remainder: MaybeF64,
-    /// Sent by a target-weight rebalance: in an integer account an entry
-    /// cash cannot fully pay for fills what it affords instead of being
-    /// rejected (ml4t-backtest's rule).
-    pub rebalance: bool,
     /// The notional a rebalance sized this order at (its target's value
     /// change); notional entry priorities rank it by this instead of
     /// quantity times the pass's price (ml4t-backtest's rule).
     pub priority_notional: MaybeF64,
+}
+
+static NO_EXTRAS: OrderExtras = OrderExtras {
+    trail_amount: MaybeF64::NONE,
+    cancelled_at: MaybeTime::NONE,
+    exit_detail: None,
+    risk_fill_price: MaybeF64::NONE,
+    partial_remainder: MaybeF64::NONE,
+    priority_notional: MaybeF64::NONE,
+};
+
+impl OrderExtras {
+    /// The extras of an order with `trail_amount` (none without one).
+    pub fn with_trail_amount(trail_amount: Option<f64>) -> Option<Box<OrderExtras>> {
+        trail_amount.map(|t| Box::new(OrderExtras { trail_amount: MaybeF64::some(t), ..OrderExtras::default() }))
+    }
+}
+
+impl Order {
+    /// The fields few orders set (all none when this one set none).
+    pub fn extras(&self) -> &OrderExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// The fields few orders set, to change (boxed on first use).
+    pub fn extras_mut(&mut self) -> &mut OrderExtras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// Clears the partial-fill remainder (boxing nothing when there is none).
+    pub fn clear_partial_remainder(&mut self) {
+        if let Some(extras) = self.extras.as_deref_mut() {
+            extras.partial_remainder = MaybeF64::NONE;
+        }
+    }
 }
 
 impl Order {
@@ -80,7 +124,6 @@ impl Order {
             requested_quantity: quantity,
             limit_price: MaybeF64::NONE,
             stop_price: MaybeF64::NONE,
-            trail_amount: MaybeF64::NONE,
             stop_triggered_at: MaybeTime::NONE,
             status: OrderStatus::Pending,
             created_at,
@@ -92,15 +135,11 @@ impl Order {
             parent_id: None,
             time_in_force: TimeInForce::Gtc,
             cancel_reason: None,
-            cancelled_at: MaybeTime::NONE,
             last_fill_at: MaybeTime::NONE,
             signal_price: f64::NAN,
             exit_reason: ExitReason::Signal,
-            exit_detail: None,
-            risk_fill_price: MaybeF64::NONE,
-            partial_remainder: MaybeF64::NONE,
             rebalance: false,
-            priority_notional: MaybeF64::NONE,
+            extras: None,
         }
     }
 }
@@ -140,12 +179,9 @@ pub struct Fill {
     /// Size available to the order's side on the fill bar (the quoted ask or
     /// bid size when the feed has it, else the bar's volume).
     pub available_size: f64,
-    /// The fill bar's quotes (NaN when the feed has none).
-    pub bid: f64,
-    pub ask: f64,
-    pub quote_mid: f64,
-    pub bid_size: f64,
-    pub ask_size: f64,
+    /// The fill bar's quotes; `None` when the feed has none (read them with
+    /// `quotes()`: all NaN then). Out of line: most feeds have no quotes.
+    pub quotes: Option<Box<FillQuotes>>,
     /// True when the fill reduced, closed or reversed an existing position.
     pub is_exit: bool,
     pub order_type: OrderType,
@@ -158,6 +194,39 @@ pub struct Fill {
     /// The order's signal price (a position it opens measures stops from it
     /// with `StopLevelBasis::SignalPrice`).
     pub signal_price: f64,
+}
+
+impl Fill {
+    /// The fill bar's quotes (NaN where the feed has none).
+    pub fn quotes(&self) -> FillQuotes {
+        self.quotes.as_deref().copied().unwrap_or(FillQuotes::NONE)
+    }
+}
+
+/// Bid and ask with their sizes, and the midpoint, of a fill's bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillQuotes {
+    pub bid: f64,
+    pub ask: f64,
+    pub mid: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
+}
+
+impl FillQuotes {
+    pub const NONE: FillQuotes =
+        FillQuotes { bid: f64::NAN, ask: f64::NAN, mid: f64::NAN, bid_size: f64::NAN, ask_size: f64::NAN };
+
+    /// The bid, ask and midpoint.
+    pub fn quote(&self) -> Quote {
+        Quote { bid: self.bid, ask: self.ask, mid: self.mid }
+    }
+
+    /// What a fill keeps: nothing when every field is NaN (no quotes).
+    pub fn boxed(self) -> Option<Box<FillQuotes>> {
+        let none = [self.bid, self.ask, self.mid, self.bid_size, self.ask_size].iter().all(|v| v.is_nan());
+        (!none).then(|| Box::new(self))
+    }
 }
 
 /// An open position. `quantity` is signed: positive long, negative short.
@@ -254,11 +323,28 @@ pub struct Trade {
     /// Volume of the entry and exit fill bars.
     pub entry_available_size: f64,
     pub exit_available_size: f64,
-    pub entry_quote: Quote,
-    pub exit_quote: Quote,
+    /// Entry and exit quotes; `None` when both are all NaN (read them with
+    /// `entry_quote()` and `exit_quote()`). Out of line: most feeds have none.
+    pub quotes: Option<Box<[Quote; 2]>>,
     pub exit_reason: ExitReason,
     /// The order whose fill closed (or reduced) the position.
     pub exit_order: OrderId,
+}
+
+impl Trade {
+    /// What a trade keeps of its entry and exit quotes: nothing when all are NaN.
+    pub fn boxed_quotes(entry: Quote, exit: Quote) -> Option<Box<[Quote; 2]>> {
+        let none = [entry.bid, entry.ask, entry.mid, exit.bid, exit.ask, exit.mid].iter().all(|v| v.is_nan());
+        (!none).then(|| Box::new([entry, exit]))
+    }
+
+    pub fn entry_quote(&self) -> Quote {
+        self.quotes.as_deref().map_or(Quote::NONE, |q| q[0])
+    }
+
+    pub fn exit_quote(&self) -> Quote {
+        self.quotes.as_deref().map_or(Quote::NONE, |q| q[1])
+    }
 }
 
 #[cfg(test)]

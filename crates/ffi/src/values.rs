@@ -154,7 +154,7 @@ impl From<&Order> for NlOrder {
             requested_quantity: o.requested_quantity,
             limit_price: o.limit_price.or_nan(),
             stop_price: o.stop_price.or_nan(),
-            trail_amount: o.trail_amount.or_nan(),
+            trail_amount: o.extras().trail_amount.or_nan(),
             stop_triggered_at: o.stop_triggered_at.or_min(),
             created_at: o.created_at,
             filled_at: o.filled_at.or_min(),
@@ -165,15 +165,16 @@ impl From<&Order> for NlOrder {
             parent_id: o.parent_id.unwrap_or(0),
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
-            cancelled_at: o.cancelled_at.or_min(),
+            cancelled_at: o.extras().cancelled_at.or_min(),
             exit_reason: o.exit_reason as u32,
-            has_exit_detail: o.exit_detail.is_some(),
+            has_exit_detail: o.extras().exit_detail.is_some(),
         }
     }
 }
 
 impl From<&Fill> for NlFill {
     fn from(f: &Fill) -> Self {
+        let quotes = f.quotes();
         NlFill {
             order_id: f.order_id,
             asset: f.asset,
@@ -186,11 +187,11 @@ impl From<&Fill> for NlFill {
             price_source: f.price_source as u32,
             reference_price: f.reference_price,
             available_size: f.available_size,
-            bid: f.bid,
-            ask: f.ask,
-            quote_mid: f.quote_mid,
-            bid_size: f.bid_size,
-            ask_size: f.ask_size,
+            bid: quotes.bid,
+            ask: quotes.ask,
+            quote_mid: quotes.mid,
+            bid_size: quotes.bid_size,
+            ask_size: quotes.ask_size,
             is_exit: f.is_exit,
             order_type: f.order_type as u32,
             limit_price: f.limit_price.or_nan(),
@@ -203,6 +204,7 @@ impl From<&Fill> for NlFill {
 
 impl From<&Trade> for NlTrade {
     fn from(t: &Trade) -> Self {
+        let (entry, exit) = (t.entry_quote(), t.exit_quote());
         NlTrade {
             asset: t.asset,
             entry_time: t.entry_time,
@@ -220,12 +222,12 @@ impl From<&Trade> for NlTrade {
             mae: t.mae,
             status: t.status as u32,
             entry_available_size: t.entry_available_size,
-            entry_bid: t.entry_quote.bid,
-            entry_ask: t.entry_quote.ask,
-            entry_mid: t.entry_quote.mid,
-            exit_bid: t.exit_quote.bid,
-            exit_ask: t.exit_quote.ask,
-            exit_mid: t.exit_quote.mid,
+            entry_bid: entry.bid,
+            entry_ask: entry.ask,
+            entry_mid: entry.mid,
+            exit_bid: exit.bid,
+            exit_ask: exit.ask,
+            exit_mid: exit.mid,
             exit_reason: t.exit_reason as u32,
             exit_order_id: t.exit_order,
             exit_available_size: t.exit_available_size,

@@ -1,6 +1,6 @@
 //! Executing one order on one bar: triggers, account checks, sizing, pricing, booking.
 
-use nl_core::{MaybeF64, MaybeTime, Refusal};
+use nl_core::{FillQuotes, MaybeF64, MaybeTime, Refusal};
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
@@ -42,9 +42,14 @@ impl Engine {
     /// impact and slippage): `None` without a bar, a price from the source,
     /// or a trigger. Updates the order's trigger state (stops, trails).
     pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
-        let asset = self.book[id].asset;
+        let (asset, order_type) = (self.book[id].asset, self.book[id].order_type);
         let row = self.row_in_bar(b, asset)?;
-        let bar = self.market.bar_at(row);
+        // A market order has no trigger: only a mid execution price or
+        // bar-high water marks read its bar's high and low.
+        let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
+            || self.cfg.execution_price == ExecutionPrice::Mid
+            || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh;
+        let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
         let now = self.market.timestamp(b);
@@ -57,7 +62,7 @@ impl Engine {
         let mut base = check_fill(order, &bar, price, rules, now)?;
         // A position rule's exit fills at the rule's price, moved against the
         // order by `stop_slippage_rate` (ordinary slippage comes on top).
-        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price.get()) {
+        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.extras().risk_fill_price.get()) {
             let extra = self.cfg.stop_slippage_rate;
             base = match order.side {
                 _ if extra <= 0.0 => rule_price,
@@ -276,11 +281,8 @@ impl Engine {
             price_source: x.source,
             reference_price: bar.close,
             available_size: x.available,
-            bid: bar.bid,
-            ask: bar.ask,
-            quote_mid: bar.mid,
-            bid_size: bar.bid_size,
-            ask_size: bar.ask_size,
+            quotes: FillQuotes { bid: bar.bid, ask: bar.ask, mid: bar.mid, bid_size: bar.bid_size, ask_size: bar.ask_size }
+                .boxed(),
             is_exit: held * side.sign() < 0.0,
             order_type,
             limit_price,
@@ -322,9 +324,9 @@ impl Engine {
             o.status = OrderStatus::Rejected;
         } else if partial {
             o.quantity = x.remaining;
-            o.partial_remainder = MaybeF64::some(x.remaining);
+            o.extras_mut().partial_remainder = MaybeF64::some(x.remaining);
         } else {
-            o.partial_remainder = MaybeF64::NONE;
+            o.clear_partial_remainder();
             o.quantity = quantity;
             o.status = OrderStatus::Filled;
             o.filled_at = MaybeTime::some(now);
@@ -346,7 +348,7 @@ impl Engine {
         } else {
             // Nothing filled: a partly filled order shows its remainder again.
             let o = &mut self.book[id];
-            if let Some(remainder) = o.partial_remainder.get() {
+            if let Some(remainder) = o.extras().partial_remainder.get() {
                 o.quantity = remainder;
             }
         }
@@ -549,7 +551,7 @@ impl Engine {
                 let o = &mut self.book[id];
                 o.quantity = cut;
                 // The cut quantity is the whole order now (no remainder to restore).
-                o.partial_remainder = MaybeF64::NONE;
+                o.clear_partial_remainder();
                 Ok(Some(cut))
             }
             all => Ok(all),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use nl_core::{
-    MaybeF64, MaybeTime, AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill,
+    MaybeF64, MaybeTime, OrderExtras, AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill,
     Order, OrderId, OrderSide, OrderStatus, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
     WaterMarkSource,
 };
@@ -405,7 +405,7 @@ impl Engine {
         self.book.insert(Order {
             limit_price: req.limit_price.into(),
             stop_price: req.stop_price.into(),
-            trail_amount: req.trail_amount.into(),
+            extras: OrderExtras::with_trail_amount(req.trail_amount),
             parent_id: req.parent_id,
             time_in_force: req.time_in_force,
             signal_price: self.current_price(asset),
@@ -502,7 +502,7 @@ impl Engine {
             quantity: update.quantity.unwrap_or(o.quantity),
             limit_price: update.limit_price.or(o.limit_price.get()),
             stop_price: update.stop_price.or(o.stop_price.get()),
-            trail_amount: update.trail_amount.or(o.trail_amount.get()),
+            trail_amount: update.trail_amount.or(o.extras().trail_amount.get()),
             ..OrderRequest::new(o.asset, o.quantity, o.side, o.order_type)
         };
         merged.validate()?;
@@ -511,12 +511,14 @@ impl Engine {
             changed.stop_triggered_at = MaybeTime::NONE;
         }
         changed.quantity = merged.quantity;
-        if changed.partial_remainder.is_some() {
-            changed.partial_remainder = MaybeF64::some(merged.quantity);
+        if changed.extras().partial_remainder.is_some() {
+            changed.extras_mut().partial_remainder = MaybeF64::some(merged.quantity);
         }
         changed.limit_price = merged.limit_price.into();
         changed.stop_price = merged.stop_price.into();
-        changed.trail_amount = merged.trail_amount.into();
+        if merged.trail_amount.is_some() || changed.extras.is_some() {
+            changed.extras_mut().trail_amount = merged.trail_amount.into();
+        }
         // At a venue the change applies once it was sent (a send that fails
         // leaves the order as it was).
         if self.execution_client.is_some() {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{push_record, AssetId, Fill, Position, Quote, Trade, TradeStatus};
+use nl_core::{push_record, AssetId, Fill, Position, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
@@ -229,6 +229,15 @@ impl Portfolio {
         }
     }
 
+    /// Marks every open position whose asset `price` gives a price for.
+    pub fn mark_open(&mut self, price: impl Fn(AssetId) -> Option<f64>) {
+        for &asset in &self.open_order {
+            if let (Some(p), Some(pos)) = (price(asset), self.positions[asset as usize].as_mut()) {
+                pos.current_price = p;
+            }
+        }
+    }
+
     /// End-of-bar update from the close: mark, water marks, excursions.
     pub fn update_water_marks(&mut self, asset: AssetId, close: f64, extremes: Option<(f64, f64)>) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
@@ -294,7 +303,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         max_adverse_excursion: 0.0,
         initial_quantity: signed,
         entry_available_size: fill.available_size,
-        entry_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        entry_quote: fill.quotes().quote(),
         signal_price: fill.signal_price,
     }
 }
@@ -320,8 +329,7 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         status,
         entry_available_size: pos.entry_available_size,
         exit_available_size: fill.available_size,
-        entry_quote: pos.entry_quote,
-        exit_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        quotes: Trade::boxed_quotes(pos.entry_quote, fill.quotes().quote()),
         exit_reason: fill.exit_reason,
         exit_order: fill.order_id,
     }

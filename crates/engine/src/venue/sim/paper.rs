@@ -203,7 +203,9 @@ impl ExecutionClient for PaperVenue {
         mine.quantity = order.quantity;
         mine.limit_price = order.limit_price;
         mine.stop_price = order.stop_price;
-        mine.trail_amount = order.trail_amount;
+        if order.extras.is_some() || mine.extras.is_some() {
+            mine.extras_mut().trail_amount = order.extras().trail_amount;
+        }
         Ok(())
     }
 

@@ -185,7 +185,7 @@ fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, 
 }
 
 fn check_trailing_stop(order: &mut Order, bar: &Bar) -> Option<f64> {
-    let trail = order.trail_amount.get()?;
+    let trail = order.extras().trail_amount.get()?;
     let stop = if is_buy(order) {
         let candidate = bar.low + trail;
         let stop = order.stop_price.get().map_or(candidate, |s| s.min(candidate));
