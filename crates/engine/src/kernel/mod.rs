@@ -333,21 +333,21 @@ impl Engine {
         };
         self.match_pending(b, point)?;
         self.expire_day_orders(b);
-        let (assets, close) = (self.market.asset_column(), self.market.close_column());
+        // Only positions have water marks: the open positions with a row in
+        // this bar, not every row (most rows hold none).
+        let (close, high, low) = (self.market.close_column(), self.market.high_column(), self.market.low_column());
         let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
-        for row in self.market.rows(b) {
-            let asset = assets[row];
-            // Only positions have water marks (most rows have none).
-            if self.portfolio.position(asset).is_none() {
-                continue;
+        let (entry_bar_too, now, latest_row) = (self.cfg.trail_include_entry_bar_extremes, self.market.timestamp(b), &self.latest_row);
+        self.portfolio.update_open_water_marks(|pos| {
+            let (bar, row) = latest_row[pos.asset as usize];
+            if bar != b {
+                return None;
             }
+            let row = row as usize;
             // Bar extremes count from the bar after entry (unless configured).
-            let use_range = extremes
-                && (self.cfg.trail_include_entry_bar_extremes
-                    || self.portfolio.position(asset).is_some_and(|p| p.entry_time != self.market.timestamp(b)));
-            let range = use_range.then(|| (self.market.high_column()[row], self.market.low_column()[row]));
-            self.portfolio.update_water_marks(asset, close[row], range);
-        }
+            let use_range = extremes && (entry_bar_too || pos.entry_time != now);
+            Some((close[row], use_range.then(|| (high[row], low[row]))))
+        });
         // Water marks follow the reference price; the position's mark then
         // moves to the configured mark price (ml4t's order).
         if !self.marks_at_reference_price() {

@@ -238,6 +238,18 @@ impl Portfolio {
         }
     }
 
+    /// `update_water_marks` of every open position `bar` gives a close (and
+    /// maybe a range) for.
+    pub fn update_open_water_marks(&mut self, bar: impl Fn(&Position) -> Option<(f64, Option<(f64, f64)>)>) {
+        for i in 0..self.open_order.len() {
+            let asset = self.open_order[i];
+            let Some(pos) = self.positions[asset as usize].as_ref() else { continue };
+            if let Some((close, range)) = bar(pos) {
+                self.update_water_marks(asset, close, range);
+            }
+        }
+    }
+
     /// End-of-bar update from the close: mark, water marks, excursions.
     pub fn update_water_marks(&mut self, asset: AssetId, close: f64, extremes: Option<(f64, f64)>) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
@@ -273,8 +285,10 @@ impl Portfolio {
 
     /// Counts one more bar held for every open position.
     pub fn age_positions(&mut self) {
-        for p in self.positions.iter_mut().flatten() {
-            p.bars_held += 1;
+        for &asset in &self.open_order {
+            if let Some(p) = self.positions[asset as usize].as_mut() {
+                p.bars_held += 1;
+            }
         }
     }
 }
