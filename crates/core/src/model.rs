@@ -185,10 +185,11 @@ pub struct Fill {
     /// True when the fill reduced, closed or reversed an existing position.
     pub is_exit: bool,
     pub order_type: OrderType,
-    /// The order's limit and stop prices at the fill (a trailing stop's ratcheted level).
-    pub limit_price: MaybeF64,
-    pub stop_price: MaybeF64,
-    pub stop_triggered_at: MaybeTime,
+    /// The order's limit and stop prices at the fill (a trailing stop's
+    /// ratcheted level) and when its stop triggered; `None` for an order with
+    /// none of them (read them with `trigger()`). Out of line: most orders
+    /// are market orders.
+    pub trigger: Option<Box<FillTrigger>>,
     /// The order's exit reason (meaningful when `is_exit`).
     pub exit_reason: ExitReason,
     /// The order's signal price (a position it opens measures stops from it
@@ -196,7 +197,29 @@ pub struct Fill {
     pub signal_price: f64,
 }
 
+/// A conditional order's prices at a fill of it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FillTrigger {
+    pub limit_price: MaybeF64,
+    pub stop_price: MaybeF64,
+    pub stop_triggered_at: MaybeTime,
+}
+
+impl FillTrigger {
+    /// What a fill keeps: nothing when the order has no limit, stop or trigger time.
+    pub fn boxed(self) -> Option<Box<FillTrigger>> {
+        let none = self.limit_price.is_none() && self.stop_price.is_none() && self.stop_triggered_at.is_none();
+        (!none).then(|| Box::new(self))
+    }
+}
+
 impl Fill {
+    /// The order's limit and stop prices and stop trigger time at the fill
+    /// (none for a plain market order).
+    pub fn trigger(&self) -> FillTrigger {
+        self.trigger.as_deref().copied().unwrap_or_default()
+    }
+
     /// The fill bar's quotes (NaN where the feed has none).
     pub fn quotes(&self) -> FillQuotes {
         self.quotes.as_deref().copied().unwrap_or(FillQuotes::NONE)

@@ -174,7 +174,7 @@ impl From<&Order> for NlOrder {
 
 impl From<&Fill> for NlFill {
     fn from(f: &Fill) -> Self {
-        let quotes = f.quotes();
+        let (quotes, trigger) = (f.quotes(), f.trigger());
         NlFill {
             order_id: f.order_id,
             asset: f.asset,
@@ -194,9 +194,9 @@ impl From<&Fill> for NlFill {
             ask_size: quotes.ask_size,
             is_exit: f.is_exit,
             order_type: f.order_type as u32,
-            limit_price: f.limit_price.or_nan(),
-            stop_price: f.stop_price.or_nan(),
-            stop_triggered_at: f.stop_triggered_at.or_min(),
+            limit_price: trigger.limit_price.or_nan(),
+            stop_price: trigger.stop_price.or_nan(),
+            stop_triggered_at: trigger.stop_triggered_at.or_min(),
             exit_reason: f.exit_reason as u32,
         }
     }

@@ -1,7 +1,7 @@
 //! The account over a portfolio: hand-computed cases for what entries may
 //! spend and what the account charges and enforces.
 
-use nl_core::{AssetId, ExecutionPrice, ExitReason, Fill, MaybeF64, MaybeTime, Order, OrderSide, OrderType, Refusal};
+use nl_core::{AssetId, ExecutionPrice, ExitReason, Fill, Order, OrderSide, OrderType, Refusal};
 
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::account::margin::MarginSchedule;
@@ -39,9 +39,7 @@ pub(crate) fn fill(asset: AssetId, side: OrderSide, quantity: f64, price: f64) -
         quotes: None,
         is_exit: false,
         order_type: OrderType::Market,
-        limit_price: MaybeF64::NONE,
-        stop_price: MaybeF64::NONE,
-        stop_triggered_at: MaybeTime::NONE,
+        trigger: None,
         exit_reason: ExitReason::Signal,
         signal_price: f64::NAN,
     }

@@ -1,6 +1,6 @@
 //! Executing one order on one bar: triggers, account checks, sizing, pricing, booking.
 
-use nl_core::{FillQuotes, MaybeF64, MaybeTime, Refusal};
+use nl_core::{FillQuotes, FillTrigger, MaybeF64, MaybeTime, Refusal};
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
@@ -285,9 +285,7 @@ impl Engine {
                 .boxed(),
             is_exit: held * side.sign() < 0.0,
             order_type,
-            limit_price,
-            stop_price,
-            stop_triggered_at,
+            trigger: FillTrigger { limit_price, stop_price, stop_triggered_at }.boxed(),
             exit_reason,
             signal_price,
         };
