@@ -32,9 +32,6 @@ pub struct Order {
     pub commission: f64,
     /// Boxed: most orders are never refused, and the order table stays small.
     pub rejection_reason: Option<Box<Refusal>>,
-    /// The bracket entry this exit belongs to: when one order of a bracket
-    /// fills completely, the pending orders with the same parent are cancelled.
-    pub parent_id: Option<OrderId>,
     pub time_in_force: TimeInForce,
     pub cancel_reason: Option<CancelReason>,
     /// Time of the latest (possibly partial) fill: under a volume limit an
@@ -60,6 +57,9 @@ pub struct Order {
 pub struct OrderExtras {
     /// Price distance of a trailing stop from the bar extreme.
     pub trail_amount: MaybeF64,
+    /// The bracket entry this exit belongs to: when one order of a bracket
+    /// fills completely, the pending orders with the same parent are cancelled.
+    pub parent_id: Option<OrderId>,
     /// When the order was cancelled (once the first bar opened).
     pub cancelled_at: MaybeTime,
     /// A position rule's own description of its exit, e.g. "stop_loss_5.0%".
@@ -78,6 +78,7 @@ pub struct OrderExtras {
 
 static NO_EXTRAS: OrderExtras = OrderExtras {
     trail_amount: MaybeF64::NONE,
+    parent_id: None,
     cancelled_at: MaybeTime::NONE,
     exit_detail: None,
     risk_fill_price: MaybeF64::NONE,
@@ -86,9 +87,11 @@ static NO_EXTRAS: OrderExtras = OrderExtras {
 };
 
 impl OrderExtras {
-    /// The extras of an order with `trail_amount` (none without one).
-    pub fn with_trail_amount(trail_amount: Option<f64>) -> Option<Box<OrderExtras>> {
-        trail_amount.map(|t| Box::new(OrderExtras { trail_amount: MaybeF64::some(t), ..OrderExtras::default() }))
+    /// The extras of a new order with `trail_amount` and `parent_id` (none
+    /// without either).
+    pub fn of_new_order(trail_amount: Option<f64>, parent_id: Option<OrderId>) -> Option<Box<OrderExtras>> {
+        (trail_amount.is_some() || parent_id.is_some())
+            .then(|| Box::new(OrderExtras { trail_amount: trail_amount.into(), parent_id, ..OrderExtras::default() }))
     }
 }
 
@@ -132,7 +135,6 @@ impl Order {
             filled_quantity: 0.0,
             commission: 0.0,
             rejection_reason: None,
-            parent_id: None,
             time_in_force: TimeInForce::Gtc,
             cancel_reason: None,
             last_fill_at: MaybeTime::NONE,

@@ -47,7 +47,7 @@ fn bracket_take_profit_fills_and_cancels_the_stop_loss() {
     assert_eq!(fills(&e), vec![(1, 1, 102.0), (2, 2, 105.5)]);
     let sl = e.order(3).unwrap();
     assert_eq!((sl.status, sl.cancel_reason, sl.extras().cancelled_at.get()), (OrderStatus::Cancelled, Some(CancelReason::Oco), Some(2)));
-    assert_eq!((sl.parent_id, e.order(2).unwrap().parent_id, e.order(1).unwrap().parent_id), (Some(1), Some(1), None));
+    assert_eq!((sl.extras().parent_id, e.order(2).unwrap().extras().parent_id, e.order(1).unwrap().extras().parent_id), (Some(1), Some(1), None));
     assert_eq!(e.cash(), 100_000.0 - 1020.0 + 1055.0);
 }
 

@@ -162,7 +162,7 @@ impl From<&Order> for NlOrder {
             filled_quantity: o.filled_quantity,
             commission: o.commission,
             has_rejection_reason: o.rejection_reason.is_some(),
-            parent_id: o.parent_id.unwrap_or(0),
+            parent_id: o.extras().parent_id.unwrap_or(0),
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
             cancelled_at: o.extras().cancelled_at.or_min(),

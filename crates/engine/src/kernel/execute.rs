@@ -264,7 +264,7 @@ impl Engine {
         let o = &self.book[id];
         let (asset, side, order_type) = (o.asset, o.side, o.order_type);
         let (limit_price, stop_price, stop_triggered_at, parent_id) =
-            (o.limit_price, o.stop_price, o.stop_triggered_at, o.parent_id);
+            (o.limit_price, o.stop_price, o.stop_triggered_at, o.extras().parent_id);
         let (exit_reason, signal_price) = (o.exit_reason, o.signal_price);
         let Execution { quantity, price, bar, timestamp: now, .. } = x;
         let held = self.portfolio.quantity(asset);
@@ -417,7 +417,7 @@ impl Engine {
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.
     pub(crate) fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
-        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.parent_id == Some(parent));
+        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.extras().parent_id == Some(parent));
     }
 
     /// Cancels (for `reason`) every pending order `which` selects. Cancelled

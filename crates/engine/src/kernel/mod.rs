@@ -405,8 +405,7 @@ impl Engine {
         self.book.insert(Order {
             limit_price: req.limit_price.into(),
             stop_price: req.stop_price.into(),
-            extras: OrderExtras::with_trail_amount(req.trail_amount),
-            parent_id: req.parent_id,
+            extras: OrderExtras::of_new_order(req.trail_amount, req.parent_id),
             time_in_force: req.time_in_force,
             signal_price: self.current_price(asset),
             ..Order::new(id, asset, side, order_type, quantity, self.clock())

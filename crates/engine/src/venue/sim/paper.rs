@@ -156,7 +156,7 @@ impl PaperVenue {
     fn cancel_siblings(&mut self, parent: OrderId, timestamp: Timestamp) {
         let outbox = &mut self.outbox;
         self.working.retain(|w| {
-            let sibling = w.order.parent_id == Some(parent);
+            let sibling = w.order.extras().parent_id == Some(parent);
             if sibling {
                 outbox.push(ExecutionReport::Cancelled { order_id: w.order.id, timestamp, reason: CancelReason::Oco });
             }
@@ -236,7 +236,7 @@ impl ExecutionClient for PaperVenue {
             let w = self.working.remove(i);
             if expires {
                 self.outbox.push(ExecutionReport::Expired { order_id: id, timestamp });
-            } else if let Some(parent) = w.order.parent_id {
+            } else if let Some(parent) = w.order.extras().parent_id {
                 self.cancel_siblings(parent, timestamp);
             }
         }
