@@ -217,21 +217,30 @@ def _bars_of(clock, times):
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef object _bar_column(const int64_t[:] clock, const int64_t[:] times):
+cdef object _bar_column(const int64_t[:] clock, const int64_t[::1] times):
     """`_bars_of` for a result column: one walk along the clock while the
-    times do not decrease (fill times, exit times), a binary search back
-    where they do (entry times), instead of a binary search per row."""
+    times do not decrease (fill times, exit times), a search back from the
+    last bar where they do (entry times: mostly a few bars back), instead
+    of a binary search over the whole clock per row."""
     import numpy as np
-    cdef Py_ssize_t n = times.shape[0], m = clock.shape[0], i, j = 0, lo, hi, mid
+    cdef Py_ssize_t n = times.shape[0], m = clock.shape[0], i, j = 0, lo, hi, mid, step
     out = np.empty(n, dtype=np.int64)
-    cdef int64_t[:] bars = out
-    cdef int64_t x
+    cdef int64_t[::1] bars = out
+    cdef int64_t x, prev = 0
     # Invariant: j is the first bar whose time is after the previous time.
     for i in range(n):
         x = times[i]
-        if i > 0 and x < times[i - 1]:
-            lo = 0
+        if i > 0 and x < prev:
+            # Gallop back from j to a bar at or before x, then bisect.
             hi = j
+            step = 1
+            lo = hi - step
+            while lo > 0 and clock[lo] > x:
+                hi = lo
+                step *= 2
+                lo = hi - step
+            if lo < 0:
+                lo = 0
             while lo < hi:
                 mid = (lo + hi) // 2
                 if clock[mid] <= x:
@@ -243,6 +252,7 @@ cdef object _bar_column(const int64_t[:] clock, const int64_t[:] times):
             while j < m and clock[j] <= x:
                 j += 1
         bars[i] = j - 1
+        prev = x
     return out
 
 
