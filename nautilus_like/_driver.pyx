@@ -1,6 +1,7 @@
 # cython: language_level=3
 """The per-timestamp driver: one Rust call before and one after the strategy."""
 
+cimport cython
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Malloc, PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -212,6 +213,47 @@ def _bars_of(clock, times):
     `NL_NO_TIME` or a time before the first bar."""
     import numpy as np
     return np.searchsorted(clock, times, side="right").astype(np.int64) - 1
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef object _bar_column(const int64_t[:] clock, const int64_t[::1] times):
+    """`_bars_of` for a result column: one walk along the clock while the
+    times do not decrease (fill times, exit times), a search back from the
+    last bar where they do (entry times: mostly a few bars back), instead
+    of a binary search over the whole clock per row."""
+    import numpy as np
+    cdef Py_ssize_t n = times.shape[0], m = clock.shape[0], i, j = 0, lo, hi, mid, step
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] bars = out
+    cdef int64_t x, prev = 0
+    # Invariant: j is the first bar whose time is after the previous time.
+    for i in range(n):
+        x = times[i]
+        if i > 0 and x < prev:
+            # Gallop back from j to a bar at or before x, then bisect.
+            hi = j
+            step = 1
+            lo = hi - step
+            while lo > 0 and clock[lo] > x:
+                hi = lo
+                step *= 2
+                lo = hi - step
+            if lo < 0:
+                lo = 0
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if clock[mid] <= x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo
+        else:
+            while j < m and clock[j] <= x:
+                j += 1
+        bars[i] = j - 1
+        prev = x
+    return out
 
 
 def create_engine(MarketView view not None, dict cfg not None, list timestamps not None, list commission_routes=None,
@@ -547,10 +589,10 @@ def collect_results(EngineState state not None, MarketView view=None):
     finally:
         PyMem_Free(order)
     # The result tables index the feed's timeline: each time's bar.
-    fills["bar"] = _bars_of(state.clock, fills["timestamp"])
-    fills["stop_triggered_bar"] = _bars_of(state.clock, fills["stop_triggered_at"])
-    trades["entry_bar"] = _bars_of(state.clock, trades["entry_time"])
-    trades["exit_bar"] = _bars_of(state.clock, trades["exit_time"])
+    fills["bar"] = _bar_column(state.clock, fills["timestamp"])
+    fills["stop_triggered_bar"] = _bar_column(state.clock, fills["stop_triggered_at"])
+    trades["entry_bar"] = _bar_column(state.clock, trades["entry_time"])
+    trades["exit_bar"] = _bar_column(state.clock, trades["exit_time"])
     for pos in positions:
         pos["entry_bar"] = int(_bars_of(state.clock, pos["entry_time"]))
     cdef double mark = 0.0

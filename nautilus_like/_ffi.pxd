@@ -181,25 +181,28 @@ cdef extern from "nautilus_like.h":
     NL_STATUS_PANIC # = 99,
 
   # Direction of an order or fill.
-  cdef enum OrderSide:
+  cdef enum:
     ORDER_SIDE_BUY # = 1,
     ORDER_SIDE_SELL # = 2,
+  ctypedef uint8_t OrderSide;
 
   # How an order is priced and triggered.
-  cdef enum OrderType:
+  cdef enum:
     ORDER_TYPE_MARKET # = 0,
     ORDER_TYPE_LIMIT # = 1,
     ORDER_TYPE_STOP # = 2,
     ORDER_TYPE_STOP_LIMIT # = 3,
     ORDER_TYPE_TRAILING_STOP # = 4,
     ORDER_TYPE_MARKET_ON_CLOSE # = 5,
+  ctypedef uint8_t OrderType;
 
   # Life cycle of an order: PENDING moves to exactly one of the other three.
-  cdef enum OrderStatus:
+  cdef enum:
     ORDER_STATUS_PENDING # = 0,
     ORDER_STATUS_FILLED # = 1,
     ORDER_STATUS_CANCELLED # = 2,
     ORDER_STATUS_REJECTED # = 3,
+  ctypedef uint8_t OrderStatus;
 
   # When a market order submitted during a bar fills.
   cdef enum ExecutionMode:
@@ -209,7 +212,7 @@ cdef extern from "nautilus_like.h":
     EXECUTION_MODE_NEXT_BAR # = 1,
 
   # Which bar price an order fills at (also reported as a fill's price source).
-  cdef enum ExecutionPrice:
+  cdef enum:
     EXECUTION_PRICE_OPEN # = 0,
     EXECUTION_PRICE_CLOSE # = 1,
     # The feed's reference price column (the close unless configured otherwise).
@@ -226,6 +229,7 @@ cdef extern from "nautilus_like.h":
     EXECUTION_PRICE_QUOTE_MID # = 7,
     # Buys at the ask, sells at the bid (else the reference price).
     EXECUTION_PRICE_QUOTE_SIDE # = 8,
+  ctypedef uint8_t ExecutionPrice;
 
   # Whether order quantities are floored to whole shares.
   cdef enum ShareType:
@@ -233,9 +237,10 @@ cdef extern from "nautilus_like.h":
     SHARE_TYPE_FRACTIONAL # = 1,
 
   # Whether a round trip is fully closed or one reduction of a larger position.
-  cdef enum TradeStatus:
+  cdef enum:
     TRADE_STATUS_CLOSED # = 0,
     TRADE_STATUS_PARTIAL # = 1,
+  ctypedef uint8_t TradeStatus;
 
   # What stop and limit triggers compare against.
   cdef enum ConditionalOrderMode:
@@ -275,7 +280,7 @@ cdef extern from "nautilus_like.h":
     ENTRY_ORDER_PRIORITY_ORDER_VALUE_ASC # = 4,
 
   # How long an unfilled order stays working.
-  cdef enum TimeInForce:
+  cdef enum:
     # Until filled or cancelled (ml4t-backtest's only behaviour).
     TIME_IN_FORCE_GTC # = 0,
     # Through the session (calendar date) of the first bar on which the
@@ -287,9 +292,10 @@ cdef extern from "nautilus_like.h":
     # Fill or kill: the whole quantity in the first pass in which the order
     # can execute, or nothing (cancelled).
     TIME_IN_FORCE_FOK # = 3,
+  ctypedef uint8_t TimeInForce;
 
   # Why an order was cancelled.
-  cdef enum CancelReason:
+  cdef enum:
     # `cancel_order` (or a bracket sibling cancelled by the user).
     CANCEL_REASON_USER # = 0,
     # A fill reversed the position the order was sized for.
@@ -308,9 +314,10 @@ cdef extern from "nautilus_like.h":
     CANCEL_REASON_MARGIN_CALL # = 7,
     # A portfolio limit liquidated or reduced the positions.
     CANCEL_REASON_PORTFOLIO_LIMIT # = 8,
+  ctypedef uint8_t CancelReason;
 
   # Why a fill reduced or closed a position.
-  cdef enum ExitReason:
+  cdef enum:
     # The strategy's own order.
     EXIT_REASON_SIGNAL # = 0,
     EXIT_REASON_STOP_LOSS # = 1,
@@ -321,6 +328,7 @@ cdef extern from "nautilus_like.h":
     EXIT_REASON_END_OF_DATA # = 6,
     # The engine liquidated it on a maintenance-margin breach.
     EXIT_REASON_MARGIN_CALL # = 7,
+  ctypedef uint8_t ExitReason;
 
   # The price a triggered stop or take-profit rule fills at.
   cdef enum StopFillMode:
@@ -365,6 +373,19 @@ cdef extern from "nautilus_like.h":
     # The entry bar's high (and low for the low-water mark).
     INITIAL_HWM_SOURCE_BAR_HIGH # = 2,
     INITIAL_HWM_SOURCE_SIGNAL_PRICE # = 3,
+
+  # Bid and ask with their sizes, and the midpoint, of a fill's bar.
+  cdef struct FillQuotes:
+    pass
+
+  # A price, quantity or notional that may be absent: NaN stands for none.
+  # (The engine never stores a NaN one: a value of NaN reads back as none.)
+  cdef struct MaybeF64:
+    pass
+
+  # A time that may be absent: `Timestamp::MIN` stands for none.
+  cdef struct MaybeTime:
+    pass
 
   # One backtest's mutable state. Not thread-safe: use one handle per thread.
   #
@@ -830,6 +851,16 @@ cdef extern from "nautilus_like.h":
     double pnl_percent;
     # `|quantity| x price x multiplier`.
     double notional_value;
+
+  # A point in time: nanoseconds since 1970-01-01 UTC (a feed without times
+  # numbers its bars 0, 1, 2, ... nanoseconds).
+  ctypedef int64_t Timestamp;
+
+
+
+
+
+
 
 
 

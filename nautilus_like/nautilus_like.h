@@ -255,32 +255,59 @@ typedef enum NlStatus {
 /**
  * Direction of an order or fill.
  */
-typedef enum OrderSide {
+enum OrderSide
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   ORDER_SIDE_BUY = 1,
   ORDER_SIDE_SELL = 2,
-} OrderSide;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum OrderSide OrderSide;
+#else
+typedef uint8_t OrderSide;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * How an order is priced and triggered.
  */
-typedef enum OrderType {
+enum OrderType
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   ORDER_TYPE_MARKET = 0,
   ORDER_TYPE_LIMIT = 1,
   ORDER_TYPE_STOP = 2,
   ORDER_TYPE_STOP_LIMIT = 3,
   ORDER_TYPE_TRAILING_STOP = 4,
   ORDER_TYPE_MARKET_ON_CLOSE = 5,
-} OrderType;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum OrderType OrderType;
+#else
+typedef uint8_t OrderType;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * Life cycle of an order: PENDING moves to exactly one of the other three.
  */
-typedef enum OrderStatus {
+enum OrderStatus
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   ORDER_STATUS_PENDING = 0,
   ORDER_STATUS_FILLED = 1,
   ORDER_STATUS_CANCELLED = 2,
   ORDER_STATUS_REJECTED = 3,
-} OrderStatus;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum OrderStatus OrderStatus;
+#else
+typedef uint8_t OrderStatus;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * When a market order submitted during a bar fills.
@@ -299,7 +326,11 @@ typedef enum ExecutionMode {
 /**
  * Which bar price an order fills at (also reported as a fill's price source).
  */
-typedef enum ExecutionPrice {
+enum ExecutionPrice
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   EXECUTION_PRICE_OPEN = 0,
   EXECUTION_PRICE_CLOSE = 1,
   /**
@@ -330,7 +361,12 @@ typedef enum ExecutionPrice {
    * Buys at the ask, sells at the bid (else the reference price).
    */
   EXECUTION_PRICE_QUOTE_SIDE = 8,
-} ExecutionPrice;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum ExecutionPrice ExecutionPrice;
+#else
+typedef uint8_t ExecutionPrice;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * Whether order quantities are floored to whole shares.
@@ -343,10 +379,19 @@ typedef enum ShareType {
 /**
  * Whether a round trip is fully closed or one reduction of a larger position.
  */
-typedef enum TradeStatus {
+enum TradeStatus
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   TRADE_STATUS_CLOSED = 0,
   TRADE_STATUS_PARTIAL = 1,
-} TradeStatus;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum TradeStatus TradeStatus;
+#else
+typedef uint8_t TradeStatus;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * What stop and limit triggers compare against.
@@ -420,7 +465,11 @@ typedef enum EntryOrderPriority {
 /**
  * How long an unfilled order stays working.
  */
-typedef enum TimeInForce {
+enum TimeInForce
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   /**
    * Until filled or cancelled (ml4t-backtest's only behaviour).
    */
@@ -440,12 +489,21 @@ typedef enum TimeInForce {
    * can execute, or nothing (cancelled).
    */
   TIME_IN_FORCE_FOK = 3,
-} TimeInForce;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum TimeInForce TimeInForce;
+#else
+typedef uint8_t TimeInForce;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * Why an order was cancelled.
  */
-typedef enum CancelReason {
+enum CancelReason
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   /**
    * `cancel_order` (or a bracket sibling cancelled by the user).
    */
@@ -482,12 +540,21 @@ typedef enum CancelReason {
    * A portfolio limit liquidated or reduced the positions.
    */
   CANCEL_REASON_PORTFOLIO_LIMIT = 8,
-} CancelReason;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum CancelReason CancelReason;
+#else
+typedef uint8_t CancelReason;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * Why a fill reduced or closed a position.
  */
-typedef enum ExitReason {
+enum ExitReason
+#if __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // __STDC_VERSION__ >= 202311L
+ {
   /**
    * The strategy's own order.
    */
@@ -502,7 +569,12 @@ typedef enum ExitReason {
    * The engine liquidated it on a maintenance-margin breach.
    */
   EXIT_REASON_MARGIN_CALL = 7,
-} ExitReason;
+};
+#if __STDC_VERSION__ >= 202311L
+typedef enum ExitReason ExitReason;
+#else
+typedef uint8_t ExitReason;
+#endif // __STDC_VERSION__ >= 202311L
 
 /**
  * The price a triggered stop or take-profit rule fills at.
@@ -586,6 +658,22 @@ typedef enum InitialHwmSource {
   INITIAL_HWM_SOURCE_BAR_HIGH = 2,
   INITIAL_HWM_SOURCE_SIGNAL_PRICE = 3,
 } InitialHwmSource;
+
+/**
+ * Bid and ask with their sizes, and the midpoint, of a fill's bar.
+ */
+typedef struct FillQuotes FillQuotes;
+
+/**
+ * A price, quantity or notional that may be absent: NaN stands for none.
+ * (The engine never stores a NaN one: a value of NaN reads back as none.)
+ */
+typedef struct MaybeF64 MaybeF64;
+
+/**
+ * A time that may be absent: `Timestamp::MIN` stands for none.
+ */
+typedef struct MaybeTime MaybeTime;
 
 /**
  * One backtest's mutable state. Not thread-safe: use one handle per thread.
@@ -1272,6 +1360,18 @@ typedef struct NlPositionValues {
    */
   double notional_value;
 } NlPositionValues;
+
+/**
+ * A point in time: nanoseconds since 1970-01-01 UTC (a feed without times
+ * numbers its bars 0, 1, 2, ... nanoseconds).
+ */
+typedef int64_t Timestamp;
+
+
+
+
+
+
 
 
 

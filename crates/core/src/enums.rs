@@ -1,10 +1,12 @@
 //! Trading enums. Discriminants are stable: they cross the C ABI as integers.
+//! The ones orders, fills and trades store are one byte (`repr(u8)`): a run
+//! keeps one of those records per order and fill.
 //! (Declared without macros so cbindgen can see them.)
 
 use crate::error::EngineError;
 
 /// Direction of an order or fill.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderSide {
     Buy = 1,
@@ -12,7 +14,7 @@ pub enum OrderSide {
 }
 
 /// How an order is priced and triggered.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderType {
     Market = 0,
@@ -24,7 +26,7 @@ pub enum OrderType {
 }
 
 /// Life cycle of an order: PENDING moves to exactly one of the other three.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
     Pending = 0,
@@ -44,7 +46,7 @@ pub enum ExecutionMode {
 }
 
 /// Which bar price an order fills at (also reported as a fill's price source).
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExecutionPrice {
     Open = 0,
@@ -66,7 +68,7 @@ pub enum ExecutionPrice {
 }
 
 /// Whether a round trip is fully closed or one reduction of a larger position.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TradeStatus {
     Closed = 0,
@@ -131,7 +133,7 @@ pub enum EntryOrderPriority {
 }
 
 /// How long an unfilled order stays working.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimeInForce {
     /// Until filled or cancelled (ml4t-backtest's only behaviour).
@@ -148,7 +150,7 @@ pub enum TimeInForce {
 }
 
 /// Why an order was cancelled.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CancelReason {
     /// `cancel_order` (or a bracket sibling cancelled by the user).
@@ -172,7 +174,7 @@ pub enum CancelReason {
 }
 
 /// Why a fill reduced or closed a position.
-#[repr(C)]
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExitReason {
     /// The strategy's own order.

@@ -42,8 +42,8 @@ fn run_rule(cfg: EngineConfig, rule: PositionRule, qty: f64, context: impl Fn(u3
 fn exits(e: &Engine) -> Vec<(i64, f64, f64, ExitReason, String)> {
     e.fills()
         .iter()
-        .filter(|f| e.orders()[f.order_id as usize - 1].exit_detail.is_some())
-        .map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].exit_detail.clone().unwrap()))
+        .filter(|f| e.orders()[f.order_id as usize - 1].extras().exit_detail.is_some())
+        .map(|f| (f.timestamp, f.quantity, f.price, f.exit_reason, e.orders()[f.order_id as usize - 1].extras().exit_detail.clone().unwrap().into()))
         .collect()
 }
 

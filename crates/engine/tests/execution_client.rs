@@ -100,7 +100,7 @@ fn partial_then_complete_fills_are_booked_as_reported() {
     // 6 @ 101 + 1: cash 9,597 - 606 - 1 = 8,990; average (402 + 606) / 10 = 100.8.
     assert_eq!(e.cash(), 8_990.0);
     let o = e.order(order).unwrap();
-    assert_eq!((o.status, o.filled_quantity, o.filled_price, o.commission), (OrderStatus::Filled, 10.0, Some(100.8), 2.0));
+    assert_eq!((o.status, o.filled_quantity, o.filled_price.get(), o.commission), (OrderStatus::Filled, 10.0, Some(100.8), 2.0));
     assert_eq!(e.fills()[1].reference_price, 103.0); // bar 1's close
     e.end_bar().unwrap();
     // Equity at bar 1's close 103: 8,990 + 1,030.
@@ -143,7 +143,7 @@ fn cancels_and_changes_are_requests_and_refusals_keep_the_venues_words() {
     assert_eq!(venue.venue().cancels, [a]);
     assert_eq!(e.order(a).unwrap().status, OrderStatus::Pending);
     e.update_order(a, nl_engine::OrderUpdate { limit_price: Some(98.0), ..Default::default() }).unwrap();
-    assert_eq!(venue.venue().modified[0].limit_price, Some(98.0));
+    assert_eq!(venue.venue().modified[0].limit_price.get(), Some(98.0));
     venue.send(ExecutionReport::Cancelled { order_id: a, timestamp: 0, reason: CancelReason::User });
     venue.send(ExecutionReport::Rejected { order_id: b, timestamp: 0, reason: Refusal::Venue { text: "unknown symbol BBB".into() } });
     e.process_reports().unwrap();
@@ -264,7 +264,7 @@ fn an_order_the_venue_never_got_is_rejected_and_a_failed_change_is_not_applied()
     assert_eq!(o.rejection_reason.as_ref().unwrap().to_string(), "not sent to the venue: connection lost");
     let change = nl_engine::OrderUpdate { limit_price: Some(98.0), ..Default::default() };
     assert!(e.update_order(working, change).is_err());
-    assert_eq!(e.order(working).unwrap().limit_price, Some(99.0));
+    assert_eq!(e.order(working).unwrap().limit_price.get(), Some(99.0));
 }
 
 #[test]

@@ -33,8 +33,8 @@ fn a_participation_limit_splits_an_order_over_bars() {
     let e = buy_500_on_bar_0(limited(0.1, 0.0));
     assert_eq!(fills(&e), vec![(1, 200.0, 102.0), (2, 300.0, 104.0)]);
     let o = e.order(1).unwrap();
-    assert_eq!((o.status, o.filled_quantity, o.filled_at), (OrderStatus::Filled, 500.0, Some(2)));
-    assert_eq!(o.filled_price, Some((102.0 * 200.0 + 104.0 * 300.0) / 500.0)); // 103.2
+    assert_eq!((o.status, o.filled_quantity, o.filled_at.get()), (OrderStatus::Filled, 500.0, Some(2)));
+    assert_eq!(o.filled_price.get(), Some((102.0 * 200.0 + 104.0 * 300.0) / 500.0)); // 103.2
     assert_eq!(e.position(AAA).unwrap().quantity, 500.0);
 }
 

@@ -46,8 +46,8 @@ fn bracket_take_profit_fills_and_cancels_the_stop_loss() {
     });
     assert_eq!(fills(&e), vec![(1, 1, 102.0), (2, 2, 105.5)]);
     let sl = e.order(3).unwrap();
-    assert_eq!((sl.status, sl.cancel_reason, sl.cancelled_at), (OrderStatus::Cancelled, Some(CancelReason::Oco), Some(2)));
-    assert_eq!((sl.parent_id, e.order(2).unwrap().parent_id, e.order(1).unwrap().parent_id), (Some(1), Some(1), None));
+    assert_eq!((sl.status, sl.cancel_reason, sl.extras().cancelled_at.get()), (OrderStatus::Cancelled, Some(CancelReason::Oco), Some(2)));
+    assert_eq!((sl.extras().parent_id, e.order(2).unwrap().extras().parent_id, e.order(1).unwrap().extras().parent_id), (Some(1), Some(1), None));
     assert_eq!(e.cash(), 100_000.0 - 1020.0 + 1055.0);
 }
 
@@ -113,11 +113,11 @@ fn stop_limit_run(move_stop: bool) -> Engine {
             id = accepted(e.submit_order(req).unwrap());
         }
         1 => {
-            assert_eq!(e.order(id).unwrap().stop_triggered_at, Some(1));
+            assert_eq!(e.order(id).unwrap().stop_triggered_at.get(), Some(1));
             if move_stop {
                 // A new stop re-arms the order: 90 is never reached.
                 assert!(e.update_order(id, OrderUpdate { stop_price: Some(90.0), ..Default::default() }).unwrap());
-                assert_eq!(e.order(id).unwrap().stop_triggered_at, None);
+                assert_eq!(e.order(id).unwrap().stop_triggered_at.get(), None);
             }
         }
         _ => {}
@@ -143,7 +143,7 @@ fn ioc_orders_get_one_pass() {
     assert_eq!(fills(&e), vec![(1, 1, 101.5)]);
     for (id, reason) in [(2, CancelReason::ImmediateOrCancel), (3, CancelReason::FillOrKill)] {
         let o = e.order(id).unwrap();
-        assert_eq!((o.status, o.cancel_reason, o.cancelled_at), (OrderStatus::Cancelled, Some(reason), Some(1)));
+        assert_eq!((o.status, o.cancel_reason, o.extras().cancelled_at.get()), (OrderStatus::Cancelled, Some(reason), Some(1)));
     }
 }
 
@@ -164,7 +164,7 @@ fn day_orders_live_for_their_first_session() {
         e.end_bar().unwrap();
     }
     let first = e.order(1).unwrap();
-    assert_eq!((first.status, first.cancel_reason, first.cancelled_at), (OrderStatus::Cancelled, Some(CancelReason::DayExpired), Some(1)));
+    assert_eq!((first.status, first.cancel_reason, first.extras().cancelled_at.get()), (OrderStatus::Cancelled, Some(CancelReason::DayExpired), Some(1)));
     assert_eq!(fills(&e), vec![(2, 3, 100.5)]);
     let mut no_sessions = Engine::new(EngineConfig::default(), market()).unwrap();
     no_sessions.begin_bar(0).unwrap();

@@ -186,7 +186,7 @@ fn stop_limit_stays_triggered_and_records_when() {
     e.submit_order(order(OrderSide::Buy, OrderType::StopLimit, Some(102.5), Some(103.5), None)).unwrap();
     e.end_bar().unwrap();
     e.begin_bar(1).unwrap();
-    assert_eq!(e.orders()[0].stop_triggered_at, Some(1));
+    assert_eq!(e.orders()[0].stop_triggered_at.get(), Some(1));
     assert_eq!(e.orders()[0].status, OrderStatus::Pending);
 }
 

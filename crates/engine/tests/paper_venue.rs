@@ -61,7 +61,7 @@ fn a_bracket_fills_at_the_venue_and_its_other_exit_is_cancelled_there() {
     let fills: Vec<(u64, i64, f64, f64, f64)> =
         e.fills().iter().map(|f| (f.order_id, f.timestamp, f.quantity, f.price, f.commission)).collect();
     assert_eq!(fills, vec![(entry, 1, 10.0, 102.0, 10.0 * 102.0 * 0.001), (tp, 2, 10.0, 105.5, 10.0 * 105.5 * 0.001)]);
-    let reason = |id| { let o = e.order(id).unwrap(); (o.status, o.cancel_reason, o.cancelled_at) };
+    let reason = |id| { let o = e.order(id).unwrap(); (o.status, o.cancel_reason, o.extras().cancelled_at.get()) };
     assert_eq!(reason(sl), (OrderStatus::Cancelled, Some(CancelReason::Oco), Some(2)));
     assert_eq!(reason(ioc), (OrderStatus::Cancelled, Some(CancelReason::ImmediateOrCancel), Some(2)));
     assert_eq!(reason(resting), (OrderStatus::Cancelled, Some(CancelReason::User), Some(3)));
@@ -94,8 +94,8 @@ fn a_volume_limit_fills_in_parts_one_bar_at_a_time() {
     let fills: Vec<(i64, f64, f64)> = e.fills().iter().map(|f| (f.timestamp, f.quantity, f.price)).collect();
     assert_eq!(fills, vec![(1, 200.0, 102.0), (2, 100.0, 104.0)]);
     let o = e.order(order).unwrap();
-    assert_eq!((o.status, o.filled_quantity, o.filled_at), (OrderStatus::Filled, 300.0, Some(2)));
-    assert_eq!(o.filled_price, Some((200.0 * 102.0 + 100.0 * 104.0) / 300.0));
+    assert_eq!((o.status, o.filled_quantity, o.filled_at.get()), (OrderStatus::Filled, 300.0, Some(2)));
+    assert_eq!(o.filled_price.get(), Some((200.0 * 102.0 + 100.0 * 104.0) / 300.0));
 }
 
 /// One scripted decision for one asset on one bar.

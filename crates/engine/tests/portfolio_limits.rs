@@ -97,7 +97,7 @@ trait LastDetail {
 impl LastDetail for Engine {
     fn exit_detail_of_last_fill(&self) -> Option<String> {
         let id = self.fills().last()?.order_id;
-        self.order(id)?.exit_detail.clone()
+        self.order(id)?.extras().exit_detail.as_deref().map(String::from)
     }
 }
 

@@ -120,7 +120,7 @@ fn all_of_needs_every_rule_and_exits_at_the_pass_price() {
     let rule = AllOf(vec![TakeProfit { pct: 0.0 }, TimeExit { max_bars: 2 }]);
     let e = with_rule(EngineConfig::default(), rule, true);
     assert_eq!(exit_of(&e), Some((3, 103.0, ExitReason::TakeProfit)));
-    assert_eq!(e.orders()[1].exit_detail.as_deref(), Some("take_profit_0.0% AND time_exit_2bars"));
+    assert_eq!(e.orders()[1].extras().exit_detail.as_deref(), Some("take_profit_0.0% AND time_exit_2bars"));
     // One rule alone never fires: no exit.
     let never = AllOf(vec![StopLoss { pct: 0.5 }, TimeExit { max_bars: 1 }]);
     assert_eq!(exit_of(&with_rule(EngineConfig::default(), never, true)), None);

@@ -213,7 +213,7 @@ pub unsafe extern "C" fn nl_engine_order_exit_detail(e: *mut NlEngine, order_id:
     guard(|| {
         let eng = engine(e, "reading an order's exit detail")?;
         let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
-        write(out, o.exit_detail.as_deref().map_or(std::ptr::null_mut(), into_c_string))
+        write(out, o.extras().exit_detail.as_deref().map_or(std::ptr::null_mut(), into_c_string))
     })
 }
 

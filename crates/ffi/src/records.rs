@@ -209,7 +209,7 @@ pub unsafe extern "C" fn nl_engine_order_statuses(e: *mut NlEngine, first_id: u6
         // The two fields only: a whole NlOrder per order would be built for one field.
         let n = copy_range(orders, start, out_status, cap, |o| o.status as u32)?;
         if !out_has_exit_detail.is_null() {
-            copy_range(orders, start, out_has_exit_detail, n, |o| o.exit_detail.is_some() as u8)?;
+            copy_range(orders, start, out_has_exit_detail, n, |o| o.extras().exit_detail.is_some() as u8)?;
         }
         write(out_n, n)
     })

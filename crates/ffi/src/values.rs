@@ -1,16 +1,12 @@
 //! Value structs of orders, fills, positions and trades that cross the ABI.
 
 use nl_core::{
-    Fill, Order, Position, Timestamp, Trade,
+    Fill, Order, Position, Trade,
 };
 
 /// An absent time in the value structs (times are nanoseconds since the
 /// epoch, UTC; a feed without dates numbers its bars 0, 1, 2, ...).
 pub const NL_NO_TIME: i64 = i64::MIN;
-
-fn time_or_none(t: Option<Timestamp>) -> i64 {
-    t.unwrap_or(NL_NO_TIME)
-}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -146,10 +142,6 @@ pub struct NlTrade {
     pub exit_order_id: u64,
 }
 
-pub(crate) fn opt_nan(v: Option<f64>) -> f64 {
-    v.unwrap_or(f64::NAN)
-}
-
 impl From<&Order> for NlOrder {
     fn from(o: &Order) -> Self {
         NlOrder {
@@ -160,28 +152,29 @@ impl From<&Order> for NlOrder {
             status: o.status as u32,
             quantity: o.quantity,
             requested_quantity: o.requested_quantity,
-            limit_price: opt_nan(o.limit_price),
-            stop_price: opt_nan(o.stop_price),
-            trail_amount: opt_nan(o.trail_amount),
-            stop_triggered_at: time_or_none(o.stop_triggered_at),
+            limit_price: o.limit_price.or_nan(),
+            stop_price: o.stop_price.or_nan(),
+            trail_amount: o.extras().trail_amount.or_nan(),
+            stop_triggered_at: o.stop_triggered_at.or_min(),
             created_at: o.created_at,
-            filled_at: time_or_none(o.filled_at),
-            filled_price: opt_nan(o.filled_price),
+            filled_at: o.filled_at.or_min(),
+            filled_price: o.filled_price.or_nan(),
             filled_quantity: o.filled_quantity,
             commission: o.commission,
             has_rejection_reason: o.rejection_reason.is_some(),
-            parent_id: o.parent_id.unwrap_or(0),
+            parent_id: o.extras().parent_id.unwrap_or(0),
             time_in_force: o.time_in_force as u32,
             cancel_reason: o.cancel_reason.map_or(-1, |r| r as i32),
-            cancelled_at: time_or_none(o.cancelled_at),
+            cancelled_at: o.extras().cancelled_at.or_min(),
             exit_reason: o.exit_reason as u32,
-            has_exit_detail: o.exit_detail.is_some(),
+            has_exit_detail: o.extras().exit_detail.is_some(),
         }
     }
 }
 
 impl From<&Fill> for NlFill {
     fn from(f: &Fill) -> Self {
+        let (quotes, trigger) = (f.quotes(), f.trigger());
         NlFill {
             order_id: f.order_id,
             asset: f.asset,
@@ -194,16 +187,16 @@ impl From<&Fill> for NlFill {
             price_source: f.price_source as u32,
             reference_price: f.reference_price,
             available_size: f.available_size,
-            bid: f.bid,
-            ask: f.ask,
-            quote_mid: f.quote_mid,
-            bid_size: f.bid_size,
-            ask_size: f.ask_size,
+            bid: quotes.bid,
+            ask: quotes.ask,
+            quote_mid: quotes.mid,
+            bid_size: quotes.bid_size,
+            ask_size: quotes.ask_size,
             is_exit: f.is_exit,
             order_type: f.order_type as u32,
-            limit_price: opt_nan(f.limit_price),
-            stop_price: opt_nan(f.stop_price),
-            stop_triggered_at: time_or_none(f.stop_triggered_at),
+            limit_price: trigger.limit_price.or_nan(),
+            stop_price: trigger.stop_price.or_nan(),
+            stop_triggered_at: trigger.stop_triggered_at.or_min(),
             exit_reason: f.exit_reason as u32,
         }
     }
@@ -211,6 +204,7 @@ impl From<&Fill> for NlFill {
 
 impl From<&Trade> for NlTrade {
     fn from(t: &Trade) -> Self {
+        let (entry, exit) = (t.entry_quote(), t.exit_quote());
         NlTrade {
             asset: t.asset,
             entry_time: t.entry_time,
@@ -228,12 +222,12 @@ impl From<&Trade> for NlTrade {
             mae: t.mae,
             status: t.status as u32,
             entry_available_size: t.entry_available_size,
-            entry_bid: t.entry_quote.bid,
-            entry_ask: t.entry_quote.ask,
-            entry_mid: t.entry_quote.mid,
-            exit_bid: t.exit_quote.bid,
-            exit_ask: t.exit_quote.ask,
-            exit_mid: t.exit_quote.mid,
+            entry_bid: entry.bid,
+            entry_ask: entry.ask,
+            entry_mid: entry.mid,
+            exit_bid: exit.bid,
+            exit_ask: exit.ask,
+            exit_mid: exit.mid,
             exit_reason: t.exit_reason as u32,
             exit_order_id: t.exit_order,
             exit_available_size: t.exit_available_size,

@@ -1,6 +1,6 @@
 //! Executing one order on one bar: triggers, account checks, sizing, pricing, booking.
 
-use nl_core::Refusal;
+use nl_core::{FillQuotes, FillTrigger, MaybeF64, MaybeTime, Refusal};
 use nl_core::{
     AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
@@ -42,9 +42,14 @@ impl Engine {
     /// impact and slippage): `None` without a bar, a price from the source,
     /// or a trigger. Updates the order's trigger state (stops, trails).
     pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
-        let asset = self.book[id].asset;
+        let (asset, order_type) = (self.book[id].asset, self.book[id].order_type);
         let row = self.row_in_bar(b, asset)?;
-        let bar = self.market.bar_at(row);
+        // A market order has no trigger: only a mid execution price or
+        // bar-high water marks read its bar's high and low.
+        let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
+            || self.cfg.execution_price == ExecutionPrice::Mid
+            || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh;
+        let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let configured = self.cfg.execution_price;
         let now = self.market.timestamp(b);
@@ -57,7 +62,7 @@ impl Engine {
         let mut base = check_fill(order, &bar, price, rules, now)?;
         // A position rule's exit fills at the rule's price, moved against the
         // order by `stop_slippage_rate` (ordinary slippage comes on top).
-        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.risk_fill_price) {
+        if let (OrderType::Market, Some(rule_price)) = (order.order_type, order.extras().risk_fill_price.get()) {
             let extra = self.cfg.stop_slippage_rate;
             base = match order.side {
                 _ if extra <= 0.0 => rule_price,
@@ -184,7 +189,7 @@ impl Engine {
         let (mut quantity, mut remaining) = (sized.quantity, 0.0);
         let limit = self.cfg.limits.for_asset(asset);
         if limit.is_limited() {
-            if self.book[id].last_fill_at == Some(self.market.timestamp(b)) {
+            if self.book[id].last_fill_at.get() == Some(self.market.timestamp(b)) {
                 return stop(self);
             }
             quantity = limit.fillable(quantity, available);
@@ -217,7 +222,7 @@ impl Engine {
         let available = bar.available_size(side == OrderSide::Buy);
         let pricing = FillPricing { asset, side, base, bar, available, consumed: self.consumed(b, asset) };
         let (mut price, mut slippage) = self.fill_price(&pricing, quantity)?;
-        let limit_bound = o.limit_price.filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
+        let limit_bound = o.limit_price.get().filter(|_| matches!(order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit_bound, price) {
             return self.give_up(id, sized.partial_reason.clone()).map(|_| None);
@@ -259,7 +264,7 @@ impl Engine {
         let o = &self.book[id];
         let (asset, side, order_type) = (o.asset, o.side, o.order_type);
         let (limit_price, stop_price, stop_triggered_at, parent_id) =
-            (o.limit_price, o.stop_price, o.stop_triggered_at, o.parent_id);
+            (o.limit_price, o.stop_price, o.stop_triggered_at, o.extras().parent_id);
         let (exit_reason, signal_price) = (o.exit_reason, o.signal_price);
         let Execution { quantity, price, bar, timestamp: now, .. } = x;
         let held = self.portfolio.quantity(asset);
@@ -276,16 +281,11 @@ impl Engine {
             price_source: x.source,
             reference_price: bar.close,
             available_size: x.available,
-            bid: bar.bid,
-            ask: bar.ask,
-            quote_mid: bar.mid,
-            bid_size: bar.bid_size,
-            ask_size: bar.ask_size,
+            quotes: FillQuotes { bid: bar.bid, ask: bar.ask, mid: bar.mid, bid_size: bar.bid_size, ask_size: bar.ask_size }
+                .boxed(),
             is_exit: held * side.sign() < 0.0,
             order_type,
-            limit_price,
-            stop_price,
-            stop_triggered_at,
+            trigger: FillTrigger { limit_price, stop_price, stop_triggered_at }.boxed(),
             exit_reason,
             signal_price,
         };
@@ -309,7 +309,7 @@ impl Engine {
                 self.portfolio.set_water_marks(asset, high, low);
             }
         }
-        self.fills.push(fill);
+        nl_core::push_record(&mut self.fills, fill);
         let partial = x.remaining > 0.0;
         if let (true, Some(reason)) = (partial, x.partial_reason) {
             // Cash-limited and then volume-limited: the part filled stands,
@@ -322,12 +322,12 @@ impl Engine {
             o.status = OrderStatus::Rejected;
         } else if partial {
             o.quantity = x.remaining;
-            o.partial_remainder = Some(x.remaining);
+            o.extras_mut().partial_remainder = MaybeF64::some(x.remaining);
         } else {
-            o.partial_remainder = None;
+            o.clear_partial_remainder();
             o.quantity = quantity;
             o.status = OrderStatus::Filled;
-            o.filled_at = Some(now);
+            o.filled_at = MaybeTime::some(now);
         }
         if reverses {
             self.cancel_other_orders(asset, id);
@@ -346,7 +346,7 @@ impl Engine {
         } else {
             // Nothing filled: a partly filled order shows its remainder again.
             let o = &mut self.book[id];
-            if let Some(remainder) = o.partial_remainder {
+            if let Some(remainder) = o.extras().partial_remainder.get() {
                 o.quantity = remainder;
             }
         }
@@ -417,7 +417,7 @@ impl Engine {
 
     /// One-cancels-other: a bracket exit filled, so its siblings go.
     pub(crate) fn cancel_siblings(&mut self, parent: OrderId, keep: OrderId) {
-        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.parent_id == Some(parent));
+        self.cancel_pending_where(CancelReason::Oco, |o| o.id != keep && o.extras().parent_id == Some(parent));
     }
 
     /// Cancels (for `reason`) every pending order `which` selects. Cancelled
@@ -549,7 +549,7 @@ impl Engine {
                 let o = &mut self.book[id];
                 o.quantity = cut;
                 // The cut quantity is the whole order now (no remainder to restore).
-                o.partial_remainder = None;
+                o.clear_partial_remainder();
                 Ok(Some(cut))
             }
             all => Ok(all),

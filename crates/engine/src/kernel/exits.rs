@@ -174,8 +174,9 @@ impl Engine {
         };
         let o = &mut self.book[id];
         o.exit_reason = reason;
-        o.exit_detail = Some(detail);
-        o.risk_fill_price = fill_price;
+        let extras = o.extras_mut();
+        extras.exit_detail = Some(detail.into());
+        extras.risk_fill_price = fill_price.into();
         // Prechecked like any submission (the engine's own enforcement aside);
         // flatten_all_positions from the strategy fills at once with immediate_fill.
         if enforced {

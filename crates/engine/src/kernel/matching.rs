@@ -191,7 +191,7 @@ impl Engine {
                 if px.is_nan() { bar.close } else { px }
             })
             .unwrap_or(0.0);
-        let notional = o.priority_notional.unwrap_or_else(|| (o.quantity * px).abs());
+        let notional = o.extras().priority_notional.get().unwrap_or_else(|| (o.quantity * px).abs());
         Ok(match priority {
             EntryOrderPriority::Submission => 0.0,
             EntryOrderPriority::NotionalAsc => notional,
@@ -253,14 +253,16 @@ impl Engine {
     /// at the open, else at the close. Assets without a bar keep their mark.
     pub(crate) fn mark_positions(&mut self, b: BarIndex, at: MatchPoint) {
         if self.marks_at_reference_price() {
-            let assets = self.market.asset_column();
             let prices = match at {
                 MatchPoint::Open => self.market.open_column(),
                 MatchPoint::Execution | MatchPoint::Close | MatchPoint::SameBarOpen => self.market.close_column(),
             };
-            for row in self.market.rows(b) {
-                self.portfolio.mark(assets[row], prices[row]);
-            }
+            // Open positions, not the bar's rows: most rows hold none.
+            let latest_row = &self.latest_row;
+            self.portfolio.mark_open(|asset| match latest_row[asset as usize] {
+                (bar, row) if bar == b => Some(prices[row as usize]),
+                _ => None,
+            });
         } else {
             for row in self.market.rows(b) {
                 self.mark_row(row, at);

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill,
+    MaybeF64, MaybeTime, OrderExtras, AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionMode, ExecutionPrice, Fill,
     Order, OrderId, OrderSide, OrderStatus, OrderType, Position, Refusal, ShareType, TimeInForce, Timestamp, Trade,
     WaterMarkSource,
 };
@@ -362,21 +362,21 @@ impl Engine {
     /// Moves the water marks and excursions of every position with a row in
     /// bar `b` by its close (or range), then marks it at the mark price.
     fn update_water_marks(&mut self, b: BarIndex) {
-        let (assets, close) = (self.market.asset_column(), self.market.close_column());
+        // Only positions have water marks: the open positions with a row in
+        // this bar, not every row (most rows hold none).
+        let (close, high, low) = (self.market.close_column(), self.market.high_column(), self.market.low_column());
         let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
-        for row in self.market.rows(b) {
-            let asset = assets[row];
-            // Only positions have water marks (most rows have none).
-            if self.portfolio.position(asset).is_none() {
-                continue;
+        let (entry_bar_too, now, latest_row) = (self.cfg.trail_include_entry_bar_extremes, self.market.timestamp(b), &self.latest_row);
+        self.portfolio.update_open_water_marks(|pos| {
+            let (bar, row) = latest_row[pos.asset as usize];
+            if bar != b {
+                return None;
             }
+            let row = row as usize;
             // Bar extremes count from the bar after entry (unless configured).
-            let use_range = extremes
-                && (self.cfg.trail_include_entry_bar_extremes
-                    || self.portfolio.position(asset).is_some_and(|p| p.entry_time != self.market.timestamp(b)));
-            let range = use_range.then(|| (self.market.high_column()[row], self.market.low_column()[row]));
-            self.portfolio.update_water_marks(asset, close[row], range);
-        }
+            let use_range = extremes && (entry_bar_too || pos.entry_time != now);
+            Some((close[row], use_range.then(|| (high[row], low[row]))))
+        });
         // Water marks follow the reference price; the position's mark then
         // moves to the configured mark price (ml4t's order).
         if !self.marks_at_reference_price() {
@@ -432,10 +432,9 @@ impl Engine {
         }
         let id = self.book.next_id();
         self.book.insert(Order {
-            limit_price: req.limit_price,
-            stop_price: req.stop_price,
-            trail_amount: req.trail_amount,
-            parent_id: req.parent_id,
+            limit_price: req.limit_price.into(),
+            stop_price: req.stop_price.into(),
+            extras: OrderExtras::of_new_order(req.trail_amount, req.parent_id),
             time_in_force: req.time_in_force,
             signal_price: self.current_price(asset),
             ..Order::new(id, asset, side, order_type, quantity, self.clock())
@@ -529,23 +528,25 @@ impl Engine {
         }
         let merged = OrderRequest {
             quantity: update.quantity.unwrap_or(o.quantity),
-            limit_price: update.limit_price.or(o.limit_price),
-            stop_price: update.stop_price.or(o.stop_price),
-            trail_amount: update.trail_amount.or(o.trail_amount),
+            limit_price: update.limit_price.or(o.limit_price.get()),
+            stop_price: update.stop_price.or(o.stop_price.get()),
+            trail_amount: update.trail_amount.or(o.extras().trail_amount.get()),
             ..OrderRequest::new(o.asset, o.quantity, o.side, o.order_type)
         };
         merged.validate()?;
         let mut changed = self.book[id].clone();
-        if update.stop_price.is_some_and(|s| Some(s) != changed.stop_price) {
-            changed.stop_triggered_at = None;
+        if update.stop_price.is_some_and(|s| Some(s) != changed.stop_price.get()) {
+            changed.stop_triggered_at = MaybeTime::NONE;
         }
         changed.quantity = merged.quantity;
-        if changed.partial_remainder.is_some() {
-            changed.partial_remainder = Some(merged.quantity);
+        if changed.extras().partial_remainder.is_some() {
+            changed.extras_mut().partial_remainder = MaybeF64::some(merged.quantity);
         }
-        changed.limit_price = merged.limit_price;
-        changed.stop_price = merged.stop_price;
-        changed.trail_amount = merged.trail_amount;
+        changed.limit_price = merged.limit_price.into();
+        changed.stop_price = merged.stop_price.into();
+        if merged.trail_amount.is_some() || changed.extras.is_some() {
+            changed.extras_mut().trail_amount = merged.trail_amount.into();
+        }
         // At a venue the change applies once it was sent (a send that fails
         // leaves the order as it was).
         if self.execution_client.is_some() {

@@ -30,7 +30,9 @@ impl Engine {
             return Err(EngineError::InvalidState(format!("order {id} is no longer pending")));
         }
         order.rebalance = true;
-        order.priority_notional = priority_notional;
+        if priority_notional.is_some() || order.extras.is_some() {
+            order.extras_mut().priority_notional = priority_notional.into();
+        }
         Ok(())
     }
 

@@ -324,6 +324,29 @@ impl MarketData {
         }
     }
 
+    /// `bar_at` without the high and low (NaN), for a fill that cannot use
+    /// them (see `Engine::triggered_price`): nothing else reads a bar's highs
+    /// and lows, so each is a cache miss per fill.
+    pub fn bar_at_without_range(&self, row: usize) -> Bar {
+        if self.has_quotes {
+            return Bar { high: f64::NAN, low: f64::NAN, ..self.bar_at(row) };
+        }
+        let nan = f64::NAN;
+        Bar {
+            open: self.open.as_slice()[row],
+            high: nan,
+            low: nan,
+            close: self.close.as_slice()[row],
+            volume: self.volume.as_slice()[row],
+            vwap: nan,
+            bid: nan,
+            ask: nan,
+            mid: nan,
+            bid_size: nan,
+            ask_size: nan,
+        }
+    }
+
     /// Whether the feed has a VWAP column.
     pub fn has_vwap(&self) -> bool {
         self.quotes[VWAP].is_some()

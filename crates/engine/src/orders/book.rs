@@ -2,7 +2,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use nl_core::{CancelReason, Order, OrderId, OrderStatus, Refusal, Timestamp};
+use nl_core::{CancelReason, MaybeTime, Order, OrderId, OrderStatus, Refusal, Timestamp};
 
 /// Orders by id (1, 2, 3, ... in submission order) and the ids still pending.
 ///
@@ -28,7 +28,7 @@ impl OrderBook {
     pub fn insert(&mut self, order: Order) -> OrderId {
         assert_eq!(order.id, self.next_id(), "order ids are handed out in sequence");
         let id = order.id;
-        self.orders.push(order);
+        nl_core::push_record(&mut self.orders, order);
         self.pending.push(id);
         id
     }
@@ -83,7 +83,9 @@ impl OrderBook {
         let o = &mut self[id];
         o.status = OrderStatus::Cancelled;
         o.cancel_reason = Some(reason);
-        o.cancelled_at = at;
+        if let Some(at) = at {
+            o.extras_mut().cancelled_at = MaybeTime::some(at);
+        }
     }
 
     /// Cancels (for `reason`) every pending order `which` selects. They stay
@@ -146,7 +148,7 @@ mod tests {
         // Still listed during the pass, cancelled in state.
         assert_eq!(book.pending_ids(), &[1, 2, 3]);
         assert_eq!(book[1].status, OrderStatus::Cancelled);
-        assert_eq!(book[3].cancelled_at, Some(5));
+        assert_eq!(book[3].extras().cancelled_at.get(), Some(5));
         book.mark_rejected(2, Refusal::QuantityRoundsToZero, true);
         assert_eq!(book[2].quantity, 10.0);
         book.drop_closed();

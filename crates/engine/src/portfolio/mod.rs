@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{AssetId, Fill, Position, Quote, Trade, TradeStatus};
+use nl_core::{push_record, AssetId, Fill, Position, Trade, TradeStatus};
 
 /// Cash plus at most one position per asset.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ impl Portfolio {
             retire(&self.kept, &mut self.closed, pos);
             let fees = pos.entry_commission + c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
             self.positions[asset as usize] = None;
             // Each asset is in `open_order` once; later ones keep their order.
             if let Some(i) = self.open_order.iter().position(|&a| a == asset) {
@@ -198,7 +198,7 @@ impl Portfolio {
             let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial, m);
             pos.quantity = new;
             pos.current_price = p;
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
         } else {
             // Reversal: one fill closes the old position and opens the opposite one;
             // its commission is split by the closed share of the fill.
@@ -206,7 +206,7 @@ impl Portfolio {
             let (close_c, open_c) = reversal_split(quoted, old, fill.quantity);
             let fees = pos.entry_commission + close_c;
             let trade = closed_trade(pos, old, fill, fees, TradeStatus::Closed, m);
-            self.trades.push(trade);
+            push_record(&mut self.trades, trade);
             self.last_serial += 1;
             self.kept.push(0);
             *pos = new_position(fill, new, open_c, self.last_serial);
@@ -226,6 +226,27 @@ impl Portfolio {
     pub fn mark(&mut self, asset: AssetId, price: f64) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
             pos.current_price = price;
+        }
+    }
+
+    /// Marks every open position whose asset `price` gives a price for.
+    pub fn mark_open(&mut self, price: impl Fn(AssetId) -> Option<f64>) {
+        for &asset in &self.open_order {
+            if let (Some(p), Some(pos)) = (price(asset), self.positions[asset as usize].as_mut()) {
+                pos.current_price = p;
+            }
+        }
+    }
+
+    /// `update_water_marks` of every open position `bar` gives a close (and
+    /// maybe a range) for.
+    pub fn update_open_water_marks(&mut self, bar: impl Fn(&Position) -> Option<(f64, Option<(f64, f64)>)>) {
+        for i in 0..self.open_order.len() {
+            let asset = self.open_order[i];
+            let Some(pos) = self.positions[asset as usize].as_ref() else { continue };
+            if let Some((close, range)) = bar(pos) {
+                self.update_water_marks(asset, close, range);
+            }
         }
     }
 
@@ -292,8 +313,10 @@ impl Portfolio {
 
     /// Counts one more bar held for every open position.
     pub fn age_positions(&mut self) {
-        for p in self.positions.iter_mut().flatten() {
-            p.bars_held += 1;
+        for &asset in &self.open_order {
+            if let Some(p) = self.positions[asset as usize].as_mut() {
+                p.bars_held += 1;
+            }
         }
     }
 }
@@ -322,7 +345,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         max_adverse_excursion: 0.0,
         initial_quantity: signed,
         entry_available_size: fill.available_size,
-        entry_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        entry_quote: fill.quotes().quote(),
         signal_price: fill.signal_price,
     }
 }
@@ -348,8 +371,7 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         status,
         entry_available_size: pos.entry_available_size,
         exit_available_size: fill.available_size,
-        entry_quote: pos.entry_quote,
-        exit_quote: Quote { bid: fill.bid, ask: fill.ask, mid: fill.quote_mid },
+        quotes: Trade::boxed_quotes(pos.entry_quote, fill.quotes().quote()),
         exit_reason: fill.exit_reason,
         exit_order: fill.order_id,
     }

@@ -36,7 +36,7 @@ impl CommissionQuery {
             quantity,
             price,
             filled_quantity: order.filled_quantity,
-            filled_notional: (order.filled_price.unwrap_or(0.0) * order.filled_quantity * multiplier).abs(),
+            filled_notional: (order.filled_price.get().unwrap_or(0.0) * order.filled_quantity * multiplier).abs(),
             commission_paid: order.commission,
             multiplier,
         }

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use nl_core::{
+use nl_core::{MaybeTime, 
     AssetId, CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderSide, OrderType, Refusal,
     TimeInForce, Timestamp,
 };
@@ -136,7 +136,7 @@ impl PaperVenue {
         let used = consumed.get(&asset).copied().unwrap_or(0.0);
         let pricing = FillPricing { asset, side, base, bar, available, consumed: used };
         let (fill, _) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity)?;
-        let limit = order.limit_price.filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
+        let limit = order.limit_price.get().filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit, fill) {
             return Ok(false);
@@ -156,7 +156,7 @@ impl PaperVenue {
     fn cancel_siblings(&mut self, parent: OrderId, timestamp: Timestamp) {
         let outbox = &mut self.outbox;
         self.working.retain(|w| {
-            let sibling = w.order.parent_id == Some(parent);
+            let sibling = w.order.extras().parent_id == Some(parent);
             if sibling {
                 outbox.push(ExecutionReport::Cancelled { order_id: w.order.id, timestamp, reason: CancelReason::Oco });
             }
@@ -198,12 +198,14 @@ impl ExecutionClient for PaperVenue {
         let mine = &mut w.order;
         // A new stop price re-arms a triggered stop (ml4t-backtest's rule).
         if order.stop_price != mine.stop_price {
-            mine.stop_triggered_at = None;
+            mine.stop_triggered_at = MaybeTime::NONE;
         }
         mine.quantity = order.quantity;
         mine.limit_price = order.limit_price;
         mine.stop_price = order.stop_price;
-        mine.trail_amount = order.trail_amount;
+        if order.extras.is_some() || mine.extras.is_some() {
+            mine.extras_mut().trail_amount = order.extras().trail_amount;
+        }
         Ok(())
     }
 
@@ -234,7 +236,7 @@ impl ExecutionClient for PaperVenue {
             let w = self.working.remove(i);
             if expires {
                 self.outbox.push(ExecutionReport::Expired { order_id: id, timestamp });
-            } else if let Some(parent) = w.order.parent_id {
+            } else if let Some(parent) = w.order.extras().parent_id {
                 self.cancel_siblings(parent, timestamp);
             }
         }

@@ -17,7 +17,7 @@
 //! execution price. With `LimitGapFill::Open`, a limit order whose bar opens
 //! through the limit fills at the open instead (price improvement).
 
-use nl_core::{ConditionalOrderMode, ExecutionPrice, LimitGapFill, Order, OrderSide, OrderType, Timestamp};
+use nl_core::{ConditionalOrderMode, ExecutionPrice, LimitGapFill, MaybeF64, MaybeTime, Order, OrderSide, OrderType, Timestamp};
 
 use crate::market::Bar;
 
@@ -126,7 +126,7 @@ fn gap_through(side: OrderSide, stop: f64, open: f64) -> Option<f64> {
 }
 
 fn check_limit(order: &Order, bar: &Bar, price: f64, rules: FillRules) -> Option<f64> {
-    let limit = order.limit_price?;
+    let limit = order.limit_price.get()?;
     match rules.mode {
         ConditionalOrderMode::ExecutionPrice => {
             let reached = if is_buy(order) { price <= limit } else { price >= limit };
@@ -144,7 +144,7 @@ fn check_limit(order: &Order, bar: &Bar, price: f64, rules: FillRules) -> Option
 }
 
 fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMode, now: Timestamp) -> Option<f64> {
-    let stop = order.stop_price?;
+    let stop = order.stop_price.get()?;
     if order.stop_triggered_at.is_some() {
         return Some(price);
     }
@@ -154,7 +154,7 @@ fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMo
             if !reached {
                 return None;
             }
-            order.stop_triggered_at = Some(now);
+            order.stop_triggered_at = MaybeTime::some(now);
             Some(price)
         }
         ConditionalOrderMode::BarOhlc => {
@@ -162,14 +162,14 @@ fn check_stop(order: &mut Order, bar: &Bar, price: f64, mode: ConditionalOrderMo
             if !reached {
                 return None;
             }
-            order.stop_triggered_at = Some(now);
+            order.stop_triggered_at = MaybeTime::some(now);
             Some(gap_through(order.side, stop, bar.open).unwrap_or(stop))
         }
     }
 }
 
 fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, now: Timestamp) -> Option<f64> {
-    let (limit, stop) = (order.limit_price?, order.stop_price?);
+    let (limit, stop) = (order.limit_price.get()?, order.stop_price.get()?);
     if order.stop_triggered_at.is_none() {
         check_stop(order, bar, price, rules.mode, now)?;
         if rules.mode == ConditionalOrderMode::BarOhlc {
@@ -185,19 +185,19 @@ fn check_stop_limit(order: &mut Order, bar: &Bar, price: f64, rules: FillRules, 
 }
 
 fn check_trailing_stop(order: &mut Order, bar: &Bar) -> Option<f64> {
-    let trail = order.trail_amount?;
+    let trail = order.extras().trail_amount.get()?;
     let stop = if is_buy(order) {
         let candidate = bar.low + trail;
-        let stop = order.stop_price.map_or(candidate, |s| s.min(candidate));
-        order.stop_price = Some(stop);
+        let stop = order.stop_price.get().map_or(candidate, |s| s.min(candidate));
+        order.stop_price = MaybeF64::some(stop);
         if bar.high < stop {
             return None;
         }
         stop
     } else {
         let candidate = bar.high - trail;
-        let stop = order.stop_price.map_or(candidate, |s| s.max(candidate));
-        order.stop_price = Some(stop);
+        let stop = order.stop_price.get().map_or(candidate, |s| s.max(candidate));
+        order.stop_price = MaybeF64::some(stop);
         if bar.low > stop {
             return None;
         }
