@@ -262,22 +262,12 @@ cdef class Broker:
     @property
     def commission_model(self):
         """The commission model charging this broker's fills."""
-        if self._stepper is not None:
-            return self._stepper.commission_model
-        from nautilus_like._costs import commission_model_of
-        return commission_model_of(self._state.config)
+        return self._state.commission_model
 
     @property
     def slippage_model(self):
         """The slippage model pricing this broker's fills."""
-        if self._stepper is not None:
-            return self._stepper.slippage_model
-        from nautilus_like._costs import slippage_model_of
-        return slippage_model_of(self._state.config)
-
-    @property
-    def initial_cash(self):
-        return self._state.config.initial_cash
+        return self._state.slippage_model
 
     # ------------------------------------------------- a standalone broker's steps
 
@@ -588,7 +578,8 @@ cdef class Broker:
         one position's reduction cannot be sent (ValueError naming the asset)."""
         if order_type is not _MARKET and order_type != "market":
             raise ValueError(f"reduce_all_positions supports OrderType.MARKET only, got {order_type!r}")
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (0 < fraction <= 1):
+        # The engine checks the range; a bool is not a fraction.
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
             raise ValueError(f"fraction must be a finite value in (0, 1], got {fraction!r}")
         cdef size_t cap = len(self._state.asset_names) + 1, n = 0
         cdef uint32_t refused = 0, asset = 0
@@ -878,8 +869,10 @@ cdef class Broker:
     def cash(self, value):
         # ml4t lets a hand-driven broker's cash be written (tests set up accounts so).
         self._standalone("cash =")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"cash must be a number, got {value!r}")
         from nautilus_like import _stepped
-        _stepped.set_cash(self._state, _price_arg("cash", value))
+        _stepped.set_cash(self._state, value)
 
     def get_multiplier(self, asset):
         """The asset's contract multiplier (1.0 without a ContractSpec)."""

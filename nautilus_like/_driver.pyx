@@ -402,6 +402,41 @@ cdef const char* _name_of(EngineState state, object model):
     return <const char*>(<bytes>name)
 
 
+cdef Py_ssize_t _commission_c(ffi.NlCommissionSpec* c, uint32_t asset, dict spec, double* thresholds,
+                              double* rates, Py_ssize_t t) except -1:
+    """Writes a native commission spec (`model._spec()`) into `c`, its tiers into the
+    tier arrays from index `t`; returns the next free tier index. No callback."""
+    c.asset = asset
+    c.kind = spec["kind"]
+    c.rate = spec.get("rate", 0.0)
+    c.per_share = spec.get("per_share", 0.0)
+    c.per_trade = spec.get("per_trade", 0.0)
+    c.minimum = spec.get("minimum", 0.0)
+    c.tiers_start = t
+    c.tiers_len = len(spec.get("tiers", ()))
+    for threshold, rate in spec.get("tiers", ()):
+        thresholds[t] = threshold
+        rates[t] = rate
+        t += 1
+    c.callback = NULL
+    c.user_data = NULL
+    c.name = NULL
+    return t
+
+
+cdef int _slippage_c(ffi.NlSlippageSpec* c, uint32_t asset, dict spec) except -1:
+    """Writes a native slippage spec (`model._spec()`) into `c`. No callback."""
+    c.asset = asset
+    c.kind = spec["kind"]
+    c.rate = spec.get("rate", 0.0)
+    c.amount = spec.get("amount", 0.0)
+    c.half_given = spec.get("half_given", False)
+    c.callback = NULL
+    c.user_data = NULL
+    c.name = NULL
+    return 0
+
+
 cdef _set_commission(EngineState state, list routes):
     cdef Py_ssize_t n = len(routes), i, n_tiers = 0, t
     for _, spec in routes:
@@ -416,21 +451,7 @@ cdef _set_commission(EngineState state, list routes):
         t = 0
         for i in range(n):
             asset, spec = routes[i]
-            specs[i].asset = asset
-            specs[i].kind = spec["kind"]
-            specs[i].rate = spec.get("rate", 0.0)
-            specs[i].per_share = spec.get("per_share", 0.0)
-            specs[i].per_trade = spec.get("per_trade", 0.0)
-            specs[i].minimum = spec.get("minimum", 0.0)
-            specs[i].tiers_start = t
-            specs[i].tiers_len = len(spec.get("tiers", ()))
-            for threshold, rate in spec.get("tiers", ()):
-                thresholds[t] = threshold
-                rates[t] = rate
-                t += 1
-            specs[i].callback = NULL
-            specs[i].user_data = NULL
-            specs[i].name = NULL
+            t = _commission_c(&specs[i], asset, spec, thresholds, rates, t)
             model = spec.get("model")
             if model is not None:
                 specs[i].callback = _commission_callback
@@ -449,14 +470,7 @@ cdef _set_slippage(EngineState state, list routes):
     try:
         for i in range(n):
             asset, spec = routes[i]
-            specs[i].asset = asset
-            specs[i].kind = spec["kind"]
-            specs[i].rate = spec.get("rate", 0.0)
-            specs[i].amount = spec.get("amount", 0.0)
-            specs[i].half_given = spec.get("half_given", False)
-            specs[i].callback = NULL
-            specs[i].user_data = NULL
-            specs[i].name = NULL
+            _slippage_c(&specs[i], asset, spec)
             model = spec.get("model")
             if model is not None:
                 specs[i].callback = _slippage_callback
@@ -665,23 +679,10 @@ def quote_commission(dict spec not None, double quantity, double price):
     """The fee a native commission model's `spec` (`model._spec()`) charges a
     first fill of `quantity` at `price`: the engine's formula, for `calculate()`."""
     cdef ffi.NlCommissionSpec c
-    cdef Py_ssize_t n = len(spec.get("tiers", ())), i
+    cdef Py_ssize_t n = len(spec.get("tiers", ()))
     cdef double[:] thresholds = memoryview(bytearray(8 * max(1, n))).cast("d")
     cdef double[:] rates = memoryview(bytearray(8 * max(1, n))).cast("d")
-    for i, (threshold, rate) in enumerate(spec.get("tiers", ())):
-        thresholds[i] = threshold
-        rates[i] = rate
-    c.asset = ffi.NL_ALL_ASSETS
-    c.kind = spec["kind"]
-    c.rate = spec.get("rate", 0.0)
-    c.per_share = spec.get("per_share", 0.0)
-    c.per_trade = spec.get("per_trade", 0.0)
-    c.minimum = spec.get("minimum", 0.0)
-    c.tiers_start = 0
-    c.tiers_len = n
-    c.callback = NULL
-    c.user_data = NULL
-    c.name = NULL
+    _commission_c(&c, ffi.NL_ALL_ASSETS, spec, &thresholds[0], &rates[0], 0)
     cdef double out = 0
     check(ffi.nl_commission_quote(&c, &thresholds[0], &rates[0], n, quantity, price, &out))
     return out
@@ -691,14 +692,7 @@ def quote_slippage(dict spec not None, double quantity, double price, double vol
     """The per-unit adjustment a native slippage model's `spec` adds to a fill
     of `quantity` at `price` in a bar of `volume` (NaN: unknown), for `calculate()`."""
     cdef ffi.NlSlippageSpec c
-    c.asset = ffi.NL_ALL_ASSETS
-    c.kind = spec["kind"]
-    c.rate = spec.get("rate", 0.0)
-    c.amount = spec.get("amount", 0.0)
-    c.half_given = spec.get("half_given", False)
-    c.callback = NULL
-    c.user_data = NULL
-    c.name = NULL
+    _slippage_c(&c, ffi.NL_ALL_ASSETS, spec)
     cdef double out = 0
     check(ffi.nl_slippage_quote(&c, quantity, price, volume, &out))
     return out

@@ -23,6 +23,9 @@ cdef class EngineState:
     # A standalone broker's clock instead: engine time (ns) -> the timestamp
     # object its `_update_time` was given (None for a feed's engine).
     cdef public dict stream_times
+    # The cost models the engine charges with (the broker reports them).
+    cdef public object commission_model
+    cdef public object slippage_model
     # Python cost models the engine calls back; kept alive as long as it.
     cdef list callbacks
     # Contract multiplier per asset index, and the specs by asset name.

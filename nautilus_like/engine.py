@@ -95,6 +95,7 @@ class Engine:
             set_portfolio_limits(self._state, limits)
         self.portfolio_limits = list(portfolio_limits or [])
         self._state.config = config
+        self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
         self.broker = Broker(self._state)
         self._ran = False
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from nautilus_like._model import EXIT_REASONS as _EXIT_REASON
 from nautilus_like.analytics.equity import EquityCurve
-from nautilus_like.analytics.metrics import calmar_ratio
+from nautilus_like.analytics.metrics import TRADING_DAYS_PER_YEAR, calmar_ratio
 from nautilus_like._rust import codes
 from nautilus_like._model import PRICE_SOURCES as _PRICE_SOURCE
 from nautilus_like.portfolio_limits import ACTION_NAMES as _LIMIT_ACTION
@@ -24,7 +24,6 @@ from nautilus_like.types import OrderSide, OrderType, Trade
 
 __all__ = ["BacktestResult", "compute_metrics"]
 
-PERIODS_PER_YEAR = 252
 # C codes (the generated header's) -> ml4t's names.
 _CODES = codes()
 _SIDE = {_CODES[f"ORDER_SIDE_{side.name}"]: side.value for side in OrderSide}
@@ -406,7 +405,7 @@ def compute_metrics(result: BacktestResult) -> dict[str, Any]:
     # feed's elapsed calendar time (analytics.EquityCurve, as ml4t's engine).
     timeline = result._timeline
     curve = EquityCurve(timestamps=[timeline[0], timeline[-1]] if n > 1 else [], values=equity.tolist(),
-                        periods_per_year_override=float(PERIODS_PER_YEAR), initial_capital=initial)
+                        periods_per_year_override=float(TRADING_DAYS_PER_YEAR), initial_capital=initial)
     total_return = curve.total_return if n else 0.0
     sharpe, sortino, volatility = curve.sharpe, curve.sortino, curve.volatility
     mdd, cagr = curve.max_dd, curve.cagr

@@ -178,7 +178,6 @@ class Stepper:
     def __init__(self, values: dict[str, Any]) -> None:
         config = config_of(values)
         self.config = config
-        self.values = values
         self.commission_model = values["commission_model"] or NoCommission()
         self.slippage_model = values["slippage_model"] or NoSlippage()
         self.execution_limits = values["execution_limits"]
@@ -186,8 +185,8 @@ class Stepper:
         self.contract_specs: dict[str, ContractSpec] = dict(values["contract_specs"] or {})
         self.state = create_stepped_engine(engine_settings(config), self.contract_specs)
         self.state.config = config
+        self.state.commission_model, self.state.slippage_model = self.commission_model, self.slippage_model
         self._last_ns: int | None = None
-        self.signals: dict[str, Any] = {}
         # Per-asset cost routes must be re-sent when an asset they name joins.
         self._per_asset_costs = (isinstance(self.commission_model, AssetCommission)
                                  or isinstance(self.slippage_model, (AssetSlippage, SpreadSlippage))
@@ -264,7 +263,6 @@ class Stepper:
         _stepped.step_to(self.state, ns, rows)
         self._last_ns = ns
         self.state.stream_times[ns] = timestamp
-        self.signals = dict(caches.get("signals") or {})
 
     def entry_ns(self, entry_time: Any) -> int:
         """The engine time of a seeded position's entry (None: the current step)."""

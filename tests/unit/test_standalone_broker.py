@@ -181,8 +181,12 @@ def test_an_engines_broker_is_not_driven_by_hand():
                 broker._process_orders()
             seen.append(broker.execution_mode)
 
-    nl.Engine(feed, Probe()).run()
+    fee = PercentageCommission(0.002)
+    engine = nl.Engine(feed, Probe(), commission_model=fee)
+    engine.run()
     assert seen == [nl.BacktestConfig().execution_mode]
+    # The broker reports the model the engine charges with, not the config's.
+    assert engine.broker.commission_model is fee and isinstance(engine.broker.slippage_model, nl.NoSlippage)
 
 
 def test_cash_can_be_set_by_hand_and_the_last_trade_is_found():

@@ -173,11 +173,8 @@ pub unsafe extern "C" fn nl_engine_price_for_source(e: *mut NlEngine, asset: u32
             0 => None,
             s => Some(nl_core::OrderSide::try_from(s)? == nl_core::OrderSide::Buy),
         };
-        let eng = engine(e, "reading a price")?;
-        if asset as usize >= eng.market().n_assets() {
-            return Err(nl_core::EngineError::NotFound(format!("asset index {asset} is not in the feed")).into());
-        }
-        write(out, eng.price_for_source(asset, source, is_buy, use_open != 0))
+        let price = engine(e, "reading a price")?.price_for_source(asset, source, is_buy, use_open != 0)?;
+        write(out, price)
     })
 }
 

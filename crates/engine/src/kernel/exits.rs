@@ -262,9 +262,7 @@ impl Engine {
     /// position `serial`. Returns false, changing nothing, when that position
     /// is no longer open (ml4t ignores updates for a flat asset).
     pub fn set_position_context(&mut self, asset: AssetId, serial: u64, key: ContextKey, value: Option<f64>) -> EngineResult<bool> {
-        if asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
-        }
+        self.require_asset(asset)?;
         let open = self.portfolio.position(asset).map(|p| p.serial);
         Ok(self.rules.memory.update_open_context(open, asset, serial, key, value))
     }

@@ -179,9 +179,15 @@ impl Engine {
         if self.settings_frozen() {
             return Err(EngineError::InvalidState("cost models can only be set before the first bar".into()));
         }
-        match assets.find(|&&a| a as usize >= self.market.n_assets()) {
-            Some(a) => Err(EngineError::NotFound(format!("asset index {a} is not in the feed"))),
-            None => Ok(()),
+        assets.try_for_each(|&a| self.require_asset(a))
+    }
+
+    /// NotFound unless `asset` is one of the feed's (or a streamed feed's so far).
+    pub(crate) fn require_asset(&self, asset: AssetId) -> EngineResult<()> {
+        if (asset as usize) < self.market.n_assets() {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")))
         }
     }
 
@@ -314,8 +320,8 @@ impl Engine {
         if let Some(r) = &rule {
             r.validate()?;
         }
-        if let Some(a) = asset.filter(|&a| a as usize >= self.market.n_assets()) {
-            return Err(EngineError::NotFound(format!("asset index {a} is not in the feed")));
+        if let Some(a) = asset {
+            self.require_asset(a)?;
         }
         self.rules.set(asset, rule);
         Ok(())
@@ -410,9 +416,7 @@ impl Engine {
 
     /// `submit_order` without the immediate fill (the caller tags the order first).
     pub(crate) fn queue_order(&mut self, req: OrderRequest) -> EngineResult<SubmitOutcome> {
-        if req.asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {} is not in the feed", req.asset)));
-        }
+        self.require_asset(req.asset)?;
         req.validate()?;
         if let Some(parent) = req.parent_id {
             if self.order(parent).is_none() {
@@ -480,9 +484,7 @@ impl Engine {
     /// `template` gives the order type and prices (its asset, quantity and
     /// side are replaced).
     pub fn order_target_value(&mut self, asset: AssetId, target_value: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
-        if asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
-        }
+        self.require_asset(asset)?;
         if !target_value.is_finite() {
             return Err(EngineError::InvalidArgument(format!("target value must be finite, got {target_value}")));
         }
@@ -638,16 +640,18 @@ impl Engine {
     /// source has no value (a bar without VWAP). `is_buy` picks QUOTE_SIDE's
     /// side (None: the quote mid); `use_open` asks as an open-time pass does
     /// (NEXT_BAR prices it at the open unless the source is a quote or VWAP).
-    pub fn price_for_source(&self, asset: AssetId, source: ExecutionPrice, is_buy: Option<bool>, use_open: bool) -> f64 {
-        let Some(b) = self.current_bar() else { return f64::NAN };
-        let Some(row) = self.row_in_bar(b, asset) else { return f64::NAN };
+    pub fn price_for_source(&self, asset: AssetId, source: ExecutionPrice, is_buy: Option<bool>, use_open: bool)
+        -> EngineResult<f64> {
+        self.require_asset(asset)?;
+        let Some(b) = self.current_bar() else { return Ok(f64::NAN) };
+        let Some(row) = self.row_in_bar(b, asset) else { return Ok(f64::NAN) };
         let bar = self.market.bar_at(row);
         let next_bar_open = use_open && self.cfg.execution_mode == ExecutionMode::NextBar;
-        match (source, is_buy) {
+        Ok(match (source, is_buy) {
             (ExecutionPrice::QuoteSide, None) => if bar.mid.is_nan() { bar.close } else { bar.mid },
             (ExecutionPrice::QuoteSide, Some(buy)) => mark_of(&bar, source, if buy { -1.0 } else { 1.0 }, false, use_open),
             _ => mark_of(&bar, source, 0.0, next_bar_open, false),
-        }
+        })
     }
 
     pub fn last_price(&self, asset: AssetId) -> f64 {
@@ -715,9 +719,7 @@ impl Engine {
         if self.settings_frozen() {
             return Err(EngineError::InvalidState("contract multipliers can only be set before the first bar".into()));
         }
-        if asset as usize >= self.market.n_assets() {
-            return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
-        }
+        self.require_asset(asset)?;
         if !(multiplier.is_finite() && multiplier > 0.0) {
             return Err(EngineError::InvalidArgument(format!("multiplier must be finite and > 0, got {multiplier}")));
         }

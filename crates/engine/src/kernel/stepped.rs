@@ -118,14 +118,6 @@ impl Engine {
         }
     }
 
-    fn require_asset(&self, asset: AssetId) -> EngineResult<()> {
-        if (asset as usize) < self.market.n_assets() {
-            Ok(())
-        } else {
-            Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")))
-        }
-    }
-
     /// The bar a step acts on: the one `step_to` opened.
     fn stepped_bar(&self, what: &str) -> EngineResult<BarIndex> {
         self.require_stepped(what)?;

@@ -288,20 +288,7 @@ impl MarketData {
 
     pub fn bar_at(&self, row: usize) -> Bar {
         if !self.has_quotes {
-            let nan = f64::NAN;
-            return Bar {
-                open: self.open.as_slice()[row],
-                high: self.high.as_slice()[row],
-                low: self.low.as_slice()[row],
-                close: self.close.as_slice()[row],
-                volume: self.volume.as_slice()[row],
-                vwap: nan,
-                bid: nan,
-                ask: nan,
-                mid: nan,
-                bid_size: nan,
-                ask_size: nan,
-            };
+            return self.unquoted_bar(row, self.high.as_slice()[row], self.low.as_slice()[row]);
         }
         let cell = |i: usize| self.quotes[i].as_ref().map_or(f64::NAN, |c| c.as_slice()[row]);
         let (bid, ask) = (cell(BID), cell(ASK));
@@ -331,11 +318,17 @@ impl MarketData {
         if self.has_quotes {
             return Bar { high: f64::NAN, low: f64::NAN, ..self.bar_at(row) };
         }
+        self.unquoted_bar(row, f64::NAN, f64::NAN)
+    }
+
+    /// Row `row` of a feed without quote columns, with the given high and low.
+    #[inline]
+    fn unquoted_bar(&self, row: usize, high: f64, low: f64) -> Bar {
         let nan = f64::NAN;
         Bar {
             open: self.open.as_slice()[row],
-            high: nan,
-            low: nan,
+            high,
+            low,
             close: self.close.as_slice()[row],
             volume: self.volume.as_slice()[row],
             vwap: nan,
