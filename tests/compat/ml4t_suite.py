@@ -58,6 +58,32 @@ SCOPE = [
 # Funding rates come with another issue.
 OUT_OF_SCOPE = ["tests/futures/test_funding.py"]
 
+# Tests inside SCOPE that we do not aim to pass, each with its reason
+# (ml4t's private state, deliberate differences documented in the README):
+# one node-id glob per line, "#" starts the reason. They are reported apart
+# and leave both sides of the in-scope share.
+EXCLUDED_FILE = HERE / "ml4t_excluded.txt"
+
+
+def read_excluded(path: Path = EXCLUDED_FILE) -> dict[str, str]:
+    """Node-id glob -> reason."""
+    if not path.exists():
+        return {}
+    out = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        pattern, _, reason = raw.partition("#")
+        pattern = pattern.strip()
+        if pattern:
+            if not reason.strip():
+                raise SystemExit(f"{path.name}: {pattern!r} has no reason after '#'")
+            out[pattern] = reason.strip()
+    return out
+
+
+def excluded_reason(nodeid: str, excluded: dict[str, str]) -> str | None:
+    return next((why for pat, why in excluded.items() if fnmatch.fnmatchcase(nodeid, pat)), None)
+
+
 # pytest exit codes that mean "the run finished" (0 all passed, 1 some failed).
 FINISHED = (0, 1)
 
@@ -149,25 +175,31 @@ def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
-def compare(ref: dict, ours: dict, errors: dict) -> tuple[dict, list]:
-    """Per file: (passing on ml4t, also passing on ours); and the rest."""
+def compare(ref: dict, ours: dict, errors: dict, excluded: dict[str, str]) -> tuple[dict, list, list]:
+    """Per file: (passing on ml4t, also passing on ours); the rest; and the
+    in-scope tests left out by `excluded` as (node id, reason, passes here)."""
     per_file: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    rest = []
+    rest, left_out = [], []
     for nodeid, ev in sorted(ref.items()):
         if ev["outcome"] != "passed":
             continue
         f = file_of(nodeid)
         per_file[f][0] += 1
         mine = ours.get(nodeid)
-        if mine is not None and mine["outcome"] == "passed":
-            per_file[f][1] += 1
+        passes = mine is not None and mine["outcome"] == "passed"
+        per_file[f][1] += passes
+        reason = excluded_reason(nodeid, excluded) if in_scope(f) else None
+        if reason is not None:
+            left_out.append((nodeid, reason, passes))
+            continue
+        if passes:
             continue
         if mine is None:
             why = "not collected: " + (errors.get(f, "").strip().splitlines() or ["?"])[-1][:200]
         else:
             why = f"{mine['outcome']}: {mine.get('message', '')}"
         rest.append((nodeid, why))
-    return per_file, rest
+    return per_file, rest, left_out
 
 
 def share(passed: int, total: int) -> float:
@@ -199,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  on nautilus_like: {sum(ev['outcome'] == 'passed' for ev in ours.values())} passed of "
           f"{len(ours)} run ({t_ours:.0f} s)", flush=True)
 
-    per_file, rest = compare(ref, ours, errors)
+    per_file, rest, left_out = compare(ref, ours, errors, read_excluded())
     lines = [f"{'file':<62} {'ml4t':>5} {'nl':>5} {'share':>7}  scope"]
     totals = {True: [0, 0], False: [0, 0]}
     for f in sorted(per_file):
@@ -208,13 +240,20 @@ def main(argv: list[str] | None = None) -> int:
         totals[scoped][0] += total
         totals[scoped][1] += ok
         lines.append(f"{f:<62} {total:>5} {ok:>5} {share(ok, total):>6.1f}%  {'yes' if scoped else ''}")
-    s_total, s_ok = totals[True]
-    all_total, all_ok = s_total + totals[False][0], s_ok + totals[False][1]
+    all_total, all_ok = totals[True][0] + totals[False][0], totals[True][1] + totals[False][1]
+    # The share that decides --min-share leaves the listed tests out of both sides.
+    s_total = totals[True][0] - len(left_out)
+    s_ok = totals[True][1] - sum(passes for _, _, passes in left_out)
     lines.append("")
-    lines.append(f"in scope (issue 10's files): {s_ok} of {s_total} ({share(s_ok, s_total):.1f}%)")
+    lines.append(f"in scope (issue 10's files): {s_ok} of {s_total} ({share(s_ok, s_total):.1f}%)"
+                 f" — {len(left_out)} more left out with a reason ({EXCLUDED_FILE.name});"
+                 f" with them: {totals[True][1]} of {totals[True][0]} ({share(totals[True][1], totals[True][0]):.1f}%)")
     lines.append(f"whole suite:                 {all_ok} of {all_total} ({share(all_ok, all_total):.1f}%)")
     table = "\n".join(lines)
     print(table)
+    print(f"\nin-scope tests left out, with the reason ({len(left_out)}):")
+    for nodeid, why, passes in left_out:
+        print(f"  {nodeid}  [{why}]{'  (passes here: drop it from the list)' if passes else ''}")
     scoped_rest = [(n, why) for n, why in rest if in_scope(file_of(n))]
     print(f"\nin-scope tests passing on ml4t but not here ({len(scoped_rest)}):")
     for nodeid, why in scoped_rest:
