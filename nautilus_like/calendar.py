@@ -18,7 +18,7 @@ looked up case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -47,6 +47,7 @@ __all__ = [
     "list_calendars",
     "next_trading_day",
     "previous_trading_day",
+    "trading_bar_mask",
 ]
 
 # Short names -> pandas-market-calendars names (ml4t-backtest's table, so a
@@ -357,6 +358,36 @@ def filter_to_trading_sessions(df: pl.DataFrame, calendar_id: str, timestamp_col
                        allow_exact_matches=not right)
             .filter(inside)
             .drop("__open", "__close"))
+
+
+def trading_bar_mask(timestamps: pl.Series | Sequence[datetime], calendar_id: str, *, timezone: str = "UTC",
+                     data_frequency: Any = None, timestamp_semantics: Any = None,
+                     bar_label: Any = None) -> pl.Series:
+    """Per timestamp, whether it is inside an exchange session (what
+    `enforce_sessions` keeps, as ml4t-backtest's engine): session labels and
+    daily bars whose date is a trading day; instants inside [open, close);
+    bars labelled by their close inside (open, close]. Naive timestamps are
+    read in `timezone`.
+
+    >>> trading_bar_mask([datetime(2025, 7, 11), datetime(2025, 7, 12)], "NYSE", data_frequency="daily").to_list()
+    [True, False]
+    """
+    from nautilus_like.time_semantics import TimestampSemantics, coerce_frequency, coerce_semantics
+
+    stamps = timestamps if isinstance(timestamps, pl.Series) else pl.Series("timestamp", list(timestamps))
+    if stamps.is_empty():
+        return pl.Series("in_session", [], dtype=pl.Boolean)
+    semantics = coerce_semantics(timestamp_semantics)
+    frequency = coerce_frequency(data_frequency)
+    daily = frequency is not None and frequency.value == "daily"
+    if semantics is TimestampSemantics.SESSION_LABEL or (semantics is None and daily) or stamps.dtype == pl.Date:
+        days = stamps.cast(pl.Date)
+        trading = pl.Series(_valid_days(calendar_id, days.min(), days.max()), dtype=pl.Date)
+        return days.is_in(trading.implode()).alias("in_session")
+    frame = pl.DataFrame({"timestamp": stamps, "__row": pl.int_range(len(stamps), eager=True)})
+    kept = filter_to_trading_sessions(frame, calendar_id, naive_tz=timezone, timestamp_semantics=semantics,
+                                      bar_label=bar_label)["__row"]
+    return frame["__row"].is_in(kept.implode()).alias("in_session")
 
 
 _MINUTE_STEPS = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60}

@@ -203,3 +203,18 @@ def test_calendar_sessions_assign_dates():
                                         datetime(2024, 1, 9, 8, 0, tzinfo=CHICAGO)]})
     aligned = align_to_sessions(frame, SessionConfig(calendar="CME_Equity", timezone="America/Chicago"))
     assert aligned["session_date"].to_list() == [datetime(2024, 1, 9)] * 2
+
+
+@needs_calendars
+def test_trading_bar_mask_keeps_what_enforce_sessions_keeps():
+    # Fri 2025-07-11 (NYSE 13:30-20:00 UTC in summer), Sat 12th, Mon 14th.
+    hours = [datetime(2025, 7, 11, h, tzinfo=UTC) for h in (12, 15, 20, 22)]
+    assert cal.trading_bar_mask(hours, "NYSE", data_frequency="1h",
+                                timestamp_semantics="event_time").to_list() == [False, True, False, False]
+    # Labelled by their close, 20:00 closes the session's last bar.
+    assert cal.trading_bar_mask(hours, "NYSE", data_frequency="1h",
+                                timestamp_semantics="bar_close").to_list() == [False, True, True, False]
+    days = [datetime(2025, 7, d, tzinfo=UTC) for d in (11, 12, 14)]
+    assert cal.trading_bar_mask(days, "NYSE", data_frequency="daily").to_list() == [True, False, True]
+    assert cal.trading_bar_mask(days, "NYSE", timestamp_semantics="session_label").to_list() == [True, False, True]
+    assert cal.trading_bar_mask(days, "CRYPTO", data_frequency="daily").to_list() == [True, True, True]
