@@ -32,7 +32,7 @@ from nautilus_like.time_semantics import (
 )
 
 __all__ = ["SessionConfig", "align_to_sessions", "assign_session_date", "compute_session_pnl",
-           "session_date_for_timestamp"]
+           "session_date_for_timestamp", "session_dates"]
 
 _UTC = ZoneInfo("UTC")
 
@@ -195,6 +195,26 @@ def session_date_for_timestamp(timestamp: datetime, *, calendar: str | None, tim
     else:  # no calendar: calendar days
         hour, minute = 0, 0
     return assign_session_date(local, exchange_zone, hour, minute).date()
+
+
+def session_dates(timestamps: pl.Series | list[datetime], *, calendar: str | None, timezone: str | None = None,
+                  session_start_time: str | None = None, data_frequency: Any | None = None,
+                  timestamp_semantics: TimestampSemantics | str | None = None,
+                  bar_label: BarLabel | str | None = None) -> pl.Series:
+    """`session_date_for_timestamp` for every timestamp of a feed, a Date
+    series: the per-bar session a run needs for DAY orders and session-end
+    cancels when an exchange calendar is in force.
+
+    >>> session_dates([datetime(2024, 1, 7, 23), datetime(2024, 1, 8, 21), datetime(2024, 1, 8, 23)],
+    ...               calendar="CME_Equity", data_frequency="1h", timestamp_semantics="event_time").to_list()
+    [datetime.date(2024, 1, 8), datetime.date(2024, 1, 8), datetime.date(2024, 1, 9)]
+    """
+    values = timestamps.to_list() if isinstance(timestamps, pl.Series) else list(timestamps)
+    labels = [session_date_for_timestamp(ts, calendar=calendar, timezone=timezone,
+                                         session_start_time=session_start_time, data_frequency=data_frequency,
+                                         timestamp_semantics=timestamp_semantics, bar_label=bar_label)
+              for ts in values]
+    return pl.Series("session_date", labels, dtype=pl.Date)
 
 
 def _calendar_session_date(calendar: str, local: datetime, right: bool) -> date:

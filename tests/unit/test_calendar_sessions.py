@@ -218,3 +218,18 @@ def test_trading_bar_mask_keeps_what_enforce_sessions_keeps():
     assert cal.trading_bar_mask(days, "NYSE", data_frequency="daily").to_list() == [True, False, True]
     assert cal.trading_bar_mask(days, "NYSE", timestamp_semantics="session_label").to_list() == [True, False, True]
     assert cal.trading_bar_mask(days, "CRYPTO", data_frequency="daily").to_list() == [True, True, True]
+
+
+@needs_calendars
+def test_session_dates_per_bar():
+    # CME opens 17:00 Chicago = 23:00 UTC in January: the Sunday 23:00 event
+    # is in Monday's session, Monday 21:00 still is, Monday 23:00 is Tuesday's.
+    from nautilus_like.sessions import session_dates
+
+    stamps = [datetime(2024, 1, 7, 23), datetime(2024, 1, 8, 21), datetime(2024, 1, 8, 23)]
+    assert session_dates(stamps, calendar="CME_Equity", data_frequency="1h",
+                         timestamp_semantics="event_time").to_list() == [date(2024, 1, 8), date(2024, 1, 8),
+                                                                         date(2024, 1, 9)]
+    # Without a calendar (and nothing declared) each timestamp is its own date.
+    assert session_dates(pl.Series(stamps), calendar=None).to_list() == [date(2024, 1, 7), date(2024, 1, 8),
+                                                                        date(2024, 1, 8)]
