@@ -33,7 +33,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from functools import lru_cache
@@ -90,9 +90,6 @@ class RebalanceSchedule:
     cadence: RebalanceCadence = RebalanceCadence.EVERY_BAR
     every_n: int = 1
     timestamps: tuple[datetime, ...] = ()
-    # The explicit instants in UTC, per timezone naive ones are read in.
-    _utc_by_zone: dict[str | None, frozenset[datetime]] = field(default_factory=dict, init=False, repr=False,
-                                                                compare=False)
 
     def __post_init__(self) -> None:
         cadence = RebalanceCadence(self.cadence)
@@ -137,10 +134,14 @@ class RebalanceSchedule:
         return cls(cadence=RebalanceCadence.EXPLICIT_TIMESTAMPS, timestamps=tuple(timestamps))
 
     def _instants(self, timezone: str | None) -> frozenset[datetime]:
-        cached = self._utc_by_zone.get(timezone)
-        if cached is None:
-            cached = self._utc_by_zone[timezone] = frozenset(_to_utc(ts, timezone) for ts in self.timestamps)
-        return cached
+        """The explicit instants in UTC (naive ones read in `timezone`)."""
+        return _utc_instants(self.timestamps, timezone)
+
+
+@lru_cache(maxsize=64)
+def _utc_instants(timestamps: tuple[datetime, ...], timezone: str | None) -> frozenset[datetime]:
+    # Cached: a stateless check per event would otherwise convert the whole schedule each time.
+    return frozenset(_to_utc(ts, timezone) for ts in timestamps)
 
 
 # ----------------------------------------------------------------- helpers
