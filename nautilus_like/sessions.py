@@ -301,8 +301,9 @@ def compute_session_pnl(equity_curve: list[tuple[datetime, float]], session_conf
     }).sort("timestamp", maintain_order=True)
     peak = pl.col("_wealth").cum_max().over("session_date")
     if initial_capital is not None:
-        before = pl.col("_wealth").shift(1).fill_null(float(initial_capital))
-        peak = pl.max_horizontal(peak, before.first().over("session_date"))
+        # The value just before each session (the previous session's last) bounds its peak from below.
+        frame = frame.with_columns(pl.col("_wealth").shift(1).fill_null(float(initial_capital)).alias("_before"))
+        peak = pl.max_horizontal(peak, pl.col("_before").first().over("session_date"))
     drawdown = pl.when(peak != 0).then(pl.col("_wealth") / peak - 1.0).otherwise(0.0)
     sessions = (frame.with_columns(drawdown.alias("_dd"))
                 .group_by("session_date", maintain_order=True)

@@ -121,6 +121,10 @@ def test_session_pnl_by_hand():
     with_capital = compute_session_pnl(curve, config, initial_capital=100_500.0)
     assert with_capital["open_equity"].to_list() == [100_500.0, 99_990.0]
     assert with_capital["pnl"].to_list() == [-510.0, 3_000.0]
+    # Tuesday's peak starts at the capital (100,000 is 0.5% under 100,500, the
+    # 1% fall from 101,000 is deeper); Wednesday's at Tuesday's last value
+    # 99,990, which it never falls below.
+    assert with_capital["intra_session_dd"].to_list() == pytest.approx([99_990.0 / 101_000.0 - 1.0, 0.0])
     assert compute_session_pnl([], config).columns[:2] == ["session_date", "session_start"]
 
 
