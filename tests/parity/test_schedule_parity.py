@@ -1,6 +1,6 @@
 """Sessions and rebalance schedules against ml4t-backtest 0.2.0's on random
 feeds: the same session dates, the same rebalance timestamps (batch and one
-event at a time), the same per-session P&L, or the same exception type."""
+event at a time), the same per-session P&L, or the same exception and message."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ CALENDARS = ["NYSE", "CME_Equity", "XTKS", "CRYPTO", None]
 SHAPES = [("daily", None, timedelta(days=1)), ("daily", "session_label", timedelta(days=1)),
           ("1h", "bar_close", timedelta(hours=1)), ("1h", "event_time", timedelta(hours=1)),
           ("15m", "bar_close", timedelta(minutes=15)), (None, None, timedelta(days=1))]
-CADENCES = ["every_bar", "every_session", "fixed_n_sessions", "weekly", "month_end"]
+CADENCES = ["every_bar", "every_session", "fixed_n_sessions", "weekly", "month_end", "explicit_timestamps"]
 ZONES = ["UTC", "America/New_York", "America/Chicago", None]
 
 
@@ -37,7 +37,7 @@ def _outcome(call):
     try:
         return "ok", call()
     except (ValueError, TypeError, KeyError) as exc:
-        return "error", type(exc).__name__
+        return "error", type(exc).__name__, str(exc)
 
 
 def _feed(rng: random.Random, step: timedelta) -> list[datetime]:
@@ -51,7 +51,7 @@ def _feed(rng: random.Random, step: timedelta) -> list[datetime]:
     return [ts for ts in stamps if rng.random() > 0.05]
 
 
-@pytest.mark.parametrize("seed", range(150))
+@pytest.mark.parametrize("seed", range(300))
 def test_resolved_timestamps_and_online_decisions_match(seed):
     rng = random.Random(seed)
     frequency, semantics, step = rng.choice(SHAPES)
@@ -59,17 +59,27 @@ def test_resolved_timestamps_and_online_decisions_match(seed):
     timezone = rng.choice(ZONES)
     cadence = rng.choice(CADENCES)
     stamps = _feed(rng, step)
-    kwargs = dict(calendar=calendar, timezone=timezone, data_frequency=frequency, timestamp_semantics=semantics)
+    start_time = rng.choice([None, "17:00"]) if calendar in ("CME_Equity", None) else None
+    kwargs = dict(calendar=calendar, timezone=timezone, session_start_time=start_time, data_frequency=frequency,
+                  timestamp_semantics=semantics)
     n = rng.randint(1, 4)
+    # Explicit instants: some of the feed's own, some shifted off it.
+    picks = [ts + rng.choice([timedelta(0), timedelta(0), timedelta(minutes=1)]) for ts in stamps if rng.random() < 0.2]
+    picks = picks or [stamps[0]]
+
+    def schedule_of(module):
+        schedules = module.RebalanceSchedule
+        if cadence == "fixed_n_sessions":
+            return schedules.fixed_n_sessions(n)
+        if cadence == "explicit_timestamps":
+            return schedules.explicit_timestamps(picks)
+        return getattr(schedules, cadence)()
 
     def batch(module):
-        schedule = module.RebalanceSchedule.fixed_n_sessions(n) if cadence == "fixed_n_sessions" \
-            else getattr(module.RebalanceSchedule, cadence)()
-        return module.resolve_rebalance_timestamps(stamps, schedule, **kwargs).to_list()
+        return module.resolve_rebalance_timestamps(stamps, schedule_of(module), **kwargs).to_list()
 
     def online(schedule_module, rebalancer_module):
-        schedule = schedule_module.RebalanceSchedule.fixed_n_sessions(n) if cadence == "fixed_n_sessions" \
-            else getattr(schedule_module.RebalanceSchedule, cadence)()
+        schedule = schedule_of(schedule_module)
         executor = rebalancer_module.TargetWeightExecutor(rebalancer_module.RebalanceConfig(schedule=schedule,
                                                                                            **kwargs))
         decisions = [executor.should_rebalance(ts) for ts in stamps]
