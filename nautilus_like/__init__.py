@@ -58,6 +58,12 @@ from nautilus_like.models import (
 )
 from nautilus_like.contracts import AssetClass, ContractSpec
 from nautilus_like.rebalance import RebalanceConfig, TargetWeightExecutor
+from nautilus_like.execution.schedule import (
+    RebalanceCadence,
+    RebalanceSchedule,
+    is_rebalance_timestamp,
+    resolve_rebalance_timestamps,
+)
 from nautilus_like.result import (
     ArtifactError,
     ArtifactIncompleteError,
@@ -98,6 +104,7 @@ __all__ = [
     "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "StopFillMode", "StopLevelBasis", "StopLoss", "Strategy",
     "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "TrailingStop", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
     "get_include", "run_backtest",
+    "RebalanceCadence", "RebalanceSchedule", "is_rebalance_timestamp", "resolve_rebalance_timestamps",
 ]
 
 

@@ -16,6 +16,7 @@ from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, reso
 from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
+from nautilus_like.execution.rebalancer import run_schedule_checks
 from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
 
@@ -115,6 +116,8 @@ class Engine:
             raise RuntimeError("Engine.run() can only be called once; create a new Engine to run again")
         self._ran = True
         run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
+        run_schedule_checks(self._state, len(self.feed.timeline))
         return BacktestResult(
             collect_results(self._state, self._view),
             assets=self.feed.assets,

@@ -1,6 +1,6 @@
 """Execution models (ml4t-backtest's `execution`): volume participation limits
 (`execution.limits`), market impact (`execution.impact`) and target-weight
-rebalancing (`execution.rebalancer`).
+rebalancing (`execution.rebalancer`) and its schedules (`execution.schedule`).
 
 >>> Engine(feed, strategy, execution_limits=VolumeParticipationLimit(0.05),
 ...        market_impact_model=SquareRootImpact(coefficient=0.5, volatility=0.02))
@@ -24,6 +24,13 @@ from nautilus_like.execution.limits import (
 )
 from nautilus_like.execution.rebalancer import RebalanceConfig, TargetWeightExecutor
 from nautilus_like.execution.result import ExecutionResult
+from nautilus_like.execution.schedule import (
+    RebalanceCadence,
+    RebalanceSchedule,
+    is_rebalance_timestamp,
+    resolve_rebalance_timestamps,
+    session_date_for_timestamp,
+)
 
 __all__ = [
     "AssetExecutionLimits",
@@ -38,4 +45,9 @@ __all__ = [
     "SquareRootImpact",
     "TargetWeightExecutor",
     "VolumeParticipationLimit",
+    "RebalanceCadence",
+    "RebalanceSchedule",
+    "is_rebalance_timestamp",
+    "resolve_rebalance_timestamps",
+    "session_date_for_timestamp",
 ]

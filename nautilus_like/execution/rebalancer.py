@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from nautilus_like._rust import MIN_ORDER_VALUE, order_toward_value
 from nautilus_like.config import MissingPricePolicy, RebalanceMode, ShareRounding, ShareType, _coerce_enum
+from nautilus_like.execution.schedule import RebalanceSchedule, RebalanceScheduleEvaluator
+from nautilus_like.time_semantics import UNSET_CALENDAR, CalendarUnset, resolve_calendar
 from nautilus_like.types import OrderSide, OrderStatus, OrderType
 
 __all__ = ["RebalanceConfig", "RebalanceMode", "ShareRounding", "TargetWeightExecutor", "rebalance_to_weights"]
@@ -43,6 +47,8 @@ __all__ = ["RebalanceConfig", "RebalanceMode", "ShareRounding", "TargetWeightExe
 _CENT = MIN_ORDER_VALUE
 # Gross weight may exceed the leverage cap by this before it is scaled down.
 _LEVERAGE_TOLERANCE = 1e-6
+# The RebalanceConfig fields a schedule evaluator is built from.
+_SCHEDULE_FIELDS = ("schedule", "calendar", "timezone", "session_start_time", "data_frequency", "timestamp_semantics")
 
 
 # --------------------------------------------------------------------- shared
@@ -71,13 +77,16 @@ class _RebalanceId:
             broker._mark_rebalance_order(order, priority_notional)
 
 
-def _checked_weights(target_weights: Any, broker: Any) -> dict[str, float]:
+def _checked_weights(target_weights: Any, broker: Any, known_only: bool = True) -> dict[str, float]:
+    """The weights, checked; `known_only` refuses assets the broker has not
+    seen (the executor instead skips an asset without a price in `data`, and a
+    standalone broker learns assets from their first order)."""
     if not isinstance(target_weights, Mapping):
         raise TypeError(f"target_weights must be a dict of asset -> weight, got {type(target_weights).__name__}")
     index = broker._state.asset_index
     out = {}
     for asset, weight in target_weights.items():
-        if asset not in index:
+        if known_only and asset not in index:
             raise ValueError(f"target_weights: asset {asset!r} does not appear in the feed")
         if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
             raise ValueError(f"target_weights[{asset!r}] must be a finite number, got {weight!r}")
@@ -187,6 +196,11 @@ class RebalanceConfig(msgspec.Struct):
       weights at the start; INCREMENTAL matches pending orders after each order
       (SAME_BAR fills them at once) and re-reads value and weights; HYBRID
       matches but keeps the starting basis.
+    * `schedule`: a `RebalanceSchedule`; `execute` then trades only when it
+      fires (see `nautilus_like.execution.schedule`), read with `calendar`
+      (unset: NYSE; None: no calendar; required by weekly/month-end),
+      `timezone` (of naive timestamps), `session_start_time` ("HH:MM"),
+      `data_frequency` and `timestamp_semantics`.
 
     >>> RebalanceConfig(min_trade_value=500, allow_fractional=True, rebalance_mode="incremental")
     """
@@ -203,9 +217,24 @@ class RebalanceConfig(msgspec.Struct):
     account_for_pending: bool = True
     rebalance_mode: RebalanceMode = RebalanceMode.SNAPSHOT
     share_rounding: ShareRounding = ShareRounding.NEAREST
+    schedule: RebalanceSchedule | None = None
+    calendar: str | None | CalendarUnset = UNSET_CALENDAR
+    timezone: str | None = None
+    session_start_time: str | None = None
+    data_frequency: Any = None
+    timestamp_semantics: Any = None
 
     def __post_init__(self) -> None:
         self.validate()
+        if self.session_start_time is not None:
+            from nautilus_like.sessions import _validate_session_start_time
+
+            _validate_session_start_time(self.resolved_calendar, self.session_start_time)
+
+    @property
+    def resolved_calendar(self) -> str | None:
+        """The schedule's calendar: `calendar`, NYSE when unset, None for none."""
+        return resolve_calendar(self.calendar)
 
     def validate(self) -> RebalanceConfig:
         """Checks (and normalizes) every field; raises `ValueError` naming the field."""
@@ -229,6 +258,8 @@ class RebalanceConfig(msgspec.Struct):
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
         if self.allow_fractional is not None and not isinstance(self.allow_fractional, bool):
             raise ValueError(f"allow_fractional must be True, False or None, got {self.allow_fractional!r}")
+        if self.schedule is not None and not isinstance(self.schedule, RebalanceSchedule):
+            raise ValueError(f"schedule must be a RebalanceSchedule or None, got {self.schedule!r}")
         return self
 
 
@@ -252,12 +283,73 @@ class TargetWeightExecutor:
         if config is not None and not isinstance(config, RebalanceConfig):
             raise TypeError(f"config must be a RebalanceConfig, got {type(config).__name__}")
         self.config = config if config is not None else RebalanceConfig()
+        self._evaluator: RebalanceScheduleEvaluator | None = None
+        self._evaluator_basis: tuple[Any, ...] | None = None
+        self._schedule_evaluator_now()
 
-    def execute(self, target_weights: Mapping[str, float], data: Mapping[str, Any], broker: Any) -> list[Any]:
+    # ------------------------------------------------------------ schedule
+
+    def _schedule_basis(self) -> tuple[Any, ...]:
+        return tuple(getattr(self.config, name) for name in _SCHEDULE_FIELDS)
+
+    def _schedule_evaluator_now(self) -> RebalanceScheduleEvaluator | None:
+        """The evaluator for the config's current schedule fields; a change
+        after events were evaluated needs `reset()` (the session count and the
+        checks so far were made under the old fields)."""
+        basis = self._schedule_basis()
+        if basis != self._evaluator_basis:
+            if self._evaluator is not None and self._evaluator.has_observations:
+                before = self._evaluator_basis or (None,) * len(basis)
+                changes = ", ".join(f"{name}: {old!r} -> {new!r}"
+                                    for name, old, new in zip(_SCHEDULE_FIELDS, before, basis) if old != new)
+                raise ValueError(f"RebalanceConfig changed during evaluation ({changes}); call reset() first")
+            cfg = self.config
+            self._evaluator = None if cfg.schedule is None else RebalanceScheduleEvaluator(
+                cfg.schedule, calendar=cfg.resolved_calendar, timezone=cfg.timezone,
+                session_start_time=cfg.session_start_time, data_frequency=cfg.data_frequency,
+                timestamp_semantics=cfg.timestamp_semantics)
+            self._evaluator_basis = basis
+        return self._evaluator
+
+    def reset(self) -> None:
+        """Forgets the schedule's state, to reuse this executor for another run."""
+        self._evaluator = None
+        self._evaluator_basis = None
+
+    def should_rebalance(self, timestamp: datetime, *, is_session_close: bool | None = None) -> bool:
+        """Whether the schedule fires at this event (True without a schedule).
+        With a schedule, call it (or `execute`) for every event in time order;
+        `is_session_close` overrides the calendar's verdict on the event."""
+        evaluator = self._schedule_evaluator_now()
+        return True if evaluator is None else evaluator.evaluate(timestamp, is_session_close=is_session_close)
+
+    def validate_completed_run(self) -> None:
+        """After a run's last event: raises if the run missed what the schedule
+        needed (see `RebalanceScheduleEvaluator.validate_completed_run`). An
+        Engine run calls it itself."""
+        if self._evaluator is not None:
+            self._evaluator.validate_completed_run()
+
+    def _validate_engine_run(self, market_event_count: int) -> None:
+        if self._evaluator is not None:
+            self._evaluator.validate_engine_run(market_event_count)
+
+    # ------------------------------------------------------------- orders
+
+    def execute(self, target_weights: Mapping[str, float], data: Mapping[str, Any], broker: Any, *,
+                timestamp: datetime | None = None, is_session_close: bool | None = None) -> list[Any]:
         """Submits the orders that move `broker`'s portfolio to `target_weights`;
-        returns them (orders that round to nothing are not submitted)."""
+        returns them (orders that round to nothing are not submitted). With a
+        schedule, `timestamp` (this event's) is required and nothing is traded
+        unless the schedule fires."""
+        if self.config.schedule is not None:
+            if timestamp is None:
+                raise ValueError("timestamp is required when RebalanceConfig.schedule is set")
+            _register_run_check(broker, self)
+            if not self.should_rebalance(timestamp, is_session_close=is_session_close):
+                return []
         cfg = self.config.validate()
-        weights = _checked_weights(target_weights, broker)
+        weights = _checked_weights(target_weights, broker, known_only=False)
         if cfg.cancel_before_rebalance:
             for order in broker.get_pending_orders():
                 broker.cancel_order(order)
@@ -311,7 +403,7 @@ class TargetWeightExecutor:
         shares, quantized_shares, value, skip_reason), then one per position
         `execute` would close (action "close_position")."""
         cfg = self.config.validate()
-        weights = _checked_weights(target_weights, broker)
+        weights = _checked_weights(target_weights, broker, known_only=False)
         equity = broker.get_account_value()
         if equity <= 0:
             return []
@@ -456,3 +548,29 @@ class TargetWeightExecutor:
 def _close(data: Mapping[str, Any], asset: str) -> float | None:
     bar = data.get(asset)
     return bar.get("close") if bar else None
+
+
+# Scheduled executors that traded through an engine's broker, per engine
+# state: after the run the engine checks each saw every event
+# (`run_schedule_checks`), as a scheduled executor must.
+_RUN_CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _register_run_check(broker: Any, executor: TargetWeightExecutor) -> None:
+    state = getattr(broker, "_state", None)
+    if state is None:
+        return
+    try:
+        executors = _RUN_CHECKS.setdefault(state, [])
+    except TypeError:  # a state that cannot be weakly referenced: nothing to check after
+        return
+    if not any(e is executor for e in executors):
+        executors.append(executor)
+
+
+def run_schedule_checks(state: Any, market_event_count: int) -> None:
+    """Called by the engine after a run with its number of events: each
+    scheduled executor that traded through it must have seen all of them and
+    met its schedule (ValueError otherwise)."""
+    for executor in _RUN_CHECKS.pop(state, []):
+        executor._validate_engine_run(market_event_count)
