@@ -98,3 +98,79 @@ def test_asset_trading_stats_match_ml4t(seed):
                  "session_win_rate", "avg_pnl"):
         assert _same(getattr(a, name), getattr(b, name)), name
     assert list(a.recent_pnls) == list(b.recent_pnls) and repr(a) == repr(b)
+
+
+class _OurSessions:
+    """Our side of a CME-style session calendar opening 18:00 Chicago time
+    (nautilus_like's broker reads any object with SessionConfig's methods)."""
+
+    timezone = "America/Chicago"
+
+    def get_session_timezone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
+    def get_session_start_hour(self):
+        return 18
+
+    def get_session_start_minute(self):
+        return 0
+
+
+def _stats_run(lib, sessions, seed: int) -> list[tuple]:
+    """Five-hourly bars over a week; a strategy trading one asset at random
+    (buys, partial and full closes) reads its statistics on every bar."""
+    import polars as pl
+
+    rng = random.Random(seed)
+    n = 40
+    ts = [datetime(2024, 1, 8, 1) + timedelta(hours=5 * i) for i in range(n)]
+    price, closes = 100.0, []
+    for _ in range(n):
+        price *= 1 + rng.gauss(0, 0.02)
+        closes.append(round(price, 2))
+    feed = lib.DataFeed(prices_df=pl.DataFrame({"timestamp": ts, "asset": ["A"] * n, "open": closes, "high": closes,
+                                                "low": closes, "close": closes, "volume": [1e6] * n}))
+    window = rng.choice([2, 5])
+    seen: list[tuple] = []
+    actions = random.Random(seed + 1)
+
+    class Trader(lib.Strategy):
+        def on_start(self, broker):
+            broker.set_session_config(sessions)
+            broker.configure_stats(recent_window_size=window)
+
+        def on_data(self, timestamp, data, context, broker):
+            s = broker.get_asset_stats("A")
+            seen.append((s.total_trades, s.total_wins, round(s.total_realized_pnl, 9), tuple(s.recent_pnls),
+                         s.session_trades, round(s.session_pnl, 9), s.session_id))
+            pos = broker.get_position("A")
+            u = actions.random()
+            if pos is None:
+                if u < 0.6:
+                    broker.submit_order("A", 10.0)
+            elif u < 0.3:
+                broker.submit_order("A", -pos.quantity / 2)
+            elif u < 0.6:
+                broker.close_position("A")
+
+    config = lib.BacktestConfig(execution_mode=lib.ExecutionMode.SAME_BAR)
+    lib.Engine(feed, Trader(), config).run()
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_asset_stats_read_each_bar_with_session_resets_match_ml4t(seed):
+    import ml4t.backtest as ml4t
+    from ml4t.backtest.sessions import SessionConfig
+
+    import nautilus_like as nl
+
+    theirs_seen = _stats_run(ml4t, SessionConfig(calendar="CME_Equity", timezone="America/Chicago",
+                                                 session_start_time="18:00"), seed)
+    ours_seen = _stats_run(nl, _OurSessions(), seed)
+    assert any(row[6] is not None for row in theirs_seen) and theirs_seen[-1][0] > 0   # resets, trades
+    for i, (a, b) in enumerate(zip(ours_seen, theirs_seen)):
+        assert _same(list(a), list(b)), (i, a, b)
+    assert len(ours_seen) == len(theirs_seen)
