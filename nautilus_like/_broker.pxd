@@ -28,6 +28,9 @@ cdef class Broker:
     # A standalone broker's driver (nautilus_like.standalone.Stepper); None
     # for the broker of an Engine's run.
     cdef readonly object _stepper
+    # Per-asset trading statistics (nautilus_like.trading_stats.TradingStatsBook),
+    # made on first use.
+    cdef object _trading_stats
 
     cdef int _grow(self) except -1
     cdef object _standalone(self, str step)
@@ -43,6 +46,7 @@ cdef class Broker:
     cpdef double get_account_value(self) except? -1.0
 
     cdef object _trade(self, ffi.NlTrade* t)
+    cdef object _stats_book(self)
 
     # The public C API: asset ids instead of names, floats instead of objects.
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF

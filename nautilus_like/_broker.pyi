@@ -2,7 +2,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from nautilus_like._model import Fill, Order, Position
-from nautilus_like.types import OrderSide, OrderType, TimeInForce, Trade
+from nautilus_like.types import AssetTradingStats, OrderSide, OrderType, TimeInForce, Trade
+from nautilus_like.config import StatsConfig
 
 class Broker:
     def submit_order(self, asset: str, quantity: float, side: OrderSide | None = ...,
@@ -61,3 +62,7 @@ class Broker:
     def fills(self) -> list[Fill]: ...
     @property
     def trades(self) -> list[Trade]: ...
+    def get_asset_stats(self, asset: str) -> AssetTradingStats: ...
+    def configure_stats(self, recent_window_size: int | None = ..., track_session_stats: bool | None = ...,
+                        enabled: bool | None = ..., config: StatsConfig | None = ...) -> None: ...
+    def set_session_config(self, config: Any) -> None: ...

@@ -285,8 +285,12 @@ cdef class Broker:
         from nautilus_like.standalone import _update_time_args
 
         stepper = self._standalone("_update_time")
+        if self._trading_stats is not None:
+            self._stats_book()  # the records so far belong to the time before this one
         stepper.update_time(timestamp, _update_time_args(prices, opens, highs, lows, rest, kwargs))
         self._grow()
+        if self._trading_stats is not None:
+            self._trading_stats.observe_time(timestamp)
 
     def _process_orders(self, use_open=False, *, order_types=None, order_ids=None, include_orders_this_bar=False):
         """Matches pending orders against the current marks: at the opens with
@@ -967,6 +971,7 @@ cdef class Broker:
             mfe=t.mfe, mae=t.mae, status="partial" if t.status == ffi.TRADE_STATUS_PARTIAL else "closed",
             exit_reason=EXIT_REASONS[t.exit_reason], exit_reason_detail=self._exit_detail(t.exit_order_id),
             entry_available_size=t.entry_available_size, exit_available_size=t.exit_available_size,
+            multiplier=self._state.multipliers[t.asset],
         )
 
     def _exit_detail(self, unsigned long long order_id):
@@ -1027,3 +1032,57 @@ cdef class Broker:
         check(ffi.nl_engine_mark_rebalance_order(
             self._engine, _order_number(order), NAN if priority_notional is None else priority_notional))
 
+    # ------------------------------------------------------- trading statistics
+
+    cdef object _stats_book(self):
+        """The statistics book, with the engine's trade records it has not seen
+        folded in (each is one realized P&L event) and the current bar's session."""
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, i
+        cdef ffi.NlTrade t
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = 0
+        if self._trading_stats is None:
+            from nautilus_like.trading_stats import TradingStatsBook
+            self._trading_stats = TradingStatsBook()
+        book = self._trading_stats
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        if n_trades < book.cursor:
+            book.cursor = n_trades
+        names = self._state.asset_names
+        for i in range(book.cursor, n_trades):
+            check(ffi.nl_engine_trade(self._engine, i, &t))
+            book.record(names[t.asset], t.pnl, self._state.time_at(t.exit_time))
+        book.cursor = n_trades
+        if self._state.stream_times is None:
+            check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+            if 0 <= bar < len(self._state.timestamps):
+                book.observe_time(self._state.timestamps[bar])
+        return book
+
+    def get_asset_stats(self, asset):
+        """The asset's realized-P&L statistics (`AssetTradingStats`): all time,
+        the recent window and the current session. The same object on every
+        call, kept up to date with the fills so far.
+
+        >>> stats = broker.get_asset_stats("BTC")
+        >>> if stats.total_trades >= 5 and stats.recent_win_rate < 0.4:
+        ...     size = size / 2
+        """
+        if not isinstance(asset, str):
+            raise TypeError(f"asset must be a str, got {type(asset).__name__}: {asset!r}")
+        return self._stats_book().stats_for(asset)
+
+    def configure_stats(self, recent_window_size=None, track_session_stats=None, enabled=None, config=None):
+        """Sets how statistics are kept: `config` (a `StatsConfig`; the defaults
+        when None) with any field given here overriding it. Existing recent
+        windows keep their newest events when resized; events realized while
+        `enabled=False` are not counted.
+
+        >>> broker.configure_stats(recent_window_size=100)
+        """
+        self._stats_book().configure(recent_window_size, track_session_stats, enabled, config)
+
+    def set_session_config(self, config):
+        """Resets every asset's session statistics at the sessions of `config`
+        (a `SessionConfig`), or never with None."""
+        self._stats_book().set_session_config(config)

@@ -592,3 +592,38 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
             value = getattr(self, name)
             lines.append(f"{name}: {value.value if isinstance(value, Enum) else value}")
         return "\n".join(lines)
+
+
+class StatsConfig(msgspec.Struct):
+    """How a broker keeps per-asset trading statistics (`broker.get_asset_stats`).
+
+    `recent_window_size`: how many recent realized P&L events the rolling
+    statistics cover (a larger window is steadier, a smaller one reacts
+    faster); `track_session_stats`: reset the session figures at session
+    boundaries (needs `broker.set_session_config`); `enabled`: record at all.
+
+    >>> broker.configure_stats(config=StatsConfig(recent_window_size=100))
+    >>> StatsConfig(recent_window_size=0)
+    Traceback (most recent call last):
+    ValueError: recent_window_size must be an integer >= 1, got 0
+    """
+
+    recent_window_size: int = 50
+    track_session_stats: bool = True
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> StatsConfig:
+        """Checks every field; raises `ValueError` naming the field."""
+        n = self.recent_window_size
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"recent_window_size must be an integer >= 1, got {n!r}")
+        for name in ("track_session_stats", "enabled"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        return self
+
+
+__all__ += ["StatsConfig"]

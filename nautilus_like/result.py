@@ -384,6 +384,13 @@ class BacktestResult:
         return (f"BacktestResult(final_value={m['final_value']:.2f}, total_return={m['total_return']:.4%}, "
                 f"trades={m['num_trades']}, fills={m['num_fills']})")
 
+    @property
+    def trade_analyzer(self) -> Any:
+        """A `TradeAnalyzer` of the realized legs (closed and partial; open positions excluded)."""
+        from nautilus_like.analytics.trades import TradeAnalyzer
+
+        return TradeAnalyzer([t for t in self.trades if t.status != "open"])
+
 
 def _profit_factor(values: np.ndarray) -> float:
     wins = values[values > 0].sum()

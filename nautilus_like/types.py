@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -169,3 +170,87 @@ def __getattr__(name: str):
 
         return getattr(_model, name)
     raise AttributeError(name)
+
+
+@dataclass(repr=False)
+class AssetTradingStats:
+    """Realized P&L statistics of one asset, for strategies that size or pause
+    by their own recent record (`broker.get_asset_stats(asset)`).
+
+    Every realized exit leg (a full close, a partial reduction, the closing
+    side of a flip) is one event. Three horizons: all time, the last
+    `recent_pnls.maxlen` events, and the current session (reset at session
+    boundaries when the broker has a session config). A win is pnl > 0.
+
+    >>> stats = AssetTradingStats(recent_pnls=deque(maxlen=3))
+    >>> for pnl in (100.0, -50.0, 75.0, -25.0):
+    ...     stats.record_pnl(pnl)
+    >>> stats.win_rate, list(stats.recent_pnls), stats.recent_win_rate
+    (0.5, [-50.0, 75.0, -25.0], 0.3333333333333333)
+    """
+
+    total_realized_pnl: float = 0.0
+    total_trades: int = 0
+    total_wins: int = 0
+    recent_pnls: deque = field(default_factory=lambda: deque(maxlen=50))
+    recent_wins: int = 0
+    session_pnl: float = 0.0
+    session_trades: int = 0
+    session_wins: int = 0
+    session_id: int | None = None
+
+    @property
+    def win_rate(self) -> float:
+        return self.total_wins / self.total_trades if self.total_trades else 0.0
+
+    @property
+    def recent_win_rate(self) -> float:
+        return self.recent_wins / len(self.recent_pnls) if self.recent_pnls else 0.0
+
+    @property
+    def recent_expectancy(self) -> float:
+        """Mean P&L of the recent window (0 when empty)."""
+        return self.recent_total_pnl / len(self.recent_pnls) if self.recent_pnls else 0.0
+
+    @property
+    def recent_total_pnl(self) -> float:
+        return sum(self.recent_pnls)
+
+    @property
+    def session_win_rate(self) -> float:
+        return self.session_wins / self.session_trades if self.session_trades else 0.0
+
+    @property
+    def avg_pnl(self) -> float:
+        return self.total_realized_pnl / self.total_trades if self.total_trades else 0.0
+
+    def record_pnl(self, pnl: float) -> None:
+        """Counts one realized P&L event on every horizon."""
+        win = pnl > 0
+        self.total_realized_pnl += pnl
+        self.total_trades += 1
+        self.total_wins += win
+        window = self.recent_pnls
+        if window.maxlen is not None and len(window) == window.maxlen and window and window[0] > 0:
+            self.recent_wins -= 1  # the oldest event leaves the window
+        window.append(pnl)
+        self.recent_wins += win
+        self.session_pnl += pnl
+        self.session_trades += 1
+        self.session_wins += win
+
+    def reset_session(self, new_session_id: int | None = None) -> None:
+        """Starts a new session's counters (all-time and recent figures stay)."""
+        self.session_pnl = 0.0
+        self.session_trades = 0
+        self.session_wins = 0
+        self.session_id = new_session_id
+
+    def resize_window(self, size: int) -> None:
+        """Keeps the newest `size` recent events (and their win count)."""
+        self.recent_pnls = deque(list(self.recent_pnls)[-size:], maxlen=size)
+        self.recent_wins = sum(1 for pnl in self.recent_pnls if pnl > 0)
+
+    def __repr__(self) -> str:
+        return (f"AssetTradingStats(trades={self.total_trades}, win_rate={self.win_rate:.1%}, "
+                f"total_pnl=${self.total_realized_pnl:,.2f}, recent_win_rate={self.recent_win_rate:.1%})")

@@ -939,6 +939,8 @@ class RunOutput:
     result_keys: list = field(default_factory=list)
     # nautilus_like only: order id -> (cancellation_reason, cancelled_at).
     cancellations: dict = field(default_factory=dict)
+    # result.trade_analyzer.to_dict() and broker.get_asset_stats(asset) per asset at the end.
+    trade_stats: dict = field(default_factory=dict)
 
 
 ORDER_FIELDS = ("order_id", "asset", "side", "quantity", "requested_quantity", "order_type", "status",
@@ -946,6 +948,9 @@ ORDER_FIELDS = ("order_id", "asset", "side", "quantity", "requested_quantity", "
                 "commission_paid", "limit_price", "stop_price", "trail_amount", "parent_id")
 FILL_FIELDS = ("order_id", "asset", "side", "quantity", "price", "timestamp", "commission", "slippage",
                "order_type", "price_source", "reference_price", "available_size", "exit_reason")
+ASSET_STATS_FIELDS = ("total_realized_pnl", "total_trades", "total_wins", "recent_wins", "session_pnl",
+                      "session_trades", "session_wins", "session_id", "win_rate", "recent_win_rate",
+                      "recent_expectancy", "recent_total_pnl", "avg_pnl")
 POSITION_FIELDS = ("quantity", "entry_price", "entry_time", "current_price", "bars_held",
                    "max_favorable_excursion", "max_adverse_excursion", "entry_commission",
                    "entry_slippage", "side", "market_value")
@@ -1003,6 +1008,8 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
                          if getattr(o, "cancellation_reason", None) is not None}
     out.broker_fills = [tuple(_attr(f, n) for n in FILL_FIELDS) for f in broker.get_fills()]
     out.broker_trades = [tuple(_attr(t, n) for n in TRADE_FIELDS) for t in broker.get_trades()]
+    out.trade_stats["assets"] = {a: {n: _attr(broker.get_asset_stats(a), n) for n in ASSET_STATS_FIELDS}
+                                 for a in sc.assets}
     if result is not None:
         out.fills_df = result.to_fills_dataframe()
         out.trades_df = result.to_trades_dataframe()
@@ -1012,6 +1019,7 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
         out.result_fills = [tuple(_attr(f, n) for n in FILL_FIELDS) for f in result.fills]
         out.result_trades = [tuple(_attr(t, n) for n in TRADE_FIELDS) for t in result.trades]
         out.result_keys = sorted(result.keys())
+        out.trade_stats["analyzer"] = result.trade_analyzer.to_dict()
         for k in RESULT_ITEM_KEYS:
             try:
                 out.result_items[k] = result[k]

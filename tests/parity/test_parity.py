@@ -30,6 +30,8 @@ compares one aspect, so a failure says *what* differs:
 * live_objects     - Order objects returned by submit_order read at the end,
                      Position objects kept across a bar, a kept get_orders()
 * result_api       - `result.fills`, `result.trades`, `result[key]`, keys()
+* trade_stats      - `result.trade_analyzer.to_dict()` and every asset's
+                     `broker.get_asset_stats()` after the run
 
 Floats must agree within math.isclose(rel_tol=1e-9, abs_tol=1e-9); everything
 else exactly (see `parity_compare.py`).
@@ -296,6 +298,12 @@ def aspect_schemas(ref: RunOutput, got: RunOutput) -> list[str]:
             + diff_schema("equity", ref.equity_df, got.equity_df))
 
 
+def aspect_trade_stats(ref: RunOutput, got: RunOutput) -> list[str]:
+    """`result.trade_analyzer.to_dict()`, and each asset's `broker.get_asset_stats`
+    after the run (folded from the engine's trade records on first read)."""
+    return _errors(ref, got) + diff(ref.trade_stats, got.trade_stats, "trade_stats")
+
+
 ASPECTS = {
     "observations": aspect_observations,
     "orders": aspect_orders,
@@ -308,6 +316,7 @@ ASPECTS = {
     "position_details": aspect_position_details,
     "live_objects": aspect_live_objects,
     "result_api": aspect_result_api,
+    "trade_stats": aspect_trade_stats,
 }
 
 
