@@ -592,6 +592,17 @@ cdef class Position:
     def entry_price(self):
         return self._fresh().entry_price
 
+    @entry_price.setter
+    def entry_price(self, value):
+        self._settable("entry_price")
+        self._last.entry_price = _ml4t.number("Position", "entry_price", value, False)
+
+    cdef _settable(self, str name):
+        """Only a detached position's prices can be set (an engine's follow the engine)."""
+        if self._state is not None:
+            raise AttributeError(f"Position.{name}: an engine's position follows the engine and cannot be "
+                                 f"set; copy.copy(position) gives a detached one that can")
+
     @property
     def entry_time(self):
         if self._state is None:
@@ -601,6 +612,14 @@ cdef class Position:
     @property
     def current_price(self):
         return self._fresh().current_price
+
+    @current_price.setter
+    def current_price(self, value):
+        # Marks a detached position (ml4t's AccountState.mark_to_market); None
+        # marks it at its entry price, as construction does.
+        self._settable("current_price")
+        price = _ml4t.number("Position", "current_price", value, True)
+        self._last.current_price = self._last.entry_price if price is None else price
 
     @property
     def bars_held(self):
@@ -682,7 +701,7 @@ cdef class Position:
     def __repr__(self):
         p = self._fresh()
         return (f"Position({self.side.upper()} {abs(p.quantity):.2f} {self.asset} "
-                f"@ ${p.entry_price:.2f}, current ${p.current_price:.2f})")
+                f"@ ${p.entry_price:.2f}, current ${p.current_price:.2f}, PnL ${self.unrealized_pnl():+.2f})")
 
 
 cdef Position position_from(EngineState state, ffi.NlPosition* p):
