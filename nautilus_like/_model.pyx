@@ -577,6 +577,11 @@ cdef class Position:
     def quantity(self):
         return self._fresh().quantity
 
+    @quantity.setter
+    def quantity(self, value):
+        self._settable("quantity")
+        self._last.quantity = _ml4t.number("Position", "quantity", value, False)
+
     @property
     def context(self):
         """Values the strategy attached to this position (a `PositionContext`;
@@ -598,7 +603,7 @@ cdef class Position:
         self._last.entry_price = _ml4t.number("Position", "entry_price", value, False)
 
     cdef _settable(self, str name):
-        """Only a detached position's prices can be set (an engine's follow the engine)."""
+        """Only a detached position's fields can be set (an engine's follow the engine)."""
         if self._state is not None:
             raise AttributeError(f"Position.{name}: an engine's position follows the engine and cannot be "
                                  f"set; copy.copy(position) gives a detached one that can")
@@ -625,33 +630,75 @@ cdef class Position:
     def bars_held(self):
         return self._fresh().bars_held
 
+    @bars_held.setter
+    def bars_held(self, value):
+        self._settable("bars_held")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"Position: bars_held must be an int in 0..4294967295, got {value!r}")
+        self._last.bars_held = value
+
     @property
     def high_water_mark(self):
         return self._fresh().high_water_mark
+
+    @high_water_mark.setter
+    def high_water_mark(self, value):
+        self._settable("high_water_mark")
+        self._last.high_water_mark = _ml4t.number("Position", "high_water_mark", value, False)
 
     @property
     def low_water_mark(self):
         return self._fresh().low_water_mark
 
+    @low_water_mark.setter
+    def low_water_mark(self, value):
+        self._settable("low_water_mark")
+        self._last.low_water_mark = _ml4t.number("Position", "low_water_mark", value, False)
+
     @property
     def max_favorable_excursion(self):
         return self._fresh().max_favorable_excursion
+
+    @max_favorable_excursion.setter
+    def max_favorable_excursion(self, value):
+        self._settable("max_favorable_excursion")
+        self._last.max_favorable_excursion = _ml4t.number("Position", "max_favorable_excursion", value, False)
 
     @property
     def max_adverse_excursion(self):
         return self._fresh().max_adverse_excursion
 
+    @max_adverse_excursion.setter
+    def max_adverse_excursion(self, value):
+        self._settable("max_adverse_excursion")
+        self._last.max_adverse_excursion = _ml4t.number("Position", "max_adverse_excursion", value, False)
+
     @property
     def initial_quantity(self):
         return self._fresh().initial_quantity
+
+    @initial_quantity.setter
+    def initial_quantity(self, value):
+        self._settable("initial_quantity")
+        self._last.initial_quantity = _ml4t.number("Position", "initial_quantity", value, False)
 
     @property
     def entry_commission(self):
         return self._fresh().entry_commission
 
+    @entry_commission.setter
+    def entry_commission(self, value):
+        self._settable("entry_commission")
+        self._last.entry_commission = _ml4t.number("Position", "entry_commission", value, False)
+
     @property
     def entry_slippage(self):
         return self._fresh().entry_slippage
+
+    @entry_slippage.setter
+    def entry_slippage(self, value):
+        self._settable("entry_slippage")
+        self._last.entry_slippage = _ml4t.number("Position", "entry_slippage", value, False)
 
     @property
     def multiplier(self):

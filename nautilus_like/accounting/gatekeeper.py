@@ -37,7 +37,7 @@ class Gatekeeper:
         self.settlement_reduces_buying_power = settlement_reduces_buying_power
         self.multiplier_resolver = multiplier_resolver or (lambda _asset: 1.0)
 
-    def _refusal(self, order: Order, price: float) -> tuple[str, bool] | None:
+    def _refusal(self, order: Order, price: float) -> str | None:
         account = self.account
         policy = account.policy
         if not isinstance(policy, UnifiedAccountPolicy):
@@ -54,7 +54,7 @@ class Gatekeeper:
         """`(True, "")` when the account allows `order` at `price`, else
         `(False, reason)` with the engine's refusal text."""
         refusal = self._refusal(order, price)
-        return (True, "") if refusal is None else (False, refusal[0])
+        return (True, "") if refusal is None else (False, refusal)
 
     def validate_order_with_code(self, order: Order, price: float) -> tuple[bool, str, str | None]:
         """As `validate_order`, plus a stable code for a refusal (see `classify_rejection`)."""
@@ -62,7 +62,7 @@ class Gatekeeper:
         if refusal is None:
             return True, "", None
         delta = order.quantity if order.side == OrderSide.BUY else -order.quantity
-        return False, refusal[0], self.classify_rejection(self.account.get_position_quantity(order.asset) + delta)
+        return False, refusal, self.classify_rejection(self.account.get_position_quantity(order.asset) + delta)
 
     def classify_rejection(self, resulting_quantity: float) -> str:
         """The code of a refusal that would have left `resulting_quantity`

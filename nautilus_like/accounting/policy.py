@@ -90,8 +90,8 @@ class AccountPolicy(ABC):
         """Whether a position may change by `quantity_delta` (signed)."""
 
 
-def _verdict(refusal: tuple[str, bool] | None) -> tuple[bool, str]:
-    return (True, "") if refusal is None else (False, refusal[0])
+def _verdict(refusal: str | None) -> tuple[bool, str]:
+    return (True, "") if refusal is None else (False, refusal)
 
 
 class UnifiedAccountPolicy(AccountPolicy):

@@ -37,7 +37,7 @@ POLICIES = {
 }
 
 
-def _positions(rng: random.Random, module) -> tuple[dict, dict]:
+def _positions(rng: random.Random) -> tuple[dict, dict]:
     """The same random positions in both libraries."""
     ours, theirs = {}, {}
     for asset in rng.sample(ASSETS, rng.randint(0, 3)):
@@ -66,7 +66,7 @@ def test_policy_methods_match_ml4t(name):
     ours, theirs = nl_acc.UnifiedAccountPolicy(**POLICIES[name]), ml4t_acc.UnifiedAccountPolicy(**POLICIES[name])
     rng = random.Random(name)
     for _ in range(400):
-        mine, other = _positions(rng, ml4t)
+        mine, other = _positions(rng)
         cash = rng.choice([0.0, 1_000.0, 25_000.0, 100_000.0, -5_000.0, rng.uniform(-1e4, 2e5)])
         asset = rng.choice(ASSETS)
         held = rng.choice([0.0, 100.0, -100.0, 7.0])
@@ -98,7 +98,7 @@ def test_gatekeeper_and_account_match_ml4t(name):
         cash = rng.choice([0.0, 5_000.0, 20_000.0, 100_000.0, rng.uniform(0.0, 2e5)])
         ours = nl_acc.AccountState(cash, nl_acc.UnifiedAccountPolicy(**POLICIES[name]))
         theirs = ml4t_acc.AccountState(cash, ml4t_acc.UnifiedAccountPolicy(**POLICIES[name]))
-        ours.positions, theirs.positions = _positions(rng, ml4t)
+        ours.positions, theirs.positions = _positions(rng)
         if rng.random() < 0.3:
             ours.cash = theirs.cash = cash + rng.uniform(-5_000.0, 5_000.0)
         if rng.random() < 0.3:

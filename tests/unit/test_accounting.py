@@ -219,6 +219,13 @@ def test_position_prices_are_settable_on_a_detached_position_only():
     assert p.current_price == 40.0
     with pytest.raises(TypeError, match="current_price must be a number"):
         p.current_price = "30"
+    # A cost basis kept by hand: 100 @ 150 plus 100 @ 160 is 200 @ 155.
+    q = pos("TSLA", 100.0, 150.0)
+    q.entry_price, q.quantity, q.bars_held = 155.0, 200.0, 5
+    q.current_price = 160.0
+    assert (q.unrealized_pnl(), q.market_value, q.bars_held) == (1_000.0, 32_000.0, 5)
+    with pytest.raises(ValueError, match="bars_held"):
+        q.bars_held = -1
     broker = Broker(initial_cash=100_000.0)
     for day, price in enumerate((100.0, 110.0)):
         broker._update_time(timestamp=T0 + timedelta(days=day), prices={"A": price}, opens={"A": price},

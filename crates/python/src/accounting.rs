@@ -20,12 +20,11 @@ use pyo3::types::PyDict;
 /// mark, multiplier, market value).
 type PyHolding = (String, f64, f64, f64, f64, f64);
 
-/// A refusal as Python receives it: (message, whether it is a restriction
-/// of the account no quantity can fix, such as a short in a cash account).
-type PyRefusal = Option<(String, bool)>;
+/// A refusal as Python receives it: its message (ml4t's words).
+type PyRefusal = Option<String>;
 
 fn refusal(r: Option<Refusal>) -> PyRefusal {
-    r.map(|r| (r.to_string(), r.is_account_restriction()))
+    r.map(|r| r.to_string())
 }
 
 /// An account policy's rules and margin schedules (ml4t's

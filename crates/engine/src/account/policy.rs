@@ -106,7 +106,8 @@ pub fn new_position_rejection(
     }
     (need > cash + cash_tolerance(rules)).then(|| {
         if rules.allow_short_selling {
-            Refusal::InsufficientCashFor { short: quantity < 0.0, need, have: cash }
+            // ml4t's words: anything but a long (even nothing) is "short".
+            Refusal::InsufficientCashFor { short: !(quantity > 0.0), need, have: cash }
         } else {
             Refusal::InsufficientCash { need, have: cash }
         }

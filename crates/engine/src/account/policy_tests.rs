@@ -36,6 +36,10 @@ fn a_cash_account_opens_longs_it_can_pay_for_and_no_shorts() {
     let crypto = rules(true, false, ShortCashPolicy::Credit);
     assert_eq!(text(new_position_rejection(&crypto, -0.5, 4_000.0, 1.0, 1_000.0, no_bp, None)).as_deref(),
                Some("Insufficient cash for short: need $2000.00, have $1000.00"));
+    // Nothing costs nothing, but not out of overdrawn cash (and is "short" in ml4t's words).
+    assert_eq!(new_position_rejection(&crypto, 0.0, 4_000.0, 1.0, 0.0, no_bp, None), None);
+    assert_eq!(new_position_rejection(&crypto, 0.0, 4_000.0, 1.0, -1.0, no_bp, None),
+               Some(Refusal::InsufficientCashFor { short: true, need: 0.0, have: -1.0 }));
 }
 
 #[test]
