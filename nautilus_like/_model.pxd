@@ -80,6 +80,7 @@ cdef class Position:
     cdef ffi.NlPosition* _fresh(self) except NULL
     cdef object _detached(self, str name)
     cdef ffi.NlPositionValues _valued(self, object current_price) except *
+    cdef _settable(self, str name)
 
 
 cdef class Fill:

@@ -577,6 +577,11 @@ cdef class Position:
     def quantity(self):
         return self._fresh().quantity
 
+    @quantity.setter
+    def quantity(self, value):
+        self._settable("quantity")
+        self._last.quantity = _ml4t.number("Position", "quantity", value, False)
+
     @property
     def context(self):
         """Values the strategy attached to this position (a `PositionContext`;
@@ -592,6 +597,17 @@ cdef class Position:
     def entry_price(self):
         return self._fresh().entry_price
 
+    @entry_price.setter
+    def entry_price(self, value):
+        self._settable("entry_price")
+        self._last.entry_price = _ml4t.number("Position", "entry_price", value, False)
+
+    cdef _settable(self, str name):
+        """Only a detached position's fields can be set (an engine's follow the engine)."""
+        if self._state is not None:
+            raise AttributeError(f"Position.{name}: an engine's position follows the engine and cannot be "
+                                 f"set; copy.copy(position) gives a detached one that can")
+
     @property
     def entry_time(self):
         if self._state is None:
@@ -602,37 +618,87 @@ cdef class Position:
     def current_price(self):
         return self._fresh().current_price
 
+    @current_price.setter
+    def current_price(self, value):
+        # Marks a detached position (ml4t's AccountState.mark_to_market); None
+        # marks it at its entry price, as construction does.
+        self._settable("current_price")
+        price = _ml4t.number("Position", "current_price", value, True)
+        self._last.current_price = self._last.entry_price if price is None else price
+
     @property
     def bars_held(self):
         return self._fresh().bars_held
+
+    @bars_held.setter
+    def bars_held(self, value):
+        self._settable("bars_held")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"Position: bars_held must be an int in 0..4294967295, got {value!r}")
+        self._last.bars_held = value
 
     @property
     def high_water_mark(self):
         return self._fresh().high_water_mark
 
+    @high_water_mark.setter
+    def high_water_mark(self, value):
+        self._settable("high_water_mark")
+        self._last.high_water_mark = _ml4t.number("Position", "high_water_mark", value, False)
+
     @property
     def low_water_mark(self):
         return self._fresh().low_water_mark
+
+    @low_water_mark.setter
+    def low_water_mark(self, value):
+        self._settable("low_water_mark")
+        self._last.low_water_mark = _ml4t.number("Position", "low_water_mark", value, False)
 
     @property
     def max_favorable_excursion(self):
         return self._fresh().max_favorable_excursion
 
+    @max_favorable_excursion.setter
+    def max_favorable_excursion(self, value):
+        self._settable("max_favorable_excursion")
+        self._last.max_favorable_excursion = _ml4t.number("Position", "max_favorable_excursion", value, False)
+
     @property
     def max_adverse_excursion(self):
         return self._fresh().max_adverse_excursion
+
+    @max_adverse_excursion.setter
+    def max_adverse_excursion(self, value):
+        self._settable("max_adverse_excursion")
+        self._last.max_adverse_excursion = _ml4t.number("Position", "max_adverse_excursion", value, False)
 
     @property
     def initial_quantity(self):
         return self._fresh().initial_quantity
 
+    @initial_quantity.setter
+    def initial_quantity(self, value):
+        self._settable("initial_quantity")
+        self._last.initial_quantity = _ml4t.number("Position", "initial_quantity", value, False)
+
     @property
     def entry_commission(self):
         return self._fresh().entry_commission
 
+    @entry_commission.setter
+    def entry_commission(self, value):
+        self._settable("entry_commission")
+        self._last.entry_commission = _ml4t.number("Position", "entry_commission", value, False)
+
     @property
     def entry_slippage(self):
         return self._fresh().entry_slippage
+
+    @entry_slippage.setter
+    def entry_slippage(self, value):
+        self._settable("entry_slippage")
+        self._last.entry_slippage = _ml4t.number("Position", "entry_slippage", value, False)
 
     @property
     def multiplier(self):
@@ -682,7 +748,7 @@ cdef class Position:
     def __repr__(self):
         p = self._fresh()
         return (f"Position({self.side.upper()} {abs(p.quantity):.2f} {self.asset} "
-                f"@ ${p.entry_price:.2f}, current ${p.current_price:.2f})")
+                f"@ ${p.entry_price:.2f}, current ${p.current_price:.2f}, PnL ${self.unrealized_pnl():+.2f})")
 
 
 cdef Position position_from(EngineState state, ffi.NlPosition* p):

@@ -25,7 +25,7 @@ def test_a_long_position_built_by_hand():
     assert (p.unrealized_pnl(140.0), p.pnl_percent(140.0)) == (-1_000.0, pytest.approx(-10 / 150))
     assert (p.high_water_mark, p.low_water_mark, p.initial_quantity, p.bars_held) == (150.0, 150.0, 100.0, 0)
     assert (p.side, p.entry_time, p.context, p.multiplier) == ("long", T, {}, 1.0)
-    assert repr(p) == "Position(LONG 100.00 AAPL @ $150.00, current $155.00)"
+    assert repr(p) == "Position(LONG 100.00 AAPL @ $150.00, current $155.00, PnL $+500.00)"
 
 
 def test_a_short_future_built_by_hand():

@@ -5,6 +5,7 @@ use nl_core::{
     InitialHwmSource, LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
 };
 
+use crate::account::policy::{check_margin_rates, MarginRateError};
 use crate::account::{AccountRules, AccountSettings, ShortCashPolicy};
 use crate::risk::prechecks::PrecheckSettings;
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
@@ -155,19 +156,15 @@ impl EngineConfig {
         if !(self.cash_buffer_pct.is_finite() && (0.0..1.0).contains(&self.cash_buffer_pct)) {
             return bad(format!("cash_buffer_pct must be in [0, 1), got {}", self.cash_buffer_pct));
         }
-        for (name, v) in [("initial_margin", self.initial_margin),
-                          ("long_maintenance_margin", self.long_maintenance_margin),
-                          ("short_maintenance_margin", self.short_maintenance_margin)] {
-            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
-                return bad(format!("{name} must be a number in (0, 1], got {v}"));
+        match check_margin_rates(self.initial_margin, self.long_maintenance_margin, self.short_maintenance_margin) {
+            Err(MarginRateError::OutOfRange { rate, value }) => {
+                return bad(format!("{} must be a number in (0, 1], got {value}", rate.field()));
             }
-        }
-        // Equal is allowed (ml4t's LEAN preset uses 0.5 / 0.5).
-        for (name, v) in [("long_maintenance_margin", self.long_maintenance_margin),
-                          ("short_maintenance_margin", self.short_maintenance_margin)] {
-            if v > self.initial_margin {
-                return bad(format!("{name} ({v}) must be <= initial_margin ({})", self.initial_margin));
+            // Equal is allowed (ml4t's LEAN preset uses 0.5 / 0.5).
+            Err(MarginRateError::AboveInitial { rate, value, initial }) => {
+                return bad(format!("{} ({value}) must be <= initial_margin ({initial})", rate.field()));
             }
+            Ok(()) => {}
         }
         if self.settlement_delay > MAX_SETTLEMENT_DELAY {
             return bad(format!("settlement_delay must be a whole number of bars from 0 to {MAX_SETTLEMENT_DELAY}, got {}",

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod accounting;
 mod evaluate;
 mod ingest;
 mod settings;
@@ -19,6 +20,7 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_live_handles, m)?)?;
     settings::register(m)?;
     evaluate::register(m)?;
+    accounting::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

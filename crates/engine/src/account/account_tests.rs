@@ -65,8 +65,13 @@ fn a_short_of_10_at_100_locks_twice_its_notional() {
     book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 10.0, 100.0), &market(OrderSide::Sell, 10.0));
     assert_eq!(portfolio.cash, 11_000.0);
     assert_eq!((account.locked_cash.free_cash(), account.locked_cash.short_basis(0)), (9_000.0, 1_000.0));
-    // A reversal is checked against free cash plus the short's collateral.
-    assert_eq!(account.reversal_cash(&portfolio, 0, -10.0), 9_000.0 + 2_000.0);
+    // A reversal is checked against free cash plus the short's collateral:
+    // buying 100 @ 100 closes for 9,000 + 2,000 - 1,000 = 10,000, which pays
+    // for a long of 90 (9,000) but not 101 (10,100), without tolerance.
+    let reverse = |quantity| EntryCheck { held: -10.0, side: OrderSide::Buy, quantity, price: 100.0, multiplier: 1.0, commission: 0.0 };
+    assert_eq!(account.entry_rejection(&portfolio, 0, &reverse(100.0)), None);
+    assert_eq!(account.entry_rejection(&portfolio, 0, &reverse(111.0)),
+               Some(Refusal::InsufficientCashForReversal { need: 10_100.0, have: 10_000.0 }));
     // Covering 4 of the 10 releases 4/10 of the basis.
     assert_eq!(account.released_short_basis(0, 4.0, -10.0), 400.0);
     // Only a buy against the short is a cover.
@@ -98,7 +103,12 @@ fn credit_accounts_keep_no_ledger() {
     let mut portfolio = Portfolio::new(10_000.0, 1);
     book(&mut account, &mut portfolio, &fill(0, OrderSide::Sell, 10.0, 100.0), &market(OrderSide::Sell, 10.0));
     assert!(!account.locks_short_notional());
-    assert_eq!(account.reversal_cash(&portfolio, 0, -10.0), 11_000.0);
+    // A reversal is checked against the cash (11,000): buying 120 @ 100
+    // covers for 1,000, leaving 10,000 for a long of 110 (11,000).
+    let reverse = |quantity| EntryCheck { held: -10.0, side: OrderSide::Buy, quantity, price: 100.0, multiplier: 1.0, commission: 0.0 };
+    assert_eq!(account.entry_rejection(&portfolio, 0, &reverse(110.0)), None);
+    assert_eq!(account.entry_rejection(&portfolio, 0, &reverse(120.0)),
+               Some(Refusal::InsufficientCashForReversal { need: 11_000.0, have: 10_000.0 }));
     assert_eq!(account.locked_cash.free_cash(), 10_000.0);
     // A margin account never locks, whatever its policy says.
     assert!(!Account::new(settings(true, ShortCashPolicy::LockNotional), 0.0, 1).locks_short_notional());

@@ -157,21 +157,6 @@ impl Account {
         r.short_cash_policy == ShortCashPolicy::LockNotional && !r.allow_leverage
     }
 
-    /// What a reversal of `held` in `asset` is checked against before its
-    /// close: the cash, or with locked shorts the free cash plus the locked
-    /// collateral of a short (twice its entry notional; the close then pays
-    /// the cover as usual).
-    pub fn reversal_cash(&self, portfolio: &Portfolio, asset: AssetId, held: f64) -> f64 {
-        if !self.locks_short_notional() {
-            return portfolio.cash;
-        }
-        let free = self.locked_cash.free_cash();
-        match portfolio.position(asset) {
-            Some(p) if held < 0.0 => free + 2.0 * held.abs() * p.entry_price * portfolio.multiplier(asset),
-            _ => free,
-        }
-    }
-
     /// With locked shorts and no cash buffer: the most a `side` order in
     /// `asset` can fill at `unit_cost` (price x multiplier) against `held`,
     /// from free cash directly, when `commission()` (asked only then) is 0.

@@ -7,7 +7,8 @@
 
 use nl_core::{AssetId, EngineError, EngineResult, Position, Refusal};
 
-use crate::account::{entry_rejection, py_sum, Account, EntryCheck, ShortCashPolicy, CASH_TOLERANCE};
+use crate::account::policy::{self, HeldPosition, Ledger};
+use crate::account::{py_sum, Account, EntryCheck, CASH_TOLERANCE};
 use crate::portfolio::Portfolio;
 
 /// How a margin account computes one asset's margin (futures-style
@@ -32,6 +33,10 @@ pub struct Margin {
     schedules: Vec<MarginSchedule>,
     /// A margin account at all (`allow_leverage`).
     leveraged: bool,
+    /// By asset: settled by variation margin (a futures position's daily
+    /// gains and losses move cash), so its entries are checked by projected
+    /// margin even on the account's rates.
+    variation: Vec<bool>,
     initial: f64,
     long_maintenance: f64,
     short_maintenance: f64,
@@ -41,12 +46,20 @@ impl Margin {
     /// Rates of a margin account (`leveraged`) over `n_assets` assets, every
     /// asset on the account's rates until given a schedule.
     pub fn new(n_assets: usize, leveraged: bool, initial: f64, long_maintenance: f64, short_maintenance: f64) -> Self {
-        Self { schedules: vec![MarginSchedule::Account; n_assets], leveraged, initial, long_maintenance, short_maintenance }
+        Self {
+            schedules: vec![MarginSchedule::Account; n_assets],
+            leveraged,
+            variation: vec![false; n_assets],
+            initial,
+            long_maintenance,
+            short_maintenance,
+        }
     }
 
     /// Makes room for `n` more assets, on the account's rates.
     pub fn add_assets(&mut self, n: usize) {
         self.schedules.resize(self.schedules.len() + n, MarginSchedule::Account);
+        self.variation.resize(self.variation.len() + n, false);
     }
 
     /// Sets `asset`'s schedule after checking 0 < maintenance < initial (<= 1
@@ -88,31 +101,39 @@ impl Margin {
 
     /// Whether entries in `asset` are checked against projected margin.
     pub fn uses_projected(&self, asset: AssetId) -> bool {
-        self.leveraged && self.schedule(asset) != MarginSchedule::Account
+        self.leveraged
+            && (self.schedule(asset) != MarginSchedule::Account || self.variation.get(asset as usize) == Some(&true))
     }
 
-    /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
-    /// with `cash` would break initial margin, if it would: the initial
-    /// margin of every holding (asset, signed quantity, mark) — the order's
-    /// asset re-marked at `price` — against equity.
+    /// Marks `asset` as settled by variation margin (see `variation`).
+    pub fn set_variation(&mut self, asset: AssetId) -> EngineResult<()> {
+        let slot = self.variation.get_mut(asset as usize)
+            .ok_or_else(|| EngineError::NotFound(format!("asset index {asset} is not in the feed")))?;
+        *slot = true;
+        Ok(())
+    }
+
+    /// Why holding `quantity` (signed, after the fill) of `asset` (contract
+    /// `multiplier`) at `price` with `cash` would break initial margin, if it
+    /// would: the initial margin of every position — the order's asset
+    /// re-marked at `price` — against equity.
     pub fn projected_rejection(
         &self,
-        portfolio: &Portfolio,
-        holdings: impl Iterator<Item = (AssetId, f64, f64)>,
+        positions: impl Iterator<Item = HeldPosition>,
         asset: AssetId,
+        multiplier: f64,
         quantity: f64,
         price: f64,
         cash: f64,
     ) -> Option<Refusal> {
-        let multiplier = |a: AssetId| portfolio.multiplier(a);
         let mut equity = cash;
-        let mut required = self.requirement(asset, multiplier(asset), quantity, price, true);
-        for (held, qty, mark) in holdings {
-            equity += qty * mark * multiplier(held);
-            if held == asset {
-                equity += qty * (price - mark) * multiplier(asset);
+        let mut required = self.requirement(asset, multiplier, quantity, price, true);
+        for p in positions {
+            equity += p.market_value;
+            if p.asset == asset {
+                equity += p.quantity * (price - p.mark) * p.multiplier;
             } else {
-                required += self.requirement(held, multiplier(held), qty, mark, true);
+                required += self.requirement(p.asset, p.multiplier, p.quantity, p.mark, true);
             }
         }
         if !equity.is_finite() || !required.is_finite() {
@@ -121,19 +142,30 @@ impl Margin {
         (required > equity + CASH_TOLERANCE).then_some(Refusal::InsufficientMargin { need: required, equity })
     }
 
-    /// Buying power with `cash` over `holdings()` (asset, signed quantity,
-    /// mark): (net liquidation value less their initial margin) / the
-    /// initial margin rate, never negative.
-    pub fn buying_power_over<I: Iterator<Item = (AssetId, f64, f64)>>(
-        &self,
-        portfolio: &Portfolio,
-        holdings: impl Fn() -> I,
-        cash: f64,
-    ) -> f64 {
-        let nlv = cash + py_sum(holdings().map(|(a, q, mark)| q * mark * portfolio.multiplier(a)));
-        let required =
-            holdings().fold(0.0, |acc, (a, q, mark)| acc + self.requirement(a, portfolio.multiplier(a), q, mark, true));
+    /// Buying power with `cash` over `positions()`: (net liquidation value
+    /// less their initial margin) / the initial margin rate, never negative.
+    pub fn buying_power_over<I: Iterator<Item = HeldPosition>>(&self, positions: impl Fn() -> I, cash: f64) -> f64 {
+        let nlv = net_liquidation_value_over(cash, positions());
+        let required = positions().fold(0.0, |acc, p| acc + self.requirement(p.asset, p.multiplier, p.quantity, p.mark, true));
         ((nlv - required) / self.initial).max(0.0)
+    }
+
+    /// Maintenance margin `positions` require at their marks.
+    pub fn maintenance_over(&self, positions: impl Iterator<Item = HeldPosition>) -> f64 {
+        positions.fold(0.0, |acc, p| acc + self.requirement(p.asset, p.multiplier, p.quantity, p.mark, false))
+    }
+
+    /// A margin account's breach of maintenance margin with `cash` over
+    /// `positions()`, if any: (net liquidation value, requirement) when the
+    /// first is below the second. No positions, or no leverage: none.
+    pub fn maintenance_breach<I: Iterator<Item = HeldPosition>>(&self, positions: impl Fn() -> I, cash: f64)
+        -> Option<(f64, f64)> {
+        if !self.leveraged || positions().next().is_none() {
+            return None;
+        }
+        let equity = net_liquidation_value_over(cash, positions());
+        let requirement = self.maintenance_over(positions());
+        (equity < requirement).then_some((equity, requirement))
     }
 
     /// Maintenance margin of `p` at its current mark.
@@ -143,27 +175,14 @@ impl Margin {
 
     /// Maintenance margin the open positions require at their current marks.
     pub fn maintenance_requirement(&self, portfolio: &Portfolio) -> f64 {
-        portfolio.positions().fold(0.0, |acc, p| acc + self.maintenance(portfolio, p))
+        self.maintenance_over(held_positions(portfolio))
     }
 }
 
 impl Account {
-    /// Cash the account's policy leaves for entries: in a short-enabled
-    /// account without leverage, cash less the shorts' entry notional when
-    /// proceeds are held as collateral (CREDIT_PROCEEDS), less twice it when
-    /// locked (LOCK_NOTIONAL, what `get_buying_power` reports).
+    /// Cash the account's policy leaves for entries (`policy::spendable_cash`).
     pub fn spendable_cash(&self, portfolio: &Portfolio) -> f64 {
-        let cash = portfolio.cash;
-        let r = &self.settings.rules;
-        if r.allow_leverage || !r.allow_short_selling || r.short_cash_policy == ShortCashPolicy::Credit {
-            return cash;
-        }
-        let collateral = portfolio.positions().filter(|p| p.quantity < 0.0)
-            .fold(0.0, |acc, p| acc + p.quantity.abs() * p.entry_price * portfolio.multiplier(p.asset));
-        match r.short_cash_policy {
-            ShortCashPolicy::LockNotional => cash - 2.0 * collateral,
-            _ => cash - collateral,
-        }
+        policy::spendable_cash(&self.settings.rules, portfolio.cash, held_positions(portfolio))
     }
 
     /// What entries may spend now: spendable cash (free cash with locked
@@ -171,62 +190,53 @@ impl Account {
     /// the cash buffer.
     pub fn available_cash(&self, portfolio: &Portfolio) -> f64 {
         // Locked shorts: the free-cash ledger, not a sum over positions.
-        let mut spendable =
+        let spendable =
             if self.locks_short_notional() { self.locked_cash.free_cash() } else { self.spendable_cash(portfolio) };
-        if self.settings.settlement_reduces_buying_power {
-            spendable -= self.settlement.unsettled();
-        }
-        let buffer = self.settings.cash_buffer_pct;
-        if buffer > 0.0 && spendable > 0.0 { spendable * (1.0 - buffer) } else { spendable }
+        policy::available_cash(&self.settings, spendable, self.settlement.unsettled())
     }
 
     /// A margin account's buying power with `cash` over the open positions:
     /// (net liquidation value less their initial margin) / initial margin
     /// rate, never negative. `without` leaves one asset's position out.
     pub fn margin_buying_power(&self, portfolio: &Portfolio, cash: f64, without: Option<AssetId>) -> f64 {
-        let held = || {
-            portfolio.positions().filter(move |p| Some(p.asset) != without).map(|p| (p.asset, p.quantity, p.current_price))
-        };
-        self.margin.buying_power_over(portfolio, held, cash)
+        self.margin.buying_power_over(|| held_positions(portfolio).filter(move |p| Some(p.asset) != without), cash)
     }
 
     /// What new long entries can spend (`broker.get_buying_power()`): a
     /// margin account's buying power, else non-negative spendable cash.
     pub fn buying_power(&self, portfolio: &Portfolio) -> f64 {
-        if self.settings.rules.allow_leverage {
-            self.margin_buying_power(portfolio, portfolio.cash, None)
-        } else {
-            self.spendable_cash(portfolio).max(0.0)
-        }
-    }
-
-    /// Why holding `quantity` (signed, after the fill) of `asset` at `price`
-    /// with `cash` would break initial margin over the open positions, if it would.
-    pub fn projected_margin_rejection(&self, portfolio: &Portfolio, asset: AssetId, quantity: f64, price: f64, cash: f64)
-        -> Option<Refusal> {
-        let held = portfolio.positions().map(|p| (p.asset, p.quantity, p.current_price));
-        self.margin.projected_rejection(portfolio, held, asset, quantity, price, cash)
+        policy::buying_power(&self.settings.rules, self.spendable_cash(portfolio),
+            || self.margin_buying_power(portfolio, portfolio.cash, None))
     }
 
     /// Why the account refuses the entry `check` in `asset` over the
-    /// portfolio, if it does: its rules against the cash a reversal may use,
-    /// the cash entries may spend, buying power, and projected margin for an
-    /// asset with a margin schedule.
+    /// portfolio, if it does (`policy::order_rejection`).
     pub fn entry_rejection(&self, portfolio: &Portfolio, asset: AssetId, check: &EntryCheck) -> Option<Refusal> {
-        let price = check.price;
-        let projected = |cash: f64, after: f64| self.projected_margin_rejection(portfolio, asset, after, price, cash);
-        let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> =
-            self.margin.uses_projected(asset).then_some(&projected);
-        entry_rejection(&self.settings.rules, self.reversal_cash(portfolio, asset, check.held),
-            self.available_cash(portfolio), check,
-            |cash, without_asset| self.margin_buying_power(portfolio, cash, without_asset.then_some(asset)), projected)
+        let ledger = Ledger {
+            cash: portfolio.cash,
+            free_cash: self.locked_cash.free_cash(),
+            unsettled: self.settlement.unsettled(),
+        };
+        policy::order_rejection(&self.settings, &self.margin, asset, check, ledger, || held_positions(portfolio))
     }
+}
+
+/// The portfolio's open positions as the account's checks read them, in
+/// opening order, each at its current mark.
+pub fn held_positions(portfolio: &Portfolio) -> impl Iterator<Item = HeldPosition> + '_ {
+    portfolio.positions()
+        .map(|p| HeldPosition::marked(p.asset, p.quantity, p.entry_price, p.current_price, portfolio.multiplier(p.asset)))
+}
+
+/// Cash plus the market value of `positions`, summed as Python's `sum()` does.
+pub fn net_liquidation_value_over(cash: f64, positions: impl Iterator<Item = HeldPosition>) -> f64 {
+    cash + py_sum(positions.map(|p| p.market_value))
 }
 
 /// Net liquidation value: cash plus the market value of open positions at
 /// their current marks.
 pub fn net_liquidation_value(portfolio: &Portfolio) -> f64 {
-    portfolio.cash + py_sum(portfolio.positions().map(|p| p.quantity * p.current_price * portfolio.multiplier(p.asset)))
+    net_liquidation_value_over(portfolio.cash, held_positions(portfolio))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use nl_core::{AssetId, Timestamp};
 
-use crate::account::margin::net_liquidation_value;
+use crate::account::margin::held_positions;
 use crate::account::Account;
 use crate::portfolio::Portfolio;
 
@@ -66,11 +66,10 @@ impl Account {
         if !self.settings.enforce_margin_calls || portfolio.positions().next().is_none() {
             return Vec::new();
         }
-        let equity = net_liquidation_value(portfolio);
-        let requirement = self.margin.maintenance_requirement(portfolio);
-        if equity >= requirement {
+        let Some((equity, requirement)) = self.margin.maintenance_breach(|| held_positions(portfolio), portfolio.cash)
+        else {
             return Vec::new();
-        }
+        };
         let mut by_loss: Vec<(AssetId, f64, f64, f64)> = portfolio.positions()
             .map(|p| {
                 let pnl = p.quantity * (p.current_price - p.entry_price) * portfolio.multiplier(p.asset);

@@ -12,8 +12,8 @@ pub(crate) mod account_tests;
 pub(crate) mod locked_cash;
 pub mod margin;
 pub mod margin_call;
+pub mod policy;
 
-use nl_core::Refusal;
 use std::collections::VecDeque;
 
 use nl_core::{BarIndex, OrderSide};
@@ -21,6 +21,7 @@ use nl_core::{BarIndex, OrderSide};
 use crate::account::locked_cash::LockedCash;
 use crate::account::margin::Margin;
 use crate::account::margin_call::MarginCall;
+pub use crate::account::policy::entry_rejection;
 
 /// Cash may be overdrawn by this much (rounding of the cost check).
 pub const CASH_TOLERANCE: f64 = 0.01;
@@ -181,83 +182,6 @@ pub struct EntryCheck {
     pub commission: f64,
 }
 
-/// Why the account refuses `e`, if it does.
-///
-/// `cash` is what a reversal is checked against before its close (the
-/// account's cash; with locked shorts, free cash plus the short's locked
-/// collateral), `available` what entries may spend (cash less short
-/// collateral, unsettled proceeds and the buffer; free cash when locked). `buying_power(cash, without_asset)` is a margin
-/// account's buying power for that cash over the open positions, leaving out
-/// the order's own asset when `without_asset` (a reversal closes it first).
-/// `projected(cash, quantity_after)`, given for an asset with a margin
-/// schedule, replaces the buying-power check by projected margin.
-pub fn entry_rejection(
-    rules: &AccountRules,
-    cash: f64,
-    available: f64,
-    e: &EntryCheck,
-    buying_power: impl Fn(f64, bool) -> f64,
-    projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>>,
-) -> Option<Refusal> {
-    let after = e.held + e.side.sign() * e.quantity;
-    let cost = |qty: f64| (qty * e.price * e.multiplier).abs();
-    let leverage_check = |need: f64, cash: f64, without_asset: bool| {
-        let have = buying_power(cash, without_asset);
-        (need > have + CASH_TOLERANCE)
-            .then_some(Refusal::InsufficientBuyingPower { need, have, initial_margin: rules.initial_margin })
-    };
-    let short_without_cash =
-        !rules.allow_leverage && rules.short_cash_policy == ShortCashPolicy::CreditProceeds && after < 0.0;
-    // Locked collateral is exact: cash checks allow no rounding slack.
-    let tolerance = if rules.short_cash_policy == ShortCashPolicy::LockNotional { 0.0 } else { CASH_TOLERANCE };
-    match order_effect(e.held, e.side, e.quantity) {
-        OrderEffect::Exit => None,
-        OrderEffect::Reversal => {
-            if !rules.allow_short_selling {
-                return Some(Refusal::ReversalNotAllowed);
-            }
-            if let Some(check) = projected {
-                return check(cash - e.commission, after);
-            }
-            let proceeds = cost(e.held);
-            let cash_after_close = if e.held > 0.0 { cash + proceeds } else { cash - proceeds } - e.commission;
-            let need = cost(after);
-            if rules.allow_leverage {
-                return leverage_check(need, cash_after_close, true);
-            }
-            if short_without_cash {
-                return None;
-            }
-            (need > cash_after_close + tolerance)
-                .then_some(Refusal::InsufficientCashForReversal { need, have: cash_after_close })
-        }
-        OrderEffect::Entry => {
-            let available = available - e.commission;
-            let need = cost(e.quantity);
-            let opening = e.held == 0.0;
-            if after < 0.0 && !rules.allow_short_selling {
-                return Some(if opening { Refusal::ShortSellingNotAllowed } else { Refusal::ShortPositionsNotAllowed });
-            }
-            if let Some(check) = projected {
-                return check(available, after);
-            }
-            if short_without_cash {
-                return None;
-            }
-            if rules.allow_leverage {
-                return leverage_check(need, available, false);
-            }
-            (need > available + tolerance).then(|| {
-                if opening && rules.allow_short_selling {
-                    Refusal::InsufficientCashFor { short: after < 0.0, need, have: available }
-                } else {
-                    Refusal::InsufficientCash { need, have: available }
-                }
-            })
-        }
-    }
-}
-
 /// Sale proceeds not yet settled (T+N in bars): entries cannot spend them.
 #[derive(Debug, Clone, Default)]
 pub struct Settlement {
@@ -272,7 +196,7 @@ impl Settlement {
         if amount <= 0.0 || delay == 0 {
             return;
         }
-        self.holds.push_back((b + delay, amount));
+        self.holds.push_back((b.saturating_add(delay), amount));
         self.held += amount;
     }
 
@@ -318,51 +242,6 @@ mod tests {
         assert_eq!(py_sum([1e16, 1.0, -1e16]), 1.0);
         assert_eq!(py_sum([0.1, 0.2, 0.3]), 0.6);
         assert_eq!(py_sum(std::iter::empty()), 0.0);
-    }
-
-    fn rules(allow_leverage: bool, policy: ShortCashPolicy) -> AccountRules {
-        AccountRules { allow_short_selling: true, allow_leverage, initial_margin: 0.5, short_cash_policy: policy }
-    }
-
-    #[test]
-    fn margin_entries_check_buying_power_and_reversals_leave_the_asset_out() {
-        let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 150.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
-        // 10,000 cash -> 20,000 buying power at IM 50%.
-        let bp = |cash: f64, _: bool| cash / 0.5;
-        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &buy, bp, None), None);
-        let big = EntryCheck { quantity: 201.0, ..buy };
-        assert_eq!(entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 10_000.0, &big, bp, None).map(|r| r.to_string()).as_deref(),
-                   Some("Insufficient buying power: need $20100.00, have $20000.00 (IM=50.0%)"));
-        // Long 100 @ 100 reversed by selling 300: cash after the close is
-        // 10,000 + 10,000; the new 200 short is checked without the old position.
-        let flip = EntryCheck { held: 100.0, side: OrderSide::Sell, quantity: 300.0, ..buy };
-        let seen = std::cell::Cell::new((0.0, false));
-        entry_rejection(&rules(true, ShortCashPolicy::Credit), 10_000.0, 0.0, &flip, |c, w| { seen.set((c, w)); 1e9 }, None);
-        assert_eq!(seen.get(), (20_000.0, true));
-    }
-
-    #[test]
-    fn credit_proceeds_shorts_need_no_cash() {
-        let short = EntryCheck { held: 0.0, side: OrderSide::Sell, quantity: 1_000.0, price: 100.0, multiplier: 1.0, commission: 0.0 };
-        let never = |_: f64, _: bool| unreachable!();
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::CreditProceeds), 0.0, 0.0, &short, never, None), None);
-        assert!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 0.0, 0.0, &short, never, None).is_some());
-    }
-
-    #[test]
-    fn locked_notional_checks_cash_without_tolerance() {
-        // 80.0001 @ 100 = 8,000.01 against 8,000: inside CREDIT's 0.01 tolerance,
-        // refused under LOCK_NOTIONAL; the same for a reversal's cash after closing.
-        let never = |_: f64, _: bool| unreachable!();
-        let buy = EntryCheck { held: 0.0, side: OrderSide::Buy, quantity: 80.0001, price: 100.0, multiplier: 1.0, commission: 0.0 };
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::Credit), 8_000.0, 8_000.0, &buy, never, None), None);
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 8_000.0, 8_000.0, &buy, never, None).map(|r| r.to_string()).as_deref(),
-                   Some("Insufficient cash for long: need $8000.01, have $8000.00"));
-        // Short 10 reversed by buying 90.0001: the engine passes free cash plus
-        // the short's locked collateral (here 7,000 + 2,000); the cover costs 1,000.
-        let flip = EntryCheck { held: -10.0, quantity: 90.0001, ..buy };
-        assert_eq!(entry_rejection(&rules(false, ShortCashPolicy::LockNotional), 9_000.0, 0.0, &flip, never, None).map(|r| r.to_string()).as_deref(),
-                   Some("Insufficient cash for reversal: need $8000.01, have $8000.00 after closing"));
     }
 
     #[test]

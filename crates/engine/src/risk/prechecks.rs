@@ -22,7 +22,8 @@
 
 use nl_core::{AssetId, OrderSide, OrderType, Refusal};
 
-use crate::account::{entry_rejection, Account, EntryCheck};
+use crate::account::policy::{entry_rejection, HeldPosition, Projected};
+use crate::account::{Account, EntryCheck};
 use crate::portfolio::{is_flat, Portfolio};
 
 /// A shadow account's position: asset, signed quantity and a price (the
@@ -217,16 +218,16 @@ pub(crate) fn shadow_rejection(account: &Account, portfolio: &Portfolio, allow_s
         return (after < 0.0).then_some(Refusal::ShortPositionsNotAllowed);
     }
     let check = &EntryCheck { held: if open { held } else { 0.0 }, ..*check };
-    let price = check.price;
+    let (price, multiplier) = (check.price, check.multiplier);
     let margin = &account.margin;
-    let projected =
-        |cash: f64, after: f64| margin.projected_rejection(portfolio, holdings.iter().copied(), asset, after, price, cash);
-    let projected: Option<&dyn Fn(f64, f64) -> Option<Refusal>> = margin.uses_projected(asset).then_some(&projected);
+    // The shadow's positions, each at its mark (entry prices play no part here).
+    let held = || holdings.iter().map(|&(a, q, mark)| HeldPosition::marked(a, q, mark, mark, portfolio.multiplier(a)));
+    let projected = |cash: f64, after: f64| margin.projected_rejection(held(), asset, multiplier, after, price, cash);
+    let projected: Projected<'_> = margin.uses_projected(asset).then_some(&projected);
     let buying_power = |cash: f64, without_asset: bool| {
-        let held = || holdings.iter().copied().filter(move |h| !(without_asset && h.0 == asset));
-        margin.buying_power_over(portfolio, held, cash)
+        margin.buying_power_over(|| held().filter(move |h| !(without_asset && h.asset == asset)), cash)
     };
-    entry_rejection(&account.settings.rules, cash, cash, check, buying_power, projected)
+    entry_rejection(&account.settings.rules, cash, 0.0, cash, check, buying_power, projected)
 }
 
 /// Sets `asset`'s quantity and price in `holdings`; a quantity that is zero

@@ -1,0 +1,89 @@
+"""Account state: cash, positions and unsettled sale proceeds under a policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nautilus_like import _rust
+from nautilus_like._model import Position
+from nautilus_like.accounting.policy import AccountPolicy, holdings
+
+
+class AccountState:
+    """Cash, open positions ({asset: Position}) and a policy that judges them
+    (ml4t-backtest's ledger). Sale proceeds can be held until they settle
+    (T+N bars) with the engine's settlement ledger.
+
+    >>> from nautilus_like.accounting import AccountState, UnifiedAccountPolicy
+    >>> account = AccountState(initial_cash=100_000.0, policy=UnifiedAccountPolicy())
+    >>> account.buying_power
+    100000.0
+    """
+
+    def __init__(self, initial_cash: float, policy: AccountPolicy):
+        self.cash = initial_cash
+        self.positions: dict[str, Position] = {}
+        self.policy = policy
+        # Corporate-action receivables and futures settlement methods (set by
+        # a broker that models them; none here).
+        self.corporate: Any = None
+        self.futures_methods: dict[str, str] | None = None
+        # Free cash of a LOCK_NOTIONAL account: nothing books fills here, so
+        # it stays the initial cash.
+        self.free_cash = initial_cash
+        self._settlement = _rust.SettlementLedger()
+
+    @property
+    def total_equity(self) -> float:
+        """Net liquidation value: cash + the positions' market value (+ any
+        recognised corporate-action receivable)."""
+        receivable = getattr(self.corporate, "receivable_value", 0.0) if self.corporate is not None else 0.0
+        return _rust.net_liquidation_value(float(self.cash), holdings(self.positions)) + receivable
+
+    @property
+    def buying_power(self) -> float:
+        """The policy's buying power over this cash and these positions."""
+        return self.policy.calculate_buying_power(self.cash, self.positions)
+
+    def allows_short_selling(self) -> bool:
+        """Whether the policy allows short selling."""
+        return self.policy.allows_short_selling()
+
+    def mark_to_market(self, current_prices: dict[str, float]) -> None:
+        """Sets each held asset's `current_price` from `current_prices` (others keep theirs)."""
+        for asset, position in self.positions.items():
+            if asset in current_prices:
+                position.current_price = current_prices[asset]
+
+    def get_position(self, asset: str) -> Position | None:
+        """The position in `asset`, or None."""
+        return self.positions.get(asset)
+
+    def get_position_quantity(self, asset: str) -> float:
+        """The signed quantity held in `asset` (0.0 when flat)."""
+        pos = self.positions.get(asset)
+        return pos.quantity if pos else 0.0
+
+    @property
+    def unsettled_cash(self) -> float:
+        """Sale proceeds held until they settle."""
+        return self._settlement.unsettled
+
+    def add_settlement_hold(self, bar_index: int, delay: int, amount: float) -> None:
+        """Holds `amount` (a sale's proceeds) from bar `bar_index` for `delay`
+        bars; nothing when either is not positive.
+
+        >>> account.add_settlement_hold(bar_index=1, delay=2, amount=5_000.0)   # spendable from bar 3
+        """
+        self._settlement.hold(int(bar_index), int(delay), float(amount))
+
+    def release_settled(self, current_bar: int) -> None:
+        """Releases the holds that settle by bar `current_bar`."""
+        self._settlement.release(int(current_bar))
+
+    def __repr__(self) -> str:
+        return (f"AccountState(cash=${self.cash:,.2f}, equity=${self.total_equity:,.2f}, "
+                f"positions={len(self.positions)}, policy={type(self.policy).__name__})")
+
+
+__all__ = ["AccountState"]
