@@ -122,6 +122,7 @@ class Engine:
             last_bar=self.feed._last_bar(),
             config=self.config,
             broker=self.broker,
+            predictions=getattr(self.feed, "signals", None),
         )
 
 

@@ -201,3 +201,24 @@ def test_a_hand_built_order_is_classified_from_its_reason():
     given = Order(asset="A", side=OrderSide.BUY, quantity=1.0, status=OrderStatus.REJECTED,
                   rejection_reason="No price available", _rejection_code="insufficient_cash")
     assert given.rejection_code == "insufficient_cash"
+
+
+class _BuyOnce(Strategy):
+    def on_data(self, timestamp, data, context, broker):
+        if not broker.orders:
+            broker.submit_order("A", 10)
+
+
+def test_run_backtest_keeps_the_signals_as_predictions_and_takes_engine_keywords():
+    from nautilus_like import run_backtest
+    from nautilus_like.execution.limits import VolumeParticipationLimit
+
+    prices = _prices({"A": [100.0, 100.0]}).with_columns(pl.lit(4.0).alias("volume"))
+    signals = pl.DataFrame({"timestamp": [datetime(2024, 1, 2)], "asset": ["A"], "score": [0.5]})
+    result = run_backtest(prices=prices, strategy=_BuyOnce(), signals=signals,
+                          config=BacktestConfig(initial_cash=10_000.0, execution_mode=ExecutionMode.SAME_BAR,
+                                                partial_fills_allowed=True),
+                          execution_limits=VolumeParticipationLimit(max_participation=0.5))
+    assert result.to_predictions_dataframe().equals(signals)
+    # Half of each bar's volume 4: 2 shares a bar, so 4 of the 10 over two bars.
+    assert [f.quantity for f in result.fills] == [2.0, 2.0]
