@@ -101,7 +101,8 @@ def _looks_date_labeled(timestamps: pl.Series) -> bool:
 def daily_returns(result: Any, *, calendar: Any, session_aligned: bool | None, unset: Any) -> pl.Series:
     """One return per day (per session with an evening-session calendar), or
     per bar with `calendar=None`."""
-    if calendar is unset:
+    # (ml4t.specs' UNSET_CALENDAR enum member reads the same as ours.)
+    if calendar is unset or getattr(calendar, "value", None) == "unset":
         calendar = _config_value(result.config, "calendar") or "NYSE"
     if calendar is None:
         if session_aligned:

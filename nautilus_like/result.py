@@ -43,11 +43,16 @@ __all__ = [
     "UnsupportedArtifactVersionError", "compute_metrics", "enrich_trades_with_signals",
 ]
 
-# Sentinel of an argument not given (ml4t's UNSET_CALENDAR: None means "no calendar").
-_UNSET: Any = type("CalendarUnset", (), {"__repr__": lambda self: "UNSET_CALENDAR"})()
 
-# Fields a run computes only when first read (see `_lazy`).
-_LAZY_FIELDS = ("trades", "fills", "equity_curve", "metrics", "portfolio_state", "rejected_orders", "equity")
+
+class _CalendarUnset:
+    """`to_daily_returns(calendar=...)` not given (None means "no calendar")."""
+
+    def __repr__(self) -> str:
+        return "UNSET_CALENDAR"
+
+
+_UNSET: Any = _CalendarUnset()
 
 
 def _lazy(name: str, doc: str) -> property:
