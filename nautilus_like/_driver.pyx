@@ -627,6 +627,19 @@ def collect_results(EngineState state not None, MarketView view=None):
         eq_v[i] = eq[i]
         cash_v[i] = cash[i]
         open_v[i] = n_open[i]
+    # ml4t's account observation exposures (gross and net position value).
+    cdef const double* gross = NULL
+    cdef const double* net = NULL
+    cdef size_t n_exposure = 0
+    check(ffi.nl_engine_exposure_curves(e, &gross, &net, &n_exposure))
+    if n_exposure != n_curve:
+        raise RuntimeError(f"the engine recorded {n_curve} equity values but {n_exposure} exposures")
+    gross_arr = np.empty(n_curve, dtype=np.float64)
+    net_arr = np.empty(n_curve, dtype=np.float64)
+    cdef double[:] gross_v = gross_arr, net_v = net_arr
+    for i in range(n_curve):
+        gross_v[i] = gross[i]
+        net_v[i] = net[i]
 
     statuses = np.empty(n_orders, dtype=np.uint32)
     has_detail = np.zeros(n_orders, dtype=np.uint8)
@@ -669,7 +682,7 @@ def collect_results(EngineState state not None, MarketView view=None):
     margin_calls = [(int(_bars_of(state.clock, c[0])),) + c[1:] for c in margin_calls]
     limit_events = [(int(_bars_of(state.clock, x[0])),) + x[1:] for x in limit_events]
     return dict(fills=fills, trades=trades, positions=positions, equity=equity, cash=cash_arr,
-                open_positions=open_arr, order_status=statuses, exit_details=exit_details,
+                gross_exposure=gross_arr, net_exposure=net_arr, open_positions=open_arr, order_status=statuses, exit_details=exit_details,
                 margin_calls=margin_calls, borrow_fees=borrow_fees, multipliers=list(state.multipliers),
                 currencies=[getattr(state.contract_specs.get(a), "currency", None) for a in state.asset_names],
                 limit_events=limit_events, rebalance_ids=dict(state.rebalance_ids))

@@ -374,6 +374,25 @@ cdef extern from "nautilus_like.h":
     INITIAL_HWM_SOURCE_BAR_HIGH # = 2,
     INITIAL_HWM_SOURCE_SIGNAL_PRICE # = 3,
 
+  # The stable, machine-readable class of a refusal (ml4t-backtest's
+  # `Order.rejection_code`); `as_str` is ml4t's name.
+  cdef enum:
+    # A cash account (or its submission shadow) cannot pay for the order.
+    REJECTION_CODE_INSUFFICIENT_CASH # = 0,
+    # A margin account's buying power or margin does not cover the order.
+    REJECTION_CODE_INSUFFICIENT_BUYING_POWER # = 1,
+    # The account forbids it whatever the quantity (no shorts in a cash account).
+    REJECTION_CODE_ACCOUNT_RESTRICTION # = 2,
+    # An integer account floored the quantity to zero.
+    REJECTION_CODE_QUANTITY_ROUNDS_TO_ZERO # = 3,
+    # No price from the configured source to fill at.
+    REJECTION_CODE_PRICE_UNAVAILABLE # = 4,
+    # Beyond ml4t: a portfolio limit halts entries.
+    REJECTION_CODE_PORTFOLIO_LIMIT # = 5,
+    # Beyond ml4t: a live or paper venue refused the order.
+    REJECTION_CODE_VENUE_REJECTED # = 6,
+  ctypedef uint8_t RejectionCode;
+
   # Bid and ask with their sizes, and the midpoint, of a fill's bar.
   cdef struct FillQuotes:
     pass
@@ -1141,6 +1160,13 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_order_rejection_reason(NlEngine *e, uint64_t order_id, char **out);
 
+  # The class of an order's refusal (a `RejectionCode`), -1 when the order has
+  # none (ml4t's `Order.rejection_code`).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for writing.
+  NlStatus nl_engine_order_rejection_code(NlEngine *e, uint64_t order_id, int32_t *out);
+
   # The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
   # or null. Free it with `nl_string_free`.
   #
@@ -1280,6 +1306,16 @@ cdef extern from "nautilus_like.h":
                             const double **out_cash,
                             const uint32_t **out_open_positions,
                             size_t *out_len);
+
+  # Gross and net position value at the end of every bar (borrowed, as
+  # `nl_engine_curves`; the same length).
+  #
+  # # Safety
+  # `e` must be a live engine handle; the out pointers valid for writing.
+  NlStatus nl_engine_exposure_curves(NlEngine *e,
+                                     const double **out_gross,
+                                     const double **out_net,
+                                     size_t *out_len);
 
   # Sets the portfolio limits (before the first bar; `n = 0` turns them off).
   #

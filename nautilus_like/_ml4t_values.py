@@ -98,6 +98,25 @@ def order_fields(args: tuple, kwargs: dict) -> dict[str, Any]:
     return v
 
 
+def rejection_code(status: Any, reason: str | None, given: str | None) -> str | None:
+    """ml4t's `Order.rejection_code` of a hand-built order: the code it was given,
+    else a class read from its reason text (an engine's order carries the
+    engine's code instead)."""
+    if status is not OrderStatus.REJECTED:
+        return None
+    if given is not None:
+        return given
+    text = (reason or "").lower()
+    for words, code in ((("rounds to zero",), "quantity_rounds_to_zero"), (("no price",), "price_unavailable"),
+                        (("fill check",), "fill_check_failed"), (("not allowed",), "account_restriction"),
+                        (("buying power", "margin"), "insufficient_buying_power"),
+                        (("cash", "insufficient"), "insufficient_cash"),
+                        (("short", "reversal not allowed"), "account_restriction")):
+        if any(w in text for w in words):
+            return code
+    return "order_validation_failed"
+
+
 def rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
     """Unpickles (and copies) a detached Order or Position."""
     return cls(**kwargs)

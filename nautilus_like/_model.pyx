@@ -7,7 +7,7 @@ ml4t-backtest order object does). `Position` and `Fill` are snapshots.
 """
 
 from libc.math cimport NAN, isnan
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from collections.abc import MutableMapping as _MutableMapping
 from datetime import datetime as _datetime, timezone as _timezone
@@ -51,6 +51,16 @@ _CANCEL_REASONS = {
     ffi.CANCEL_REASON_INSUFFICIENT_CASH: "insufficient_cash",
     ffi.CANCEL_REASON_MARGIN_CALL: "margin_call",
     ffi.CANCEL_REASON_PORTFOLIO_LIMIT: "portfolio_limit",
+}
+# The engine's refusal classes (ml4t's `Order.rejection_code` names).
+_REJECTION_CODES = {
+    ffi.REJECTION_CODE_INSUFFICIENT_CASH: "insufficient_cash",
+    ffi.REJECTION_CODE_INSUFFICIENT_BUYING_POWER: "insufficient_buying_power",
+    ffi.REJECTION_CODE_ACCOUNT_RESTRICTION: "account_restriction",
+    ffi.REJECTION_CODE_QUANTITY_ROUNDS_TO_ZERO: "quantity_rounds_to_zero",
+    ffi.REJECTION_CODE_PRICE_UNAVAILABLE: "price_unavailable",
+    ffi.REJECTION_CODE_PORTFOLIO_LIMIT: "portfolio_limit",
+    ffi.REJECTION_CODE_VENUE_REJECTED: "venue_rejected",
 }
 
 # The exception a Python cost model raised inside a Rust call; `check` re-raises it.
@@ -431,6 +441,40 @@ cdef class Order:
         check(ffi.nl_engine_order_rejection_reason(self._state.engine, self._id, &s))
         return take_string(s)
 
+    @rejection_reason.setter
+    def rejection_reason(self, value):
+        # A detached order is a plain value (ml4t's dataclass); an engine's is not.
+        if self._state is not None or self._values is None:
+            raise AttributeError("rejection_reason of an engine's order is read-only")
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"Order: rejection_reason must be a str or None, got {value!r}")
+        self._values["rejection_reason"] = value
+
+    @property
+    def _rejection_code(self):
+        """The refusal class the engine decided (a detached order: the one it was
+        given), None when not rejected."""
+        if self._state is None:
+            return self._detached("_rejection_code")
+        if self._get().status != ffi.ORDER_STATUS_REJECTED:
+            return None
+        cdef int32_t code = -1
+        check(ffi.nl_engine_order_rejection_code(self._state.engine, self._id, &code))
+        return _REJECTION_CODES.get(code)
+
+    @property
+    def rejection_code(self):
+        """Why a rejected order was refused, as a stable name ("insufficient_cash",
+        "insufficient_buying_power", "account_restriction", "quantity_rounds_to_zero",
+        "price_unavailable", ...); None unless rejected. A detached order without
+        a given code is classified from its `rejection_reason` text, as ml4t does."""
+        if self._state is None:
+            if self._values is None:
+                return None
+            return _ml4t.rejection_code(self._values["status"], self._values["rejection_reason"],
+                                        self._values.get("_rejection_code"))
+        return self._rejection_code
+
     def __eq__(self, other):
         if not isinstance(other, Order):
             return NotImplemented
@@ -460,7 +504,7 @@ cdef class Order:
             rejection_reason=self.rejection_reason, requested_quantity=self.requested_quantity,
             commission_paid=self.commission_paid, cancelled_at=self.cancelled_at,
             cancellation_reason=self.cancellation_reason, _stop_triggered=self.stop_triggered,
-            _stop_triggered_at=self.stop_triggered_at)))
+            _stop_triggered_at=self.stop_triggered_at, _rejection_code=self._rejection_code)))
 
     def __repr__(self):
         if self._state is None:

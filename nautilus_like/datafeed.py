@@ -117,6 +117,8 @@ class DataFeed:
         if prices is None:
             raise ValueError("prices_path or prices_df required")
         signals = _load("signals", signals_df, signals_path)
+        # The signal frame as given (ml4t's `feed.signals`; a result's `predictions`).
+        self.signals: pl.DataFrame | None = signals
         context = _load("context", context_df, context_path)
         ts = timestamp_col
         for what, frame in (("prices", prices), ("signals", signals), ("context", context)):

@@ -118,22 +118,27 @@ class Engine:
         run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
-        return BacktestResult(
+        return BacktestResult._from_run(
             collect_results(self._state, self._view),
             assets=self.feed.assets,
             timeline=self.feed.timeline,
             last_bar=self.feed._last_bar(),
             config=self.config,
             broker=self.broker,
+            predictions=getattr(self.feed, "signals", None),
         )
 
 
 def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,
-                 context: Any = None, config: BacktestConfig | str | None = None) -> BacktestResult:
+                 context: Any = None, config: BacktestConfig | str | None = None, *,
+                 contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
+                 commission_model: Any = None, slippage_model: Any = None,
+                 execution_limits: Any = None) -> BacktestResult:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
-    `config` may be a `BacktestConfig` or the preset name "default".
+    `config` may be a `BacktestConfig` or the preset name "default"; the
+    keyword arguments are `Engine`'s.
     """
     if isinstance(config, str):
         if config != "default":
@@ -147,4 +152,6 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
 
     feed = DataFeed(**frame_or_path("prices", prices), **frame_or_path("signals", signals),
                     **frame_or_path("context", context))
-    return Engine(feed, strategy, config).run()
+    return Engine(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
+                  commission_model=commission_model, slippage_model=slippage_model,
+                  execution_limits=execution_limits).run()

@@ -80,7 +80,7 @@ def test_every_code_the_python_layer_uses_is_the_generated_headers():
     for field, (enum, prefix) in config_module._ENGINE_ENUMS.items():
         assert {m: header[f"{prefix}_{m.name}"] for m in enum} == config_module._TO_CODE[field], field
     # Cost, liquidity, rule and limit kinds as the modules hold them.
-    from nautilus_like import contracts, models, result
+    from nautilus_like import _run_columns, contracts, models
     from nautilus_like.risk.portfolio import limits as portfolio_limits
     from nautilus_like.execution import impact, limits
     from nautilus_like.risk.position import _checks as risk
@@ -96,7 +96,7 @@ def test_every_code_the_python_layer_uses_is_the_generated_headers():
     assert portfolio_limits._KIND["NetExposureLimit"] == header["NL_PORTFOLIO_LIMIT_NET_EXPOSURE"]
     assert portfolio_limits._ACTION["liquidate"] == header["NL_PORTFOLIO_LIMIT_LIQUIDATE"]
     assert contracts.PERCENT_OF_NOTIONAL == header["NL_MARGIN_PERCENT_OF_NOTIONAL"]
-    assert result._ORDER_TYPE[header["ORDER_TYPE_MARKET_ON_CLOSE"]] == "moc"
+    assert _run_columns._ORDER_TYPE[header["ORDER_TYPE_MARKET_ON_CLOSE"]] == "moc"
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -12,7 +12,7 @@ pub use enums::*;
 pub use error::{EngineError, EngineResult};
 pub use maybe::{MaybeF64, MaybeTime};
 pub use model::*;
-pub use refusal::Refusal;
+pub use refusal::{RejectionCode, Refusal};
 
 /// Index of an asset in the feed's sorted asset list.
 pub type AssetId = u32;

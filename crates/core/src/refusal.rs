@@ -45,7 +45,67 @@ pub enum Refusal {
     Venue { text: String },
 }
 
+/// The stable, machine-readable class of a refusal (ml4t-backtest's
+/// `Order.rejection_code`); `as_str` is ml4t's name.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionCode {
+    /// A cash account (or its submission shadow) cannot pay for the order.
+    InsufficientCash = 0,
+    /// A margin account's buying power or margin does not cover the order.
+    InsufficientBuyingPower = 1,
+    /// The account forbids it whatever the quantity (no shorts in a cash account).
+    AccountRestriction = 2,
+    /// An integer account floored the quantity to zero.
+    QuantityRoundsToZero = 3,
+    /// No price from the configured source to fill at.
+    PriceUnavailable = 4,
+    /// Beyond ml4t: a portfolio limit halts entries.
+    PortfolioLimit = 5,
+    /// Beyond ml4t: a live or paper venue refused the order.
+    VenueRejected = 6,
+}
+
+impl RejectionCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionCode::InsufficientCash => "insufficient_cash",
+            RejectionCode::InsufficientBuyingPower => "insufficient_buying_power",
+            RejectionCode::AccountRestriction => "account_restriction",
+            RejectionCode::QuantityRoundsToZero => "quantity_rounds_to_zero",
+            RejectionCode::PriceUnavailable => "price_unavailable",
+            RejectionCode::PortfolioLimit => "portfolio_limit",
+            RejectionCode::VenueRejected => "venue_rejected",
+        }
+    }
+}
+
 impl Refusal {
+    /// The refusal's class, decided by the variant (never by its message).
+    pub fn code(&self) -> RejectionCode {
+        use Refusal::*;
+        match self {
+            InsufficientBuyingPower { .. } | MarginNotFinite | InsufficientMargin { .. } => {
+                RejectionCode::InsufficientBuyingPower
+            }
+            ReversalNotAllowed | ReversalNotAllowedFrom { .. } | ShortSellingNotAllowed | ShortPositionsNotAllowed => {
+                RejectionCode::AccountRestriction
+            }
+            InsufficientCashForReversal { .. }
+            | InsufficientCashFor { .. }
+            | InsufficientCash { .. }
+            | InsufficientCashToCoverShort
+            | InsufficientLockedCashForReversal
+            | InsufficientCashToCoverShortAtFinalPrice
+            | SubmissionPrecheckCash
+            | OpenCashCheck => RejectionCode::InsufficientCash,
+            QuantityRoundsToZero => RejectionCode::QuantityRoundsToZero,
+            NoPrice => RejectionCode::PriceUnavailable,
+            PortfolioLimit { .. } => RejectionCode::PortfolioLimit,
+            Venue { .. } => RejectionCode::VenueRejected,
+        }
+    }
+
     /// A cash shortfall: a smaller quantity may be accepted (partial fills).
     pub fn is_insufficient_cash(&self) -> bool {
         use Refusal::*;
@@ -160,6 +220,22 @@ mod tests {
             let text = r.to_string().to_lowercase();
             assert_eq!(r.is_insufficient_cash(), text.contains("insufficient"), "{r}");
             assert_eq!(r.is_account_restriction(), text.contains("not allowed"), "{r}");
+            // The code agrees with the classes.
+            assert_eq!(r.code() == RejectionCode::AccountRestriction, r.is_account_restriction(), "{r}");
+            let shortfall = matches!(r.code(), RejectionCode::InsufficientCash | RejectionCode::InsufficientBuyingPower);
+            assert_eq!(shortfall, r.is_insufficient_cash() || matches!(r, Refusal::MarginNotFinite), "{r}");
         }
+    }
+
+    #[test]
+    fn codes_are_ml4ts_names() {
+        let code = |r: Refusal| r.code().as_str();
+        assert_eq!(code(Refusal::InsufficientCash { need: 2.0, have: 1.0 }), "insufficient_cash");
+        assert_eq!(code(Refusal::SubmissionPrecheckCash), "insufficient_cash");
+        assert_eq!(code(Refusal::InsufficientBuyingPower { need: 2.0, have: 1.0, initial_margin: 0.5 }),
+                   "insufficient_buying_power");
+        assert_eq!(code(Refusal::ShortSellingNotAllowed), "account_restriction");
+        assert_eq!(code(Refusal::QuantityRoundsToZero), "quantity_rounds_to_zero");
+        assert_eq!(code(Refusal::NoPrice), "price_unavailable");
     }
 }

@@ -203,6 +203,20 @@ pub unsafe extern "C" fn nl_engine_order_rejection_reason(
     })
 }
 
+/// The class of an order's refusal (a `RejectionCode`), -1 when the order has
+/// none (ml4t's `Order.rejection_code`).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order_rejection_code(e: *mut NlEngine, order_id: u64, out: *mut i32) -> NlStatus {
+    guard(|| {
+        let eng = engine(e, "reading an Order's rejection_code")?;
+        let o = eng.order(order_id).ok_or_else(|| EngineError::NotFound(format!("no order with id {order_id}")))?;
+        write(out, o.rejection_reason.as_ref().map_or(-1, |r| r.code() as i32))
+    })
+}
+
 /// The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
 /// or null. Free it with `nl_string_free`.
 ///

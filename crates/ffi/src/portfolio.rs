@@ -285,3 +285,23 @@ pub unsafe extern "C" fn nl_engine_curves(
         write(out_len, eng.equity_curve().len())
     })
 }
+
+/// Gross and net position value at the end of every bar (borrowed, as
+/// `nl_engine_curves`; the same length).
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_exposure_curves(
+    e: *mut NlEngine,
+    out_gross: *mut *const f64,
+    out_net: *mut *const f64,
+    out_len: *mut usize,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e, "reading the exposure curves")?;
+        write(out_gross, eng.gross_exposure_curve().as_ptr())?;
+        write(out_net, eng.net_exposure_curve().as_ptr())?;
+        write(out_len, eng.gross_exposure_curve().len())
+    })
+}

@@ -4,8 +4,8 @@
 
 use nl_core::{
     CancelReason, ConditionalOrderMode, EntryOrderPriority, ExecutionMode, ExecutionPrice, ExitReason,
-    FillOrdering, InitialHwmSource, LimitGapFill, OrderSide, OrderStatus, OrderType, ShareType, StopFillMode,
-    StopLevelBasis, TimeInForce, TradeStatus, TrailStopTiming, WaterMarkSource,
+    FillOrdering, InitialHwmSource, LimitGapFill, OrderSide, OrderStatus, OrderType, RejectionCode, ShareType,
+    StopFillMode, StopLevelBasis, TimeInForce, TradeStatus, TrailStopTiming, WaterMarkSource,
 };
 use nl_engine::{sizing, EngineConfig};
 use nl_ffi::NlEngineConfig;
@@ -126,6 +126,15 @@ fn codes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     // TradeStatus has no TryFrom (no code crosses into Rust).
     for status in [TradeStatus::Closed, TradeStatus::Partial] {
         d.set_item(format!("TRADE_STATUS_{}", screaming_snake(&format!("{status:?}"))), status as u32)?;
+    }
+    // RejectionCode has no TryFrom either (codes only leave Rust).
+    {
+        use RejectionCode::*;
+        let all = [InsufficientCash, InsufficientBuyingPower, AccountRestriction, QuantityRoundsToZero,
+                   PriceUnavailable, PortfolioLimit, VenueRejected];
+        for code in all {
+            d.set_item(format!("REJECTION_CODE_{}", screaming_snake(&format!("{code:?}"))), code as u32)?;
+        }
     }
     macro_rules! consts {
         ($($name:ident),+ $(,)?) => { $(d.set_item(stringify!($name), nl_ffi::$name)?;)+ };

@@ -76,6 +76,10 @@ pub struct Engine {
     pub(crate) cash_curve: Vec<f64>,
     /// Number of open positions at the end of every bar.
     pub(crate) open_positions_curve: Vec<u32>,
+    /// Gross and net position value at the end of every bar (ml4t's account
+    /// observation's `gross_exposure` and `net_exposure`).
+    pub(crate) gross_exposure_curve: Vec<f64>,
+    pub(crate) net_exposure_curve: Vec<f64>,
     /// The venue orders go to when it is not the simulated one (external.rs).
     pub(crate) execution_client: Option<Box<dyn ExecutionClient>>,
     /// Reports polled from `execution_client`, reused between polls.
@@ -121,6 +125,8 @@ impl Engine {
             equity: Vec::new(),
             cash_curve: Vec::new(),
             open_positions_curve: Vec::new(),
+            gross_exposure_curve: Vec::new(),
+            net_exposure_curve: Vec::new(),
             execution_client: None,
             polled_reports: Vec::new(),
             requested_cancels: HashMap::new(),
@@ -392,9 +398,13 @@ impl Engine {
         }
     }
 
-    /// Records the end of bar `b`: equity, cash and open positions.
+    /// Records the end of bar `b`: equity, cash, exposures and open positions.
     fn record_bar(&mut self, b: BarIndex) {
-        self.equity.push(self.recorded_equity());
+        let (net, gross) = self.recorded_exposures();
+        // `cash + net` is `recorded_equity()` (one walk for both).
+        self.equity.push(self.portfolio.cash + net);
+        self.gross_exposure_curve.push(gross);
+        self.net_exposure_curve.push(net);
         self.cash_curve.push(self.portfolio.cash);
         self.open_positions_curve.push(self.portfolio.positions().count() as u32);
         self.phase = Phase::AfterBar(b);
@@ -675,6 +685,14 @@ impl Engine {
         self.portfolio.equity(|a| self.valuation_price(a))
     }
 
+    /// Net and gross position value at the marks `recorded_equity` uses.
+    fn recorded_exposures(&self) -> (f64, f64) {
+        if self.marks_at_reference_price() {
+            return self.portfolio.exposures(|a| self.last_price[a as usize]);
+        }
+        self.portfolio.exposures(|a| self.valuation_price(a))
+    }
+
     /// The price an open position in `asset` is valued at now: the configured
     /// mark on the current bar, else the last known close (NaN before any).
     pub fn valuation_price(&self, asset: AssetId) -> f64 {
@@ -705,6 +723,16 @@ impl Engine {
 
     pub fn open_positions_curve(&self) -> &[u32] {
         &self.open_positions_curve
+    }
+
+    /// Gross (sum of absolute) position value at the end of every bar.
+    pub fn gross_exposure_curve(&self) -> &[f64] {
+        &self.gross_exposure_curve
+    }
+
+    /// Net (signed) position value at the end of every bar.
+    pub fn net_exposure_curve(&self) -> &[f64] {
+        &self.net_exposure_curve
     }
 
     // The account (account/): contract sizes, margin, buying power.

@@ -117,6 +117,15 @@ impl Portfolio {
         }
     }
 
+    /// Net (signed) and gross (absolute) position value at `mark`, each summed in
+    /// opening order: `cash + net` is `equity(mark)` to the bit.
+    pub fn exposures(&self, mark: impl Fn(AssetId) -> f64) -> (f64, f64) {
+        self.positions().fold((0.0, 0.0), |(net, gross), p| {
+            let value = p.quantity * mark(p.asset) * self.multiplier(p.asset);
+            (net + value, gross + value.abs())
+        })
+    }
+
     /// Cash plus every position's `quantity * mark(asset)`, summed in opening order.
     pub fn equity(&self, mark: impl Fn(AssetId) -> f64) -> f64 {
         let net: f64 = self.positions().fold(0.0, |acc, p| acc + p.quantity * mark(p.asset) * self.multiplier(p.asset));

@@ -1,0 +1,123 @@
+"""Daily aggregation of a result's equity curve: `to_daily_pnl` and
+`to_daily_returns` (ml4t-backtest's rules).
+
+A day is a calendar day of the timestamps, or, for a calendar whose session
+opens in the evening (CME's Globex: 17:00 Chicago), the trading session: a
+bar at or after the session start belongs to the next day's session.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+import polars as pl
+
+__all__ = ["daily_pnl", "daily_returns"]
+
+_DAILY_SCHEMA = {"date": pl.Date, "open_equity": pl.Float64, "close_equity": pl.Float64,
+                 "high_equity": pl.Float64, "low_equity": pl.Float64, "pnl": pl.Float64,
+                 "return_pct": pl.Float64, "cumulative_return": pl.Float64, "num_bars": pl.Int32}
+
+# Calendars whose session starts the evening before its trading date, with
+# the zone and local time of the start.
+_EVENING_SESSIONS = {"CME": ("America/Chicago", time(17)), "CBOT": ("America/Chicago", time(17)),
+                     "NYMEX": ("America/New_York", time(18)), "COMEX": ("America/New_York", time(18))}
+
+
+def _evening_session(calendar: str) -> tuple[str, time] | None:
+    name = calendar.upper()
+    for prefix, session in _EVENING_SESSIONS.items():
+        if name.startswith(prefix):
+            return session
+    return None
+
+
+def _config_value(config: Any, name: str) -> Any:
+    """A config's setting, or its feed spec's (configs without them give None)."""
+    value = getattr(config, name, None) if config is not None else None
+    if value is None and config is not None:
+        value = getattr(getattr(config, "feed_spec", None), name, None)
+    return value
+
+
+def _session_start(result: Any, calendar: str) -> tuple[str, time] | None:
+    session = _evening_session(calendar)
+    start = _config_value(result.config, "session_start_time")
+    if session is not None and start:
+        hour, minute = (int(p) for p in str(start).split(":")[:2])
+        session = (session[0], time(hour, minute))
+    return session
+
+
+def _session_dates(result: Any, timestamps: pl.Series, calendar: str) -> pl.Series:
+    zone, start = _session_start(result, calendar)
+    times = timestamps
+    if times.dtype.time_zone is None:
+        times = times.dt.replace_time_zone(_config_value(result.config, "timezone") or "UTC")
+    local = times.dt.convert_time_zone(zone)
+    frame = pl.DataFrame({"local": local})
+    return frame.select(pl.when(pl.col("local").dt.time() >= start)
+                        .then(pl.col("local").dt.date() + pl.duration(days=1))
+                        .otherwise(pl.col("local").dt.date()).alias("date")).to_series()
+
+
+def _aggregate(result: Any, dates: pl.Series) -> pl.DataFrame:
+    equity = result.to_equity_dataframe()
+    daily = (equity.with_columns(dates.alias("date")).group_by("date", maintain_order=True)
+             .agg(pl.col("equity").first().alias("open_equity"), pl.col("equity").last().alias("close_equity"),
+                  pl.col("equity").max().alias("high_equity"), pl.col("equity").min().alias("low_equity"),
+                  pl.len().alias("num_bars"))
+             .sort("date"))
+    initial = result.initial_capital
+    if initial is not None:
+        daily = daily.with_columns(pl.col("close_equity").shift(1).fill_null(initial).alias("open_equity"))
+    daily = daily.with_columns((pl.col("close_equity") - pl.col("open_equity")).alias("pnl"))
+    previous = daily["close_equity"].shift(1)
+    if initial is not None:
+        previous = previous.fill_null(initial)
+    return_pct = ((daily["close_equity"] - previous) / previous).fill_null(0.0)
+    first_open = daily["open_equity"][0] if daily.height else 1.0
+    return daily.with_columns(return_pct.alias("return_pct"),
+                              (daily["close_equity"] / first_open - 1.0).alias("cumulative_return"))
+
+
+def daily_pnl(result: Any, *, session_aligned: bool = False) -> pl.DataFrame:
+    """Open/close/high/low equity, P&L and return per day (see the module doc)."""
+    if not len(result._timeline):
+        return pl.DataFrame(schema=_DAILY_SCHEMA)
+    equity = result.to_equity_dataframe()
+    calendar = _config_value(result.config, "calendar")
+    if session_aligned and calendar and _evening_session(calendar) is not None:
+        return _aggregate(result, _session_dates(result, equity["timestamp"], calendar))
+    return _aggregate(result, equity["timestamp"].dt.date())
+
+
+def _looks_date_labeled(timestamps: pl.Series) -> bool:
+    """Every timestamp at midnight: daily bars labelled by their date."""
+    return bool(timestamps.len()) and bool(((timestamps.dt.hour() == 0) & (timestamps.dt.minute() == 0)).all())
+
+
+def daily_returns(result: Any, *, calendar: Any, session_aligned: bool | None, unset: Any) -> pl.Series:
+    """One return per day (per session with an evening-session calendar), or
+    per bar with `calendar=None`."""
+    # (ml4t.specs' UNSET_CALENDAR enum member reads the same as ours.)
+    if calendar is unset or getattr(calendar, "value", None) == "unset":
+        calendar = _config_value(result.config, "calendar") or "NYSE"
+    if calendar is None:
+        if session_aligned:
+            raise ValueError("session_aligned=True requires a calendar")
+        return result.to_returns_series().alias("daily_return")
+    equity = result.to_equity_dataframe()
+    if session_aligned is None:
+        semantics = str(_config_value(result.config, "timestamp_semantics") or "")
+        session_aligned = (_evening_session(calendar) is not None and "session_label" not in semantics
+                           and ("event_time" in semantics or "bar_close" in semantics
+                                or not _looks_date_labeled(equity["timestamp"])))
+    if not equity.height:
+        return pl.Series("daily_return", [], dtype=pl.Float64)
+    if session_aligned and _evening_session(calendar) is not None:
+        daily = _aggregate(result, _session_dates(result, equity["timestamp"], calendar))
+    else:
+        daily = _aggregate(result, equity["timestamp"].dt.date())
+    return daily["return_pct"].alias("daily_return")
