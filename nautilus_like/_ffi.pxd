@@ -481,6 +481,8 @@ cdef extern from "nautilus_like.h":
     bool next_bar_simple_cash_check;
     # LEAN's shadow-account validation of the queue at the open.
     bool next_bar_queue_shadow_validation;
+    # LEAN's buying-power reservation of market/MOC orders when submitted.
+    bool buying_power_reservation;
 
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it

@@ -829,6 +829,10 @@ typedef struct NlEngineConfig {
    * LEAN's shadow-account validation of the queue at the open.
    */
   bool next_bar_queue_shadow_validation;
+  /**
+   * LEAN's buying-power reservation of market/MOC orders when submitted.
+   */
+  bool buying_power_reservation;
 } NlEngineConfig;
 
 /**

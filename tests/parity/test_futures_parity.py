@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("ml4t.backtest")
 
 import ml4t.backtest.models as ml4t_models  # noqa: E402
-from test_parity_cases import MODEL_ACTIONS, _contracts, _full, _models, compare  # noqa: E402
+from test_parity_cases import MODEL_ACTIONS, _contracts, _full, _models, _submit, compare  # noqa: E402
 
 import nautilus_like.models as nl_models  # noqa: E402
 
@@ -62,3 +62,23 @@ FUTURES_CASES = {
 def test_futures_commission_backtests_match_ml4t(case):
     costs, multipliers = FUTURES_CASES[case]
     compare(MODEL_ACTIONS, _full, {"execution_mode": "NEXT_BAR"}, models=_with_contracts(costs, multipliers))
+
+
+# LEAN's buying-power reservation: contracts reserve their notional when submitted.
+RESERVATION_ACTIONS = {
+    # 3,000 cash; AAA x 5 at 101 is 505 a contract, BBB x 0.5 at 50.5 is 25.25 a unit.
+    # The short of 4 AAA reserves 2,020 (+2 fee) rather than crediting cash, so the
+    # 40 BBB (1,010 + 20) do not fit; the limit order is not reserved.
+    0: [_submit("AAA", -4, "MARKET"), _submit("BBB", 40, "MARKET"), _submit("BBB", 10, "LIMIT", limit_price=50.0)],
+    2: [_submit("AAA", 4, "MARKET"), _submit("BBB", 30, "MARKET"), _submit("AAA", 2, "MARKET")],
+    3: [_submit("BBB", -40, "MOC"), _submit("AAA", 1, "MARKET")],
+}
+
+
+@pytest.mark.parametrize("mode", ["NEXT_BAR", "SAME_BAR"])
+@pytest.mark.parametrize("ordering", ["SEQUENTIAL", "EXIT_FIRST", "FIFO"])
+def test_buying_power_reservation_matches_ml4t(ordering, mode):
+    config = {"initial_cash": 3000.0, "buying_power_reservation": True, "fill_ordering": ordering,
+              "execution_mode": mode, "commission_type": "PER_SHARE", "commission_per_share": 0.5,
+              "allow_short_selling": True}
+    compare(RESERVATION_ACTIONS, _full, config, models=_contracts({"AAA": 5.0, "BBB": 0.5}))
