@@ -688,16 +688,17 @@ def collect_results(EngineState state not None, MarketView view=None):
                 limit_events=limit_events, rebalance_ids=dict(state.rebalance_ids))
 
 
-def quote_commission(dict spec not None, double quantity, double price):
+def quote_commission(dict spec not None, double quantity, double price, double multiplier=1.0):
     """The fee a native commission model's `spec` (`model._spec()`) charges a
-    first fill of `quantity` at `price`: the engine's formula, for `calculate()`."""
+    first fill of `quantity` at `price` of a contract worth `multiplier` per
+    point: the engine's formula, for `calculate()`."""
     cdef ffi.NlCommissionSpec c
     cdef Py_ssize_t n = len(spec.get("tiers", ()))
     cdef double[:] thresholds = memoryview(bytearray(8 * max(1, n))).cast("d")
     cdef double[:] rates = memoryview(bytearray(8 * max(1, n))).cast("d")
     _commission_c(&c, ffi.NL_ALL_ASSETS, spec, &thresholds[0], &rates[0], 0)
     cdef double out = 0
-    check(ffi.nl_commission_quote(&c, &thresholds[0], &rates[0], n, quantity, price, &out))
+    check(ffi.nl_commission_quote(&c, &thresholds[0], &rates[0], n, quantity, price, multiplier, &out))
     return out
 
 
@@ -708,4 +709,15 @@ def quote_slippage(dict spec not None, double quantity, double price, double vol
     _slippage_c(&c, ffi.NL_ALL_ASSETS, spec)
     cdef double out = 0
     check(ffi.nl_slippage_quote(&c, quantity, price, volume, &out))
+    return out
+
+
+def quote_slippage_cost(dict spec not None, double quantity, double price, double volume, double multiplier):
+    """What a native slippage model's `spec` costs a fill of `quantity` at
+    `price` in currency, for a contract worth `multiplier` per point (a bar of
+    `volume`, NaN: unknown): the engine's formula, for futures `calculate()`."""
+    cdef ffi.NlSlippageSpec c
+    _slippage_c(&c, ffi.NL_ALL_ASSETS, spec)
+    cdef double out = 0
+    check(ffi.nl_slippage_cost_quote(&c, quantity, price, volume, multiplier, &out))
     return out

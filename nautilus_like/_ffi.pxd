@@ -44,6 +44,10 @@ cdef extern from "nautilus_like.h":
   # `callback(user_data, ...)`.
   const uint32_t NL_COMMISSION_CALLBACK # = 6
 
+  # The largest of `per_trade`, `per_share` per contract (PySystemTrade's
+  # per block) and `rate` of the contract notional.
+  const uint32_t NL_COMMISSION_FUTURES # = 7
+
   # Slippage kinds for [`NlSlippageSpec::kind`].
   const uint32_t NL_SLIPPAGE_NONE # = 0
 
@@ -59,6 +63,9 @@ cdef extern from "nautilus_like.h":
   const uint32_t NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE # = 5
 
   const uint32_t NL_SLIPPAGE_CALLBACK # = 6
+
+  # `amount` price points against the order (futures slippage points).
+  const uint32_t NL_SLIPPAGE_FUTURES # = 7
 
   # Execution-limit kinds for [`NlLimitSpec::kind`].
   const uint32_t NL_LIMIT_NONE # = 0
@@ -493,6 +500,8 @@ cdef extern from "nautilus_like.h":
     bool next_bar_simple_cash_check;
     # LEAN's shadow-account validation of the queue at the open.
     bool next_bar_queue_shadow_validation;
+    # LEAN's buying-power reservation of market/MOC orders when submitted.
+    bool buying_power_reservation;
 
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it
@@ -958,8 +967,9 @@ cdef extern from "nautilus_like.h":
   # `cfg` must be null or valid for reading.
   NlStatus nl_engine_config_validate(const NlEngineConfig *cfg);
 
-  # The fee model `spec` charges a first fill of `quantity` at `price` (a
-  # model's `calculate(asset, quantity, price)`; the engine's own formula).
+  # The fee model `spec` charges a first fill of `quantity` at `price` of a
+  # contract worth `multiplier` per point (a model's `calculate(asset,
+  # quantity, price)`; the engine's own formula).
   #
   # # Safety
   # `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
@@ -969,6 +979,7 @@ cdef extern from "nautilus_like.h":
                                size_t n_tiers,
                                double quantity,
                                double price,
+                               double multiplier,
                                double *out);
 
   # The per-unit slippage model `spec` adds to a fill of `quantity` at
@@ -982,6 +993,19 @@ cdef extern from "nautilus_like.h":
                              double price,
                              double volume,
                              double *out);
+
+  # What the slippage of that fill costs in currency for a contract worth
+  # `multiplier` per point: the per-unit adjustment times `|quantity| *
+  # multiplier` (a futures slippage model's `calculate`).
+  #
+  # # Safety
+  # `spec` valid; `out` valid for writing.
+  NlStatus nl_slippage_cost_quote(const NlSlippageSpec *spec,
+                                  double quantity,
+                                  double price,
+                                  double volume,
+                                  double multiplier,
+                                  double *out);
 
   # Sets the engine's commission models (before its first bar).
   #

@@ -440,6 +440,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     next_bar_submission_precheck: bool = _engine_default("next_bar_submission_precheck")
     next_bar_simple_cash_check: bool = _engine_default("next_bar_simple_cash_check")
     next_bar_queue_shadow_validation: bool = _engine_default("next_bar_queue_shadow_validation")
+    # LEAN's buying-power reservation (any execution mode): market and MOC
+    # orders reserve their cost (contract notional, shorts too, plus fees) in
+    # the day's shadow account when submitted, REJECTED ("Insufficient buying
+    # power") when it cannot pay; a SEQUENTIAL pass then fills entries unchecked.
+    buying_power_reservation: bool = _engine_default("buying_power_reservation")
     fill_ordering: FillOrdering = _engine_default("fill_ordering")
     entry_order_priority: EntryOrderPriority = _engine_default("entry_order_priority")
     # How corporate actions would be applied ("declared_terms" or

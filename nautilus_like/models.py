@@ -33,6 +33,8 @@ __all__ = [
     "CombinedCommission",
     "CumulativeVolumeShareSlippage",
     "FixedSlippage",
+    "FuturesCommission",
+    "FuturesSlippage",
     "NoCommission",
     "NoSlippage",
     "PerOrderCommission",
@@ -53,6 +55,7 @@ _C_NONE, _C_PERCENTAGE, _C_PER_SHARE, _C_COMBINED, _C_PER_ORDER, _C_TIERED, _C_C
 _S_NONE, _S_PERCENTAGE, _S_FIXED, _S_SPREAD, _S_VOLUME, _S_CUMULATIVE, _S_CALLBACK = (
     _CODES[f"NL_SLIPPAGE_{k}"] for k in ("NONE", "PERCENTAGE", "FIXED", "SPREAD", "VOLUME_SHARE",
                                          "CUMULATIVE_VOLUME_SHARE", "CALLBACK"))
+_C_FUTURES, _S_FUTURES = _CODES["NL_COMMISSION_FUTURES"], _CODES["NL_SLIPPAGE_FUTURES"]
 
 
 def _non_negative(name: str, value: Any) -> float:
@@ -342,6 +345,80 @@ class AssetSlippage:
 
     def __repr__(self) -> str:
         return f"AssetSlippage({self.models!r}, default={self.default!r})"
+
+
+class FuturesCommission(_Commission):
+    """PySystemTrade's futures fee: the largest of `per_trade` per fill,
+    `per_block` per contract and `percentage` of the notional
+    (`|quantity| * price * multiplier`).
+
+    In a backtest the notional uses the asset's `ContractSpec.multiplier`
+    (ml4t-backtest's engine leaves it out and charges the percentage on
+    `quantity * price` alone).
+
+    >>> FuturesCommission(per_block=2.25).calculate("ES", 10, 4000.0, multiplier=50.0)
+    22.5
+    >>> FuturesCommission(percentage=0.0001).calculate("ES", 10, 4000.0, multiplier=50.0)
+    200.0
+    """
+
+    def __init__(self, per_trade: float = 0.0, per_block: float = 0.0, percentage: float = 0.0):
+        self.per_trade = _non_negative("per_trade", per_trade)
+        self.per_block = _non_negative("per_block", per_block)
+        self.percentage = _non_negative("percentage", percentage)
+
+    def _spec(self) -> dict[str, Any]:
+        return _commission_spec(_C_FUTURES, rate=self.percentage, per_share=self.per_block,
+                                per_trade=self.per_trade)
+
+    def calculate(self, asset: str, quantity: float, price: float, multiplier: float = 1.0) -> float:
+        """The fee of one fill of `quantity` contracts (either sign) at `price`,
+        each worth `multiplier` per point."""
+        from nautilus_like._driver import quote_commission
+
+        return quote_commission(self._spec(), float(quantity), float(price), _multiplier(multiplier))
+
+    def __repr__(self) -> str:
+        return (f"FuturesCommission(per_trade={self.per_trade}, per_block={self.per_block}, "
+                f"percentage={self.percentage})")
+
+
+class FuturesSlippage(_Slippage):
+    """PySystemTrade's futures slippage: fills move `slippage_points` price
+    points against the order, so a fill costs `|quantity| * slippage_points *
+    multiplier` in currency.
+
+    `calculate` returns that total cost (ml4t-backtest's meaning). As an
+    engine's `slippage_model` the fill price moves by `slippage_points` per
+    contract (ml4t-backtest's engine moves it by `|quantity| * slippage_points`).
+
+    >>> FuturesSlippage(slippage_points=0.25).calculate("ES", 2, 4000.0, multiplier=50.0)
+    25.0
+    """
+
+    def __init__(self, slippage_points: float = 0.0):
+        self.slippage_points = _non_negative("slippage_points", slippage_points)
+
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_FUTURES, amount=self.slippage_points)
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None = None,
+                  multiplier: float = 1.0) -> float:
+        """The currency cost of the slippage of a fill of `quantity` contracts
+        (either sign) at `price`, each worth `multiplier` per point."""
+        from nautilus_like._driver import quote_slippage_cost
+
+        v = math.nan if volume is None else float(volume)
+        return quote_slippage_cost(self._spec(), float(quantity), float(price), v, _multiplier(multiplier))
+
+    def __repr__(self) -> str:
+        return f"FuturesSlippage(slippage_points={self.slippage_points})"
+
+
+def _multiplier(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"multiplier must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def _check_routes(owner: str, models: Mapping[str, Any], default: Any, route_type: type) -> None:

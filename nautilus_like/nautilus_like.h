@@ -60,6 +60,12 @@
 #define NL_COMMISSION_CALLBACK 6
 
 /**
+ * The largest of `per_trade`, `per_share` per contract (PySystemTrade's
+ * per block) and `rate` of the contract notional.
+ */
+#define NL_COMMISSION_FUTURES 7
+
+/**
  * Slippage kinds for [`NlSlippageSpec::kind`].
  */
 #define NL_SLIPPAGE_NONE 0
@@ -78,6 +84,11 @@
 #define NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE 5
 
 #define NL_SLIPPAGE_CALLBACK 6
+
+/**
+ * `amount` price points against the order (futures slippage points).
+ */
+#define NL_SLIPPAGE_FUTURES 7
 
 /**
  * Execution-limit kinds for [`NlLimitSpec::kind`].
@@ -862,6 +873,10 @@ typedef struct NlEngineConfig {
    * LEAN's shadow-account validation of the queue at the open.
    */
   bool next_bar_queue_shadow_validation;
+  /**
+   * LEAN's buying-power reservation of market/MOC orders when submitted.
+   */
+  bool buying_power_reservation;
 } NlEngineConfig;
 
 /**
@@ -1519,8 +1534,9 @@ enum NlStatus nl_engine_config_default(struct NlEngineConfig *out);
 enum NlStatus nl_engine_config_validate(const struct NlEngineConfig *cfg);
 
 /**
- * The fee model `spec` charges a first fill of `quantity` at `price` (a
- * model's `calculate(asset, quantity, price)`; the engine's own formula).
+ * The fee model `spec` charges a first fill of `quantity` at `price` of a
+ * contract worth `multiplier` per point (a model's `calculate(asset,
+ * quantity, price)`; the engine's own formula).
  *
  * # Safety
  * `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
@@ -1531,6 +1547,7 @@ enum NlStatus nl_commission_quote(const struct NlCommissionSpec *spec,
                                   size_t n_tiers,
                                   double quantity,
                                   double price,
+                                  double multiplier,
                                   double *out);
 
 /**
@@ -1546,6 +1563,21 @@ enum NlStatus nl_slippage_quote(const struct NlSlippageSpec *spec,
                                 double price,
                                 double volume,
                                 double *out);
+
+/**
+ * What the slippage of that fill costs in currency for a contract worth
+ * `multiplier` per point: the per-unit adjustment times `|quantity| *
+ * multiplier` (a futures slippage model's `calculate`).
+ *
+ * # Safety
+ * `spec` valid; `out` valid for writing.
+ */
+enum NlStatus nl_slippage_cost_quote(const struct NlSlippageSpec *spec,
+                                     double quantity,
+                                     double price,
+                                     double volume,
+                                     double multiplier,
+                                     double *out);
 
 /**
  * Sets the engine's commission models (before its first bar).

@@ -73,7 +73,7 @@ BROKER_SIGNATURE = Signature(
     + [Parameter(n, Parameter.KEYWORD_ONLY, default=d) for n, d in _KEYWORD_ONLY])
 
 _OBJECTS = ("commission_model", "slippage_model", "execution_limits", "market_impact_model", "contract_specs")
-_NOT_YET = {"lock_notional_update_mode": "position_legs", "buying_power_reservation": False,
+_NOT_YET = {"lock_notional_update_mode": "position_legs",
             "late_asset_policy": "allow", "late_asset_min_bars": 1, "next_bar_execution_price": None,
             "cancel_policy": "never"}
 

@@ -42,7 +42,7 @@ def python_default(field: str):
 
 def test_every_engine_setting_defaults_to_rusts_engine_config_default():
     rust = _rust.engine_config_default()
-    assert len(rust) == 34 and rust["initial_cash"] == 100_000.0
+    assert len(rust) == 35 and rust["initial_cash"] == 100_000.0
     python = engine_settings(BacktestConfig())
     assert python.keys() == rust.keys()
     for field, value in rust.items():

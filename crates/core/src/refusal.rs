@@ -37,6 +37,8 @@ pub enum Refusal {
     SubmissionPrecheckCash,
     /// Backtrader's cash check at the open.
     OpenCashCheck,
+    /// LEAN's buying-power reservation at submission found too little.
+    ReservationBuyingPower,
     /// An immediate fill found no price from the configured source.
     NoPrice,
     /// A portfolio limit that halts entries is breached (`text` says how).
@@ -121,6 +123,7 @@ impl Refusal {
                 | InsufficientCashToCoverShortAtFinalPrice
                 | SubmissionPrecheckCash
                 | OpenCashCheck
+                | ReservationBuyingPower
         )
     }
 
@@ -168,6 +171,7 @@ impl fmt::Display for Refusal {
             QuantityRoundsToZero => f.write_str("Quantity rounds to zero (share_type=INTEGER)"),
             SubmissionPrecheckCash => f.write_str("Insufficient cash (submission precheck)"),
             OpenCashCheck => f.write_str("Insufficient cash (open cash check)"),
+            ReservationBuyingPower => f.write_str("Insufficient buying power"),
             NoPrice => f.write_str("No price available"),
             PortfolioLimit { name, text } => write!(f, "Portfolio limit {name}: {text}"),
             Venue { text } => f.write_str(text),
@@ -208,6 +212,7 @@ mod tests {
             Refusal::QuantityRoundsToZero,
             Refusal::SubmissionPrecheckCash,
             Refusal::OpenCashCheck,
+            Refusal::ReservationBuyingPower,
             Refusal::NoPrice,
             Refusal::PortfolioLimit { name: "MaxDrawdownLimit".into(), text: "drawdown 21.0% >= 20.0%".into() },
             Refusal::Venue { text: "unknown symbol".into() },

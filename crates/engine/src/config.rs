@@ -90,6 +90,10 @@ pub struct EngineConfig {
     /// LEAN's open pass: every order is validated in submission order against
     /// a shadow account before any fills (prechecks.rs).
     pub next_bar_queue_shadow_validation: bool,
+    /// LEAN's buying-power reservation: market/MOC orders reserve their cost
+    /// in a shadow account when submitted; a SEQUENTIAL pass then fills the
+    /// entries without checking them again (prechecks.rs).
+    pub buying_power_reservation: bool,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -136,6 +140,7 @@ impl Default for EngineConfig {
             next_bar_submission_precheck: false,
             next_bar_simple_cash_check: false,
             next_bar_queue_shadow_validation: false,
+            buying_power_reservation: false,
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }
@@ -232,6 +237,7 @@ impl EngineConfig {
             submission_precheck: self.next_bar_submission_precheck,
             simple_cash_check: self.next_bar_simple_cash_check,
             queue_shadow_validation: self.next_bar_queue_shadow_validation,
+            buying_power_reservation: self.buying_power_reservation,
             skip_cash_validation: self.skip_cash_validation,
             allow_leverage: self.allow_leverage,
             allow_short_selling: self.allow_short_selling,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::*;
 use nl_engine::{
     Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, EngineConfig, PerAsset, SlippageModel,
-    Slippages,
+    SlippageQuery, Slippages,
 };
 
 fn one_fill(commission: Commissions, slippage: Slippages, qty: f64) -> (f64, f64, f64) {
@@ -124,9 +124,72 @@ fn invalid_models_are_refused() {
         CommissionModel::Tiered { tiers: vec![] },
         CommissionModel::Tiered { tiers: vec![(100.0, 0.01), (50.0, 0.02)] },
         CommissionModel::PerOrder { per_share: -1.0, rate: 0.0, per_trade: 0.0, minimum: 0.0 },
+        CommissionModel::Futures { per_trade: 0.0, per_block: f64::NAN, percentage: 0.0 },
     ];
     for m in bad {
         let cfg = EngineConfig { commission: m.into(), ..EngineConfig::default() };
         assert!(nl_engine::Engine::new(cfg, market()).is_err());
     }
+    let cfg = EngineConfig { slippage: SlippageModel::FuturesPoints { points: -0.25 }.into(), ..EngineConfig::default() };
+    let err = nl_engine::Engine::new(cfg, market()).err().expect("a negative slippage_points is refused");
+    assert!(err.to_string().contains("slippage_points must be finite and >= 0, got -0.25"), "{err}");
+}
+
+#[test]
+fn futures_commission_is_the_largest_of_its_three_parts() {
+    let fee = |per_trade, per_block, percentage, quantity: f64, price, multiplier| {
+        let m = CommissionModel::Futures { per_trade, per_block, percentage };
+        m.commission(&CommissionQuery { multiplier, ..CommissionQuery::first(AAA, quantity, price) }).unwrap()
+    };
+    // 1 ES at 4000 (x50): max(5, 2.5, 0) = 5, the per-trade floor.
+    assert_eq!(fee(5.0, 2.5, 0.0, 1.0, 4000.0, 50.0), 5.0);
+    // 10 contracts: max(5, 25, 0) = 25.
+    assert_eq!(fee(5.0, 2.5, 0.0, 10.0, 4000.0, 50.0), 25.0);
+    // 1bp of 10 * 4000 * 50 = 2,000,000 is 200 > 25.
+    assert_eq!(fee(5.0, 2.5, 0.0001, 10.0, 4000.0, 50.0), 200.0);
+    // Without the multiplier the notional is 40,000 and 1bp only 4.
+    assert_eq!(fee(0.0, 0.0, 0.0001, 10.0, 4000.0, 1.0), 4.0);
+    // A sell's quantity counts by its size.
+    assert_eq!(fee(0.0, 2.25, 0.0, -10.0, 4000.0, 50.0), 22.5);
+}
+
+#[test]
+fn futures_slippage_moves_the_price_by_its_points_and_costs_points_times_multiplier() {
+    let m = SlippageModel::FuturesPoints { points: 0.25 };
+    let q = |quantity| SlippageQuery { asset: AAA, quantity, price: 4000.0, volume: f64::NAN, available: f64::NAN,
+                                       volume_consumed: 0.0 };
+    assert_eq!(m.per_share(&q(2.0)).unwrap(), 0.25);
+    // 2 ES: 2 * 0.25 * 50 = 25; a sell of 3: 3 * 0.25 * 50 = 37.5.
+    assert_eq!(m.fill_cost(&q(2.0), 50.0).unwrap(), 25.0);
+    assert_eq!(m.fill_cost(&q(-3.0), 50.0).unwrap(), 37.5);
+    // Any model's cost is its per-unit adjustment times size and multiplier: 0.05 * 10 * 1000.
+    assert_eq!(SlippageModel::Fixed { amount: 0.05 }.fill_cost(&q(10.0), 1000.0).unwrap(), 0.05 * 10.0 * 1000.0);
+}
+
+#[test]
+fn a_futures_round_trip_charges_contract_costs_in_cash() {
+    // AAA as a contract worth 50 per point. Buy 2 on bar 0 -> bar 1 open 102,
+    // sell 2 on bar 2 -> bar 3 open 103; 0.25 points of slippage each way.
+    let cfg = EngineConfig {
+        commission: CommissionModel::Futures { per_trade: 5.0, per_block: 2.5, percentage: 0.001 }.into(),
+        slippage: SlippageModel::FuturesPoints { points: 0.25 }.into(),
+        ..EngineConfig::default()
+    };
+    let mut e = nl_engine::Engine::new(cfg, market()).unwrap();
+    e.set_multiplier(AAA, 50.0).unwrap();
+    for b in 0..5 {
+        e.begin_bar(b).unwrap();
+        match b {
+            0 => { buy(&mut e, AAA, 2.0); }
+            2 => { sell(&mut e, AAA, 2.0); }
+            _ => {}
+        }
+        e.end_bar().unwrap();
+    }
+    let fills: Vec<(f64, f64, f64)> = e.fills().iter().map(|f| (f.price, f.slippage, f.commission)).collect();
+    // Entry 102.25: notional 2 * 102.25 * 50 = 10,225, 0.1% = 10.225 > max(5, 2 * 2.5).
+    // Exit 102.75: notional 10,275, fee 10.275.
+    assert_eq!(fills, vec![(102.25, 0.25, 10.225), (102.75, 0.25, 10.275)]);
+    // 100,000 - 10,225 - 10.225 + 10,275 - 10.275 = 100,029.5.
+    assert!((e.cash() - 100_029.5).abs() < 1e-9, "{}", e.cash());
 }

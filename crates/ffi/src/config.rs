@@ -75,6 +75,8 @@ pub struct NlEngineConfig {
     pub next_bar_simple_cash_check: bool,
     /// LEAN's shadow-account validation of the queue at the open.
     pub next_bar_queue_shadow_validation: bool,
+    /// LEAN's buying-power reservation of market/MOC orders when submitted.
+    pub buying_power_reservation: bool,
 }
 
 impl NlEngineConfig {
@@ -119,6 +121,7 @@ impl NlEngineConfig {
             next_bar_submission_precheck: cfg.next_bar_submission_precheck,
             next_bar_simple_cash_check: cfg.next_bar_simple_cash_check,
             next_bar_queue_shadow_validation: cfg.next_bar_queue_shadow_validation,
+            buying_power_reservation: cfg.buying_power_reservation,
         }
     }
 
@@ -171,6 +174,7 @@ impl NlEngineConfig {
             next_bar_submission_precheck: self.next_bar_submission_precheck,
             next_bar_simple_cash_check: self.next_bar_simple_cash_check,
             next_bar_queue_shadow_validation: self.next_bar_queue_shadow_validation,
+            buying_power_reservation: self.buying_power_reservation,
             ..EngineConfig::default()
         })
     }

@@ -29,6 +29,9 @@ pub const NL_COMMISSION_PER_ORDER: u32 = 4;
 pub const NL_COMMISSION_TIERED: u32 = 5;
 /// `callback(user_data, ...)`.
 pub const NL_COMMISSION_CALLBACK: u32 = 6;
+/// The largest of `per_trade`, `per_share` per contract (PySystemTrade's
+/// per block) and `rate` of the contract notional.
+pub const NL_COMMISSION_FUTURES: u32 = 7;
 
 /// Slippage kinds for [`NlSlippageSpec::kind`].
 pub const NL_SLIPPAGE_NONE: u32 = 0;
@@ -39,6 +42,8 @@ pub const NL_SLIPPAGE_SPREAD: u32 = 3;
 pub const NL_SLIPPAGE_VOLUME_SHARE: u32 = 4;
 pub const NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE: u32 = 5;
 pub const NL_SLIPPAGE_CALLBACK: u32 = 6;
+/// `amount` price points against the order (futures slippage points).
+pub const NL_SLIPPAGE_FUTURES: u32 = 7;
 
 /// A user commission model: writes the fee of a fill of `quantity` (unsigned)
 /// of `asset` at `price` to `out` and returns 0, or returns non-zero when it
@@ -208,6 +213,11 @@ unsafe fn commission_model(s: &NlCommissionSpec, thresholds: &[f64], rates: &[f6
             let end = end.ok_or_else(|| EngineError::InvalidArgument("tier range out of bounds".into()))?;
             CommissionModel::Tiered { tiers: (s.tiers_start..end).map(|i| (thresholds[i], rates[i])).collect() }
         }
+        NL_COMMISSION_FUTURES => CommissionModel::Futures {
+            per_trade: s.per_trade,
+            per_block: s.per_share,
+            percentage: s.rate,
+        },
         NL_COMMISSION_CALLBACK => {
             let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
                 "a Python commission model computes its own fees".into()))?;
@@ -231,6 +241,7 @@ unsafe fn slippage_model(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>)
         NL_SLIPPAGE_SPREAD => SlippageModel::Spread { spread: s.amount, half_given: s.half_given },
         NL_SLIPPAGE_VOLUME_SHARE => SlippageModel::VolumeShare { impact: s.rate },
         NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE => SlippageModel::CumulativeVolumeShare { impact: s.rate },
+        NL_SLIPPAGE_FUTURES => SlippageModel::FuturesPoints { points: s.amount },
         NL_SLIPPAGE_CALLBACK => {
             let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
                 "a Python slippage model computes its own slippage".into()))?;
@@ -242,8 +253,9 @@ unsafe fn slippage_model(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>)
     })
 }
 
-/// The fee model `spec` charges a first fill of `quantity` at `price` (a
-/// model's `calculate(asset, quantity, price)`; the engine's own formula).
+/// The fee model `spec` charges a first fill of `quantity` at `price` of a
+/// contract worth `multiplier` per point (a model's `calculate(asset,
+/// quantity, price)`; the engine's own formula).
 ///
 /// # Safety
 /// `spec` valid; the tier arrays valid for `n_tiers` reads; `out` for writing.
@@ -255,6 +267,7 @@ pub unsafe extern "C" fn nl_commission_quote(
     n_tiers: usize,
     quantity: f64,
     price: f64,
+    multiplier: f64,
     out: *mut f64,
 ) -> NlStatus {
     guard(|| {
@@ -263,8 +276,9 @@ pub unsafe extern "C" fn nl_commission_quote(
         let rates = slice(tier_rates, n_tiers, "tier rates")?;
         let model = commission_model(s, thresholds, rates, None)?;
         model.validate()?;
+        check_multiplier(multiplier)?;
         let q = CommissionQuery { asset: 0, quantity, price, filled_quantity: 0.0, filled_notional: 0.0,
-                                  commission_paid: 0.0, multiplier: 1.0 };
+                                  commission_paid: 0.0, multiplier };
         write(out, model.commission(&q)?)
     })
 }
@@ -285,6 +299,33 @@ pub unsafe extern "C" fn nl_slippage_quote(spec: *const NlSlippageSpec, quantity
         let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0 };
         write(out, model.per_share(&q)?)
     })
+}
+
+/// What the slippage of that fill costs in currency for a contract worth
+/// `multiplier` per point: the per-unit adjustment times `|quantity| *
+/// multiplier` (a futures slippage model's `calculate`).
+///
+/// # Safety
+/// `spec` valid; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_slippage_cost_quote(spec: *const NlSlippageSpec, quantity: f64, price: f64, volume: f64,
+                                                multiplier: f64, out: *mut f64) -> NlStatus {
+    guard(|| {
+        let s = spec.as_ref().ok_or_else(|| null_error("slippage spec"))?;
+        let model = slippage_model(s, None)?;
+        model.validate()?;
+        check_multiplier(multiplier)?;
+        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0 };
+        write(out, model.fill_cost(&q, multiplier)?)
+    })
+}
+
+fn check_multiplier(multiplier: f64) -> Result<(), EngineError> {
+    if multiplier.is_finite() && multiplier > 0.0 {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidArgument(format!("multiplier must be a finite number > 0, got {multiplier}")))
+    }
 }
 
 /// Sets the engine's commission models (before its first bar).

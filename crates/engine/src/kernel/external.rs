@@ -25,6 +25,7 @@ impl Engine {
             ("next_bar_submission_precheck", cfg.next_bar_submission_precheck),
             ("next_bar_simple_cash_check", cfg.next_bar_simple_cash_check),
             ("next_bar_queue_shadow_validation", cfg.next_bar_queue_shadow_validation),
+            ("buying_power_reservation", cfg.buying_power_reservation),
         ] {
             if on {
                 return Err(EngineError::InvalidArgument(format!(

@@ -28,7 +28,7 @@ impl Engine {
     }
 
     /// The bar an order of `order_type` submitted now fills on immediately, if any.
-    fn immediate_bar(&self, order_type: OrderType) -> Option<BarIndex> {
+    pub(crate) fn immediate_bar(&self, order_type: OrderType) -> Option<BarIndex> {
         if !self.cfg.immediate_fill || self.cfg.execution_mode != ExecutionMode::SameBar
             || order_type != OrderType::Market {
             return None;

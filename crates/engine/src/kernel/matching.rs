@@ -60,8 +60,13 @@ impl Engine {
             FillOrdering::ExitFirst => self.match_exits_first(&eligible, &mut exits, &mut entries, b, at),
             FillOrdering::Priority => self
                 .sort_by_priority(&mut eligible, b, at)
-                .and_then(|()| self.match_in_sequence(&eligible, b, at)),
-            FillOrdering::Fifo | FillOrdering::Sequential => self.match_in_sequence(&eligible, b, at),
+                .and_then(|()| self.match_in_sequence(&eligible, b, at, false)),
+            FillOrdering::Fifo => self.match_in_sequence(&eligible, b, at, false),
+            // LEAN: entries reserved their buying power when submitted.
+            FillOrdering::Sequential => {
+                let reserved = self.prechecks.reservation_validates_sequential_pass();
+                self.match_in_sequence(&eligible, b, at, reserved)
+            }
         };
         self.close_pass(&eligible);
         self.scratch_eligible = eligible;
@@ -120,8 +125,10 @@ impl Engine {
 
     /// FIFO / SEQUENTIAL / PRIORITY: one order at a time in the given order,
     /// exits and entries interleaved; positions are marked after every fill
-    /// so the next order sees them.
-    pub(crate) fn match_in_sequence(&mut self, ordered: &[OrderId], b: BarIndex, at: MatchPoint) -> EngineResult<()> {
+    /// so the next order sees them. `validated`: entries skip the account
+    /// check (a reservation at submission was it).
+    pub(crate) fn match_in_sequence(&mut self, ordered: &[OrderId], b: BarIndex, at: MatchPoint, validated: bool)
+        -> EngineResult<()> {
         let mut marked = false;
         // Assets whose position a partial fill (which marks nothing) re-priced
         // since the last mark: the next full fill's mark covers them again.
@@ -142,7 +149,11 @@ impl Engine {
                 continue;
             }
             let n_fills = self.fills.len();
-            if !self.try_fill(id, b, at)? {
+            let filled = match self.triggered_price(id, b, at) {
+                Some(trigger) => self.fill_at(id, b, at, trigger, validated)?,
+                None => false,
+            };
+            if !filled {
                 if self.fills.len() > n_fills {
                     unmarked.push(asset);
                 }

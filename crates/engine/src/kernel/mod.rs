@@ -790,8 +790,17 @@ impl Engine {
         if self.execution_client.is_some() {
             return self.send_to_venue(id);
         }
-        if self.prechecks.checks_submission(self.book[id].order_type) {
+        let order_type = self.book[id].order_type;
+        if self.prechecks.checks_submission(order_type) {
             if let Some(reason) = self.submission_precheck(id)? {
+                self.reject(id, reason);
+                self.book.remove_pending(id);
+                return Ok(());
+            }
+        }
+        // An immediate fill is checked against real cash instead (as ml4t).
+        if self.prechecks.reserves_buying_power(order_type) && self.immediate_bar(order_type).is_none() {
+            if let Some(reason) = self.reserve_buying_power(id)? {
                 self.reject(id, reason);
                 self.book.remove_pending(id);
                 return Ok(());
@@ -800,28 +809,57 @@ impl Engine {
         self.fill_now_if_immediate(id)
     }
 
+    /// LEAN's buying-power reservation of order `id`, just submitted: why it
+    /// is refused, if it is (prechecks.rs). Quantities are floored in an
+    /// integer account; the shadow is the day's, as the submission precheck's.
+    fn reserve_buying_power(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
+        let price = match self.start_submission_check(id) {
+            SubmissionCheck::Refused(reason) => return Ok(Some(reason)),
+            SubmissionCheck::NoPrice => return Ok(None),
+            SubmissionCheck::At(price) => price,
+        };
+        let o = &self.book[id];
+        let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
+        let (asset, size, multiplier) = (o.asset, o.side.sign() * o.quantity, self.multiplier(o.asset));
+        Ok(self.prechecks.reserve(asset, size, price, multiplier, commission))
+    }
+
+    /// The shared start of the submission checks of order `id`: an integer
+    /// account floors its quantity; without a price this bar the order stays
+    /// eligible; the day's shadow is taken at the first check.
+    fn start_submission_check(&mut self, id: OrderId) -> SubmissionCheck {
+        if self.cfg.share_type == ShareType::Integer {
+            let o = &mut self.book[id];
+            o.quantity = o.quantity.trunc();
+            if o.quantity <= 0.0 {
+                return SubmissionCheck::Refused(Refusal::QuantityRoundsToZero);
+            }
+        }
+        let price = self.book[id].signal_price;
+        if price.is_nan() {
+            return SubmissionCheck::NoPrice;
+        }
+        let Some(b) = self.current_bar() else { return SubmissionCheck::NoPrice };
+        let (market, latest_row, mark_price) = (&self.market, &self.latest_row, self.cfg.mark_price);
+        let mark = |asset: AssetId, quantity: f64| mark_in_bar(market, latest_row, mark_price, b, asset, quantity);
+        let day = self.sessions.as_ref().map_or(i64::from(b), |s| s[b as usize]);
+        self.prechecks.refresh_shadow(day, &self.portfolio, mark);
+        SubmissionCheck::At(price)
+    }
+
     /// Why order `id`, just submitted, is refused, if it is. An integer
     /// account's quantity is floored here already. The shadow is taken at
     /// the first checked submission of a trading day: cash, and the open
     /// positions at this bar's mark (else their last mark, else their entry).
     fn submission_precheck(&mut self, id: OrderId) -> EngineResult<Option<Refusal>> {
-        if self.cfg.share_type == ShareType::Integer {
-            let o = &mut self.book[id];
-            o.quantity = o.quantity.trunc();
-            if o.quantity <= 0.0 {
-                return Ok(Some(Refusal::QuantityRoundsToZero));
-            }
-        }
-        // No price this bar to check with: the order stays eligible.
-        let price = self.book[id].signal_price;
-        if price.is_nan() {
-            return Ok(None);
-        }
+        let price = match self.start_submission_check(id) {
+            SubmissionCheck::Refused(reason) => return Ok(Some(reason)),
+            SubmissionCheck::NoPrice => return Ok(None),
+            SubmissionCheck::At(price) => price,
+        };
         let Some(b) = self.current_bar() else { return Ok(None) };
         let (market, latest_row, mark_price) = (&self.market, &self.latest_row, self.cfg.mark_price);
         let mark = |asset: AssetId, quantity: f64| mark_in_bar(market, latest_row, mark_price, b, asset, quantity);
-        let day = self.sessions.as_ref().map_or(i64::from(b), |s| s[b as usize]);
-        self.prechecks.refresh_shadow(day, &self.portfolio, mark);
         let o = &self.book[id];
         let commission = self.cfg.commission.commission(&self.commission_query(o, o.quantity, price))?;
         Ok(self.prechecks.check_submission(&self.account, &self.portfolio, o.asset, o.side, o.quantity, price, commission, mark))
@@ -918,4 +956,14 @@ fn mark_in_bar(market: &MarketData, latest_row: &[(u32, u32)], mark_price: Execu
     }
     let mark = mark_of(&market.bar_at(row as usize), mark_price, quantity, false, false);
     (!mark.is_nan()).then_some(mark)
+}
+
+/// Where a submission check of an order stands after its shared start.
+enum SubmissionCheck {
+    /// Refused before any cash is looked at (an integer quantity floored to zero).
+    Refused(Refusal),
+    /// No price this bar: the order stays eligible unchecked.
+    NoPrice,
+    /// Check it at this (the submission bar's) price.
+    At(f64),
 }

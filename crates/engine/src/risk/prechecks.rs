@@ -19,6 +19,11 @@
 //!   open pass validates every order in submission order against a shadow
 //!   account (positions marked at the bar's reference price, each accepted
 //!   order booked at its fill price) and then fills the accepted ones.
+//! * Buying-power reservation (`buying_power_reservation`, LEAN): a market or
+//!   market-on-close order reserves its cost (contract notional, shorts too,
+//!   plus commission) in the same day's shadow when submitted, in any
+//!   execution mode; one the shadow cash cannot pay for is refused and
+//!   reserves nothing. A SEQUENTIAL pass then fills entries unchecked.
 
 use nl_core::{AssetId, OrderSide, OrderType, Refusal};
 
@@ -47,6 +52,7 @@ pub struct PrecheckSettings {
     pub submission_precheck: bool,
     pub simple_cash_check: bool,
     pub queue_shadow_validation: bool,
+    pub buying_power_reservation: bool,
     pub skip_cash_validation: bool,
     pub allow_leverage: bool,
     pub allow_short_selling: bool,
@@ -70,6 +76,42 @@ impl Prechecks {
     pub(crate) fn checks_submission(&self, order_type: OrderType) -> bool {
         let s = &self.settings;
         s.submission_precheck && s.next_bar && matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
+    }
+
+    /// Whether an order of `order_type` reserves buying power when submitted.
+    pub(crate) fn reserves_buying_power(&self, order_type: OrderType) -> bool {
+        self.settings.buying_power_reservation && matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
+    }
+
+    /// Whether a SEQUENTIAL pass fills entries without the account check
+    /// (their reservation was the check).
+    pub(crate) fn reservation_validates_sequential_pass(&self) -> bool {
+        self.settings.buying_power_reservation
+    }
+
+    /// LEAN's reservation of `size` (signed) of `asset` at `price` (contract
+    /// `multiplier`) with `commission`: what it closes frees its value in the
+    /// shadow, what it opens (long or short) takes it. Refused, and nothing
+    /// reserved, when the shadow cash would go negative.
+    pub(crate) fn reserve(&mut self, asset: AssetId, size: f64, price: f64, multiplier: f64, commission: f64)
+        -> Option<Refusal> {
+        let shadow = &mut self.shadow;
+        let (held, basis) = shadow.holdings.iter().find(|h| h.0 == asset).map_or((0.0, price), |h| (h.1, h.2));
+        let after = update_position(held, basis, size, price);
+        let mut cash = shadow.cash;
+        if after.closed != 0.0 {
+            cash += -after.closed * price * multiplier;
+        }
+        if after.opened != 0.0 {
+            cash -= after.opened.abs() * price * multiplier;
+        }
+        cash -= commission;
+        if cash < 0.0 {
+            return Some(Refusal::ReservationBuyingPower);
+        }
+        shadow.cash = cash;
+        set_holding(&mut shadow.holdings, asset, after.quantity, after.basis, held.abs().max(size.abs()));
+        None
     }
 
     /// Takes a new shadow at the first checked submission of trading day
@@ -351,6 +393,27 @@ mod tests {
         assert_eq!(check(60.0).map(|r| r.to_string()).as_deref(),
                    Some("Insufficient buying power: need $6000.00, have $5000.00 (IM=50.0%)"));
         assert_eq!((p.shadow.cash, p.shadow.holdings.clone()), (-5_000.0, vec![(0, 150.0, 100.0)]));
+    }
+
+    #[test]
+    fn a_reservation_takes_contract_notional_and_a_refused_order_reserves_nothing() {
+        // 100,000 in the shadow; one contract x 50 @ 1,000 reserves 50,000 (+ 2 fee).
+        let portfolio = Portfolio::new(100_000.0, 1);
+        let mut p = Prechecks::new(PrecheckSettings { buying_power_reservation: true, ..PrecheckSettings::default() });
+        assert!(p.reserves_buying_power(OrderType::Market) && p.reserves_buying_power(OrderType::MarketOnClose));
+        assert!(!p.reserves_buying_power(OrderType::Limit) && p.reservation_validates_sequential_pass());
+        p.refresh_shadow(1, &portfolio, |_, _| None);
+        assert_eq!(p.reserve(0, 1.0, 1_000.0, 50.0, 2.0), None);
+        // A second: 49,998 - 50,002 < 0, refused; the shadow is unchanged.
+        assert_eq!(p.reserve(0, 1.0, 1_000.0, 50.0, 2.0), Some(Refusal::ReservationBuyingPower));
+        assert_eq!((p.shadow.cash, p.shadow.holdings.clone()), (49_998.0, vec![(0, 1.0, 1_000.0)]));
+        // Selling 3 closes the 1 (frees 50,000) and opens a short of 2, which
+        // takes 100,000 too: 49,998 + 50,000 - 100,000 - 2 < 0, refused.
+        assert_eq!(p.reserve(0, -3.0, 1_000.0, 50.0, 2.0), Some(Refusal::ReservationBuyingPower));
+        // Selling the 1: 49,998 + 50,000 - 2 = 99,996, nothing held.
+        assert_eq!(p.reserve(0, -1.0, 1_000.0, 50.0, 2.0), None);
+        assert_eq!((p.shadow.cash, p.shadow.holdings.len()), (99_996.0, 0));
+        assert_eq!(Refusal::ReservationBuyingPower.to_string(), "Insufficient buying power");
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub enum CommissionModel {
     /// threshold is >= the fill's notional sets the rate (else the last).
     Tiered { tiers: Vec<(f64, f64)> },
     Callback(Callback<dyn CommissionCallback>),
+    /// PySystemTrade's futures fee: the largest of `per_trade` per fill,
+    /// `per_block` per contract and `percentage` of the contract notional
+    /// (`quantity * price * multiplier`).
+    Futures { per_trade: f64, per_block: f64, percentage: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +115,10 @@ pub enum SlippageModel {
     /// positive volume cannot fill.
     CumulativeVolumeShare { impact: f64 },
     Callback(Callback<dyn SlippageCallback>),
+    /// PySystemTrade's futures slippage: the price moves against the order
+    /// by `points` price points, so a fill costs `quantity * points *
+    /// multiplier` in currency.
+    FuturesPoints { points: f64 },
 }
 
 fn check_non_negative(name: &str, v: f64) -> EngineResult<()> {
@@ -166,6 +174,11 @@ impl CommissionModel {
                 }
                 Ok(())
             }
+            CommissionModel::Futures { per_trade, per_block, percentage } => {
+                check_non_negative("per_trade", *per_trade)?;
+                check_non_negative("per_block", *per_block)?;
+                check_non_negative("percentage", *percentage)
+            }
         }
     }
 
@@ -191,6 +204,10 @@ impl CommissionModel {
                 let v = cb.0.commission(q).map_err(EngineError::Callback)?;
                 return checked_output("commission", &cb.0.name(), v);
             }
+            CommissionModel::Futures { per_trade, per_block, percentage } => {
+                let contracts = q.quantity.abs();
+                per_trade.max(per_block * contracts).max(percentage * (contracts * q.price * q.multiplier))
+            }
         })
     }
 }
@@ -205,6 +222,7 @@ impl SlippageModel {
             SlippageModel::VolumeShare { impact } | SlippageModel::CumulativeVolumeShare { impact } => {
                 check_non_negative("slippage_rate", *impact)
             }
+            SlippageModel::FuturesPoints { points } => check_non_negative("slippage_points", *points),
         }
     }
 
@@ -241,7 +259,14 @@ impl SlippageModel {
                 let v = cb.0.slippage(q).map_err(EngineError::Callback)?;
                 return checked_output("slippage", &cb.0.name(), v);
             }
+            SlippageModel::FuturesPoints { points } => *points,
         })
+    }
+
+    /// What the slippage of one fill costs in currency: the per-unit
+    /// adjustment times the quantity and the contract `multiplier`.
+    pub fn fill_cost(&self, q: &SlippageQuery, multiplier: f64) -> EngineResult<f64> {
+        Ok(self.per_share(q)? * q.quantity.abs() * multiplier)
     }
 }
 
