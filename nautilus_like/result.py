@@ -622,7 +622,10 @@ class BacktestResult:
 
     @property
     def trade_analyzer(self) -> Any:
-        """A `TradeAnalyzer` of the realized legs (closed and partial; open positions excluded)."""
+        """A `TradeAnalyzer` of the realized legs (closed and partial; open positions
+        excluded), or the one given to the constructor."""
+        if self._given_trade_analyzer is not None:
+            return self._given_trade_analyzer
         from nautilus_like.analytics.trades import TradeAnalyzer
 
         return TradeAnalyzer([t for t in self.trades if t.status != "open"])
