@@ -322,6 +322,8 @@ for _field, _unset in _OPTIONAL_ENUMS.items():
 _NOT_YET_SUPPORTED: dict[str, Any] = {
     "lock_notional_update_mode": "position_legs", "buying_power_reservation": False,
     "late_asset_policy": "allow", "late_asset_min_bars": 1, "cancel_policy": "never",
+    # Result evidence of ml4t's target intents and lifecycle dispatch (features nautilus_like lacks).
+    "retain_intent_history": False, "retain_lifecycle_history": False,
 }
 
 
@@ -444,7 +446,33 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
         "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
     "calendar": {"calendar": "calendar", "data_frequency": "data_frequency"},
+    "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
 }
+
+
+# Keys of ml4t-backtest's nested form that nautilus_like has no field for,
+# with the values it behaves as (a file ml4t wrote holds them). Other values
+# are refused by name rather than dropped.
+_FEED_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col": "open", "high_col": "high",
+                  "low_col": "low", "close_col": "close", "volume_col": "volume", "timezone": "UTC",
+                  "data_frequency": "daily", "time_contract_version": (1, 2)}
+_ML4T_ONLY: dict[str, dict[str, Any]] = {
+    "calendar": {"timezone": "UTC", "periods_per_year": None, "enforce_sessions": False,
+                 "time_contract_version": (1, 2)},
+    "feed": {key: _FEED_DEFAULTS.get(key) for key in (
+        "timestamp_col", "entity_col", "price_col", "open_col", "high_col", "low_col", "close_col", "volume_col",
+        "vwap_col", "bid_col", "ask_col", "mid_col", "bid_size_col", "ask_size_col", "calendar", "timezone",
+        "data_frequency", "bar_type", "timestamp_semantics", "session_start_time", "time_contract_version",
+        "bar_grid_anchor", "bar_label", "partial_bar_policy")},
+}
+
+
+def _check_ml4t_only(section: str, key: str, value: Any) -> None:
+    """Accepts an ml4t-only key at the value nautilus_like behaves as; raises otherwise."""
+    expected = _ML4T_ONLY[section][key]
+    if value == expected or (isinstance(expected, tuple) and value in expected):
+        return
+    raise ValueError(f"{section}.{key}={value!r} is not supported by nautilus_like yet (only {expected!r})")
 
 
 def _is_nested(data: dict[str, Any]) -> bool:
@@ -587,6 +615,8 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     late_asset_policy: LateAssetPolicy = LateAssetPolicy.ALLOW
     late_asset_min_bars: int = 1
     cancel_policy: CancelPolicy = CancelPolicy.NEVER
+    retain_intent_history: bool = False
+    retain_lifecycle_history: bool = False
 
     def __post_init__(self) -> None:
         self._check()
@@ -680,8 +710,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         delay = self.settlement_delay
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
             raise ValueError(f"settlement_delay must be a whole number of bars >= 0, got {delay!r}")
-        if not isinstance(self.buying_power_reservation, bool):
-            raise ValueError(f"buying_power_reservation must be True or False, got {self.buying_power_reservation!r}")
+        for name in ("buying_power_reservation", "retain_intent_history", "retain_lifecycle_history"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         bars = self.late_asset_min_bars
         if isinstance(bars, bool) or not isinstance(bars, int) or bars < 1:
             raise ValueError(f"late_asset_min_bars must be a whole number >= 1, got {bars!r}")
@@ -865,14 +896,18 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                     if values and values.get("preset_name") is not None:
                         fields["preset_name"] = values["preset_name"]
                     continue
-                if section not in _SECTIONS:
+                known = set(_SECTIONS) | set(_ML4T_ONLY)
+                if section not in known:
                     if strict:
-                        raise ValueError(f"Unknown config section(s): {sorted(set(data) - set(_SECTIONS) - {'metadata'})}")
+                        raise ValueError(f"Unknown config section(s): {sorted(set(data) - known - {'metadata'})}")
                     continue
                 if not isinstance(values, dict):
                     raise TypeError(f"Section '{section}' must be a dict, got {type(values).__name__}")
-                keys = _SECTIONS[section]
-                unknown = sorted(set(values) - set(keys))
+                keys = _SECTIONS.get(section, {})
+                ml4t_only = _ML4T_ONLY.get(section, {})
+                for key in set(values) & set(ml4t_only) - set(keys):
+                    _check_ml4t_only(section, key, values[key])
+                unknown = sorted(set(values) - set(keys) - set(ml4t_only))
                 if unknown and strict:
                     raise ValueError(f"Unknown key(s) in section '{section}': {unknown}")
                 fields.update({keys[k]: v for k, v in values.items() if k in keys})

@@ -719,6 +719,16 @@ def test_preset_values_match_ml4t(preset):
         pytest.fail("\n".join(problems), pytrace=False)
 
 
+@pytest.mark.parametrize("preset", ALL_PRESETS)
+def test_configs_ml4t_wrote_read_back_as_the_same_settings(preset):
+    # ml4t's nested to_dict() (what its config.yaml artifacts hold) gives our preset, field for field.
+    ours = nautilus_like.BacktestConfig.from_dict(ml4t.BacktestConfig.from_preset(preset).to_dict())
+    expected = nautilus_like.BacktestConfig.from_preset(preset)
+    assert msgspec.structs.replace(ours, preset_name=expected.preset_name) == expected
+    assert ml4t.BacktestConfig.from_dict(expected.to_dict(), strict=False).fill_ordering.value == \
+        expected.fill_ordering.value
+
+
 @pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
 @pytest.mark.parametrize("case", ["stop_loss_long", "trailing_long_short", "time_exit"])
 def test_presets_trade_like_ml4t(preset, case):

@@ -78,13 +78,15 @@ def test_standalone_broker_open_pass_uses_next_bar_execution_price():
 def test_settings_the_engine_cannot_run_yet_are_held_but_refused_by_a_run(prices):
     for name, value in [("lock_notional_update_mode", LockNotionalUpdateMode.COMBINED_ORDER),
                         ("buying_power_reservation", True), ("late_asset_policy", LateAssetPolicy.REQUIRE_HISTORY),
-                        ("late_asset_min_bars", 3), ("cancel_policy", CancelPolicy.SESSION_END)]:
+                        ("late_asset_min_bars", 3), ("cancel_policy", CancelPolicy.SESSION_END),
+                        ("retain_intent_history", True), ("retain_lifecycle_history", True)]:
         cfg = BacktestConfig(**{name: value})
         assert getattr(cfg, name) == value
         with pytest.raises(ValueError, match=f"{name}=.* is not supported by nautilus_like yet"):
             nl.Engine(nl.DataFeed(prices_df=prices), Scripted(), cfg)
-        with pytest.raises(ValueError, match=f"{name}=.* is not supported"):
-            nl.Broker(**{name: value})
+        if not name.startswith("retain_"):          # (not Broker arguments in ml4t)
+            with pytest.raises(ValueError, match=f"{name}=.* is not supported"):
+                nl.Broker(**{name: value})
     with pytest.raises(ValueError, match="late_asset_min_bars must be a whole number >= 1, got 0"):
         BacktestConfig(late_asset_min_bars=0)
     with pytest.raises(ValueError, match="next_bar_execution_price must be one of"):
@@ -224,3 +226,17 @@ def test_every_field_has_a_place_in_the_nested_form():
     placed = [field for keys in _SECTIONS.values() for field in keys.values()]
     assert len(placed) == len(set(placed))
     assert set(placed) | {"preset_name"} == set(BacktestConfig.__struct_fields__)
+
+
+def test_from_dict_reads_ml4t_written_sections_at_the_values_we_behave_as():
+    # ml4t's to_dict() of a default config carries calendar/feed keys we have no field for.
+    data = {"calendar": {"time_contract_version": 2, "periods_per_year": None, "timezone": "UTC",
+                         "data_frequency": "1h", "enforce_sessions": False},
+            "feed": {"timestamp_col": "timestamp", "entity_col": None, "price_col": "close", "vwap_col": None,
+                     "timezone": "UTC", "data_frequency": "daily", "time_contract_version": 2},
+            "result": {"retain_intent_history": False, "retain_lifecycle_history": False}, "metadata": {}}
+    assert BacktestConfig.from_dict(data).data_frequency is DataFrequency.HOURLY
+    with pytest.raises(ValueError, match=r"calendar.enforce_sessions=True is not supported by nautilus_like yet"):
+        BacktestConfig.from_dict({"calendar": {"enforce_sessions": True}})
+    with pytest.raises(ValueError, match=r"feed.price_col='mid' is not supported"):
+        BacktestConfig.from_dict({"feed": {"price_col": "mid"}})

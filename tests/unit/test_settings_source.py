@@ -66,7 +66,7 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "corporate_action_policy", "calendar", "data_frequency",
         # ml4t settings held at values the engine runs (others are refused by a run).
         "lock_notional_update_mode", "buying_power_reservation", "late_asset_policy", "late_asset_min_bars",
-        "cancel_policy"}
+        "cancel_policy", "retain_intent_history", "retain_lifecycle_history"}
     # Presets only name real fields, and keep ml4t's values.
     for name, fields in PRESETS.items():
         assert set(fields) <= set(BacktestConfig.__struct_fields__), name
