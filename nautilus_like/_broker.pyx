@@ -245,7 +245,7 @@ cdef class Broker:
 
         if not isinstance(config, BacktestConfig):
             raise TypeError(f"config must be a BacktestConfig, got {type(config).__name__}")
-        config.validate()
+        config.validate(warn=False)
         settings = {name: getattr(config, name) for name in BROKER_SIGNATURE.parameters if hasattr(config, name)}
         return cls(**settings, execution_limits=execution_limits, market_impact_model=market_impact_model,
                    contract_specs=contract_specs,

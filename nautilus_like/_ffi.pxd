@@ -22,6 +22,10 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_SHORT_CASH_LOCK_NOTIONAL # = 2
 
+  # [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
+  # price as `execution_price` says (the open, or a quote/VWAP source).
+  const uint32_t NL_EXECUTION_PRICE_UNSET # = 255
+
   # `asset` of the default route in a spec array.
   const uint32_t NL_ALL_ASSETS # = UINT32_MAX
 
@@ -461,6 +465,9 @@ cdef extern from "nautilus_like.h":
     uint32_t entry_order_priority;
     # An `ExecutionPrice` code: what positions are marked at.
     uint32_t mark_price;
+    # An `ExecutionPrice` code replacing the source of open-time passes,
+    # or `NL_EXECUTION_PRICE_UNSET`.
+    uint32_t next_bar_execution_price;
     # Fill the affordable part of an entry cash cannot fully pay for.
     bool partial_fills_allowed;
     # A `StopFillMode` code.

@@ -17,7 +17,10 @@ ValueError: commission_rate must be a finite number >= 0, got -1
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,7 +33,11 @@ from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = [
     "BacktestConfig",
+    "CancelPolicy",
     "CommissionType",
+    "DataFrequency",
+    "LateAssetPolicy",
+    "LockNotionalUpdateMode",
     "ConditionalOrderMode",
     "EntryOrderPriority",
     "FillOrdering",
@@ -136,7 +143,16 @@ class TrailStopTiming(str, Enum):
 
 class DataFrequency(str, Enum):
     """Bar frequency of a data set (ml4t-backtest's constants; `DAILY` etc. at
-    the package level). nautilus_like does not use it to schedule anything yet."""
+    the package level). nautilus_like does not use it to schedule anything yet.
+    Common spellings ("minute", "1min", "hour", "1d") are accepted."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> DataFrequency | None:
+        text = str(value).strip().lower()
+        for member, spellings in _FREQUENCY_SPELLINGS.items():
+            if text in spellings:
+                return cls(member)
+        return None
 
     DAILY = "daily"
     MINUTE_1 = "1m"
@@ -145,6 +161,13 @@ class DataFrequency(str, Enum):
     MINUTE_30 = "30m"
     HOURLY = "1h"
     IRREGULAR = "irregular"
+
+
+_FREQUENCY_SPELLINGS = {
+    "daily": ("1d", "d", "day"), "1m": ("minute", "1min"), "5m": ("5min", "5minute"),
+    "15m": ("15min", "15minute"), "30m": ("30min", "30minute"), "1h": ("hour", "hourly"),
+    "irregular": ("tick", "second", "weekly", "monthly"),
+}
 
 
 class LateAssetPolicy(str, Enum):
@@ -267,6 +290,7 @@ _ENGINE_ENUMS: dict[str, tuple[type[Enum], str]] = {
     "execution_mode": (ExecutionMode, "EXECUTION_MODE"),
     "execution_price": (ExecutionPrice, "EXECUTION_PRICE"),
     "mark_price": (ExecutionPrice, "EXECUTION_PRICE"),
+    "next_bar_execution_price": (ExecutionPrice, "EXECUTION_PRICE"),
     "share_type": (ShareType, "SHARE_TYPE"),
     "conditional_order_mode": (ConditionalOrderMode, "CONDITIONAL_ORDER_MODE"),
     "limit_gap_fill": (LimitGapFill, "LIMIT_GAP_FILL"),
@@ -286,7 +310,21 @@ def _enum_codes(enum: type[Enum], prefix: str) -> dict[Enum, int]:
     return {member: CODES[f"{prefix}_{member.name}"] for member in enum}
 
 
-_TO_CODE: dict[str, dict[Enum, int]] = {f: _enum_codes(e, p) for f, (e, p) in _ENGINE_ENUMS.items()}
+_TO_CODE: dict[str, dict[Enum | None, int]] = {f: _enum_codes(e, p) for f, (e, p) in _ENGINE_ENUMS.items()}
+# Optional engine enums: None crosses as the header's UNSET code.
+_OPTIONAL_ENUMS = {"next_bar_execution_price": "NL_EXECUTION_PRICE_UNSET"}
+for _field, _unset in _OPTIONAL_ENUMS.items():
+    _TO_CODE[_field][None] = CODES[_unset]
+
+# ml4t-backtest settings a config holds whose other values the engine does not
+# implement yet (field: the one value it runs with). A config may carry them
+# (presets, files written for ml4t); an Engine or Broker built from one refuses.
+_NOT_YET_SUPPORTED: dict[str, Any] = {
+    "lock_notional_update_mode": "position_legs",
+    "late_asset_policy": "allow", "late_asset_min_bars": 1, "cancel_policy": "never",
+    # Result evidence of ml4t's target intents and lifecycle dispatch (features nautilus_like lacks).
+    "retain_intent_history": False, "retain_lifecycle_history": False,
+}
 
 
 def _engine_default(field: str) -> Any:
@@ -298,7 +336,20 @@ def _engine_default(field: str) -> Any:
 
 
 def engine_settings(config: BacktestConfig) -> dict[str, Any]:
-    """`config`'s engine settings as the C ABI takes them (enums as header codes)."""
+    """`config`'s engine settings as the C ABI takes them (enums as header codes).
+
+    Raises ValueError for a setting the engine cannot run yet (not silently
+    ignored: fills would differ from what the config asks)."""
+    for name, supported in _NOT_YET_SUPPORTED.items():
+        value = getattr(config, name)
+        if getattr(value, "value", value) != supported:
+            raise ValueError(f"{name}={getattr(value, 'value', value)!r} is not supported by nautilus_like yet "
+                             f"(only {supported!r})")
+    return _engine_codes(config)
+
+
+def _engine_codes(config: BacktestConfig) -> dict[str, Any]:
+    """The engine's fields of `config`, enums as header codes."""
     return {field: _TO_CODE[field][getattr(config, field)] if field in _TO_CODE else getattr(config, field)
             for field in _ENGINE_DEFAULTS}
 
@@ -312,6 +363,10 @@ _ENUM_FIELDS = {
     "share_rounding": ShareRounding,
     "rebalance_mode": RebalanceMode,
     "missing_price_policy": MissingPricePolicy,
+    "lock_notional_update_mode": LockNotionalUpdateMode,
+    "late_asset_policy": LateAssetPolicy,
+    "cancel_policy": CancelPolicy,
+    "data_frequency": DataFrequency,
 }
 
 # Python-side rates (the engine's own numbers are range-checked in Rust).
@@ -328,7 +383,9 @@ def _number(field: str, value: Any) -> float:
     return float(value)
 
 
-def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum:
+def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum | None:
+    if value is None and field in _OPTIONAL_ENUMS:
+        return None
     if isinstance(value, enum):
         return value
     if isinstance(value, str):
@@ -360,6 +417,101 @@ def _margin_schedule(field: str, schedule: Any, fractions: bool) -> dict[str, tu
             raise ValueError(f"{field}[{asset!r}] must satisfy 0 < maintenance < initial{bound}, got {value!r}")
         out[asset] = (initial, maintenance)
     return out
+
+
+# ml4t-backtest's nested form of a config (`to_dict()`): section -> {key: field}.
+# Settings beyond ml4t sit in the section they belong to.
+_SECTIONS: dict[str, dict[str, str]] = {
+    "account": {k: k for k in (
+        "allow_short_selling", "allow_leverage", "initial_margin", "long_maintenance_margin",
+        "short_maintenance_margin", "fixed_margin_schedule", "margin_pct_schedule", "short_cash_policy",
+        "lock_notional_update_mode", "enforce_margin_calls", "borrow_rate")},
+    "execution": {k: k for k in (
+        "execution_price", "mark_price", "execution_mode", "cancel_policy", "corporate_action_policy",
+        "conditional_order_mode", "next_bar_execution_price", "limit_gap_fill")},
+    "stops": {k: k for k in (
+        "stop_fill_mode", "stop_level_basis", "trail_hwm_source", "trail_include_entry_bar_extremes",
+        "initial_hwm_source", "trail_stop_timing")},
+    "position_sizing": {"share_type": "share_type", "share_rounding": "share_rounding"},
+    "commission": {"model": "commission_type", "rate": "commission_rate", "per_share": "commission_per_share",
+                   "per_trade": "commission_per_trade", "minimum": "commission_minimum"},
+    "slippage": {"model": "slippage_type", "rate": "slippage_rate", "fixed": "slippage_fixed",
+                 "spread": "slippage_spread", "spread_by_asset": "slippage_spread_by_asset",
+                 "spread_convention": "slippage_spread_convention", "stop_rate": "stop_slippage_rate"},
+    "cash": {"initial": "initial_cash", "buffer_pct": "cash_buffer_pct"},
+    "settlement": {"delay": "settlement_delay", "reduces_buying_power": "settlement_reduces_buying_power"},
+    "orders": {k: k for k in (
+        "reject_on_insufficient_cash", "skip_cash_validation", "partial_fills_allowed", "fill_ordering",
+        "entry_order_priority", "next_bar_submission_precheck", "next_bar_simple_cash_check",
+        "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
+        "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
+    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency"},
+    "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
+}
+
+
+# Keys of ml4t-backtest's nested form that nautilus_like has no field for,
+# with the values it behaves as (a file ml4t wrote holds them). Other values
+# are refused by name rather than dropped.
+_FEED_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col": "open", "high_col": "high",
+                  "low_col": "low", "close_col": "close", "volume_col": "volume", "timezone": "UTC",
+                  "data_frequency": "daily", "time_contract_version": (1, 2)}
+_ML4T_ONLY: dict[str, dict[str, Any]] = {
+    "calendar": {"timezone": "UTC", "periods_per_year": None, "enforce_sessions": False,
+                 "time_contract_version": (1, 2)},
+    "feed": {key: _FEED_DEFAULTS.get(key) for key in (
+        "timestamp_col", "entity_col", "price_col", "open_col", "high_col", "low_col", "close_col", "volume_col",
+        "vwap_col", "bid_col", "ask_col", "mid_col", "bid_size_col", "ask_size_col", "calendar", "timezone",
+        "data_frequency", "bar_type", "timestamp_semantics", "session_start_time", "time_contract_version",
+        "bar_grid_anchor", "bar_label", "partial_bar_policy")},
+}
+
+
+def _check_ml4t_only(section: str, key: str, value: Any) -> None:
+    """Accepts an ml4t-only key at the value nautilus_like behaves as; raises otherwise."""
+    expected = _ML4T_ONLY[section][key]
+    if value == expected or (isinstance(expected, tuple) and value in expected):
+        return
+    raise ValueError(f"{section}.{key}={value!r} is not supported by nautilus_like yet (only {expected!r})")
+
+
+def _is_nested(data: dict[str, Any]) -> bool:
+    """Whether `data` is `to_dict()`'s nested form rather than flat fields: a
+    section holding a dict, or a dict under a name that is no field."""
+    fields = BacktestConfig.__struct_fields__
+    return any(isinstance(v, dict) and (k in _SECTIONS or k == "metadata" or k not in fields)
+               for k, v in data.items())
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in, section by section (neither changed)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = (_deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict)
+                       else value)
+    return merged
+
+
+def _without_none(data: Any) -> Any:
+    return {k: _without_none(v) for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def _user_config_dir() -> Path:
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".config") / "ml4t" / "backtest"
+
+
+def _yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file's mapping ({} when the file does not exist)."""
+    if not path.exists():
+        return {}
+    return _mapping(msgspec.yaml.decode(path.read_bytes()) or {}, "the file", path)
+
+
+def _mapping(value: Any, what: str, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"Expected mapping for {what} in {path}, got {type(value).__name__}")
+    return value
 
 
 class BacktestConfig(msgspec.Struct, kw_only=True):
@@ -397,6 +549,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     execution_mode: ExecutionMode = _engine_default("execution_mode")
     execution_price: ExecutionPrice = _engine_default("execution_price")
     mark_price: ExecutionPrice = _engine_default("mark_price")
+    # The source of open-time passes instead of the open (None: the open, or
+    # the configured quote/VWAP source). CLOSE: NEXT_BAR orders fill at the
+    # close of the bar after the signal (Zipline's convention).
+    next_bar_execution_price: ExecutionPrice | None = _engine_default("next_bar_execution_price")
     share_type: ShareType = _engine_default("share_type")
     commission_type: CommissionType = CommissionType.NONE
     commission_rate: float = 0.0
@@ -455,11 +611,69 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # calendar days, nothing is enforced), which is all nautilus_like does
     # yet; a named calendar (ml4t's "NYSE", ...) is refused until it is.
     calendar: str | None = None
+    # Bar frequency of the data (ml4t's field; metadata in nautilus_like).
+    data_frequency: DataFrequency = DataFrequency.DAILY
+    # ml4t-backtest settings held for configs written for it; only the values
+    # in _NOT_YET_SUPPORTED run (an Engine or Broker refuses the others).
+    lock_notional_update_mode: LockNotionalUpdateMode = LockNotionalUpdateMode.POSITION_LEGS
+    late_asset_policy: LateAssetPolicy = LateAssetPolicy.ALLOW
+    late_asset_min_bars: int = 1
+    cancel_policy: CancelPolicy = CancelPolicy.NEVER
+    retain_intent_history: bool = False
+    retain_lifecycle_history: bool = False
 
     def __post_init__(self) -> None:
-        self.validate()
+        self._check()
 
-    def validate(self) -> BacktestConfig:
+    def validate(self, warn: bool = True) -> list[str]:
+        """Checks (and normalizes) every field, then returns advice about
+        settings that are valid but may mislead (ml4t-backtest's list: look-ahead
+        in SAME_BAR mode, no costs at all, high costs, ...), also emitted as
+        `UserWarning`s when `warn` is true.
+
+        An invalid setting raises `ValueError` naming the field (the engine's
+        settings are range-checked by Rust, whose message is raised as it is).
+
+        >>> BacktestConfig(execution_mode="same_bar", commission_rate=0.001).validate(warn=False)
+        ['SAME_BAR execution has look-ahead bias risk. Use NEXT_BAR execution mode for realistic backtesting.']
+        """
+        self._check()
+        issues = self._advice()
+        if warn:
+            for text in issues:
+                warnings.warn(text, UserWarning, stacklevel=2)
+        return issues
+
+    def _advice(self) -> list[str]:
+        """Valid settings worth a second look (ml4t-backtest's wording)."""
+        issues = []
+        if self.execution_mode is ExecutionMode.SAME_BAR:
+            issues.append("SAME_BAR execution has look-ahead bias risk. "
+                          "Use NEXT_BAR execution mode for realistic backtesting.")
+        commission, slippage = self.resolved_commission_type(), self.resolved_slippage_type()
+        if commission is CommissionType.NONE and slippage is SlippageType.NONE:
+            issues.append("Both commission and slippage are disabled. Results may be overly optimistic.")
+        if slippage is SlippageType.VOLUME_BASED and not self.partial_fills_allowed:
+            issues.append("Volume-based slippage without partial_fills_allowed may cause "
+                          "orders to be rejected in low-volume conditions.")
+        volume_models = (SlippageType.VOLUME_BASED, SlippageType.CUMULATIVE_VOLUME_SHARE)
+        total = (0.0 if slippage in volume_models else self.slippage_rate) + self.commission_rate
+        if total > 0.01:
+            issues.append(f"Total transaction cost ({total:.2%}) is high. "
+                          "Verify this matches your broker's actual costs.")
+        if slippage is SlippageType.SPREAD and self.slippage_spread == 0.0 and not self.slippage_spread_by_asset:
+            issues.append("slippage_type='spread' requires slippage_spread > 0 or slippage_spread_by_asset entries.")
+        if self.share_type is ShareType.FRACTIONAL and self.preset_name == "realistic":
+            issues.append("REALISTIC preset with fractional shares may not match all brokers. "
+                          "Set share_type=INTEGER for most accurate simulation.")
+        if self.allow_leverage:
+            for name in ("long_maintenance_margin", "short_maintenance_margin"):
+                if getattr(self, name) == self.initial_margin:
+                    issues.append(f"{name} ({getattr(self, name)}) equals initial_margin ({self.initial_margin}): "
+                                  f"any loss on a fully margined position is a margin call")
+        return issues
+
+    def _check(self) -> None:
         """Checks (and normalizes) every field; raises `ValueError` naming the field.
 
         Types are checked here; the engine's settings are then range-checked by
@@ -500,9 +714,14 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         delay = self.settlement_delay
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
             raise ValueError(f"settlement_delay must be a whole number of bars >= 0, got {delay!r}")
+        for name in ("retain_intent_history", "retain_lifecycle_history"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        bars = self.late_asset_min_bars
+        if isinstance(bars, bool) or not isinstance(bars, int) or bars < 1:
+            raise ValueError(f"late_asset_min_bars must be a whole number >= 1, got {bars!r}")
         self._validate_python_side()
-        _rust.validate_engine_config(engine_settings(self))
-        return self
+        _rust.validate_engine_config(_engine_codes(self))
 
     def _validate_python_side(self) -> None:
         """Checks of the fields only Python reads, and of combinations with them."""
@@ -556,6 +775,62 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
 
         return cls(**{**preset_fields(name), "preset_name": name.lower(), **overrides})
 
+    @classmethod
+    def from_assumptions(cls, *, broker: str, region: str, asset_class: str, plan: str,
+                         overrides: dict[str, Any] | None = None, **config_overrides: Any) -> BacktestConfig:
+        """The preset of a broker's pricing plan (ml4t's assumptions: only
+        broker="ibkr", region="us", asset_class="stocks", plan="fixed" so far),
+        then nested `overrides` (as in `to_dict()`) and field overrides.
+
+        >>> BacktestConfig.from_assumptions(broker="IBKR", region="us", asset_class="equities", plan="fixed")
+        """
+        from nautilus_like.profiles import get_assumption_preset, get_profile_config
+
+        preset = get_assumption_preset(broker=broker, region=region, asset_class=asset_class, plan=plan)
+        data = _deep_merge(get_profile_config(preset), overrides or {})
+        config = cls.from_dict(data, preset_name=preset)
+        return msgspec.structs.replace(config, **config_overrides) if config_overrides else config
+
+    @classmethod
+    def from_user_config(cls, *, config_dir: str | Path | None = None, broker: str | None = None,
+                         region: str | None = None, asset_class: str | None = None, plan: str | None = None,
+                         **config_overrides: Any) -> BacktestConfig:
+        """A config from a user's files, as ml4t-backtest layers them.
+
+        `config_dir` (default `$XDG_CONFIG_HOME/ml4t/backtest`, else
+        `~/.config/ml4t/backtest`) may hold `defaults.yaml` (nested settings) and
+        `assumptions.yaml` (`default_assumptions: {broker, region, asset_class,
+        plan}`, `profiles: {preset: overrides}`, `brokers: {broker: {region:
+        {asset_class: {plan: overrides}}}}`). With a full set of assumptions
+        (arguments beat the file's) the result is that preset, then defaults
+        (except commission), then the preset's and the broker's overrides;
+        without any, just the defaults. Unknown keys are ignored."""
+        root = Path(config_dir) if config_dir is not None else _user_config_dir()
+        defaults = _yaml_mapping(root / "defaults.yaml")
+        assumptions_file = root / "assumptions.yaml"
+        assumptions = _yaml_mapping(assumptions_file)
+        chosen = _mapping(assumptions.get("default_assumptions") or {}, "default_assumptions", assumptions_file)
+        parts = {"broker": broker or chosen.get("broker"), "region": region or chosen.get("region"),
+                 "asset_class": asset_class or chosen.get("asset_class"), "plan": plan or chosen.get("plan")}
+        given = [v is not None for v in parts.values()]
+        if any(given) and not all(given):
+            raise ValueError("Broker assumptions must specify broker, region, asset_class, and plan together.")
+        if all(given):
+            from nautilus_like.profiles import get_assumption_preset, get_profile_config
+
+            preset = get_assumption_preset(**parts)
+            data = _deep_merge(get_profile_config(preset), {k: v for k, v in defaults.items() if k != "commission"})
+            profiles = _mapping(assumptions.get("profiles") or {}, "profiles", assumptions_file)
+            data = _deep_merge(data, _mapping(profiles.get(preset) or {}, f"profiles.{preset}", assumptions_file))
+            node: Any = _mapping(assumptions.get("brokers") or {}, "brokers", assumptions_file)
+            for key in parts.values():
+                node = node.get(str(key), {}) if isinstance(node, dict) else {}
+            data = _deep_merge(data, _mapping(node or {}, "the broker's overrides", assumptions_file))
+        else:
+            data = defaults
+        config = cls.from_dict(data, preset_name="user_config", strict=False)
+        return msgspec.structs.replace(config, **config_overrides) if config_overrides else config
+
     def to_json(self) -> str:
         return msgspec.json.encode(self.to_dict()).decode()
 
@@ -563,32 +838,93 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     def from_json(cls, text: str | bytes) -> BacktestConfig:
         return cls.from_dict(msgspec.json.decode(text))
 
-    def to_yaml(self) -> str:
-        return msgspec.yaml.encode(self.to_dict()).decode()
+    def to_yaml(self, path: str | Path | None = None) -> str | None:
+        """The nested settings (`to_dict()`) as YAML: returned as text, or
+        written to `path` (as ml4t-backtest's `to_yaml(path)` does)."""
+        text = msgspec.yaml.encode(self.to_dict()).decode()
+        if path is None:
+            return text
+        Path(path).write_text(text, encoding="utf-8")
+        return None
 
     @classmethod
-    def from_yaml(cls, text: str | bytes) -> BacktestConfig:
-        return cls.from_dict(msgspec.yaml.decode(text))
+    def from_yaml(cls, source: str | bytes | Path) -> BacktestConfig:
+        """A config from YAML text, or from a file (a `Path`, or a one-line
+        string naming an existing file, as ml4t's `from_yaml(path)`; the file's
+        stem becomes `preset_name`, as in ml4t)."""
+        if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and os.path.isfile(source)):
+            path = Path(source)
+            return cls.from_dict(msgspec.yaml.decode(path.read_bytes()), preset_name=path.stem)
+        return cls.from_dict(msgspec.yaml.decode(source))
 
     def to_toml(self) -> str:
-        # TOML has no null: unset optional fields are left out.
-        return msgspec.toml.encode({k: v for k, v in self.to_dict().items() if v is not None}).decode()
+        # TOML has no null: unset optional settings are left out.
+        return msgspec.toml.encode(_without_none(self.to_dict())).decode()
 
     @classmethod
     def from_toml(cls, text: str | bytes) -> BacktestConfig:
         return cls.from_dict(msgspec.toml.decode(text))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values (enums as their string values)."""
-        return msgspec.to_builtins(self)
+        """The settings as ml4t-backtest nests them (`{"account": {...},
+        "execution": {...}, "commission": {"model": ..., "rate": ...}, ...}`),
+        plain values (enums as their text). A preset's name is kept under
+        `"metadata"` (ml4t's free-form section).
+
+        >>> BacktestConfig(commission_rate=0.001).to_dict()["commission"]["rate"]
+        0.001
+        """
+        flat = msgspec.json.decode(msgspec.json.encode(self))  # plain values; tuples as lists (as YAML keeps them)
+        nested = {section: {key: flat[field] for key, field in keys.items()} for section, keys in _SECTIONS.items()}
+        if self.preset_name is not None:
+            nested["metadata"] = {"preset_name": self.preset_name}
+        return nested
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
-        """Builds a config from `to_dict()` output; unknown keys raise."""
-        unknown = set(data) - set(cls.__struct_fields__)
-        if unknown:
-            raise ValueError(f"unknown BacktestConfig fields: {sorted(unknown)}")
-        return cls(**data)
+    def from_dict(cls, data: dict[str, Any], preset_name: str | None = None, strict: bool = True) -> BacktestConfig:
+        """A config from `to_dict()`'s nested form (ml4t-backtest's), or from a
+        flat `{field: value}` dict. Missing settings take their defaults.
+        `strict` (default) raises ValueError for unknown sections and keys;
+        `strict=False` ignores them.
+
+        >>> BacktestConfig.from_dict({"cash": {"initial": 5e4}, "orders": {"fill_ordering": "fifo"}})
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"Config data must be a dict, got {type(data).__name__}")
+        if _is_nested(data):
+            fields = {}
+            for section, values in data.items():
+                if section == "metadata":
+                    if not isinstance(values, dict | None):
+                        raise TypeError(f"Section 'metadata' must be a dict, got {type(values).__name__}")
+                    if values and values.get("preset_name") is not None:
+                        fields["preset_name"] = values["preset_name"]
+                    continue
+                known = set(_SECTIONS) | set(_ML4T_ONLY)
+                if section not in known:
+                    if strict:
+                        raise ValueError(f"Unknown config section(s): {sorted(set(data) - known - {'metadata'})}")
+                    continue
+                if not isinstance(values, dict):
+                    raise TypeError(f"Section '{section}' must be a dict, got {type(values).__name__}")
+                keys = _SECTIONS.get(section, {})
+                ml4t_only = _ML4T_ONLY.get(section, {})
+                for key in set(values) & set(ml4t_only) - set(keys):
+                    _check_ml4t_only(section, key, values[key])
+                unknown = sorted(set(values) - set(keys) - set(ml4t_only))
+                if unknown and strict:
+                    raise ValueError(f"Unknown key(s) in section '{section}': {unknown}")
+                fields.update({keys[k]: v for k, v in values.items() if k in keys})
+        else:
+            unknown = sorted(set(data) - set(cls.__struct_fields__))
+            if unknown and strict:
+                raise ValueError(f"unknown BacktestConfig fields: {unknown}")
+            fields = {k: v for k, v in data.items() if k in cls.__struct_fields__}
+        if preset_name is not None:
+            fields["preset_name"] = preset_name
+        if fields.get("slippage_spread_by_asset", {}) is None:
+            fields["slippage_spread_by_asset"] = {}
+        return cls(**fields)
 
     def describe(self) -> str:
         """One line per setting."""

@@ -52,7 +52,8 @@ class Engine:
             raise TypeError(f"config must be a BacktestConfig, got {type(config).__name__}")
         # Copy (the caller's config stays untouched) and validate again: fields
         # may have been assigned after construction.
-        config = msgspec.structs.replace(config).validate()
+        config = msgspec.structs.replace(config)
+        config.validate(warn=False)
         # An explicit model replaces the config's cost fields (as in ml4t-backtest).
         if commission_model is None:
             commission_model = commission_model_of(config)
@@ -137,13 +138,10 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
-    `config` may be a `BacktestConfig` or the preset name "default"; the
-    keyword arguments are `Engine`'s.
+    `config` may be a `BacktestConfig` or a preset name ("default", "zipline", ...).
     """
     if isinstance(config, str):
-        if config != "default":
-            raise ValueError(f"unknown config preset {config!r}: only 'default' is available so far")
-        config = BacktestConfig()
+        config = BacktestConfig.from_preset(config)
 
     def frame_or_path(name: str, value: Any) -> dict[str, Any]:
         if value is None:

@@ -26,6 +26,12 @@
 #define NL_SHORT_CASH_LOCK_NOTIONAL 2
 
 /**
+ * [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
+ * price as `execution_price` says (the open, or a quote/VWAP source).
+ */
+#define NL_EXECUTION_PRICE_UNSET 255
+
+/**
  * `asset` of the default route in a spec array.
  */
 #define NL_ALL_ASSETS UINT32_MAX
@@ -804,6 +810,11 @@ typedef struct NlEngineConfig {
    * An `ExecutionPrice` code: what positions are marked at.
    */
   uint32_t mark_price;
+  /**
+   * An `ExecutionPrice` code replacing the source of open-time passes,
+   * or `NL_EXECUTION_PRICE_UNSET`.
+   */
+  uint32_t next_bar_execution_price;
   /**
    * Fill the affordable part of an entry cash cannot fully pay for.
    */

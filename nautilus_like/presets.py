@@ -52,12 +52,32 @@ PRESETS: dict[str, dict[str, Any]] = {
         "next_bar_queue_shadow_validation": True, "rebalance_mode": "snapshot", "rebalance_headroom_pct": 0.9975,
         "missing_price_policy": "use_last",
     },
+    "fast": {
+        "allow_short_selling": True, "execution_price": "close", "execution_mode": "same_bar",
+        "reject_on_insufficient_cash": False, "rebalance_mode": "snapshot",
+    },
+    "ibkr_us_stocks_fixed": {
+        "commission_type": "per_share", "commission_per_share": 0.005, "commission_minimum": 1.0,
+    },
+}
+# VectorBT OSS updates locked collateral once per order; its futures runs fill at submission.
+PRESETS["vectorbt_oss_strict"] = {**PRESETS["vectorbt_strict"], "lock_notional_update_mode": "combined_order",
+                                  "entry_order_priority": "order_value_asc"}
+PRESETS["vectorbt_futures_strict"] = {**PRESETS["vectorbt_strict"], "immediate_fill": True}
+
+# Other names of presets (ml4t-backtest's).
+ALIASES: dict[str, str] = {
+    "vectorbt_pro": "vectorbt", "vectorbt_oss": "vectorbt", "quantconnect": "lean",
+    "ibkr:us:stocks:fixed": "ibkr_us_stocks_fixed", "vectorbt_compare": "vectorbt_strict",
+    "vectorbt_oss_compare": "vectorbt_oss_strict", "backtrader_compare": "backtrader_strict",
+    "zipline_compare": "zipline_strict", "lean_compare": "lean",
 }
 
 
 def preset_fields(name: str) -> dict[str, Any]:
     """The fields preset `name` sets; ValueError for an unknown preset."""
     key = name.lower() if isinstance(name, str) else name
+    key = ALIASES.get(key, key)
     if key not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Available: {', '.join(sorted(PRESETS))}")
     return dict(PRESETS[key])

@@ -44,9 +44,8 @@ from nautilus_like.types import ExecutionMode
 __all__ = ["BROKER_SIGNATURE", "PositionBook", "Stepper"]
 
 # ml4t-backtest 0.2.0's `Broker.__init__` parameters in order, with its
-# defaults. Those that are BacktestConfig fields configure the engine; the
-# models are objects; the rest are ml4t features nautilus_like does not have
-# yet, accepted only at their defaults (anything else raises).
+# defaults. Those that are BacktestConfig fields configure the engine (the
+# config refuses values the engine cannot run yet); the models are objects.
 _CONFIG_PARAMS: list[tuple[str, Any]] = [
     ("initial_cash", 100_000.0), ("commission_model", None), ("slippage_model", None),
     ("stop_slippage_rate", 0.0), ("execution_mode", ExecutionMode.SAME_BAR),
@@ -73,15 +72,6 @@ BROKER_SIGNATURE = Signature(
     + [Parameter(n, Parameter.KEYWORD_ONLY, default=d) for n, d in _KEYWORD_ONLY])
 
 _OBJECTS = ("commission_model", "slippage_model", "execution_limits", "market_impact_model", "contract_specs")
-_NOT_YET = {"lock_notional_update_mode": "position_legs",
-            "late_asset_policy": "allow", "late_asset_min_bars": 1, "next_bar_execution_price": None,
-            "cancel_policy": "never"}
-
-
-def _plain(value: Any) -> Any:
-    """An enum member as its value (lower-case text); anything else as is."""
-    value = getattr(value, "value", value)
-    return value.lower() if isinstance(value, str) else value
 
 
 def bind_broker_args(args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -91,19 +81,14 @@ def bind_broker_args(args: tuple, kwargs: dict) -> dict[str, Any]:
     except TypeError as exc:
         raise TypeError(f"Broker(): {exc}") from None
     bound.apply_defaults()
-    values = dict(bound.arguments)
-    for name, default in _NOT_YET.items():
-        if _plain(values[name]) != default:
-            raise ValueError(f"Broker: {name}={values[name]!r} is not supported by nautilus_like yet "
-                             f"(only the default {default!r})")
-    return values
+    return dict(bound.arguments)
 
 
 def config_of(values: dict[str, Any]) -> BacktestConfig:
     """The BacktestConfig of a standalone broker's settings (validated there)."""
     fields = {f.name for f in msgspec.structs.fields(BacktestConfig)}
-    settings = {k: v for k, v in values.items() if k in fields and k not in _OBJECTS and k not in _NOT_YET}
-    return BacktestConfig(**settings).validate()
+    settings = {k: v for k, v in values.items() if k in fields and k not in _OBJECTS}
+    return BacktestConfig(**settings)
 
 
 def timestamp_ns(timestamp: Any, what: str = "timestamp") -> int:

@@ -373,6 +373,7 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "execution_mode": lib.ExecutionMode,
         "execution_price": cfg_mod.ExecutionPrice,
         "mark_price": cfg_mod.ExecutionPrice,
+        "next_bar_execution_price": cfg_mod.ExecutionPrice,
         "share_type": cfg_mod.ShareType,
         "commission_type": lib.CommissionType,
         "slippage_type": cfg_mod.SlippageType,

@@ -20,6 +20,7 @@ pytest.importorskip("ml4t.backtest")
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import msgspec  # noqa: E402
 import polars as pl  # noqa: E402
 
 import ml4t.backtest as ml4t  # noqa: E402
@@ -301,6 +302,12 @@ ORDER_CONFIGS = {
     "same_bar_close": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "slippage_type": "FIXED",
                        "slippage_fixed": 0.02},
     "next_bar_cash": {"initial_cash": 9000.0},
+    # NEXT_BAR orders priced at the next bar's close / mid instead of its open.
+    "next_bar_at_close": {"next_bar_execution_price": "CLOSE", "commission_type": "PERCENTAGE",
+                          "commission_rate": 0.001},
+    "next_bar_at_mid": {"next_bar_execution_price": "MID", "slippage_type": "PERCENTAGE", "slippage_rate": 0.001,
+                        "initial_cash": 9000.0},
+    "next_bar_at_close_exec_px": {"next_bar_execution_price": "CLOSE", "conditional_order_mode": "EXECUTION_PRICE"},
 }
 
 
@@ -694,9 +701,14 @@ SUPPORTED_PRESETS = ["default", "backtrader", "backtrader_strict", "zipline", "z
                      "vectorbt", "vectorbt_strict", "lean"]
 
 
-@pytest.mark.parametrize("preset", SUPPORTED_PRESETS)
+# Presets whose values are compared (some hold settings the engine cannot run yet).
+ALL_PRESETS = SUPPORTED_PRESETS + ["fast", "ibkr_us_stocks_fixed", "vectorbt_oss_strict", "vectorbt_futures_strict",
+                                   "quantconnect", "vectorbt_compare"]
+
+
+@pytest.mark.parametrize("preset", ALL_PRESETS)
 def test_preset_values_match_ml4t(preset):
-    ours = nautilus_like.BacktestConfig.from_preset(preset).to_dict()
+    ours = msgspec.to_builtins(nautilus_like.BacktestConfig.from_preset(preset))
     ref = ml4t.BacktestConfig.from_preset(preset)
     # Fields beyond ml4t (limit_gap_fill) have no counterpart to compare.
     ours = {k: v for k, v in ours.items() if hasattr(ref, k)}
@@ -705,6 +717,16 @@ def test_preset_values_match_ml4t(preset):
     problems = diff(values, ours, f"preset {preset}")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.mark.parametrize("preset", ALL_PRESETS)
+def test_configs_ml4t_wrote_read_back_as_the_same_settings(preset):
+    # ml4t's nested to_dict() (what its config.yaml artifacts hold) gives our preset, field for field.
+    ours = nautilus_like.BacktestConfig.from_dict(ml4t.BacktestConfig.from_preset(preset).to_dict())
+    expected = nautilus_like.BacktestConfig.from_preset(preset)
+    assert msgspec.structs.replace(ours, preset_name=expected.preset_name) == expected
+    assert ml4t.BacktestConfig.from_dict(expected.to_dict(), strict=False).fill_ordering.value == \
+        expected.fill_ordering.value
 
 
 @pytest.mark.parametrize("preset", SUPPORTED_PRESETS)

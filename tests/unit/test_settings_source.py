@@ -49,7 +49,8 @@ def test_every_engine_setting_defaults_to_rusts_engine_config_default():
         assert field in BacktestConfig.__struct_fields__, field
         default = python_default(field)
         # Same value and same Python type (a 0 written for 0.0 or False would slip through ==).
-        code = config_module._TO_CODE[field][default] if isinstance(default, Enum) else default
+        code = config_module._TO_CODE[field][default] if isinstance(default, Enum) or field in config_module._TO_CODE \
+            else default
         assert (code, type(code)) == (value, type(value)), field
         assert (python[field], type(python[field])) == (value, type(value)), field
 
@@ -62,7 +63,10 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "slippage_type", "slippage_rate", "slippage_fixed", "slippage_spread", "slippage_spread_by_asset",
         "slippage_spread_convention", "share_rounding", "rebalance_mode", "missing_price_policy",
         "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule",
-        "corporate_action_policy", "calendar"}
+        "corporate_action_policy", "calendar", "data_frequency",
+        # ml4t settings held at values the engine runs (others are refused by a run).
+        "lock_notional_update_mode", "buying_power_reservation", "late_asset_policy", "late_asset_min_bars",
+        "cancel_policy", "retain_intent_history", "retain_lifecycle_history"}
     # Presets only name real fields, and keep ml4t's values.
     for name, fields in PRESETS.items():
         assert set(fields) <= set(BacktestConfig.__struct_fields__), name
@@ -78,7 +82,9 @@ def test_every_code_the_python_layer_uses_is_the_generated_headers():
     assert {k: v for k, v in header.items() if not k.startswith("NL_STATUS_")} == exported
     # The enum settings: every member of every Python enum has the code of its header name.
     for field, (enum, prefix) in config_module._ENGINE_ENUMS.items():
-        assert {m: header[f"{prefix}_{m.name}"] for m in enum} == config_module._TO_CODE[field], field
+        unset = config_module._OPTIONAL_ENUMS.get(field)
+        none = {None: header[unset]} if unset else {}
+        assert {**{m: header[f"{prefix}_{m.name}"] for m in enum}, **none} == config_module._TO_CODE[field], field
     # Cost, liquidity, rule and limit kinds as the modules hold them.
     from nautilus_like import _run_columns, contracts, models
     from nautilus_like.risk.portfolio import limits as portfolio_limits

@@ -11,7 +11,7 @@ use crate::risk::prechecks::PrecheckSettings;
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
 use crate::venue::sim::paper::PaperVenueConfig;
-use crate::venue::sim::triggers::FillRules;
+use crate::venue::sim::triggers::{FillRules, PriceSources};
 
 /// The longest settlement delay (T+5) a config may ask for.
 pub const MAX_SETTLEMENT_DELAY: u32 = 5;
@@ -23,6 +23,10 @@ pub struct EngineConfig {
     pub execution_price: ExecutionPrice,
     /// What positions are marked (and equity valued) at; PRICE = the close.
     pub mark_price: ExecutionPrice,
+    /// The source of open-time passes instead of the open (None: the open,
+    /// or the configured quote/VWAP source), e.g. CLOSE: NEXT_BAR orders
+    /// fill at the next bar's close.
+    pub next_bar_execution_price: Option<ExecutionPrice>,
     pub share_type: ShareType,
     pub commission: Commissions,
     pub slippage: Slippages,
@@ -108,6 +112,7 @@ impl Default for EngineConfig {
             execution_mode: ExecutionMode::NextBar,
             execution_price: ExecutionPrice::Open,
             mark_price: ExecutionPrice::Price,
+            next_bar_execution_price: None,
             share_type: ShareType::Integer,
             commission: CommissionModel::None.into(),
             slippage: SlippageModel::None.into(),
@@ -196,7 +201,7 @@ impl EngineConfig {
     pub fn paper_venue(&self) -> PaperVenueConfig {
         PaperVenueConfig {
             fill_rules: FillRules { mode: self.conditional_order_mode, limit_gap_fill: self.limit_gap_fill },
-            execution_price: self.execution_price,
+            price_sources: self.price_sources(),
             commission: self.commission.clone(),
             slippage: self.slippage.clone(),
             impact: self.impact,
@@ -204,6 +209,11 @@ impl EngineConfig {
             multipliers: Default::default(),
             whole_units: self.share_type == ShareType::Integer,
         }
+    }
+
+    /// Where the venue's passes take their execution prices from.
+    pub fn price_sources(&self) -> PriceSources {
+        PriceSources { configured: self.execution_price, open_pass: self.next_bar_execution_price }
     }
 
     /// The account's entry rules.

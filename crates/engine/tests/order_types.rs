@@ -208,3 +208,30 @@ fn invalid_prices_are_refused_at_submission() {
     }
     assert!(e.orders().is_empty());
 }
+
+/// `next_bar_execution_price` replaces the open of NEXT_BAR's open pass
+/// (AAA bar 1: 102/104/101/103, bar 3: 103/104/100/101).
+#[test]
+fn next_bar_execution_price_prices_the_open_pass() {
+    use OrderSide::Buy;
+    use OrderType::*;
+    let next = |source| EngineConfig { next_bar_execution_price: Some(source), ..EngineConfig::default() };
+    let exec_px = |source| EngineConfig { conditional_order_mode: ConditionalOrderMode::ExecutionPrice, ..next(source) };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, EngineConfig, OrderRequest, Option<(i64, f64)>)> = vec![
+        ("unset: a market buy from bar 0 fills at bar 1's open",
+         EngineConfig::default(), order(Buy, Market, None, None, None), Some((1, 102.0))),
+        ("CLOSE: at bar 1's close", next(ExecutionPrice::Close), order(Buy, Market, None, None, None), Some((1, 103.0))),
+        ("MID: at bar 1's (high + low) / 2", next(ExecutionPrice::Mid), order(Buy, Market, None, None, None),
+         Some((1, 102.5))),
+        ("a limit touched by the low still fills at the limit", next(ExecutionPrice::Close),
+         order(Buy, Limit, Some(101.5), None, None), Some((1, 101.5))),
+        ("EXECUTION_PRICE triggers compare the close: 103, 105 miss 101.5, bar 3's 101 fills",
+         exec_px(ExecutionPrice::Close), order(Buy, Limit, Some(101.5), None, None), Some((3, 101.0))),
+        ("market-on-close is unaffected", next(ExecutionPrice::Open), order(Buy, MarketOnClose, None, None, None),
+         Some((0, 101.0))),
+    ];
+    for (name, cfg, req, expected) in cases {
+        assert_eq!(fill_of(cfg, false, 0, req), expected, "{name}");
+    }
+}

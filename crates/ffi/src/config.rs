@@ -16,6 +16,10 @@ pub const NL_SHORT_CASH_CREDIT: u32 = 0;
 pub const NL_SHORT_CASH_CREDIT_PROCEEDS: u32 = 1;
 pub const NL_SHORT_CASH_LOCK_NOTIONAL: u32 = 2;
 
+/// [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
+/// price as `execution_price` says (the open, or a quote/VWAP source).
+pub const NL_EXECUTION_PRICE_UNSET: u32 = 255;
+
 /// Engine settings; enum fields carry the integer codes of the core enums.
 /// Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
 #[repr(C)]
@@ -36,6 +40,9 @@ pub struct NlEngineConfig {
     pub entry_order_priority: u32,
     /// An `ExecutionPrice` code: what positions are marked at.
     pub mark_price: u32,
+    /// An `ExecutionPrice` code replacing the source of open-time passes,
+    /// or `NL_EXECUTION_PRICE_UNSET`.
+    pub next_bar_execution_price: u32,
     /// Fill the affordable part of an entry cash cannot fully pay for.
     pub partial_fills_allowed: bool,
     /// A `StopFillMode` code.
@@ -93,6 +100,7 @@ impl NlEngineConfig {
             fill_ordering: cfg.fill_ordering as u32,
             entry_order_priority: cfg.entry_order_priority as u32,
             mark_price: cfg.mark_price as u32,
+            next_bar_execution_price: cfg.next_bar_execution_price.map_or(NL_EXECUTION_PRICE_UNSET, |p| p as u32),
             partial_fills_allowed: cfg.partial_fills_allowed,
             stop_fill_mode: cfg.stop_fill_mode as u32,
             stop_level_basis: cfg.stop_level_basis as u32,
@@ -145,6 +153,10 @@ impl NlEngineConfig {
             fill_ordering: FillOrdering::try_from(self.fill_ordering)?,
             entry_order_priority: EntryOrderPriority::try_from(self.entry_order_priority)?,
             mark_price: ExecutionPrice::try_from(self.mark_price)?,
+            next_bar_execution_price: match self.next_bar_execution_price {
+                NL_EXECUTION_PRICE_UNSET => None,
+                code => Some(ExecutionPrice::try_from(code)?),
+            },
             partial_fills_allowed: self.partial_fills_allowed,
             stop_fill_mode: StopFillMode::try_from(self.stop_fill_mode)?,
             stop_level_basis: StopLevelBasis::try_from(self.stop_level_basis)?,
@@ -221,6 +233,18 @@ mod tests {
         }
         let c = NlEngineConfig { short_cash_policy: 3, ..NlEngineConfig::from_engine(&EngineConfig::default()) };
         assert_eq!(c.to_engine().unwrap_err().to_string(), "unknown short_cash_policy code 3");
+    }
+
+    #[test]
+    fn next_bar_execution_price_round_trips_unset_and_every_source() {
+        let d = NlEngineConfig::from_engine(&EngineConfig::default());
+        assert_eq!(d.next_bar_execution_price, NL_EXECUTION_PRICE_UNSET);
+        assert_eq!(d.to_engine().unwrap().next_bar_execution_price, None);
+        for source in [ExecutionPrice::Close, ExecutionPrice::Open, ExecutionPrice::Vwap, ExecutionPrice::QuoteSide] {
+            let cfg = EngineConfig { next_bar_execution_price: Some(source), ..EngineConfig::default() };
+            assert_eq!(NlEngineConfig::from_engine(&cfg).to_engine().unwrap().next_bar_execution_price, Some(source));
+        }
+        assert!(NlEngineConfig { next_bar_execution_price: 77, ..d }.to_engine().is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn config() -> NlEngineConfig {
         fill_ordering: 0,
         entry_order_priority: 0,
         mark_price: 2,
+        next_bar_execution_price: NL_EXECUTION_PRICE_UNSET,
         partial_fills_allowed: false,
         stop_fill_mode: 0,
         stop_level_basis: 0,

@@ -53,7 +53,7 @@ macro_rules! engine_fields {
 }
 
 engine_fields!(
-    initial_cash, execution_mode, execution_price, share_type, allow_short_selling, conditional_order_mode,
+    initial_cash, execution_mode, execution_price, next_bar_execution_price, share_type, allow_short_selling, conditional_order_mode,
     limit_gap_fill, fill_ordering, entry_order_priority, mark_price, partial_fills_allowed, stop_fill_mode,
     stop_level_basis, stop_slippage_rate, trail_stop_timing, cash_buffer_pct, reject_on_insufficient_cash,
     skip_cash_validation, trail_hwm_source, trail_include_entry_bar_extremes, initial_hwm_source, allow_leverage,
@@ -157,7 +157,7 @@ fn codes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         NL_RULE_VOLATILITY_TRAILING_STOP, NL_RULE_SIGNAL_EXIT, NL_RULE_CHAIN, NL_RULE_ALL_OF,
         NL_DECISION_HOLD, NL_DECISION_EXIT, NL_DECISION_EXIT_PARTIAL,
         NL_SHORT_CASH_CREDIT, NL_SHORT_CASH_CREDIT_PROCEEDS, NL_SHORT_CASH_LOCK_NOTIONAL,
-        NL_CONTEXT_DEFERRED,
+        NL_CONTEXT_DEFERRED, NL_EXECUTION_PRICE_UNSET,
         NL_REDUCTION_SENT, NL_REDUCTION_TOO_SMALL, NL_REDUCTION_ROUNDS_TO_ZERO,
         NL_COMMISSION_FUTURES, NL_SLIPPAGE_FUTURES,
     );

@@ -47,14 +47,14 @@ impl Engine {
         // A market order has no trigger: only a mid execution price or
         // bar-high water marks read its bar's high and low.
         let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
-            || self.cfg.execution_price == ExecutionPrice::Mid
+            || self.cfg.price_sources().uses(ExecutionPrice::Mid)
             || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh;
         let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
-        let configured = self.cfg.execution_price;
+        let sources = self.cfg.price_sources();
         let now = self.market.timestamp(b);
         let order = &mut self.book[id];
-        let (price, source) = execution_price(order, &bar, at, configured);
+        let (price, source) = execution_price(order, &bar, at, sources);
         // No price from the configured source on this bar (VWAP): the order waits.
         if price.is_nan() {
             return None;

@@ -906,7 +906,7 @@ impl Engine {
         for &id in eligible {
             let o = &self.book[id];
             let Some(row) = self.row_in_bar(b, o.asset) else { continue };
-            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.execution_price).0.is_nan() {
+            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.price_sources()).0.is_nan() {
                 continue;
             }
             if !self.round_quantity(id) {

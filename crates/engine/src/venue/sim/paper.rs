@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 
 use nl_core::{MaybeTime, 
-    AssetId, CancelReason, EngineError, EngineResult, ExecutionPrice, Order, OrderId, OrderSide, OrderType, Refusal,
+    AssetId, CancelReason, EngineError, EngineResult, Order, OrderId, OrderSide, OrderType, Refusal,
     TimeInForce, Timestamp,
 };
 
@@ -30,15 +30,16 @@ use crate::market::{utc_day, Bar};
 use crate::venue::sim::costs::{CommissionQuery, Commissions, PerAsset, Slippages};
 use crate::venue::sim::execute::{fill_price, within_limit, FillPricing};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
-use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
+use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint, PriceSources};
 use crate::venue::{ExecutionClient, ExecutionReport};
 
 /// How the paper venue fills: the backtest's fill rules and cost models.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaperVenueConfig {
     pub fill_rules: FillRules,
-    /// The price source; at the open of a bar a non-quote source is the open.
-    pub execution_price: ExecutionPrice,
+    /// The price sources; at the open of a bar a non-quote configured source
+    /// is the open (unless an open-pass source replaces it).
+    pub price_sources: PriceSources,
     pub commission: Commissions,
     pub slippage: Slippages,
     pub impact: MarketImpact,
@@ -110,7 +111,7 @@ impl PaperVenue {
     /// done (filled completely or expired) and leaves the venue.
     fn execute(&mut self, i: usize, timestamp: Timestamp, bar: &Bar, consumed: &mut HashMap<AssetId, f64>)
         -> EngineResult<bool> {
-        let (price, _) = execution_price(&self.working[i].order, bar, MatchPoint::Open, self.cfg.execution_price);
+        let (price, _) = execution_price(&self.working[i].order, bar, MatchPoint::Open, self.cfg.price_sources);
         if price.is_nan() {
             return Ok(false);
         }

@@ -36,17 +36,44 @@ pub enum MatchPoint {
     SameBarOpen,
 }
 
+/// Where passes take their execution price from (the config's
+/// `execution_price` and `next_bar_execution_price`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceSources {
+    /// The source of every pass, unless replaced below.
+    pub configured: ExecutionPrice,
+    /// Replaces the source of open-time passes (NEXT_BAR's open pass and
+    /// SAME_BAR's pass for exits deferred to the open), quote sources
+    /// included: e.g. CLOSE makes NEXT_BAR orders fill at the next bar's close.
+    pub open_pass: Option<ExecutionPrice>,
+}
+
+impl PriceSources {
+    /// Sources with no open-pass override.
+    pub fn configured(configured: ExecutionPrice) -> Self {
+        Self { configured, open_pass: None }
+    }
+
+    /// Whether some pass prices from `source`.
+    pub fn uses(&self, source: ExecutionPrice) -> bool {
+        self.configured == source || self.open_pass == Some(source)
+    }
+}
+
 /// The execution price of a pass for `order`, and its source. NaN when the
 /// bar has no such price (a VWAP source on a bar without one): no fill then.
 ///
-/// NEXT_BAR's open pass uses the open unless the configured source is a
-/// quote or VWAP price (ml4t-backtest's rule); MOC orders use the close.
-pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, configured: ExecutionPrice) -> (f64, ExecutionPrice) {
-    let source = match (order.order_type, at) {
-        (OrderType::MarketOnClose, _) | (_, MatchPoint::Close) => ExecutionPrice::Close,
-        (_, MatchPoint::Open) if !is_quote_source(configured) => ExecutionPrice::Open,
+/// MOC orders use the close. Open-time passes use `sources.open_pass` when
+/// set; otherwise NEXT_BAR's open pass uses the open unless the configured
+/// source is a quote or VWAP price (ml4t-backtest's rules).
+pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, sources: PriceSources) -> (f64, ExecutionPrice) {
+    let open_time = matches!(at, MatchPoint::Open | MatchPoint::SameBarOpen);
+    let source = match (order.order_type, at, sources.open_pass) {
+        (OrderType::MarketOnClose, _, _) | (_, MatchPoint::Close, _) => ExecutionPrice::Close,
+        (_, _, Some(source)) if open_time => source,
+        (_, MatchPoint::Open, _) if !is_quote_source(sources.configured) => ExecutionPrice::Open,
         // (SameBarOpen, Execution and quote sources at the open: as configured.)
-        _ => configured,
+        _ => sources.configured,
     };
     (price_of(bar, source, order.side == OrderSide::Buy), source)
 }
