@@ -4,6 +4,7 @@
 cimport cython
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Malloc, PyMem_Free, PyMem_Realloc
+from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
@@ -12,6 +13,7 @@ from nautilus_like._broker cimport Broker
 from nautilus_like._data cimport BarData, MarketView
 from nautilus_like._strategy cimport Strategy
 from nautilus_like._strategy import overridden_hooks
+from nautilus_like.execution.limits import user_limit_answer
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
@@ -185,6 +187,19 @@ cdef int32_t _slippage_callback(void* user, uint32_t asset, double quantity, dou
     try:
         out[0] = _model_output("slippage", entry[0], entry[0].calculate(
             entry[1][asset], quantity, price, None if volume != volume else volume))
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
+cdef int32_t _limit_callback(void* user, uint32_t asset, double quantity, double volume, double available,
+                             double price, double* fillable, double* capacity) noexcept with gil:
+    """Asks a Python execution limit what an order fills (`execution.limits.user_limit_answer`)."""
+    cdef tuple entry = <tuple>user
+    try:
+        fillable[0], capacity[0] = user_limit_answer(entry[0], quantity, None if volume != volume else volume,
+                                                     None if available != available else available, price)
         return 0
     except BaseException as exc:
         store_callback_error(exc)
@@ -383,6 +398,20 @@ cdef _set_limits(EngineState state, list routes):
             specs[i].kind = spec["kind"]
             specs[i].max_participation = spec.get("max_participation", 0.0)
             specs[i].min_volume = spec.get("min_volume", 0.0)
+            shared = spec.get("shared_participation")
+            specs[i].shared_participation = NAN if shared is None else shared
+            specs[i].base_participation = spec.get("base_participation", 0.0)
+            specs[i].volatility_factor = spec.get("volatility_factor", 0.0)
+            specs[i].min_participation = spec.get("min_participation", 0.0)
+            specs[i].avg_volatility = spec.get("avg_volatility", 0.0)
+            specs[i].callback = NULL
+            specs[i].user_data = NULL
+            specs[i].name = NULL
+            model = spec.get("model")
+            if model is not None:
+                specs[i].callback = _limit_callback
+                specs[i].user_data = _keep(state, model)
+                specs[i].name = _name_of(state, model)
         check(ffi.nl_engine_set_execution_limits(state.engine, specs, n))
     finally:
         PyMem_Free(specs)
