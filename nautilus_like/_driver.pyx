@@ -206,6 +206,23 @@ cdef int32_t _limit_callback(void* user, uint32_t asset, double quantity, double
         return 1
 
 
+cdef int32_t _impact_callback(void* user, uint32_t asset, double quantity, double price, double volume,
+                              bint is_buy, double* out) noexcept with gil:
+    """Calls a Python impact model's `calculate(quantity, price, volume, is_buy)`."""
+    cdef tuple entry = <tuple>user
+    try:
+        value = entry[0].calculate(quantity, price, None if volume != volume else volume, bool(is_buy))
+        try:
+            out[0] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid market impact from {type(entry[0]).__name__}: expected a finite adverse "
+                             f"value, got {value!r}") from None
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
 cdef double _model_output(str kind, object model, object value) except? -1.0:
     try:
         return float(value)
@@ -362,6 +379,14 @@ def configure_costs(EngineState state not None, list commission_routes=None, lis
         im.adv_factor = impact.get("adv_factor", 1.0)
         im.exponent = impact.get("exponent", 0.0)
         im.min_impact = impact.get("min_impact", 0.0)
+        im.callback = NULL
+        im.user_data = NULL
+        im.name = NULL
+        model = impact.get("model")
+        if model is not None:
+            im.callback = _impact_callback
+            im.user_data = _keep(state, model)
+            im.name = _name_of(state, model)
         check(ffi.nl_engine_set_market_impact(state.engine, &im))
 
 
@@ -460,6 +485,7 @@ cdef int _slippage_c(ffi.NlSlippageSpec* c, uint32_t asset, dict spec) except -1
     c.rate = spec.get("rate", 0.0)
     c.amount = spec.get("amount", 0.0)
     c.half_given = spec.get("half_given", False)
+    c.requires_volume = spec.get("requires_volume", False)
     c.callback = NULL
     c.user_data = NULL
     c.name = NULL

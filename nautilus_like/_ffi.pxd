@@ -85,6 +85,9 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_IMPACT_POWER_LAW # = 3
 
+  # `callback(user_data, ...)`.
+  const uint32_t NL_IMPACT_CALLBACK # = 4
+
   # Outcome codes of `nl_engine_submit_order`.
   const uint32_t NL_SUBMIT_ACCEPTED # = 0
 
@@ -530,6 +533,9 @@ cdef extern from "nautilus_like.h":
     NlSlippageFn callback;
     void *user_data;
     const char *name;
+    # The model fills only on bars with positive traded volume (ml4t's
+    # `requires_traded_volume`).
+    bool requires_volume;
 
   # A user volume limit: writes the quantity of an order for `quantity` that a
   # bar fills to `out_fillable`, and the asset's shared capacity for the bar to
@@ -565,6 +571,17 @@ cdef extern from "nautilus_like.h":
     # The model's name for error messages (may be null).
     const char *name;
 
+  # A user impact model: writes the signed price move of an order for
+  # `quantity` of `asset` at `price` with `volume` available (NaN: none) to
+  # `out` and returns 0, or non-zero when it failed (the caller keeps its own error).
+  ctypedef int32_t (*NlImpactFn)(void *user_data,
+                                 uint32_t asset,
+                                 double quantity,
+                                 double price,
+                                 double volume,
+                                 bool is_buy,
+                                 double *out);
+
   cdef struct NlImpactSpec:
     uint32_t kind;
     double coefficient;
@@ -574,6 +591,11 @@ cdef extern from "nautilus_like.h":
     # Power law only.
     double exponent;
     double min_impact;
+    NlImpactFn callback;
+    # Passed back to `callback`; must outlive the engine.
+    void *user_data;
+    # The model's name for error messages (may be null).
+    const char *name;
 
   # Borrowed views of the market data columns (valid while the handle lives).
   cdef struct NlMarketColumns:
@@ -1031,7 +1053,8 @@ cdef extern from "nautilus_like.h":
   # Sets the market-impact model (before the first bar).
   #
   # # Safety
-  # `e` must be a live engine; `spec` valid for reading.
+  # `e` must be a live engine; `spec` valid for reading; a callback and its
+  # user data valid for the engine's life.
   NlStatus nl_engine_set_market_impact(NlEngine *e, const NlImpactSpec *spec);
 
   # The message of the last failed call on this thread. Borrowed: valid until

@@ -113,6 +113,11 @@
 #define NL_IMPACT_POWER_LAW 3
 
 /**
+ * `callback(user_data, ...)`.
+ */
+#define NL_IMPACT_CALLBACK 4
+
+/**
  * Outcome codes of `nl_engine_submit_order`.
  */
 #define NL_SUBMIT_ACCEPTED 0
@@ -892,6 +897,11 @@ typedef struct NlSlippageSpec {
   NlSlippageFn callback;
   void *user_data;
   const char *name;
+  /**
+   * The model fills only on bars with positive traded volume (ml4t's
+   * `requires_traded_volume`).
+   */
+  bool requires_volume;
 } NlSlippageSpec;
 
 /**
@@ -943,6 +953,19 @@ typedef struct NlLimitSpec {
   const char *name;
 } NlLimitSpec;
 
+/**
+ * A user impact model: writes the signed price move of an order for
+ * `quantity` of `asset` at `price` with `volume` available (NaN: none) to
+ * `out` and returns 0, or non-zero when it failed (the caller keeps its own error).
+ */
+typedef int32_t (*NlImpactFn)(void *user_data,
+                              uint32_t asset,
+                              double quantity,
+                              double price,
+                              double volume,
+                              bool is_buy,
+                              double *out);
+
 typedef struct NlImpactSpec {
   uint32_t kind;
   double coefficient;
@@ -956,6 +979,15 @@ typedef struct NlImpactSpec {
    */
   double exponent;
   double min_impact;
+  NlImpactFn callback;
+  /**
+   * Passed back to `callback`; must outlive the engine.
+   */
+  void *user_data;
+  /**
+   * The model's name for error messages (may be null).
+   */
+  const char *name;
 } NlImpactSpec;
 
 /**
@@ -1597,7 +1629,8 @@ enum NlStatus nl_engine_set_execution_limits(struct NlEngine *e,
  * Sets the market-impact model (before the first bar).
  *
  * # Safety
- * `e` must be a live engine; `spec` valid for reading.
+ * `e` must be a live engine; `spec` valid for reading; a callback and its
+ * user data valid for the engine's life.
  */
 enum NlStatus nl_engine_set_market_impact(struct NlEngine *e, const struct NlImpactSpec *spec);
 

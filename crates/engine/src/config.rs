@@ -197,7 +197,7 @@ impl EngineConfig {
             execution_price: self.execution_price,
             commission: self.commission.clone(),
             slippage: self.slippage.clone(),
-            impact: self.impact,
+            impact: self.impact.clone(),
             limits: self.limits.clone(),
             multipliers: Default::default(),
             whole_units: self.share_type == ShareType::Integer,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use nl_core::EngineError;
 use nl_engine::{
-    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, ExecutionLimit, LimitAnswer,
+    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, ExecutionLimit, ImpactCallback,
+    LimitAnswer,
     LimitCallback, LimitQuery, MarketImpact, PerAsset, SlippageCallback, SlippageModel, SlippageQuery, Slippages,
 };
 
@@ -83,6 +84,9 @@ pub struct NlSlippageSpec {
     pub callback: NlSlippageFn,
     pub user_data: *mut c_void,
     pub name: *const c_char,
+    /// The model fills only on bars with positive traded volume (ml4t's
+    /// `requires_traded_volume`).
+    pub requires_volume: bool,
 }
 
 struct ForeignCommission {
@@ -224,6 +228,13 @@ unsafe fn commission_model(s: &NlCommissionSpec, thresholds: &[f64], rates: &[f6
 /// # Safety
 /// `s.name` must be null or NUL-terminated.
 unsafe fn slippage_model(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) -> Result<SlippageModel, EngineError> {
+    let model = slippage_kind(s, scope)?;
+    Ok(if s.requires_volume && !model.requires_volume() { SlippageModel::RequiresVolume(Box::new(model)) } else { model })
+}
+
+/// # Safety
+/// As `slippage_model`.
+unsafe fn slippage_kind(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) -> Result<SlippageModel, EngineError> {
     Ok(match s.kind {
         NL_SLIPPAGE_NONE => SlippageModel::None,
         NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: s.rate },
@@ -450,6 +461,16 @@ pub const NL_IMPACT_NONE: u32 = 0;
 pub const NL_IMPACT_LINEAR: u32 = 1;
 pub const NL_IMPACT_SQUARE_ROOT: u32 = 2;
 pub const NL_IMPACT_POWER_LAW: u32 = 3;
+/// `callback(user_data, ...)`.
+pub const NL_IMPACT_CALLBACK: u32 = 4;
+
+/// A user impact model: writes the signed price move of an order for
+/// `quantity` of `asset` at `price` with `volume` available (NaN: none) to
+/// `out` and returns 0, or non-zero when it failed (the caller keeps its own error).
+pub type NlImpactFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, volume: f64, is_buy: bool,
+                         out: *mut f64) -> i32,
+>;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -462,6 +483,41 @@ pub struct NlImpactSpec {
     /// Power law only.
     pub exponent: f64,
     pub min_impact: f64,
+    pub callback: NlImpactFn,
+    /// Passed back to `callback`; must outlive the engine.
+    pub user_data: *mut c_void,
+    /// The model's name for error messages (may be null).
+    pub name: *const c_char,
+}
+
+struct ForeignImpact {
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, bool, *mut f64) -> i32,
+    user_data: *mut c_void,
+    name: String,
+    scope: Arc<CallbackScope>,
+}
+
+// SAFETY: as for ForeignCommission.
+unsafe impl Send for ForeignImpact {}
+unsafe impl Sync for ForeignImpact {}
+
+impl ImpactCallback for ForeignImpact {
+    fn impact(&self, asset: u32, quantity: f64, price: f64, volume: f64, is_buy: bool) -> Result<f64, String> {
+        let mut out = f64::NAN;
+        // SAFETY: the function pointer and user data came from the caller of
+        // `nl_engine_set_market_impact`, which promises they stay valid.
+        let status = self.scope.running("a market impact model", || unsafe {
+            (self.f)(self.user_data, asset, quantity, price, volume, is_buy, &mut out)
+        });
+        match status {
+            0 => Ok(out),
+            _ => Err(format!("market impact model {} raised", self.name)),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
 }
 
 /// Sets the volume participation limits (before the first bar).
@@ -485,10 +541,12 @@ pub unsafe extern "C" fn nl_engine_set_execution_limits(e: *mut NlEngine, specs:
 /// Sets the market-impact model (before the first bar).
 ///
 /// # Safety
-/// `e` must be a live engine; `spec` valid for reading.
+/// `e` must be a live engine; `spec` valid for reading; a callback and its
+/// user data valid for the engine's life.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *const NlImpactSpec) -> NlStatus {
     guard(|| {
+        let scope = Arc::clone(&handle(e)?.scope);
         let s = spec.as_ref().ok_or_else(|| null_error("impact spec"))?;
         let impact = match s.kind {
             NL_IMPACT_NONE => MarketImpact::None,
@@ -503,6 +561,11 @@ pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *co
                 exponent: s.exponent,
                 min_impact: s.min_impact,
             },
+            NL_IMPACT_CALLBACK => {
+                let f = s.callback.ok_or_else(|| null_error("market impact callback"))?;
+                let name = model_name(s.name, "market impact model");
+                MarketImpact::Callback(Callback(Arc::new(ForeignImpact { f, user_data: s.user_data, name, scope })))
+            }
             other => return Err(EngineError::InvalidArgument(format!("invalid market impact kind {other}")).into()),
         };
         Ok(engine(e, "setting the market impact model")?.set_market_impact(impact)?)

@@ -218,7 +218,7 @@ impl ExecutionLimit {
 /// Adverse price move caused by the order, added to the base price before
 /// slippage (up for buys, down for sells). Nothing without volume, except a
 /// power law's minimum.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MarketImpact {
     None,
     /// `coefficient * (quantity / volume) * price`.
@@ -227,12 +227,22 @@ pub enum MarketImpact {
     SquareRoot { coefficient: f64, volatility: f64, adv_factor: f64 },
     /// `max(coefficient * (quantity / volume)^exponent * price, min_impact)`.
     PowerLaw { coefficient: f64, exponent: f64, min_impact: f64 },
+    /// A user model (ml4t's `calculate(quantity, price, volume, is_buy)`).
+    Callback(Callback<dyn ImpactCallback>),
+}
+
+/// A user-supplied impact model (a Python object behind the C ABI): the
+/// signed price move of an order for `quantity` at `price` with `volume`
+/// available (NaN: none). `Err` means the callee raised.
+pub trait ImpactCallback: Send + Sync {
+    fn impact(&self, asset: AssetId, quantity: f64, price: f64, volume: f64, is_buy: bool) -> Result<f64, String>;
+    fn name(&self) -> String;
 }
 
 impl MarketImpact {
     pub fn validate(&self) -> EngineResult<()> {
         let fields: &[(&str, f64)] = match self {
-            MarketImpact::None => &[],
+            MarketImpact::None | MarketImpact::Callback(_) => &[],
             MarketImpact::Linear { coefficient } => &[("coefficient", *coefficient)],
             MarketImpact::SquareRoot { coefficient, volatility, adv_factor } => {
                 &[("coefficient", *coefficient), ("volatility", *volatility), ("adv_factor", *adv_factor)]
@@ -249,11 +259,31 @@ impl MarketImpact {
         Ok(())
     }
 
-    /// Signed impact in price units: >= 0 for buys, <= 0 for sells.
+    /// The signed impact on `asset` as the engine applies it: a user model's
+    /// answer must be finite and adverse (>= 0 for buys, <= 0 for sells;
+    /// ml4t's messages name the model).
+    pub fn checked_impact(&self, asset: AssetId, quantity: f64, price: f64, volume: f64, is_buy: bool)
+        -> EngineResult<f64> {
+        let MarketImpact::Callback(cb) = self else { return Ok(self.impact(quantity, price, volume, is_buy)) };
+        let v = cb.0.impact(asset, quantity, price, volume, is_buy).map_err(EngineError::Callback)?;
+        if !v.is_finite() {
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid market impact from {}: expected a finite adverse value, got {v:?}", cb.0.name())));
+        }
+        if (is_buy && v < 0.0) || (!is_buy && v > 0.0) {
+            let expected = if is_buy { ">= 0 for buys" } else { "<= 0 for sells" };
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid market impact from {}: expected {expected}, got {v:?}", cb.0.name())));
+        }
+        Ok(v)
+    }
+
+    /// Signed impact in price units: >= 0 for buys, <= 0 for sells. A user
+    /// model is not called here (0): see [`MarketImpact::checked_impact`].
     pub fn impact(&self, quantity: f64, price: f64, volume: f64, is_buy: bool) -> f64 {
         let no_volume = volume.is_nan() || volume == 0.0;
         let magnitude = match *self {
-            MarketImpact::None => return 0.0,
+            MarketImpact::None | MarketImpact::Callback(_) => return 0.0,
             MarketImpact::Linear { coefficient } => {
                 if no_volume {
                     return 0.0;
@@ -403,5 +433,26 @@ mod tests {
             max_participation: 0.5, min_volume: 0.0, shared_participation: 2.0 };
         assert!(l.validate().unwrap_err().to_string().contains("shared_participation"));
         assert!(SHARED_HALF.validate().is_ok());
+    }
+
+    struct Push(f64);
+    impl ImpactCallback for Push {
+        fn impact(&self, _: AssetId, _: f64, _: f64, _: f64, _: bool) -> Result<f64, String> {
+            Ok(self.0)
+        }
+        fn name(&self) -> String {
+            "Push".into()
+        }
+    }
+
+    #[test]
+    fn a_user_impact_must_be_finite_and_against_the_order() {
+        let model = |v| MarketImpact::Callback(Callback(std::sync::Arc::new(Push(v))));
+        assert_eq!(model(0.5).checked_impact(0, 10.0, 100.0, 1e6, true).unwrap(), 0.5);
+        assert_eq!(model(-0.5).checked_impact(0, 10.0, 100.0, 1e6, false).unwrap(), -0.5);
+        let err = model(-0.5).checked_impact(0, 10.0, 100.0, 1e6, true).unwrap_err().to_string();
+        assert_eq!(err, "Invalid market impact from Push: expected >= 0 for buys, got -0.5");
+        let err = model(f64::INFINITY).checked_impact(0, 10.0, 100.0, 1e6, true).unwrap_err().to_string();
+        assert_eq!(err, "Invalid market impact from Push: expected a finite adverse value, got inf");
     }
 }
