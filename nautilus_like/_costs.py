@@ -57,11 +57,17 @@ def slippage_model_of(config: BacktestConfig) -> Any:
 def _spec(model: Any, kind: str) -> dict[str, Any]:
     spec = getattr(model, "_spec", None)
     if spec is not None:
-        return spec()
-    if not callable(getattr(model, "calculate", None)):
-        raise TypeError(f"{kind}_model must be a nautilus_like.models model or have a calculate() method, "
-                        f"got {type(model).__name__}")
-    return {"kind": m._C_CALLBACK if kind == "commission" else m._S_CALLBACK, "model": model}
+        out = spec()
+    elif not callable(getattr(model, "calculate", None)):
+        protocol = "CommissionModel" if kind == "commission" else "SlippageModel"
+        raise TypeError(f"{kind}_model must implement the native {protocol} protocol (a nautilus_like.models "
+                        f"model or a calculate() method), got {type(model).__name__}")
+    else:
+        out = {"kind": m._C_CALLBACK if kind == "commission" else m._S_CALLBACK, "model": model}
+    # ml4t's protocol: a slippage model may declare that it fills only on bars that traded.
+    if kind == "slippage" and getattr(model, "requires_traded_volume", False) is True:
+        out = {**out, "requires_volume": True}
+    return out
 
 
 def _spec_for_asset(model: Any, kind: str, asset: str) -> dict[str, Any]:

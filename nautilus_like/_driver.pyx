@@ -4,6 +4,7 @@
 cimport cython
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Malloc, PyMem_Free, PyMem_Realloc
+from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from nautilus_like cimport _ffi as ffi
@@ -12,6 +13,7 @@ from nautilus_like._broker cimport Broker
 from nautilus_like._data cimport BarData, MarketView
 from nautilus_like._strategy cimport Strategy
 from nautilus_like._strategy import overridden_hooks
+from nautilus_like.execution.limits import user_limit_answer
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
@@ -191,6 +193,36 @@ cdef int32_t _slippage_callback(void* user, uint32_t asset, double quantity, dou
         return 1
 
 
+cdef int32_t _limit_callback(void* user, uint32_t asset, double quantity, double volume, double available,
+                             double price, double* fillable, double* capacity) noexcept with gil:
+    """Asks a Python execution limit what an order fills (`execution.limits.user_limit_answer`)."""
+    cdef tuple entry = <tuple>user
+    try:
+        fillable[0], capacity[0] = user_limit_answer(entry[0], quantity, None if volume != volume else volume,
+                                                     None if available != available else available, price)
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
+cdef int32_t _impact_callback(void* user, uint32_t asset, double quantity, double price, double volume,
+                              bint is_buy, double* out) noexcept with gil:
+    """Calls a Python impact model's `calculate(quantity, price, volume, is_buy)`."""
+    cdef tuple entry = <tuple>user
+    try:
+        value = entry[0].calculate(quantity, price, None if volume != volume else volume, bool(is_buy))
+        try:
+            out[0] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid market impact from {type(entry[0]).__name__}: expected a finite adverse "
+                             f"value, got {value!r}") from None
+        return 0
+    except BaseException as exc:
+        store_callback_error(exc)
+        return 1
+
+
 cdef double _model_output(str kind, object model, object value) except? -1.0:
     try:
         return float(value)
@@ -347,6 +379,14 @@ def configure_costs(EngineState state not None, list commission_routes=None, lis
         im.adv_factor = impact.get("adv_factor", 1.0)
         im.exponent = impact.get("exponent", 0.0)
         im.min_impact = impact.get("min_impact", 0.0)
+        im.callback = NULL
+        im.user_data = NULL
+        im.name = NULL
+        model = impact.get("model")
+        if model is not None:
+            im.callback = _impact_callback
+            im.user_data = _keep(state, model)
+            im.name = _name_of(state, model)
         check(ffi.nl_engine_set_market_impact(state.engine, &im))
 
 
@@ -383,6 +423,20 @@ cdef _set_limits(EngineState state, list routes):
             specs[i].kind = spec["kind"]
             specs[i].max_participation = spec.get("max_participation", 0.0)
             specs[i].min_volume = spec.get("min_volume", 0.0)
+            shared = spec.get("shared_participation")
+            specs[i].shared_participation = NAN if shared is None else shared
+            specs[i].base_participation = spec.get("base_participation", 0.0)
+            specs[i].volatility_factor = spec.get("volatility_factor", 0.0)
+            specs[i].min_participation = spec.get("min_participation", 0.0)
+            specs[i].avg_volatility = spec.get("avg_volatility", 0.0)
+            specs[i].callback = NULL
+            specs[i].user_data = NULL
+            specs[i].name = NULL
+            model = spec.get("model")
+            if model is not None:
+                specs[i].callback = _limit_callback
+                specs[i].user_data = _keep(state, model)
+                specs[i].name = _name_of(state, model)
         check(ffi.nl_engine_set_execution_limits(state.engine, specs, n))
     finally:
         PyMem_Free(specs)
@@ -431,6 +485,7 @@ cdef int _slippage_c(ffi.NlSlippageSpec* c, uint32_t asset, dict spec) except -1
     c.rate = spec.get("rate", 0.0)
     c.amount = spec.get("amount", 0.0)
     c.half_given = spec.get("half_given", False)
+    c.requires_volume = spec.get("requires_volume", False)
     c.callback = NULL
     c.user_data = NULL
     c.name = NULL

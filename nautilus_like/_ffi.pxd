@@ -76,6 +76,17 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_LIMIT_VOLUME_PARTICIPATION # = 1
 
+  const uint32_t NL_LIMIT_POSITIVE_VOLUME # = 2
+
+  # `max_participation` per order, `shared_participation` (NaN: the same) of
+  # the bar's traded volume for all orders of an asset together.
+  const uint32_t NL_LIMIT_SHARED_VOLUME_PARTICIPATION # = 3
+
+  const uint32_t NL_LIMIT_ADAPTIVE_PARTICIPATION # = 4
+
+  # `callback(user_data, ...)`.
+  const uint32_t NL_LIMIT_CALLBACK # = 5
+
   # Market-impact kinds for [`NlImpactSpec::kind`].
   const uint32_t NL_IMPACT_NONE # = 0
 
@@ -84,6 +95,9 @@ cdef extern from "nautilus_like.h":
   const uint32_t NL_IMPACT_SQUARE_ROOT # = 2
 
   const uint32_t NL_IMPACT_POWER_LAW # = 3
+
+  # `callback(user_data, ...)`.
+  const uint32_t NL_IMPACT_CALLBACK # = 4
 
   # Outcome codes of `nl_engine_submit_order`.
   const uint32_t NL_SUBMIT_ACCEPTED # = 0
@@ -554,13 +568,54 @@ cdef extern from "nautilus_like.h":
     NlSlippageFn callback;
     void *user_data;
     const char *name;
+    # The model fills only on bars with positive traded volume (ml4t's
+    # `requires_traded_volume`).
+    bool requires_volume;
+
+  # A user volume limit: writes the quantity of an order for `quantity` that a
+  # bar fills to `out_fillable`, and the asset's shared capacity for the bar to
+  # `out_capacity` (NaN: none); returns 0, or non-zero when it failed (the
+  # caller keeps its own error). `volume` is the traded volume, `available`
+  # the quoted size on the order's side or else the volume (NaN: none).
+  ctypedef int32_t (*NlLimitFn)(void *user_data,
+                                uint32_t asset,
+                                double quantity,
+                                double volume,
+                                double available,
+                                double price,
+                                double *out_fillable,
+                                double *out_capacity);
 
   cdef struct NlLimitSpec:
     # An asset index, or `NL_ALL_ASSETS` for the default.
     uint32_t asset;
     uint32_t kind;
+    # Volume, shared-volume and adaptive (its cap) participation.
     double max_participation;
     double min_volume;
+    # Shared volume only; NaN: `max_participation`.
+    double shared_participation;
+    # Adaptive only.
+    double base_participation;
+    double volatility_factor;
+    double min_participation;
+    double avg_volatility;
+    NlLimitFn callback;
+    # Passed back to `callback`; must outlive the engine.
+    void *user_data;
+    # The model's name for error messages (may be null).
+    const char *name;
+
+  # A user impact model: writes the signed price move of an order for
+  # `quantity` of `asset` at `price` with `volume` available (NaN: none) to
+  # `out` and returns 0, or non-zero when it failed (the caller keeps its own error).
+  ctypedef int32_t (*NlImpactFn)(void *user_data,
+                                 uint32_t asset,
+                                 double quantity,
+                                 double price,
+                                 double volume,
+                                 bool is_buy,
+                                 double *out);
 
   cdef struct NlImpactSpec:
     uint32_t kind;
@@ -571,6 +626,11 @@ cdef extern from "nautilus_like.h":
     # Power law only.
     double exponent;
     double min_impact;
+    NlImpactFn callback;
+    # Passed back to `callback`; must outlive the engine.
+    void *user_data;
+    # The model's name for error messages (may be null).
+    const char *name;
 
   # Borrowed views of the market data columns (valid while the handle lives).
   cdef struct NlMarketColumns:
@@ -1036,13 +1096,15 @@ cdef extern from "nautilus_like.h":
   # Sets the volume participation limits (before the first bar).
   #
   # # Safety
-  # `e` must be a live engine; `specs` valid for `n` entries.
+  # `e` must be a live engine; `specs` valid for `n` entries; callbacks and
+  # user data valid for the engine's life.
   NlStatus nl_engine_set_execution_limits(NlEngine *e, const NlLimitSpec *specs, size_t n);
 
   # Sets the market-impact model (before the first bar).
   #
   # # Safety
-  # `e` must be a live engine; `spec` valid for reading.
+  # `e` must be a live engine; `spec` valid for reading; a callback and its
+  # user data valid for the engine's life.
   NlStatus nl_engine_set_market_impact(NlEngine *e, const NlImpactSpec *spec);
 
   # The message of the last failed call on this thread. Borrowed: valid until

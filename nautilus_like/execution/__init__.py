@@ -6,6 +6,7 @@ rebalancing (`execution.rebalancer`) and its schedules (`execution.schedule`).
 ...        market_impact_model=SquareRootImpact(coefficient=0.5, volatility=0.02))
 """
 
+from nautilus_like.execution.fill_executor import FillContext, FillExecutor
 from nautilus_like.execution.impact import (
     LinearImpact,
     MarketImpactModel,
@@ -18,6 +19,8 @@ from nautilus_like.execution.limits import (
     AssetExecutionLimits,
     ExecutionLimits,
     NoLimits,
+    PositiveVolumeLimit,
+    SharedVolumeParticipationLimit,
     VolumeParticipationLimit,
     is_limited,
     limit_routes,
@@ -36,12 +39,16 @@ __all__ = [
     "AssetExecutionLimits",
     "ExecutionLimits",
     "ExecutionResult",
+    "FillContext",
+    "FillExecutor",
     "LinearImpact",
     "MarketImpactModel",
     "NoImpact",
     "NoLimits",
+    "PositiveVolumeLimit",
     "PowerLawImpact",
     "RebalanceConfig",
+    "SharedVolumeParticipationLimit",
     "SquareRootImpact",
     "TargetWeightExecutor",
     "VolumeParticipationLimit",

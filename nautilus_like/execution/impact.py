@@ -18,6 +18,7 @@ __all__ = ["LinearImpact", "MarketImpactModel", "NoImpact", "PowerLawImpact", "S
 _CODES = codes()
 _IMPACT_NONE, _IMPACT_LINEAR, _IMPACT_SQRT, _IMPACT_POWER = (
     _CODES[f"NL_IMPACT_{k}"] for k in ("NONE", "LINEAR", "SQUARE_ROOT", "POWER_LAW"))
+_IMPACT_CALLBACK = _CODES["NL_IMPACT_CALLBACK"]
 
 
 class MarketImpactModel:
@@ -93,9 +94,15 @@ class PowerLawImpact(MarketImpactModel):
 
 
 def impact_spec(model: Any) -> dict[str, Any]:
+    """The engine's spec of `model`: a built-in model's own, or a callback to a
+    user model with ml4t's `calculate(quantity, price, volume, is_buy)` (its
+    answers must be finite and adverse, checked by the engine)."""
     if model is None:
         return NoImpact()._spec()
-    if not isinstance(model, (NoImpact, LinearImpact, SquareRootImpact, PowerLawImpact)):
-        raise TypeError(f"market_impact_model must be a nautilus_like.execution impact model, "
-                        f"got {type(model).__name__}")
-    return model._spec()
+    if isinstance(model, (NoImpact, LinearImpact, SquareRootImpact, PowerLawImpact)) \
+            and type(model).calculate is MarketImpactModel.calculate:
+        return model._spec()
+    if not callable(getattr(model, "calculate", None)):
+        raise TypeError(f"market_impact_model must be a nautilus_like.execution impact model or have a "
+                        f"calculate(quantity, price, volume, is_buy) method, got {type(model).__name__}")
+    return {"kind": _IMPACT_CALLBACK, "model": model}

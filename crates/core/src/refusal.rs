@@ -87,7 +87,7 @@ impl Refusal {
     pub fn code(&self) -> RejectionCode {
         use Refusal::*;
         match self {
-            InsufficientBuyingPower { .. } | MarginNotFinite | InsufficientMargin { .. } => {
+            InsufficientBuyingPower { .. } | MarginNotFinite | InsufficientMargin { .. } | ReservationBuyingPower => {
                 RejectionCode::InsufficientBuyingPower
             }
             ReversalNotAllowed | ReversalNotAllowedFrom { .. } | ShortSellingNotAllowed | ShortPositionsNotAllowed => {

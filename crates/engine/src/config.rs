@@ -204,7 +204,7 @@ impl EngineConfig {
             price_sources: self.price_sources(),
             commission: self.commission.clone(),
             slippage: self.slippage.clone(),
-            impact: self.impact,
+            impact: self.impact.clone(),
             limits: self.limits.clone(),
             multipliers: Default::default(),
             whole_units: self.share_type == ShareType::Integer,

@@ -38,7 +38,7 @@ pub use costs::{
 };
 pub use kernel::Engine;
 pub use orders::{OrderRequest, OrderUpdate, SubmitOutcome};
-pub use execution::{ExecutionLimit, MarketImpact};
+pub use execution::{ExecutionLimit, ImpactCallback, LimitAnswer, LimitCallback, LimitQuery, MarketImpact};
 pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
 pub use rule_memory::RuleMemory;
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use nl_core::EngineError;
 use nl_engine::{
-    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, ExecutionLimit, MarketImpact,
-    PerAsset, SlippageCallback, SlippageModel, SlippageQuery, Slippages,
+    Callback, CommissionCallback, CommissionModel, CommissionQuery, Commissions, ExecutionLimit, ImpactCallback,
+    LimitAnswer,
+    LimitCallback, LimitQuery, MarketImpact, PerAsset, SlippageCallback, SlippageModel, SlippageQuery, Slippages,
 };
 
 use crate::error::{guard, null_error, NlStatus};
@@ -88,6 +89,9 @@ pub struct NlSlippageSpec {
     pub callback: NlSlippageFn,
     pub user_data: *mut c_void,
     pub name: *const c_char,
+    /// The model fills only on bars with positive traded volume (ml4t's
+    /// `requires_traded_volume`).
+    pub requires_volume: bool,
 }
 
 struct ForeignCommission {
@@ -234,6 +238,13 @@ unsafe fn commission_model(s: &NlCommissionSpec, thresholds: &[f64], rates: &[f6
 /// # Safety
 /// `s.name` must be null or NUL-terminated.
 unsafe fn slippage_model(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) -> Result<SlippageModel, EngineError> {
+    let model = slippage_kind(s, scope)?;
+    Ok(if s.requires_volume && !model.requires_volume() { SlippageModel::RequiresVolume(Box::new(model)) } else { model })
+}
+
+/// # Safety
+/// As `slippage_model`.
+unsafe fn slippage_kind(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) -> Result<SlippageModel, EngineError> {
     Ok(match s.kind {
         NL_SLIPPAGE_NONE => SlippageModel::None,
         NL_SLIPPAGE_PERCENTAGE => SlippageModel::Percentage { rate: s.rate },
@@ -378,6 +389,23 @@ pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const 
 /// Execution-limit kinds for [`NlLimitSpec::kind`].
 pub const NL_LIMIT_NONE: u32 = 0;
 pub const NL_LIMIT_VOLUME_PARTICIPATION: u32 = 1;
+pub const NL_LIMIT_POSITIVE_VOLUME: u32 = 2;
+/// `max_participation` per order, `shared_participation` (NaN: the same) of
+/// the bar's traded volume for all orders of an asset together.
+pub const NL_LIMIT_SHARED_VOLUME_PARTICIPATION: u32 = 3;
+pub const NL_LIMIT_ADAPTIVE_PARTICIPATION: u32 = 4;
+/// `callback(user_data, ...)`.
+pub const NL_LIMIT_CALLBACK: u32 = 5;
+
+/// A user volume limit: writes the quantity of an order for `quantity` that a
+/// bar fills to `out_fillable`, and the asset's shared capacity for the bar to
+/// `out_capacity` (NaN: none); returns 0, or non-zero when it failed (the
+/// caller keeps its own error). `volume` is the traded volume, `available`
+/// the quoted size on the order's side or else the volume (NaN: none).
+pub type NlLimitFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, volume: f64, available: f64, price: f64,
+                         out_fillable: *mut f64, out_capacity: *mut f64) -> i32,
+>;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -385,8 +413,88 @@ pub struct NlLimitSpec {
     /// An asset index, or `NL_ALL_ASSETS` for the default.
     pub asset: u32,
     pub kind: u32,
+    /// Volume, shared-volume and adaptive (its cap) participation.
     pub max_participation: f64,
     pub min_volume: f64,
+    /// Shared volume only; NaN: `max_participation`.
+    pub shared_participation: f64,
+    /// Adaptive only.
+    pub base_participation: f64,
+    pub volatility_factor: f64,
+    pub min_participation: f64,
+    pub avg_volatility: f64,
+    pub callback: NlLimitFn,
+    /// Passed back to `callback`; must outlive the engine.
+    pub user_data: *mut c_void,
+    /// The model's name for error messages (may be null).
+    pub name: *const c_char,
+}
+
+type LimitFn = unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, f64, *mut f64, *mut f64) -> i32;
+
+struct ForeignLimit {
+    f: LimitFn,
+    user_data: *mut c_void,
+    name: String,
+    scope: Arc<CallbackScope>,
+}
+
+// SAFETY: as for ForeignCommission.
+unsafe impl Send for ForeignLimit {}
+unsafe impl Sync for ForeignLimit {}
+
+impl LimitCallback for ForeignLimit {
+    fn answer(&self, q: &LimitQuery) -> Result<LimitAnswer, String> {
+        let (mut fillable, mut capacity) = (f64::NAN, f64::NAN);
+        // SAFETY: the function pointer and user data came from the caller of
+        // `nl_engine_set_execution_limits`, which promises they stay valid.
+        let status = self.scope.running("an execution limit", || unsafe {
+            (self.f)(self.user_data, q.asset, q.quantity, q.volume, q.available, q.price, &mut fillable, &mut capacity)
+        });
+        match status {
+            0 => Ok(LimitAnswer { fillable, capacity }),
+            _ => Err(format!("execution limit {} raised", self.name)),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// The execution limit of spec `s`; a callback spec needs the engine's `scope`.
+///
+/// # Safety
+/// `s.name` must be null or NUL-terminated.
+unsafe fn execution_limit(s: &NlLimitSpec, scope: Option<&Arc<CallbackScope>>) -> Result<ExecutionLimit, EngineError> {
+    Ok(match s.kind {
+        NL_LIMIT_NONE => ExecutionLimit::None,
+        NL_LIMIT_VOLUME_PARTICIPATION => ExecutionLimit::VolumeParticipation {
+            max_participation: s.max_participation,
+            min_volume: s.min_volume,
+        },
+        NL_LIMIT_POSITIVE_VOLUME => ExecutionLimit::PositiveVolume,
+        NL_LIMIT_SHARED_VOLUME_PARTICIPATION => ExecutionLimit::SharedVolumeParticipation {
+            max_participation: s.max_participation,
+            min_volume: s.min_volume,
+            shared_participation: s.shared_participation,
+        },
+        NL_LIMIT_ADAPTIVE_PARTICIPATION => ExecutionLimit::AdaptiveParticipation {
+            base_participation: s.base_participation,
+            volatility_factor: s.volatility_factor,
+            max_participation: s.max_participation,
+            min_participation: s.min_participation,
+            avg_volatility: s.avg_volatility,
+        },
+        NL_LIMIT_CALLBACK => {
+            let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
+                "a Python execution limit computes its own quantities".into()))?;
+            let f = s.callback.ok_or_else(|| null_error("execution limit callback"))?;
+            let name = model_name(s.name, "execution limit");
+            ExecutionLimit::Callback(Callback(Arc::new(ForeignLimit { f, user_data: s.user_data, name, scope: Arc::clone(scope) })))
+        }
+        other => return Err(EngineError::InvalidArgument(format!("invalid execution limit kind {other}"))),
+    })
 }
 
 /// Market-impact kinds for [`NlImpactSpec::kind`].
@@ -394,6 +502,16 @@ pub const NL_IMPACT_NONE: u32 = 0;
 pub const NL_IMPACT_LINEAR: u32 = 1;
 pub const NL_IMPACT_SQUARE_ROOT: u32 = 2;
 pub const NL_IMPACT_POWER_LAW: u32 = 3;
+/// `callback(user_data, ...)`.
+pub const NL_IMPACT_CALLBACK: u32 = 4;
+
+/// A user impact model: writes the signed price move of an order for
+/// `quantity` of `asset` at `price` with `volume` available (NaN: none) to
+/// `out` and returns 0, or non-zero when it failed (the caller keeps its own error).
+pub type NlImpactFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, volume: f64, is_buy: bool,
+                         out: *mut f64) -> i32,
+>;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -406,26 +524,55 @@ pub struct NlImpactSpec {
     /// Power law only.
     pub exponent: f64,
     pub min_impact: f64,
+    pub callback: NlImpactFn,
+    /// Passed back to `callback`; must outlive the engine.
+    pub user_data: *mut c_void,
+    /// The model's name for error messages (may be null).
+    pub name: *const c_char,
+}
+
+struct ForeignImpact {
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, bool, *mut f64) -> i32,
+    user_data: *mut c_void,
+    name: String,
+    scope: Arc<CallbackScope>,
+}
+
+// SAFETY: as for ForeignCommission.
+unsafe impl Send for ForeignImpact {}
+unsafe impl Sync for ForeignImpact {}
+
+impl ImpactCallback for ForeignImpact {
+    fn impact(&self, asset: u32, quantity: f64, price: f64, volume: f64, is_buy: bool) -> Result<f64, String> {
+        let mut out = f64::NAN;
+        // SAFETY: the function pointer and user data came from the caller of
+        // `nl_engine_set_market_impact`, which promises they stay valid.
+        let status = self.scope.running("a market impact model", || unsafe {
+            (self.f)(self.user_data, asset, quantity, price, volume, is_buy, &mut out)
+        });
+        match status {
+            0 => Ok(out),
+            _ => Err(format!("market impact model {} raised", self.name)),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
 }
 
 /// Sets the volume participation limits (before the first bar).
 ///
 /// # Safety
-/// `e` must be a live engine; `specs` valid for `n` entries.
+/// `e` must be a live engine; `specs` valid for `n` entries; callbacks and
+/// user data valid for the engine's life.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_execution_limits(e: *mut NlEngine, specs: *const NlLimitSpec, n: usize) -> NlStatus {
     guard(|| {
+        let scope = Arc::clone(&handle(e)?.scope);
         let mut entries = Vec::with_capacity(n);
         for s in slice(specs, n, "limit specs")? {
-            let limit = match s.kind {
-                NL_LIMIT_NONE => ExecutionLimit::None,
-                NL_LIMIT_VOLUME_PARTICIPATION => ExecutionLimit::VolumeParticipation {
-                    max_participation: s.max_participation,
-                    min_volume: s.min_volume,
-                },
-                other => return Err(EngineError::InvalidArgument(format!("invalid execution limit kind {other}")).into()),
-            };
-            entries.push((s.asset, limit));
+            entries.push((s.asset, execution_limit(s, Some(&scope))?));
         }
         let limits = routes(entries, "execution limits")?;
         Ok(engine(e, "setting execution limits")?.set_execution_limits(limits)?)
@@ -435,10 +582,12 @@ pub unsafe extern "C" fn nl_engine_set_execution_limits(e: *mut NlEngine, specs:
 /// Sets the market-impact model (before the first bar).
 ///
 /// # Safety
-/// `e` must be a live engine; `spec` valid for reading.
+/// `e` must be a live engine; `spec` valid for reading; a callback and its
+/// user data valid for the engine's life.
 #[no_mangle]
 pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *const NlImpactSpec) -> NlStatus {
     guard(|| {
+        let scope = Arc::clone(&handle(e)?.scope);
         let s = spec.as_ref().ok_or_else(|| null_error("impact spec"))?;
         let impact = match s.kind {
             NL_IMPACT_NONE => MarketImpact::None,
@@ -453,6 +602,11 @@ pub unsafe extern "C" fn nl_engine_set_market_impact(e: *mut NlEngine, spec: *co
                 exponent: s.exponent,
                 min_impact: s.min_impact,
             },
+            NL_IMPACT_CALLBACK => {
+                let f = s.callback.ok_or_else(|| null_error("market impact callback"))?;
+                let name = model_name(s.name, "market impact model");
+                MarketImpact::Callback(Callback(Arc::new(ForeignImpact { f, user_data: s.user_data, name, scope })))
+            }
             other => return Err(EngineError::InvalidArgument(format!("invalid market impact kind {other}")).into()),
         };
         Ok(engine(e, "setting the market impact model")?.set_market_impact(impact)?)

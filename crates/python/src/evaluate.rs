@@ -59,20 +59,63 @@ fn market_impact(spec: &Bound<'_, PyDict>, quantity: f64, price: f64, volume: f6
     Ok(impact_of(spec)?.impact(quantity, price, volume, is_buy))
 }
 
-/// `ExecutionLimit::fillable` for a volume limit's spec: how much of
-/// `quantity` a bar of `volume` (NaN: none reported) fills.
-#[pyfunction]
-fn fillable_quantity(spec: &Bound<'_, PyDict>, quantity: f64, volume: f64) -> PyResult<f64> {
+fn optional(spec: &Bound<'_, PyDict>, name: &str, default: f64) -> PyResult<f64> {
+    match spec.get_item(name)? {
+        Some(v) if !v.is_none() => v.extract(),
+        _ => Ok(default),
+    }
+}
+
+/// The engine's limit for a native volume limit's spec (`_spec()` of the
+/// classes in `nautilus_like.execution.limits`).
+fn limit_of(spec: &Bound<'_, PyDict>) -> PyResult<ExecutionLimit> {
     let limit = match kind(spec)? {
         nl_ffi::NL_LIMIT_NONE => ExecutionLimit::None,
         nl_ffi::NL_LIMIT_VOLUME_PARTICIPATION => ExecutionLimit::VolumeParticipation {
             max_participation: number(spec, "max_participation")?,
             min_volume: number(spec, "min_volume")?,
         },
+        nl_ffi::NL_LIMIT_POSITIVE_VOLUME => ExecutionLimit::PositiveVolume,
+        nl_ffi::NL_LIMIT_SHARED_VOLUME_PARTICIPATION => ExecutionLimit::SharedVolumeParticipation {
+            max_participation: number(spec, "max_participation")?,
+            min_volume: number(spec, "min_volume")?,
+            shared_participation: optional(spec, "shared_participation", f64::NAN)?,
+        },
+        nl_ffi::NL_LIMIT_ADAPTIVE_PARTICIPATION => ExecutionLimit::AdaptiveParticipation {
+            base_participation: number(spec, "base_participation")?,
+            volatility_factor: number(spec, "volatility_factor")?,
+            max_participation: number(spec, "max_participation")?,
+            min_participation: number(spec, "min_participation")?,
+            avg_volatility: number(spec, "avg_volatility")?,
+        },
         other => return Err(PyValueError::new_err(format!("invalid execution limit kind {other}"))),
     };
     limit.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(limit.fillable(quantity, volume))
+    Ok(limit)
+}
+
+/// `ExecutionLimit::fillable_at_volatility` for a volume limit's spec: how
+/// much of `quantity` a bar of `volume` (NaN: none reported) fills, with the
+/// asset's `volatility` (NaN: unknown) for an adaptive limit.
+#[pyfunction]
+#[pyo3(signature = (spec, quantity, volume, volatility=f64::NAN))]
+fn fillable_quantity(spec: &Bound<'_, PyDict>, quantity: f64, volume: f64, volatility: f64) -> PyResult<f64> {
+    Ok(limit_of(spec)?.fillable_at_volatility(quantity, volume, volatility))
+}
+
+/// `ExecutionLimit::bar_capacity` for a shared volume limit's spec: what all
+/// orders of an asset together may fill in a bar that traded `volume` (NaN:
+/// none reported); None for a limit without a shared budget.
+#[pyfunction]
+fn bar_capacity(spec: &Bound<'_, PyDict>, volume: f64) -> PyResult<Option<f64>> {
+    Ok(limit_of(spec)?.bar_capacity(volume))
+}
+
+/// `portfolio::position_pnl`: the gain of `signed_quantity` from `entry_price`
+/// to `exit_price`, before fees, as trades book it.
+#[pyfunction]
+fn position_pnl(entry_price: f64, exit_price: f64, signed_quantity: f64, multiplier: f64) -> f64 {
+    nl_engine::portfolio::position_pnl(entry_price, exit_price, signed_quantity, multiplier)
 }
 
 /// What the rules being evaluated share with the Python rules among them:
@@ -383,6 +426,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PositionRuleEvaluator>()?;
     m.add_function(wrap_pyfunction!(market_impact, m)?)?;
     m.add_function(wrap_pyfunction!(fillable_quantity, m)?)?;
+    m.add_function(wrap_pyfunction!(bar_capacity, m)?)?;
+    m.add_function(wrap_pyfunction!(position_pnl, m)?)?;
     m.add_function(wrap_pyfunction!(check_portfolio_limit, m)?)?;
     Ok(())
 }

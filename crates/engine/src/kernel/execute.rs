@@ -12,6 +12,7 @@ use crate::account::locked_cash::fit_to_free_cash;
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
 use crate::market::Bar;
+use crate::venue::sim::liquidity::LimitQuery;
 use crate::portfolio::{is_flat, reversal_split};
 use crate::venue::sim::execute::*;
 
@@ -82,7 +83,7 @@ impl Engine {
     pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
         let Trigger { bar, base, source } = trigger;
         let Some(sized) = self.size_for_account(id, b, at, base, validated)? else { return Ok(false) };
-        let Some(fillable) = self.size_for_liquidity(id, b, &bar, &sized)? else { return Ok(false) };
+        let Some(fillable) = self.size_for_liquidity(id, b, base, &bar, &sized)? else { return Ok(false) };
         let Some(priced) = self.price_for_account(id, b, base, &bar, &sized, fillable)? else { return Ok(false) };
         let Priced { quantity, remaining, price, slippage, available } = priced;
         let (asset, side) = (self.book[id].asset, self.book[id].side);
@@ -175,7 +176,7 @@ impl Engine {
     /// The liquidity stage: a participation-priced model needs volume, a
     /// volume limit fills at most one part per bar (the rest waits), and a
     /// fill-or-kill order fills whole or not at all. Returns (fill now, left).
-    fn size_for_liquidity(&mut self, id: OrderId, b: BarIndex, bar: &Bar, sized: &AccountSizing)
+    fn size_for_liquidity(&mut self, id: OrderId, b: BarIndex, base: f64, bar: &Bar, sized: &AccountSizing)
         -> EngineResult<Option<(f64, f64)>> {
         let (asset, side) = (self.book[id].asset, self.book[id].side);
         let stop = |e: &mut Self| e.give_up(id, sized.partial_reason.clone()).map(|_| None);
@@ -192,7 +193,9 @@ impl Engine {
             if self.book[id].last_fill_at.get() == Some(self.market.timestamp(b)) {
                 return stop(self);
             }
-            quantity = limit.fillable(quantity, available);
+            let query = LimitQuery { asset, quantity, price: base, volume: bar.volume, available,
+                                     consumed: self.consumed(b, asset) };
+            quantity = limit.fill_now(&query)?;
             if self.cfg.share_type == ShareType::Integer {
                 quantity = quantity.trunc();
             }

@@ -401,7 +401,7 @@ impl Engine {
     /// Records the end of bar `b`: equity, cash, exposures and open positions.
     fn record_bar(&mut self, b: BarIndex) {
         let (net, gross) = self.recorded_exposures();
-        // `cash + net` is `recorded_equity()` (one walk for both).
+        // Equity is `cash + net`: one walk gives the curve and the exposures.
         self.equity.push(self.portfolio.cash + net);
         self.gross_exposure_curve.push(gross);
         self.net_exposure_curve.push(net);
@@ -677,15 +677,8 @@ impl Engine {
         self.portfolio.account_value(|a| self.valuation_price(a))
     }
 
-    /// `equity_now` as the equity curve records it (summed as ml4t records).
-    fn recorded_equity(&self) -> f64 {
-        if self.marks_at_reference_price() {
-            return self.portfolio.equity(|a| self.last_price[a as usize]);
-        }
-        self.portfolio.equity(|a| self.valuation_price(a))
-    }
-
-    /// Net and gross position value at the marks `recorded_equity` uses.
+    /// Net and gross position value at the marks the equity curve records
+    /// (the reference price or the valuation price, as ml4t records).
     fn recorded_exposures(&self) -> (f64, f64) {
         if self.marks_at_reference_price() {
             return self.portfolio.exposures(|a| self.last_price[a as usize]);

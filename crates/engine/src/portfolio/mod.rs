@@ -359,6 +359,14 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
     }
 }
 
+/// The price gain of `signed_quantity` bought at `entry_price` and sold at
+/// `exit_price` (shorts: negative quantity), before fees: the exit notional
+/// minus the entry notional, in that order, as the ledger books them (ml4t's
+/// operation order, so trade PnL and cash agree to the last bit).
+pub fn position_pnl(entry_price: f64, exit_price: f64, signed_quantity: f64, multiplier: f64) -> f64 {
+    (exit_price * signed_quantity - entry_price * signed_quantity) * multiplier
+}
+
 /// The trade for `qty` (signed) of `pos` leaving at the fill's price.
 fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeStatus, multiplier: f64) -> Trade {
     let (e, x) = (pos.entry_price, fill.price);
@@ -369,7 +377,7 @@ fn closed_trade(pos: &Position, qty: f64, fill: &Fill, fees: f64, status: TradeS
         entry_price: e,
         exit_price: x,
         quantity: qty,
-        pnl: (x * qty - e * qty) * multiplier - fees,
+        pnl: position_pnl(e, x, qty, multiplier) - fees,
         pnl_percent: pos.pnl_percent(x),
         bars_held: pos.bars_held,
         fees,

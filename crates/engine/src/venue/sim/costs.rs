@@ -119,6 +119,9 @@ pub enum SlippageModel {
     /// by `points` price points, so a fill costs `quantity * points *
     /// multiplier` in currency.
     FuturesPoints { points: f64 },
+    /// The inner model, on bars with positive traded volume only (a model
+    /// that declares `requires_traded_volume`, as ml4t's protocol allows).
+    RequiresVolume(Box<SlippageModel>),
 }
 
 fn check_non_negative(name: &str, v: f64) -> EngineResult<()> {
@@ -216,6 +219,7 @@ impl SlippageModel {
     pub fn validate(&self) -> EngineResult<()> {
         match self {
             SlippageModel::None | SlippageModel::Callback(_) => Ok(()),
+            SlippageModel::RequiresVolume(inner) => inner.validate(),
             SlippageModel::Percentage { rate } => check_non_negative("slippage_rate", *rate),
             SlippageModel::Fixed { amount } => check_non_negative("slippage_fixed", *amount),
             SlippageModel::Spread { spread, .. } => check_non_negative("slippage_spread", *spread),
@@ -228,7 +232,7 @@ impl SlippageModel {
 
     /// Whether a fill needs the bar's volume to be positive at all.
     pub fn requires_volume(&self) -> bool {
-        matches!(self, SlippageModel::CumulativeVolumeShare { .. })
+        matches!(self, SlippageModel::CumulativeVolumeShare { .. } | SlippageModel::RequiresVolume(_))
     }
 
     /// Per-share price adjustment (>= 0) that the order pays on top of the price.
@@ -260,6 +264,7 @@ impl SlippageModel {
                 return checked_output("slippage", &cb.0.name(), v);
             }
             SlippageModel::FuturesPoints { points } => *points,
+            SlippageModel::RequiresVolume(inner) => return inner.per_share(q),
         })
     }
 

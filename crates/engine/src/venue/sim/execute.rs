@@ -37,7 +37,7 @@ pub(crate) struct FillPricing<'a> {
 pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPricing<'_>, quantity: f64)
     -> EngineResult<(f64, f64)> {
     let is_buy = p.side == OrderSide::Buy;
-    let impacted = p.base + impact.impact(quantity, p.base, p.available, is_buy);
+    let impacted = p.base + impact.checked_impact(p.asset, quantity, p.base, p.available, is_buy)?;
     if !(impacted.is_finite() && impacted > 0.0) {
         return Err(EngineError::InvalidArgument(format!(
             "Invalid market-impact execution price: expected a finite positive number, got {impacted}")));

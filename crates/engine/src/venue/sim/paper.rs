@@ -29,7 +29,7 @@ use nl_core::{MaybeTime,
 use crate::market::{utc_day, Bar};
 use crate::venue::sim::costs::{CommissionQuery, Commissions, PerAsset, Slippages};
 use crate::venue::sim::execute::{fill_price, within_limit, FillPricing};
-use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
+use crate::venue::sim::liquidity::{ExecutionLimit, LimitQuery, MarketImpact};
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint, PriceSources};
 use crate::venue::{ExecutionClient, ExecutionReport};
 
@@ -124,7 +124,9 @@ impl PaperVenue {
             return Ok(false);
         }
         let available = bar.available_size(side == OrderSide::Buy);
-        let mut quantity = self.cfg.limits.for_asset(asset).fillable(order.quantity, available);
+        let used = consumed.get(&asset).copied().unwrap_or(0.0);
+        let query = LimitQuery { asset, quantity: order.quantity, price: base, volume: bar.volume, available, consumed: used };
+        let mut quantity = self.cfg.limits.for_asset(asset).fill_now(&query)?;
         if self.cfg.whole_units {
             quantity = quantity.trunc();
         }
@@ -134,7 +136,6 @@ impl PaperVenue {
         if quantity < order.quantity && order.time_in_force == TimeInForce::Fok {
             return Ok(false);
         }
-        let used = consumed.get(&asset).copied().unwrap_or(0.0);
         let pricing = FillPricing { asset, side, base, bar, available, consumed: used };
         let (fill, _) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity)?;
         let limit = order.limit_price.get().filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
