@@ -74,6 +74,25 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// ml4t-backtest's stable machine-readable category (`Order.rejection_code`):
+    /// "insufficient_cash", "insufficient_buying_power", "account_restriction",
+    /// "quantity_rounds_to_zero", "price_unavailable"; and for refusals ml4t
+    /// does not have, "portfolio_limit" and "venue_rejected".
+    pub fn code(&self) -> &'static str {
+        use Refusal::*;
+        match self {
+            InsufficientBuyingPower { .. } | InsufficientMargin { .. } | MarginNotFinite => "insufficient_buying_power",
+            QuantityRoundsToZero => "quantity_rounds_to_zero",
+            NoPrice => "price_unavailable",
+            PortfolioLimit { .. } => "portfolio_limit",
+            Venue { .. } => "venue_rejected",
+            r if r.is_account_restriction() => "account_restriction",
+            _ => "insufficient_cash",
+        }
+    }
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Refusal::*;
@@ -160,6 +179,16 @@ mod tests {
             let text = r.to_string().to_lowercase();
             assert_eq!(r.is_insufficient_cash(), text.contains("insufficient"), "{r}");
             assert_eq!(r.is_account_restriction(), text.contains("not allowed"), "{r}");
+            // ml4t's codes: every cash shortfall is one of its two insufficiency codes.
+            let code = r.code();
+            if r.is_insufficient_cash() {
+                assert!(code == "insufficient_cash" || code == "insufficient_buying_power", "{r}: {code}");
+            }
+            assert_eq!(r.is_account_restriction(), code == "account_restriction", "{r}");
         }
+        assert_eq!(Refusal::InsufficientMargin { need: 2.0, equity: 1.0 }.code(), "insufficient_buying_power");
+        assert_eq!(Refusal::SubmissionPrecheckCash.code(), "insufficient_cash");
+        assert_eq!(Refusal::QuantityRoundsToZero.code(), "quantity_rounds_to_zero");
+        assert_eq!(Refusal::NoPrice.code(), "price_unavailable");
     }
 }

@@ -130,3 +130,34 @@ fn invalid_models_are_refused() {
         assert!(nl_engine::Engine::new(cfg, market()).is_err());
     }
 }
+
+/// Counts the queries a callback model gets: pre-trade estimates apart from fees.
+#[derive(Default)]
+struct Counting {
+    estimates: std::sync::atomic::AtomicUsize,
+    charges: std::sync::atomic::AtomicUsize,
+}
+
+impl CommissionCallback for Counting {
+    fn commission(&self, q: &CommissionQuery) -> Result<f64, String> {
+        let counter = if q.estimate { &self.estimates } else { &self.charges };
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(1.0)
+    }
+
+    fn name(&self) -> String {
+        "Counting".into()
+    }
+}
+
+#[test]
+fn a_fill_charges_its_fee_once_and_the_account_checks_are_estimates() {
+    // One market buy of 10: the cash check quotes the fee (an estimate), the
+    // fill charges it once; a model counting its fills (ml4t's stateful fee
+    // tiers) sees one fill.
+    let counting = Arc::new(Counting::default());
+    let model = CommissionModel::Callback(Callback(counting.clone()));
+    assert_eq!(commission(model, 10.0), 1.0);
+    assert_eq!(counting.charges.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(counting.estimates.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
