@@ -59,8 +59,9 @@ def _spec(model: Any, kind: str) -> dict[str, Any]:
     if spec is not None:
         return spec()
     if not callable(getattr(model, "calculate", None)):
-        raise TypeError(f"{kind}_model must be a nautilus_like.models model or have a calculate() method, "
-                        f"got {type(model).__name__}")
+        protocol = "CommissionModel" if kind == "commission" else "SlippageModel"
+        raise TypeError(f"{kind}_model must be a {protocol}: a nautilus_like.models model or an object with a "
+                        f"calculate() method, got {type(model).__name__}")
     return {"kind": m._C_CALLBACK if kind == "commission" else m._S_CALLBACK, "model": model}
 
 

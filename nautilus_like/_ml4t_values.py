@@ -98,6 +98,34 @@ def order_fields(args: tuple, kwargs: dict) -> dict[str, Any]:
     return v
 
 
+# A detached order has only its rejection text: its category is read from
+# the words ml4t-backtest's own classifier looks for, in its order. (An
+# engine's order carries the category of its typed refusal instead.)
+_CODE_WORDS = (
+    (("rounds to zero",), "quantity_rounds_to_zero"),
+    (("no price",), "price_unavailable"),
+    (("fill check",), "fill_check_failed"),
+    (("not allowed",), "account_restriction"),
+    (("buying power", "margin"), "insufficient_buying_power"),
+    (("cash", "insufficient"), "insufficient_cash"),
+    (("short", "reversal not allowed"), "account_restriction"),
+)
+
+
+def rejection_code_of(v: dict[str, Any]) -> str | None:
+    """A detached order's `rejection_code`: None unless rejected; the code
+    it was built with (`_rejection_code=`), else the category of its text."""
+    if v["status"] is not OrderStatus.REJECTED:
+        return None
+    if v.get("_rejection_code") is not None:
+        return v["_rejection_code"]
+    text = (v.get("rejection_reason") or "").lower()
+    for words, code in _CODE_WORDS:
+        if any(word in text for word in words):
+            return code
+    return "order_validation_failed"
+
+
 def rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
     """Unpickles (and copies) a detached Order or Position."""
     return cls(**kwargs)
