@@ -187,6 +187,27 @@ def _warn_inverted_bracket(asset, bint is_long, double tp, double sl, double ref
                       UserWarning, stacklevel=3)
 
 
+class _Gatekeeper:
+    """`broker.gatekeeper`: the broker's pre-trade checks, which are the
+    engine's; its commission model is the broker's."""
+
+    __slots__ = ("_broker",)
+
+    def __init__(self, broker):
+        self._broker = broker
+
+    @property
+    def commission_model(self):
+        return self._broker.commission_model
+
+    @commission_model.setter
+    def commission_model(self, model):
+        self._broker.commission_model = model
+
+    def __repr__(self):
+        return f"Gatekeeper(commission_model={self._broker.commission_model!r})"
+
+
 cdef class Broker:
     """Orders, positions and account queries.
 
@@ -261,20 +282,56 @@ cdef class Broker:
 
     @property
     def commission_model(self):
-        """The commission model charging this broker's fills."""
+        """The commission model charging this broker's fills. Assigning one
+        (any time, as in ml4t-backtest) makes the engine charge later fills
+        with it; None charges nothing."""
         return self._state.commission_model
+
+    @commission_model.setter
+    def commission_model(self, model):
+        self._set_cost_model("commission", model)
 
     @property
     def slippage_model(self):
-        """The slippage model pricing this broker's fills."""
+        """The slippage model pricing this broker's fills; assignable as
+        `commission_model`."""
         return self._state.slippage_model
+
+    @slippage_model.setter
+    def slippage_model(self, model):
+        self._set_cost_model("slippage", model)
+
+    @property
+    def gatekeeper(self):
+        """ml4t-backtest's pre-trade checker. nautilus_like's engine checks
+        orders itself, with the broker's cost models: this view's
+        `commission_model` is the broker's (assigning one assigns both)."""
+        return _Gatekeeper(self)
+
+    def _set_cost_model(self, str kind, model):
+        from nautilus_like._costs import routes
+        from nautilus_like._driver import configure_costs
+        from nautilus_like.models import NoCommission, NoSlippage
+
+        if model is None:
+            model = NoCommission() if kind == "commission" else NoSlippage()
+        cost_routes = routes(model, kind, self._index)
+        if kind == "commission":
+            configure_costs(self._state, commission_routes=cost_routes)
+            self._state.commission_model = model
+        else:
+            configure_costs(self._state, slippage_routes=cost_routes)
+            self._state.slippage_model = model
+        if self._stepper is not None:
+            self._stepper.cost_model_changed(kind, model)
 
     # ------------------------------------------------- a standalone broker's steps
 
     cdef object _standalone(self, str step):
         if self._stepper is None:
-            raise RuntimeError(f"Broker.{step}() drives a standalone Broker(...) by hand; the Engine "
-                               f"runs these steps itself for the broker it created")
+            what = step if step.endswith("=") else step + "()"
+            raise RuntimeError(f"Broker.{what} is for a standalone Broker(...) driven by hand; the Engine "
+                               f"runs these steps and keeps these records itself for the broker it created")
         return self._stepper
 
     def _update_time(self, timestamp, prices, opens, highs=None, lows=None, *rest, **kwargs):
@@ -931,8 +988,9 @@ cdef class Broker:
         check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
         cdef ffi.NlFill f
         want = 0 if order_id is None else _order_number(order_id)
-        out = []
-        for i in range(n_fills):
+        given, start = ([], 0) if self._stepper is None else self._stepper.journal("fills")
+        out = [x for x in given if want == 0 or x.order_id == f"ORD-{want}"]
+        for i in range(start, n_fills):
             check(ffi.nl_engine_fill(self._engine, i, &f))
             if want == 0 or f.order_id == want:
                 out.append(fill_from(self._state, &f))
@@ -944,8 +1002,9 @@ cdef class Broker:
         check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
         cdef ffi.NlTrade t
         names = self._state.asset_names
-        out = []
-        for i in range(n_trades):
+        given, start = ([], 0) if self._stepper is None else self._stepper.journal("trades")
+        out = [x for x in given if asset is None or x.symbol == asset]
+        for i in range(start, n_trades):
             check(ffi.nl_engine_trade(self._engine, i, &t))
             if asset is not None and names[t.asset] != asset:
                 continue
@@ -999,11 +1058,29 @@ cdef class Broker:
 
     @property
     def fills(self):
+        """Every fill so far (`get_fills()`). A standalone broker's record may
+        be replaced, `broker.fills = [...]`, as ml4t allows: later fills follow
+        the given ones."""
         return self.get_fills()
+
+    @fills.setter
+    def fills(self, value):
+        self._standalone("fills =").replace_journal("fills", value, self._n_records()[0])
 
     @property
     def trades(self):
+        """Closed round trips so far (`get_trades()`); a standalone broker's
+        record may be replaced as `fills`."""
         return self.get_trades()
+
+    @trades.setter
+    def trades(self, value):
+        self._standalone("trades =").replace_journal("trades", value, self._n_records()[1])
+
+    def _n_records(self):
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        return n_fills, n_trades
 
     # ------------------------------------------------------------- rebalancing
 

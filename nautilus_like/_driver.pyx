@@ -15,6 +15,8 @@ from nautilus_like._strategy cimport Strategy
 from nautilus_like._strategy import overridden_hooks
 from nautilus_like.execution.limits import user_limit_answer
 
+from copy import deepcopy as _deepcopy
+
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
              Broker broker not None, list contexts, object config=None):
@@ -168,12 +170,17 @@ cdef class EventDispatch:
                     self.strategy.on_order_cancelled(Order(self.state, order_id))
 
 
-cdef int32_t _commission_callback(void* user, uint32_t asset, double quantity, double price,
+cdef int32_t _commission_callback(void* user, uint32_t asset, double quantity, double price, uint8_t estimate,
                                   double* out) noexcept with gil:
-    """Calls a Python commission model's `calculate(asset, quantity, price)`."""
+    """Calls a Python commission model's `calculate(asset, quantity, price)`;
+    a pre-trade estimate asks a deep copy, so a model that counts its fills
+    (fee tiers) advances on fills only, as in ml4t-backtest."""
     cdef tuple entry = <tuple>user
+    model = entry[0]
     try:
-        out[0] = _model_output("commission", entry[0], entry[0].calculate(entry[1][asset], quantity, price))
+        if estimate:
+            model = _estimate_copy(model, "commission")
+        out[0] = _model_output("commission", model, model.calculate(entry[1][asset], quantity, price))
         return 0
     except BaseException as exc:
         store_callback_error(exc)
@@ -181,11 +188,15 @@ cdef int32_t _commission_callback(void* user, uint32_t asset, double quantity, d
 
 
 cdef int32_t _slippage_callback(void* user, uint32_t asset, double quantity, double price, double volume,
-                                double* out) noexcept with gil:
-    """Calls a Python slippage model's `calculate(asset, quantity, price, volume)`."""
+                                uint8_t estimate, double* out) noexcept with gil:
+    """Calls a Python slippage model's `calculate(asset, quantity, price, volume)`;
+    a pre-trade estimate asks a deep copy (as for commissions)."""
     cdef tuple entry = <tuple>user
+    model = entry[0]
     try:
-        out[0] = _model_output("slippage", entry[0], entry[0].calculate(
+        if estimate:
+            model = _estimate_copy(model, "slippage")
+        out[0] = _model_output("slippage", model, model.calculate(
             entry[1][asset], quantity, price, None if volume != volume else volume))
         return 0
     except BaseException as exc:
@@ -221,6 +232,18 @@ cdef int32_t _impact_callback(void* user, uint32_t asset, double quantity, doubl
     except BaseException as exc:
         store_callback_error(exc)
         return 1
+
+
+cdef object _estimate_copy(object model, str kind):
+    try:
+        copied = _deepcopy(model)
+    except Exception as exc:
+        raise TypeError(f"{kind} model {type(model).__name__} must support copy.deepcopy: pre-trade "
+                        f"estimates ask a copy, so a stateful model advances on fills only") from exc
+    if copied is model:
+        raise TypeError(f"{kind} model {type(model).__name__}: copy.deepcopy must return an independent "
+                        f"instance (pre-trade estimates ask a copy)")
+    return copied
 
 
 cdef double _model_output(str kind, object model, object value) except? -1.0:

@@ -526,11 +526,13 @@ cdef extern from "nautilus_like.h":
 
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it
-  # failed (the caller keeps its own error).
+  # failed (the caller keeps its own error). `estimate` is 1 for a pre-trade
+  # estimate (a stateful model must not advance on it), 0 for a fill's fee.
   ctypedef int32_t (*NlCommissionFn)(void *user_data,
                                      uint32_t asset,
                                      double quantity,
                                      double price,
+                                     uint8_t estimate,
                                      double *out);
 
   cdef struct NlCommissionSpec:
@@ -550,12 +552,14 @@ cdef extern from "nautilus_like.h":
     const char *name;
 
   # A user slippage model: per-unit price adjustment; `volume` is NaN when the
-  # feed has no volume.
+  # feed has no volume. `estimate` is 1 for a pre-trade estimate (a stateful
+  # model must not advance on it), 0 for the price of a fill.
   ctypedef int32_t (*NlSlippageFn)(void *user_data,
                                    uint32_t asset,
                                    double quantity,
                                    double price,
                                    double volume,
+                                   uint8_t estimate,
                                    double *out);
 
   cdef struct NlSlippageSpec:
@@ -1074,7 +1078,8 @@ cdef extern from "nautilus_like.h":
                                   double multiplier,
                                   double *out);
 
-  # Sets the engine's commission models (before its first bar).
+  # Sets the engine's commission models (at any time between engine calls;
+  # later fills use them).
   #
   # # Safety
   # `e` must be a live engine; `specs` valid for `n` entries; the tier arrays
@@ -1087,7 +1092,7 @@ cdef extern from "nautilus_like.h":
                                     const double *tier_rates,
                                     size_t n_tiers);
 
-  # Sets the engine's slippage models (before its first bar).
+  # Sets the engine's slippage models (at any time between engine calls).
   #
   # # Safety
   # As `nl_engine_set_commission`.
@@ -1259,6 +1264,15 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_order_rejection_code(NlEngine *e, uint64_t order_id, int32_t *out);
+
+  # Puts order `order_id` into the one-cancels-other group `group` (0: out
+  # of any group): when one order of a group fills completely, the group's
+  # other pending orders are cancelled. A bracket's exits are in the group of
+  # their entry's id; other groups are ids the caller numbers.
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_set_order_group(NlEngine *e, uint64_t order_id, uint64_t group);
 
   # The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
   # or null. Free it with `nl_string_free`.

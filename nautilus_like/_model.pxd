@@ -44,6 +44,9 @@ cdef class EngineState:
     # The run's BacktestConfig (sizing helpers read share_type and policies).
     cdef public object config
     cdef public dict rebalance_ids
+    # One-cancels-other groups named by the user (`order.parent_id = "b-1"`):
+    # name -> the engine's group id (numbered from 2**63, apart from order ids).
+    cdef dict order_groups
 
     cdef object time_at(self, int64_t t)
     cdef unsigned int context_key(self, str name)
@@ -56,6 +59,7 @@ cdef class Order:
     cdef bint _frozen
     cdef NlOrder _snapshot
     cdef object _snapshot_reason
+    cdef object _snapshot_code
     # A detached order (built by the user with ml4t's constructor) holds its
     # own values here; None for an order of an engine.
     cdef dict _values

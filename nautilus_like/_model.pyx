@@ -63,6 +63,9 @@ _REJECTION_CODES = {
     ffi.REJECTION_CODE_VENUE_REJECTED: "venue_rejected",
 }
 
+# User-named one-cancels-other groups are numbered from here (order ids stay below).
+_USER_GROUPS = 1 << 63
+
 # The exception a Python cost model raised inside a Rust call; `check` re-raises it.
 cdef object _callback_error = None
 
@@ -130,6 +133,7 @@ cdef class EngineState:
         self.rule_slots = {}
         self.rebalance_count = 0
         self.rebalance_ids = {}
+        self.order_groups = {}
 
     def __dealloc__(self):
         if self.engine is not NULL:
@@ -286,6 +290,7 @@ cdef class Order:
             return copy
         copy._snapshot = self._get()
         copy._snapshot_reason = self.rejection_reason
+        copy._snapshot_code = self.rejection_code
         copy._frozen = True
         return copy
 
@@ -361,11 +366,41 @@ cdef class Order:
 
     @property
     def parent_id(self):
-        """The bracket entry's id for a bracket exit, else None."""
+        """The bracket entry's id for a bracket exit, else None. Assignable,
+        as in ml4t-backtest: orders given the same `parent_id` (any string)
+        are one-cancels-other, when one fills completely the engine cancels
+        the others; None takes the order out of its group."""
         if self._state is None:
             return self._detached("parent_id")
         cdef unsigned long long parent = self._get().parent_id
-        return f"ORD-{parent}" if parent else None
+        if parent == 0:
+            return None
+        if parent >= _USER_GROUPS:
+            for name, group in self._state.order_groups.items():
+                if group == parent:
+                    return name
+        return f"ORD-{parent}"
+
+    @parent_id.setter
+    def parent_id(self, value):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"parent_id must be a str or None, got {value!r}")
+        if self._state is None:
+            if self._values is None:
+                raise TypeError("Order: an uninitialised order has no parent_id")
+            self._values["parent_id"] = value
+            return
+        if self._frozen:
+            raise AttributeError("parent_id of an order copy (get_orders()) cannot be set; set it on the "
+                                 "order submit_order returned")
+        cdef unsigned long long group = 0
+        if value is not None:
+            if value.startswith("ORD-") and value[4:].isdigit() and 0 < int(value[4:]) < _USER_GROUPS:
+                group = int(value[4:])
+            else:
+                groups = self._state.order_groups
+                group = groups.setdefault(value, _USER_GROUPS + len(groups))
+        check(ffi.nl_engine_set_order_group(self._state.engine, self._id, group))
 
     @property
     def rebalance_id(self):
@@ -456,6 +491,8 @@ cdef class Order:
         given), None when not rejected."""
         if self._state is None:
             return self._detached("_rejection_code")
+        if self._frozen:
+            return self._snapshot_code
         if self._get().status != ffi.ORDER_STATUS_REJECTED:
             return None
         cdef int32_t code = -1
@@ -501,7 +538,8 @@ cdef class Order:
             parent_id=self.parent_id, rebalance_id=self.rebalance_id, order_id=self.order_id,
             status=self.status, created_at=self.created_at, filled_at=self.filled_at,
             filled_price=self.filled_price, filled_quantity=self.filled_quantity,
-            rejection_reason=self.rejection_reason, requested_quantity=self.requested_quantity,
+            rejection_reason=self.rejection_reason, _rejection_code=self.rejection_code,
+            requested_quantity=self.requested_quantity,
             commission_paid=self.commission_paid, cancelled_at=self.cancelled_at,
             cancellation_reason=self.cancellation_reason, _stop_triggered=self.stop_triggered,
             _stop_triggered_at=self.stop_triggered_at, _rejection_code=self._rejection_code)))
@@ -910,5 +948,10 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
     fill.ask_size = _opt(f.ask_size)
     fill.reference_price = f.reference_price
     fill.exit_reason = EXIT_REASONS[f.exit_reason] if f.is_exit else ""
+    cdef char* detail = NULL
+    if f.is_exit:
+        # A position rule's own words for its exit ("stop_loss_5.0%"), as the trade shows.
+        check(ffi.nl_engine_order_exit_detail(state.engine, f.order_id, &detail))
+        fill.exit_reason_detail = take_string(detail)
     fill.rebalance_id = state.rebalance_ids.get(f.order_id)
     return fill

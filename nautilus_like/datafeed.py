@@ -8,6 +8,13 @@ open/high/low take the close, a missing or null volume is 0.
 >>> feed = DataFeed(prices_df=prices, signals_df=signals)   # polars, pandas or lazy
 >>> feed = DataFeed(prices_path="prices.parquet")
 
+Other column names are given as arguments (`timestamp_col`, `price_col`,
+`open_col`, ..., `volume_col`) or by a feed spec: ml4t-specs' `FeedSpec`, a
+mapping or any object with such fields (`feed_spec=` or `contract=`);
+arguments win over the spec:
+
+>>> DataFeed(prices_df=ticks, feed_spec={"time_col": "t", "symbol_col": "ticker", "close_col": "last"})
+
 The price columns are validated once, in Rust (finite and > 0; volume >= 0),
 and handed to the engine without copying. Errors name the column, the asset
 and the timestamp.
@@ -15,8 +22,9 @@ and the timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -57,7 +65,72 @@ def _detect_entity(columns: list[str], entity_col: str | None, what: str) -> str
         if name in columns:
             return name
     raise ValueError(
-        f"cannot detect the asset column of {what}: expected one of {ENTITY_CANDIDATES}, got columns {columns}")
+        f"Cannot detect entity column (the asset column) of {what}. Expected one of {ENTITY_CANDIDATES}, "
+        f"got columns {columns}")
+
+
+# A feed spec's column fields and the other names they go by (ml4t-specs'
+# FeedSpec, a mapping, or any object with such attributes).
+_SPEC_FIELDS = {
+    "timestamp_col": ("timestamp_col", "time_col", "datetime_col"),
+    "entity_col": ("entity_col", "symbol_col", "group_col", "ticker_col", "asset_col"),
+    "price_col": ("price_col",),
+    "open_col": ("open_col",),
+    "high_col": ("high_col",),
+    "low_col": ("low_col",),
+    "close_col": ("close_col",),
+    "volume_col": ("volume_col",),
+    "vwap_col": ("vwap_col",),
+    "bid_col": ("bid_col",),
+    "ask_col": ("ask_col",),
+    "mid_col": ("mid_col",),
+    "bid_size_col": ("bid_size_col",),
+    "ask_size_col": ("ask_size_col",),
+}
+_COLUMN_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col": "open", "high_col": "high",
+                    "low_col": "low", "close_col": "close", "volume_col": "volume"}
+
+
+def spec_columns(spec: Any) -> dict[str, Any]:
+    """The column names a feed spec declares (only those it declares): from a
+    mapping's keys or an object's attributes (its `metadata` first, when it has
+    one). A spec naming only `price_col` names the close column too.
+
+    >>> spec_columns({"time_col": "t", "price_col": "last"})
+    {'timestamp_col': 't', 'price_col': 'last', 'close_col': 'last'}
+    """
+    if spec is None:
+        return {}
+    seen: set[int] = set()
+    while not isinstance(spec, Mapping) and getattr(spec, "metadata", None) is not None:
+        if id(spec) in seen:
+            raise ValueError("feed_spec metadata cannot contain reference cycles")
+        seen.add(id(spec))
+        spec = spec.metadata
+    if isinstance(spec, Mapping):
+        get = lambda name: spec.get(name)  # noqa: E731
+    else:
+        get = lambda name: getattr(spec, name, None)  # noqa: E731
+    out: dict[str, Any] = {}
+    for field, names in _SPEC_FIELDS.items():
+        for name in names:
+            value = get(name)
+            if value is not None:
+                if field == "entity_col" and not isinstance(value, str):
+                    values = [str(v) for v in value]
+                    if len(values) != 1:
+                        raise ValueError(f"feed_spec entity_col must name one column, got {value!r}")
+                    value = values[0]
+                elif not isinstance(value, str):
+                    raise TypeError(f"feed_spec {field} must be a column name (str), got {value!r}")
+                out[field] = value
+                break
+    # ml4t-specs' FeedSpec declares price_col="close" by default: no choice.
+    if out.get("price_col") == "close":
+        del out["price_col"]
+    if "price_col" in out and "close_col" not in out:
+        out["close_col"] = out["price_col"]
+    return out
 
 
 def _check_null_keys(df: pl.DataFrame, what: str, keys: list[str]) -> None:
@@ -104,8 +177,16 @@ class DataFeed:
         signals_df: Any = None,
         context_df: Any = None,
         *,
+        feed_spec: Any = None,
+        contract: Any = None,
         entity_col: str | None = None,
-        timestamp_col: str = "timestamp",
+        timestamp_col: str | None = None,
+        price_col: str | None = None,
+        open_col: str | None = None,
+        high_col: str | None = None,
+        low_col: str | None = None,
+        close_col: str | None = None,
+        volume_col: str | None = None,
         vwap_col: str | None = None,
         bid_col: str | None = None,
         ask_col: str | None = None,
@@ -113,6 +194,8 @@ class DataFeed:
         bid_size_col: str | None = None,
         ask_size_col: str | None = None,
     ) -> None:
+        if feed_spec is not None and contract is not None:
+            raise ValueError("Pass either feed_spec or contract, not both")
         prices = _load("prices", prices_df, prices_path)
         if prices is None:
             raise ValueError("prices_path or prices_df required")
@@ -120,11 +203,28 @@ class DataFeed:
         # The signal frame as given (ml4t's `feed.signals`; a result's `predictions`).
         self.signals: pl.DataFrame | None = signals
         context = _load("context", context_df, context_path)
-        ts = timestamp_col
+        # Column names: explicit arguments, else the spec's, else the plain names.
+        declared = spec_columns(feed_spec if feed_spec is not None else contract)
+        explicit = {"entity_col": entity_col, "timestamp_col": timestamp_col, "price_col": price_col,
+                    "open_col": open_col, "high_col": high_col, "low_col": low_col, "close_col": close_col,
+                    "volume_col": volume_col, "vwap_col": vwap_col, "bid_col": bid_col, "ask_col": ask_col,
+                    "mid_col": mid_col, "bid_size_col": bid_size_col, "ask_size_col": ask_size_col}
+        for name, value in explicit.items():
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a column name (str), got {value!r}")
+        columns = {**_COLUMN_DEFAULTS, **declared, **{k: v for k, v in explicit.items() if v is not None}}
+        # A price column other than "close" must exist; "close" falls back to close_col.
+        price_is_chosen = columns["price_col"] != "close"
+        ts = columns["timestamp_col"]
         for what, frame in (("prices", prices), ("signals", signals), ("context", context)):
             if frame is not None and ts not in frame.columns:
                 raise ValueError(f"timestamp_col={ts!r} not found in {what} columns {frame.columns}")
-        asset = _detect_entity(prices.columns, entity_col, "prices")
+        asset = columns["entity_col"] = _detect_entity(prices.columns, columns.get("entity_col"), "prices")
+        self.feed_spec = self._resolved_spec(feed_spec if feed_spec is not None else contract, columns)
+        self.contract = self.feed_spec
+        prices = self._select_price_columns(prices, columns, price_is_chosen)
+        vwap_col, bid_col, ask_col, mid_col, bid_size_col, ask_size_col = (
+            columns.get(f"{f}_col") for f in ("vwap", "bid", "ask", "mid", "bid_size", "ask_size"))
         # Volume limits need real volumes (a missing column reads as 0).
         self._has_volume = "volume" in prices.columns
         quote_cols = {"vwap": vwap_col, "bid": bid_col, "ask": ask_col, "mid": mid_col,
@@ -147,7 +247,10 @@ class DataFeed:
         ts_dtype = prices["timestamp"].dtype
         stamps = [prices["timestamp"]]
         if signals is not None:
-            sig_asset = _detect_entity(signals.columns, entity_col, "signals")
+            # Signals are keyed by the prices' asset column, as in ml4t-backtest.
+            if asset not in signals.columns:
+                raise ValueError(f"entity_col={asset!r} not found in signal columns {signals.columns}")
+            sig_asset = asset
             signals = signals.rename({ts: "timestamp", sig_asset: "asset"}).with_columns(
                 pl.col("timestamp").cast(ts_dtype), pl.col("asset").cast(pl.String))
             _check_null_keys(signals, "signals", ["timestamp", "asset"])
@@ -231,6 +334,52 @@ class DataFeed:
             column = known[name].gather(rows) if len(ordered) else pl.Series(name, [None] * len(rows),
                                                                                 dtype=known[name].dtype)
             self._signal_columns[name] = _signal_column(column, has)
+
+    @staticmethod
+    def _resolved_spec(spec: Any, columns: dict[str, Any]) -> Any:
+        """`feed.feed_spec`: the spec with the columns this feed uses. An
+        ml4t-specs FeedSpec stays one (its calendar, frequency, ... kept); any
+        other spec becomes a namespace of its declared fields and the columns."""
+        resolved = {k: v for k, v in columns.items() if v is not None}
+        if hasattr(spec, "with_overrides"):
+            try:
+                return spec.with_overrides(**resolved)
+            except TypeError:
+                pass
+        fields = dict(spec) if isinstance(spec, Mapping) else {
+            k: getattr(spec, k) for k in dir(spec) if not k.startswith("_") and not callable(getattr(spec, k))
+        } if spec is not None else {}
+        return SimpleNamespace(**{**fields, **resolved})
+
+    @staticmethod
+    def _select_price_columns(prices: pl.DataFrame, columns: dict[str, Any], price_is_chosen: bool) -> pl.DataFrame:
+        """`prices` with the configured OHLCV columns under the plain names the
+        engine reads ("open", ..., "close" = the price fills and marks use).
+        An explicitly chosen price column must exist; otherwise a missing price
+        column falls back to the close column."""
+        cols = prices.columns
+        price, close = columns["price_col"], columns["close_col"]
+        if price not in cols:
+            if price_is_chosen:
+                raise ValueError(f"price_col={price!r} not found in price columns {cols}")
+            if close not in cols and "price" not in cols:
+                raise ValueError(f"price_col={price!r} and close_col={close!r} not found in price columns {cols}")
+            price = close if close in cols else "price"
+        if close in cols and close != price and not prices[close].equals(prices[price]):
+            raise NotImplementedError(
+                f"price_col={price!r} and close_col={close!r} are different columns with different values; "
+                f"nautilus_like fills and marks at one price per bar (give one column for both)")
+        renames = {price: "close"}
+        for field in ("open", "high", "low", "volume"):
+            source = columns[f"{field}_col"]
+            if source in cols and source != field:
+                renames[source] = field
+        if list(renames.items()) == [("close", "close")]:
+            return prices
+        plain = set(renames.values())
+        # A plain-named column that is not the chosen one gives way to it.
+        keep = [c for c in cols if c not in plain or c in renames]
+        return prices.select([pl.col(c).alias(renames.get(c, c)) for c in keep])
 
     @staticmethod
     def _normalize_prices(prices: pl.DataFrame, ts: str, asset: str) -> pl.DataFrame:

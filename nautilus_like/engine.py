@@ -62,8 +62,6 @@ class Engine:
         self.feed = feed
         self.strategy = strategy
         self.config = config
-        self.commission_model = commission_model
-        self.slippage_model = slippage_model
         self._view = feed._market_view()
         index = self._view.asset_index
         for field in ("execution_price", "mark_price"):
@@ -101,6 +99,23 @@ class Engine:
         self.broker = Broker(self._state)
         self._ran = False
 
+    @property
+    def commission_model(self) -> Any:
+        """The commission model the run charges (`broker.commission_model`, assignable there)."""
+        return self.broker.commission_model
+
+    @property
+    def slippage_model(self) -> Any:
+        """The slippage model the run prices fills with (`broker.slippage_model`)."""
+        return self.broker.slippage_model
+
+    def __getattr__(self, name: str) -> Any:
+        # ml4t's Engine exposes its settings as attributes (engine.execution_mode, ...).
+        config = self.__dict__.get("config")
+        if config is not None and not name.startswith("_") and hasattr(config, name):
+            return getattr(config, name)
+        raise AttributeError(f"'Engine' object has no attribute {name!r}")
+
     @classmethod
     def from_config(cls, feed: DataFeed, strategy: Strategy, config: BacktestConfig, *,
                     contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
@@ -132,13 +147,17 @@ class Engine:
 
 def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,
                  context: Any = None, config: BacktestConfig | str | None = None, *,
-                 contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
-                 commission_model: Any = None, slippage_model: Any = None,
-                 execution_limits: Any = None) -> BacktestResult:
+                 feed_spec: Any = None, contract: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
+                 market_impact_model: Any = None, commission_model: Any = None, slippage_model: Any = None,
+                 execution_limits: Any = None, portfolio_limits: Any = None) -> BacktestResult:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
-    `config` may be a `BacktestConfig` or a preset name ("default", "zipline", ...).
+    `config` a `BacktestConfig` or a preset name ("default", "backtrader",
+    ...). `feed_spec` (or its alias `contract`) names the feed's columns (see
+    `DataFeed`); the models and limits are `Engine`'s.
+
+    >>> run_backtest(prices, MyStrategy(), config="backtrader", commission_model=PerShareCommission(0.005))
     """
     if isinstance(config, str):
         config = BacktestConfig.from_preset(config)
@@ -149,7 +168,7 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
         return {f"{name}_path": value} if isinstance(value, (str, Path)) else {f"{name}_df": value}
 
     feed = DataFeed(**frame_or_path("prices", prices), **frame_or_path("signals", signals),
-                    **frame_or_path("context", context))
+                    **frame_or_path("context", context), feed_spec=feed_spec, contract=contract)
     return Engine(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                   commission_model=commission_model, slippage_model=slippage_model,
-                  execution_limits=execution_limits).run()
+                  execution_limits=execution_limits, portfolio_limits=portfolio_limits).run()

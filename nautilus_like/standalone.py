@@ -163,8 +163,9 @@ class Stepper:
     def __init__(self, values: dict[str, Any]) -> None:
         config = config_of(values)
         self.config = config
-        self.commission_model = values["commission_model"] or NoCommission()
-        self.slippage_model = values["slippage_model"] or NoSlippage()
+        # `is None`, not `or`: a model that is falsy (defines __len__ or __bool__) is still the model.
+        self.commission_model = NoCommission() if values["commission_model"] is None else values["commission_model"]
+        self.slippage_model = NoSlippage() if values["slippage_model"] is None else values["slippage_model"]
         self.execution_limits = values["execution_limits"]
         self.market_impact_model = values["market_impact_model"]
         self.contract_specs: dict[str, ContractSpec] = dict(values["contract_specs"] or {})
@@ -172,11 +173,46 @@ class Stepper:
         self.state.config = config
         self.state.commission_model, self.state.slippage_model = self.commission_model, self.slippage_model
         self._last_ns: int | None = None
+        # Fills/trades given by `broker.fills = [...]`: (records, engine count then).
+        self._journal: dict[str, tuple[list, int]] = {}
+        self._note_per_asset_costs()
+        self._send_costs(impact=True)
+
+    def _note_per_asset_costs(self) -> None:
         # Per-asset cost routes must be re-sent when an asset they name joins.
         self._per_asset_costs = (isinstance(self.commission_model, AssetCommission)
                                  or isinstance(self.slippage_model, (AssetSlippage, SpreadSlippage))
                                  or isinstance(self.execution_limits, AssetExecutionLimits))
-        self._send_costs(impact=True)
+
+    def cost_model_changed(self, kind: str, model: Any) -> None:
+        """`broker.commission_model = ...` (or slippage) was sent to the engine:
+        assets that join later get the new model's routes."""
+        if kind == "commission":
+            self.commission_model = model
+        else:
+            self.slippage_model = model
+        self._note_per_asset_costs()
+
+    def replace_journal(self, kind: str, records: Any, engine_count: int) -> None:
+        """`broker.fills = [...]` / `broker.trades = [...]`: the record reads as
+        `records` followed by the engine's records after its `engine_count`th."""
+        from nautilus_like._model import Fill
+        from nautilus_like.types import Trade
+
+        expected = Fill if kind == "fills" else Trade
+        try:
+            records = list(records)
+        except TypeError:
+            raise TypeError(f"broker.{kind} must be a list of {expected.__name__}, got {records!r}") from None
+        for record in records:
+            if not isinstance(record, expected):
+                raise TypeError(f"broker.{kind} must be a list of {expected.__name__}, "
+                                f"got an item {type(record).__name__}: {record!r}")
+        self._journal[kind] = (records, engine_count)
+
+    def journal(self, kind: str) -> tuple[list, int]:
+        """The given records of `kind` and the engine count they replace up to."""
+        return self._journal.get(kind, ([], 0))
 
     def _send_costs(self, impact: bool = False) -> None:
         index = self.state.asset_index

@@ -75,7 +75,7 @@ def test_duplicate_rows_are_refused():
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="'close'"):
         nl.DataFeed(prices_df=frame(open=[1.0]))
-    with pytest.raises(ValueError, match="cannot detect the asset column"):
+    with pytest.raises(ValueError, match="Cannot detect entity column"):
         nl.DataFeed(prices_df=pl.DataFrame({"timestamp": [ts(0)], "close": [1.0]}))
     with pytest.raises(ValueError, match="timestamp_col='timestamp' not found"):
         nl.DataFeed(prices_df=pl.DataFrame({"asset": ["A"], "close": [1.0]}))

@@ -60,7 +60,17 @@ def test_a_rule_reading_the_broker_is_refused_with_a_clear_error():
         run({0: [enter]})
 
 
-class PeeksAtThePosition:
+class KeepsItsReferences:
+    """Pre-trade estimates ask a deep copy of a Python cost model; these
+    models hold the broker (or a position), which a copy shares."""
+
+    def __deepcopy__(self, memo):
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        return copy
+
+
+class PeeksAtThePosition(KeepsItsReferences):
     def __init__(self):
         self.broker = None
 
@@ -81,7 +91,7 @@ def test_a_commission_model_reading_a_position_is_refused():
         run({0: [enter]}, commission_model=model)
 
 
-class SubmitsAnOrder:
+class SubmitsAnOrder(KeepsItsReferences):
     def __init__(self):
         self.broker = None
 
@@ -101,7 +111,7 @@ def test_a_slippage_model_submitting_an_order_is_refused():
         run({0: [enter]}, slippage_model=model)
 
 
-class FlagsAPosition:
+class FlagsAPosition(KeepsItsReferences):
     """Commission 0; filling BBB sets the kept AAA position's exit signal to -1."""
 
     def __init__(self):

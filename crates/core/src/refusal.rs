@@ -230,6 +230,10 @@ mod tests {
             let shortfall = matches!(r.code(), RejectionCode::InsufficientCash | RejectionCode::InsufficientBuyingPower);
             assert_eq!(shortfall, r.is_insufficient_cash() || matches!(r, Refusal::MarginNotFinite), "{r}");
         }
+        assert_eq!(Refusal::InsufficientMargin { need: 2.0, equity: 1.0 }.code().as_str(), "insufficient_buying_power");
+        assert_eq!(Refusal::SubmissionPrecheckCash.code().as_str(), "insufficient_cash");
+        assert_eq!(Refusal::QuantityRoundsToZero.code().as_str(), "quantity_rounds_to_zero");
+        assert_eq!(Refusal::NoPrice.code().as_str(), "price_unavailable");
     }
 
     #[test]

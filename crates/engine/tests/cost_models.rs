@@ -157,7 +157,7 @@ fn futures_commission_is_the_largest_of_its_three_parts() {
 fn futures_slippage_moves_the_price_by_its_points_and_costs_points_times_multiplier() {
     let m = SlippageModel::FuturesPoints { points: 0.25 };
     let q = |quantity| SlippageQuery { asset: AAA, quantity, price: 4000.0, volume: f64::NAN, available: f64::NAN,
-                                       volume_consumed: 0.0 };
+                                       volume_consumed: 0.0, estimate: false };
     assert_eq!(m.per_share(&q(2.0)).unwrap(), 0.25);
     // 2 ES: 2 * 0.25 * 50 = 25; a sell of 3: 3 * 0.25 * 50 = 37.5.
     assert_eq!(m.fill_cost(&q(2.0), 50.0).unwrap(), 25.0);
@@ -192,4 +192,35 @@ fn a_futures_round_trip_charges_contract_costs_in_cash() {
     assert_eq!(fills, vec![(102.25, 0.25, 10.225), (102.75, 0.25, 10.275)]);
     // 100,000 - 10,225 - 10.225 + 10,275 - 10.275 = 100,029.5.
     assert!((e.cash() - 100_029.5).abs() < 1e-9, "{}", e.cash());
+}
+
+/// Counts the queries a callback model gets: pre-trade estimates apart from fees.
+#[derive(Default)]
+struct Counting {
+    estimates: std::sync::atomic::AtomicUsize,
+    charges: std::sync::atomic::AtomicUsize,
+}
+
+impl CommissionCallback for Counting {
+    fn commission(&self, q: &CommissionQuery) -> Result<f64, String> {
+        let counter = if q.estimate { &self.estimates } else { &self.charges };
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(1.0)
+    }
+
+    fn name(&self) -> String {
+        "Counting".into()
+    }
+}
+
+#[test]
+fn a_fill_charges_its_fee_once_and_the_account_checks_are_estimates() {
+    // One market buy of 10: the cash check quotes the fee (an estimate), the
+    // fill charges it once; a model counting its fills (ml4t's stateful fee
+    // tiers) sees one fill.
+    let counting = Arc::new(Counting::default());
+    let model = CommissionModel::Callback(Callback(counting.clone()));
+    assert_eq!(commission(model, 10.0), 1.0);
+    assert_eq!(counting.charges.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(counting.estimates.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 }

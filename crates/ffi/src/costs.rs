@@ -48,14 +48,18 @@ pub const NL_SLIPPAGE_FUTURES: u32 = 7;
 
 /// A user commission model: writes the fee of a fill of `quantity` (unsigned)
 /// of `asset` at `price` to `out` and returns 0, or returns non-zero when it
-/// failed (the caller keeps its own error).
-pub type NlCommissionFn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, out: *mut f64) -> i32>;
+/// failed (the caller keeps its own error). `estimate` is 1 for a pre-trade
+/// estimate (a stateful model must not advance on it), 0 for a fill's fee.
+pub type NlCommissionFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, estimate: u8, out: *mut f64) -> i32,
+>;
 
 /// A user slippage model: per-unit price adjustment; `volume` is NaN when the
-/// feed has no volume.
+/// feed has no volume. `estimate` is 1 for a pre-trade estimate (a stateful
+/// model must not advance on it), 0 for the price of a fill.
 pub type NlSlippageFn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, volume: f64, out: *mut f64) -> i32,
+    unsafe extern "C" fn(user_data: *mut c_void, asset: u32, quantity: f64, price: f64, volume: f64, estimate: u8,
+                         out: *mut f64) -> i32,
 >;
 
 #[repr(C)]
@@ -95,7 +99,7 @@ pub struct NlSlippageSpec {
 }
 
 struct ForeignCommission {
-    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, *mut f64) -> i32,
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, u8, *mut f64) -> i32,
     user_data: *mut c_void,
     name: String,
     /// The engine handle's: marks "a commission model" as running while `f` runs.
@@ -103,7 +107,7 @@ struct ForeignCommission {
 }
 
 struct ForeignSlippage {
-    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, *mut f64) -> i32,
+    f: unsafe extern "C" fn(*mut c_void, u32, f64, f64, f64, u8, *mut f64) -> i32,
     user_data: *mut c_void,
     name: String,
     scope: Arc<CallbackScope>,
@@ -123,7 +127,7 @@ impl CommissionCallback for ForeignCommission {
         // SAFETY: the function pointer and user data came from the caller of
         // `nl_engine_set_commission`, which promises they stay valid.
         let status = self.scope.running("a commission model", || unsafe {
-            (self.f)(self.user_data, q.asset, q.quantity, q.price, &mut out)
+            (self.f)(self.user_data, q.asset, q.quantity, q.price, u8::from(q.estimate), &mut out)
         });
         match status {
             0 => Ok(out),
@@ -141,7 +145,7 @@ impl SlippageCallback for ForeignSlippage {
         let mut out = f64::NAN;
         // SAFETY: as for ForeignCommission.
         let status = self.scope.running("a slippage model", || unsafe {
-            (self.f)(self.user_data, q.asset, q.quantity, q.price, q.volume, &mut out)
+            (self.f)(self.user_data, q.asset, q.quantity, q.price, q.volume, u8::from(q.estimate), &mut out)
         });
         match status {
             0 => Ok(out),
@@ -288,8 +292,7 @@ pub unsafe extern "C" fn nl_commission_quote(
         let model = commission_model(s, thresholds, rates, None)?;
         model.validate()?;
         check_multiplier(multiplier)?;
-        let q = CommissionQuery { asset: 0, quantity, price, filled_quantity: 0.0, filled_notional: 0.0,
-                                  commission_paid: 0.0, multiplier };
+        let q = CommissionQuery { multiplier, ..CommissionQuery::first(0, quantity, price) };
         write(out, model.commission(&q)?)
     })
 }
@@ -307,7 +310,8 @@ pub unsafe extern "C" fn nl_slippage_quote(spec: *const NlSlippageSpec, quantity
         let s = spec.as_ref().ok_or_else(|| null_error("slippage spec"))?;
         let model = slippage_model(s, None)?;
         model.validate()?;
-        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0 };
+        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0,
+                                estimate: false };
         write(out, model.per_share(&q)?)
     })
 }
@@ -326,7 +330,7 @@ pub unsafe extern "C" fn nl_slippage_cost_quote(spec: *const NlSlippageSpec, qua
         let model = slippage_model(s, None)?;
         model.validate()?;
         check_multiplier(multiplier)?;
-        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0 };
+        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0, estimate: false };
         write(out, model.fill_cost(&q, multiplier)?)
     })
 }
@@ -339,7 +343,8 @@ fn check_multiplier(multiplier: f64) -> Result<(), EngineError> {
     }
 }
 
-/// Sets the engine's commission models (before its first bar).
+/// Sets the engine's commission models (at any time between engine calls;
+/// later fills use them).
 ///
 /// # Safety
 /// `e` must be a live engine; `specs` valid for `n` entries; the tier arrays
@@ -368,7 +373,7 @@ pub unsafe extern "C" fn nl_engine_set_commission(
     })
 }
 
-/// Sets the engine's slippage models (before its first bar).
+/// Sets the engine's slippage models (at any time between engine calls).
 ///
 /// # Safety
 /// As `nl_engine_set_commission`.

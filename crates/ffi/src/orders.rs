@@ -217,6 +217,18 @@ pub unsafe extern "C" fn nl_engine_order_rejection_code(e: *mut NlEngine, order_
     })
 }
 
+/// Puts order `order_id` into the one-cancels-other group `group` (0: out
+/// of any group): when one order of a group fills completely, the group's
+/// other pending orders are cancelled. A bracket's exits are in the group of
+/// their entry's id; other groups are ids the caller numbers.
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_order_group(e: *mut NlEngine, order_id: u64, group: u64) -> NlStatus {
+    guard(|| Ok(engine(e, "setting an Order's parent_id")?.set_order_group(order_id, (group != 0).then_some(group))?))
+}
+
 /// The position rule's description of an exit order (e.g. "stop_loss_5.0%"),
 /// or null. Free it with `nl_string_free`.
 ///

@@ -321,7 +321,8 @@ fn a_rule_calling_back_in_is_refused_reads_and_its_context_write_reaches_the_nex
     }
 }
 
-unsafe extern "C" fn reentering_commission(user: *mut std::ffi::c_void, asset: u32, _q: f64, _p: f64, out: *mut f64) -> i32 {
+unsafe extern "C" fn reentering_commission(user: *mut std::ffi::c_void, asset: u32, _q: f64, _p: f64, _estimate: u8,
+                                           out: *mut f64) -> i32 {
     let r = &mut *(user as *mut Reentry);
     let (mut p, mut found) = (NlPosition::default(), 0u8);
     // A read of the position is refused as well.

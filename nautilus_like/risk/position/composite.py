@@ -40,6 +40,13 @@ class AllOf(RuleChain):
 
     _GROUP = _ALL_OF
 
+    def evaluate(self, state: Any) -> Any:
+        # Nothing to agree on is an error, not a silent exit or hold (ml4t
+        # raises IndexError here too).
+        if not self.rules:
+            raise IndexError("AllOf([]) has no rules: give it at least one rule")
+        return super().evaluate(state)
+
 
 class AnyOf(RuleChain):
     """The first rule that does not hold wins (ml4t's alias of `RuleChain`)."""

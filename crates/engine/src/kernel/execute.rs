@@ -7,7 +7,7 @@ use nl_core::{
     OrderType, ShareType, TimeInForce, Timestamp,
 };
 use crate::account::{order_effect, EntryCheck, OrderEffect, ShortCashPolicy, CASH_TOLERANCE};
-use crate::venue::sim::costs::CommissionQuery;
+use crate::venue::sim::costs::{CommissionQuery, SlippageModel};
 use crate::account::locked_cash::fit_to_free_cash;
 use crate::kernel::Engine;
 use crate::venue::sim::triggers::{check_fill, execution_price, FillRules, MatchPoint};
@@ -19,7 +19,7 @@ use crate::venue::sim::execute::*;
 impl Engine {
     /// The commission query for a fill of `quantity` at `price` of `o`.
     pub(crate) fn commission_query(&self, o: &Order, quantity: f64, price: f64) -> CommissionQuery {
-        CommissionQuery::next_fill(o, quantity, price, self.multiplier(o.asset))
+        CommissionQuery::next_fill(o, quantity, price, self.multiplier(o.asset)).as_estimate()
     }
 
     /// Quantity of `asset` already filled in bar `b`.
@@ -87,7 +87,9 @@ impl Engine {
         let Some(priced) = self.price_for_account(id, b, base, &bar, &sized, fillable)? else { return Ok(false) };
         let Priced { quantity, remaining, price, slippage, available } = priced;
         let (asset, side) = (self.book[id].asset, self.book[id].side);
-        let quoted = self.cfg.commission.commission(&self.commission_query(&self.book[id], quantity, price))?;
+        // The fee this fill pays: the one query that is not an estimate.
+        let charge = CommissionQuery::next_fill(&self.book[id], quantity, price, self.multiplier(asset));
+        let quoted = self.cfg.commission.commission(&charge)?;
         let commission = if self.portfolio.reverses(asset, side.sign() * quantity) {
             let (close, open) = reversal_split(quoted, sized.held, quantity);
             close + open
@@ -255,6 +257,11 @@ impl Engine {
                 self.book[id].quantity = quantity;
             }
         }
+        // The prices so far were estimates; a model written in Python is
+        // asked once more, for the fill (a stateful one advances on fills only).
+        if matches!(self.cfg.slippage.for_asset(asset), SlippageModel::Callback(_)) {
+            (price, slippage) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity, false)?;
+        }
         Ok(Some(Priced { quantity, remaining, price, slippage, available }))
     }
 
@@ -370,9 +377,9 @@ impl Engine {
     }
 
     /// The fill price (and per-unit slippage) of `quantity` with the
-    /// configured impact and slippage models.
+    /// configured impact and slippage models, as a pre-trade estimate.
     pub(crate) fn fill_price(&self, p: &FillPricing<'_>, quantity: f64) -> EngineResult<(f64, f64)> {
-        fill_price(&self.cfg.impact, &self.cfg.slippage, p, quantity)
+        fill_price(&self.cfg.impact, &self.cfg.slippage, p, quantity, true)
     }
 
     /// The largest quantity (at most `quantity`) of order `id` the account

@@ -142,9 +142,11 @@ impl Engine {
         &self.market
     }
 
-    /// Replaces the commission models (before the first bar only).
+    /// Replaces the commission models, at any time between engine calls (as
+    /// ml4t-backtest lets `broker.commission_model = ...` be assigned mid-run):
+    /// fills already made keep their commission, later ones use the new model.
     pub fn set_commission(&mut self, commission: Commissions) -> EngineResult<()> {
-        self.check_costs_settable(commission.by_asset.keys())?;
+        commission.by_asset.keys().try_for_each(|&a| self.require_asset(a))?;
         commission.validate()?;
         self.cfg.commission = commission;
         Ok(())
@@ -166,9 +168,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Replaces the slippage models (before the first bar only).
+    /// Replaces the slippage models, at any time between engine calls (see
+    /// `set_commission`).
     pub fn set_slippage(&mut self, slippage: Slippages) -> EngineResult<()> {
-        self.check_costs_settable(slippage.by_asset.keys())?;
+        slippage.by_asset.keys().try_for_each(|&a| self.require_asset(a))?;
         slippage.validate()?;
         self.cfg.slippage = slippage;
         Ok(())
@@ -589,6 +592,17 @@ impl Engine {
 
     pub fn order(&self, id: OrderId) -> Option<&Order> {
         self.book.get(id)
+    }
+
+    /// Puts order `id` into the one-cancels-other group `group` (None: out of
+    /// any): when one order of a group fills completely, the group's other
+    /// pending orders are cancelled. A bracket's exits are the group of their
+    /// entry's id; ml4t-backtest lets a user group orders under any id
+    /// (`order.parent_id = "bracket-1"`), which the caller numbers.
+    pub fn set_order_group(&mut self, id: OrderId, group: Option<OrderId>) -> EngineResult<()> {
+        let o = self.book.get_mut(id).ok_or_else(|| EngineError::NotFound(format!("no order with id {id}")))?;
+        o.extras_mut().parent_id = group;
+        Ok(())
     }
 
     pub fn orders(&self) -> &[Order] {

@@ -20,12 +20,19 @@ pub struct CommissionQuery {
     pub commission_paid: f64,
     /// Contract multiplier (per-order notional fees count it).
     pub multiplier: f64,
+    /// A pre-trade estimate (an affordability check, a precheck, a priority),
+    /// not the fee of a fill: a stateful model (a callback) must not advance
+    /// on it. ml4t-backtest asks a copy of the model for these.
+    pub estimate: bool,
 }
 
 impl CommissionQuery {
     /// A query for a fill of an order with no earlier fills.
     pub fn first(asset: AssetId, quantity: f64, price: f64) -> Self {
-        Self { asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0, multiplier: 1.0 }
+        Self {
+            asset, quantity, price, filled_quantity: 0.0, filled_notional: 0.0, commission_paid: 0.0, multiplier: 1.0,
+            estimate: false,
+        }
     }
 
     /// A query for the next fill of `order` (`quantity` at `price`), with
@@ -39,7 +46,13 @@ impl CommissionQuery {
             filled_notional: (order.filled_price.get().unwrap_or(0.0) * order.filled_quantity * multiplier).abs(),
             commission_paid: order.commission,
             multiplier,
+            estimate: false,
         }
+    }
+
+    /// The same query as a pre-trade estimate.
+    pub fn as_estimate(self) -> Self {
+        Self { estimate: true, ..self }
     }
 }
 
@@ -58,6 +71,9 @@ pub struct SlippageQuery {
     pub available: f64,
     /// Quantity of this asset already filled in this bar.
     pub volume_consumed: f64,
+    /// A pre-trade estimate (sizing, an affordability check), not the price
+    /// of a fill: a stateful model (a callback) must not advance on it.
+    pub estimate: bool,
 }
 
 /// A user-supplied model (a Python object behind the C ABI). `Err` means the

@@ -34,8 +34,9 @@ pub(crate) struct FillPricing<'a> {
 /// The fill price (and per-unit slippage) of `quantity`: the base price
 /// moved by market impact, then by slippage, against the order. A model
 /// that gives no finite positive price is an error (ml4t's message).
-pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPricing<'_>, quantity: f64)
-    -> EngineResult<(f64, f64)> {
+/// `estimate`: a pre-trade estimate, not the price of a fill.
+pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPricing<'_>, quantity: f64,
+    estimate: bool) -> EngineResult<(f64, f64)> {
     let is_buy = p.side == OrderSide::Buy;
     let impacted = p.base + impact.checked_impact(p.asset, quantity, p.base, p.available, is_buy)?;
     if !(impacted.is_finite() && impacted > 0.0) {
@@ -49,6 +50,7 @@ pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPr
         volume: p.bar.volume,
         available: p.available,
         volume_consumed: p.consumed,
+        estimate,
     })?;
     let price = if is_buy { impacted + slip } else { impacted - slip };
     if !(price.is_finite() && price > 0.0) {

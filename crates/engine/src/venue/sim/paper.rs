@@ -137,7 +137,7 @@ impl PaperVenue {
             return Ok(false);
         }
         let pricing = FillPricing { asset, side, base, bar, available, consumed: used };
-        let (fill, _) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity)?;
+        let (fill, _) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity, false)?;
         let limit = order.limit_price.get().filter(|_| matches!(order.order_type, OrderType::Limit | OrderType::StopLimit));
         // A limit is a hard bound: slippage past it means no fill this bar.
         if !within_limit(side, limit, fill) {
