@@ -538,7 +538,7 @@ cdef class Order:
             parent_id=self.parent_id, rebalance_id=self.rebalance_id, order_id=self.order_id,
             status=self.status, created_at=self.created_at, filled_at=self.filled_at,
             filled_price=self.filled_price, filled_quantity=self.filled_quantity,
-            rejection_reason=self.rejection_reason, _rejection_code=self.rejection_code,
+            rejection_reason=self.rejection_reason,
             requested_quantity=self.requested_quantity,
             commission_paid=self.commission_paid, cancelled_at=self.cancelled_at,
             cancellation_reason=self.cancellation_reason, _stop_triggered=self.stop_triggered,
