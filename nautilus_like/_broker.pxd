@@ -33,6 +33,7 @@ cdef class Broker:
     cdef object _trading_stats
 
     cdef int _grow(self) except -1
+    cdef int _sync(self) except -1
     cdef object _standalone(self, str step)
 
     cdef uint32_t _memory_slot(self, object rule) except? 0xFFFFFFFF

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from weakref import ref as _weakref
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject_GenericSetAttr
 from libc.math cimport NAN, isfinite
 from libc.stdint cimport int32_t, uint8_t, int64_t, uint32_t, uint64_t
 
@@ -274,11 +275,32 @@ cdef class Broker:
                    slippage_model=slippage_model if slippage_model is not None else slippage_model_of(config))
 
     def __getattr__(self, name):
+        if self._stepper is not None and name.startswith("_current_"):
+            from nautilus_like.standalone import MARK_ATTRS
+            if name in MARK_ATTRS:
+                return self._stepper.current[MARK_ATTRS[name]]
         # ml4t's Broker exposes its settings as attributes (broker.execution_mode, ...).
         config = self._state.config
         if config is not None and not name.startswith("_") and hasattr(config, name):
             return getattr(config, name)
         raise AttributeError(f"'Broker' object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        # A standalone broker's marks may be set as ml4t's tests set them
+        # (`broker._current_prices = {...}`): staged, stepped to before the next call.
+        if name.startswith("_current_"):
+            from nautilus_like.standalone import MARK_ATTRS
+            if name in MARK_ATTRS:
+                self._standalone(name + " =").stage(name, value)
+                return
+        PyObject_GenericSetAttr(self, name, value)
+
+    cdef int _sync(self) except -1:
+        """Takes the step to marks assigned by hand since the last call (if any)."""
+        if self._stepper is not None and self._stepper.staged:
+            timestamp, caches = self._stepper.take_staged()
+            self._update_time(timestamp, caches.pop("prices"), caches.pop("opens"), **caches)
+        return 0
 
     @property
     def commission_model(self):
@@ -332,6 +354,8 @@ cdef class Broker:
             what = step if step.endswith("=") else step + "()"
             raise RuntimeError(f"Broker.{what} is for a standalone Broker(...) driven by hand; the Engine "
                                f"runs these steps and keeps these records itself for the broker it created")
+        if step != "_update_time" and not step.startswith("_current_"):
+            self._sync()
         return self._stepper
 
     def _update_time(self, timestamp, prices, opens, highs=None, lows=None, *rest, **kwargs):
@@ -356,6 +380,8 @@ cdef class Broker:
         if order_types is not None or order_ids is not None or include_orders_this_bar:
             raise NotImplementedError("_process_orders(order_types=, order_ids=, include_orders_this_bar=) "
                                       "is not supported by nautilus_like yet")
+        if not stepper.has_marks:
+            return  # no marks yet: nothing can fill (ml4t's loop finds no prices)
         from nautilus_like import _stepped
         _stepped.process_orders(self._state, bool(use_open))
 
@@ -363,6 +389,8 @@ cdef class Broker:
         """Evaluates the position rules against the current marks; returns the
         exit orders they queued (filled by the next `_process_orders()`)."""
         stepper = self._standalone("evaluate_position_rules")
+        if not stepper.has_marks:
+            return []
         from nautilus_like import _stepped
         before = {o.order_id for o in self.get_pending_orders()}
         _stepped.position_rules(self._state)
@@ -370,7 +398,8 @@ cdef class Broker:
 
     def _update_water_marks(self):
         """Moves the open positions' water marks by the current marks."""
-        self._standalone("_update_water_marks")
+        if not self._standalone("_update_water_marks").has_marks:
+            return
         from nautilus_like import _stepped
         _stepped.water_marks(self._state)
 
@@ -742,6 +771,8 @@ cdef class Broker:
 
         While the same position stays open, every call returns the same live
         view (as ml4t-backtest returns its one `Position` object)."""
+        if self._stepper is not None:
+            self._sync()
         cdef object idx = self._index.get(asset)
         if idx is None:
             return None
@@ -784,6 +815,8 @@ cdef class Broker:
 
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF:
         """The id of asset `asset`; ValueError when the feed has no such asset."""
+        if self._stepper is not None:
+            self._sync()
         idx = self._index.get(asset)
         if idx is None:
             if self._stepper is None:
@@ -906,14 +939,20 @@ cdef class Broker:
 
     cpdef double get_cash(self) except? -1.0:
         """Cash balance (negative only if a margin account borrows)."""
+        if self._stepper is not None:
+            self._sync()
         return self.c_cash()
 
     cpdef double get_account_value(self) except? -1.0:
         """Cash plus open positions marked at their last known price."""
+        if self._stepper is not None:
+            self._sync()
         return self.c_equity()
 
     def equity(self):
         """Cash plus open positions at the current marks (ml4t's `Broker.equity()`)."""
+        if self._stepper is not None:
+            self._sync()
         return self.c_equity()
 
     def get_buying_power(self):
@@ -1044,6 +1083,7 @@ cdef class Broker:
         """`{asset: Position}` of the open positions. A standalone broker's is a
         live mapping that also takes `positions[asset] = Position(...)`."""
         if self._stepper is not None:
+            self._sync()
             from nautilus_like.standalone import PositionBook
             return PositionBook(self, self._stepper)
         return self.get_positions()

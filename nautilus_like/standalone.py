@@ -156,6 +156,12 @@ def _update_time_args(prices, opens, highs, lows, rest: tuple, kwargs: dict) -> 
     return caches
 
 
+# ml4t Broker attributes holding the current marks -> `Stepper.current` keys.
+MARK_ATTRS = {"_current_time": "time", "_current_prices": "prices", "_current_opens": "opens",
+              "_current_highs": "highs", "_current_lows": "lows", "_current_volumes": "volumes",
+              "_current_signals": "signals"}
+
+
 class Stepper:
     """Drives a standalone broker's engine: asset registration, marks, the
     clock, and the cost routes of assets that join late."""
@@ -173,6 +179,12 @@ class Stepper:
         self.state.config = config
         self.state.commission_model, self.state.slippage_model = self.commission_model, self.slippage_model
         self._last_ns: int | None = None
+        # ml4t's `broker._current_time`, `_current_prices`, ... : the marks in
+        # force (what `_update_time` last set), readable and assignable.
+        # Assigned ones are staged and become one `_update_time` step before
+        # the broker's next call (see `stage`).
+        self.current: dict[str, Any] = {"time": None, **{key: {} for key in MARK_ATTRS.values() if key != "time"}}
+        self.staged = False
         # Fills/trades given by `broker.fills = [...]`: (records, engine count then).
         self._journal: dict[str, tuple[list, int]] = {}
         self._note_per_asset_costs()
@@ -251,8 +263,38 @@ class Stepper:
 
     # ---------------------------------------------------------------- steps
 
+    @property
+    def has_marks(self) -> bool:
+        """Whether a step to marks was taken (before it, nothing can match)."""
+        return self._last_ns is not None
+
+    def stage(self, attr: str, value: Any) -> None:
+        """`broker._current_prices = {...}` (and the other `MARK_ATTRS`), as
+        ml4t's tests set up a hand-driven broker: ml4t reads these dicts at
+        its next call, so the assignments made together become one step to
+        new marks, taken before the broker's next call (`take_staged`)."""
+        key = MARK_ATTRS[attr]
+        if key != "time":
+            if not isinstance(value, Mapping):
+                raise TypeError(f"broker.{attr} must be a dict of asset -> value, got {type(value).__name__}")
+            value = dict(value)
+        self.current[key] = value
+        self.staged = True
+
+    def take_staged(self) -> tuple[Any, dict[str, Any]]:
+        """The staged marks as `_update_time` arguments (timestamp, caches)."""
+        self.staged = False
+        current = self.current
+        if current["time"] is None:
+            raise ValueError("broker._current_time is None: set it before trading on marks set by hand")
+        caches = {key: dict(current[key]) for key in MARK_ATTRS.values() if key != "time"}
+        return current["time"], caches
+
     def update_time(self, timestamp: Any, caches: dict[str, Any]) -> None:
         """ml4t's `_update_time`: the engine moves to a new bar marked by the caches."""
+        self.current = {"time": timestamp, **{key: dict(caches.get(key) or {})
+                                              for key in MARK_ATTRS.values() if key != "time"}}
+        self.staged = False
         ns = timestamp_ns(timestamp)
         if self._last_ns is not None and ns <= self._last_ns:
             ns = self._last_ns + 1  # a repeated (or earlier) timestamp: the clock still advances

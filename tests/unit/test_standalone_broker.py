@@ -131,8 +131,8 @@ def test_assets_joining_late_get_their_per_asset_commission():
 def test_an_order_before_any_mark_waits_for_one():
     broker = Broker()
     order = broker.submit_order("AAPL", 10, order_type=OrderType.LIMIT, limit_price=99.0)
-    with pytest.raises(RuntimeError, match="needs marks first"):
-        broker._process_orders()
+    broker._process_orders()            # no marks yet: nothing matches (as ml4t)
+    assert order.status is OrderStatus.PENDING
     mark(broker, T0, {"AAPL": 100.0}, lows={"AAPL": 98.0}, highs={"AAPL": 100.0}, opens={"AAPL": 100.0})
     broker._process_orders()
     assert order.status is OrderStatus.FILLED and order.filled_price == 99.0
@@ -268,3 +268,62 @@ def test_reduce_all_positions_that_would_round_to_zero_changes_nothing():
     assert waiting.status is OrderStatus.PENDING
     with pytest.raises(ValueError, match=r"fraction must be a finite value in \(0, 1\]"):
         broker.reduce_all_positions(1.5, "x")
+
+
+def test_marks_assigned_as_ml4ts_tests_assign_them_become_one_step_before_the_next_call():
+    # ml4t's tests set up a hand-driven broker with broker._current_time/_current_prices/...
+    broker = Broker(initial_cash=10_000.0)
+    t0 = datetime(2024, 1, 1)
+    broker._current_time = t0
+    broker._current_prices = {"AAA": 50.0}
+    broker._current_opens = {"AAA": 49.0}
+    broker._current_volumes = {"AAA": 1_000.0}
+    assert broker._current_prices == {"AAA": 50.0} and broker._current_time == t0
+    broker.submit_order("AAA", 10)
+    broker._process_orders()            # SAME_BAR at the close: 10 x 50.00
+    pos = broker.get_position("AAA")
+    assert pos.quantity == 10 and pos.entry_price == 50.0 and pos.bars_held == 0
+    assert broker.get_cash() == 10_000.0 - 500.0
+    # _update_time replaces every mark (ml4t's dicts), and is the next bar.
+    broker._update_time(datetime(2024, 1, 2), {"AAA": 55.0}, {"AAA": 54.0}, {"AAA": 56.0}, {"AAA": 53.0},
+                        {"AAA": 1_000.0}, {})
+    assert broker._current_prices == {"AAA": 55.0} and broker._current_highs == {"AAA": 56.0}
+    assert pos.bars_held == 1
+    assert broker.get_account_value() == 9_500.0 + 10 * 55.0
+    # A re-assigned price alone is one more step: equity marks at it.
+    broker._current_prices = {"AAA": 60.0}
+    assert broker.get_account_value() == 9_500.0 + 10 * 60.0
+
+
+def test_hand_set_marks_are_checked_and_belong_to_standalone_brokers():
+    broker = Broker(initial_cash=10_000.0)
+    with pytest.raises(TypeError, match=r"broker._current_prices must be a dict of asset -> value, got list"):
+        broker._current_prices = [50.0]
+    broker._current_prices = {"AAA": 50.0}
+    with pytest.raises(ValueError, match=r"_current_time is None: set it before trading"):
+        broker.submit_order("AAA", 1)
+    import polars as pl
+
+    feed = nl.DataFeed(prices_df=pl.DataFrame({"timestamp": [T0], "asset": ["A"], "close": [1.0]}))
+    class Idle(nl.Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            pass
+
+    engine = nl.Engine(feed, Idle())
+    with pytest.raises(RuntimeError, match=r"Broker._current_prices = is for a standalone Broker"):
+        engine.broker._current_prices = {"A": 50.0}
+    # Other attributes keep their ordinary behaviour.
+    with pytest.raises(AttributeError):
+        broker.no_such_setting = 1
+
+
+def test_processing_before_any_marks_matches_nothing_as_ml4t():
+    broker = Broker(initial_cash=10_000.0)
+    order = broker.submit_order("AAA", 5)
+    broker._process_orders()
+    assert broker.evaluate_position_rules() == []
+    broker._update_water_marks()
+    assert order.status == nl.OrderStatus.PENDING and broker.get_cash() == 10_000.0
+    mark(broker, datetime(2024, 1, 1), {"AAA": 20.0})
+    broker._process_orders()
+    assert order.status == nl.OrderStatus.FILLED and broker.get_cash() == 10_000.0 - 100.0
