@@ -324,6 +324,15 @@ cdef class Broker:
         self._set_cost_model("slippage", model)
 
     @property
+    def account(self):
+        """The account as ml4t's `broker.account` reads it: live cash,
+        positions and equity, and the policy of the broker's settings
+        (`nautilus_like.accounting.BrokerAccount`)."""
+        from nautilus_like.accounting.account import BrokerAccount
+
+        return BrokerAccount(self)
+
+    @property
     def gatekeeper(self):
         """ml4t-backtest's pre-trade checker. nautilus_like's engine checks
         orders itself, with the broker's cost models: this view's

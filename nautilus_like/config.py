@@ -621,8 +621,13 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     cancel_policy: CancelPolicy = CancelPolicy.NEVER
     retain_intent_history: bool = False
     retain_lifecycle_history: bool = False
+    # Free-form labels carried with the config into results and artifacts
+    # (ml4t's `metadata`, e.g. {"strategy_id": ...}); no run reads them.
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(self.metadata).__name__}")
         self._check()
 
     def validate(self, warn: bool = True) -> list[str]:
@@ -876,8 +881,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         """
         flat = msgspec.json.decode(msgspec.json.encode(self))  # plain values; tuples as lists (as YAML keeps them)
         nested = {section: {key: flat[field] for key, field in keys.items()} for section, keys in _SECTIONS.items()}
+        nested["metadata"] = flat["metadata"]
         if self.preset_name is not None:
-            nested["metadata"] = {"preset_name": self.preset_name}
+            nested["metadata"]["preset_name"] = self.preset_name
         return nested
 
     @classmethod
@@ -897,8 +903,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 if section == "metadata":
                     if not isinstance(values, dict | None):
                         raise TypeError(f"Section 'metadata' must be a dict, got {type(values).__name__}")
-                    if values and values.get("preset_name") is not None:
-                        fields["preset_name"] = values["preset_name"]
+                    values = dict(values or {})
+                    if values.get("preset_name") is not None:
+                        fields["preset_name"] = values.pop("preset_name")
+                    fields["metadata"] = values
                     continue
                 known = set(_SECTIONS) | set(_ML4T_ONLY)
                 if section not in known:

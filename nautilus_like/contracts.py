@@ -99,12 +99,11 @@ def resolve_multipliers(specs: dict[str, ContractSpec] | None, asset_index: dict
 PER_CONTRACT, PERCENT_OF_NOTIONAL = codes()["NL_MARGIN_PER_CONTRACT"], codes()["NL_MARGIN_PERCENT_OF_NOTIONAL"]
 
 
-def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
-                             asset_index: dict[str, int]) -> dict[int, tuple[int, float, float]]:
-    """Asset index -> (kind, initial, maintenance) of a margin account's
-    futures-style margins: the config's schedules, then the specs' `margin`
-    (maintenance half of it) and `margin_pct` for assets the config leaves out.
-    Cash accounts have no margin: empty."""
+def merged_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None
+                            ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """The (fixed, percentage) margin schedules by symbol: the config's, then
+    the specs' `margin` (maintenance half of it) and `margin_pct` for symbols
+    the config leaves out. One symbol with both raises ValueError (ml4t's rule)."""
     fixed = dict(config.fixed_margin_schedule or {})
     pct = dict(config.margin_pct_schedule or {})
     for symbol, spec in (specs or {}).items():
@@ -114,7 +113,18 @@ def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
             pct[symbol] = tuple(spec.margin_pct)
     both = sorted(set(fixed) & set(pct))
     if both:
-        raise ValueError(f"fixed and percentage margin both defined for {both} (config schedules and ContractSpec)")
+        raise ValueError(f"fixed and percentage margin cannot both define {both} "
+                         f"(config schedules and ContractSpec)")
+    return fixed, pct
+
+
+def resolve_margin_schedules(config: Any, specs: dict[str, ContractSpec] | None,
+                             asset_index: dict[str, int]) -> dict[int, tuple[int, float, float]]:
+    """Asset index -> (kind, initial, maintenance) of a margin account's
+    futures-style margins: the config's schedules, then the specs' `margin`
+    (maintenance half of it) and `margin_pct` for assets the config leaves out.
+    Cash accounts have no margin: empty."""
+    fixed, pct = merged_margin_schedules(config, specs)
     out = {}
     # Cash accounts have no margin: a spec's margin is contract metadata there.
     if not config.allow_leverage:

@@ -36,7 +36,8 @@ from nautilus_like import _stepped
 from nautilus_like._costs import ALL_ASSETS, routes
 from nautilus_like._driver import configure_costs, create_stepped_engine, set_asset_settings
 from nautilus_like.config import BacktestConfig, ExecutionPrice, engine_settings
-from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
+from nautilus_like.contracts import (ContractSpec, merged_margin_schedules, resolve_margin_schedules,
+                                     resolve_multipliers)
 from nautilus_like.execution import AssetExecutionLimits, impact_spec, limit_routes
 from nautilus_like.models import AssetCommission, AssetSlippage, NoCommission, NoSlippage, SpreadSlippage
 from nautilus_like.types import ExecutionMode
@@ -175,6 +176,7 @@ class Stepper:
         self.execution_limits = values["execution_limits"]
         self.market_impact_model = values["market_impact_model"]
         self.contract_specs: dict[str, ContractSpec] = dict(values["contract_specs"] or {})
+        merged_margin_schedules(config, self.contract_specs)  # refuses a symbol with both margin kinds now, as ml4t
         self.state = create_stepped_engine(engine_settings(config), self.contract_specs)
         self.state.config = config
         self.state.commission_model, self.state.slippage_model = self.commission_model, self.slippage_model

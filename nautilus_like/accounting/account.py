@@ -87,3 +87,60 @@ class AccountState:
 
 
 __all__ = ["AccountState"]
+
+
+class BrokerAccount:
+    """`broker.account`: a broker's account as ml4t's `AccountState` reads,
+    live — cash, positions and equity are the engine's; `policy` is a
+    `UnifiedAccountPolicy` of the broker's settings, with the margin
+    schedules its contract specs fill in (ml4t's wiring)."""
+
+    __slots__ = ("_broker",)
+
+    def __init__(self, broker: Any):
+        self._broker = broker
+
+    @property
+    def cash(self) -> float:
+        return self._broker.get_cash()
+
+    @property
+    def positions(self) -> Any:
+        """The broker's open positions (a standalone broker's mapping takes
+        `positions[asset] = Position(...)`)."""
+        return self._broker.positions
+
+    @property
+    def total_equity(self) -> float:
+        return self._broker.get_account_value()
+
+    @property
+    def buying_power(self) -> float:
+        return self._broker.get_buying_power()
+
+    @property
+    def policy(self) -> AccountPolicy:
+        from nautilus_like.accounting.policy import UnifiedAccountPolicy
+        from nautilus_like.contracts import merged_margin_schedules
+
+        config = self._broker._state.config
+        fixed, pct = merged_margin_schedules(config, self._broker._state.contract_specs)
+        return UnifiedAccountPolicy(
+            allow_short_selling=config.allow_short_selling, allow_leverage=config.allow_leverage,
+            initial_margin=config.initial_margin, long_maintenance_margin=config.long_maintenance_margin,
+            short_maintenance_margin=config.short_maintenance_margin,
+            fixed_margin_schedule=fixed or None, margin_pct_schedule=pct or None,
+            short_cash_policy=getattr(config.short_cash_policy, "value", config.short_cash_policy))
+
+    def get_position(self, asset: str) -> Position | None:
+        return self._broker.get_position(asset)
+
+    def get_position_quantity(self, asset: str) -> float:
+        position = self._broker.get_position(asset)
+        return position.quantity if position is not None else 0.0
+
+    def allows_short_selling(self) -> bool:
+        return bool(self._broker._state.config.allow_short_selling)
+
+    def __repr__(self) -> str:
+        return f"BrokerAccount(cash={self.cash:.2f}, positions={len(self.positions)})"

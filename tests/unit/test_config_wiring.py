@@ -225,7 +225,14 @@ def test_every_field_has_a_place_in_the_nested_form():
 
     placed = [field for keys in _SECTIONS.values() for field in keys.values()]
     assert len(placed) == len(set(placed))
-    assert set(placed) | {"preset_name"} == set(BacktestConfig.__struct_fields__)
+    assert set(placed) | {"preset_name", "metadata"} == set(BacktestConfig.__struct_fields__)
+    # The free-form metadata section round-trips beside the preset's name.
+    config = BacktestConfig(metadata={"strategy_id": "s-1"}, preset_name="default")
+    assert config.to_dict()["metadata"] == {"strategy_id": "s-1", "preset_name": "default"}
+    again = BacktestConfig.from_dict(config.to_dict())
+    assert again.metadata == {"strategy_id": "s-1"} and again.preset_name == "default"
+    with pytest.raises(TypeError, match="metadata must be a dict, got list"):
+        BacktestConfig(metadata=["x"])
 
 
 def test_from_dict_reads_ml4t_written_sections_at_the_values_we_behave_as():

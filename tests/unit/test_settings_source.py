@@ -63,7 +63,7 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "slippage_type", "slippage_rate", "slippage_fixed", "slippage_spread", "slippage_spread_by_asset",
         "slippage_spread_convention", "share_rounding", "rebalance_mode", "missing_price_policy",
         "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule",
-        "corporate_action_policy", "calendar", "data_frequency",
+        "corporate_action_policy", "calendar", "data_frequency", "metadata",
         # ml4t settings held at values the engine runs (others are refused by a run).
         "lock_notional_update_mode", "late_asset_policy", "late_asset_min_bars",
         "cancel_policy", "retain_intent_history", "retain_lifecycle_history"}

@@ -327,3 +327,24 @@ def test_processing_before_any_marks_matches_nothing_as_ml4t():
     mark(broker, datetime(2024, 1, 1), {"AAA": 20.0})
     broker._process_orders()
     assert order.status == nl.OrderStatus.FILLED and broker.get_cash() == 10_000.0 - 100.0
+
+
+def test_the_account_reads_the_engines_cash_and_positions_and_the_settings_policy():
+    from nautilus_like import AssetClass, ContractSpec
+
+    es = ContractSpec(symbol="ES", asset_class=AssetClass.FUTURE, multiplier=50.0, margin=15_000.0)
+    broker = Broker(initial_cash=100_000.0, contract_specs={"ES": es}, allow_leverage=True,
+                    fixed_margin_schedule={"NQ": (20_000.0, 10_000.0)})
+    policy = broker.account.policy
+    # The spec's margin fills in ES (maintenance half of it); NQ stays as given.
+    assert policy.fixed_margin_schedule == {"NQ": (20_000.0, 10_000.0), "ES": (15_000.0, 7_500.0)}
+    mark(broker, datetime(2024, 1, 1), {"ES": 5_000.0})
+    broker.submit_order("ES", 1)
+    broker._process_orders()
+    account = broker.account
+    assert account.cash == broker.get_cash() and account.get_position_quantity("ES") == 1.0
+    assert account.positions["ES"].quantity == 1.0 and account.total_equity == broker.get_account_value()
+    both = ContractSpec(symbol="ES", asset_class=AssetClass.FUTURE, multiplier=50.0, margin=15_000.0,
+                        margin_pct=(0.05, 0.035))
+    with pytest.raises(ValueError, match=r"cannot both define \['ES'\]"):
+        Broker(initial_cash=100_000.0, contract_specs={"ES": both}, allow_leverage=True)
