@@ -98,6 +98,7 @@ class Engine:
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
         self.broker = Broker(self._state)
         self._ran = False
+        self._run_columns: Any = None
 
     @property
     def commission_model(self) -> Any:
@@ -129,13 +130,17 @@ class Engine:
     def run(self) -> BacktestResult:
         """Runs every bar and returns the result (`on_end` runs even on failure)."""
         if self._ran:
-            raise RuntimeError("Engine.run() can only be called once; create a new Engine to run again")
+            raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
         run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
+        self._run_columns = collect_results(self._state, self._view)
+        return self._result_of_run()
+
+    def _result_of_run(self) -> BacktestResult:
         return BacktestResult._from_run(
-            collect_results(self._state, self._view),
+            self._run_columns,
             assets=self.feed.assets,
             timeline=self.feed.timeline,
             last_bar=self.feed._last_bar(),
@@ -143,6 +148,17 @@ class Engine:
             broker=self.broker,
             predictions=getattr(self.feed, "signals", None),
         )
+
+    @property
+    def equity_curve(self) -> list[tuple[Any, float]]:
+        """The run's `(timestamp, equity)` per bar (ml4t's `engine.equity_curve`):
+        a new list on every read, apart from the result's; empty before `run()`."""
+        return [] if self._run_columns is None else list(self._result_of_run().equity_curve)
+
+    @property
+    def portfolio_state(self) -> list[tuple]:
+        """The run's per-bar portfolio rows, as `result.portfolio_state` (a new list)."""
+        return [] if self._run_columns is None else list(self._result_of_run().portfolio_state)
 
 
 def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,

@@ -87,7 +87,7 @@ def test_engine_runs_once_and_on_end_runs_after_a_failure(prices):
     with pytest.raises(RuntimeError, match="strategy bug"):
         engine.run()
     assert events == ["end"]
-    with pytest.raises(RuntimeError, match="only be called once"):
+    with pytest.raises(RuntimeError, match="already started; create a new Engine"):
         engine.run()
 
 

@@ -222,3 +222,25 @@ def test_run_backtest_keeps_the_signals_as_predictions_and_takes_engine_keywords
     assert result.to_predictions_dataframe().equals(signals)
     # Half of each bar's volume 4: 2 shares a bar, so 4 of the 10 over two bars.
     assert [f.quantity for f in result.fills] == [2.0, 2.0]
+
+
+def test_the_engine_keeps_its_own_equity_curve_and_portfolio_rows_apart_from_the_results():
+    t1, t2 = datetime(2024, 1, 1), datetime(2024, 1, 2)
+    prices = pl.DataFrame({"timestamp": [t1, t2], "asset": ["AAPL", "AAPL"], "open": [100.0, 101.0],
+                           "high": [100.0, 101.0], "low": [100.0, 101.0], "close": [100.0, 101.0],
+                           "volume": [1000.0, 1000.0]})
+
+    class BuyTen(Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            if broker.get_position("AAPL") is None:
+                broker.submit_order("AAPL", 10)
+
+    engine = Engine(DataFeed(prices_df=prices), BuyTen(),
+                    BacktestConfig(initial_cash=10_000.0, execution_mode=ExecutionMode.SAME_BAR))
+    assert engine.equity_curve == [] and engine.portfolio_state == []
+    result = engine.run()
+    # 10 shares at the close of 100 (no costs); bar 2 marks them at 101.
+    assert engine.equity_curve == [(t1, 10_000.0), (t2, 10_010.0)]
+    result.equity_curve.clear()
+    result.portfolio_state.clear()
+    assert len(engine.equity_curve) == 2 and len(engine.portfolio_state) == 2
