@@ -142,5 +142,16 @@ class BrokerAccount:
     def allows_short_selling(self) -> bool:
         return bool(self._broker._state.config.allow_short_selling)
 
+    def mark_to_market(self, current_prices: dict[str, float]) -> None:
+        """ml4t's sync of position prices. The engine's positions carry its
+        marks already, so prices equal to them change nothing; a different
+        price for a held asset is refused (marks move with `_update_time`)."""
+        for asset, position in dict(self._broker.positions).items():
+            price = current_prices.get(asset)
+            if price is not None and float(price) != position.current_price:
+                raise NotImplementedError(
+                    f"mark_to_market: {asset!r} at {price!r} differs from the engine's mark "
+                    f"{position.current_price!r}; a broker's marks move with _update_time")
+
     def __repr__(self) -> str:
         return f"BrokerAccount(cash={self.cash:.2f}, positions={len(self.positions)})"

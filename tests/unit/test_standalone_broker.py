@@ -344,6 +344,9 @@ def test_the_account_reads_the_engines_cash_and_positions_and_the_settings_polic
     account = broker.account
     assert account.cash == broker.get_cash() and account.get_position_quantity("ES") == 1.0
     assert account.positions["ES"].quantity == 1.0 and account.total_equity == broker.get_account_value()
+    account.mark_to_market({"ES": 5_000.0})          # the engine's marks already
+    with pytest.raises(NotImplementedError, match=r"'ES' at 5100.0 differs from the engine's mark 5000.0"):
+        account.mark_to_market({"ES": 5_100.0})
     both = ContractSpec(symbol="ES", asset_class=AssetClass.FUTURE, multiplier=50.0, margin=15_000.0,
                         margin_pct=(0.05, 0.035))
     with pytest.raises(ValueError, match=r"cannot both define \['ES'\]"):
