@@ -78,6 +78,8 @@ class Order:
     def stop_triggered_at(self) -> datetime | None: ...
 
 class Position:
+    def update_water_marks(self, current_price: float, bar_high: float | None = ..., bar_low: float | None = ...,
+                           use_high_for_hwm: bool = ..., use_low_for_lwm: bool = ...) -> None: ...
     def __init__(self, asset: str, quantity: float, entry_price: float, entry_time: datetime,
                  current_price: float | None = ..., bars_held: int = ..., high_water_mark: float | None = ...,
                  low_water_mark: float | None = ..., max_favorable_excursion: float = ...,

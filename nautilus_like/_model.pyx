@@ -690,6 +690,25 @@ cdef class Position:
             raise AttributeError(f"Position.{name}: an engine's position follows the engine and cannot be "
                                  f"set; copy.copy(position) gives a detached one that can")
 
+    def update_water_marks(self, current_price, bar_high=None, bar_low=None, use_high_for_hwm=False,
+                           use_low_for_lwm=False):
+        """Marks a detached position at `current_price` and moves its water
+        marks and excursions (ml4t's `Position.update_water_marks`): the high
+        mark from `bar_high` when `use_high_for_hwm`, else the price; the low
+        mark likewise. The engine's own rule (Rust) decides."""
+        self._settable("update_water_marks()")
+        from nautilus_like import _rust
+
+        close = _ml4t.number("Position", "current_price", current_price, False)
+        up = _ml4t.number("Position", "bar_high", bar_high, False) if use_high_for_hwm and bar_high is not None else close
+        down = _ml4t.number("Position", "bar_low", bar_low, False) if use_low_for_lwm and bar_low is not None else close
+        cdef ffi.NlPosition* p = &self._last
+        (p.high_water_mark, p.low_water_mark, p.max_favorable_excursion,
+         p.max_adverse_excursion) = _rust.position_water_marks(
+            p.quantity, p.entry_price, p.high_water_mark, p.low_water_mark, p.max_favorable_excursion,
+            p.max_adverse_excursion, close, up, down)
+        p.current_price = close
+
     @property
     def entry_time(self):
         if self._state is None:

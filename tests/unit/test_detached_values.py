@@ -147,3 +147,21 @@ def test_a_position_view_outlives_another_view_of_it_that_was_dropped():
 
     run({0: [lambda b: b.submit_order("AAA", 10)], 1: [look], 2: [lambda b: b.close_position("AAA")]})
     assert (kept["first"].quantity, kept["first"].entry_price) == (10.0, 102.0)
+
+
+def test_water_marks_of_a_position_built_by_hand_move_by_the_engines_rule():
+    long = nl.Position(asset="AAPL", quantity=100.0, entry_price=100.0, entry_time=datetime(2024, 1, 1))
+    # High mark from the bar's high (asked for), low mark from the close (105 is not below 100).
+    long.update_water_marks(105.0, bar_high=108.0, bar_low=103.0, use_high_for_hwm=True)
+    assert (long.current_price, long.high_water_mark, long.low_water_mark) == (105.0, 108.0, 100.0)
+    assert long.max_favorable_excursion == pytest.approx(0.08) and long.max_adverse_excursion == 0.0
+    long.update_water_marks(97.0)                                  # (97 - 100) / 100
+    assert long.low_water_mark == 97.0 and long.max_adverse_excursion == pytest.approx(-0.03)
+    short = nl.Position(asset="AAPL", quantity=-10.0, entry_price=100.0, entry_time=datetime(2024, 1, 1))
+    short.update_water_marks(95.0)                                 # a short gains as the price falls
+    assert short.max_favorable_excursion == pytest.approx(0.05) and short.low_water_mark == 95.0
+    kept = {}
+    run({0: [lambda b: b.submit_order("AAA", 10)], 2: [lambda b: kept.update(view=b.get_position("AAA"))]})
+    view = kept["view"]
+    with pytest.raises(AttributeError, match=r"update_water_marks\(\): an engine's position follows the engine"):
+        view.update_water_marks(1.0)

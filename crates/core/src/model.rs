@@ -255,7 +255,7 @@ impl FillQuotes {
 }
 
 /// An open position. `quantity` is signed: positive long, negative short.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Position {
     /// Unique per opened position (a reversal opens a new one), so a Python
     /// view can tell "still the same position" from "closed and reopened".
@@ -300,10 +300,41 @@ impl Quote {
     pub const NONE: Quote = Quote { bid: f64::NAN, ask: f64::NAN, mid: f64::NAN };
 }
 
+impl Default for Quote {
+    /// No quote (NaN everywhere), as a bar without quote columns has.
+    fn default() -> Self {
+        Quote::NONE
+    }
+}
+
 impl Position {
     /// Direction-aware return of `price` over the entry price (gross).
     pub fn pnl_percent(&self, price: f64) -> f64 {
         return_on_entry(self.entry_price, price, self.quantity)
+    }
+
+    /// Marks the position at `close` and moves its water marks and
+    /// excursions by `up` (what may raise the high mark: the close, or the
+    /// bar's high) and `down` (the close, or the bar's low). The one copy of
+    /// this rule: the engine's end of bar and a detached Position's
+    /// `update_water_marks` both use it.
+    pub fn update_water_marks(&mut self, close: f64, up: f64, down: f64) {
+        self.current_price = close;
+        if up > self.high_water_mark {
+            self.high_water_mark = up;
+        }
+        if down < self.low_water_mark {
+            self.low_water_mark = down;
+        }
+        let (favorable, adverse) = if self.quantity > 0.0 { (up, down) } else { (down, up) };
+        let best = self.pnl_percent(favorable);
+        let worst = self.pnl_percent(adverse);
+        if best > self.max_favorable_excursion {
+            self.max_favorable_excursion = best;
+        }
+        if worst < self.max_adverse_excursion {
+            self.max_adverse_excursion = worst;
+        }
     }
 }
 

@@ -118,6 +118,23 @@ fn position_pnl(entry_price: f64, exit_price: f64, signed_quantity: f64, multipl
     nl_engine::portfolio::position_pnl(entry_price, exit_price, signed_quantity, multiplier)
 }
 
+/// `Position::update_water_marks` on a detached position's values:
+/// `(high_water_mark, low_water_mark, max_favorable_excursion,
+/// max_adverse_excursion)` after a bar closing at `close` whose `up`/`down`
+/// may move the marks (ml4t's `Position.update_water_marks`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn position_water_marks(quantity: f64, entry_price: f64, high_water_mark: f64, low_water_mark: f64,
+                        max_favorable_excursion: f64, max_adverse_excursion: f64, close: f64, up: f64,
+                        down: f64) -> (f64, f64, f64, f64) {
+    let mut pos = nl_core::Position {
+        quantity, entry_price, high_water_mark, low_water_mark, max_favorable_excursion, max_adverse_excursion,
+        ..Default::default()
+    };
+    pos.update_water_marks(close, up, down);
+    (pos.high_water_mark, pos.low_water_mark, pos.max_favorable_excursion, pos.max_adverse_excursion)
+}
+
 /// What the rules being evaluated share with the Python rules among them:
 /// the state object of the current call and the exception one raised.
 #[derive(Default)]
@@ -428,6 +445,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fillable_quantity, m)?)?;
     m.add_function(wrap_pyfunction!(bar_capacity, m)?)?;
     m.add_function(wrap_pyfunction!(position_pnl, m)?)?;
+    m.add_function(wrap_pyfunction!(position_water_marks, m)?)?;
     m.add_function(wrap_pyfunction!(check_portfolio_limit, m)?)?;
     Ok(())
 }

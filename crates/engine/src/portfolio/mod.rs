@@ -262,25 +262,10 @@ impl Portfolio {
     /// End-of-bar update from the close: mark, water marks, excursions.
     pub fn update_water_marks(&mut self, asset: AssetId, close: f64, extremes: Option<(f64, f64)>) {
         if let Some(pos) = self.positions[asset as usize].as_mut() {
-            pos.current_price = close;
             // With `extremes` (high, low) the marks and excursions follow the
             // bar's range instead of its close (WaterMarkSource::BarExtreme).
             let (up, down) = extremes.unwrap_or((close, close));
-            if up > pos.high_water_mark {
-                pos.high_water_mark = up;
-            }
-            if down < pos.low_water_mark {
-                pos.low_water_mark = down;
-            }
-            let (favorable, adverse) = if pos.quantity > 0.0 { (up, down) } else { (down, up) };
-            let best = pos.pnl_percent(favorable);
-            let worst = pos.pnl_percent(adverse);
-            if best > pos.max_favorable_excursion {
-                pos.max_favorable_excursion = best;
-            }
-            if worst < pos.max_adverse_excursion {
-                pos.max_adverse_excursion = worst;
-            }
+            pos.update_water_marks(close, up, down);
         }
     }
 
