@@ -935,11 +935,22 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         return cls(**fields)
 
     def describe(self) -> str:
-        """One line per setting."""
+        """One line per setting, then the slippage model in words: a volume
+        model's `slippage_rate` is a coefficient, not a percentage of price."""
         lines = []
         for name in self.__struct_fields__:
             value = getattr(self, name)
             lines.append(f"{name}: {value.value if isinstance(value, Enum) else value}")
+        kind = self.slippage_type
+        if kind in (SlippageType.VOLUME_BASED, SlippageType.CUMULATIVE_VOLUME_SHARE):
+            words = f"{kind.value} coefficient={self.slippage_rate}"
+        elif kind is SlippageType.SPREAD:
+            words = f"spread default_spread={self.slippage_spread} convention={self.slippage_spread_convention.value}"
+        elif kind is SlippageType.FIXED:
+            words = f"fixed {self.slippage_fixed} per unit"
+        else:
+            words = f"{kind.value} @ {self.slippage_rate:.2%}"
+        lines.append(f"slippage model: {words}")
         return "\n".join(lines)
 
 

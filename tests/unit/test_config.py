@@ -77,6 +77,9 @@ def test_round_trip_through_dict_and_json():
     assert BacktestConfig.from_dict(c.to_dict()) == c
     assert msgspec.json.decode(msgspec.json.encode(c), type=BacktestConfig) == c
     assert "commission_rate: 0.002" in c.describe()
+    # A volume model's rate is a coefficient, and is described as one.
+    volume = BacktestConfig(slippage_type="cumulative_volume_share", slippage_rate=0.1)
+    assert volume.describe().endswith("slippage model: cumulative_volume_share coefficient=0.1")
     with pytest.raises(ValueError, match="unknown BacktestConfig fields"):
         BacktestConfig.from_dict({"nope": 1})
 
