@@ -712,6 +712,8 @@ cdef extern from "nautilus_like.h":
     double entry_mid;
     # The position's latest mark.
     double current_price;
+    # Commission-adjusted reporting basis (ml4t's `commission_adjusted_cost_basis`).
+    double cost_basis;
 
   cdef struct NlFill:
     uint64_t order_id;

@@ -597,6 +597,9 @@ cdef class Position:
         p.high_water_mark = p.entry_price if v["high_water_mark"] is None else v["high_water_mark"]
         p.low_water_mark = p.entry_price if v["low_water_mark"] is None else v["low_water_mark"]
         p.initial_quantity = p.quantity if v["initial_quantity"] is None else v["initial_quantity"]
+        basis = v["_commission_adjusted_cost_basis"]
+        p.cost_basis = p.entry_price if basis is None else _ml4t.number(
+            "Position", "_commission_adjusted_cost_basis", basis, False)
         p.bars_held = bars
         p.entry_time = 0
         p.max_favorable_excursion = v["max_favorable_excursion"]
@@ -814,6 +817,11 @@ cdef class Position:
 
     @property
     def commission_adjusted_cost_basis(self):
+        """Reporting basis with each fill's fee spread over the remaining
+        signed units (the engine's; a hand-built position's given one, else
+        its entry price). Never used for P&L."""
+        if self._state is not None:
+            return self._fresh().cost_basis
         basis = self._detached("commission_adjusted_cost_basis")
         return self._fresh().entry_price if basis is None else basis
 

@@ -1176,6 +1176,10 @@ typedef struct NlPosition {
    * The position's latest mark.
    */
   double current_price;
+  /**
+   * Commission-adjusted reporting basis (ml4t's `commission_adjusted_cost_basis`).
+   */
+  double cost_basis;
 } NlPosition;
 
 typedef struct NlFill {

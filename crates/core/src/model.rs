@@ -286,6 +286,11 @@ pub struct Position {
     pub entry_quote: Quote,
     /// The opening order's signal price (NaN when it had none).
     pub signal_price: f64,
+    /// Reporting basis with each fill's fee spread over the remaining signed
+    /// units (ml4t's `commission_adjusted_cost_basis`): reductions keep the
+    /// price basis before their fee, reversals restart at the fill price.
+    /// Never used for P&L or cash.
+    pub cost_basis: f64,
 }
 
 /// Bid, ask and midpoint of a bar (NaN where the feed has none).

@@ -131,6 +131,7 @@ pub unsafe extern "C" fn nl_engine_put_position(e: *mut NlEngine, asset: u32, p:
             entry_available_size: p.entry_available_size,
             entry_quote: Quote { bid: p.entry_bid, ask: p.entry_ask, mid: p.entry_mid },
             signal_price: f64::NAN,
+            cost_basis: p.cost_basis,
         };
         Ok(engine(e, "setting a position by hand")?.put_position(asset, position)?)
     })

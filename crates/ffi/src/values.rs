@@ -106,6 +106,8 @@ pub struct NlPosition {
     pub entry_mid: f64,
     /// The position's latest mark.
     pub current_price: f64,
+    /// Commission-adjusted reporting basis (ml4t's `commission_adjusted_cost_basis`).
+    pub cost_basis: f64,
 }
 
 #[repr(C)]
@@ -255,6 +257,7 @@ pub(crate) fn position_struct(p: &Position) -> NlPosition {
         entry_ask: p.entry_quote.ask,
         entry_mid: p.entry_quote.mid,
         current_price: p.current_price,
+        cost_basis: p.cost_basis,
     }
 }
 

@@ -190,7 +190,7 @@ mod tests {
             entry_commission: 0.0, entry_slippage: 0.0, bars_held: 0, high_water_mark: 150.0,
             low_water_mark: 150.0, max_favorable_excursion: 0.0, max_adverse_excursion: 0.0,
             initial_quantity: 100.0, entry_available_size: f64::NAN, entry_quote: nl_core::Quote::NONE,
-            signal_price: f64::NAN,
+            signal_price: f64::NAN, cost_basis: 150.0,
         };
         e.put_position(0, p.clone()).unwrap();
         e.step_to(5, &[(0, bar(155.0))]).unwrap();

@@ -166,7 +166,7 @@ impl Portfolio {
         let Some(pos) = self.positions[asset as usize].as_mut() else {
             self.last_serial += 1;
             self.kept.push(0);
-            self.positions[asset as usize] = Some(new_position(fill, signed, c, self.last_serial));
+            self.positions[asset as usize] = Some(new_position(fill, signed, c, c, m, self.last_serial));
             self.open_order.push(asset);
             return;
         };
@@ -194,6 +194,7 @@ impl Portfolio {
             // reversal left, as ml4t does): average entry price and per-unit
             // entry slippage.
             pos.entry_price = (pos.entry_price * old.abs() + p * fill.quantity) / new.abs();
+            pos.cost_basis = (pos.cost_basis * old.abs() + p * fill.quantity) / new.abs() + c / (new * m);
             pos.entry_slippage = (pos.entry_slippage * old.abs() + s * fill.quantity) / new.abs();
             pos.entry_commission += c;
             pos.quantity = new;
@@ -206,6 +207,7 @@ impl Portfolio {
             pos.entry_commission -= alloc;
             let trade = closed_trade(pos, exited.copysign(old), fill, alloc + c, TradeStatus::Partial, m);
             pos.quantity = new;
+            pos.cost_basis += c / (new * m);
             pos.current_price = p;
             push_record(&mut self.trades, trade);
         } else {
@@ -218,7 +220,8 @@ impl Portfolio {
             push_record(&mut self.trades, trade);
             self.last_serial += 1;
             self.kept.push(0);
-            *pos = new_position(fill, new, open_c, self.last_serial);
+            // The reporting basis takes the whole reversal fee (ml4t's rule).
+            *pos = new_position(fill, new, open_c, c, m, self.last_serial);
         }
     }
 
@@ -322,7 +325,10 @@ fn retire(kept: &[u32], closed: &mut HashMap<u64, Position>, pos: &Position) {
     }
 }
 
-fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Position {
+/// A position opened by `fill` for `signed` units: `commission` is its entry
+/// commission, `basis_fee` the fee its reporting basis spreads (a reversal's
+/// whole fee), `multiplier` the asset's.
+fn new_position(fill: &Fill, signed: f64, commission: f64, basis_fee: f64, multiplier: f64, serial: u64) -> Position {
     Position {
         serial,
         asset: fill.asset,
@@ -341,6 +347,7 @@ fn new_position(fill: &Fill, signed: f64, commission: f64, serial: u64) -> Posit
         entry_available_size: fill.available_size,
         entry_quote: fill.quotes().quote(),
         signal_price: fill.signal_price,
+        cost_basis: fill.price + basis_fee / (signed * multiplier),
     }
 }
 
