@@ -80,8 +80,14 @@ def read_excluded(path: Path = EXCLUDED_FILE) -> dict[str, str]:
     return out
 
 
+def _literal_brackets(pattern: str) -> str:
+    # Node ids carry parameters in brackets ("test_x[-0.01-rate]"): in the
+    # list they are literal text, not fnmatch character classes; only * and ? glob.
+    return "".join("[[]" if c == "[" else "[]]" if c == "]" else c for c in pattern)
+
+
 def excluded_reason(nodeid: str, excluded: dict[str, str]) -> str | None:
-    return next((why for pat, why in excluded.items() if fnmatch.fnmatchcase(nodeid, pat)), None)
+    return next((why for pat, why in excluded.items() if fnmatch.fnmatchcase(nodeid, _literal_brackets(pat))), None)
 
 
 # pytest exit codes that mean "the run finished" (0 all passed, 1 some failed).

@@ -94,6 +94,9 @@ def test_listed_tests_are_left_out_with_their_reason_and_flagged_when_they_pass(
     assert rest == [("tests/test_broker.py::TestY::t1", "failed: boom")]
     assert left_out == [("tests/test_broker.py::TestX::t1", "reads broker._private", False),
                         ("tests/test_core.py::t9", "reads _y", True)]
+    # Parameters in brackets are literal text.
+    assert harness.excluded_reason("tests/a.py::t[-0.01-rate]", {"tests/a.py::t[-0.01-rate]": "why"}) == "why"
+    assert harness.excluded_reason("tests/a.py::t[x]", {"tests/a.py::t[-0.01-rate]": "why"}) is None
     listing.write_text("tests/test_core.py::t9\n")
     with pytest.raises(SystemExit, match="no reason"):
         harness.read_excluded(listing)
