@@ -285,10 +285,10 @@ class Stepper:
 
     def take_staged(self) -> tuple[Any, dict[str, Any]]:
         """The staged marks as `_update_time` arguments (timestamp, caches)."""
-        self.staged = False
         current = self.current
-        if current["time"] is None:
+        if current["time"] is None:  # (stays staged: every call says so until the time is set)
             raise ValueError("broker._current_time is None: set it before trading on marks set by hand")
+        self.staged = False
         caches = {key: dict(current[key]) for key in MARK_ATTRS.values() if key != "time"}
         return current["time"], caches
 

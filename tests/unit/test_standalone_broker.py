@@ -302,6 +302,10 @@ def test_hand_set_marks_are_checked_and_belong_to_standalone_brokers():
     broker._current_prices = {"AAA": 50.0}
     with pytest.raises(ValueError, match=r"_current_time is None: set it before trading"):
         broker.submit_order("AAA", 1)
+    with pytest.raises(ValueError, match=r"_current_time is None"):   # still, until it is set
+        broker.get_cash()
+    broker._current_time = datetime(2024, 1, 1)
+    assert broker.submit_order("AAA", 1) is not None
     import polars as pl
 
     feed = nl.DataFeed(prices_df=pl.DataFrame({"timestamp": [T0], "asset": ["A"], "close": [1.0]}))
