@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -149,16 +150,22 @@ class Engine:
             predictions=getattr(self.feed, "signals", None),
         )
 
+    @functools.cached_property
+    def _own_result(self) -> BacktestResult:
+        # The engine's reading of the run (built once, on the first read),
+        # apart from the result run() handed out, which its caller may change.
+        return self._result_of_run()
+
     @property
     def equity_curve(self) -> list[tuple[Any, float]]:
         """The run's `(timestamp, equity)` per bar (ml4t's `engine.equity_curve`):
         a new list on every read, apart from the result's; empty before `run()`."""
-        return [] if self._run_columns is None else list(self._result_of_run().equity_curve)
+        return [] if self._run_columns is None else list(self._own_result.equity_curve)
 
     @property
     def portfolio_state(self) -> list[tuple]:
         """The run's per-bar portfolio rows, as `result.portfolio_state` (a new list)."""
-        return [] if self._run_columns is None else list(self._result_of_run().portfolio_state)
+        return [] if self._run_columns is None else list(self._own_result.portfolio_state)
 
 
 def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,

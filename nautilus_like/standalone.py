@@ -161,6 +161,7 @@ def _update_time_args(prices, opens, highs, lows, rest: tuple, kwargs: dict) -> 
 MARK_ATTRS = {"_current_time": "time", "_current_prices": "prices", "_current_opens": "opens",
               "_current_highs": "highs", "_current_lows": "lows", "_current_volumes": "volumes",
               "_current_signals": "signals"}
+_MARK_CACHES = tuple(key for key in MARK_ATTRS.values() if key != "time")
 
 
 class Stepper:
@@ -185,7 +186,7 @@ class Stepper:
         # force (what `_update_time` last set), readable and assignable.
         # Assigned ones are staged and become one `_update_time` step before
         # the broker's next call (see `stage`).
-        self.current: dict[str, Any] = {"time": None, **{key: {} for key in MARK_ATTRS.values() if key != "time"}}
+        self.current: dict[str, Any] = {"time": None, **{key: {} for key in _MARK_CACHES}}
         self.staged = False
         # Fills/trades given by `broker.fills = [...]`: (records, engine count then).
         self._journal: dict[str, tuple[list, int]] = {}
@@ -276,11 +277,9 @@ class Stepper:
         its next call, so the assignments made together become one step to
         new marks, taken before the broker's next call (`take_staged`)."""
         key = MARK_ATTRS[attr]
-        if key != "time":
-            if not isinstance(value, Mapping):
-                raise TypeError(f"broker.{attr} must be a dict of asset -> value, got {type(value).__name__}")
-            value = dict(value)
-        self.current[key] = value
+        if key != "time" and not isinstance(value, Mapping):
+            raise TypeError(f"broker.{attr} must be a dict of asset -> value, got {type(value).__name__}")
+        self.current[key] = value  # held as given, as ml4t holds it
         self.staged = True
 
     def take_staged(self) -> tuple[Any, dict[str, Any]]:
@@ -289,13 +288,12 @@ class Stepper:
         if current["time"] is None:  # (stays staged: every call says so until the time is set)
             raise ValueError("broker._current_time is None: set it before trading on marks set by hand")
         self.staged = False
-        caches = {key: dict(current[key]) for key in MARK_ATTRS.values() if key != "time"}
-        return current["time"], caches
+        return current["time"], {key: current[key] for key in _MARK_CACHES}
 
     def update_time(self, timestamp: Any, caches: dict[str, Any]) -> None:
         """ml4t's `_update_time`: the engine moves to a new bar marked by the caches."""
-        self.current = {"time": timestamp, **{key: dict(caches.get(key) or {})
-                                              for key in MARK_ATTRS.values() if key != "time"}}
+        # The caches as given (ml4t keeps the caller's dicts; no copy per step).
+        self.current = {"time": timestamp, **{key: caches.get(key) or {} for key in _MARK_CACHES}}
         self.staged = False
         ns = timestamp_ns(timestamp)
         if self._last_ns is not None and ns <= self._last_ns:
