@@ -82,7 +82,6 @@ class RunColumns:
             return self._fills_df
         f = self._raw["fills"]
         n = len(f["price"])
-        ts_dtype = self._timeline.dtype
         names = np.array(self._assets, dtype=object)
         signed = np.where(f["side"] == _CODES["ORDER_SIDE_BUY"], f["quantity"], -f["quantity"])
         self._fills_df = pl.DataFrame({
