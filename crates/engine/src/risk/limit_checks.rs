@@ -65,8 +65,9 @@ fn percentile(values: &[f64], q: f64) -> f64 {
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
     let quantile = q / 100.0;
-    // numpy's virtual index for alpha = beta = 1, written as numpy computes it.
-    let virtual_index = (n as f64 * quantile + (1.0 + quantile * (1.0 - 1.0 - 1.0)) - 1.0).clamp(0.0, (n - 1) as f64);
+    // numpy's virtual index n*q + (alpha + q*(1 - alpha - beta)) - 1 with alpha = beta = 1;
+    // q*(1 - 1 - 1) is an exact negation, so 1 - q is the same float.
+    let virtual_index = (n as f64 * quantile + (1.0 - quantile) - 1.0).clamp(0.0, (n - 1) as f64);
     let below = virtual_index.floor();
     let t = virtual_index - below;
     let a = sorted[below as usize];
