@@ -799,3 +799,31 @@ def quote_slippage_cost(dict spec not None, double quantity, double price, doubl
     cdef double out = 0
     check(ffi.nl_slippage_cost_quote(&c, quantity, price, volume, multiplier, &out))
     return out
+
+
+def prediction_fees(uint32_t venue, price, contracts, coefficient, buy, double precision, bint one_order):
+    """Fees of a batch of prediction-market fills (`nl_prediction_fees`):
+    `price`, `contracts`, `coefficient` contiguous float64 arrays of one length,
+    `buy` a contiguous uint8 array of that length or None; returns a new
+    float64 numpy array of fees in dollars."""
+    import numpy as np
+
+    cdef const double[::1] p = price
+    cdef const double[::1] c = contracts
+    cdef const double[::1] k = coefficient
+    cdef const uint8_t[::1] b
+    cdef const uint8_t* bp = NULL
+    cdef Py_ssize_t n = p.shape[0]
+    if c.shape[0] != n or k.shape[0] != n:
+        raise ValueError("prediction_fees: price, contracts and coefficient must have one length")
+    if buy is not None:
+        b = buy
+        if b.shape[0] != n:
+            raise ValueError("prediction_fees: buy must have the length of price")
+        if n:
+            bp = &b[0]
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    if n:
+        check(ffi.nl_prediction_fees(venue, n, &p[0], &c[0], &k[0], bp, precision, one_order, &o[0]))
+    return out

@@ -52,6 +52,17 @@ cdef extern from "nautilus_like.h":
   # per block) and `rate` of the contract notional.
   const uint32_t NL_COMMISSION_FUTURES # = 7
 
+  # Kalshi's quadratic fee: `rate` is `M * 0.07 * maker factor`, `minimum`
+  # the member's balance precision in micro-dollars (0: exact fees).
+  const uint32_t NL_COMMISSION_KALSHI # = 8
+
+  # ForecastEx: `per_share` per contract per side.
+  const uint32_t NL_COMMISSION_FORECASTEX # = 9
+
+  # Polymarket US taker fee: `rate` is the coefficient, `minimum` > 0 rounds
+  # each fill to the cent.
+  const uint32_t NL_COMMISSION_POLYMARKET_US # = 10
+
   # Slippage kinds for [`NlSlippageSpec::kind`].
   const uint32_t NL_SLIPPAGE_NONE # = 0
 
@@ -124,6 +135,13 @@ cdef extern from "nautilus_like.h":
   const uint32_t NL_PORTFOLIO_LIMIT_REDUCE # = 3
 
   const uint32_t NL_PORTFOLIO_LIMIT_LIQUIDATE # = 4
+
+  # Venues for [`nl_prediction_fees`].
+  const uint32_t NL_VENUE_KALSHI # = 0
+
+  const uint32_t NL_VENUE_FORECASTEX # = 1
+
+  const uint32_t NL_VENUE_POLYMARKET_US # = 2
 
   # Rule kinds for [`NlRuleSpec::kind`].
   const uint32_t NL_RULE_STOP_LOSS # = 1
@@ -1443,6 +1461,28 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `out` valid for writing.
   NlStatus nl_engine_portfolio_limit_event(NlEngine *e, size_t i, NlPortfolioLimitEvent *out);
+
+  # Writes the fee of each of `n` fills to `out` (dollars; a Polymarket maker
+  # rebate is negative). Per fill: `price` in [0, 1], `contracts` >= 0,
+  # `coefficient` (Kalshi: `M * 0.07 * maker factor`; ForecastEx: the fee per
+  # contract; Polymarket US: the signed coefficient) and `buy` (Kalshi's
+  # balance alignment; may be null for the other venues). `precision`:
+  # Kalshi's balance precision in micro-dollars (0: exact), Polymarket US > 0
+  # rounds each fill to the cent. `one_order`: the fills are one Kalshi
+  # order, whose accumulated rounding overpayment is rebated in whole steps.
+  #
+  # # Safety
+  # Every array pointer must be valid for `n` elements (`buy` may be null
+  # unless `venue` is Kalshi); `out` valid for writing `n` doubles.
+  NlStatus nl_prediction_fees(uint32_t venue,
+                              size_t n,
+                              const double *price,
+                              const double *contracts,
+                              const double *coefficient,
+                              const uint8_t *buy,
+                              double precision,
+                              bool one_order,
+                              double *out);
 
   # Marks pending order `order_id` as sent by a rebalance (an integer account
   # fills what cash affords of it); `priority_notional` (NaN: none) ranks it

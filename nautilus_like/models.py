@@ -22,12 +22,17 @@ propagates unchanged.
 from __future__ import annotations
 
 import math
+from copy import deepcopy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from nautilus_like._rust import codes
 
 __all__ = [
+    "CommissionModel",
+    "SlippageModel",
+    "calculate_commission",
+    "estimate_commission",
     "AssetCommission",
     "AssetSlippage",
     "CombinedCommission",
@@ -431,3 +436,55 @@ def _check_routes(owner: str, models: Mapping[str, Any], default: Any, route_typ
             raise TypeError(f"{owner} cannot nest another {owner} (under {key!r})")
         if model is None or not (hasattr(model, "_spec") or callable(getattr(model, "calculate", None))):
             raise TypeError(f"{owner} model for {key!r} must be a cost model, got {model!r}")
+
+
+# --- the model protocols and the one-off fee quote -------------------------------------
+
+@runtime_checkable
+class CommissionModel(Protocol):
+    """What the engine accepts as a commission model: `calculate(asset, quantity,
+    price)` returning a fee that is finite and >= 0. Pre-trade estimates ask a deep
+    copy, so a stateful model advances only on fills."""
+
+    def calculate(self, asset: str, quantity: float, price: float) -> float: ...
+
+
+@runtime_checkable
+class SlippageModel(Protocol):
+    """What the engine accepts as a slippage model: `calculate(asset, quantity,
+    price, volume)` returning a per-unit price adjustment that is finite and >= 0."""
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None) -> float: ...
+
+
+def _checked_fee(model: Any, value: Any) -> float:
+    try:
+        fee = float(value)
+    except (TypeError, ValueError):
+        fee = math.nan
+    if not math.isfinite(fee) or fee < 0.0:
+        raise ValueError(f"Invalid commission from {type(model).__name__}: expected a finite non-negative number, "
+                         f"got {value!r}")
+    return fee
+
+
+def calculate_commission(model: Any, asset: str, quantity: float, price: float) -> float:
+    """The fee `model` charges a fill of `quantity` of `asset` at `price`, checked
+    as the engine checks it (finite, >= 0)."""
+    if isinstance(model, AssetCommission):
+        model = model.models.get(asset, model.default)
+    return _checked_fee(model, model.calculate(asset, quantity, price))
+
+
+def estimate_commission(model: Any, asset: str, quantity: float, price: float) -> float:
+    """A pre-trade fee estimate: the fee a deep copy of `model` would charge, so a
+    stateful model (tiers that advance on fills) is left as it was."""
+    if isinstance(model, AssetCommission):
+        model = model.models.get(asset, model.default)
+    try:
+        copy = deepcopy(model)
+    except Exception as exc:
+        raise TypeError("commission model must support deepcopy for pre-trade estimates") from exc
+    if copy is model:
+        raise TypeError("commission model deepcopy must return an independent instance")
+    return calculate_commission(copy, asset, quantity, price)

@@ -72,6 +72,23 @@
 #define NL_COMMISSION_FUTURES 7
 
 /**
+ * Kalshi's quadratic fee: `rate` is `M * 0.07 * maker factor`, `minimum`
+ * the member's balance precision in micro-dollars (0: exact fees).
+ */
+#define NL_COMMISSION_KALSHI 8
+
+/**
+ * ForecastEx: `per_share` per contract per side.
+ */
+#define NL_COMMISSION_FORECASTEX 9
+
+/**
+ * Polymarket US taker fee: `rate` is the coefficient, `minimum` > 0 rounds
+ * each fill to the cent.
+ */
+#define NL_COMMISSION_POLYMARKET_US 10
+
+/**
  * Slippage kinds for [`NlSlippageSpec::kind`].
  */
 #define NL_SLIPPAGE_NONE 0
@@ -167,6 +184,15 @@
 #define NL_PORTFOLIO_LIMIT_REDUCE 3
 
 #define NL_PORTFOLIO_LIMIT_LIQUIDATE 4
+
+/**
+ * Venues for [`nl_prediction_fees`].
+ */
+#define NL_VENUE_KALSHI 0
+
+#define NL_VENUE_FORECASTEX 1
+
+#define NL_VENUE_POLYMARKET_US 2
 
 /**
  * Rule kinds for [`NlRuleSpec::kind`].
@@ -2154,6 +2180,30 @@ enum NlStatus nl_engine_portfolio_limit_event_count(struct NlEngine *e, size_t *
 enum NlStatus nl_engine_portfolio_limit_event(struct NlEngine *e,
                                               size_t i,
                                               struct NlPortfolioLimitEvent *out);
+
+/**
+ * Writes the fee of each of `n` fills to `out` (dollars; a Polymarket maker
+ * rebate is negative). Per fill: `price` in [0, 1], `contracts` >= 0,
+ * `coefficient` (Kalshi: `M * 0.07 * maker factor`; ForecastEx: the fee per
+ * contract; Polymarket US: the signed coefficient) and `buy` (Kalshi's
+ * balance alignment; may be null for the other venues). `precision`:
+ * Kalshi's balance precision in micro-dollars (0: exact), Polymarket US > 0
+ * rounds each fill to the cent. `one_order`: the fills are one Kalshi
+ * order, whose accumulated rounding overpayment is rebated in whole steps.
+ *
+ * # Safety
+ * Every array pointer must be valid for `n` elements (`buy` may be null
+ * unless `venue` is Kalshi); `out` valid for writing `n` doubles.
+ */
+enum NlStatus nl_prediction_fees(uint32_t venue,
+                                 size_t n,
+                                 const double *price,
+                                 const double *contracts,
+                                 const double *coefficient,
+                                 const uint8_t *buy,
+                                 double precision,
+                                 bool one_order,
+                                 double *out);
 
 /**
  * Marks pending order `order_id` as sent by a rebalance (an integer account

@@ -29,7 +29,7 @@ pub use account::{margin, margin_call};
 pub use kernel as engine;
 pub use risk::portfolio_limits;
 pub use rules::memory as rule_memory;
-pub use venue::sim::{costs, liquidity as execution, triggers as fill};
+pub use venue::sim::{costs, liquidity as execution, prediction_fees, triggers as fill};
 
 pub use config::EngineConfig;
 pub use costs::{

@@ -33,6 +33,14 @@ pub const NL_COMMISSION_CALLBACK: u32 = 6;
 /// The largest of `per_trade`, `per_share` per contract (PySystemTrade's
 /// per block) and `rate` of the contract notional.
 pub const NL_COMMISSION_FUTURES: u32 = 7;
+/// Kalshi's quadratic fee: `rate` is `M * 0.07 * maker factor`, `minimum`
+/// the member's balance precision in micro-dollars (0: exact fees).
+pub const NL_COMMISSION_KALSHI: u32 = 8;
+/// ForecastEx: `per_share` per contract per side.
+pub const NL_COMMISSION_FORECASTEX: u32 = 9;
+/// Polymarket US taker fee: `rate` is the coefficient, `minimum` > 0 rounds
+/// each fill to the cent.
+pub const NL_COMMISSION_POLYMARKET_US: u32 = 10;
 
 /// Slippage kinds for [`NlSlippageSpec::kind`].
 pub const NL_SLIPPAGE_NONE: u32 = 0;
@@ -226,6 +234,9 @@ unsafe fn commission_model(s: &NlCommissionSpec, thresholds: &[f64], rates: &[f6
             per_block: s.per_share,
             percentage: s.rate,
         },
+        NL_COMMISSION_KALSHI => CommissionModel::Kalshi { coefficient: s.rate, precision_micro: s.minimum },
+        NL_COMMISSION_FORECASTEX => CommissionModel::ForecastEx { per_contract: s.per_share },
+        NL_COMMISSION_POLYMARKET_US => CommissionModel::PolymarketUs { coefficient: s.rate, cent: s.minimum > 0.0 },
         NL_COMMISSION_CALLBACK => {
             let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
                 "a Python commission model computes its own fees".into()))?;

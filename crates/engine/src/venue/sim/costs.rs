@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use nl_core::{AssetId, EngineError, EngineResult, Order};
 
+use super::prediction_fees;
+
 /// What a commission model sees for one fill (or a pre-trade estimate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CommissionQuery {
@@ -112,6 +114,16 @@ pub enum CommissionModel {
     /// `per_block` per contract and `percentage` of the contract notional
     /// (`quantity * price * multiplier`).
     Futures { per_trade: f64, per_block: f64, percentage: f64 },
+    /// Kalshi's quadratic fee (`prediction_fees::kalshi_fee`): `coefficient`
+    /// is `M * 0.07 * maker factor`, `precision_micro` the member's balance
+    /// precision (0: exact fees). Each fill is its own order; a positive
+    /// quantity is a buy (engine fills pass unsigned quantities, as ml4t does).
+    Kalshi { coefficient: f64, precision_micro: f64 },
+    /// ForecastEx: `per_contract` per contract per side.
+    ForecastEx { per_contract: f64 },
+    /// Polymarket US taker fee `coefficient * C * p * (1 - p)`, to the cent
+    /// (half-to-even) when `cent`.
+    PolymarketUs { coefficient: f64, cent: bool },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +210,14 @@ impl CommissionModel {
                 check_non_negative("per_block", *per_block)?;
                 check_non_negative("percentage", *percentage)
             }
+            CommissionModel::Kalshi { coefficient, precision_micro } => {
+                check_non_negative("fee coefficient", *coefficient)?;
+                check_non_negative("balance precision", *precision_micro)
+            }
+            CommissionModel::ForecastEx { per_contract } => {
+                check_non_negative("exchange_fee + broker_commission", *per_contract)
+            }
+            CommissionModel::PolymarketUs { coefficient, .. } => check_non_negative("fee_coefficient", *coefficient),
         }
     }
 
@@ -226,6 +246,18 @@ impl CommissionModel {
             CommissionModel::Futures { per_trade, per_block, percentage } => {
                 let contracts = q.quantity.abs();
                 per_trade.max(per_block * contracts).max(percentage * (contracts * q.price * q.multiplier))
+            }
+            CommissionModel::Kalshi { coefficient, precision_micro } => {
+                prediction_fees::check_fill(q.price, q.quantity.abs())?;
+                prediction_fees::kalshi_fee(*coefficient, q.quantity.abs(), q.price, q.quantity >= 0.0, *precision_micro)
+            }
+            CommissionModel::ForecastEx { per_contract } => {
+                prediction_fees::check_fill(q.price, q.quantity.abs())?;
+                prediction_fees::forecastex_fee(*per_contract, q.quantity.abs())
+            }
+            CommissionModel::PolymarketUs { coefficient, cent } => {
+                prediction_fees::check_fill(q.price, q.quantity.abs())?;
+                prediction_fees::polymarket_us_fee(*coefficient, q.quantity.abs(), q.price, *cent)
             }
         })
     }

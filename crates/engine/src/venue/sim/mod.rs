@@ -10,4 +10,5 @@ pub mod costs;
 pub(crate) mod execute;
 pub mod liquidity;
 pub mod paper;
+pub mod prediction_fees;
 pub mod triggers;
