@@ -16,7 +16,6 @@ ValueError: commission_rate must be a finite number >= 0, got -1
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import warnings
@@ -30,7 +29,7 @@ import msgspec.toml
 import msgspec.yaml
 
 from nautilus_like import _rust
-from nautilus_like.feed_spec import FeedSpec
+from nautilus_like.feed_spec import FeedSpec, inherit_time_fields, is_feed_spec
 from nautilus_like.time_semantics import UNSET_CALENDAR, coerce_frequency, is_unset_calendar
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
@@ -427,12 +426,6 @@ def _margin_schedule(field: str, schedule: Any, fractions: bool) -> dict[str, tu
     return out
 
 
-def _is_spec_object(value: Any) -> bool:
-    """A FeedSpec (ours or ml4t-specs'), kept by a config as it was given."""
-    return isinstance(value, FeedSpec) or (type(value).__name__ == "FeedSpec" and hasattr(value, "with_overrides")
-                                           and hasattr(value, "time_contract_version"))
-
-
 def _checked_timezone(field: str, value: Any) -> str:
     """`value` when it names an IANA time zone; ValueError naming `field` otherwise."""
     from zoneinfo import ZoneInfo
@@ -445,27 +438,6 @@ def _checked_timezone(field: str, value: Any) -> str:
         raise ValueError(f"{field} must be an IANA time zone name such as 'UTC' or 'America/New_York', "
                          f"got {value!r}") from None
     return value
-
-
-# Time fields of a feed spec a declared config spec inherits from its feed's.
-_INHERITED_TIME_FIELDS = ("timezone", "data_frequency", "bar_type", "timestamp_semantics", "session_start_time",
-                          "bar_grid_anchor", "bar_label", "partial_bar_policy")
-
-
-def _inherit_time_fields(declared: FeedSpec, given: FeedSpec) -> FeedSpec:
-    """`declared` (a config's own spec) with the calendar and time fields it
-    leaves unset taken from `given` (the feed's), as time contract 2."""
-    calendar, inherited_calendar = declared.calendar, False
-    if calendar is UNSET_CALENDAR or (declared.time_contract_version == 1 and calendar is None):
-        calendar = given.calendar
-        if calendar is None and given.time_contract_version == 1:
-            calendar = UNSET_CALENDAR  # version 1's None is "not declared"
-        inherited_calendar = calendar is not UNSET_CALENDAR
-    inherited = {name: getattr(given, name) for name in _INHERITED_TIME_FIELDS
-                 if getattr(declared, name) is None and getattr(given, name) is not None}
-    if not (inherited_calendar or inherited):
-        return declared
-    return declared.with_overrides(time_contract_version=2, calendar=calendar, **inherited)
 
 
 # ml4t-backtest's nested form of a config (`to_dict()`): section -> {key: field}.
@@ -533,7 +505,7 @@ def _feed_fields(values: Any, strict: bool) -> dict[str, Any]:
         return {}
     if not isinstance(values, dict):
         raise TypeError(f"Section 'feed' must be a dict, got {type(values).__name__}")
-    known = {f.name for f in dataclasses.fields(FeedSpec)}
+    known = FeedSpec.field_names()
     unknown = sorted(set(values) - known)
     if unknown and strict:
         raise ValueError(f"Unknown key(s) in section 'feed': {unknown}")
@@ -729,7 +701,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
         if spec.session_start_time is not None:
             from nautilus_like.sessions import _validate_session_start_time
 
-            _validate_session_start_time(self.resolved_calendar, spec.session_start_time)
+            try:
+                _validate_session_start_time(self.resolved_calendar, spec.session_start_time)
+            except ImportError:
+                pass  # the calendar library (optional) is needed to check a boundary against an exchange's open
 
     def _declared_spec(self) -> FeedSpec:
         """`feed_spec` as our FeedSpec (the defaults when there is none)."""
@@ -822,7 +797,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
             return self
         effective = FeedSpec.from_any(chosen)
         if self.time_contract_version == 2 and self.feed_spec is not None and feed_spec is not None:
-            effective = _inherit_time_fields(effective, FeedSpec.from_any(feed_spec))
+            effective = inherit_time_fields(effective, FeedSpec.from_any(feed_spec))
         updates: dict[str, Any] = {}
         if not self._explicit_timezone and effective.timezone and effective.timezone != self.timezone:
             updates["timezone"] = effective.timezone
@@ -919,7 +894,7 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
                 raise ValueError(f"periods_per_year must be a positive finite number or None, got {periods!r}")
             self.periods_per_year = float(periods)
         _checked_timezone("timezone", self.timezone)
-        if self.feed_spec is not None and not _is_spec_object(self.feed_spec):
+        if self.feed_spec is not None and not is_feed_spec(self.feed_spec):
             self.feed_spec = FeedSpec.from_any(self.feed_spec)
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
             raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "

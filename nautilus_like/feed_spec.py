@@ -31,7 +31,7 @@ from nautilus_like.time_semantics import (
     resolve_calendar,
 )
 
-__all__ = ["BarGridAnchor", "FeedSpec", "PartialBarPolicy"]
+__all__ = ["BarGridAnchor", "FeedSpec", "PartialBarPolicy", "inherit_time_fields", "is_feed_spec"]
 
 
 class BarGridAnchor(str, Enum):
@@ -182,6 +182,10 @@ class FeedSpec:
         return _plain(data)
 
     @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
     def from_any(cls, value: Any = None) -> FeedSpec:
         """A spec from None (the defaults), a `FeedSpec` (ours, returned as it
         is, or ml4t-specs'), a mapping, or any object with such fields (its
@@ -245,3 +249,30 @@ def _fields_of(source: Any, *, nested: bool) -> dict[str, Any]:
         if value is not _MISSING:
             out[name] = value
     return out
+
+
+def is_feed_spec(value: Any) -> bool:
+    """Whether `value` is a FeedSpec (ours or ml4t-specs'), which a config keeps as it was given."""
+    return isinstance(value, FeedSpec) or (type(value).__name__ == "FeedSpec" and hasattr(value, "with_overrides")
+                                           and hasattr(value, "time_contract_version"))
+
+
+# Time fields a config's own spec takes from its feed's when it leaves them unset.
+_INHERITED_TIME_FIELDS = ("timezone", "data_frequency", "bar_type", "timestamp_semantics", "session_start_time",
+                          "bar_grid_anchor", "bar_label", "partial_bar_policy")
+
+
+def inherit_time_fields(declared: FeedSpec, given: FeedSpec) -> FeedSpec:
+    """`declared` (a config's own spec) with the calendar and time fields it
+    leaves unset taken from `given` (its feed's), under time contract 2."""
+    calendar, inherited_calendar = declared.calendar, False
+    if calendar is UNSET_CALENDAR or (declared.time_contract_version == 1 and calendar is None):
+        calendar = given.calendar
+        if calendar is None and given.time_contract_version == 1:
+            calendar = UNSET_CALENDAR  # version 1's None is "not declared"
+        inherited_calendar = calendar is not UNSET_CALENDAR
+    inherited = {name: getattr(given, name) for name in _INHERITED_TIME_FIELDS
+                 if getattr(declared, name) is None and getattr(given, name) is not None}
+    if not (inherited_calendar or inherited):
+        return declared
+    return declared.with_overrides(time_contract_version=2, calendar=calendar, **inherited)

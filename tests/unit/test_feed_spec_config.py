@@ -188,3 +188,17 @@ def test_annualization_follows_calendar_and_bar_frequency():
     # ... and daily returns are per bar.
     assert bare.to_daily_returns().len() == 4
     assert daily.to_daily_returns().len() == 1
+
+
+def test_daily_returns_follow_the_feed_specs_evening_session():
+    from nautilus_like.result import BacktestResult
+
+    # CME's session opens 17:00 Chicago: 16:00 closes Monday's session, 18:00 opens Tuesday's.
+    config = BacktestConfig(timezone="America/Chicago",
+                            feed_spec={"calendar": "CME_Equity", "session_start_time": "17:00",
+                                       "timestamp_semantics": "event_time"})
+    result = BacktestResult(trades=[], fills=[], metrics={}, config=config,
+                            equity_curve=[(datetime(2024, 1, 1, 16, 0), 100_000.0),
+                                          (datetime(2024, 1, 1, 18, 0), 101_000.0)])
+    assert len(result.to_daily_pnl()) == 1                       # one calendar day
+    assert result.to_daily_returns().to_list() == [0.0, 0.01]     # two sessions: +1,000 on 100,000
