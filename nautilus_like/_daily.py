@@ -41,6 +41,24 @@ def _config_value(config: Any, name: str) -> Any:
     return value
 
 
+def _resolved_calendar(config: Any) -> str | None:
+    """The config's calendar in force (`resolved_calendar`), else its `calendar` (None when unset)."""
+    if config is not None and hasattr(config, "resolved_calendar"):
+        return config.resolved_calendar
+    calendar = _config_value(config, "calendar")
+    return calendar if isinstance(calendar, str) else None
+
+
+def _default_calendar(config: Any) -> str | None:
+    """The calendar daily returns use when none is asked for: the config's
+    resolved feed spec's (None: none), else its calendar, else NYSE."""
+    spec = getattr(config, "resolved_feed_spec", None) if config is not None else None
+    if spec is not None:
+        return spec.resolve_calendar()
+    calendar = _config_value(config, "calendar")
+    return calendar if isinstance(calendar, str) else "NYSE"
+
+
 def _session_start(result: Any, calendar: str) -> tuple[str, time] | None:
     session = _evening_session(calendar)
     start = _config_value(result.config, "session_start_time")
@@ -54,7 +72,8 @@ def _session_dates(result: Any, timestamps: pl.Series, calendar: str) -> pl.Seri
     zone, start = _session_start(result, calendar)
     times = timestamps
     if times.dtype.time_zone is None:
-        times = times.dt.replace_time_zone(_config_value(result.config, "timezone") or "UTC")
+        zone = getattr(result.config, "resolved_timezone", None) or _config_value(result.config, "timezone")
+        times = times.dt.replace_time_zone(zone or "UTC")
     local = times.dt.convert_time_zone(zone)
     frame = pl.DataFrame({"local": local})
     return frame.select(pl.when(pl.col("local").dt.time() >= start)
@@ -87,7 +106,7 @@ def daily_pnl(result: Any, *, session_aligned: bool = False) -> pl.DataFrame:
     if not len(result._timeline):
         return pl.DataFrame(schema=_DAILY_SCHEMA)
     equity = result.to_equity_dataframe()
-    calendar = _config_value(result.config, "calendar")
+    calendar = _resolved_calendar(result.config)
     if session_aligned and calendar and _evening_session(calendar) is not None:
         return _aggregate(result, _session_dates(result, equity["timestamp"], calendar))
     return _aggregate(result, equity["timestamp"].dt.date())
@@ -103,14 +122,15 @@ def daily_returns(result: Any, *, calendar: Any, session_aligned: bool | None, u
     per bar with `calendar=None`."""
     # (ml4t.specs' UNSET_CALENDAR enum member reads the same as ours.)
     if calendar is unset or getattr(calendar, "value", None) == "unset":
-        calendar = _config_value(result.config, "calendar") or "NYSE"
+        calendar = _default_calendar(result.config)
     if calendar is None:
         if session_aligned:
             raise ValueError("session_aligned=True requires a calendar")
         return result.to_returns_series().alias("daily_return")
     equity = result.to_equity_dataframe()
     if session_aligned is None:
-        semantics = str(_config_value(result.config, "timestamp_semantics") or "")
+        semantics = _config_value(result.config, "timestamp_semantics")
+        semantics = str(getattr(semantics, "value", semantics) or "")
         session_aligned = (_evening_session(calendar) is not None and "session_label" not in semantics
                            and ("event_time" in semantics or "bar_close" in semantics
                                 or not _looks_date_labeled(equity["timestamp"])))

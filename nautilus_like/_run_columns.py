@@ -43,8 +43,11 @@ class RunColumns:
     timeline they index."""
 
     def __init__(self, raw: dict[str, Any], *, assets: list[str], timeline: pl.Series,
-                 last_bar: dict[int, dict[str, float | None]], initial_cash: float) -> None:
+                 last_bar: dict[int, dict[str, float | None]], initial_cash: float,
+                 annualization: tuple[float | None, bool] = (float(TRADING_DAYS_PER_YEAR), False)) -> None:
         self._raw = raw
+        # (periods per year, observation based): analytics.annualization.equity_annualization of the config.
+        self.annualization = annualization
         self._assets = assets
         self._timeline = timeline
         self._last_bar = last_bar
@@ -273,7 +276,8 @@ def _profit_factor(values: np.ndarray) -> float:
 
 def compute_metrics(run: RunColumns) -> dict[str, Any]:
     """ml4t-backtest's metrics (returns include the first bar against initial cash;
-    Sharpe/Sortino use ddof=1 and sqrt(252); max_drawdown is a positive fraction)."""
+    Sharpe/Sortino use ddof=1 and sqrt(periods per year: 252 for daily bars, see
+    analytics.annualization); max_drawdown is a positive fraction)."""
     raw = run._raw
     initial = run.initial_cash
     equity = raw["equity"]
@@ -282,8 +286,10 @@ def compute_metrics(run: RunColumns) -> dict[str, Any]:
     # Returns count the first bar against the initial cash; years are the
     # feed's elapsed calendar time (analytics.EquityCurve, as ml4t's engine).
     timeline = run._timeline
+    periods, observation_based = run.annualization
     curve = EquityCurve(timestamps=[timeline[0], timeline[-1]] if n > 1 else [], values=equity.tolist(),
-                        periods_per_year_override=float(TRADING_DAYS_PER_YEAR), initial_capital=initial)
+                        periods_per_year_override=periods, observation_based=observation_based,
+                        initial_capital=initial)
     total_return = curve.total_return if n else 0.0
     sharpe, sortino, volatility = curve.sharpe, curve.sortino, curve.volatility
     mdd, cagr = curve.max_dd, curve.cagr

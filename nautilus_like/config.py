@@ -29,6 +29,8 @@ import msgspec.toml
 import msgspec.yaml
 
 from nautilus_like import _rust
+from nautilus_like.feed_spec import FeedSpec, inherit_time_fields, is_feed_spec
+from nautilus_like.time_semantics import UNSET_CALENDAR, coerce_frequency, is_unset_calendar
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = [
@@ -399,24 +401,43 @@ def _coerce_enum(field: str, enum: type[Enum], value: Any) -> Enum | None:
 
 
 def _margin_schedule(field: str, schedule: Any, fractions: bool) -> dict[str, tuple[float, float]] | None:
-    """Validated {asset: (initial, maintenance)}; fractions must satisfy
-    0 < maintenance < initial <= 1, per-contract amounts 0 < maintenance < initial."""
+    """Validated {asset: (initial, maintenance)} (ml4t's messages): fractions
+    in (0, 1], per-contract amounts > 0 and finite, maintenance < initial."""
     if schedule is None:
         return None
     if not isinstance(schedule, dict):
         raise ValueError(f"{field} must be a dict of asset -> (initial, maintenance), got {schedule!r}")
     out = {}
     for asset, value in schedule.items():
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError(f"{field}[{asset!r}] must be a two-item (initial, maintenance) sequence, got {value!r}")
         try:
             initial, maintenance = (float(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{field}[{asset!r}] must be a two-item (initial, maintenance) sequence, "
-                             f"got {value!r}") from None
-        if not (0 < maintenance < initial and math.isfinite(initial)) or (fractions and initial > 1):
-            bound = " <= 1" if fractions else ""
-            raise ValueError(f"{field}[{asset!r}] must satisfy 0 < maintenance < initial{bound}, got {value!r}")
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{field}[{asset!r}] values must be numeric, got {value!r}") from None
+        for name, rate in (("initial", initial), ("maintenance", maintenance)):
+            if not (0.0 < rate and math.isfinite(rate)) or (fractions and rate > 1.0):
+                bound = "in (0.0, 1.0]" if fractions else "a finite amount > 0"
+                raise ValueError(f"{field}[{asset!r}] {name} margin ({rate}) must be {bound}")
+        if maintenance >= initial:
+            raise ValueError(f"{field}[{asset!r}] maintenance margin ({maintenance}) "
+                             f"must be < initial margin ({initial})")
         out[asset] = (initial, maintenance)
     return out
+
+
+def _checked_timezone(field: str, value: Any) -> str:
+    """`value` when it names an IANA time zone; ValueError naming `field` otherwise."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        if not isinstance(value, str) or not value:
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        raise ValueError(f"{field} must be an IANA time zone name such as 'UTC' or 'America/New_York', "
+                         f"got {value!r}") from None
+    return value
 
 
 # ml4t-backtest's nested form of a config (`to_dict()`): section -> {key: field}.
@@ -445,25 +466,18 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "entry_order_priority", "next_bar_submission_precheck", "next_bar_simple_cash_check",
         "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
         "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
-    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency"},
+    "calendar": {k: k for k in ("calendar", "time_contract_version", "periods_per_year", "timezone",
+                                "data_frequency")},
     "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
 }
 
 
 # Keys of ml4t-backtest's nested form that nautilus_like has no field for,
 # with the values it behaves as (a file ml4t wrote holds them). Other values
-# are refused by name rather than dropped.
-_FEED_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col": "open", "high_col": "high",
-                  "low_col": "low", "close_col": "close", "volume_col": "volume", "timezone": "UTC",
-                  "data_frequency": "daily", "time_contract_version": (1, 2)}
+# are refused by name rather than dropped. (The "feed" section is `feed_spec`.)
 _ML4T_ONLY: dict[str, dict[str, Any]] = {
-    "calendar": {"timezone": "UTC", "periods_per_year": None, "enforce_sessions": False,
-                 "time_contract_version": (1, 2)},
-    "feed": {key: _FEED_DEFAULTS.get(key) for key in (
-        "timestamp_col", "entity_col", "price_col", "open_col", "high_col", "low_col", "close_col", "volume_col",
-        "vwap_col", "bid_col", "ask_col", "mid_col", "bid_size_col", "ask_size_col", "calendar", "timezone",
-        "data_frequency", "bar_type", "timestamp_semantics", "session_start_time", "time_contract_version",
-        "bar_grid_anchor", "bar_label", "partial_bar_policy")},
+    "calendar": {"enforce_sessions": False},
+    "feed": {},
 }
 
 
@@ -479,8 +493,24 @@ def _is_nested(data: dict[str, Any]) -> bool:
     """Whether `data` is `to_dict()`'s nested form rather than flat fields: a
     section holding a dict, or a dict under a name that is no field."""
     fields = BacktestConfig.__struct_fields__
-    return any(isinstance(v, dict) and (k in _SECTIONS or k == "metadata" or k not in fields)
+    if not data:
+        return True  # {} is ml4t's nested form with every default (time contract 1)
+    return any(isinstance(v, dict) and (k in _SECTIONS or k in ("metadata", "feed") or k not in fields)
                for k, v in data.items())
+
+
+def _feed_fields(values: Any, strict: bool) -> dict[str, Any]:
+    """The `feed_spec` of a nested form's "feed" section ({} when empty)."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise TypeError(f"Section 'feed' must be a dict, got {type(values).__name__}")
+    known = FeedSpec.field_names()
+    unknown = sorted(set(values) - known)
+    if unknown and strict:
+        raise ValueError(f"Unknown key(s) in section 'feed': {unknown}")
+    spec = {k: v for k, v in values.items() if k in known}
+    return {"feed_spec": spec} if spec else {}
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -514,7 +544,7 @@ def _mapping(value: Any, what: str, path: Path) -> dict[str, Any]:
     return value
 
 
-class BacktestConfig(msgspec.Struct, kw_only=True):
+class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
     """Settings of one backtest (ml4t-backtest's `BacktestConfig` fields and defaults).
 
     >>> cfg = BacktestConfig(initial_cash=50_000, execution_mode=ExecutionMode.SAME_BAR,
@@ -607,12 +637,16 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # "zipline_3_2", as ml4t). nautilus_like has no corporate actions yet, so
     # no run reads it; it is kept and validated for configs written for ml4t.
     corporate_action_policy: str = "declared_terms"
-    # Exchange calendar: None runs without one (sessions are the timestamps'
-    # calendar days, nothing is enforced), which is all nautilus_like does
-    # yet; a named calendar (ml4t's "NYSE", ...) is refused until it is.
-    calendar: str | None = None
-    # Bar frequency of the data (ml4t's field; metadata in nautilus_like).
-    data_frequency: DataFrequency = DataFrequency.DAILY
+    # Exchange calendar: UNSET_CALENDAR (not chosen: the feed's, else NYSE;
+    # see `resolved_calendar`) or None (none: sessions are the timestamps'
+    # calendar days). It sets annualization and session alignment of daily
+    # results; nothing is enforced. A named calendar (ml4t's "NYSE", ...) is
+    # refused until the engine enforces sessions. (Typed Any: msgspec cannot
+    # decode a union of str and an enum.)
+    calendar: Any = UNSET_CALENDAR
+    # Bar frequency of the data (annualization; ml4t's field). Not given: the
+    # feed spec's, else DAILY.
+    data_frequency: DataFrequency | msgspec.UnsetType = msgspec.UNSET
     # ml4t-backtest settings held for configs written for it; only the values
     # in _NOT_YET_SUPPORTED run (an Engine or Broker refuses the others).
     lock_notional_update_mode: LockNotionalUpdateMode = LockNotionalUpdateMode.POSITION_LEGS
@@ -624,11 +658,156 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # Free-form labels carried with the config into results and artifacts
     # (ml4t's `metadata`, e.g. {"strategy_id": ...}); no run reads them.
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    # ml4t's time contract: 2 (the default) tells "calendar not chosen"
+    # (UNSET_CALENDAR) from "no calendar" (None); 1 (files written before it,
+    # `from_dict`'s default) reads an unset calendar as None.
+    time_contract_version: int = 2
+    # Annualization of Sharpe, Sortino and volatility (None: from the
+    # calendar and data_frequency, see `analytics.annualization`).
+    periods_per_year: float | None = None
+    # The zone of naive timestamps (IANA name). Not given: the feed spec's, else "UTC".
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    # What the data declares about itself (`feed_spec.FeedSpec`, ml4t-specs'
+    # FeedSpec, or a mapping): fills in calendar, timezone and data_frequency
+    # the config leaves unset. An Engine merges its feed's spec the same way
+    # (`merge_feed_spec`). Not compared by ==, as in ml4t.
+    feed_spec: Any = None
 
     def __post_init__(self) -> None:
+        # Whether timezone / data_frequency were given: a feed spec fills in
+        # only what was not (here, and in `merge_feed_spec`).
+        self._explicit_timezone = self.timezone is not msgspec.UNSET
+        self._explicit_data_frequency = self.data_frequency is not msgspec.UNSET
+        if not self._explicit_timezone:
+            self.timezone = "UTC"
+        if not self._explicit_data_frequency:
+            self.data_frequency = DataFrequency.DAILY
         if not isinstance(self.metadata, dict):
             raise TypeError(f"metadata must be a dict, got {type(self.metadata).__name__}")
         self._check()
+        self._adopt_feed_spec()
+
+    def _adopt_feed_spec(self) -> None:
+        """The feed spec's timezone and frequency where none was given; its
+        session start checked against the calendar in force."""
+        if self.feed_spec is None:
+            return
+        spec = self._declared_spec()
+        if not self._explicit_timezone and spec.timezone:
+            self.timezone = _checked_timezone("feed_spec.timezone", spec.timezone)
+        frequency = coerce_frequency(spec.data_frequency)
+        if not self._explicit_data_frequency and frequency is not None:
+            self.data_frequency = frequency
+        if spec.session_start_time is not None:
+            from nautilus_like.sessions import _validate_session_start_time
+
+            try:
+                _validate_session_start_time(self.resolved_calendar, spec.session_start_time)
+            except ImportError:
+                pass  # the calendar library (optional) is needed to check a boundary against an exchange's open
+
+    def _declared_spec(self) -> FeedSpec:
+        """`feed_spec` as our FeedSpec (the defaults when there is none)."""
+        return FeedSpec.from_any(self.feed_spec)
+
+    def __eq__(self, other: object) -> bool:
+        # As ml4t: the feed spec and the free-form metadata are not compared.
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__struct_fields__
+                   if f not in ("feed_spec", "metadata"))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _with_flags_of(self, source: BacktestConfig) -> BacktestConfig:
+        self._explicit_timezone = source._explicit_timezone
+        self._explicit_data_frequency = source._explicit_data_frequency
+        return self
+
+    def __copy__(self) -> BacktestConfig:
+        return msgspec.structs.replace(self)._with_flags_of(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BacktestConfig:
+        import copy
+
+        fields = {f: copy.deepcopy(getattr(self, f), memo) for f in self.__struct_fields__}
+        return msgspec.structs.replace(self, **fields)._with_flags_of(self)
+
+    @property
+    def resolved_calendar(self) -> str | None:
+        """The exchange calendar in force: the config's choice (a name, or None
+        for none), else the feed spec's, else NYSE. Under time contract 1 an
+        unset calendar is None unless the feed spec names one.
+
+        >>> BacktestConfig().resolved_calendar
+        'NYSE'
+        >>> BacktestConfig(calendar=None, feed_spec={"calendar": "CME_Equity"}).resolved_calendar
+        >>> BacktestConfig(feed_spec={"calendar": "CME_Equity"}).resolved_calendar
+        'CME_Equity'
+        """
+        spec = self._declared_spec()
+        if self.time_contract_version == 1:
+            if isinstance(self.calendar, str):
+                return self.calendar
+            return spec.calendar if isinstance(spec.calendar, str) else None
+        return spec.resolve_calendar(calendar=self.calendar)
+
+    @property
+    def resolved_feed_spec(self) -> FeedSpec:
+        """The feed spec with the config's calendar, timezone and frequency in force."""
+        return self._declared_spec().with_overrides(
+            time_contract_version=self.time_contract_version, calendar=self.resolved_calendar,
+            timezone=self.timezone, data_frequency=self.data_frequency)
+
+    @property
+    def resolved_timezone(self) -> str:
+        """The zone of naive timestamps in force ("UTC" when none is declared)."""
+        return self.resolved_feed_spec.timezone or "UTC"
+
+    @property
+    def resolved_data_frequency(self) -> DataFrequency:
+        return coerce_frequency(self.resolved_feed_spec.data_frequency) or self.data_frequency
+
+    @property
+    def resolved_session_start_time(self) -> str | None:
+        return self.resolved_feed_spec.session_start_time
+
+    @property
+    def resolved_timestamp_semantics(self) -> Any:
+        """The feed spec's `TimestampSemantics` (None: not declared)."""
+        return self.resolved_feed_spec.timestamp_semantics
+
+    def merge_feed_spec(self, feed_spec: Any) -> BacktestConfig:
+        """This config with a feed's spec filling in what it leaves unset (the
+        config is not changed; it is returned itself when nothing changes).
+
+        A config that declares its own `feed_spec` keeps it; under time
+        contract 2 the feed's calendar and time fields fill in only what that
+        declaration leaves unset. A timezone or data_frequency given to the
+        config is kept; otherwise the spec's applies. An Engine does this with
+        its DataFeed's `feed_spec`.
+
+        >>> BacktestConfig().merge_feed_spec({"timezone": "America/New_York"}).timezone
+        'America/New_York'
+        >>> BacktestConfig(timezone="UTC").merge_feed_spec({"timezone": "America/New_York"}).timezone
+        'UTC'
+        """
+        chosen = self.feed_spec if self.feed_spec is not None else feed_spec
+        if chosen is None:
+            return self
+        effective = FeedSpec.from_any(chosen)
+        if self.time_contract_version == 2 and self.feed_spec is not None and feed_spec is not None:
+            effective = inherit_time_fields(effective, FeedSpec.from_any(feed_spec))
+        updates: dict[str, Any] = {}
+        if not self._explicit_timezone and effective.timezone and effective.timezone != self.timezone:
+            updates["timezone"] = effective.timezone
+        frequency = coerce_frequency(effective.data_frequency)
+        if not self._explicit_data_frequency and frequency is not None and frequency != self.data_frequency:
+            updates["data_frequency"] = frequency
+        if not updates and self.feed_spec is not None and self._declared_spec() == effective:
+            return self
+        spec = self.feed_spec if self.feed_spec is not None and self._declared_spec() == effective else effective
+        return msgspec.structs.replace(self, feed_spec=spec, **updates)._with_flags_of(self)
 
     def validate(self, warn: bool = True) -> list[str]:
         """Checks (and normalizes) every field, then returns advice about
@@ -699,9 +878,24 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
-        if self.calendar is not None:
+        version = self.time_contract_version
+        if isinstance(version, bool) or not isinstance(version, int) or version not in (1, 2):
+            raise ValueError(f"time_contract_version must be 1 or 2, got {version!r}")
+        # ml4t-specs' marker, or its JSON text ("unset"), is ours.
+        if is_unset_calendar(self.calendar) or self.calendar == "unset":
+            self.calendar = UNSET_CALENDAR if version == 2 else None
+        if self.calendar is not None and self.calendar is not UNSET_CALENDAR:
             raise ValueError(f"calendar={self.calendar!r}: exchange calendars are not supported by nautilus_like "
                              f"yet; calendar=None runs without one (sessions are calendar days)")
+        periods = self.periods_per_year
+        if periods is not None:
+            if isinstance(periods, bool) or not isinstance(periods, int | float) or not math.isfinite(periods) \
+                    or periods <= 0:
+                raise ValueError(f"periods_per_year must be a positive finite number or None, got {periods!r}")
+            self.periods_per_year = float(periods)
+        _checked_timezone("timezone", self.timezone)
+        if self.feed_spec is not None and not is_feed_spec(self.feed_spec):
+            self.feed_spec = FeedSpec.from_any(self.feed_spec)
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
             raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "
                              f"got {self.corporate_action_policy!r}")
@@ -730,12 +924,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
 
     def _validate_python_side(self) -> None:
         """Checks of the fields only Python reads, and of combinations with them."""
+        # (A cash account holds margin schedules, as ml4t's does, and ignores them.)
         self.fixed_margin_schedule = _margin_schedule("fixed_margin_schedule", self.fixed_margin_schedule, False)
         self.margin_pct_schedule = _margin_schedule("margin_pct_schedule", self.margin_pct_schedule, True)
-        for field in ("fixed_margin_schedule", "margin_pct_schedule"):
-            if getattr(self, field) and not self.allow_leverage:
-                raise ValueError(f"{field} applies to margin accounts only: set allow_leverage=True "
-                                 f"(a cash account would ignore it)")
         both = sorted(set(self.fixed_margin_schedule or {}) & set(self.margin_pct_schedule or {}))
         if both:
             raise ValueError(f"fixed_margin_schedule and margin_pct_schedule cannot both define: {both}")
@@ -778,7 +969,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         """
         from nautilus_like.presets import preset_fields
 
-        return cls(**{**preset_fields(name), "preset_name": name.lower(), **overrides})
+        # As ml4t's (a preset is read as its nested form): time contract 1.
+        nested_defaults = {"time_contract_version": 1, "timezone": "UTC", "data_frequency": DataFrequency.DAILY}
+        return cls(**{**nested_defaults, **preset_fields(name), "preset_name": name.lower(), **overrides})
 
     @classmethod
     def from_assumptions(cls, *, broker: str, region: str, asset_class: str, plan: str,
@@ -879,12 +1072,30 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         >>> BacktestConfig(commission_rate=0.001).to_dict()["commission"]["rate"]
         0.001
         """
-        flat = msgspec.json.decode(msgspec.json.encode(self))  # plain values; tuples as lists (as YAML keeps them)
-        nested = {section: {key: flat[field] for key, field in keys.items()} for section, keys in _SECTIONS.items()}
+        # Plain values; tuples as lists (as YAML keeps them).
+        flat = msgspec.json.decode(msgspec.json.encode(
+            {f: getattr(self, f) for f in self.__struct_fields__ if f != "feed_spec"}))
+        nested = {}
+        for section, keys in _SECTIONS.items():
+            nested[section] = {key: flat[field] for key, field in keys.items()}
+            if section == "calendar":
+                if self.calendar is UNSET_CALENDAR:
+                    del nested[section]["calendar"]  # not chosen: left out, as ml4t writes it
+                nested["feed"] = self._feed_section()
         nested["metadata"] = flat["metadata"]
         if self.preset_name is not None:
             nested["metadata"]["preset_name"] = self.preset_name
         return nested
+
+    def _feed_section(self) -> dict[str, Any]:
+        """to_dict()'s "feed": the declared spec with the config's timezone and
+        frequency (under time contract 1, the resolved spec)."""
+        if self.time_contract_version == 1:
+            spec = self.resolved_feed_spec
+        else:
+            declared = self._declared_spec() if self.feed_spec is not None else FeedSpec(time_contract_version=2)
+            spec = declared.with_overrides(timezone=self.timezone, data_frequency=self.data_frequency)
+        return spec.to_dict()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], preset_name: str | None = None, strict: bool = True) -> BacktestConfig:
@@ -908,6 +1119,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                         fields["preset_name"] = values.pop("preset_name")
                     fields["metadata"] = values
                     continue
+                if section == "feed":
+                    fields.update(_feed_fields(values, strict))
+                    continue
                 known = set(_SECTIONS) | set(_ML4T_ONLY)
                 if section not in known:
                     if strict:
@@ -923,6 +1137,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 if unknown and strict:
                     raise ValueError(f"Unknown key(s) in section '{section}': {unknown}")
                 fields.update({keys[k]: v for k, v in values.items() if k in keys})
+            # Defaults of ml4t's nested form: time contract 1 (files written
+            # before version 2); timezone and frequency count as given.
+            fields.setdefault("time_contract_version", 1)
+            fields.setdefault("timezone", "UTC")
+            fields.setdefault("data_frequency", DataFrequency.DAILY)
         else:
             unknown = sorted(set(data) - set(cls.__struct_fields__))
             if unknown and strict:

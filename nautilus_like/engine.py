@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import polars as pl
 
 from nautilus_like._broker import Broker
@@ -52,9 +52,11 @@ class Engine:
         elif not isinstance(config, BacktestConfig):
             raise TypeError(f"config must be a BacktestConfig, got {type(config).__name__}")
         # Copy (the caller's config stays untouched) and validate again: fields
-        # may have been assigned after construction.
-        config = msgspec.structs.replace(config)
+        # may have been assigned after construction. The feed's spec fills in
+        # the calendar, timezone and frequency the config leaves unset (ml4t's rule).
+        config = copy.copy(config)
         config.validate(warn=False)
+        config = config.merge_feed_spec(getattr(feed, "feed_spec", None))
         # An explicit model replaces the config's cost fields (as in ml4t-backtest).
         if commission_model is None:
             commission_model = commission_model_of(config)

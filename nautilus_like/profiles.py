@@ -37,7 +37,10 @@ def get_profile_config(name: str) -> dict[str, Any]:
     key = ALIASES.get(name, name)
     if key not in PRESETS:
         raise ValueError(f"Unknown preset '{name}'. Available: {', '.join(sorted(PRESETS))}")
-    return BacktestConfig(**PRESETS[key]).to_dict()
+    # As ml4t's profile data: settings only (no feed declared), read under time contract 1.
+    data = BacktestConfig(time_contract_version=1, **PRESETS[key]).to_dict()
+    del data["feed"]
+    return data
 
 
 def list_profiles() -> list[str]:

@@ -35,6 +35,7 @@ from nautilus_like._artifacts import (  # noqa: F401  (ml4t's result module expo
     UnsupportedArtifactVersionError,
 )
 from nautilus_like._run_columns import RunColumns, compute_metrics
+from nautilus_like.analytics.annualization import equity_annualization
 from nautilus_like.types import OrderSide, Trade
 
 __all__ = [
@@ -173,7 +174,7 @@ class BacktestResult:
         columns when first asked for."""
         self = cls.__new__(cls)
         self._run = RunColumns(raw, assets=assets, timeline=timeline, last_bar=last_bar,
-                               initial_cash=config.initial_cash)
+                               initial_cash=config.initial_cash, annualization=equity_annualization(config))
         self._values, self._given, self._frames = {}, set(), {}
         self.broker = broker
         self.predictions = predictions
@@ -225,10 +226,10 @@ class BacktestResult:
 
     def _compute_equity(self) -> Any:
         from nautilus_like.analytics.equity import EquityCurve
-        from nautilus_like.analytics.metrics import TRADING_DAYS_PER_YEAR
 
+        periods, observation_based = self._run.annualization
         return EquityCurve(timestamps=self._run.timeline.to_list(), values=self._run.equity.tolist(),
-                           periods_per_year_override=float(TRADING_DAYS_PER_YEAR),
+                           periods_per_year_override=periods, observation_based=observation_based,
                            initial_capital=self.initial_capital)
 
     @property

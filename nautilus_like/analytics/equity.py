@@ -52,8 +52,14 @@ class EquityCurve:
 
     @classmethod
     def from_config(cls, config: Any) -> EquityCurve:
-        """An empty curve with the config's initial cash and 252 periods a year."""
-        return cls(periods_per_year_override=float(TRADING_DAYS_PER_YEAR), initial_capital=config.initial_cash)
+        """An empty curve with the config's initial cash and annualization
+        (`periods_per_year`, else from its calendar and data frequency; see
+        `analytics.annualization.equity_annualization`)."""
+        from nautilus_like.analytics.annualization import equity_annualization
+
+        periods, observation_based = equity_annualization(config)
+        return cls(periods_per_year_override=periods, observation_based=observation_based,
+                   initial_capital=config.initial_cash)
 
     def append(self, timestamp: datetime, value: float) -> None:
         self.timestamps.append(timestamp)

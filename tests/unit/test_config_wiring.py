@@ -225,7 +225,8 @@ def test_every_field_has_a_place_in_the_nested_form():
 
     placed = [field for keys in _SECTIONS.values() for field in keys.values()]
     assert len(placed) == len(set(placed))
-    assert set(placed) | {"preset_name", "metadata"} == set(BacktestConfig.__struct_fields__)
+    # feed_spec is to_dict()'s "feed" section (FeedSpec.to_dict()).
+    assert set(placed) | {"preset_name", "metadata", "feed_spec"} == set(BacktestConfig.__struct_fields__)
     # The free-form metadata section round-trips beside the preset's name.
     config = BacktestConfig(metadata={"strategy_id": "s-1"}, preset_name="default")
     assert config.to_dict()["metadata"] == {"strategy_id": "s-1", "preset_name": "default"}
@@ -245,5 +246,7 @@ def test_from_dict_reads_ml4t_written_sections_at_the_values_we_behave_as():
     assert BacktestConfig.from_dict(data).data_frequency is DataFrequency.HOURLY
     with pytest.raises(ValueError, match=r"calendar.enforce_sessions=True is not supported by nautilus_like yet"):
         BacktestConfig.from_dict({"calendar": {"enforce_sessions": True}})
-    with pytest.raises(ValueError, match=r"feed.price_col='mid' is not supported"):
-        BacktestConfig.from_dict({"feed": {"price_col": "mid"}})
+    # The "feed" section is the config's feed_spec; unknown keys in it are refused (strict).
+    assert BacktestConfig.from_dict({"feed": {"price_col": "mid"}}).feed_spec.price_col == "mid"
+    with pytest.raises(ValueError, match=r"Unknown key\(s\) in section 'feed': \['price_column'\]"):
+        BacktestConfig.from_dict({"feed": {"price_column": "mid"}})

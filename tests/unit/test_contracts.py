@@ -72,10 +72,27 @@ def test_futures_margin_per_contract_in_a_margin_account():
 
 
 def test_margin_schedules_are_validated():
-    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] must satisfy 0 < maintenance < initial <= 1"):
+    # ml4t's wording; raised when the config is built (ml4t: from validate() / the broker).
+    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] maintenance margin \(0.08\) "
+                                         r"must be < initial margin \(0.05\)"):
         nl.BacktestConfig(allow_leverage=True, margin_pct_schedule={"ES": (0.05, 0.08)})
+    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] initial margin \(1.5\) must be in \(0.0, 1.0\]"):
+        nl.BacktestConfig(margin_pct_schedule={"ES": (1.5, 0.5)})
+    with pytest.raises(ValueError, match=r"fixed_margin_schedule\['ES'\] maintenance margin \(0.0\) must be a finite"):
+        nl.BacktestConfig(fixed_margin_schedule={"ES": (100.0, 0.0)})
+    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] must be a two-item \(initial, maintenance\)"):
+        nl.BacktestConfig(margin_pct_schedule={"ES": 0.05})
+
+    class TooLarge:
+        def __float__(self):
+            raise OverflowError("too large")
+
+    with pytest.raises(ValueError, match=r"margin_pct_schedule\['ES'\] values must be numeric"):
+        nl.BacktestConfig(margin_pct_schedule={"ES": (TooLarge(), 0.05)})
     with pytest.raises(ValueError, match="cannot both define: \\['ES'\\]"):
         nl.BacktestConfig(allow_leverage=True, fixed_margin_schedule={"ES": (100.0, 50.0)},
                           margin_pct_schedule={"ES": (0.1, 0.05)})
-    with pytest.raises(ValueError, match="fixed_margin_schedule applies to margin accounts only"):
-        nl.BacktestConfig(fixed_margin_schedule={"ES": (100.0, 50.0)})
+    # A cash account holds a schedule (as ml4t's) and ignores it; it round-trips.
+    cash = nl.BacktestConfig(margin_pct_schedule={"ES": (0.05, 0.035)})
+    assert nl.BacktestConfig.from_dict(cash.to_dict()).margin_pct_schedule == {"ES": (0.05, 0.035)}
+    assert nl.BacktestConfig.from_yaml(cash.to_yaml()).margin_pct_schedule == {"ES": (0.05, 0.035)}
