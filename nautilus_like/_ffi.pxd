@@ -22,6 +22,11 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_SHORT_CASH_LOCK_NOTIONAL # = 2
 
+  # `LockNotionalUpdateMode` codes for [`NlEngineConfig::lock_notional_update_mode`].
+  const uint32_t NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS # = 0
+
+  const uint32_t NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER # = 1
+
   # [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
   # price as `execution_price` says (the open, or a quote/VWAP source).
   const uint32_t NL_EXECUTION_PRICE_UNSET # = 255
@@ -541,6 +546,8 @@ cdef extern from "nautilus_like.h":
     bool next_bar_queue_shadow_validation;
     # LEAN's buying-power reservation of market/MOC orders when submitted.
     bool buying_power_reservation;
+    # A `LockNotionalUpdateMode` code (`NL_LOCK_NOTIONAL_UPDATE_*`).
+    uint32_t lock_notional_update_mode;
 
   # A user commission model: writes the fee of a fill of `quantity` (unsigned)
   # of `asset` at `price` to `out` and returns 0, or returns non-zero when it

@@ -182,9 +182,19 @@ class LateAssetPolicy(str, Enum):
 
 
 class LockNotionalUpdateMode(str, Enum):
-    """Operation order of locked-notional cash updates (ml4t's values). The
-    engine settles position legs separately (POSITION_LEGS); COMBINED_ORDER is
-    refused until it is supported."""
+    """Floating-point operation order of locked-notional cash updates under
+    ``short_cash_policy=LOCK_NOTIONAL`` (ml4t's values).
+
+    POSITION_LEGS (default, VectorBT PRO): a fill's closing leg is settled,
+    then its opening leg. COMBINED_ORDER (VectorBT OSS, the
+    ``vectorbt_oss_strict`` preset): the fill's gross cash and its change of
+    short debt are settled as one order, and covers and sales are sized by
+    that arithmetic (a cover never spends more than the account's cash).
+
+    >>> BacktestConfig(allow_short_selling=True, short_cash_policy="lock_notional",
+    ...                lock_notional_update_mode="combined_order").lock_notional_update_mode
+    <LockNotionalUpdateMode.COMBINED_ORDER: 'combined_order'>
+    """
 
     POSITION_LEGS = "position_legs"
     COMBINED_ORDER = "combined_order"
@@ -304,6 +314,7 @@ _ENGINE_ENUMS: dict[str, tuple[type[Enum], str]] = {
     "trail_hwm_source": (WaterMarkSource, "WATER_MARK_SOURCE"),
     "initial_hwm_source": (InitialHwmSource, "INITIAL_HWM_SOURCE"),
     "short_cash_policy": (ShortCashPolicy, "NL_SHORT_CASH"),
+    "lock_notional_update_mode": (LockNotionalUpdateMode, "NL_LOCK_NOTIONAL_UPDATE"),
 }
 
 
@@ -322,7 +333,6 @@ for _field, _unset in _OPTIONAL_ENUMS.items():
 # implement yet (field: the one value it runs with). A config may carry them
 # (presets, files written for ml4t); an Engine or Broker built from one refuses.
 _NOT_YET_SUPPORTED: dict[str, Any] = {
-    "lock_notional_update_mode": "position_legs",
     "late_asset_policy": "allow", "late_asset_min_bars": 1, "cancel_policy": "never",
     # Result evidence of ml4t's target intents and lifecycle dispatch (features nautilus_like lacks).
     "retain_intent_history": False, "retain_lifecycle_history": False,
@@ -365,7 +375,6 @@ _ENUM_FIELDS = {
     "share_rounding": ShareRounding,
     "rebalance_mode": RebalanceMode,
     "missing_price_policy": MissingPricePolicy,
-    "lock_notional_update_mode": LockNotionalUpdateMode,
     "late_asset_policy": LateAssetPolicy,
     "cancel_policy": CancelPolicy,
     "data_frequency": DataFrequency,
@@ -647,9 +656,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
     # Bar frequency of the data (annualization; ml4t's field). Not given: the
     # feed spec's, else DAILY.
     data_frequency: DataFrequency | msgspec.UnsetType = msgspec.UNSET
+    # Operation order of LOCK_NOTIONAL's free-cash ledger (LockNotionalUpdateMode).
+    lock_notional_update_mode: LockNotionalUpdateMode = _engine_default("lock_notional_update_mode")
     # ml4t-backtest settings held for configs written for it; only the values
     # in _NOT_YET_SUPPORTED run (an Engine or Broker refuses the others).
-    lock_notional_update_mode: LockNotionalUpdateMode = LockNotionalUpdateMode.POSITION_LEGS
     late_asset_policy: LateAssetPolicy = LateAssetPolicy.ALLOW
     late_asset_min_bars: int = 1
     cancel_policy: CancelPolicy = CancelPolicy.NEVER

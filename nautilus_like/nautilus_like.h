@@ -26,6 +26,13 @@
 #define NL_SHORT_CASH_LOCK_NOTIONAL 2
 
 /**
+ * `LockNotionalUpdateMode` codes for [`NlEngineConfig::lock_notional_update_mode`].
+ */
+#define NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS 0
+
+#define NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER 1
+
+/**
  * [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
  * price as `execution_price` says (the open, or a quote/VWAP source).
  */
@@ -934,6 +941,10 @@ typedef struct NlEngineConfig {
    * LEAN's buying-power reservation of market/MOC orders when submitted.
    */
   bool buying_power_reservation;
+  /**
+   * A `LockNotionalUpdateMode` code (`NL_LOCK_NOTIONAL_UPDATE_*`).
+   */
+  uint32_t lock_notional_update_mode;
 } NlEngineConfig;
 
 /**

@@ -141,10 +141,15 @@ def make_scenario(seed: int) -> Scenario:
     # Account kind from its own stream, so the other draws stay as they were.
     _draw_account(random.Random(f"parity-account-{seed}"), config, sorted(names))
     _draw_cash_models(random.Random(f"parity-cash-model-{seed}"), config)
+    lock_mode_rng = random.Random(f"parity-lock-mode-{seed}")
+    _draw_lock_notional_update_mode(lock_mode_rng, config)
     if rng.random() < 0.2:
         # A preset under the drawn settings: the fields the draw left alone keep the preset's values.
         preset = rng.choice(["default", "backtrader", "zipline", "zipline_strict", "realistic", "vectorbt",
                              "vectorbt_strict", "backtrader_strict", "lean"])
+        # VectorBT OSS's variant of the strict preset (combined-order collateral updates), from its own stream.
+        if preset == "vectorbt_strict" and lock_mode_rng.random() < 0.5:
+            preset = "vectorbt_oss_strict"
         config = {"preset": preset, **{k: v for k, v in config.items()
                                          if k in ("initial_cash", "execution_mode", "share_type")}}
     if feed_kw and rng.random() < 0.7:
@@ -166,7 +171,7 @@ def make_scenario(seed: int) -> Scenario:
     simple_check_reversals = config.get("preset") == "backtrader_strict" or (
         config.get("next_bar_simple_cash_check") and config.get("allow_short_selling"))
     if rng.random() < 0.3 and not config.get("partial_fills_allowed") and not simple_check_reversals \
-            and config.get("preset") not in ("vectorbt", "vectorbt_strict"):
+            and config.get("preset") not in ("vectorbt", "vectorbt_strict", "vectorbt_oss_strict"):
         # Volumes are 0..50,000 per bar: orders of up to 400 shares partially fill.
         models["limits"] = (rng.choice([0.001, 0.002, 0.01, 0.05]), rng.choice([0.0, 0.0, 100.0, 5000.0]))
     if rng.random() < 0.2:
@@ -347,6 +352,13 @@ def _draw_account(rng: random.Random, cfg: dict[str, Any], names: list[str]) -> 
         cfg["settlement_reduces_buying_power"] = rng.random() < 0.8
 
 
+def _draw_lock_notional_update_mode(rng: random.Random, cfg: dict[str, Any]) -> None:
+    """Locked collateral settled per position leg (VectorBT PRO, the default)
+    or per combined order (VectorBT OSS), half and half."""
+    if cfg.get("short_cash_policy") == "LOCK_NOTIONAL" and rng.random() < 0.5:
+        cfg["lock_notional_update_mode"] = "COMBINED_ORDER"
+
+
 def _draw_cash_models(rng: random.Random, cfg: dict[str, Any]) -> None:
     """Backtrader's and LEAN's NEXT_BAR cash models (ml4t's flags), each on
     its own: orders checked against a shadow account at submission,
@@ -387,6 +399,7 @@ def build_config(lib: Any, spec: dict[str, Any]):
         "trail_hwm_source": cfg_mod.WaterMarkSource,
         "initial_hwm_source": cfg_mod.InitialHwmSource,
         "short_cash_policy": cfg_mod.ShortCashPolicy,
+        "lock_notional_update_mode": cfg_mod.LockNotionalUpdateMode,
     }
     kwargs = {k: (enums[k][v] if k in enums else v) for k, v in spec.items() if k != "preset"}
     if "preset" not in spec:

@@ -361,7 +361,7 @@ def feature_counts() -> tuple[dict[str, int], ...]:
             "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0,
             "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0, "submission_precheck_reject": 0,
             "open_cash_check_reject": 0, "queue_shadow_reject": 0, "queue_shadow_fill": 0, "backtrader_strict": 0,
-            "lean": 0}
+            "lean": 0, "combined_order_short": 0}
     # Rebalancing: calls that sent orders, by entry point and executor mode/options,
     # and what became of their orders.
     rebalance = {"rebalance_to_weights": 0, "executor": 0, "snapshot": 0, "incremental": 0, "hybrid": 0,
@@ -414,9 +414,15 @@ def feature_counts() -> tuple[dict[str, int], ...]:
         seen["credit_proceeds_short"] += sc.config.get("short_cash_policy") == "CREDIT_PROCEEDS" and any(
             f[2] == "sell" for f in ref.broker_fills)
         # A short opened under locked collateral (the policy or the vectorbt_strict preset).
-        locked = sc.config.get("short_cash_policy") == "LOCK_NOTIONAL" or sc.config.get("preset") == "vectorbt_strict"
+        locked = sc.config.get("short_cash_policy") == "LOCK_NOTIONAL" \
+            or sc.config.get("preset") in ("vectorbt_strict", "vectorbt_oss_strict")
         seen["locked_short"] += locked and ref.trades_df is not None and bool((ref.trades_df["quantity"] < 0).any())
         seen["vectorbt_strict"] += sc.config.get("preset") == "vectorbt_strict" and bool(ref.broker_fills)
+        # A short opened under combined-order collateral updates (the mode or VectorBT OSS's preset).
+        combined = sc.config.get("lock_notional_update_mode") == "COMBINED_ORDER" \
+            or sc.config.get("preset") == "vectorbt_oss_strict"
+        seen["combined_order_short"] += combined and ref.trades_df is not None and bool(
+            (ref.trades_df["quantity"] < 0).any())
         seen["settlement_delay"] += bool(sc.config.get("settlement_delay")) and "rejected" in [o[6] for o in ref.orders]
         if ref.fills_df is not None:
             details = [d for d in ref.fills_df["exit_reason_detail"].to_list() if d]

@@ -796,6 +796,21 @@ LOCKED_CONFIGS = {
     "buffer_same_bar": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE", "cash_buffer_pct": 0.1,
                         "share_type": "FRACTIONAL", "partial_fills_allowed": True},
     "vectorbt_strict": {"preset": "vectorbt_strict", "execution_mode": "NEXT_BAR"},
+    # VectorBT OSS's operation order: each fill settled as one combined order.
+    "combined_integer": {"lock_notional_update_mode": "COMBINED_ORDER"},
+    "combined_fractional_partial": {"share_type": "FRACTIONAL", "partial_fills_allowed": True,
+                                    "lock_notional_update_mode": "COMBINED_ORDER"},
+    "combined_integer_partial_priority": {"partial_fills_allowed": True, "fill_ordering": "PRIORITY",
+                                          "entry_order_priority": "FREE_CASH_ASC",
+                                          "lock_notional_update_mode": "COMBINED_ORDER"},
+    "combined_commission": {"share_type": "FRACTIONAL", "partial_fills_allowed": True,
+                            "commission_type": "PERCENTAGE", "commission_rate": 0.001,
+                            "lock_notional_update_mode": "COMBINED_ORDER"},
+    "combined_slippage_same_bar": {"execution_mode": "SAME_BAR", "execution_price": "CLOSE",
+                                   "share_type": "FRACTIONAL", "partial_fills_allowed": True,
+                                   "slippage_type": "PERCENTAGE", "slippage_rate": 0.01,
+                                   "lock_notional_update_mode": "COMBINED_ORDER"},
+    "vectorbt_oss_strict": {"preset": "vectorbt_oss_strict", "execution_mode": "NEXT_BAR"},
 }
 
 

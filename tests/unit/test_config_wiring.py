@@ -76,8 +76,7 @@ def test_standalone_broker_open_pass_uses_next_bar_execution_price():
 
 
 def test_settings_the_engine_cannot_run_yet_are_held_but_refused_by_a_run(prices):
-    for name, value in [("lock_notional_update_mode", LockNotionalUpdateMode.COMBINED_ORDER),
-                        ("late_asset_policy", LateAssetPolicy.REQUIRE_HISTORY),
+    for name, value in [("late_asset_policy", LateAssetPolicy.REQUIRE_HISTORY),
                         ("late_asset_min_bars", 3), ("cancel_policy", CancelPolicy.SESSION_END),
                         ("retain_intent_history", True), ("retain_lifecycle_history", True)]:
         cfg = BacktestConfig(**{name: value})

@@ -42,7 +42,7 @@ def python_default(field: str):
 
 def test_every_engine_setting_defaults_to_rusts_engine_config_default():
     rust = _rust.engine_config_default()
-    assert len(rust) == 36 and rust["initial_cash"] == 100_000.0
+    assert len(rust) == 37 and rust["initial_cash"] == 100_000.0
     python = engine_settings(BacktestConfig())
     assert python.keys() == rust.keys()
     for field, value in rust.items():
@@ -67,7 +67,7 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         # Time contract and feed declaration (calendar/annualization metadata; no run setting).
         "time_contract_version", "periods_per_year", "timezone", "feed_spec",
         # ml4t settings held at values the engine runs (others are refused by a run).
-        "lock_notional_update_mode", "late_asset_policy", "late_asset_min_bars",
+        "late_asset_policy", "late_asset_min_bars",
         "cancel_policy", "retain_intent_history", "retain_lifecycle_history"}
     # Presets only name real fields, and keep ml4t's values.
     for name, fields in PRESETS.items():

@@ -6,7 +6,7 @@ use nl_core::{
 };
 
 use crate::account::policy::{check_margin_rates, MarginRateError};
-use crate::account::{AccountRules, AccountSettings, ShortCashPolicy};
+use crate::account::{AccountRules, AccountSettings, LockNotionalUpdateMode, ShortCashPolicy};
 use crate::risk::prechecks::PrecheckSettings;
 use crate::venue::sim::costs::{CommissionModel, Commissions, PerAsset, SlippageModel, Slippages};
 use crate::venue::sim::liquidity::{ExecutionLimit, MarketImpact};
@@ -44,6 +44,9 @@ pub struct EngineConfig {
     pub short_maintenance_margin: f64,
     /// How short proceeds count toward spendable cash (non-leveraged accounts).
     pub short_cash_policy: ShortCashPolicy,
+    /// Operation order of LOCK_NOTIONAL's free-cash updates and of the
+    /// fill sizes it allows (VectorBT PRO's position legs or OSS's combined order).
+    pub lock_notional_update_mode: LockNotionalUpdateMode,
     /// Bars until sale proceeds may fund entries (0 = at once).
     pub settlement_delay: u32,
     /// Whether unsettled proceeds are withheld from entries.
@@ -124,6 +127,7 @@ impl Default for EngineConfig {
             long_maintenance_margin: 0.25,
             short_maintenance_margin: 0.30,
             short_cash_policy: ShortCashPolicy::Credit,
+            lock_notional_update_mode: LockNotionalUpdateMode::PositionLegs,
             settlement_delay: 0,
             settlement_reduces_buying_power: true,
             immediate_fill: false,
@@ -237,6 +241,7 @@ impl EngineConfig {
             settlement_reduces_buying_power: self.settlement_reduces_buying_power,
             borrow_rate: self.borrow_rate,
             enforce_margin_calls: self.enforce_margin_calls,
+            lock_notional_update_mode: self.lock_notional_update_mode,
         }
     }
 

@@ -5,7 +5,7 @@ use nl_core::{
     FillOrdering, InitialHwmSource, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
     LimitGapFill, ShareType,
 };
-use nl_engine::account::ShortCashPolicy;
+use nl_engine::account::{LockNotionalUpdateMode, ShortCashPolicy};
 use nl_engine::EngineConfig;
 
 use crate::error::{guard, null_error, NlStatus};
@@ -15,6 +15,10 @@ use crate::handles::write;
 pub const NL_SHORT_CASH_CREDIT: u32 = 0;
 pub const NL_SHORT_CASH_CREDIT_PROCEEDS: u32 = 1;
 pub const NL_SHORT_CASH_LOCK_NOTIONAL: u32 = 2;
+
+/// `LockNotionalUpdateMode` codes for [`NlEngineConfig::lock_notional_update_mode`].
+pub const NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS: u32 = 0;
+pub const NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER: u32 = 1;
 
 /// [`NlEngineConfig::next_bar_execution_price`] when unset: open-time passes
 /// price as `execution_price` says (the open, or a quote/VWAP source).
@@ -84,6 +88,8 @@ pub struct NlEngineConfig {
     pub next_bar_queue_shadow_validation: bool,
     /// LEAN's buying-power reservation of market/MOC orders when submitted.
     pub buying_power_reservation: bool,
+    /// A `LockNotionalUpdateMode` code (`NL_LOCK_NOTIONAL_UPDATE_*`).
+    pub lock_notional_update_mode: u32,
 }
 
 impl NlEngineConfig {
@@ -130,6 +136,10 @@ impl NlEngineConfig {
             next_bar_simple_cash_check: cfg.next_bar_simple_cash_check,
             next_bar_queue_shadow_validation: cfg.next_bar_queue_shadow_validation,
             buying_power_reservation: cfg.buying_power_reservation,
+            lock_notional_update_mode: match cfg.lock_notional_update_mode {
+                LockNotionalUpdateMode::PositionLegs => NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS,
+                LockNotionalUpdateMode::CombinedOrder => NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER,
+            },
         }
     }
 
@@ -187,6 +197,11 @@ impl NlEngineConfig {
             next_bar_simple_cash_check: self.next_bar_simple_cash_check,
             next_bar_queue_shadow_validation: self.next_bar_queue_shadow_validation,
             buying_power_reservation: self.buying_power_reservation,
+            lock_notional_update_mode: match self.lock_notional_update_mode {
+                NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS => LockNotionalUpdateMode::PositionLegs,
+                NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER => LockNotionalUpdateMode::CombinedOrder,
+                code => return Err(EngineError::InvalidArgument(format!("unknown lock_notional_update_mode code {code}"))),
+            },
             ..EngineConfig::default()
         })
     }
@@ -233,6 +248,16 @@ mod tests {
         }
         let c = NlEngineConfig { short_cash_policy: 3, ..NlEngineConfig::from_engine(&EngineConfig::default()) };
         assert_eq!(c.to_engine().unwrap_err().to_string(), "unknown short_cash_policy code 3");
+    }
+
+    #[test]
+    fn every_lock_notional_update_mode_code_round_trips() {
+        for mode in [LockNotionalUpdateMode::PositionLegs, LockNotionalUpdateMode::CombinedOrder] {
+            let cfg = EngineConfig { lock_notional_update_mode: mode, ..EngineConfig::default() };
+            assert_eq!(NlEngineConfig::from_engine(&cfg).to_engine().unwrap().lock_notional_update_mode, mode);
+        }
+        let c = NlEngineConfig { lock_notional_update_mode: 2, ..NlEngineConfig::from_engine(&EngineConfig::default()) };
+        assert_eq!(c.to_engine().unwrap_err().to_string(), "unknown lock_notional_update_mode code 2");
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn config() -> NlEngineConfig {
         next_bar_simple_cash_check: false,
         next_bar_queue_shadow_validation: false,
         buying_power_reservation: false,
+        lock_notional_update_mode: 0,
     }
 }
 

@@ -237,6 +237,7 @@ impl AccountPolicyRules {
             settlement_reduces_buying_power,
             borrow_rate: 0.0,
             enforce_margin_calls: false,
+            lock_notional_update_mode: Default::default(),
         };
         let side = if is_buy { OrderSide::Buy } else { OrderSide::Sell };
         let check = EntryCheck { held: held_quantity, side, quantity, price, multiplier, commission };

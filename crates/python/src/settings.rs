@@ -60,7 +60,7 @@ engine_fields!(
     initial_margin, long_maintenance_margin, short_maintenance_margin, short_cash_policy, settlement_delay,
     settlement_reduces_buying_power, immediate_fill, enforce_margin_calls, borrow_rate,
     next_bar_submission_precheck, next_bar_simple_cash_check, next_bar_queue_shadow_validation,
-    buying_power_reservation,
+    buying_power_reservation, lock_notional_update_mode,
 );
 
 /// `{field: value}` of `EngineConfig::default()` in the C struct's terms
@@ -158,6 +158,7 @@ fn codes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         NL_RULE_VOLATILITY_TRAILING_STOP, NL_RULE_SIGNAL_EXIT, NL_RULE_CHAIN, NL_RULE_ALL_OF,
         NL_DECISION_HOLD, NL_DECISION_EXIT, NL_DECISION_EXIT_PARTIAL,
         NL_SHORT_CASH_CREDIT, NL_SHORT_CASH_CREDIT_PROCEEDS, NL_SHORT_CASH_LOCK_NOTIONAL,
+        NL_LOCK_NOTIONAL_UPDATE_POSITION_LEGS, NL_LOCK_NOTIONAL_UPDATE_COMBINED_ORDER,
         NL_CONTEXT_DEFERRED, NL_EXECUTION_PRICE_UNSET,
         NL_REDUCTION_SENT, NL_REDUCTION_TOO_SMALL, NL_REDUCTION_ROUNDS_TO_ZERO,
         NL_COMMISSION_FUTURES, NL_SLIPPAGE_FUTURES,

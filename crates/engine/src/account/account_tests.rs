@@ -19,6 +19,7 @@ pub(crate) fn settings(allow_leverage: bool, policy: ShortCashPolicy) -> Account
         settlement_reduces_buying_power: false,
         borrow_rate: 0.0,
         enforce_margin_calls: false,
+        lock_notional_update_mode: Default::default(),
     }
 }
 
@@ -78,8 +79,8 @@ fn a_short_of_10_at_100_locks_twice_its_notional() {
     assert!(account.covers_locked_short(OrderSide::Buy, -10.0));
     assert!(!account.covers_locked_short(OrderSide::Sell, -10.0) && !account.covers_locked_short(OrderSide::Buy, 5.0));
     // Without commission free cash sizes directly: 9,000 / 100 = 90 more.
-    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, || Ok(0.0)).unwrap(), Some(90.0));
-    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, || Ok(1.0)).unwrap(), None);
+    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, 0.0, || Ok(0.0)).unwrap(), Some(90.0));
+    assert_eq!(account.locked_zero_cost_limit(0, OrderSide::Sell, -10.0, 100.0, 0.0, || Ok(1.0)).unwrap(), None);
 }
 
 #[test]

@@ -11,12 +11,15 @@
 //! positions) because ml4t-backtest keeps it that way: its float rounding,
 //! its cancellation of near-equal opposite amounts and its per-asset basis
 //! (which outlives a position closed within rounding noise) all show in
-//! which orders fit, so we book it operation for operation as ml4t's
-//! POSITION_LEGS update mode does.
+//! which orders fit, so we book it operation for operation as ml4t does,
+//! in either of its update modes: POSITION_LEGS (VectorBT PRO) settles a
+//! fill's closing leg and then its opening leg; COMBINED_ORDER (VectorBT
+//! OSS) settles the fill's gross cash and its change of short debt at once,
+//! and sizes covers and sales by that order's arithmetic too.
 
 use nl_core::{AssetId, EngineResult, Fill, Order, OrderSide, Refusal};
 
-use crate::account::{Account, OrderEffect, ShortCashPolicy};
+use crate::account::{Account, LockNotionalUpdateMode, OrderEffect, ShortCashPolicy};
 use crate::portfolio::Portfolio;
 
 /// Free cash and the entry basis of each asset's locked short.
@@ -25,6 +28,7 @@ pub struct LockedCash {
     free: f64,
     /// By asset: entry notional of the short still locked (0 when none).
     short_basis: Vec<f64>,
+    mode: LockNotionalUpdateMode,
 }
 
 /// `left + right`, except that two opposite amounts equal within 1e-9
@@ -50,8 +54,8 @@ pub(crate) fn is_close(a: f64, b: f64) -> bool {
 }
 
 impl LockedCash {
-    pub fn new(initial_cash: f64, n_assets: usize) -> Self {
-        Self { free: initial_cash, short_basis: vec![0.0; n_assets] }
+    pub fn new(initial_cash: f64, n_assets: usize, mode: LockNotionalUpdateMode) -> Self {
+        Self { free: initial_cash, short_basis: vec![0.0; n_assets], mode }
     }
 
     /// Makes room for `n` more assets (no short basis).
@@ -80,9 +84,12 @@ impl LockedCash {
     /// reversed. Closing legs first (a cover releases its basis twice over
     /// and pays its price; a sale frees its proceeds), then the opening leg
     /// (its notional leaves free cash; a short's joins the basis), then the
-    /// commission.
+    /// commission. In COMBINED_ORDER mode see `book_combined`.
     pub fn book(&mut self, asset: AssetId, held: f64, signed: f64, price: f64, multiplier: f64,
                 reversed_into: Option<f64>, commission: f64) {
+        if self.mode == LockNotionalUpdateMode::CombinedOrder {
+            return self.book_combined(asset, held, signed, price * multiplier, commission);
+        }
         let slot = asset as usize;
         let mut remaining = signed;
         let mut free = self.free;
@@ -115,6 +122,47 @@ impl LockedCash {
         self.free = add_cancelling(free, -commission);
     }
 
+    /// COMBINED_ORDER's booking of a fill of `signed` units at `unit_cost`
+    /// against `held`: a buy pays its gross cost and commission in one
+    /// amount, and a cover within it releases twice the covered share of the
+    /// basis (at the basis' average entry); a sale receives its proceeds less
+    /// commission, and what it shorts (all of it when adding to a short, the
+    /// part beyond the long when reversing) joins the basis and locks twice
+    /// its value. The amounts and their order are VectorBT OSS's, so the
+    /// rounding is too.
+    fn book_combined(&mut self, asset: AssetId, held: f64, signed: f64, unit_cost: f64, commission: f64) {
+        let slot = asset as usize;
+        let basis = self.short_basis[slot];
+        let quantity = signed.abs();
+        if signed > 0.0 {
+            let cost = add_cancelling(quantity * unit_cost, commission);
+            if held < 0.0 {
+                let covered = quantity.min(held.abs());
+                let released = covered * (basis / held.abs());
+                self.free = add_cancelling(self.free + 2.0 * released, -cost);
+                self.short_basis[slot] = if held + covered < 0.0 { add_cancelling(basis, -released) } else { 0.0 };
+            } else {
+                self.free = add_cancelling(self.free, -cost);
+            }
+        } else {
+            let proceeds = add_cancelling(quantity * unit_cost, -commission);
+            let after = held - quantity;
+            if after < 0.0 {
+                let shorted = if held < 0.0 { quantity } else { after.abs() };
+                let value = shorted * unit_cost;
+                self.short_basis[slot] = basis + value;
+                self.free = add_cancelling(self.free, add_cancelling(proceeds, -2.0 * value));
+            } else {
+                self.free += proceeds;
+            }
+        }
+    }
+
+    /// Whether fills are booked as one combined order (COMBINED_ORDER).
+    pub fn combines_orders(&self) -> bool {
+        self.mode == LockNotionalUpdateMode::CombinedOrder
+    }
+
     /// Free cash once `held` of `asset` is closed at `unit_cost` (price x
     /// multiplier): a short releases twice its basis and pays the cover.
     pub(crate) fn free_after_close(&self, asset: AssetId, held: f64, unit_cost: f64) -> f64 {
@@ -130,7 +178,11 @@ impl LockedCash {
     /// nothing else (commission, buffer) costs cash: what free cash pays for
     /// directly, as VectorBT sizes it. A cover that costs more than its
     /// released collateral (the price has more than doubled) is limited too.
-    pub fn zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64) -> f64 {
+    /// `cash` (the account's cash) bounds a COMBINED_ORDER cover.
+    pub fn zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64, cash: f64) -> f64 {
+        if self.mode == LockNotionalUpdateMode::CombinedOrder {
+            return self.combined_zero_cost_limit(asset, side, held, unit_cost, cash);
+        }
         match side {
             OrderSide::Buy if held < 0.0 => {
                 let short = held.abs();
@@ -148,6 +200,46 @@ impl LockedCash {
             _ => (self.free / unit_cost).max(0.0),
         }
     }
+
+    /// `zero_cost_limit` as VectorBT OSS sizes one order. A buy against a
+    /// short may spend free cash plus the released collateral when that
+    /// covers the whole short; when it does not, only as much as free cash
+    /// pays at each covered unit's net cost (price less twice the average
+    /// entry); exactly at the edge, the cash; never more than the cash. A
+    /// sale may sell the long and short what free cash plus the long's
+    /// proceeds lock.
+    fn combined_zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64, cash: f64) -> f64 {
+        let free = self.free;
+        match side {
+            OrderSide::Buy if held < 0.0 => {
+                let short = held.abs();
+                let basis = self.short_basis(asset);
+                let collateral = free + 2.0 * basis;
+                let after_cover = add_cancelling(collateral, -(short * unit_cost));
+                let spendable = if after_cover > 0.0 {
+                    collateral
+                } else if after_cover < 0.0 {
+                    let net_unit_cost = unit_cost - 2.0 * (basis / short);
+                    if net_unit_cost == 0.0 {
+                        return 0.0;
+                    }
+                    free / net_unit_cost * unit_cost
+                } else {
+                    cash
+                };
+                (spendable.min(cash) / unit_cost).max(0.0)
+            }
+            OrderSide::Sell => {
+                let long = held.max(0.0);
+                let total = add_cancelling(free, long * unit_cost);
+                if total <= 0.0 {
+                    return long;
+                }
+                add_cancelling(long, total / unit_cost)
+            }
+            OrderSide::Buy => (free / unit_cost).max(0.0),
+        }
+    }
 }
 
 impl Account {
@@ -160,12 +252,13 @@ impl Account {
     /// With locked shorts and no cash buffer: the most a `side` order in
     /// `asset` can fill at `unit_cost` (price x multiplier) against `held`,
     /// from free cash directly, when `commission()` (asked only then) is 0.
-    pub fn locked_zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64,
+    /// `cash` is the account's cash (it bounds a COMBINED_ORDER cover).
+    pub fn locked_zero_cost_limit(&self, asset: AssetId, side: OrderSide, held: f64, unit_cost: f64, cash: f64,
                                   commission: impl FnOnce() -> EngineResult<f64>) -> EngineResult<Option<f64>> {
         if !self.locks_short_notional() || self.settings.cash_buffer_pct != 0.0 || commission()? != 0.0 {
             return Ok(None);
         }
-        Ok(Some(self.locked_cash.zero_cost_limit(asset, side, held, unit_cost)))
+        Ok(Some(self.locked_cash.zero_cost_limit(asset, side, held, unit_cost, cash)))
     }
 
     /// Whether a `side` order against the position `held` covers (part of) a locked short.
@@ -217,10 +310,11 @@ impl Account {
 
     /// The size (signed) of the position a reversal opens, when free cash
     /// rather than the fill decides it: fractional shares, no commission,
-    /// no buffer. The order's submitted size caps it.
+    /// no buffer, position legs (a combined order opens what it filled).
+    /// The order's submitted size caps it.
     fn reversal_size(&self, fill: &Fill, held: f64, quoted: f64, order: &Order, multiplier: f64, fractional: bool)
         -> Option<f64> {
-        if !fractional || self.settings.cash_buffer_pct != 0.0 || quoted != 0.0 {
+        if !fractional || self.settings.cash_buffer_pct != 0.0 || quoted != 0.0 || self.locked_cash.combines_orders() {
             return None;
         }
         let unit_cost = fill.price * multiplier;
@@ -273,7 +367,7 @@ mod tests {
     #[test]
     fn a_short_locks_twice_its_notional_and_a_cover_releases_it() {
         // 10,000 cash. Short 20 @ 100: cash 12,000, free 10,000 - 2,000 = 8,000.
-        let mut ledger = LockedCash::new(10_000.0, 1);
+        let mut ledger = LockedCash::new(10_000.0, 1, LockNotionalUpdateMode::PositionLegs);
         ledger.book(0, 0.0, -20.0, 100.0, 1.0, None, 0.0);
         assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_000.0, 2_000.0));
         // Cover 5 @ 90: releases 2 x 500, pays 450 -> 8,550; basis 1,500.
@@ -290,15 +384,68 @@ mod tests {
 
     #[test]
     fn zero_cost_limits_follow_free_cash() {
-        let mut ledger = LockedCash::new(1_000.0, 1);
+        let mut ledger = LockedCash::new(1_000.0, 1, LockNotionalUpdateMode::PositionLegs);
         // Flat: 1,000 / 40 = 25 either way.
-        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Sell, 0.0, 40.0), 25.0);
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Sell, 0.0, 40.0, 0.0), 25.0);
         // Short 5 @ 100 (free 500, basis 500). At 250 a cover costs 250 a
         // share and releases 200: free 500 covers 10 > 5, so all 5 and then
         // (500 + 1,000 - 1,250) / 250 = 1 more.
         ledger.book(0, 0.0, -5.0, 100.0, 1.0, None, 0.0);
-        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 250.0), 6.0);
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 250.0, 0.0), 6.0);
         // At 600 each covered share costs 400 more than it releases: 500 / 400.
-        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 600.0), 1.25);
+        assert_eq!(ledger.zero_cost_limit(0, OrderSide::Buy, -5.0, 600.0, 0.0), 1.25);
+    }
+
+    #[test]
+    fn a_combined_order_settles_gross_cash_and_short_debt_at_once() {
+        let mut ledger = LockedCash::new(10_000.0, 1, LockNotionalUpdateMode::CombinedOrder);
+        // Short 20 @ 100: proceeds 2,000 less twice the 2,000 shorted -> 8,000.
+        ledger.book(0, 0.0, -20.0, 100.0, 1.0, None, 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_000.0, 2_000.0));
+        // Cover 5 @ 90, 1 commission: releases 2 x 5 x 100 and pays 451 -> 8,549.
+        ledger.book(0, -20.0, 5.0, 90.0, 1.0, None, 1.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_549.0, 1_500.0));
+        // Buy 25 @ 80 (reverses short 15 into long 10), 5 commission: releases
+        // 3,000 and pays 2,005 for the whole order -> 9,544; no short left.
+        // (A reversal opens what it filled: `reversed_into` is not used.)
+        ledger.book(0, -15.0, 25.0, 80.0, 1.0, Some(3.0), 5.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (9_544.0, 0.0));
+        // Sell 30 @ 50 (long 10 into short 20): +1,500 proceeds, 2 x 1,000 locked.
+        ledger.book(0, 10.0, -30.0, 50.0, 1.0, None, 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (9_044.0, 1_000.0));
+        // Sell 5 more @ 40 (adding to the short): +200, 2 x 200 locked.
+        ledger.book(0, -20.0, -5.0, 40.0, 1.0, None, 0.0);
+        assert_eq!((ledger.free_cash(), ledger.short_basis(0)), (8_844.0, 1_200.0));
+    }
+
+    #[test]
+    fn combined_order_limits_follow_vectorbt_oss() {
+        let combined = |cash| LockedCash::new(cash, 1, LockNotionalUpdateMode::CombinedOrder);
+        // Flat with 1,000: 10 @ 100 either way.
+        let flat = combined(1_000.0);
+        assert_eq!(flat.zero_cost_limit(0, OrderSide::Buy, 0.0, 100.0, 1_000.0), 10.0);
+        assert_eq!(flat.zero_cost_limit(0, OrderSide::Sell, 0.0, 100.0, 1_000.0), 10.0);
+        // Short 10 @ 100 (free 0, basis 1,000, cash 2,000). At 50 the cover
+        // leaves 0 + 2,000 - 500 > 0: 2,000 to spend, 40 units (reverse to 30 long).
+        let mut short = combined(1_000.0);
+        short.book(0, 0.0, -10.0, 100.0, 1.0, None, 0.0);
+        assert_eq!(short.zero_cost_limit(0, OrderSide::Buy, -10.0, 50.0, 2_000.0), 40.0);
+        // Short 5 @ 100 (free 500, basis 500, cash 1,500). At 400 the cover
+        // would leave 500 + 1,000 - 2,000 < 0: each unit nets 400 - 200, so
+        // 500 / 200 = 2.5 units. At 300 it leaves exactly 0: the cash, 5 units.
+        let mut half = combined(1_000.0);
+        half.book(0, 0.0, -5.0, 100.0, 1.0, None, 0.0);
+        assert_eq!(half.zero_cost_limit(0, OrderSide::Buy, -5.0, 400.0, 1_500.0), 2.5);
+        assert_eq!(half.zero_cost_limit(0, OrderSide::Buy, -5.0, 300.0, 1_500.0), 5.0);
+        // ...never more than the cash: with 1,200 of it, at 100 only 12 units.
+        assert_eq!(half.zero_cost_limit(0, OrderSide::Buy, -5.0, 100.0, 1_200.0), 12.0);
+        // Long 10 @ 100 (free 0): at 200 the sale frees 2,000, which locks a
+        // 10-unit short: 20 units.
+        let mut long = combined(1_000.0);
+        long.book(0, 0.0, 10.0, 100.0, 1.0, None, 0.0);
+        assert_eq!(long.free_cash(), 0.0);
+        assert_eq!(long.zero_cost_limit(0, OrderSide::Sell, 10.0, 200.0, 0.0), 20.0);
+        // All cash locked by another short: nothing to sell short.
+        assert_eq!(short.zero_cost_limit(0, OrderSide::Sell, 0.0, 100.0, 2_000.0), 0.0);
     }
 }

@@ -53,6 +53,32 @@ impl TryFrom<u32> for ShortCashPolicy {
     }
 }
 
+/// The floating-point operation order of locked-collateral updates
+/// (`short_cash_policy = LOCK_NOTIONAL`); both lock the same amounts, but
+/// their rounding, and so which orders fit, differs (locked_cash.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum LockNotionalUpdateMode {
+    /// Settle a fill's closing and opening legs one after the other
+    /// (VectorBT PRO; ml4t's default).
+    #[default]
+    PositionLegs = 0,
+    /// Settle a fill's gross cash and short-debt effects as one order
+    /// (VectorBT OSS, the `vectorbt_oss_strict` preset).
+    CombinedOrder = 1,
+}
+
+impl TryFrom<u32> for LockNotionalUpdateMode {
+    type Error = nl_core::EngineError;
+    fn try_from(v: u32) -> Result<Self, Self::Error> {
+        match v {
+            0 => Ok(Self::PositionLegs),
+            1 => Ok(Self::CombinedOrder),
+            _ => Err(nl_core::EngineError::InvalidArgument(format!("unknown lock_notional_update_mode code {v}"))),
+        }
+    }
+}
+
 /// The account's rules for entries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AccountRules {
@@ -79,6 +105,8 @@ pub struct AccountSettings {
     /// Annual borrow fee on shorts' market value (ACT/365).
     pub borrow_rate: f64,
     pub enforce_margin_calls: bool,
+    /// Operation order of the locked-collateral ledger (LOCK_NOTIONAL).
+    pub lock_notional_update_mode: LockNotionalUpdateMode,
 }
 
 /// The account beside the portfolio's cash and positions: what entries may
@@ -106,7 +134,7 @@ impl Account {
         Self {
             settings,
             settlement: Settlement::default(),
-            locked_cash: LockedCash::new(initial_cash, n_assets),
+            locked_cash: LockedCash::new(initial_cash, n_assets, settings.lock_notional_update_mode),
             margin: Margin::new(n_assets, r.allow_leverage, r.initial_margin, settings.long_maintenance_margin,
                 settings.short_maintenance_margin),
             margin_calls: Vec::new(),

@@ -139,6 +139,7 @@ fn spendable_cash_holds_back_short_collateral() {
         settlement_reduces_buying_power: true,
         borrow_rate: 0.0,
         enforce_margin_calls: false,
+        lock_notional_update_mode: Default::default(),
     };
     assert_eq!(available_cash(&s, 10_000.0, 2_000.0), 7_200.0);
     s.settlement_reduces_buying_power = false;
@@ -158,6 +159,7 @@ fn the_order_check_reads_the_ledger_and_positions() {
         settlement_reduces_buying_power: true,
         borrow_rate: 0.0,
         enforce_margin_calls: false,
+        lock_notional_update_mode: Default::default(),
     };
     let margin = Margin::new(2, false, 0.5, 0.25, 0.30);
     // Short 10 @ 100 locked: free cash 9,000 of 11,000. Buying 100 @ 100

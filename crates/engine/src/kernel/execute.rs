@@ -571,7 +571,7 @@ impl Engine {
     pub(crate) fn locked_zero_cost_limit(&self, id: OrderId, held: f64, quantity: f64, price: f64) -> EngineResult<Option<f64>> {
         let o = &self.book[id];
         let unit_cost = price * self.multiplier(o.asset);
-        self.account.locked_zero_cost_limit(o.asset, o.side, held, unit_cost,
+        self.account.locked_zero_cost_limit(o.asset, o.side, held, unit_cost, self.portfolio.cash,
             || self.cfg.commission.commission(&self.commission_query(o, quantity, price)))
     }
 
