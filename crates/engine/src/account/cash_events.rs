@@ -254,3 +254,108 @@ fn check_bar(what: &str, i: usize, bar: BarIndex, n_bars: usize, previous: Optio
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use nl_core::Position;
+
+    use super::*;
+
+    fn long(portfolio: &mut Portfolio, asset: AssetId, quantity: f64) {
+        portfolio.put_position(asset, Position { quantity, entry_price: 100.0, current_price: 100.0, ..Default::default() });
+    }
+
+    #[test]
+    fn a_deposit_then_a_target_use_the_running_account_value() {
+        // Cash 1,000 and NAV 12,000 (positions worth 11,000): +1,000, then
+        // target 10,000 withdraws 3,000; cash 1,000 -> 2,000 -> -1,000 with leverage.
+        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1), CashEvents::default());
+        events.set_flows(vec![
+            CapitalFlow { bar: 1, kind: CapitalFlowKind::Delta, value: 1_000.0 },
+            CapitalFlow { bar: 1, kind: CapitalFlowKind::Target, value: 10_000.0 },
+        ], 3).unwrap();
+        assert!(!events.due(0) && events.due(1));
+        events.apply_flows(1, 12_000.0, true, &mut p, &mut locked).unwrap();
+        assert_eq!(p.cash, -1_000.0);
+        assert_eq!(locked.free_cash(), -1_000.0);
+        let c = events.capital_changes();
+        assert_eq!((c[0].cash_delta, c[0].nav_before, c[0].nav_after), (1_000.0, 12_000.0, 13_000.0));
+        assert_eq!((c[1].cash_delta, c[1].nav_before, c[1].nav_after, c[1].flow), (-3_000.0, 13_000.0, 10_000.0, 1));
+        assert!(!events.due(1));
+    }
+
+    #[test]
+    fn a_refused_flow_applies_none_of_its_bar() {
+        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1), CashEvents::default());
+        events.set_flows(vec![
+            CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: 500.0 },
+            CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: -2_000.0 },
+        ], 1).unwrap();
+        let err = events.apply_flows(0, 1_000.0, false, &mut p, &mut locked).unwrap_err();
+        assert!(err.to_string().contains("capital change would make cash/NAV invalid"), "{err}");
+        assert_eq!(p.cash, 1_000.0);
+        assert!(events.capital_changes().is_empty() && events.due(0));
+    }
+
+    #[test]
+    fn without_leverage_only_cash_can_be_withdrawn() {
+        let (mut p, mut locked, mut events) = (Portfolio::new(100.0, 1), LockedCash::new(100.0, 1), CashEvents::default());
+        events.set_flows(vec![CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: -200.0 }], 1).unwrap();
+        let err = events.apply_flows(0, 10_100.0, false, &mut p, &mut locked).unwrap_err();
+        assert!(err.to_string().contains("capital withdrawal exceeds available cash"), "{err}");
+    }
+
+    #[test]
+    fn funding_charges_longs_pays_shorts_and_records_flat_assets() {
+        // 8-hourly rate 0.01% on 1 contract at 50,000: 5.00. Asset 1 short
+        // 2 units at 50,000 with multiplier 1: receives 10.00; asset 2 flat.
+        let mut p = Portfolio::new(0.0, 3);
+        long(&mut p, 0, 1.0);
+        long(&mut p, 1, -2.0);
+        let mut locked = LockedCash::new(0.0, 3);
+        let mut events = CashEvents::default();
+        let rate = FundingTerms::Rate(0.0001);
+        events.set_funding(vec![
+            FundingEvent { bar: 0, asset: 0, terms: rate },
+            FundingEvent { bar: 0, asset: 1, terms: rate },
+            FundingEvent { bar: 0, asset: 2, terms: FundingTerms::AmountPerUnit(1.0) },
+        ], 1, 3).unwrap();
+        events.apply_funding(0, &mut p, &mut locked, |_| 50_000.0).unwrap();
+        let paid: Vec<f64> = events.funding_payments().iter().map(|x| x.cash_delta).collect();
+        assert_eq!(paid, vec![-5.0, 10.0, 0.0]);
+        assert!(events.funding_payments()[2].mark_price.is_nan());
+        assert_eq!(p.cash, 5.0);
+    }
+
+    #[test]
+    fn a_rate_without_a_mark_refuses_every_event_of_its_bar() {
+        let mut p = Portfolio::new(0.0, 2);
+        long(&mut p, 0, 1.0);
+        long(&mut p, 1, 1.0);
+        let (mut locked, mut events) = (LockedCash::new(0.0, 2), CashEvents::default());
+        let rate = FundingTerms::Rate(0.01);
+        events.set_funding(vec![FundingEvent { bar: 0, asset: 0, terms: rate }, FundingEvent { bar: 0, asset: 1, terms: rate }], 1, 2)
+            .unwrap();
+        let err = events.apply_funding(0, &mut p, &mut locked, |a| if a == 0 { 100.0 } else { f64::NAN }).unwrap_err();
+        assert!(err.to_string().contains("funding mark is unavailable for asset index 1"), "{err}");
+        assert_eq!(p.cash, 0.0);
+        assert!(events.funding_payments().is_empty());
+    }
+
+    #[test]
+    fn schedules_are_checked() {
+        let mut events = CashEvents::default();
+        let flow = |bar, value| CapitalFlow { bar, kind: CapitalFlowKind::Delta, value };
+        assert!(events.set_flows(vec![flow(2, 1.0), flow(1, 1.0)], 3).unwrap_err().to_string().contains("sorted"));
+        assert!(events.set_flows(vec![flow(3, 1.0)], 3).unwrap_err().to_string().contains("not in the feed"));
+        assert!(events.set_flows(vec![flow(0, f64::NAN)], 3).unwrap_err().to_string().contains("finite"));
+        let target = CapitalFlow { bar: 0, kind: CapitalFlowKind::Target, value: -1.0 };
+        assert!(events.set_flows(vec![target], 3).unwrap_err().to_string().contains("nonnegative"));
+        let event = |asset, terms| FundingEvent { bar: 0, asset, terms };
+        let r = FundingTerms::Rate(0.01);
+        assert!(events.set_funding(vec![event(0, r), event(0, r)], 1, 1).unwrap_err().to_string().contains("duplicate"));
+        assert!(events.set_funding(vec![event(1, r)], 1, 1).unwrap_err().to_string().contains("not in the feed"));
+        let nan = FundingTerms::AmountPerUnit(f64::NAN);
+        assert!(events.set_funding(vec![event(0, nan)], 1, 1).unwrap_err().to_string().contains("finite"));
+    }
+}
