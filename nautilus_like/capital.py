@@ -167,7 +167,9 @@ def _ratio(end: float, start: float) -> float:
     if start == 0 and end == 0:
         return 1.0
     if start <= 0 or not math.isfinite(end / start):
-        raise ValueError(f"a flow-adjusted return needs a positive starting valuation, got {start}")
+        # (ml4t-backtest's words: a run whose valuation turns nonpositive
+        # around a flow has no exact investment return.)
+        raise ValueError("exact investment return requires a positive starting valuation")
     return end / start
 
 

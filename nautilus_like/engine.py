@@ -14,7 +14,7 @@ from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippa
 from nautilus_like._driver import (cash_event_records, collect_results, create_engine, run_bars, set_cash_events,
                                    set_portfolio_limits)
 from nautilus_like._strategy import Strategy
-from nautilus_like.capital import CapitalChange, capital_schedule
+from nautilus_like.capital import CapitalChange, capital_schedule, chained_returns
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
 from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
@@ -150,8 +150,14 @@ class Engine:
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
         run_columns = collect_results(self._state, self._view)
-        run_columns["capital_changes"] = self.capital_changes
+        run_columns["capital_changes"] = changes = self.capital_changes
         run_columns["funding_payments"] = self.funding_payments
+        if changes:
+            # As ml4t-backtest: a run whose flow-adjusted return is undefined
+            # (a nonpositive valuation around a flow) has no result.
+            applied = cash_event_records(self._state)["capital_changes"]
+            flows = list(zip(applied["bar"].tolist(), applied["nav_before"].tolist(), applied["nav_after"].tolist()))
+            chained_returns(run_columns["equity"].tolist(), self.config.initial_cash, flows)
         self._run_columns = run_columns
         return self._result_of_run()
 

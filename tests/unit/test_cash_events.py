@@ -113,7 +113,7 @@ def test_a_withdrawal_beyond_cash_fails_the_bar_and_leaves_cash_untouched():
     engine = Engine(DataFeed(prices_df=pl.DataFrame({"timestamp": _days(1), "asset": "TEST", "close": [100.0]}),
                              capital_flows=_flows((0, "a", "delta", 1_000.0), (0, "b", "delta", -20_000.0))),
                     BuyOnFirstBar(), BacktestConfig(initial_cash=10_000))
-    with pytest.raises(ValueError, match=r"capital change would make cash/NAV invalid \(flow 1: cash -9000"):
+    with pytest.raises(ValueError, match="capital change would make cash/NAV invalid"):
         engine.run()
     assert engine.broker.get_cash() == 10_000 and engine.capital_changes == []
 

@@ -165,13 +165,13 @@ impl CashEvents {
                 CapitalFlowKind::Target => f.value - nav,
             };
             let (new_cash, new_nav) = (cash + delta, nav + delta);
+            // (ml4t-backtest's messages, word for word: the differential
+            // suite compares refusals by their text.)
             if !new_cash.is_finite() || !new_nav.is_finite() || new_nav < 0.0 {
-                return Err(EngineError::InvalidArgument(format!(
-                    "capital change would make cash/NAV invalid (flow {}: cash {new_cash}, NAV {new_nav})", start + i)));
+                return Err(EngineError::InvalidArgument("capital change would make cash/NAV invalid".into()));
             }
             if !leverage && new_cash < 0.0 {
-                return Err(EngineError::InvalidArgument(format!(
-                    "capital withdrawal exceeds available cash (flow {}: cash {cash}, change {delta})", start + i)));
+                return Err(EngineError::InvalidArgument("capital withdrawal exceeds available cash".into()));
             }
             changes.push(CapitalChange { bar: b, flow: (start + i) as u32, cash_delta: delta, nav_before: nav, nav_after: new_nav });
             (cash, nav) = (new_cash, new_nav);
