@@ -172,9 +172,6 @@ def test_capital_flows_must_be_a_polars_frame():
 
 # --------------------------------------------------------------------- funding
 
-PERP = {"BTC-PERP": ContractSpec(symbol="BTC-PERP", asset_class=AssetClass.FUTURE, multiplier=1.0)}
-
-
 def _perp_run(funding: pl.DataFrame | None, side: OrderSide = OrderSide.BUY, strategy: Strategy | None = None,
               multiplier: float = 1.0) -> BacktestResult:
     # 8-hourly bars, BTC-PERP flat at 50,000; one contract bought (or sold) at the first.
