@@ -181,9 +181,9 @@ def _text_payloads(result: Any, selected: list[str]) -> dict[str, str]:
 
 def write(result: Any, path: Any, *, include: list[str] | None, compression: str) -> dict[str, Path]:
     """`BacktestResult.to_parquet` (see the module doc)."""
-    if result.holdings is not None or result.capital_changes or result.funding_payments:
-        raise ArtifactWriteError("holdings, capital flows and funding are not captured by nautilus_like; "
-                                 "this result cannot be written as an artifact")
+    if result.holdings is not None:
+        raise ArtifactWriteError("holdings are not captured by nautilus_like; this result cannot be written as "
+                                 "an artifact")
     requested = list(include) if include is not None else list(COMPONENT_FILES)
     unknown = sorted(set(requested) - COMPONENT_FILES.keys() - {"manifest"})
     if unknown:
@@ -239,7 +239,8 @@ def write(result: Any, path: Any, *, include: list[str] | None, compression: str
         "holdings_sampling": result.holdings_sampling,
         "recorded_sampling": None,
         "returns_include_commissions": result.returns_include_commissions,
-        "complete": written.keys() >= REQUIRED,
+        "complete": written.keys() >= (REQUIRED | ({"funding"} if result.funding_payments else set())
+                                       | ({"capital_flows"} if result.capital_changes else set())),
         "components": {name: COMPONENT_FILES[name] for name in COMPONENT_FILES if name in written},
         "omitted_components": {name: why for name, why in unavailable.items() if name in requested},
     }
@@ -511,13 +512,52 @@ def _read_spec_config(path: Path) -> Any:
     return BacktestConfig.from_dict(data["config"])
 
 
-def _read_empty_ledger(what: str):
-    def reader(path: Path) -> list[Any]:
-        frame = pl.read_parquet(path)
-        if frame.height:
-            raise ValueError(f"{what} are not modelled by nautilus_like yet ({frame.height} rows)")
-        return []
-    return reader
+def _read_funding(path: Path) -> list[Any]:
+    from nautilus_like.funding import FundingPayment
+
+    names = ("timestamp", "asset", "quantity", "mark_price", "multiplier", "rate", "amount_per_unit", "cash_delta")
+    return [FundingPayment(*row) for row in pl.read_parquet(path).select(names).iter_rows()]
+
+
+def _read_capital_flows(path: Path) -> list[Any]:
+    from nautilus_like.capital import CapitalChange
+
+    frame = pl.read_parquet(path)
+    if "flow_sequence" not in frame.columns:
+        raise ValueError("flow_sequence is required")
+    if sorted(frame["flow_sequence"].to_list()) != list(range(frame.height)):
+        raise ValueError("flow_sequence must number every capital change once, from 0")
+    names = ("timestamp", "event_id", "kind", "value", "cash_delta", "nav_before", "nav_after")
+    return [CapitalChange(*row) for row in frame.sort("flow_sequence").select(names).iter_rows()]
+
+
+def _finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _check_cash_events(r: _Reader, metrics: dict[str, Any], capital: list[Any], funding: list[Any]) -> None:
+    """Flows and funding must agree with the metrics that count them: a
+    missing flow table would turn a deposit into a return."""
+    if metrics.get("num_capital_changes", 0) and not r.read_ok.get("capital_flows"):
+        raise ArtifactReadError("capital_flows.parquet is required for an artifact with external flows")
+    if capital and (
+            metrics.get("num_capital_changes") != len(capital)
+            or metrics.get("total_external_flow") != sum(c.cash_delta for c in capital)
+            or len({c.event_id for c in capital}) != len(capital)
+            or any(c.kind not in ("delta", "target") or not isinstance(c.event_id, str) or not c.event_id
+                   or not all(_finite_number(v) for v in (c.value, c.cash_delta, c.nav_before, c.nav_after))
+                   or not math.isclose(c.nav_before + c.cash_delta, c.nav_after, rel_tol=1e-12)
+                   for c in capital)):
+        raise ArtifactReadError("capital flows are inconsistent with recorded valuations or metrics")
+    if metrics.get("num_funding_events", 0) and not r.read_ok.get("funding"):
+        r.fail_or_note(ArtifactReadError, "component_missing", "funding",
+                       "funding.parquet is required for an artifact with funding events")
+    if r.read_ok.get("funding") and "num_funding_events" in metrics:
+        total = metrics.get("total_funding")
+        if (metrics["num_funding_events"] != len(funding) or not _finite_number(total)
+                or not math.isclose(total, sum(p.cash_delta for p in funding), abs_tol=1e-9)):
+            r.fail_or_note(ArtifactReadError, "component_inconsistent", "funding",
+                           "funding.parquet is inconsistent with funding metrics")
 
 
 def read(cls: type, path: Any, *, recovery: bool) -> Any:
@@ -540,15 +580,13 @@ def read(cls: type, path: Any, *, recovery: bool) -> Any:
 
     trades = r.component("trades", _read_trades, [])
     fills = r.component("fills", _read_fills, [])
-    funding = r.component("funding", _read_empty_ledger("funding payments"), [])
-    capital = r.component("capital_flows", _read_empty_ledger("external capital flows"), [])
+    funding = r.component("funding", _read_funding, [])
+    capital = r.component("capital_flows", _read_capital_flows, [])
     rejected = r.component("rejected_orders", _read_rejected_orders, [])
     equity_curve = r.component("equity", _read_equity, [])
     state, metadata = r.component("portfolio_state", _read_portfolio_state, ([], []))
     metrics = r.component("metrics", _read_metrics, {})
-    if metrics.get("num_funding_events", 0) or metrics.get("num_capital_changes", 0):
-        raise ArtifactReadError("the metrics declare funding events or capital flows, which nautilus_like "
-                                "does not model yet")
+    _check_cash_events(r, metrics, capital, funding)
     predictions = r.component("predictions", pl.read_parquet, None)
     daily = r.component("daily_pnl", pl.read_parquet, None)
     config = r.component("config", _read_config, None)
@@ -560,7 +598,7 @@ def read(cls: type, path: Any, *, recovery: bool) -> Any:
             r.note("component_unverified", "daily_pnl", "daily_pnl.parquet could not be verified without equity.parquet")
         else:
             expected = cls(trades=[], equity_curve=equity_curve, fills=[], metrics={},
-                           initial_capital=initial_capital).to_daily_pnl()
+                           initial_capital=initial_capital, capital_changes=capital).to_daily_pnl()
             if not daily.equals(expected):
                 r.fail_or_note(ArtifactReadError, "component_inconsistent", "daily_pnl",
                                "daily_pnl.parquet is inconsistent with equity.parquet")

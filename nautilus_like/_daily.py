@@ -97,8 +97,29 @@ def _aggregate(result: Any, dates: pl.Series) -> pl.DataFrame:
         previous = previous.fill_null(initial)
     return_pct = ((daily["close_equity"] - previous) / previous).fill_null(0.0)
     first_open = daily["open_equity"][0] if daily.height else 1.0
-    return daily.with_columns(return_pct.alias("return_pct"),
-                              (daily["close_equity"] / first_open - 1.0).alias("cumulative_return"))
+    daily = daily.with_columns(return_pct.alias("return_pct"),
+                               (daily["close_equity"] / first_open - 1.0).alias("cumulative_return"))
+    return _without_flows(result, equity, dates, daily)
+
+
+def _without_flows(result: Any, equity: pl.DataFrame, dates: pl.Series, daily: pl.DataFrame) -> pl.DataFrame:
+    """With external capital flows, a day's return compounds its bars'
+    flow-adjusted returns and its P&L leaves the flows out (`external_flow`)."""
+    if not result.capital_changes or not daily.height:
+        return daily
+    row = {t: i for i, t in enumerate(equity["timestamp"].to_list())}
+    flows = [0.0] * equity.height
+    for change in result.capital_changes:
+        flows[row[change.timestamp]] += change.cash_delta
+    per_day = (pl.DataFrame({"date": dates, "r": equity["return"], "f": pl.Series(flows, dtype=pl.Float64)})
+               .group_by("date", maintain_order=True)
+               .agg(((pl.col("r") + 1.0).product() - 1.0).alias("__return"), pl.col("f").sum().alias("__flow")))
+    daily = daily.join(per_day, on="date", how="left", maintain_order="left")
+    return (daily.with_columns(pl.col("__return").alias("return_pct"),
+                               ((pl.col("__return") + 1.0).cum_prod() - 1.0).alias("cumulative_return"),
+                               (pl.col("pnl") - pl.col("__flow")).alias("pnl"),
+                               pl.col("__flow").alias("external_flow"))
+            .drop("__return", "__flow"))
 
 
 def daily_pnl(result: Any, *, session_aligned: bool = False) -> pl.DataFrame:

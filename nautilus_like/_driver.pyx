@@ -827,3 +827,86 @@ def prediction_fees(uint32_t venue, price, contracts, coefficient, buy, double p
     if n:
         check(ffi.nl_prediction_fees(venue, n, &p[0], &c[0], &k[0], bp, precision, one_order, &o[0]))
     return out
+
+
+def set_cash_events(EngineState state not None, object flows=None, object funding=None):
+    """Schedules external capital flows and funding events in the engine.
+
+    `flows` is `(bars, kinds, values)` and `funding` `(bars, assets, terms,
+    values)`, NumPy columns sorted by bar (`nautilus_like.capital` and
+    `nautilus_like.funding` build them); the codes are `NL_CAPITAL_FLOW_*` and
+    `NL_FUNDING_*`. Either may be None (nothing scheduled).
+    """
+    cdef Py_ssize_t i, n
+    cdef const uint32_t[:] bars, kinds, assets
+    cdef const double[:] values
+    cdef ffi.NlCapitalFlow* f = NULL
+    cdef ffi.NlFundingEvent* g = NULL
+    if flows is not None and len(flows[0]):
+        bars, kinds, values = flows
+        n = len(bars)
+        f = <ffi.NlCapitalFlow*>PyMem_Malloc(n * sizeof(ffi.NlCapitalFlow))
+        if f is NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                f[i].bar, f[i].kind, f[i].value = bars[i], kinds[i], values[i]
+            check(ffi.nl_engine_set_capital_flows(state.engine, f, n))
+        finally:
+            PyMem_Free(f)
+    if funding is not None and len(funding[0]):
+        bars, assets, kinds, values = funding
+        n = len(bars)
+        g = <ffi.NlFundingEvent*>PyMem_Malloc(n * sizeof(ffi.NlFundingEvent))
+        if g is NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                g[i].bar, g[i].asset, g[i].terms, g[i].value = bars[i], assets[i], kinds[i], values[i]
+            check(ffi.nl_engine_set_funding_events(state.engine, g, n))
+        finally:
+            PyMem_Free(g)
+
+
+def cash_event_records(EngineState state not None):
+    """What the scheduled cash events moved so far, as NumPy columns:
+    `{"capital_changes": {bar, flow, cash_delta, nav_before, nav_after},
+    "funding_payments": {bar, asset, quantity, mark_price, multiplier, cash_delta}}`
+    (a payment without a position has a NaN mark)."""
+    import numpy as np
+    cdef size_t n_changes = 0, n_payments = 0, got = 0, i
+    check(ffi.nl_engine_cash_event_counts(state.engine, &n_changes, &n_payments))
+    changes = {k: np.empty(n_changes, dtype=np.uint32 if k in ("bar", "flow") else np.float64)
+               for k in ("bar", "flow", "cash_delta", "nav_before", "nav_after")}
+    payments = {k: np.empty(n_payments, dtype=np.uint32 if k in ("bar", "asset") else np.float64)
+                for k in ("bar", "asset", "quantity", "mark_price", "multiplier", "cash_delta")}
+    cdef ffi.NlCapitalChange* c = NULL
+    cdef ffi.NlFundingPayment* p = NULL
+    cdef uint32_t[:] u0, u1
+    cdef double[:] d0, d1, d2, d3
+    if n_changes:
+        c = <ffi.NlCapitalChange*>PyMem_Malloc(n_changes * sizeof(ffi.NlCapitalChange))
+        if c is NULL:
+            raise MemoryError()
+        try:
+            check(ffi.nl_engine_capital_changes(state.engine, c, n_changes, &got))
+            u0, u1 = changes["bar"], changes["flow"]
+            d0, d1, d2 = changes["cash_delta"], changes["nav_before"], changes["nav_after"]
+            for i in range(got):
+                u0[i], u1[i], d0[i], d1[i], d2[i] = c[i].bar, c[i].flow, c[i].cash_delta, c[i].nav_before, c[i].nav_after
+        finally:
+            PyMem_Free(c)
+    if n_payments:
+        p = <ffi.NlFundingPayment*>PyMem_Malloc(n_payments * sizeof(ffi.NlFundingPayment))
+        if p is NULL:
+            raise MemoryError()
+        try:
+            check(ffi.nl_engine_funding_payments(state.engine, p, n_payments, &got))
+            u0, u1 = payments["bar"], payments["asset"]
+            d0, d1, d2, d3 = payments["quantity"], payments["mark_price"], payments["multiplier"], payments["cash_delta"]
+            for i in range(got):
+                u0[i], u1[i] = p[i].bar, p[i].asset
+                d0[i], d1[i], d2[i], d3[i] = p[i].quantity, p[i].mark_price, p[i].multiplier, p[i].cash_delta
+        finally:
+            PyMem_Free(p)
+    return {"capital_changes": changes, "funding_payments": payments}

@@ -15,6 +15,18 @@ cdef extern from "nautilus_like.h":
 
   const uint32_t NL_MARGIN_PERCENT_OF_NOTIONAL # = 2
 
+  # `NlCapitalFlow.kind`: cash added (positive) or withdrawn (negative).
+  const uint32_t NL_CAPITAL_FLOW_DELTA # = 0
+
+  # `NlCapitalFlow.kind`: the account value after the flow.
+  const uint32_t NL_CAPITAL_FLOW_TARGET # = 1
+
+  # `NlFundingEvent.terms`: `value` is a rate on the position's notional.
+  const uint32_t NL_FUNDING_RATE # = 0
+
+  # `NlFundingEvent.terms`: `value` is currency per underlying unit.
+  const uint32_t NL_FUNDING_AMOUNT_PER_UNIT # = 1
+
   # `ShortCashPolicy` codes for [`NlEngineConfig::short_cash_policy`].
   const uint32_t NL_SHORT_CASH_CREDIT # = 0
 
@@ -483,6 +495,40 @@ cdef extern from "nautilus_like.h":
     double requirement;
     # Positions sent to liquidation at the next open.
     uint32_t liquidated;
+
+  # One scheduled capital flow.
+  cdef struct NlCapitalFlow:
+    uint32_t bar;
+    # `NL_CAPITAL_FLOW_*`.
+    uint32_t kind;
+    double value;
+
+  # One scheduled funding event.
+  cdef struct NlFundingEvent:
+    uint32_t bar;
+    uint32_t asset;
+    # `NL_FUNDING_*`.
+    uint32_t terms;
+    double value;
+
+  # One applied capital flow.
+  cdef struct NlCapitalChange:
+    uint32_t bar;
+    # Index of the flow in the schedule given.
+    uint32_t flow;
+    double cash_delta;
+    double nav_before;
+    double nav_after;
+
+  # One applied funding event.
+  cdef struct NlFundingPayment:
+    uint32_t bar;
+    uint32_t asset;
+    double quantity;
+    # NaN when no position was held.
+    double mark_price;
+    double multiplier;
+    double cash_delta;
 
   # Engine settings; enum fields carry the integer codes of the core enums.
   # Costs are set separately (`nl_engine_set_commission`, `nl_engine_set_slippage`).
@@ -1050,6 +1096,43 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `sessions` valid for `n` reads.
   NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
+
+  # Schedules `n` capital flows (sorted by bar; applied as their bar opens,
+  # before any fill). Before the first bar only.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `flows` valid for `n` reads.
+  NlStatus nl_engine_set_capital_flows(NlEngine *e, const NlCapitalFlow *flows, size_t n);
+
+  # Schedules `n` funding events (sorted by bar; one per asset and bar).
+  # Before the first bar only.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `events` valid for `n` reads.
+  NlStatus nl_engine_set_funding_events(NlEngine *e, const NlFundingEvent *events, size_t n);
+
+  # How many capital flows and funding events were applied so far.
+  #
+  # # Safety
+  # `e` must be a live engine handle; the out pointers valid for writing.
+  NlStatus nl_engine_cash_event_counts(NlEngine *e, size_t *out_changes, size_t *out_payments);
+
+  # Copies the applied capital flows (at most `cap`) into `out`; `out_n`
+  # receives how many were written.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+  NlStatus nl_engine_capital_changes(NlEngine *e, NlCapitalChange *out, size_t cap, size_t *out_n);
+
+  # Copies the applied funding events (at most `cap`) into `out`; `out_n`
+  # receives how many were written.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+  NlStatus nl_engine_funding_payments(NlEngine *e,
+                                      NlFundingPayment *out,
+                                      size_t cap,
+                                      size_t *out_n);
 
   # Writes the engine's default settings (`EngineConfig::default()`, ml4t-backtest's
   # defaults) to `out`: the one place callers take defaults from.

@@ -287,9 +287,17 @@ def compute_metrics(run: RunColumns) -> dict[str, Any]:
     # feed's elapsed calendar time (analytics.EquityCurve, as ml4t's engine).
     timeline = run._timeline
     periods, observation_based = run.annualization
-    curve = EquityCurve(timestamps=[timeline[0], timeline[-1]] if n > 1 else [], values=equity.tolist(),
-                        periods_per_year_override=periods, observation_based=observation_based,
-                        initial_capital=initial)
+    changes = raw.get("capital_changes") or []
+    payments = raw.get("funding_payments") or []
+    if changes:
+        # External flows are no return (nautilus_like.capital): the curve chains between them.
+        curve = EquityCurve(timestamps=timeline.to_list(), values=equity.tolist(), capital_changes=changes,
+                            periods_per_year_override=periods, observation_based=observation_based,
+                            initial_capital=initial)
+    else:
+        curve = EquityCurve(timestamps=[timeline[0], timeline[-1]] if n > 1 else [], values=equity.tolist(),
+                            periods_per_year_override=periods, observation_based=observation_based,
+                            initial_capital=initial)
     total_return = curve.total_return if n else 0.0
     sharpe, sortino, volatility = curve.sharpe, curve.sortino, curve.volatility
     mdd, cagr = curve.max_dd, curve.cagr
@@ -364,10 +372,10 @@ def compute_metrics(run: RunColumns) -> dict[str, Any]:
         "max_turnover": float(max(turnover)) if turnover else 0.0,
         "avg_open_positions": float(open_counts.mean()) if n else 0.0,
         "max_open_positions": int(open_counts.max()) if n else 0,
-        "total_funding": 0,
-        "total_external_flow": 0,
-        "num_capital_changes": 0,
-        "num_funding_events": 0,
+        "total_funding": sum(p.cash_delta for p in payments),
+        "total_external_flow": sum(c.cash_delta for c in changes),
+        "num_capital_changes": len(changes),
+        "num_funding_events": len(payments),
     }
     return metrics
 

@@ -193,7 +193,13 @@ class DataFeed:
         mid_col: str | None = None,
         bid_size_col: str | None = None,
         ask_size_col: str | None = None,
+        capital_flows: pl.DataFrame | None = None,
     ) -> None:
+        if capital_flows is not None and not isinstance(capital_flows, pl.DataFrame):
+            raise TypeError(f"capital_flows must be a Polars DataFrame, got {type(capital_flows).__name__}")
+        # External deposits and withdrawals (nautilus_like.capital); the engine
+        # validates them against the timeline.
+        self.capital_flows: pl.DataFrame | None = None if capital_flows is None else capital_flows.clone()
         if feed_spec is not None and contract is not None:
             raise ValueError("Pass either feed_spec or contract, not both")
         prices = _load("prices", prices_df, prices_path)

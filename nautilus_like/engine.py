@@ -11,13 +11,16 @@ import polars as pl
 
 from nautilus_like._broker import Broker
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
-from nautilus_like._driver import collect_results, create_engine, run_bars, set_portfolio_limits
+from nautilus_like._driver import (cash_event_records, collect_results, create_engine, run_bars, set_cash_events,
+                                   set_portfolio_limits)
 from nautilus_like._strategy import Strategy
+from nautilus_like.capital import CapitalChange, capital_schedule, chained_returns
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
 from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.execution.rebalancer import run_schedule_checks
+from nautilus_like.funding import FundingPayment, funding_schedule
 from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
 
@@ -36,12 +39,16 @@ class Engine:
     beyond ml4t-backtest (see `nautilus_like.portfolio_limits`):
 
     >>> Engine(feed, strategy, config, portfolio_limits=[MaxDrawdownLimit(0.20, action="liquidate")])
+
+    `funding_df` schedules perpetual-futures funding (`nautilus_like.funding`);
+    the feed's `capital_flows` schedule deposits and withdrawals
+    (`nautilus_like.capital`). The engine moves their cash as each bar opens.
     """
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
                  commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
                  market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
-                 portfolio_limits: Any = None) -> None:
+                 portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -81,6 +88,9 @@ class Engine:
         if config.borrow_rate > 0 and sessions is None:
             raise ValueError(f"borrow_rate={config.borrow_rate} accrues per calendar day, but the feed's "
                              f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
+        # Scheduled cash events, validated before anything runs.
+        self._capital = capital_schedule(getattr(feed, "capital_flows", None), feed.timeline)
+        self._funding = funding_schedule(funding_df, feed.timeline, index)
         multipliers = resolve_multipliers(contract_specs, index)
         margins = resolve_margin_schedules(config, contract_specs, index)
         limits = limit_specs(portfolio_limits)
@@ -96,6 +106,9 @@ class Engine:
             dict(contract_specs or {}), margins)
         if limits:
             set_portfolio_limits(self._state, limits)
+        if self._capital is not None or self._funding is not None:
+            set_cash_events(self._state, None if self._capital is None else self._capital.columns(),
+                            None if self._funding is None else self._funding.columns())
         self.portfolio_limits = list(portfolio_limits or [])
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
@@ -124,11 +137,11 @@ class Engine:
     def from_config(cls, feed: DataFeed, strategy: Strategy, config: BacktestConfig, *,
                     contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
                     commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
-                    portfolio_limits: Any = None) -> Engine:
+                    portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None) -> Engine:
         """`Engine(feed, strategy, config, ...)` by name (ml4t's `Engine.from_config`)."""
         return cls(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                    commission_model=commission_model, slippage_model=slippage_model,
-                   execution_limits=execution_limits, portfolio_limits=portfolio_limits)
+                   execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df)
 
     def run(self) -> BacktestResult:
         """Runs every bar and returns the result (`on_end` runs even on failure)."""
@@ -138,8 +151,43 @@ class Engine:
         run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
-        self._run_columns = collect_results(self._state, self._view)
+        run_columns = collect_results(self._state, self._view)
+        run_columns["capital_changes"] = changes = self.capital_changes
+        run_columns["funding_payments"] = self.funding_payments
+        if changes:
+            # As ml4t-backtest: a run whose flow-adjusted return is undefined
+            # (a nonpositive valuation around a flow) has no result.
+            applied = cash_event_records(self._state)["capital_changes"]
+            flows = list(zip(applied["bar"].tolist(), applied["nav_before"].tolist(), applied["nav_after"].tolist()))
+            chained_returns(run_columns["equity"].tolist(), self.config.initial_cash, flows)
+        self._run_columns = run_columns
         return self._result_of_run()
+
+    @property
+    def capital_changes(self) -> list[CapitalChange]:
+        """The external capital flows applied so far, in order (a new list)."""
+        if self._capital is None:
+            return []
+        changes = cash_event_records(self._state)["capital_changes"]
+        times, schedule = self.feed.timestamps, self._capital
+        return [CapitalChange(times[bar], schedule.event_ids[flow], schedule.kind_names[flow],
+                              float(schedule.values[flow]), delta, before, after)
+                for bar, flow, delta, before, after in zip(
+                    changes["bar"].tolist(), changes["flow"].tolist(), changes["cash_delta"].tolist(),
+                    changes["nav_before"].tolist(), changes["nav_after"].tolist())]
+
+    @property
+    def funding_payments(self) -> list[FundingPayment]:
+        """The funding events applied so far, in order (a new list)."""
+        if self._funding is None:
+            return []
+        paid = cash_event_records(self._state)["funding_payments"]
+        times, names, schedule = self.feed.timestamps, self._view.asset_names, self._funding
+        return [FundingPayment(times[bar], names[asset], quantity, None if mark != mark else mark, multiplier,
+                               schedule.rates[k], schedule.amounts[k], delta)
+                for k, (bar, asset, quantity, mark, multiplier, delta) in enumerate(zip(
+                    paid["bar"].tolist(), paid["asset"].tolist(), paid["quantity"].tolist(),
+                    paid["mark_price"].tolist(), paid["multiplier"].tolist(), paid["cash_delta"].tolist()))]
 
     def _result_of_run(self) -> BacktestResult:
         return BacktestResult._from_run(
@@ -174,7 +222,8 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
                  context: Any = None, config: BacktestConfig | str | None = None, *,
                  feed_spec: Any = None, contract: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
                  market_impact_model: Any = None, commission_model: Any = None, slippage_model: Any = None,
-                 execution_limits: Any = None, portfolio_limits: Any = None) -> BacktestResult:
+                 execution_limits: Any = None, portfolio_limits: Any = None,
+                 funding_df: pl.DataFrame | None = None, capital_flows: pl.DataFrame | None = None) -> BacktestResult:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
@@ -193,7 +242,8 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
         return {f"{name}_path": value} if isinstance(value, (str, Path)) else {f"{name}_df": value}
 
     feed = DataFeed(**frame_or_path("prices", prices), **frame_or_path("signals", signals),
-                    **frame_or_path("context", context), feed_spec=feed_spec, contract=contract)
+                    **frame_or_path("context", context), feed_spec=feed_spec, contract=contract,
+                    capital_flows=capital_flows)
     return Engine(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                   commission_model=commission_model, slippage_model=slippage_model,
-                  execution_limits=execution_limits, portfolio_limits=portfolio_limits).run()
+                  execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df).run()

@@ -17,6 +17,26 @@
 #define NL_MARGIN_PERCENT_OF_NOTIONAL 2
 
 /**
+ * `NlCapitalFlow.kind`: cash added (positive) or withdrawn (negative).
+ */
+#define NL_CAPITAL_FLOW_DELTA 0
+
+/**
+ * `NlCapitalFlow.kind`: the account value after the flow.
+ */
+#define NL_CAPITAL_FLOW_TARGET 1
+
+/**
+ * `NlFundingEvent.terms`: `value` is a rate on the position's notional.
+ */
+#define NL_FUNDING_RATE 0
+
+/**
+ * `NlFundingEvent.terms`: `value` is currency per underlying unit.
+ */
+#define NL_FUNDING_AMOUNT_PER_UNIT 1
+
+/**
  * `ShortCashPolicy` codes for [`NlEngineConfig::short_cash_policy`].
  */
 #define NL_SHORT_CASH_CREDIT 0
@@ -832,6 +852,60 @@ typedef struct NlMarginCall {
    */
   uint32_t liquidated;
 } NlMarginCall;
+
+/**
+ * One scheduled capital flow.
+ */
+typedef struct NlCapitalFlow {
+  uint32_t bar;
+  /**
+   * `NL_CAPITAL_FLOW_*`.
+   */
+  uint32_t kind;
+  double value;
+} NlCapitalFlow;
+
+/**
+ * One scheduled funding event.
+ */
+typedef struct NlFundingEvent {
+  uint32_t bar;
+  uint32_t asset;
+  /**
+   * `NL_FUNDING_*`.
+   */
+  uint32_t terms;
+  double value;
+} NlFundingEvent;
+
+/**
+ * One applied capital flow.
+ */
+typedef struct NlCapitalChange {
+  uint32_t bar;
+  /**
+   * Index of the flow in the schedule given.
+   */
+  uint32_t flow;
+  double cash_delta;
+  double nav_before;
+  double nav_after;
+} NlCapitalChange;
+
+/**
+ * One applied funding event.
+ */
+typedef struct NlFundingPayment {
+  uint32_t bar;
+  uint32_t asset;
+  double quantity;
+  /**
+   * NaN when no position was held.
+   */
+  double mark_price;
+  double multiplier;
+  double cash_delta;
+} NlFundingPayment;
 
 /**
  * Engine settings; enum fields carry the integer codes of the core enums.
@@ -1656,6 +1730,62 @@ enum NlStatus nl_engine_end_bar(struct NlEngine *e);
  * `e` must be a live engine handle; `sessions` valid for `n` reads.
  */
 enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+
+/**
+ * Schedules `n` capital flows (sorted by bar; applied as their bar opens,
+ * before any fill). Before the first bar only.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `flows` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_capital_flows(struct NlEngine *e,
+                                          const struct NlCapitalFlow *flows,
+                                          size_t n);
+
+/**
+ * Schedules `n` funding events (sorted by bar; one per asset and bar).
+ * Before the first bar only.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `events` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_funding_events(struct NlEngine *e,
+                                           const struct NlFundingEvent *events,
+                                           size_t n);
+
+/**
+ * How many capital flows and funding events were applied so far.
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_cash_event_counts(struct NlEngine *e,
+                                          size_t *out_changes,
+                                          size_t *out_payments);
+
+/**
+ * Copies the applied capital flows (at most `cap`) into `out`; `out_n`
+ * receives how many were written.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+ */
+enum NlStatus nl_engine_capital_changes(struct NlEngine *e,
+                                        struct NlCapitalChange *out,
+                                        size_t cap,
+                                        size_t *out_n);
+
+/**
+ * Copies the applied funding events (at most `cap`) into `out`; `out_n`
+ * receives how many were written.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for `cap` writes; `out_n` for one.
+ */
+enum NlStatus nl_engine_funding_payments(struct NlEngine *e,
+                                         struct NlFundingPayment *out,
+                                         size_t cap,
+                                         size_t *out_n);
 
 /**
  * Writes the engine's default settings (`EngineConfig::default()`, ml4t-backtest's

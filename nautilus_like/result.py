@@ -182,12 +182,12 @@ class BacktestResult:
         self._given_trade_analyzer = None
         if not hasattr(type(self), "trade_analyzer"):
             self.trade_analyzer = None
-        self.funding_payments = []
+        self.funding_payments = list(raw.get("funding_payments") or [])
         self.artifact_diagnostics = ()
         self.initial_capital = config.initial_cash
         self.holdings = None
         self.holdings_sampling = "none"
-        self.capital_changes = []
+        self.capital_changes = list(raw.get("capital_changes") or [])
         self.returns_include_commissions = True
         self.observation_metadata = []
         self.recorded_variables = None
@@ -314,7 +314,9 @@ class BacktestResult:
         } for o in self.rejected_orders], schema=schema)
 
     def to_funding_dataframe(self) -> pl.DataFrame:
-        """Funding cash flows (a run of nautilus_like has none: funding is not modelled yet)."""
+        """Funding payments in the order applied (`nautilus_like.funding`): asset,
+        signed quantity held, the mark and multiplier used, the rate or amount per
+        unit, and the `cash_delta` (negative: paid)."""
         schema = {"timestamp": self._time_dtype(getattr(p, "timestamp", None) for p in self.funding_payments),
                   "asset": pl.String(), "quantity": pl.Float64(), "mark_price": pl.Float64(),
                   "multiplier": pl.Float64(), "rate": pl.Float64(), "amount_per_unit": pl.Float64(),
@@ -322,7 +324,8 @@ class BacktestResult:
         return pl.DataFrame([{k: getattr(p, k) for k in schema} for p in self.funding_payments], schema=schema)
 
     def to_capital_flows_dataframe(self) -> pl.DataFrame:
-        """External capital applications (none: capital flows are not modelled yet)."""
+        """External capital flows in the order applied (`flow_sequence`), with the
+        cash each moved and the marked account value before and after it."""
         schema = {"timestamp": self._time_dtype(getattr(c, "timestamp", None) for c in self.capital_changes),
                   "event_id": pl.String(), "kind": pl.String(), "value": pl.Float64(),
                   "cash_delta": pl.Float64(), "nav_before": pl.Float64(), "nav_after": pl.Float64()}
@@ -348,14 +351,24 @@ class BacktestResult:
             times = [t for t, _ in self.equity_curve]
             df = pl.DataFrame({"timestamp": pl.Series(times, dtype=_timestamp_dtype(times)),
                                "equity": [float(v) for _, v in self.equity_curve]}).sort("timestamp")
-        if self.capital_changes:
-            raise ArtifactError("returns with external capital flows are not supported by nautilus_like yet")
         if not df.height:
             return pl.DataFrame(schema={**self._equity_schema(), "timestamp": df.schema["timestamp"]})
         initial = self.initial_capital if self.initial_capital is not None else df["equity"][0]
-        return (df.with_columns(
-            (pl.col("equity") / pl.col("equity").shift(1).fill_null(initial) - 1.0).alias("return"),
-            pl.col("equity").alias("performance_equity"))
+        if self.capital_changes:
+            # External flows are no return: valuations chain between them.
+            if self.initial_capital is None:
+                raise ArtifactError("returns with external capital flows need the recorded initial_capital")
+            from nautilus_like.capital import flow_adjusted_returns
+
+            returns = flow_adjusted_returns(list(df.select("timestamp", "equity").iter_rows()), initial,
+                                            self.capital_changes)
+            df = df.with_columns(pl.Series("return", returns, dtype=pl.Float64)).with_columns(
+                ((pl.col("return") + 1.0).cum_prod() * initial).alias("performance_equity"))
+        else:
+            df = df.with_columns(
+                (pl.col("equity") / pl.col("equity").shift(1).fill_null(initial) - 1.0).alias("return"),
+                pl.col("equity").alias("performance_equity"))
+        return (df
             .with_columns(
                 (pl.col("performance_equity") / initial - 1.0).alias("cumulative_return"),
                 pl.col("performance_equity").cum_max().clip(lower_bound=initial).alias("high_water_mark"))

@@ -35,8 +35,9 @@ class EquityCurve:
     """Portfolio values over time. With `initial_capital`, returns and
     drawdowns count from it (the first value is already a result of trading);
     `years` is the elapsed calendar time (or observations / periods per year
-    when `observation_based`). Capital flows are not supported yet: a run of
-    nautilus_like has none."""
+    when `observation_based`). With `capital_changes` (`nautilus_like.capital`),
+    returns chain the valuations between external flows, so deposits and
+    withdrawals are no gain or loss, and drawdowns follow that performance."""
 
     timestamps: list[datetime] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
@@ -44,11 +45,6 @@ class EquityCurve:
     observation_based: bool = False
     initial_capital: float | None = None
     capital_changes: list[Any] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.capital_changes:
-            raise NotImplementedError("EquityCurve(capital_changes=...): capital flows are not supported by "
-                                      "nautilus_like yet")
 
     @classmethod
     def from_config(cls, config: Any) -> EquityCurve:
@@ -70,6 +66,11 @@ class EquityCurve:
 
     @property
     def returns(self) -> np.ndarray:
+        if self.capital_changes:
+            from nautilus_like.capital import flow_adjusted_returns
+
+            return np.array(flow_adjusted_returns(list(zip(self.timestamps, self.values)), self.initial_value,
+                                                  self.capital_changes))
         if self.initial_capital is not None and self.values:
             return returns_from_values([self.initial_capital, *self.values])
         return returns_from_values(self.values)
@@ -88,16 +89,24 @@ class EquityCurve:
     def cumulative_returns(self) -> np.ndarray:
         if not self.values:
             return np.array([])
+        if self.capital_changes:
+            return np.cumprod(1.0 + self.returns) - 1.0
         return np.asarray(self.values, dtype=np.float64) / self.initial_value - 1.0
 
     @property
     def performance_values(self) -> np.ndarray:
+        """The investment's value at the initial capital's scale (external
+        flows taken out); the values themselves without flows."""
+        if self.capital_changes:
+            return self.initial_value * np.cumprod(1.0 + self.returns)
         return np.asarray(self.values, dtype=np.float64)
 
     @property
     def total_return(self) -> float:
         if not self.values or self.initial_value == 0:
             return 0.0
+        if self.capital_changes:
+            return float(self.cumulative_returns[-1])
         return self.values[-1] / self.initial_value - 1.0
 
     @property

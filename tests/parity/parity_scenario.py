@@ -47,11 +47,15 @@ class Scenario:
     models: dict[str, Any] = field(default_factory=dict)
     # DataFeed keyword arguments (quote column names) when the prices carry quotes.
     feed_kw: dict[str, Any] = field(default_factory=dict)
+    # External deposits (DataFeed capital_flows) and funding events (Engine funding_df).
+    capital_flows: pl.DataFrame | None = None
+    funding: pl.DataFrame | None = None
 
     def describe(self) -> str:
         return (f"seed={self.seed} assets={self.assets} rows={self.prices.height} "
                 f"timestamps={self.n_timestamps} config={self.config} models={self.models} "
-                f"feed={self.feed_kw}")
+                f"feed={self.feed_kw} capital_flows={None if self.capital_flows is None else self.capital_flows.rows()} "
+                f"funding={None if self.funding is None else self.funding.rows()}")
 
 
 def _walk(rng: random.Random, n: int, start: float, vol: float, gap: float, cents: bool):
@@ -179,7 +183,33 @@ def make_scenario(seed: int) -> Scenario:
                                        ("sqrt", round(rng.uniform(0.1, 1.0), 3), 0.02, 1.0),
                                        ("power", 0.1, round(rng.uniform(0.3, 1.2), 2), rng.choice([0.0, 0.01]))])
     _draw_contracts(random.Random(f"parity-contract-{seed}"), names, models)
-    return Scenario(seed, sorted(names), prices, signals, config, n_ts, models, feed_kw)
+    flows, funding = _draw_cash_events(random.Random(f"parity-cash-events-{seed}"), prices, config, feed_kw)
+    return Scenario(seed, sorted(names), prices, signals, config, n_ts, models, feed_kw, flows, funding)
+
+
+def _draw_cash_events(rng: random.Random, prices: pl.DataFrame, config: dict[str, Any], feed_kw: dict[str, Any]
+                      ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """Deposits on timestamps where every asset has a row (a flow needs a
+    current mark for whatever is held; the messages of that refusal differ
+    by design), and funding rates or per-unit amounts on any price timestamp."""
+    flows = funding = None
+    n_assets = prices["asset"].n_unique()
+    complete = (prices.group_by("timestamp").len().filter(pl.col("len") == n_assets)["timestamp"].sort().to_list())
+    marks_at_close = not feed_kw or "mark_price" not in config
+    if complete and marks_at_close and rng.random() < 0.3:
+        cash = float(config.get("initial_cash", 100_000.0))
+        chosen = sorted(rng.sample(complete, min(len(complete), rng.randint(1, 3))))
+        flows = pl.DataFrame({"timestamp": chosen, "event_id": [f"deposit-{i}" for i in range(len(chosen))],
+                              "kind": "delta",
+                              "value": [round(cash * rng.choice([0.1, 0.25, 0.5, 1.0]), 2) for _ in chosen]})
+    if rng.random() < 0.3:
+        rows = prices.select("timestamp", "asset").sample(n=min(prices.height, rng.randint(2, 12)),
+                                                          seed=rng.randrange(2**32)).sort("timestamp", "asset")
+        per_unit = rng.random() < 0.3
+        values = [round(rng.uniform(-0.001, 0.002), 6) if not per_unit else round(rng.uniform(-0.05, 0.1), 4)
+                  for _ in range(rows.height)]
+        funding = rows.with_columns(pl.Series("amount_per_unit" if per_unit else "rate", values, dtype=pl.Float64))
+    return flows, funding
 
 
 def _draw_contracts(rng: random.Random, names: list[str], models: dict[str, Any]) -> None:
@@ -974,6 +1004,9 @@ RESULT_ITEM_KEYS = ("final_value", "total_return", "sharpe", "max_drawdown", "nu
 TRADE_FIELDS = ("symbol", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl",
                 "pnl_percent", "bars_held", "fees", "exit_slippage", "entry_slippage", "mfe", "mae",
                 "status", "exit_reason")
+CAPITAL_CHANGE_FIELDS = ("timestamp", "event_id", "kind", "value", "cash_delta", "nav_before", "nav_after")
+FUNDING_PAYMENT_FIELDS = ("timestamp", "asset", "quantity", "mark_price", "multiplier", "rate", "amount_per_unit",
+                          "cash_delta")
 
 
 MISSING = "<attribute missing>"
@@ -1008,8 +1041,12 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
                           and str(getattr(config.share_type, "value", config.share_type)).lower() == "integer")
         strat = make_strategy_class(lib)(sc.seed, sc.assets, bool(sc.config.get("allow_short_selling")),
                                          next_bar=sc.config["execution_mode"] == "NEXT_BAR", rebalances=rebalances)
-        feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals, **sc.feed_kw)
-        engine = lib.Engine(feed, strat, config, **build_models(lib, sc.models))
+        feed_kw = dict(sc.feed_kw) if sc.capital_flows is None else {**sc.feed_kw, "capital_flows": sc.capital_flows}
+        feed = lib.DataFeed(prices_df=sc.prices, signals_df=sc.signals, **feed_kw)
+        models = build_models(lib, sc.models)
+        if sc.funding is not None:
+            models["funding_df"] = sc.funding
+        engine = lib.Engine(feed, strat, config, **models)
         try:
             result = engine.run()
         except Exception as exc:  # compared as a discrepancy, never hidden
@@ -1039,6 +1076,10 @@ def run_engine(lib: Any, sc: Scenario) -> RunOutput:
                 out.result_items[k] = result[k]
             except KeyError:
                 out.result_items[k] = "<KeyError>"
+        out.result_items["capital_changes"] = [tuple(_attr(c, n) for n in CAPITAL_CHANGE_FIELDS)
+                                               for c in result.capital_changes]
+        out.result_items["funding_payments"] = [tuple(_attr(p, n) for n in FUNDING_PAYMENT_FIELDS)
+                                                for p in result.funding_payments]
     return out
 
 

@@ -361,7 +361,7 @@ def feature_counts() -> tuple[dict[str, int], ...]:
             "credit_proceeds_short": 0, "settlement_delay": 0, "multiplier_fill": 0, "margin_schedule_fill": 0,
             "immediate_fill": 0, "locked_short": 0, "vectorbt_strict": 0, "submission_precheck_reject": 0,
             "open_cash_check_reject": 0, "queue_shadow_reject": 0, "queue_shadow_fill": 0, "backtrader_strict": 0,
-            "lean": 0, "combined_order_short": 0}
+            "lean": 0, "combined_order_short": 0, "capital_flow": 0, "funding_paid": 0, "funding_received": 0}
     # Rebalancing: calls that sent orders, by entry point and executor mode/options,
     # and what became of their orders.
     rebalance = {"rebalance_to_weights": 0, "executor": 0, "snapshot": 0, "incremental": 0, "hybrid": 0,
@@ -429,6 +429,10 @@ def feature_counts() -> tuple[dict[str, int], ...]:
             for prefix in dynamic:
                 dynamic[prefix] += any(d.startswith(prefix) or f" AND {prefix}" in d for d in details)
         _count_rebalancing(sc, ref, rebalance)
+        # Scheduled cash: a deposit applied, funding paid and received (cash_delta is last).
+        seen["capital_flow"] += bool(ref.result_items.get("capital_changes"))
+        seen["funding_paid"] += any(p[-1] < 0 for p in ref.result_items.get("funding_payments", []))
+        seen["funding_received"] += any(p[-1] > 0 for p in ref.result_items.get("funding_payments", []))
         mode = sc.config["execution_mode"].lower()
         seen[mode] += 1
         seen["fractional"] += sc.config["share_type"] == "FRACTIONAL"

@@ -31,5 +31,20 @@ def test_metric_functions_edge_cases():
     assert cagr(100.0, 121.0, 2.0) == pytest.approx(0.10)
     assert cagr(100.0, -5.0, 1.0) == -1.0 and cagr(0.0, 5.0, 1.0) == 0.0
     assert calmar_ratio(0.2, -0.1) == pytest.approx(2.0) and calmar_ratio(0.1, 0.0) == math.inf
-    with pytest.raises(NotImplementedError, match="capital flows"):
-        EquityCurve(capital_changes=[object()])
+
+
+def test_equity_curve_takes_external_flows_out_of_returns_and_drawdowns():
+    from datetime import datetime
+
+    from nautilus_like.capital import CapitalChange
+
+    # 10,000 -> 11,000 (+10%); a 1,000 deposit at day 2 lifts it to 12,000;
+    # then 12,000 -> 10,800 (-10%). The deposit is no gain: total -1%.
+    days = [datetime(2025, 1, d) for d in (2, 3, 6)]
+    deposit = CapitalChange(days[1], "top-up", "delta", 1000.0, 1000.0, 11000.0, 12000.0)
+    curve = EquityCurve(timestamps=days, values=[10000.0, 12000.0, 10800.0], initial_capital=10000.0,
+                        periods_per_year_override=252.0, capital_changes=[deposit])
+    assert curve.returns.tolist() == pytest.approx([0.0, 0.1, -0.1])
+    assert curve.total_return == pytest.approx(-0.01)
+    assert curve.performance_values.tolist() == pytest.approx([10000.0, 11000.0, 9900.0])
+    assert curve.max_dd == pytest.approx(-0.1)   # from the 11,000 peak, not from 12,000

@@ -25,7 +25,7 @@ pub mod sizing;
 pub mod venue;
 
 // Paths the FFI and tests have always used.
-pub use account::{margin, margin_call};
+pub use account::{cash_events, margin, margin_call};
 pub use kernel as engine;
 pub use risk::portfolio_limits;
 pub use rules::memory as rule_memory;

@@ -166,10 +166,12 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
 /// sequence and public API (mod.rs), the simulated venue's steps it runs
 /// (matching, execution, immediate fills, rebalancing passes), the orders
 /// it sends itself (exits.rs: rule exits, limit cuts, margin calls), an
-/// external venue's reports and a standalone broker's hand-driven steps. A new concern of the kernel may get a file
+/// external venue's reports and a standalone broker's hand-driven steps, and
+/// the scheduled cash events it applies as a bar opens. A new concern of the kernel may get a file
 /// here; a component never.
-const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 9] = [
     "kernel/mod.rs",
+    "kernel/cash_events.rs",
     "kernel/execute.rs",
     "kernel/exits.rs",
     "kernel/external.rs",

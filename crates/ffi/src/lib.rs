@@ -10,6 +10,7 @@
 
 mod account;
 mod bar;
+mod cash_events;
 mod config;
 mod costs;
 mod error;
@@ -27,6 +28,7 @@ mod values;
 
 pub use account::*;
 pub use bar::*;
+pub use cash_events::*;
 pub use config::*;
 pub use costs::*;
 pub use error::*;

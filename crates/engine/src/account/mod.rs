@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 pub(crate) mod account_tests;
+pub mod cash_events;
 pub(crate) mod locked_cash;
 pub mod margin;
 pub mod margin_call;
@@ -18,6 +19,7 @@ use std::collections::VecDeque;
 
 use nl_core::{BarIndex, OrderSide};
 
+use crate::account::cash_events::CashEvents;
 use crate::account::locked_cash::LockedCash;
 use crate::account::margin::Margin;
 use crate::account::margin_call::MarginCall;
@@ -126,6 +128,8 @@ pub struct Account {
     pub(crate) margin_calls: Vec<MarginCall>,
     /// Borrow fees charged per asset (`borrow_rate`).
     pub(crate) borrow_fees: Vec<f64>,
+    /// Scheduled capital flows and funding payments, and what they moved.
+    pub(crate) cash_events: CashEvents,
 }
 
 impl Account {
@@ -139,6 +143,7 @@ impl Account {
                 settings.short_maintenance_margin),
             margin_calls: Vec::new(),
             borrow_fees: vec![0.0; n_assets],
+            cash_events: CashEvents::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The per-bar step: update marks, match pending orders, record equity.
 
+mod cash_events;
 mod execute;
 mod exits;
 mod external;
@@ -311,6 +312,10 @@ impl Engine {
         self.account.settle(b);
         self.portfolio.age_positions();
         self.take_marks(b);
+        // Deposits, withdrawals and funding move cash before any order fills.
+        if self.account.cash_events.due(b) {
+            self.apply_cash_events(b)?;
+        }
         if self.execution_client.is_some() {
             self.trade_bar_at_venue(b)?;
         }
@@ -955,7 +960,7 @@ impl Engine {
 /// `asset`'s configured mark (`mark_price`) on bar `b` when it has a row in
 /// it (`latest_row`: each asset's latest (bar, row)); `None` without one or
 /// without a price from the mark's source.
-fn mark_in_bar(market: &MarketData, latest_row: &[(u32, u32)], mark_price: ExecutionPrice, b: BarIndex, asset: AssetId,
+pub(crate) fn mark_in_bar(market: &MarketData, latest_row: &[(u32, u32)], mark_price: ExecutionPrice, b: BarIndex, asset: AssetId,
                quantity: f64) -> Option<f64> {
     let (bar, row) = latest_row[asset as usize];
     if bar != b {
