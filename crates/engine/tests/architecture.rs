@@ -166,9 +166,11 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
 /// sequence and public API (mod.rs), the simulated venue's steps it runs
 /// (matching, execution, immediate fills, rebalancing passes), the orders
 /// it sends itself (exits.rs: rule exits, limit cuts, margin calls), an
-/// external venue's reports and a standalone broker's hand-driven steps. A new concern of the kernel may get a file
+/// external venue's reports and a standalone broker's hand-driven steps,
+/// undoing a failed strategy callback (savepoint.rs) and changing a live
+/// engine's settings (settings.rs). A new concern of the kernel may get a file
 /// here; a component never.
-const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 10] = [
     "kernel/mod.rs",
     "kernel/execute.rs",
     "kernel/exits.rs",
@@ -176,6 +178,8 @@ const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 8] = [
     "kernel/immediate.rs",
     "kernel/matching.rs",
     "kernel/rebalance.rs",
+    "kernel/savepoint.rs",
+    "kernel/settings.rs",
     "kernel/stepped.rs",
 ];
 
