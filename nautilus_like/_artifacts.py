@@ -396,6 +396,10 @@ def _read_trades(path: Path) -> list[Any]:
     for row in pl.read_parquet(path).iter_rows(named=True):
         values = {k: v for k, v in row.items() if k in fields}
         values.setdefault("symbol", row.get("asset", ""))
+        if "exit_slippage" not in row:
+            # An artifact from before the entry/exit split: its one slippage
+            # column is the exit's (ml4t reads it so).
+            values["exit_slippage"] = row.get("slippage") or 0.0
         if values.get("fees") is None:
             values["fees"] = row.get("commission", 0.0)
         for name, default in (("exit_reason", "signal"), ("status", "closed"), ("multiplier", 1.0)):

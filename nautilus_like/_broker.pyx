@@ -188,27 +188,6 @@ def _warn_inverted_bracket(asset, bint is_long, double tp, double sl, double ref
                       UserWarning, stacklevel=3)
 
 
-class _Gatekeeper:
-    """`broker.gatekeeper`: the broker's pre-trade checks, which are the
-    engine's; its commission model is the broker's."""
-
-    __slots__ = ("_broker",)
-
-    def __init__(self, broker):
-        self._broker = broker
-
-    @property
-    def commission_model(self):
-        return self._broker.commission_model
-
-    @commission_model.setter
-    def commission_model(self, model):
-        self._broker.commission_model = model
-
-    def __repr__(self):
-        return f"Gatekeeper(commission_model={self._broker.commission_model!r})"
-
-
 cdef class Broker:
     """Orders, positions and account queries.
 
@@ -293,7 +272,28 @@ cdef class Broker:
             if name in MARK_ATTRS:
                 self._standalone(name + " =").stage(name, value)
                 return
+        # ml4t's settings attributes (broker.stop_fill_mode = ..., ...): the engine's settings.
+        config = self._state.config
+        if config is not None and not name.startswith("_") and name in type(config).__struct_fields__:
+            self._set_setting(name, value)
+            return
         PyObject_GenericSetAttr(self, name, value)
+
+    def _set_setting(self, str name, value):
+        """`broker.<setting> = value`: the config with it (validated as
+        BacktestConfig validates), sent to the engine, which refuses, changing
+        nothing, a setting that cannot change now (crates/engine/src/kernel/
+        settings.rs: decision settings any time, account and order-flow
+        settings before the first order, fill or position)."""
+        import msgspec
+        from nautilus_like._driver import update_settings
+        from nautilus_like.config import engine_settings
+
+        config = msgspec.structs.replace(self._state.config, **{name: value})
+        update_settings(self._state, engine_settings(config))
+        self._state.config = config
+        if self._stepper is not None:
+            self._stepper.config = config
 
     cdef int _sync(self) except -1:
         """Takes the step to marks assigned by hand since the last call (if any)."""
@@ -334,10 +334,31 @@ cdef class Broker:
 
     @property
     def gatekeeper(self):
-        """ml4t-backtest's pre-trade checker. nautilus_like's engine checks
-        orders itself, with the broker's cost models: this view's
-        `commission_model` is the broker's (assigning one assigns both)."""
-        return _Gatekeeper(self)
+        """ml4t-backtest's pre-trade checker over this broker's live account
+        (`nautilus_like.accounting.gatekeeper.BrokerGatekeeper`): its
+        commission model, `cash_buffer_pct` and settlement rule are the
+        broker's (assigning one assigns the broker's)."""
+        from nautilus_like.accounting.gatekeeper import BrokerGatekeeper
+
+        return BrokerGatekeeper(self)
+
+    def _cash_detail(self):
+        """(free cash, unsettled cash) as the engine holds them: cash less a
+        LOCK_NOTIONAL account's locked short notional, and sale proceeds not
+        yet settled."""
+        cdef double free_cash = 0, unsettled = 0
+        if self._stepper is not None:
+            self._sync()
+        check(ffi.nl_engine_cash_detail(self._engine, &free_cash, &unsettled))
+        return free_cash, unsettled
+
+    def _order_commission_quote(self, Order order not None, quantity, price):
+        """The commission the engine would charge `order`'s next fill of
+        `quantity` at `price` (what the order filled and paid so far counted)."""
+        cdef double out = 0
+        check(ffi.nl_engine_order_commission_quote(self._engine, order._id, _quantity_arg(quantity, order.asset),
+                                                   _price_arg("price", price), &out))
+        return out
 
     def _set_cost_model(self, str kind, model):
         from nautilus_like._costs import routes

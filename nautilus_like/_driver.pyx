@@ -47,7 +47,11 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+                try:
+                    strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+                except BaseException:
+                    _undo_callback(state)
+                    raise
                 check(ffi.nl_engine_end_bar(state.engine))
         else:
             events.dispatch()
@@ -56,12 +60,26 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 events.dispatch()
                 bar = view.bar(t)
                 bar._pool = pool
-                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+                try:
+                    strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+                except BaseException:
+                    _undo_callback(state)
+                    raise
                 events.dispatch()
                 check(ffi.nl_engine_end_bar(state.engine))
                 events.dispatch()
     finally:
         strategy.on_end(broker)
+
+
+cdef void _undo_callback(EngineState state) noexcept:
+    """The bar's strategy callback raised: the engine goes back to where the
+    callback found it (its orders, immediate fills, cash, positions and
+    volume budget undone), as ml4t-backtest rolls its broker back. The
+    callback's exception is what the caller sees, so a failure here is not
+    raised over it."""
+    cdef uint8_t undone = 0
+    ffi.nl_engine_rollback_callback(state.engine, &undone)
 
 
 cdef class EventDispatch:
@@ -339,6 +357,14 @@ def create_engine(MarketView view not None, dict cfg not None, list timestamps n
         days = sessions
         check(ffi.nl_engine_set_sessions(state.engine, &days[0], len(sessions)))
     return state
+
+
+def update_settings(EngineState state not None, dict cfg not None):
+    """Replaces the live engine's settings with `cfg`'s (`config.engine_settings`
+    codes); the engine refuses, changing nothing, a setting that cannot change
+    now (`Engine::update_settings`)."""
+    cdef ffi.NlEngineConfig c = _engine_config(cfg)
+    check(ffi.nl_engine_update_config(state.engine, &c))
 
 
 cdef ffi.NlEngineConfig _engine_config(dict cfg) except *:

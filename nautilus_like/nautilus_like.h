@@ -1708,6 +1708,42 @@ enum NlStatus nl_engine_set_margin_schedule(struct NlEngine *e,
                                             double maintenance);
 
 /**
+ * Free cash (cash less the notional a LOCK_NOTIONAL account locks for its
+ * shorts) and unsettled sale proceeds.
+ *
+ * # Safety
+ * `e` must be a live engine handle; the out pointers valid for writing.
+ */
+enum NlStatus nl_engine_cash_detail(struct NlEngine *e,
+                                    double *out_free_cash,
+                                    double *out_unsettled);
+
+/**
+ * Undoes what the strategy changed since its bar's callback began (the
+ * callback raised): orders, fills, trades, positions, cash and the volume
+ * budget go back to where the callback found them. Writes 1 if anything
+ * was undone.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_undone` valid for writing.
+ */
+enum NlStatus nl_engine_rollback_callback(struct NlEngine *e, uint8_t *out_undone);
+
+/**
+ * The commission the engine would charge the next fill of order
+ * `order_id` (`quantity` at `price`), counting what the order already
+ * filled and paid (a pre-trade estimate: `broker.gatekeeper`'s quote).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` valid for writing.
+ */
+enum NlStatus nl_engine_order_commission_quote(struct NlEngine *e,
+                                               uint64_t order_id,
+                                               double quantity,
+                                               double price,
+                                               double *out);
+
+/**
  * Starts bar `bar` (marks, then NEXT_BAR fills at the open).
  *
  * # Safety
@@ -1804,6 +1840,17 @@ enum NlStatus nl_engine_config_default(struct NlEngineConfig *out);
  * `cfg` must be null or valid for reading.
  */
 enum NlStatus nl_engine_config_validate(const struct NlEngineConfig *cfg);
+
+/**
+ * Replaces a live engine's settings with `cfg`'s (`Engine::update_settings`:
+ * some only before the first order, fill or position; cost models are not
+ * part of `cfg`). On a refusal nothing changes, the status is
+ * `INVALID_ARGUMENT` or `INVALID_STATE` and `nl_last_error()` names the setting.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `cfg` valid for reading.
+ */
+enum NlStatus nl_engine_update_config(struct NlEngine *e, const struct NlEngineConfig *cfg);
 
 /**
  * The fee model `spec` charges a first fill of `quantity` at `price` of a

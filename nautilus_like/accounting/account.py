@@ -115,6 +115,16 @@ class BrokerAccount:
         return self._broker.get_account_value()
 
     @property
+    def free_cash(self) -> float:
+        """Cash less the notional a LOCK_NOTIONAL account locks for its shorts (the engine's)."""
+        return self._broker._cash_detail()[0]
+
+    @property
+    def unsettled_cash(self) -> float:
+        """Sale proceeds not yet settled (the engine's settlement ledger)."""
+        return self._broker._cash_detail()[1]
+
+    @property
     def buying_power(self) -> float:
         return self._broker.get_buying_power()
 

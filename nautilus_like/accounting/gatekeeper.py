@@ -43,12 +43,16 @@ class Gatekeeper:
         if not isinstance(policy, UnifiedAccountPolicy):
             raise TypeError(f"Gatekeeper: the account's policy must be a UnifiedAccountPolicy, got {policy!r}")
         multiplier = float(self.multiplier_resolver(order.asset))
-        commission = float(self.commission_model.calculate(order.asset, order.quantity, price))
+        commission = self._commission(order, price)
         return policy._rules().order(
             order.asset, float(account.get_position_quantity(order.asset)), order.side == OrderSide.BUY,
             float(order.quantity), float(price), multiplier, commission, float(account.cash),
             float(account.free_cash), float(account.unsettled_cash), float(self.cash_buffer_pct),
             bool(self.settlement_reduces_buying_power), holdings(account.positions))
+
+    def _commission(self, order: Order, price: float) -> float:
+        """The commission an entry of `order` at `price` is checked with."""
+        return float(self.commission_model.calculate(order.asset, order.quantity, price))
 
     def validate_order(self, order: Order, price: float) -> tuple[bool, str]:
         """`(True, "")` when the account allows `order` at `price`, else
@@ -75,4 +79,68 @@ class Gatekeeper:
         return "insufficient_cash"
 
 
-__all__ = ["Gatekeeper"]
+class BrokerGatekeeper(Gatekeeper):
+    """`broker.gatekeeper`: the Gatekeeper over a broker's live account. Cash,
+    free and unsettled cash and positions are the engine's; the commission
+    model, `cash_buffer_pct` and `settlement_reduces_buying_power` are the
+    broker's settings, so assigning one here assigns the broker's (which the
+    engine applies to every later order), as ml4t-backtest's broker checks
+    its orders through its gatekeeper.
+
+    >>> broker = Broker(initial_cash=10_000.0, cash_buffer_pct=0.02)
+    >>> broker.gatekeeper.cash_buffer_pct
+    0.02
+    """
+
+    def __init__(self, broker: Any):
+        from nautilus_like.accounting.account import BrokerAccount
+
+        self._broker = broker
+        self.account = BrokerAccount(broker)
+
+    def multiplier_resolver(self, asset: str) -> float:
+        """The broker's contract multiplier of `asset` (its ContractSpec's
+        before the asset has joined, else 1.0)."""
+        if asset in self._broker._state.asset_index:
+            return float(self._broker.get_multiplier(asset))
+        spec = self._broker.get_contract_spec(asset)
+        return float(spec.multiplier) if spec is not None else 1.0
+
+    def _commission(self, order: Order, price: float) -> float:
+        # An order of this broker is quoted as the engine quotes its next
+        # fill, counting what it already filled and paid (a per-order fee);
+        # quoting never advances the model.
+        if order._state is not None and order._state is self._broker._state:
+            return self._broker._order_commission_quote(order, order.quantity, price)
+        return super()._commission(order, price)
+
+    @property
+    def commission_model(self) -> Any:
+        return self._broker.commission_model
+
+    @commission_model.setter
+    def commission_model(self, model: Any) -> None:
+        self._broker.commission_model = model
+
+    @property
+    def cash_buffer_pct(self) -> float:
+        return self._broker.cash_buffer_pct
+
+    @cash_buffer_pct.setter
+    def cash_buffer_pct(self, value: float) -> None:
+        self._broker.cash_buffer_pct = value
+
+    @property
+    def settlement_reduces_buying_power(self) -> bool:
+        return self._broker.settlement_reduces_buying_power
+
+    @settlement_reduces_buying_power.setter
+    def settlement_reduces_buying_power(self, value: bool) -> None:
+        self._broker.settlement_reduces_buying_power = value
+
+    def __repr__(self) -> str:
+        return (f"Gatekeeper(commission_model={self.commission_model!r}, cash_buffer_pct={self.cash_buffer_pct!r}, "
+                f"settlement_reduces_buying_power={self.settlement_reduces_buying_power!r})")
+
+
+__all__ = ["BrokerGatekeeper", "Gatekeeper"]

@@ -166,10 +166,12 @@ fn engine_sources() -> (Vec<(String, String)>, String) {
 /// sequence and public API (mod.rs), the simulated venue's steps it runs
 /// (matching, execution, immediate fills, rebalancing passes), the orders
 /// it sends itself (exits.rs: rule exits, limit cuts, margin calls), an
-/// external venue's reports and a standalone broker's hand-driven steps, and
-/// the scheduled cash events it applies as a bar opens. A new concern of the kernel may get a file
-/// here; a component never.
-const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 9] = [
+/// external venue's reports and a standalone broker's hand-driven steps,
+/// the scheduled cash events it applies as a bar opens, undoing a failed
+/// strategy callback (savepoint.rs) and changing a live engine's settings
+/// (settings.rs). A new concern of the kernel may get a file here; a
+/// component never.
+const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 11] = [
     "kernel/mod.rs",
     "kernel/cash_events.rs",
     "kernel/execute.rs",
@@ -178,6 +180,8 @@ const KERNEL_FILES_IMPLEMENTING_ENGINE: [&str; 9] = [
     "kernel/immediate.rs",
     "kernel/matching.rs",
     "kernel/rebalance.rs",
+    "kernel/savepoint.rs",
+    "kernel/settings.rs",
     "kernel/stepped.rs",
 ];
 

@@ -109,3 +109,47 @@ pub unsafe extern "C" fn nl_engine_set_margin_schedule(
         Ok(engine(e, "setting a margin schedule")?.set_margin_schedule(asset, schedule)?)
     })
 }
+
+/// Free cash (cash less the notional a LOCK_NOTIONAL account locks for its
+/// shorts) and unsettled sale proceeds.
+///
+/// # Safety
+/// `e` must be a live engine handle; the out pointers valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_cash_detail(e: *mut NlEngine, out_free_cash: *mut f64, out_unsettled: *mut f64) -> NlStatus {
+    guard(|| {
+        let eng = engine(e, "reading free and unsettled cash")?;
+        write(out_free_cash, eng.free_cash())?;
+        write(out_unsettled, eng.unsettled_cash())
+    })
+}
+
+/// Undoes what the strategy changed since its bar's callback began (the
+/// callback raised): orders, fills, trades, positions, cash and the volume
+/// budget go back to where the callback found them. Writes 1 if anything
+/// was undone.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_undone` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_rollback_callback(e: *mut NlEngine, out_undone: *mut u8) -> NlStatus {
+    guard(|| {
+        let undone = engine(e, "undoing a failed strategy callback")?.rollback_callback();
+        write(out_undone, undone as u8)
+    })
+}
+
+/// The commission the engine would charge the next fill of order
+/// `order_id` (`quantity` at `price`), counting what the order already
+/// filled and paid (a pre-trade estimate: `broker.gatekeeper`'s quote).
+///
+/// # Safety
+/// `e` must be a live engine handle; `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_order_commission_quote(e: *mut NlEngine, order_id: u64, quantity: f64, price: f64,
+                                                          out: *mut f64) -> NlStatus {
+    guard(|| {
+        let quote = engine(e, "quoting an order's commission")?.order_commission_estimate(order_id, quantity, price)?;
+        write(out, quote)
+    })
+}

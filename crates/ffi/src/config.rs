@@ -9,7 +9,7 @@ use nl_engine::account::{LockNotionalUpdateMode, ShortCashPolicy};
 use nl_engine::EngineConfig;
 
 use crate::error::{guard, null_error, NlStatus};
-use crate::handles::write;
+use crate::handles::{engine, write, NlEngine};
 
 /// `ShortCashPolicy` codes for [`NlEngineConfig::short_cash_policy`].
 pub const NL_SHORT_CASH_CREDIT: u32 = 0;
@@ -227,6 +227,21 @@ pub unsafe extern "C" fn nl_engine_config_validate(cfg: *const NlEngineConfig) -
     guard(|| {
         (*cfg.as_ref().ok_or_else(|| null_error("config"))?).validated()?;
         Ok(())
+    })
+}
+
+/// Replaces a live engine's settings with `cfg`'s (`Engine::update_settings`:
+/// some only before the first order, fill or position; cost models are not
+/// part of `cfg`). On a refusal nothing changes, the status is
+/// `INVALID_ARGUMENT` or `INVALID_STATE` and `nl_last_error()` names the setting.
+///
+/// # Safety
+/// `e` must be a live engine handle; `cfg` valid for reading.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_update_config(e: *mut NlEngine, cfg: *const NlEngineConfig) -> NlStatus {
+    guard(|| {
+        let cfg = cfg.as_ref().ok_or_else(|| null_error("config"))?.to_engine()?;
+        Ok(engine(e, "changing settings")?.update_settings(cfg)?)
     })
 }
 

@@ -56,6 +56,16 @@ impl Margin {
         }
     }
 
+    /// Replaces the account's own rates (a live engine's settings changed
+    /// before any activity; `Engine::update_settings`). Schedules stay.
+    pub(crate) fn set_account_rates(&mut self, leveraged: bool, initial: f64, long_maintenance: f64,
+                                    short_maintenance: f64) {
+        self.leveraged = leveraged;
+        self.initial = initial;
+        self.long_maintenance = long_maintenance;
+        self.short_maintenance = short_maintenance;
+    }
+
     /// Makes room for `n` more assets, on the account's rates.
     pub fn add_assets(&mut self, n: usize) {
         self.schedules.resize(self.schedules.len() + n, MarginSchedule::Account);

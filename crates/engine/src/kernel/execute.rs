@@ -33,6 +33,7 @@ impl Engine {
     /// Fills or rejects one order if its asset has a bar; else it stays
     /// pending. Returns whether it filled.
     pub(crate) fn try_fill(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> EngineResult<bool> {
+        self.note_fill();
         match self.triggered_price(id, b, at) {
             Some(trigger) => self.fill_at(id, b, at, trigger, false),
             None => Ok(false),
@@ -81,6 +82,7 @@ impl Engine {
     /// Each stage that stops the order has already recorded why. Returns
     /// whether the order filled completely.
     pub(crate) fn fill_at(&mut self, id: OrderId, b: BarIndex, at: MatchPoint, trigger: Trigger, validated: bool) -> EngineResult<bool> {
+        self.note_fill();
         let Trigger { bar, base, source } = trigger;
         let Some(sized) = self.size_for_account(id, b, at, base, validated)? else { return Ok(false) };
         let Some(fillable) = self.size_for_liquidity(id, b, base, &bar, &sized)? else { return Ok(false) };

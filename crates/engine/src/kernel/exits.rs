@@ -150,6 +150,7 @@ impl Engine {
         if !(fraction.is_finite() && fraction > 0.0 && fraction <= 1.0) {
             return Err(EngineError::InvalidArgument(format!("fraction must be a finite value in (0, 1], got {fraction}")));
         }
+        self.note_change();
         for id in self.book.pending_ids().to_vec() {
             self.cancel_order(id);
         }
@@ -264,11 +265,13 @@ impl Engine {
     pub fn set_position_context(&mut self, asset: AssetId, serial: u64, key: ContextKey, value: Option<f64>) -> EngineResult<bool> {
         self.require_asset(asset)?;
         let open = self.portfolio.position(asset).map(|p| p.serial);
+        self.note_rules();
         Ok(self.rules.memory.update_open_context(open, asset, serial, key, value))
     }
 
     /// Forgets the state of the stateful rule in `slot`.
     pub fn reset_rule_memory(&mut self, slot: MemorySlot) {
+        self.note_rules();
         self.rules.memory.reset(slot);
     }
 

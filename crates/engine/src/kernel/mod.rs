@@ -7,6 +7,8 @@ mod external;
 mod immediate;
 mod matching;
 mod rebalance;
+mod savepoint;
+mod settings;
 mod stepped;
 
 use std::collections::HashMap;
@@ -90,6 +92,10 @@ pub struct Engine {
     /// Driven step by step as a standalone broker (stepped.rs): assets may
     /// join inside a bar.
     pub(crate) stepped: bool,
+    /// Between `begin_bar` and `end_bar`: the strategy's callback runs, and
+    /// what it changes can be undone (savepoint.rs).
+    pub(crate) callback_window: bool,
+    pub(crate) savepoint: Option<Box<savepoint::Savepoint>>,
 }
 
 impl Engine {
@@ -132,6 +138,8 @@ impl Engine {
             polled_reports: Vec::new(),
             requested_cancels: HashMap::new(),
             stepped: false,
+            callback_window: false,
+            savepoint: None,
         })
     }
 
@@ -325,7 +333,9 @@ impl Engine {
             ExecutionMode::NextBar => MatchPoint::Open,
             ExecutionMode::SameBar => MatchPoint::Execution,
         };
-        self.match_pending(b, point)
+        self.match_pending(b, point)?;
+        self.open_callback_window();
+        Ok(())
     }
 
     /// Sets the position rule for every asset (`asset = None`) or one asset;
@@ -337,6 +347,7 @@ impl Engine {
         if let Some(a) = asset {
             self.require_asset(a)?;
         }
+        self.note_rules();
         self.rules.set(asset, rule);
         Ok(())
     }
@@ -347,6 +358,7 @@ impl Engine {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
+        self.close_callback_window();
         // What the venue confirmed during the bar (acceptances, cancels)
         // belongs to it.
         if self.execution_client.is_some() {
@@ -452,6 +464,7 @@ impl Engine {
         if self.current_bar().is_some_and(|b| self.rules.exited_on(asset, b)) && self.portfolio.position(asset).is_none() {
             return Ok(SubmitOutcome::Ignored);
         }
+        self.note_change();
         let id = self.book.next_id();
         self.book.insert(Order {
             limit_price: req.limit_price.into(),
@@ -572,6 +585,7 @@ impl Engine {
         if self.execution_client.is_some() {
             self.request_modify(&changed)?;
         }
+        self.note_change();
         self.book[id] = changed;
         Ok(true)
     }
@@ -583,9 +597,11 @@ impl Engine {
         if let Some(client) = self.execution_client.as_mut() {
             return self.book.is_pending(id) && client.cancel(id).is_ok();
         }
-        if !self.book.remove_pending(id) {
+        if !self.book.is_pending(id) {
             return false;
         }
+        self.note_change();
+        self.book.remove_pending(id);
         self.mark_cancelled(id, CancelReason::User);
         true
     }
@@ -605,8 +621,11 @@ impl Engine {
     /// entry's id; ml4t-backtest lets a user group orders under any id
     /// (`order.parent_id = "bracket-1"`), which the caller numbers.
     pub fn set_order_group(&mut self, id: OrderId, group: Option<OrderId>) -> EngineResult<()> {
-        let o = self.book.get_mut(id).ok_or_else(|| EngineError::NotFound(format!("no order with id {id}")))?;
-        o.extras_mut().parent_id = group;
+        if self.book.get(id).is_none() {
+            return Err(EngineError::NotFound(format!("no order with id {id}")));
+        }
+        self.note_change();
+        self.book[id].extras_mut().parent_id = group;
         Ok(())
     }
 
@@ -775,6 +794,34 @@ impl Engine {
             return Err(EngineError::InvalidState("margin schedules can only be set before the first bar".into()));
         }
         self.account.margin.set_schedule(asset, schedule)
+    }
+
+    /// What a LOCK_NOTIONAL cash account may spend: cash less the notional
+    /// its shorts lock (the locked-collateral ledger); other accounts' cash.
+    pub fn free_cash(&self) -> f64 {
+        if self.account.locks_short_notional() {
+            self.account.locked_cash.free_cash()
+        } else {
+            self.portfolio.cash
+        }
+    }
+
+    /// The commission the engine would charge the next fill of order `id`,
+    /// `quantity` at `price`: a pre-trade estimate that counts what the
+    /// order already filled and paid (per-order fees), as ml4t's gatekeeper
+    /// quotes a pending order.
+    pub fn order_commission_estimate(&self, id: OrderId, quantity: f64, price: f64) -> EngineResult<f64> {
+        let o = self.book.get(id).ok_or_else(|| EngineError::NotFound(format!("no order with id {id}")))?;
+        if !(quantity.is_finite() && quantity >= 0.0 && price.is_finite()) {
+            return Err(EngineError::InvalidArgument(format!(
+                "a commission quote needs a finite quantity >= 0 and a finite price, got {quantity} at {price}")));
+        }
+        self.cfg.commission.commission(&self.commission_query(o, quantity, price))
+    }
+
+    /// Sale proceeds not yet settled (`settlement_delay`).
+    pub fn unsettled_cash(&self) -> f64 {
+        self.account.settlement.unsettled()
     }
 
     /// What new long entries can spend (`broker.get_buying_power()`).

@@ -23,6 +23,7 @@ impl Engine {
                     "priority notional must be a finite number >= 0, got {n}")));
             }
         }
+        self.note_change();
         let Some(order) = self.book.get_mut(id) else {
             return Err(EngineError::NotFound(format!("order {id} does not exist")));
         };
@@ -59,6 +60,7 @@ impl Engine {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("orders can only be matched inside a bar".into()));
         };
+        self.note_fill();
         match self.cfg.execution_mode {
             ExecutionMode::SameBar => self.match_pending(b, MatchPoint::Execution),
             ExecutionMode::NextBar => {

@@ -112,6 +112,36 @@ impl OrderBook {
     }
 }
 
+/// The book as a strategy callback found it (kernel/savepoint.rs): how many
+/// orders it held, and the pending ones as they stood (only pending orders
+/// change after they are created).
+#[derive(Debug, Clone)]
+pub(crate) struct BookSavepoint {
+    len: usize,
+    pending: Vec<OrderId>,
+    pending_orders: Vec<Order>,
+}
+
+impl OrderBook {
+    pub(crate) fn savepoint(&self) -> BookSavepoint {
+        BookSavepoint {
+            len: self.orders.len(),
+            pending: self.pending.clone(),
+            pending_orders: self.pending.iter().map(|&id| self[id].clone()).collect(),
+        }
+    }
+
+    /// Back to `sp`: later orders are gone, pending ones are as they stood.
+    pub(crate) fn restore(&mut self, sp: BookSavepoint) {
+        self.orders.truncate(sp.len);
+        for order in sp.pending_orders {
+            let id = order.id;
+            self[id] = order;
+        }
+        self.pending = sp.pending;
+    }
+}
+
 impl Index<OrderId> for OrderBook {
     type Output = Order;
 

@@ -6,4 +6,5 @@ mod book;
 mod request;
 
 pub use book::OrderBook;
+pub(crate) use book::BookSavepoint;
 pub use request::{OrderRequest, OrderUpdate, SubmitOutcome, MIN_ORDER_QUANTITY};

@@ -36,6 +36,35 @@ pub(crate) fn is_flat(qty: f64, scale: f64) -> bool {
     qty.abs() <= (16.0 * ulp(scale)).max(1e-12)
 }
 
+/// Cash, positions and the trade count as a strategy callback found them
+/// (kernel/savepoint.rs). Serials and position views are not rolled back:
+/// a serial handed out stays used.
+#[derive(Debug, Clone)]
+pub(crate) struct PortfolioSavepoint {
+    cash: f64,
+    positions: Vec<Option<Position>>,
+    open_order: Vec<AssetId>,
+    trades_len: usize,
+}
+
+impl Portfolio {
+    pub(crate) fn savepoint(&self) -> PortfolioSavepoint {
+        PortfolioSavepoint {
+            cash: self.cash,
+            positions: self.positions.clone(),
+            open_order: self.open_order.clone(),
+            trades_len: self.trades.len(),
+        }
+    }
+
+    pub(crate) fn restore(&mut self, sp: PortfolioSavepoint) {
+        self.cash = sp.cash;
+        self.positions = sp.positions;
+        self.open_order = sp.open_order;
+        self.trades.truncate(sp.trades_len);
+    }
+}
+
 impl Portfolio {
     pub fn new(initial_cash: f64, n_assets: usize) -> Self {
         Self {

@@ -63,7 +63,7 @@ pub struct PrecheckSettings {
 /// keep through a trading day.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Prechecks {
-    settings: PrecheckSettings,
+    pub(crate) settings: PrecheckSettings,
     shadow: SubmissionShadow,
 }
 

@@ -92,7 +92,7 @@ impl RuleState {
 }
 
 /// The position rules, their memory and their pending exits.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PositionRules {
     global: Option<PositionRule>,
     /// Per-asset overrides (an override of `None` disables rules for that asset).
