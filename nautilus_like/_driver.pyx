@@ -48,6 +48,8 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 bar = view.bar(t)
                 bar._pool = pool
                 strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+                if broker._controls is not None:
+                    _account_boundaries(state, broker)
                 check(ffi.nl_engine_end_bar(state.engine))
         else:
             events.dispatch()
@@ -58,10 +60,27 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 bar._pool = pool
                 strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
                 events.dispatch()
+                if broker._controls is not None:
+                    _account_boundaries(state, broker)
                 check(ffi.nl_engine_end_bar(state.engine))
                 events.dispatch()
     finally:
         strategy.on_end(broker)
+
+
+cdef int _account_boundaries(EngineState state, Broker broker) except -1:
+    """Settles the controls the strategy's callbacks registered, and runs the
+    account controls at the event's boundaries: after the callbacks, then
+    (the bar closed: its fills done) after the fills, before the bar is
+    recorded; a breach raises and ends the run there."""
+    broker._controls.settle_callbacks()
+    if not broker._controls.account:
+        return 0
+    broker.validate_account_controls(boundary="after_callbacks")
+    if broker._controls.has_account("after_fills"):
+        check(ffi.nl_engine_close_bar(state.engine))
+        broker.validate_account_controls(boundary="after_fills")
+    return 0
 
 
 cdef class EventDispatch:

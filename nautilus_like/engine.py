@@ -133,7 +133,19 @@ class Engine:
         if self._ran:
             raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
-        run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        try:
+            run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        except BaseException:
+            if self.broker._controls is not None:
+                self.broker._controls.discard_unsettled()
+            # A failed run keeps what it recorded up to the failure (ml4t's
+            # engine.equity_curve after an account control's breach); the
+            # run's own error is the one raised, whatever the reading does.
+            try:
+                self._run_columns = collect_results(self._state, self._view)
+            except Exception:
+                self._run_columns = None
+            raise
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
         self._run_columns = collect_results(self._state, self._view)
