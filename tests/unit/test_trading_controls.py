@@ -436,3 +436,22 @@ def test_validators_on_their_own():
     with pytest.raises(ValueError, match="timezone awareness"):
         AccountConstraints(min_leverage=1.0, deadline=datetime(2024, 1, 1)).validate(
             AccountControlContext(datetime(2024, 1, 2, tzinfo=timezone.utc), 1.0, 1.0, 0.0, 0.0))
+
+
+def test_a_standalone_broker_consults_its_controls():
+    # Marks of 10: 5 bought (cash 9,950), 6 refused; leverage 50 / 10,000.
+    broker = nl.Broker(initial_cash=10_000.0)
+    broker.register_trading_control(OrderConstraints(max_order_quantity=5))
+    marks = {"A": 10.0}
+    broker._update_time(datetime(2024, 1, 2), marks, marks, marks, marks, {"A": 1e6}, {})
+    assert broker.submit_order("A", 5).order_id == "ORD-1"
+    with pytest.raises(Violation, match="order quantity 6.0 exceeds 5"):
+        broker.submit_order("A", 6)
+    broker._process_orders()
+    snapshot = broker.get_account_snapshot()
+    assert (snapshot.timestamp, snapshot.cash, snapshot.equity) == (datetime(2024, 1, 2), 9_950.0, 10_000.0)
+    assert (snapshot.gross_exposure, snapshot.net_exposure, snapshot.leverage) == (50.0, 50.0, 0.005)
+    broker.register_account_control(AccountConstraints(max_leverage=0.004))
+    with pytest.raises(AccountControlViolation, match="maximum"):
+        broker.validate_account_controls()
+    broker.validate_account_controls(boundary="after_callbacks")  # the control is after_fills
