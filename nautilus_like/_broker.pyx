@@ -1024,6 +1024,8 @@ cdef class Broker:
         if boundary == "session_end":
             if self._control_book().clock() is None:
                 raise ValueError("Session account controls require a declared calendar")
+            if self._controls.labels_sessions():
+                raise ValueError("Session account controls require physical instants, not session labels")
             if self._control_time() is not None:
                 raise ValueError("Session account controls must be registered before market observations")
         self._control_book().register_account(control, boundary, self._in_callback())
@@ -1065,8 +1067,8 @@ cdef class Broker:
 
     cdef object _control_book(self):
         if self._controls is None:
-            from nautilus_like._controls import ControlBook
-            self._controls = ControlBook(self._state.config)
+            from nautilus_like._controls import FEED_SPECS, ControlBook
+            self._controls = ControlBook(self._state.config, FEED_SPECS.get(self._state))
         return self._controls
 
     cdef object _check_order(self, uint32_t asset, double signed_quantity, uint64_t replacing=0,

@@ -12,11 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from nautilus_like.controls import AccountControlContext, OrderControlContext
 
 BOUNDARIES = ("after_callbacks", "after_fills", "session_end")
+
+# An engine's feed spec by its EngineState (set by Engine): a calendar the feed
+# declares gives the sessions when the config names none (ml4t's resolution).
+FEED_SPECS: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
 
 class ControlBook:
@@ -27,9 +32,10 @@ class ControlBook:
     control's own time zone.
     """
 
-    __slots__ = ("trading", "account", "day", "session", "requests", "undo", "_clock", "_config")
+    __slots__ = ("trading", "account", "day", "session", "requests", "undo", "closes", "_clock", "_config",
+                 "_feed_spec", "_bounds")
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, feed_spec: Any = None) -> None:
         self.trading: list[Any] = []
         self.account: list[tuple[str, Any]] = []
         self.day: tuple[date, int] | None = None
@@ -38,8 +44,12 @@ class ControlBook:
         # How to undo the registrations of the strategy callback under way (see
         # `settle_callbacks`): a failed callback leaves no control behind.
         self.undo: list[Any] = []
+        # Session date -> whether its close was observed (session_end controls).
+        self.closes: dict[date, bool] = {}
         self._config = config
+        self._feed_spec = feed_spec
         self._clock: Any = False  # not resolved yet
+        self._bounds: dict[date, tuple[datetime, datetime]] = {}
 
     # ------------------------------------------------------------ registering
 
@@ -94,22 +104,64 @@ class ControlBook:
     # --------------------------------------------------------------- sessions
 
     def clock(self) -> Any:
-        """The declared calendar's `SessionConfig`, or None without a calendar."""
+        """The declared calendar's `SessionConfig` (the config's, else the
+        feed's), or None without a calendar."""
         if self._clock is False:
             self._clock = None
-            config = self._config
-            calendar = getattr(config, "resolved_calendar", None) or getattr(config, "calendar", None)
+            config, spec = self._config, self._feed_spec
+
+            def declared(name: str) -> Any:
+                value = getattr(config, f"resolved_{name}", None) or getattr(config, name, None)
+                return value if value is not None else getattr(spec, name, None)
+
+            calendar = declared("calendar")
             if calendar is not None:
                 from nautilus_like.sessions import SessionConfig
 
                 self._clock = SessionConfig(
                     calendar=calendar,
-                    timezone=getattr(config, "resolved_timezone", None) or getattr(config, "timezone", None) or "UTC",
-                    session_start_time=getattr(config, "resolved_session_start_time", None),
-                    data_frequency=getattr(config, "resolved_data_frequency", None),
-                    timestamp_semantics=getattr(config, "resolved_timestamp_semantics", None),
+                    timezone=declared("timezone") or "UTC",
+                    session_start_time=declared("session_start_time"),
+                    data_frequency=declared("data_frequency"),
+                    timestamp_semantics=declared("timestamp_semantics"),
+                    bar_label=declared("bar_label"),
                 )
         return self._clock
+
+    def labels_sessions(self) -> bool:
+        """True when the timestamps are session labels, not physical instants."""
+        semantics = getattr(self.clock(), "timestamp_semantics", None)
+        return str(getattr(semantics, "value", semantics)) == "session_label"
+
+    def observe_session(self, timestamp: datetime, validate: Any) -> None:
+        """Runs the session_end controls (`validate()`) when `timestamp` is its
+        session's close; remembers each session seen, to require its close."""
+        clock = self.clock()
+        session = clock.date_for_timestamp(timestamp).date()
+        bounds = self._bounds.get(session)
+        if bounds is None:
+            from nautilus_like.calendar import get_schedule
+
+            schedule = get_schedule(clock.calendar, session, session)
+            if schedule.height != 1:
+                raise ValueError(f"Cannot assign a session close to non-session {session}")
+            bounds = self._bounds[session] = (schedule["market_open"][0], schedule["market_close"][0])
+        opened, closed = bounds
+        if timestamp.tzinfo is None:  # naive timestamps are the clock's zone's wall time
+            zone = ZoneInfo(clock.timezone)
+            opened, closed = (t.astimezone(zone).replace(tzinfo=None) for t in bounds)
+        if not opened <= timestamp <= closed or self.closes.get(session):
+            return
+        self.closes[session] = False
+        if timestamp == closed:
+            validate()
+            self.closes[session] = True
+
+    def require_closes(self) -> None:
+        """At the end of a run: every session seen by session_end controls had its close."""
+        missing = sorted(session for session, closed in self.closes.items() if not closed)
+        if missing:
+            raise ValueError(f"Session account controls require a close observation for {missing}")
 
     # ------------------------------------------------------------- validating
 

@@ -10,6 +10,7 @@ import msgspec
 import polars as pl
 
 from nautilus_like._broker import Broker
+from nautilus_like._controls import FEED_SPECS
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import collect_results, create_engine, run_bars, set_portfolio_limits
 from nautilus_like._strategy import Strategy
@@ -98,6 +99,7 @@ class Engine:
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
         self.broker = Broker(self._state)
+        FEED_SPECS[self._state] = feed.feed_spec  # a calendar the feed declares (controls' sessions)
         self._ran = False
         self._run_columns: Any = None
 
@@ -146,6 +148,8 @@ class Engine:
             except Exception:
                 self._run_columns = None
             raise
+        if self.broker._controls is not None:
+            self.broker._controls.require_closes()
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
         self._run_columns = collect_results(self._state, self._view)

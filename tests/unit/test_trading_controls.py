@@ -455,3 +455,35 @@ def test_a_standalone_broker_consults_its_controls():
     with pytest.raises(AccountControlViolation, match="maximum"):
         broker.validate_account_controls()
     broker.validate_account_controls(boundary="after_callbacks")  # the control is after_fills
+
+
+def _session_feed(points):
+    # NYSE, bars labelled by their close, New York wall times: 2025-07-02's
+    # session is 09:30-16:00, so the 16:00 bar is its close.
+    return nl.DataFeed(
+        prices_df=pl.DataFrame({"timestamp": points, "asset": ["A"] * len(points), "close": [100.0] * len(points)}),
+        feed_spec={"calendar": "NYSE", "timezone": "America/New_York", "timestamp_semantics": "bar_close",
+                   "bar_label": "right", "data_frequency": "1m"})
+
+
+def test_session_end_controls_run_at_the_calendar_close_only():
+    checks = []
+
+    class Capture(AccountConstraints):
+        def validate(self, account):
+            checks.append(account.timestamp)
+
+    points = [datetime(2025, 7, 2, 9, 31), datetime(2025, 7, 2, 15, 59), datetime(2025, 7, 2, 16)]
+    nl.Engine(_session_feed(points), _Register(
+        lambda b: b.register_account_control(Capture(), boundary="session_end"))).run()
+    assert checks == [datetime(2025, 7, 2, 16)]
+
+
+def test_a_session_without_its_close_fails_the_run_and_late_registration_is_refused():
+    on_start = _Register(lambda b: b.register_account_control(AccountConstraints(), boundary="session_end"))
+    points = [datetime(2025, 7, 2, 9, 31), datetime(2025, 7, 2, 15, 59)]
+    with pytest.raises(ValueError, match=r"close observation for \[datetime.date\(2025, 7, 2\)\]"):
+        nl.Engine(_session_feed(points), on_start).run()
+    late = _Register(None, lambda b: b.register_account_control(AccountConstraints(), boundary="session_end"))
+    with pytest.raises(ValueError, match="before market observations"):
+        nl.Engine(_session_feed(points), late).run()
