@@ -89,6 +89,8 @@ from nautilus_like.types import (
 
 __version__ = "0.1.0"
 
+# ml4t's root API leaves the cost and liquidity models to their modules
+# (nautilus_like.models, nautilus_like.execution); they stay importable here.
 __all__ = [
     "AssetClass",
     "ContractSpec",
@@ -98,11 +100,11 @@ __all__ = [
     "CombinedCommission", "CommissionType", "CompositeRule", "CumulativeVolumeShareSlippage", "DataFeed", "Engine",
     "EngineError", "EntryOrderPriority", "ExecutionMode", "ExecutionPrice", "ExitReason", "Fill",
     "FillOrdering", "FixedSlippage", "MissingPricePolicy", "RebalanceConfig", "RebalanceMode", "ShareRounding",
-    "TargetWeightExecutor", "LinearImpact", "NoCommission", "NoImpact", "NoLimits", "NoSlippage",
+    "TargetWeightExecutor", "NoImpact", "NoLimits",
     "Order", "OrderSide", "OrderStatus", "OrderType", "PerOrderCommission", "PerOrderPerShareCommission",
-    "PerShareCommission", "PercentageCommission", "PercentageSlippage", "Position", "PowerLawImpact", "RuleChain",
+    "Position", "PowerLawImpact", "RuleChain",
     "ShareType", "SlippageType", "SpreadConvention", "SpreadSlippage", "SquareRootImpact", "StopFillMode", "StopLevelBasis", "StopLoss", "Strategy",
-    "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "TrailingStop", "Trade", "VolumeParticipationLimit", "VolumeShareSlippage",
+    "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "TrailingStop", "Trade", "VolumeShareSlippage",
     "get_include", "run_backtest",
     "RebalanceCadence", "RebalanceSchedule", "is_rebalance_timestamp", "resolve_rebalance_timestamps",
 ]

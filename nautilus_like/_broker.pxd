@@ -31,6 +31,9 @@ cdef class Broker:
     # Per-asset trading statistics (nautilus_like.trading_stats.TradingStatsBook),
     # made on first use.
     cdef object _trading_stats
+    # Registered trading and account controls (nautilus_like._controls.ControlBook),
+    # made on the first registration: None skips every control step.
+    cdef readonly object _controls
 
     cdef int _grow(self) except -1
     cdef int _sync(self) except -1
@@ -48,6 +51,9 @@ cdef class Broker:
 
     cdef object _trade(self, ffi.NlTrade* t)
     cdef object _stats_book(self)
+    cdef object _control_book(self)
+    cdef object _check_order(self, uint32_t asset, double signed_quantity, uint64_t replacing=*,
+                             double extra_buy=*, double extra_sell=*)
 
     # The public C API: asset ids instead of names, floats instead of objects.
     cdef uint32_t c_asset(self, str asset) except? 0xFFFFFFFF

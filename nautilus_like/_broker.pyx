@@ -475,9 +475,17 @@ cdef class Broker:
             stop = _price_arg("stop_price", stop_price)
         if trail_amount is not None:
             trail = _price_arg("trail_amount", trail_amount)
+        # Registered trading controls see the request before the order exists.
+        cdef object request = None
+        if self._controls is not None:
+            request = self._check_order(a, abs(q) if s == ffi.ORDER_SIDE_BUY else -abs(q))
         check(ffi.nl_engine_submit_order(self._engine, a, abs(q), s, type_code, limit, stop, trail,
                                          0, tif, &order_id, &outcome))
-        return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            return None
+        if request is not None:
+            self._controls.commit(request)
+        return Order(self._state, order_id)
 
     def submit_bracket(self, asset, quantity, take_profit, stop_loss, entry_type=OrderType.MARKET,
                        entry_limit=None, validate_prices=True, *, time_in_force=None):
@@ -505,9 +513,14 @@ cdef class Broker:
         cdef uint32_t side = ffi.ORDER_SIDE_BUY if q >= 0 else ffi.ORDER_SIDE_SELL
         cdef uint64_t ids[3]
         cdef uint32_t outcome = 0
+        cdef object counts = None
+        if self._controls is not None:
+            counts = self._check_bracket(a, q)
         check(ffi.nl_engine_submit_bracket(self._engine, a, abs(q), side, entry_code, limit, tp, sl,
                                            _tif_code(time_in_force), ids, &outcome))
         if outcome == ffi.NL_SUBMIT_IGNORED:
+            if counts is not None:
+                self._controls.restore_counts(counts)
             return None
         if validate_prices:
             ref = entry_limit if entry_limit is not None else self._current_price(asset)
@@ -531,6 +544,14 @@ cdef class Broker:
             raise ValueError(f"target must be a number, got {target!r}")
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
+        cdef double quantity = NAN
+        if self._controls is not None:
+            # The controls see the quantity the target asks for; the order is then
+            # the plain one of that quantity (what the engine's target order is).
+            _type_code(order_type)
+            check(ffi.nl_engine_target_quantity(self._engine, a, target, is_percent, &quantity))
+            return None if quantity != quantity else self.submit_order(
+                asset, quantity, None, order_type, limit_price)
         check(ffi.nl_engine_order_target(self._engine, a, target, is_percent, _type_code(order_type),
                                          _price_arg("limit_price", limit_price), &order_id, &outcome))
         return None if outcome == ffi.NL_SUBMIT_IGNORED else Order(self._state, order_id)
@@ -554,6 +575,14 @@ cdef class Broker:
         cdef unsigned long long number = _known_order_number(order_id)
         if number == 0:
             return False
+        cdef ffi.NlOrder o
+        if self._controls is not None:
+            check(ffi.nl_engine_order(self._engine, number, &o))
+            if o.status != ffi.ORDER_STATUS_PENDING:
+                return False
+            # The replacement is checked as the order's new remaining quantity.
+            remaining = o.quantity if q != q else q
+            self._check_order(o.asset, remaining if o.side == ffi.ORDER_SIDE_BUY else -remaining, number)
         check(ffi.nl_engine_update_order(
             self._engine, number, q, _update_arg("limit_price", limit_price),
             _update_arg("stop_price", stop_price), _update_arg("trail_amount", trail_amount), &done))
@@ -904,10 +933,17 @@ cdef class Broker:
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset id {asset}")
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
+        cdef object request = None
+        if self._controls is not None:
+            request = self._check_order(asset, abs(quantity) if side == ffi.ORDER_SIDE_BUY else -abs(quantity))
         check(ffi.nl_engine_submit_order(self._engine, asset, abs(quantity), side, order_type,
                                          limit_price, stop_price, NAN, 0, time_in_force,
                                          &order_id, &outcome))
-        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            return 0
+        if request is not None:
+            self._controls.commit(request)
+        return order_id
 
     cdef uint64_t c_submit_trailing_stop(self, uint32_t asset, double quantity, uint32_t side,
                                          double trail_amount,
@@ -918,10 +954,17 @@ cdef class Broker:
             raise ValueError(f"quantity must be a finite number, got {quantity!r} for asset id {asset}")
         cdef uint64_t order_id = 0
         cdef uint32_t outcome = 0
+        cdef object request = None
+        if self._controls is not None:
+            request = self._check_order(asset, abs(quantity) if side == ffi.ORDER_SIDE_BUY else -abs(quantity))
         check(ffi.nl_engine_submit_order(self._engine, asset, abs(quantity), side,
                                          ffi.ORDER_TYPE_TRAILING_STOP, NAN, NAN, trail_amount, 0,
                                          time_in_force, &order_id, &outcome))
-        return 0 if outcome == ffi.NL_SUBMIT_IGNORED else order_id
+        if outcome == ffi.NL_SUBMIT_IGNORED:
+            return 0
+        if request is not None:
+            self._controls.commit(request)
+        return order_id
 
     cdef uint64_t c_submit_bracket(self, uint32_t asset, double quantity, uint32_t side,
                                    double take_profit, double stop_loss, uint64_t* out_ids,
@@ -940,11 +983,16 @@ cdef class Broker:
         cdef uint64_t ids[3]
         cdef uint32_t outcome = 0
         ids[0] = ids[1] = ids[2] = 0
+        cdef object counts = None
+        if self._controls is not None:
+            counts = self._check_bracket(asset, abs(quantity) if side == ffi.ORDER_SIDE_BUY else -abs(quantity))
         check(ffi.nl_engine_submit_bracket(self._engine, asset, abs(quantity), side, entry_type,
                                            entry_limit, take_profit, stop_loss, ffi.TIME_IN_FORCE_GTC,
                                            ids, &outcome))
         if outcome == ffi.NL_SUBMIT_IGNORED:
             ids[0] = ids[1] = ids[2] = 0
+            if counts is not None:
+                self._controls.restore_counts(counts)
         if out_ids is not NULL:
             out_ids[0] = ids[0]
             out_ids[1] = ids[1]
@@ -964,6 +1012,147 @@ cdef class Broker:
         check(ffi.nl_engine_order(self._engine, order_id, &o))
         return <int>o.status
 
+
+    # ---------------------------------------------------------------- controls
+
+    def register_trading_control(self, control):
+        """Adds a pre-submission validator (`nautilus_like.controls`): any object
+        with `validate(request)`, raising (`TradingControlViolation`) to refuse an
+        order before it exists. Controls run in registration order on every
+        submission, bracket leg, target order and quantity update.
+
+        >>> broker.register_trading_control(OrderConstraints(max_order_quantity=100))
+        """
+        self._control_book().register_trading(control, self._in_callback())
+
+    def unregister_trading_control(self, control):
+        """Removes one registration of exactly `control` (identity); True if it
+        was registered. Its request count goes with its last registration."""
+        if self._controls is None:
+            return False
+        return self._controls.unregister_trading(control, self._in_callback())
+
+    def register_account_control(self, control, *, boundary="after_fills"):
+        """Adds an account validator (`validate(account)`, see
+        `AccountConstraints`), run on the marked account `after_callbacks` (the
+        strategy's decisions, before this event's later fills), `after_fills`
+        (default: once the event's fills are done, before it is recorded) or at
+        `session_end` (needs a calendar; register before the first bar)."""
+        from nautilus_like._controls import BOUNDARIES
+
+        if boundary not in BOUNDARIES:
+            raise ValueError(f"Unknown account control boundary {boundary!r}; expected one of {BOUNDARIES}")
+        if boundary == "session_end":
+            if self._control_book().clock() is None:
+                raise ValueError("Session account controls require a declared calendar")
+            if self._controls.labels_sessions():
+                raise ValueError("Session account controls require physical instants, not session labels")
+            if self._control_time() is not None:
+                raise ValueError("Session account controls must be registered before market observations")
+        self._control_book().register_account(control, boundary, self._in_callback())
+
+    def _in_callback(self):
+        """True inside a run's market event: registrations then stand only once
+        the event's callbacks complete (a failed callback leaves none behind)."""
+        return self._stepper is None and self._control_time() is not None
+
+    def validate_account_controls(self, *, boundary=None):
+        """Runs the account controls of `boundary` (every one with None) on the
+        current account snapshot; a breach raises, nothing is undone or traded."""
+        if self._controls is None:
+            from nautilus_like._controls import BOUNDARIES
+            if boundary is not None and boundary not in BOUNDARIES:
+                raise ValueError(f"Unknown account control boundary {boundary!r}; expected one of {BOUNDARIES}")
+            return
+        self._controls.validate_account(self.get_account_snapshot, boundary)
+
+    def _has_account_controls(self):
+        return self._controls is not None and self._controls.has_account()
+
+    def get_account_snapshot(self):
+        """The marked account now as an `AccountControlContext`: equity, cash and
+        the positions' gross and net exposure."""
+        from nautilus_like._controls import account_snapshot
+
+        return account_snapshot(self._control_time(), self.get_cash(), self.get_account_value(),
+                                self.get_positions().values())
+
+    def _control_time(self):
+        """The current event's timestamp, None before the first."""
+        cdef double cash = 0, equity = 0
+        cdef int64_t bar = -1
+        if self._stepper is not None:
+            return self._stepper.current["time"]
+        check(ffi.nl_engine_account(self._engine, &cash, &equity, &bar))
+        return self._state.timestamps[bar] if 0 <= bar < len(self._state.timestamps) else None
+
+    cdef object _control_book(self):
+        if self._controls is None:
+            from nautilus_like._controls import FEED_SPECS, ControlBook
+            self._controls = ControlBook(self._state.config, FEED_SPECS.get(self._state))
+        return self._controls
+
+    cdef object _check_order(self, uint32_t asset, double signed_quantity, uint64_t replacing=0,
+                             double extra_buy=0.0, double extra_sell=0.0):
+        """Runs the trading controls on a request for `signed_quantity` of `asset`
+        (raises to refuse it); returns the request to count once the order
+        exists, or None when no control ran. `replacing`: the order an update
+        replaces (left out of the working orders); `extra_*`: working quantity
+        not submitted yet (a bracket's earlier legs)."""
+        book = self._controls
+        if not book.trading:
+            return None
+        if signed_quantity == 0 and not book.counts_zero_requests():
+            return None  # nothing to submit, and no control counts it
+        cdef size_t n_orders = 0, n_pending = 0, n_fills = 0, n_trades = 0, n = 0, i
+        cdef ffi.NlOrder o
+        cdef double buys = extra_buy, sells = extra_sell, price = NAN
+        cdef uint64_t[:] ids
+        check(ffi.nl_engine_counts(self._engine, &n_orders, &n_pending, &n_fills, &n_trades))
+        if n_pending:
+            ids = memoryview(bytearray(8 * n_pending)).cast("Q")
+            check(ffi.nl_engine_pending_ids(self._engine, &ids[0], n_pending, &n))
+            for i in range(n):
+                check(ffi.nl_engine_order(self._engine, ids[i], &o))
+                if o.asset != asset or o.id == replacing:
+                    continue
+                # A pending order's quantity is its unfilled remainder.
+                if o.side == ffi.ORDER_SIDE_BUY:
+                    buys += o.quantity
+                else:
+                    sells += o.quantity
+        check(ffi.nl_engine_current_price(self._engine, asset, &price))
+        return book.validate_order(
+            self._control_time(), self._state.asset_names[asset], signed_quantity, self.c_position(asset),
+            buys, sells, price if price == price and price > 0 else None, self._state.multipliers[asset],
+            replacing != 0)
+
+    def _check_bracket(self, asset, double signed_quantity):
+        """The controls on a bracket's three legs in order (entry, take-profit,
+        stop-loss), each seeing the earlier legs as working orders and counted
+        as submitted; returns the counts before, to restore if none is created."""
+        book = self._controls
+        saved = book.save_counts()
+        cdef uint32_t a = asset
+        cdef double q = abs(signed_quantity)
+        cdef bint long_entry = signed_quantity >= 0
+        # The entry works on its side; the take-profit then works on the other.
+        cdef double entry_buy = q if long_entry else 0.0, entry_sell = 0.0 if long_entry else q
+        try:
+            request = self._check_order(a, signed_quantity)
+            if request is None or q == 0:
+                return saved
+            book.commit(request)
+            exit_quantity = -q if long_entry else q
+            request = self._check_order(a, exit_quantity, 0, entry_buy, entry_sell)
+            book.commit(request)
+            # The stop-loss sees the entry and the take-profit: q working on each side.
+            request = self._check_order(a, exit_quantity, 0, q, q)
+            book.commit(request)
+        except BaseException:
+            book.restore_counts(saved)
+            raise
+        return saved
 
     # ----------------------------------------------------------------- account
 

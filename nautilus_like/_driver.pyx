@@ -16,6 +16,7 @@ from nautilus_like._strategy import overridden_hooks
 from nautilus_like.execution.limits import user_limit_answer
 
 from copy import deepcopy as _deepcopy
+from functools import partial as _partial
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
@@ -52,6 +53,8 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                 except BaseException:
                     _undo_callback(state)
                     raise
+                if broker._controls is not None:
+                    _account_boundaries(state, broker)
                 check(ffi.nl_engine_end_bar(state.engine))
         else:
             events.dispatch()
@@ -66,6 +69,8 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
                     _undo_callback(state)
                     raise
                 events.dispatch()
+                if broker._controls is not None:
+                    _account_boundaries(state, broker)
                 check(ffi.nl_engine_end_bar(state.engine))
                 events.dispatch()
     finally:
@@ -80,6 +85,25 @@ cdef void _undo_callback(EngineState state) noexcept:
     raised over it."""
     cdef uint8_t undone = 0
     ffi.nl_engine_rollback_callback(state.engine, &undone)
+
+
+cdef int _account_boundaries(EngineState state, Broker broker) except -1:
+    """Settles the controls the strategy's callbacks registered, and runs the
+    account controls at the event's boundaries: after the callbacks, then
+    (the bar closed: its fills done) after the fills and at a session's
+    close, before the bar is recorded; a breach raises and ends the run there."""
+    broker._controls.settle_callbacks()
+    if not broker._controls.account:
+        return 0
+    broker.validate_account_controls(boundary="after_callbacks")
+    cdef bint at_close = broker._controls.has_account("session_end")
+    if at_close or broker._controls.has_account("after_fills"):
+        check(ffi.nl_engine_close_bar(state.engine))
+        broker.validate_account_controls(boundary="after_fills")
+        if at_close:
+            broker._controls.observe_session(
+                broker._control_time(), _partial(broker.validate_account_controls, boundary="session_end"))
+    return 0
 
 
 cdef class EventDispatch:

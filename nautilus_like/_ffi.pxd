@@ -1119,6 +1119,14 @@ cdef extern from "nautilus_like.h":
   # `e` must be a live engine handle.
   NlStatus nl_engine_end_bar(NlEngine *e);
 
+  # Closes the current bar (SAME_BAR fills, marks, fees, margin, limits)
+  # without recording it; `nl_engine_end_bar` then only records it. Between
+  # the two the account reads as after the bar's fills (account controls).
+  #
+  # # Safety
+  # `e` must be a live engine handle.
+  NlStatus nl_engine_close_bar(NlEngine *e);
+
   # Sets each bar's session (trading-day) number, needed by DAY orders.
   #
   # # Safety
@@ -1372,6 +1380,18 @@ cdef extern from "nautilus_like.h":
                                   double limit_price,
                                   uint64_t *out_order_id,
                                   uint32_t *out_outcome);
+
+  # The signed quantity `nl_engine_order_target` would order now (NaN when it
+  # would order nothing), without submitting it: trading controls validate it
+  # before the order exists.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out_quantity` valid for writing.
+  NlStatus nl_engine_target_quantity(NlEngine *e,
+                                     uint32_t asset,
+                                     double target,
+                                     bool is_percent,
+                                     double *out_quantity);
 
   # Changes a pending order; NaN arguments keep the current value.
   # `out_updated` is 0 if the order was not pending, else 1.

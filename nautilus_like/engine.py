@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from nautilus_like._broker import Broker
+from nautilus_like._controls import FEED_SPECS
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
 from nautilus_like._driver import (cash_event_records, collect_results, create_engine, run_bars, set_cash_events,
                                    set_portfolio_limits)
@@ -113,6 +114,7 @@ class Engine:
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
         self.broker = Broker(self._state)
+        FEED_SPECS[self._state] = feed.feed_spec  # a calendar the feed declares (controls' sessions)
         self._ran = False
         self._run_columns: Any = None
 
@@ -148,7 +150,21 @@ class Engine:
         if self._ran:
             raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
-        run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        try:
+            run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        except BaseException:
+            if self.broker._controls is not None:
+                self.broker._controls.discard_unsettled()
+            # A failed run keeps what it recorded up to the failure (ml4t's
+            # engine.equity_curve after an account control's breach); the
+            # run's own error is the one raised, whatever the reading does.
+            try:
+                self._run_columns = collect_results(self._state, self._view)
+            except Exception:
+                self._run_columns = None
+            raise
+        if self.broker._controls is not None:
+            self.broker._controls.require_closes()
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
         run_schedule_checks(self._state, len(self.feed.timeline))
         run_columns = collect_results(self._state, self._view)

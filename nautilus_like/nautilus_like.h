@@ -1760,6 +1760,16 @@ enum NlStatus nl_engine_begin_bar(struct NlEngine *e, uint32_t bar);
 enum NlStatus nl_engine_end_bar(struct NlEngine *e);
 
 /**
+ * Closes the current bar (SAME_BAR fills, marks, fees, margin, limits)
+ * without recording it; `nl_engine_end_bar` then only records it. Between
+ * the two the account reads as after the bar's fills (account controls).
+ *
+ * # Safety
+ * `e` must be a live engine handle.
+ */
+enum NlStatus nl_engine_close_bar(struct NlEngine *e);
+
+/**
  * Sets each bar's session (trading-day) number, needed by DAY orders.
  *
  * # Safety
@@ -2083,6 +2093,20 @@ enum NlStatus nl_engine_order_target(struct NlEngine *e,
                                      double limit_price,
                                      uint64_t *out_order_id,
                                      uint32_t *out_outcome);
+
+/**
+ * The signed quantity `nl_engine_order_target` would order now (NaN when it
+ * would order nothing), without submitting it: trading controls validate it
+ * before the order exists.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out_quantity` valid for writing.
+ */
+enum NlStatus nl_engine_target_quantity(struct NlEngine *e,
+                                        uint32_t asset,
+                                        double target,
+                                        bool is_percent,
+                                        double *out_quantity);
 
 /**
  * Changes a pending order; NaN arguments keep the current value.

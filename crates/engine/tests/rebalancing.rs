@@ -153,3 +153,43 @@ fn a_rebalance_order_in_an_integer_account_fills_what_cash_affords() {
     assert_eq!(short_of_cash(ShareType::Fractional, true, true).0, OrderStatus::Rejected);
     assert_eq!(short_of_cash(ShareType::Integer, false, true).0, OrderStatus::Cancelled);
 }
+
+#[test]
+fn target_quantities_size_without_submitting() {
+    // SAME_BAR at the close, bar 0 (AAA closes 101, account 100_000 flat):
+    // target $5_050 -> 50 units; 10% of 100_000 = $10_000 -> 99.0099... units.
+    // Nothing is submitted by asking, and the order_target_* orders then send
+    // exactly those quantities.
+    let mut seen = None;
+    run(same_bar_at_close(), market(), |b, e| {
+        if b == 0 {
+            let value = e.target_value_quantity(AAA, 5_050.0).unwrap();
+            let percent = e.target_percent_quantity(AAA, 0.10).unwrap();
+            let under_a_cent = e.target_value_quantity(AAA, 0.004).unwrap();
+            let orders_before = e.orders().len();
+            seen = Some((value, percent, under_a_cent, orders_before));
+        }
+    });
+    let (value, percent, under_a_cent, orders_before) = seen.unwrap();
+    assert_eq!(value, Some(50.0));
+    assert!((percent.unwrap() - 10_000.0 / 101.0).abs() < 1e-9);
+    assert_eq!((under_a_cent, orders_before), (None, 0));
+}
+
+#[test]
+fn a_closed_bar_reads_after_its_fills_and_is_recorded_once_by_end_bar() {
+    // SAME_BAR at the close: buy 10 AAA on bar 0 -> filled at 101 by close_bar,
+    // cash 98_990, but the equity curve has no point until end_bar records it.
+    let mut e = Engine::new(same_bar_at_close(), market()).unwrap();
+    e.begin_bar(0).unwrap();
+    buy(&mut e, AAA, 10.0);
+    e.close_bar().unwrap();
+    assert_eq!((e.cash(), e.equity_curve().len()), (98_990.0, 0));
+    assert!(e.close_bar().is_err(), "a bar closes once");
+    e.end_bar().unwrap();
+    assert_eq!(e.equity_curve(), &[100_000.0]);
+    // Without close_bar, end_bar closes and records as before.
+    e.begin_bar(1).unwrap();
+    e.end_bar().unwrap();
+    assert_eq!(e.equity_curve().len(), 2);
+}

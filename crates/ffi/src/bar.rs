@@ -21,6 +21,17 @@ pub unsafe extern "C" fn nl_engine_end_bar(e: *mut NlEngine) -> NlStatus {
     guard(|| Ok(engine(e, "ending a bar")?.end_bar()?))
 }
 
+/// Closes the current bar (SAME_BAR fills, marks, fees, margin, limits)
+/// without recording it; `nl_engine_end_bar` then only records it. Between
+/// the two the account reads as after the bar's fills (account controls).
+///
+/// # Safety
+/// `e` must be a live engine handle.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_close_bar(e: *mut NlEngine) -> NlStatus {
+    guard(|| Ok(engine(e, "closing a bar")?.close_bar()?))
+}
+
 /// Sets each bar's session (trading-day) number, needed by DAY orders.
 ///
 /// # Safety

@@ -133,6 +133,31 @@ pub unsafe extern "C" fn nl_engine_order_target(
     })
 }
 
+/// The signed quantity `nl_engine_order_target` would order now (NaN when it
+/// would order nothing), without submitting it: trading controls validate it
+/// before the order exists.
+///
+/// # Safety
+/// `e` must be a live engine handle; `out_quantity` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_target_quantity(
+    e: *mut NlEngine,
+    asset: u32,
+    target: f64,
+    is_percent: bool,
+    out_quantity: *mut f64,
+) -> NlStatus {
+    guard(|| {
+        let eng = engine(e, "order_target_value() / order_target_percent()")?;
+        let quantity = if is_percent {
+            eng.target_percent_quantity(asset, target)?
+        } else {
+            eng.target_value_quantity(asset, target)?
+        };
+        write(out_quantity, quantity.unwrap_or(f64::NAN))
+    })
+}
+
 /// Changes a pending order; NaN arguments keep the current value.
 /// `out_updated` is 0 if the order was not pending, else 1.
 ///

@@ -70,6 +70,9 @@ pub struct Engine {
     pub(crate) account: Account,
     /// True during an immediate fill (its refusals are always REJECTED).
     pub(crate) filling_immediately: bool,
+    /// The current bar's close ran (`close_bar`) and its record waits for
+    /// `end_bar`: account checks read the closed bar in between.
+    bar_closed: bool,
     /// The next-bar cash models and the submission prechecks' shadow account.
     pub(crate) prechecks: Prechecks,
     /// Portfolio limits (none by default) and what they did.
@@ -128,6 +131,7 @@ impl Engine {
             scratch_exits: Vec::new(),
             scratch_entries: Vec::new(),
             filling_immediately: false,
+            bar_closed: false,
             portfolio_limits: LimitMonitor::default(),
             equity: Vec::new(),
             cash_curve: Vec::new(),
@@ -352,12 +356,33 @@ impl Engine {
         Ok(())
     }
 
-    /// Closes the current bar: SAME_BAR orders fill, positions are marked at
-    /// the close (water marks, excursions), and equity is recorded.
+    /// Closes the current bar and records it: `close_bar` (unless it ran
+    /// already), then equity, cash and exposures are recorded.
     pub fn end_bar(&mut self) -> EngineResult<()> {
         let Phase::InBar(b) = self.phase else {
             return Err(EngineError::InvalidState("end_bar called outside a bar".into()));
         };
+        if !self.bar_closed {
+            self.close_bar()?;
+        }
+        self.bar_closed = false;
+        self.record_bar(b);
+        Ok(())
+    }
+
+    /// Closes the current bar without recording it yet: SAME_BAR orders fill,
+    /// positions are marked at the close (water marks, excursions), fees and
+    /// margin and portfolio limits are applied. What reads the account after
+    /// the bar's fills (account controls) runs before `end_bar` records it, so
+    /// a breach ends the run without the bar in the curves (ml4t's order).
+    pub fn close_bar(&mut self) -> EngineResult<()> {
+        let Phase::InBar(b) = self.phase else {
+            return Err(EngineError::InvalidState("close_bar called outside a bar".into()));
+        };
+        if self.bar_closed {
+            return Err(EngineError::InvalidState(format!("bar {b} was already closed")));
+        }
+        // The strategy's callback is over: what follows is not undone with it.
         self.close_callback_window();
         // What the venue confirmed during the bar (acceptances, cancels)
         // belongs to it.
@@ -376,7 +401,7 @@ impl Engine {
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
         self.enforce_portfolio_limits(b);
-        self.record_bar(b);
+        self.bar_closed = true;
         Ok(())
     }
 
@@ -515,6 +540,24 @@ impl Engine {
     /// `template` gives the order type and prices (its asset, quantity and
     /// side are replaced).
     pub fn order_target_value(&mut self, asset: AssetId, target_value: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
+        let Some(quantity) = self.target_value_quantity(asset, target_value)? else { return Ok(None) };
+        let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
+        let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
+        self.submit_order(req).map(Some)
+    }
+
+    /// `order_target_value` for `target_percent` of the account's value.
+    pub fn order_target_percent(&mut self, asset: AssetId, target_percent: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
+        let Some(quantity) = self.target_percent_quantity(asset, target_percent)? else { return Ok(None) };
+        let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
+        let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
+        self.submit_order(req).map(Some)
+    }
+
+    /// The signed quantity `order_target_value(asset, target_value)` would
+    /// order now, or `None` when it orders nothing (no price this bar, less
+    /// than a cent missing). Submits nothing.
+    pub fn target_value_quantity(&self, asset: AssetId, target_value: f64) -> EngineResult<Option<f64>> {
         self.require_asset(asset)?;
         if !target_value.is_finite() {
             return Err(EngineError::InvalidArgument(format!("target value must be finite, got {target_value}")));
@@ -525,14 +568,11 @@ impl Engine {
         }
         // Values are notional: a contract's unit is price * multiplier.
         let held = self.portfolio.quantity(asset);
-        let Some((quantity, _)) = crate::sizing::order_toward_value(target_value, price, self.multiplier(asset), held) else { return Ok(None) };
-        let side = if quantity > 0.0 { OrderSide::Buy } else { OrderSide::Sell };
-        let req = OrderRequest { asset, quantity: quantity.abs(), side, ..template };
-        self.submit_order(req).map(Some)
+        Ok(crate::sizing::order_toward_value(target_value, price, self.multiplier(asset), held).map(|(q, _)| q))
     }
 
-    /// `order_target_value` for `target_percent` of the account's value.
-    pub fn order_target_percent(&mut self, asset: AssetId, target_percent: f64, template: OrderRequest) -> EngineResult<Option<SubmitOutcome>> {
+    /// `target_value_quantity` for `target_percent` of the account's value.
+    pub fn target_percent_quantity(&self, asset: AssetId, target_percent: f64) -> EngineResult<Option<f64>> {
         if !target_percent.is_finite() {
             return Err(EngineError::InvalidArgument(format!("target percent must be finite, got {target_percent}")));
         }
@@ -543,7 +583,7 @@ impl Engine {
         if !(self.current_price(asset) > 0.0) {
             return Ok(None);
         }
-        self.order_target_value(asset, value * target_percent, template)
+        self.target_value_quantity(asset, value * target_percent)
     }
 
     /// Changes a pending order. Returns false if it is not pending. A new
