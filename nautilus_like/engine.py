@@ -20,6 +20,8 @@ from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.execution.rebalancer import run_schedule_checks
 from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
+from nautilus_like.runtime import RuntimeServices
+from nautilus_like.runtime import _observe as observe
 
 __all__ = ["Engine", "run_backtest"]
 
@@ -36,12 +38,18 @@ class Engine:
     beyond ml4t-backtest (see `nautilus_like.portfolio_limits`):
 
     >>> Engine(feed, strategy, config, portfolio_limits=[MaxDrawdownLimit(0.20, action="liquidate")])
+
+    `runtime` (a `RuntimeServices`) bounds the run's trading events (`start`,
+    `end`, `execution_windows`), applies fields' publication times
+    (`known_at_cols`) and serves causal market reads during the run:
+
+    >>> Engine(feed, strategy, config, runtime=RuntimeServices(start=datetime(2025, 1, 7, tzinfo=UTC)))
     """
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
                  commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
                  market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
-                 portfolio_limits: Any = None) -> None:
+                 portfolio_limits: Any = None, runtime: RuntimeServices | None = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -63,6 +71,20 @@ class Engine:
         self.feed = feed
         self.strategy = strategy
         self.config = config
+        # ml4t gives a model that reads observed bar ranges its own runtime.
+        if runtime is None and getattr(slippage_model, "requires_observed_ohlc", False):
+            runtime = RuntimeServices()
+        if runtime is not None and not isinstance(runtime, RuntimeServices):
+            raise TypeError(f"runtime must be a nautilus_like.RuntimeServices, got {type(runtime).__name__}")
+        self.runtime = runtime
+        # The feed as this run reads it: the runtime's trading events only, its
+        # fields as published at each event (the caller's feed is unchanged).
+        if runtime is not None:
+            keep, published = runtime._check_feed(feed), runtime._published_columns(feed)
+            signals, context = runtime.signal_known_at_cols, runtime.context_known_at_cols
+            if keep is not None or published or signals or context:
+                feed = feed._for_run(keep, published, signals, context)
+        self._run_feed = feed
         self._view = feed._market_view()
         index = self._view.asset_index
         for field in ("execution_price", "mark_price"):
@@ -97,6 +119,8 @@ class Engine:
         self.portfolio_limits = list(portfolio_limits or [])
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
+        if runtime is not None:
+            observe(self._state)
         self.broker = Broker(self._state)
         self._ran = False
         self._run_columns: Any = None
@@ -122,32 +146,39 @@ class Engine:
     def from_config(cls, feed: DataFeed, strategy: Strategy, config: BacktestConfig, *,
                     contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
                     commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
-                    portfolio_limits: Any = None) -> Engine:
+                    portfolio_limits: Any = None, runtime: RuntimeServices | None = None) -> Engine:
         """`Engine(feed, strategy, config, ...)` by name (ml4t's `Engine.from_config`)."""
         return cls(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                    commission_model=commission_model, slippage_model=slippage_model,
-                   execution_limits=execution_limits, portfolio_limits=portfolio_limits)
+                   execution_limits=execution_limits, portfolio_limits=portfolio_limits, runtime=runtime)
 
     def run(self) -> BacktestResult:
         """Runs every bar and returns the result (`on_end` runs even on failure)."""
         if self._ran:
             raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
-        run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+        feed = self._run_feed
+        clock = None if self.runtime is None else self.runtime._bind(self, feed.timestamps)
+        try:
+            run_bars(self._state, self._view, self.strategy, self.broker, feed._contexts(), self.config, clock)
+        finally:
+            if self.runtime is not None:
+                self.runtime._unbind()
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
-        run_schedule_checks(self._state, len(self.feed.timeline))
+        run_schedule_checks(self._state, len(feed.timeline))
         self._run_columns = collect_results(self._state, self._view)
         return self._result_of_run()
 
     def _result_of_run(self) -> BacktestResult:
+        feed = self._run_feed
         return BacktestResult._from_run(
             self._run_columns,
-            assets=self.feed.assets,
-            timeline=self.feed.timeline,
-            last_bar=self.feed._last_bar(),
+            assets=feed.assets,
+            timeline=feed.timeline,
+            last_bar=feed._last_bar(),
             config=self.config,
             broker=self.broker,
-            predictions=getattr(self.feed, "signals", None),
+            predictions=getattr(feed, "signals", None),
         )
 
     @functools.cached_property
@@ -172,13 +203,14 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
                  context: Any = None, config: BacktestConfig | str | None = None, *,
                  feed_spec: Any = None, contract: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
                  market_impact_model: Any = None, commission_model: Any = None, slippage_model: Any = None,
-                 execution_limits: Any = None, portfolio_limits: Any = None) -> BacktestResult:
+                 execution_limits: Any = None, portfolio_limits: Any = None,
+                 runtime: RuntimeServices | None = None) -> BacktestResult:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
     `config` a `BacktestConfig` or a preset name ("default", "backtrader",
     ...). `feed_spec` (or its alias `contract`) names the feed's columns (see
-    `DataFeed`); the models and limits are `Engine`'s.
+    `DataFeed`); the models, limits and `runtime` are `Engine`'s.
 
     >>> run_backtest(prices, MyStrategy(), config="backtrader", commission_model=PerShareCommission(0.005))
     """
@@ -194,4 +226,4 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
                     **frame_or_path("context", context), feed_spec=feed_spec, contract=contract)
     return Engine(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                   commission_model=commission_model, slippage_model=slippage_model,
-                  execution_limits=execution_limits, portfolio_limits=portfolio_limits).run()
+                  execution_limits=execution_limits, portfolio_limits=portfolio_limits, runtime=runtime).run()
