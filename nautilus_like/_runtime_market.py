@@ -26,7 +26,8 @@ class MarketDataView:
     """The active run's raw observations (`runtime.market`): `history` and `current`."""
 
     def __init__(self, runtime: Any, frame: pl.DataFrame, columns: Mapping[str, Any],
-                 known_at_cols: Mapping[str, str], *, quote_fields: bool = True) -> None:
+                 known_at_cols: Mapping[str, str], *, quote_fields: bool = True,
+                 eligible_cols: Mapping[str, str] | None = None) -> None:
         self._runtime = runtime
         self._frame = frame
         self._ts = columns["timestamp_col"]
@@ -38,6 +39,8 @@ class MarketDataView:
             price = columns.get("price_col") or self._roles["close"]
             self._roles["price"] = price if price in self._columns else self._roles["close"]
         self._known_at = dict(known_at_cols)
+        # field -> boolean column: a published row whose flag is not True holds no value.
+        self._eligible = dict(eligible_cols or {})
         self._rows: dict[Any, dict[Any, dict[str, Any]]] = {}
         for row in frame.iter_rows(named=True):
             asset, timestamp = row[self._entity], row[self._ts]
@@ -70,6 +73,10 @@ class MarketDataView:
         if known is None or (row[self._ts] == self._asof and not self._inclusive):
             return False
         return known <= self._asof
+
+    def _ineligible(self, field: str, row: dict[str, Any]) -> bool:
+        column = self._eligible.get(field)
+        return column is not None and self._published(field, row) and row.get(column) is not True
 
     # ---------------------------------------------------------------- reads
 
@@ -160,7 +167,7 @@ class MarketDataView:
         prices = {self._column(f) for f in _PRICE_FIELDS} if finite_prices_only and self._roles else set()
 
         def readable(row: dict[str, Any] | None, field: str) -> bool:
-            if row is None or not self._published(field, row):
+            if row is None or not self._published(field, row) or self._ineligible(field, row):
                 return False
             value = row.get(self._column(field))
             return value is not None and not (self._column(field) in prices and not isfinite(value))
@@ -172,10 +179,13 @@ class MarketDataView:
                 record: dict[str, Any] = {"timestamp": timestamp, "asset": asset}
                 for field in fields:
                     found, observed = (row, timestamp) if readable(row, field) else (None, timestamp)
-                    if found is None and field in fill:
+                    # A known-ineligible value is no value: nothing older stands in for it.
+                    if found is None and field in fill and not (row is not None and self._ineligible(field, row)):
                         past = self._times.get(asset, [])
                         for index in range(bisect_right(past, timestamp) - 1, -1, -1):
                             candidate = self._rows[asset][past[index]]
+                            if self._ineligible(field, candidate):
+                                break
                             if readable(candidate, field):
                                 found, observed = candidate, past[index]
                                 break

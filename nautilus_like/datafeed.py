@@ -337,7 +337,8 @@ class DataFeed:
 
     def _for_run(self, keep: np.ndarray | None, published: Mapping[str, np.ndarray],
                  signal_published: Mapping[str, str] | None = None,
-                 context_published: Mapping[str, str] | None = None) -> DataFeed:
+                 context_published: Mapping[str, str] | None = None,
+                 signal_eligible: Mapping[str, str] | None = None) -> DataFeed:
         """This feed as one run reads it: only the bars `keep` marks (a bool per
         bar; None keeps all), and each field of `published` (a publication time
         per row, see `_publication_times`) as published at its row's instant,
@@ -346,14 +347,19 @@ class DataFeed:
         None until published. The feed itself is unchanged."""
         run = _copy.copy(self)
         prices = self._prices
-        if signal_published:
+        if signal_published or signal_eligible:
             at = [self._timestamps[b] for b in prices["__bar"].to_list()]
             run._signal_columns = dict(self._signal_columns)
-            for field, column in signal_published.items():
-                known, values = self._signal_columns[column], self._signal_columns[field]
+            for field in {*(signal_published or {}), *(signal_eligible or {})}:
+                values = self._signal_columns[field]
                 values = values.tolist() if isinstance(values, np.ndarray) else list(values)
-                run._signal_columns[field] = [v if k is not None and k <= t else None
-                                              for v, k, t in zip(values, known, at)]
+                column = (signal_published or {}).get(field)
+                known = self._signal_columns[column] if column else at
+                flag = (signal_eligible or {}).get(field)
+                flags = self._signal_columns[flag] if flag else [True] * len(at)
+                flags = flags.tolist() if isinstance(flags, np.ndarray) else flags
+                run._signal_columns[field] = [v if k is not None and k <= t and e is True else None
+                                              for v, k, t, e in zip(values, known, at, flags)]
         if context_published and self._contexts_source is not None:
             run._contexts_source = self._contexts_source.with_columns([
                 pl.when(pl.col(column).is_not_null() & (pl.col(column) <= pl.col("timestamp")))

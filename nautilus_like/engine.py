@@ -82,8 +82,9 @@ class Engine:
         if runtime is not None:
             keep, published = runtime._check_feed(feed), runtime._published_columns(feed)
             signals, context = runtime.signal_known_at_cols, runtime.context_known_at_cols
-            if keep is not None or published or signals or context:
-                feed = feed._for_run(keep, published, signals, context)
+            eligible = runtime.signal_eligible_cols
+            if keep is not None or published or signals or context or eligible:
+                feed = feed._for_run(keep, published, signals, context, eligible)
         self._run_feed = feed
         self._view = feed._market_view()
         index = self._view.asset_index

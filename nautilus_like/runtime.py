@@ -15,7 +15,9 @@ What nautilus_like supports today:
   by observation count or elapsed duration, with explicit stale reads.
 - `signal_known_at_cols` / `context_known_at_cols`: a signal or context field
   reaches the strategy (and `runtime.signals`) only once published; until
-  then it reads as None.
+  then it reads as None. `signal_eligible_cols={field: <bool column>}`: a
+  row whose flag is not True holds no value of the field (and no older value
+  is carried over it in a forward-filled read).
 - `known_at_cols={field: <datetime column>}`: a field counts only once
   published, in `runtime.market` reads; of the fields the engine trades on,
   open, high and low (close, volume and quotes raise NotImplementedError). At its own event an unpublished (or never published)
@@ -108,7 +110,6 @@ class RuntimeServices:
             "history_provider": history_provider is not None,
             "history_sources": bool(history_sources),
             "history_assets": bool(history_assets),
-            "signal_eligible_cols": bool(signal_eligible_cols),
             "auxiliary": bool(tuple(auxiliary)),
             "instruments": instruments is not None,
             "futures_lifecycle": bool(tuple(futures_lifecycle)),
@@ -138,7 +139,7 @@ class RuntimeServices:
         self.history_assets: dict[str, tuple[str, ...]] = {}
         self.signal_known_at_cols = _field_columns("signal_known_at_cols", signal_known_at_cols)
         self.context_known_at_cols = _field_columns("context_known_at_cols", context_known_at_cols)
-        self.signal_eligible_cols: dict[str, str] = {}
+        self.signal_eligible_cols = _field_columns("signal_eligible_cols", signal_eligible_cols)
         self.instruments = None
         self.instrument_feed_spec = None
         self.inactive_position_policy = inactive_position_policy
@@ -219,7 +220,7 @@ class RuntimeServices:
             from nautilus_like._runtime_market import MarketDataView
 
             self._signals_view = MarketDataView(self, feed.signals, feed._given_columns, self.signal_known_at_cols,
-                                                quote_fields=False)
+                                                quote_fields=False, eligible_cols=self.signal_eligible_cols)
         return self._signals_view
 
     @property
@@ -270,10 +271,15 @@ class RuntimeServices:
     def _check_publication(self, feed: Any) -> None:
         """Refuses signal/context publication declarations the feed cannot honour."""
         ts, entity = feed._given_columns["timestamp_col"], feed._given_columns["entity_col"]
-        if self.signal_known_at_cols:
+        if self.signal_known_at_cols or self.signal_eligible_cols:
             signals = feed.signals
             if signals is None:
                 raise ValueError("Signal known-at declarations require a signals frame")
+            for field, column in self.signal_eligible_cols.items():
+                if field not in signals.columns or column not in signals.columns or \
+                        signals.schema[column] != pl.Boolean:
+                    raise ValueError(f"Feature eligibility requires existing fields and boolean eligibility "
+                                     f"columns: {field!r} flagged by {column!r}")
             if entity in signals.columns and signals.schema[entity] != feed._given_prices.schema[entity]:
                 raise ValueError(f"Signal and price stable asset key dtypes must match: signals {entity!r} is "
                                  f"{signals.schema[entity]}, prices {feed._given_prices.schema[entity]}")

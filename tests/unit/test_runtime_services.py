@@ -110,7 +110,7 @@ def test_bad_bounds_and_unsupported_services_name_their_argument():
     with pytest.raises(TypeError, match="start must be a datetime"):
         RuntimeServices(start="2025-01-06")
     for kwargs, name in [({"history_provider": lambda **_: None}, "history_provider"),
-                         ({"signal_eligible_cols": {"x": "y"}}, "signal_eligible_cols"),
+                         ({"futures_lifecycle": [object()]}, "futures_lifecycle"),
                          ({"history_sources": {"d": lambda **_: None}}, "history_sources")]:
         with pytest.raises(NotImplementedError, match=name):
             RuntimeServices(**kwargs)
@@ -252,3 +252,24 @@ def test_signal_and_context_fields_reach_the_strategy_only_once_published():
     assert signals["alpha"].to_list() == [10.0, -1.0] and context["rate"].to_list() == [0.05, 0.1]
     with pytest.raises(ValueError, match="datetimes"):
         Engine(feed, Read(), runtime=RuntimeServices(signal_known_at_cols={"alpha": "alpha"}))
+
+
+def test_an_ineligible_signal_row_holds_no_value_and_no_older_one_stands_in():
+    # alpha 10 on day 6 (eligible), 99 on day 7 (not eligible), both published on time.
+    # Day 7: the strategy gets None, a forward-filled read stays None (not day 6's 10),
+    # and the history shows [10, None].
+    signals = pl.DataFrame({"timestamp": DAYS[:2], "asset": ["A"] * 2, "alpha": [10.0, 99.0],
+                            "eligible": [True, False]})
+    runtime = RuntimeServices(signal_eligible_cols={"alpha": "eligible"})
+    seen = []
+
+    class Read(Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            seen.append((data["A"]["signals"]["alpha"],
+                         runtime.signals.current(["A"], ["alpha"], forward_fill=True)["alpha"].to_list(),
+                         runtime.signals.history(["A"], ["alpha"], bar_count=2)["alpha"].to_list()))
+
+    feed = DataFeed(prices_df=pl.DataFrame({"timestamp": DAYS[:2], "asset": ["A"] * 2, "close": [1.0, 1.0]}),
+                    signals_df=signals, feed_spec=SPEC)
+    Engine(feed, Read(), runtime=runtime).run()
+    assert seen == [(10.0, [10.0], [10.0]), (None, [None], [10.0, None])]
