@@ -107,6 +107,9 @@ class MarketDataView:
             raise ValueError(f"bar_count must be a positive integer, without duration (got bar_count={bar_count!r}, "
                              f"duration={duration!r})")
         if unit in {"expected_bar", "session"}:
+            if getattr(self._runtime._engine.config, "calendar", None) is None:
+                raise ValueError(f"history(unit={unit!r}) counts exchange sessions or bars of a calendar grid, "
+                                 f"but the run has calendar=None (use unit='observation' or 'elapsed')")
             raise NotImplementedError(f"history(unit={unit!r}) needs exchange calendar grids, which nautilus_like's "
                                       f"RuntimeServices does not support yet (use unit='observation' or 'elapsed')")
         end = bisect_right(self._timestamps, self._asof)

@@ -201,7 +201,7 @@ def test_market_reads_refuse_ambiguous_requests():
                     errors.append(type(exc).__name__)
             with pytest.raises(ValueError, match="Unknown market field"):
                 runtime.market.history(["A"], ["nope"], bar_count=1)
-            with pytest.raises(NotImplementedError, match="calendar"):
+            with pytest.raises(ValueError, match="calendar=None"):
                 runtime.market.history(["A"], ["close"], bar_count=1, unit="session")
 
     Engine(_feed((100.0,)), Read(), runtime=runtime).run()
