@@ -30,6 +30,7 @@ from nautilus_like.config import (
 )
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.engine import Engine, run_backtest
+from nautilus_like.runtime import RuntimeServices
 from nautilus_like.execution import (
     AssetExecutionLimits,
     LinearImpact,
@@ -107,6 +108,7 @@ __all__ = [
     "TakeProfit", "TieredCommission", "TimeExit", "TimeInForce", "TrailingStop", "Trade", "VolumeShareSlippage",
     "get_include", "run_backtest",
     "RebalanceCadence", "RebalanceSchedule", "is_rebalance_timestamp", "resolve_rebalance_timestamps",
+    "RuntimeServices",
 ]
 
 

@@ -367,6 +367,9 @@ cdef class Broker:
 
         if model is None:
             model = NoCommission() if kind == "commission" else NoSlippage()
+        if kind == "slippage":
+            from nautilus_like.runtime import require_observation
+            require_observation(self._state, model)
         cost_routes = routes(model, kind, self._index)
         if kind == "commission":
             configure_costs(self._state, commission_routes=cost_routes)

@@ -20,11 +20,12 @@ from functools import partial as _partial
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
-             Broker broker not None, list contexts, object config=None):
+             Broker broker not None, list contexts, object config=None, object clock=None):
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
 
     `contexts` holds each bar's context dict, or is None: each bar then gets
-    a fresh empty dict.
+    a fresh empty dict. `clock` (optional) is called with each bar's index
+    before the bar begins (RuntimeServices moves its market view's cutoff).
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
     the exception propagates afterwards (as in ml4t-backtest). When the
@@ -45,6 +46,8 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
         strategy.on_prepare(broker, config)
         if events is None:
             for t in range(n):
+                if clock is not None:
+                    clock(t)
                 check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 bar = view.bar(t)
                 bar._pool = pool
@@ -59,6 +62,8 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
         else:
             events.dispatch()
             for t in range(n):
+                if clock is not None:
+                    clock(t)
                 check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 events.dispatch()
                 bar = view.bar(t)
@@ -283,8 +288,8 @@ cdef object _estimate_copy(object model, str kind):
         raise TypeError(f"{kind} model {type(model).__name__} must support copy.deepcopy: pre-trade "
                         f"estimates ask a copy, so a stateful model advances on fills only") from exc
     if copied is model:
-        raise TypeError(f"{kind} model {type(model).__name__}: copy.deepcopy must return an independent "
-                        f"instance (pre-trade estimates ask a copy)")
+        raise TypeError(f"{kind} model {type(model).__name__}: execution price models must support independent "
+                        f"deepcopy quotes (copy.deepcopy returned the same instance; pre-trade estimates ask a copy)")
     return copied
 
 

@@ -99,6 +99,10 @@ cdef extern from "nautilus_like.h":
   # `amount` price points against the order (futures slippage points).
   const uint32_t NL_SLIPPAGE_FUTURES # = 7
 
+  # ml4t's `VolatilityVolumeSlippage(eta=rate)` without statistics: 7.5bp of
+  # the price on a bar with an observed positive high and low.
+  const uint32_t NL_SLIPPAGE_VOLATILITY_VOLUME # = 8
+
   # Execution-limit kinds for [`NlLimitSpec::kind`].
   const uint32_t NL_LIMIT_NONE # = 0
 

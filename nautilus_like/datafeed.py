@@ -22,6 +22,7 @@ and the timestamp.
 
 from __future__ import annotations
 
+import copy as _copy
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -228,6 +229,9 @@ class DataFeed:
         asset = columns["entity_col"] = _detect_entity(prices.columns, columns.get("entity_col"), "prices")
         self.feed_spec = self._resolved_spec(feed_spec if feed_spec is not None else contract, columns)
         self.contract = self.feed_spec
+        # The prices as given and their column roles: RuntimeServices reads
+        # publication-time columns the engine itself does not keep.
+        self._given_prices, self._given_columns = prices, dict(columns)
         prices = self._select_price_columns(prices, columns, price_is_chosen)
         vwap_col, bid_col, ask_col, mid_col, bid_size_col, ask_size_col = (
             columns.get(f"{f}_col") for f in ("vwap", "bid", "ask", "mid", "bid_size", "ask_size"))
@@ -296,9 +300,13 @@ class DataFeed:
         self._timeline = timeline
         self._timestamps: list[Any] = timeline.to_list()
         self._contexts_source = context
-        labels = self._timestamps
-        self._market = _rust.build_market_data(
-            len(timeline),
+        self._market = self._build_market()
+
+    def _build_market(self) -> Any:
+        """The Rust market data over this feed's row columns (no copy)."""
+        prices, labels = self._prices, self._timestamps
+        return _rust.build_market_data(
+            len(self._timeline),
             self._assets,
             prices["__bar"].to_numpy(),
             prices["__asset"].to_numpy(),
@@ -311,6 +319,84 @@ class DataFeed:
             self._quotes or None,
             self._timestamps_ns(),
         )
+
+    def _publication_times(self, known_at_cols: Mapping[str, str]) -> dict[str, np.ndarray]:
+        """Per field of `known_at_cols` ({field: datetime column of the given
+        prices}), each price row's publication time in ns since the epoch
+        (`_rust.NEVER_PUBLISHED` where null), in the engine's row order."""
+        from nautilus_like.runtime import _publication_ns
+
+        given, ts = self._given_prices, self._given_columns["timestamp_col"]
+        out = {}
+        for field, column in known_at_cols.items():
+            role = self._given_columns.get(f"{field}_col") or field
+            if role not in given.columns:
+                raise ValueError(f"Known-at declaration has no input field {field!r} (no column {role!r} in "
+                                 f"prices columns {given.columns})")
+            if column not in given.columns:
+                raise ValueError(f"Known-at column {column!r} (for {field!r}) not found in prices columns "
+                                 f"{given.columns}")
+            # The engine's rows are the given rows stably sorted by time.
+            order = given.select(pl.col(ts)).with_row_index("__row").sort(ts, maintain_order=True)["__row"]
+            out[field] = _publication_ns(given, column, given[ts])[order.to_numpy()]
+        return out
+
+    def _for_run(self, keep: np.ndarray | None, published: Mapping[str, np.ndarray],
+                 signal_published: Mapping[str, str] | None = None,
+                 context_published: Mapping[str, str] | None = None,
+                 signal_eligible: Mapping[str, str] | None = None) -> DataFeed:
+        """This feed as one run reads it: only the bars `keep` marks (a bool per
+        bar; None keeps all), and each field of `published` (a publication time
+        per row, see `_publication_times`) as published at its row's instant,
+        the close where it is not yet (`_rust.published_values`). Signal and
+        context fields (`{field: publication column}`) reach the strategy as
+        None until published. The feed itself is unchanged."""
+        run = _copy.copy(self)
+        prices = self._prices
+        if signal_published or signal_eligible:
+            at = [self._timestamps[b] for b in prices["__bar"].to_list()]
+            run._signal_columns = dict(self._signal_columns)
+            for field in {*(signal_published or {}), *(signal_eligible or {})}:
+                values = self._signal_columns[field]
+                values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+                column = (signal_published or {}).get(field)
+                known = self._signal_columns[column] if column else at
+                flag = (signal_eligible or {}).get(field)
+                flags = self._signal_columns[flag] if flag else [True] * len(at)
+                flags = flags.tolist() if isinstance(flags, np.ndarray) else flags
+                run._signal_columns[field] = [v if k is not None and k <= t and e is True else None
+                                              for v, k, t, e in zip(values, known, at, flags)]
+        if context_published and self._contexts_source is not None:
+            run._contexts_source = self._contexts_source.with_columns([
+                pl.when(pl.col(column).is_not_null() & (pl.col(column) <= pl.col("timestamp")))
+                .then(pl.col(field)).otherwise(None).alias(field)
+                for field, column in context_published.items()])
+        if published:
+            observed = self._timestamps_ns()
+            if observed is None:
+                raise ValueError(f"known_at_cols need datetime feed timestamps, got {self._timeline.dtype}")
+            at = np.ascontiguousarray(observed[prices["__bar"].to_numpy()])
+            close = prices["close"].to_numpy()
+            prices = prices.with_columns([
+                pl.Series(field, _rust.published_values(prices[field].to_numpy(), close,
+                                                        np.ascontiguousarray(known), at), dtype=pl.Float64)
+                for field, known in published.items()])
+        if keep is not None:
+            bars = prices["__bar"].to_numpy()
+            rows = keep[bars]
+            renumber = (np.cumsum(keep) - 1).astype(np.uint32)
+            prices = prices.filter(pl.Series(rows)).with_columns(
+                pl.Series("__bar", renumber[bars[rows]], dtype=pl.UInt32))
+            run._timeline = self._timeline.filter(pl.Series(keep))
+            run._timestamps = run._timeline.to_list()
+            run._quotes = {f: np.ascontiguousarray(q[rows]) for f, q in self._quotes.items()}
+            run._signal_columns = {n: (c[rows] if isinstance(c, np.ndarray) else [v for v, k in zip(c, rows) if k])
+                                   for n, c in run._signal_columns.items()}
+            if self._has_signals is not None:
+                run._has_signals = np.ascontiguousarray(self._has_signals[rows])
+        run._prices = prices.rechunk()
+        run._market = run._build_market()
+        return run
 
     def _match_signals(self, prices: pl.DataFrame, signals: pl.DataFrame, timeline: pl.Series,
                        asset_enum: pl.Enum) -> None:

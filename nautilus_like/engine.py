@@ -24,6 +24,8 @@ from nautilus_like.execution.rebalancer import run_schedule_checks
 from nautilus_like.funding import FundingPayment, funding_schedule
 from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
+from nautilus_like.runtime import RuntimeServices
+from nautilus_like.runtime import _observe as observe
 
 __all__ = ["Engine", "run_backtest"]
 
@@ -44,12 +46,19 @@ class Engine:
     `funding_df` schedules perpetual-futures funding (`nautilus_like.funding`);
     the feed's `capital_flows` schedule deposits and withdrawals
     (`nautilus_like.capital`). The engine moves their cash as each bar opens.
+
+    `runtime` (a `RuntimeServices`) bounds the run's trading events (`start`,
+    `end`, `execution_windows`), applies fields' publication times
+    (`known_at_cols`) and serves causal market reads during the run:
+
+    >>> Engine(feed, strategy, config, runtime=RuntimeServices(start=datetime(2025, 1, 7, tzinfo=UTC)))
     """
 
     def __init__(self, feed: DataFeed, strategy: Strategy, config: BacktestConfig | None = None, *,
                  commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
                  market_impact_model: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
-                 portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None) -> None:
+                 portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None,
+                 runtime: RuntimeServices | None = None) -> None:
         if not isinstance(feed, DataFeed):
             raise TypeError(f"feed must be a nautilus_like.DataFeed, got {type(feed).__name__}")
         if not isinstance(strategy, Strategy):
@@ -73,6 +82,21 @@ class Engine:
         self.feed = feed
         self.strategy = strategy
         self.config = config
+        # ml4t gives a model that reads observed bar ranges its own runtime.
+        if runtime is None and getattr(slippage_model, "requires_observed_ohlc", False):
+            runtime = RuntimeServices()
+        if runtime is not None and not isinstance(runtime, RuntimeServices):
+            raise TypeError(f"runtime must be a nautilus_like.RuntimeServices, got {type(runtime).__name__}")
+        self.runtime = runtime
+        # The feed as this run reads it: the runtime's trading events only, its
+        # fields as published at each event (the caller's feed is unchanged).
+        if runtime is not None:
+            keep, published = runtime._check_feed(feed), runtime._published_columns(feed)
+            signals, context = runtime.signal_known_at_cols, runtime.context_known_at_cols
+            eligible = runtime.signal_eligible_cols
+            if keep is not None or published or signals or context or eligible:
+                feed = feed._for_run(keep, published, signals, context, eligible)
+        self._run_feed = feed
         self._view = feed._market_view()
         index = self._view.asset_index
         for field in ("execution_price", "mark_price"):
@@ -113,6 +137,8 @@ class Engine:
         self.portfolio_limits = list(portfolio_limits or [])
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
+        if runtime is not None:
+            observe(self._state)
         self.broker = Broker(self._state)
         FEED_SPECS[self._state] = feed.feed_spec  # a calendar the feed declares (controls' sessions)
         self._ran = False
@@ -139,19 +165,23 @@ class Engine:
     def from_config(cls, feed: DataFeed, strategy: Strategy, config: BacktestConfig, *,
                     contract_specs: dict[str, ContractSpec] | None = None, market_impact_model: Any = None,
                     commission_model: Any = None, slippage_model: Any = None, execution_limits: Any = None,
-                    portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None) -> Engine:
+                    portfolio_limits: Any = None, funding_df: pl.DataFrame | None = None,
+                    runtime: RuntimeServices | None = None) -> Engine:
         """`Engine(feed, strategy, config, ...)` by name (ml4t's `Engine.from_config`)."""
         return cls(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                    commission_model=commission_model, slippage_model=slippage_model,
-                   execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df)
+                   execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df,
+                   runtime=runtime)
 
     def run(self) -> BacktestResult:
         """Runs every bar and returns the result (`on_end` runs even on failure)."""
         if self._ran:
             raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
+        feed = self._run_feed
+        clock = None if self.runtime is None else self.runtime._bind(self, feed.timestamps)
         try:
-            run_bars(self._state, self._view, self.strategy, self.broker, self.feed._contexts(), self.config)
+            run_bars(self._state, self._view, self.strategy, self.broker, feed._contexts(), self.config, clock)
         except BaseException:
             if self.broker._controls is not None:
                 self.broker._controls.discard_unsettled()
@@ -163,10 +193,13 @@ class Engine:
             except Exception:
                 self._run_columns = None
             raise
+        finally:
+            if self.runtime is not None:
+                self.runtime._unbind()
         if self.broker._controls is not None:
             self.broker._controls.require_closes()
         # A scheduled TargetWeightExecutor must have seen every event and met its schedule.
-        run_schedule_checks(self._state, len(self.feed.timeline))
+        run_schedule_checks(self._state, len(feed.timeline))
         run_columns = collect_results(self._state, self._view)
         run_columns["capital_changes"] = changes = self.capital_changes
         run_columns["funding_payments"] = self.funding_payments
@@ -185,7 +218,7 @@ class Engine:
         if self._capital is None:
             return []
         changes = cash_event_records(self._state)["capital_changes"]
-        times, schedule = self.feed.timestamps, self._capital
+        times, schedule = self._run_feed.timestamps, self._capital
         return [CapitalChange(times[bar], schedule.event_ids[flow], schedule.kind_names[flow],
                               float(schedule.values[flow]), delta, before, after)
                 for bar, flow, delta, before, after in zip(
@@ -198,7 +231,7 @@ class Engine:
         if self._funding is None:
             return []
         paid = cash_event_records(self._state)["funding_payments"]
-        times, names, schedule = self.feed.timestamps, self._view.asset_names, self._funding
+        times, names, schedule = self._run_feed.timestamps, self._view.asset_names, self._funding
         return [FundingPayment(times[bar], names[asset], quantity, None if mark != mark else mark, multiplier,
                                schedule.rates[k], schedule.amounts[k], delta)
                 for k, (bar, asset, quantity, mark, multiplier, delta) in enumerate(zip(
@@ -206,14 +239,15 @@ class Engine:
                     paid["mark_price"].tolist(), paid["multiplier"].tolist(), paid["cash_delta"].tolist()))]
 
     def _result_of_run(self) -> BacktestResult:
+        feed = self._run_feed
         return BacktestResult._from_run(
             self._run_columns,
-            assets=self.feed.assets,
-            timeline=self.feed.timeline,
-            last_bar=self.feed._last_bar(),
+            assets=feed.assets,
+            timeline=feed.timeline,
+            last_bar=feed._last_bar(),
             config=self.config,
             broker=self.broker,
-            predictions=getattr(self.feed, "signals", None),
+            predictions=getattr(feed, "signals", None),
         )
 
     @functools.cached_property
@@ -239,13 +273,14 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
                  feed_spec: Any = None, contract: Any = None, contract_specs: dict[str, ContractSpec] | None = None,
                  market_impact_model: Any = None, commission_model: Any = None, slippage_model: Any = None,
                  execution_limits: Any = None, portfolio_limits: Any = None,
-                 funding_df: pl.DataFrame | None = None, capital_flows: pl.DataFrame | None = None) -> BacktestResult:
+                 funding_df: pl.DataFrame | None = None, capital_flows: pl.DataFrame | None = None,
+                 runtime: RuntimeServices | None = None) -> BacktestResult:
     """One call: build the feed and the engine, run, return the result.
 
     `prices` (and `signals`/`context`) may be DataFrames or Parquet paths;
     `config` a `BacktestConfig` or a preset name ("default", "backtrader",
     ...). `feed_spec` (or its alias `contract`) names the feed's columns (see
-    `DataFeed`); the models and limits are `Engine`'s.
+    `DataFeed`); the models, limits and `runtime` are `Engine`'s.
 
     >>> run_backtest(prices, MyStrategy(), config="backtrader", commission_model=PerShareCommission(0.005))
     """
@@ -262,4 +297,5 @@ def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals:
                     capital_flows=capital_flows)
     return Engine(feed, strategy, config, contract_specs=contract_specs, market_impact_model=market_impact_model,
                   commission_model=commission_model, slippage_model=slippage_model,
-                  execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df).run()
+                  execution_limits=execution_limits, portfolio_limits=portfolio_limits, funding_df=funding_df,
+                  runtime=runtime).run()

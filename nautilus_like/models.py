@@ -488,3 +488,60 @@ def estimate_commission(model: Any, asset: str, quantity: float, price: float) -
     if copy is model:
         raise TypeError("commission model deepcopy must return an independent instance")
     return calculate_commission(copy, asset, quantity, price)
+
+
+# Appended: the observed-range model (ml4t's VolatilityVolumeSlippage).
+_S_VOLATILITY_VOLUME = _CODES["NL_SLIPPAGE_VOLATILITY_VOLUME"]
+
+
+class VolatilityVolumeSlippage(_Slippage):
+    """ml4t's square-root impact from completed-history statistics, here with its
+    insufficient-history convention only: 7.5 basis points of the price per
+    share, on bars that traded and whose positive high and low were observed.
+    It reads observed bar ranges, so a run needs an observation service (an
+    `Engine` built with it gets `RuntimeServices()`, as in ml4t).
+
+    >>> VolatilityVolumeSlippage(0.05)   # a fill at 101 pays 101 * 7.5bp = 0.07575 per share
+    VolatilityVolumeSlippage(eta=0.05)
+
+    `statistics=` (a callable giving average volume and volatility per asset and
+    fill time) is not supported yet and raises NotImplementedError.
+    """
+
+    requires_traded_volume = True
+    requires_observed_ohlc = True
+    __slots__ = ("eta", "statistics")
+
+    def __init__(self, eta: float, statistics: Any = None) -> None:
+        try:
+            value = float(eta)
+        except (TypeError, ValueError):
+            raise ValueError(f"eta must be finite and nonnegative, got {eta!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"eta must be finite and nonnegative, got {eta!r}")
+        if statistics is not None and not callable(statistics):
+            raise TypeError(f"statistics must be a read-only callable or None, got {statistics!r}")
+        if statistics is not None:
+            raise NotImplementedError("VolatilityVolumeSlippage(statistics=...) is not supported by nautilus_like "
+                                      "yet: only the insufficient-history convention (statistics=None, 7.5bp)")
+        object.__setattr__(self, "eta", value)
+        object.__setattr__(self, "statistics", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"VolatilityVolumeSlippage is frozen: cannot assign {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and (other.eta, other.statistics) == (self.eta, self.statistics)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.eta))
+
+    def _spec(self) -> dict[str, Any]:
+        return _slippage_spec(_S_VOLATILITY_VOLUME, rate=self.eta)
+
+    def calculate(self, asset: str, quantity: float, price: float, volume: float | None = None) -> float:
+        # The price depends on the bar's observed range, which a bare call does not carry (as ml4t).
+        raise TypeError("VolatilityVolumeSlippage requires an observed SlippageContext")
+
+    def __repr__(self) -> str:
+        return f"VolatilityVolumeSlippage(eta={self.eta})"

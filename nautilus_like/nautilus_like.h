@@ -141,6 +141,12 @@
 #define NL_SLIPPAGE_FUTURES 7
 
 /**
+ * ml4t's `VolatilityVolumeSlippage(eta=rate)` without statistics: 7.5bp of
+ * the price on a bar with an observed positive high and low.
+ */
+#define NL_SLIPPAGE_VOLATILITY_VOLUME 8
+
+/**
  * Execution-limit kinds for [`NlLimitSpec::kind`].
  */
 #define NL_LIMIT_NONE 0

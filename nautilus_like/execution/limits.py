@@ -305,6 +305,10 @@ def user_limit_answer(limit: Any, quantity: float, volume: float | None, availab
         return fillable, math.nan
     capacity = shared(volume, price)
     try:
-        return fillable, float(capacity)
+        value = float(capacity)
     except (TypeError, ValueError):
-        raise ValueError(f"Shared volume capacity must be finite and nonnegative, got {capacity!r}") from None
+        value = math.nan
+    # NaN is the engine's "no shared capacity": a model's NaN must not read as that.
+    if not math.isfinite(value):
+        raise ValueError(f"Shared volume capacity must be finite and nonnegative, got {capacity!r}")
+    return fillable, value

@@ -42,5 +42,6 @@ pub use execution::{ExecutionLimit, ImpactCallback, LimitAnswer, LimitCallback, 
 pub use rules::{PositionRule, RuleAction, RuleCallback, RuleSettings, RuleState};
 pub use rule_memory::RuleMemory;
 pub use market::{Bar, Column, ColumnBuffer, MarketData, QuoteColumns};
+pub use market::publication::{published_values, NEVER_PUBLISHED};
 pub use portfolio::Portfolio;
 pub use portfolio_limits::{LimitAction, LimitEvent, LimitKind, PortfolioLimit};

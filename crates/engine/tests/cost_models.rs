@@ -157,7 +157,7 @@ fn futures_commission_is_the_largest_of_its_three_parts() {
 fn futures_slippage_moves_the_price_by_its_points_and_costs_points_times_multiplier() {
     let m = SlippageModel::FuturesPoints { points: 0.25 };
     let q = |quantity| SlippageQuery { asset: AAA, quantity, price: 4000.0, volume: f64::NAN, available: f64::NAN,
-                                       volume_consumed: 0.0, estimate: false };
+                                       volume_consumed: 0.0, high: f64::NAN, low: f64::NAN, estimate: false };
     assert_eq!(m.per_share(&q(2.0)).unwrap(), 0.25);
     // 2 ES: 2 * 0.25 * 50 = 25; a sell of 3: 3 * 0.25 * 50 = 37.5.
     assert_eq!(m.fill_cost(&q(2.0), 50.0).unwrap(), 25.0);
@@ -223,4 +223,18 @@ fn a_fill_charges_its_fee_once_and_the_account_checks_are_estimates() {
     assert_eq!(commission(model, 10.0), 1.0);
     assert_eq!(counting.charges.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(counting.estimates.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+#[test]
+fn volatility_volume_slippage_without_history_charges_7_5bp_on_an_observed_range_only() {
+    let m = SlippageModel::VolatilityVolume { eta: 0.05 };
+    let q = |high, low| SlippageQuery { asset: AAA, quantity: 1.0, price: 101.0, volume: 20.0, available: 20.0,
+                                        volume_consumed: 0.0, high, low, estimate: false };
+    // 101 * 7.5 / 10,000 = 0.07575 per share, whatever the range.
+    assert!((m.per_share(&q(102.0, 100.0)).unwrap() - 0.07575).abs() < 1e-12);
+    // No observed range (NaN), a non-positive one or high < low: refused.
+    assert!(m.per_share(&q(f64::NAN, 100.0)).unwrap_err().to_string().contains("observed positive high and low"));
+    assert!(m.per_share(&q(102.0, 0.0)).is_err());
+    assert!(m.per_share(&q(99.0, 100.0)).unwrap_err().to_string().contains("below low"));
+    assert!(SlippageModel::VolatilityVolume { eta: -1.0 }.validate().is_err());
 }

@@ -53,6 +53,9 @@ pub const NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE: u32 = 5;
 pub const NL_SLIPPAGE_CALLBACK: u32 = 6;
 /// `amount` price points against the order (futures slippage points).
 pub const NL_SLIPPAGE_FUTURES: u32 = 7;
+/// ml4t's `VolatilityVolumeSlippage(eta=rate)` without statistics: 7.5bp of
+/// the price on a bar with an observed positive high and low.
+pub const NL_SLIPPAGE_VOLATILITY_VOLUME: u32 = 8;
 
 /// A user commission model: writes the fee of a fill of `quantity` (unsigned)
 /// of `asset` at `price` to `out` and returns 0, or returns non-zero when it
@@ -268,6 +271,7 @@ unsafe fn slippage_kind(s: &NlSlippageSpec, scope: Option<&Arc<CallbackScope>>) 
         NL_SLIPPAGE_VOLUME_SHARE => SlippageModel::VolumeShare { impact: s.rate },
         NL_SLIPPAGE_CUMULATIVE_VOLUME_SHARE => SlippageModel::CumulativeVolumeShare { impact: s.rate },
         NL_SLIPPAGE_FUTURES => SlippageModel::FuturesPoints { points: s.amount },
+        NL_SLIPPAGE_VOLATILITY_VOLUME => SlippageModel::VolatilityVolume { eta: s.rate },
         NL_SLIPPAGE_CALLBACK => {
             let scope = scope.ok_or_else(|| EngineError::InvalidArgument(
                 "a Python slippage model computes its own slippage".into()))?;
@@ -322,7 +326,7 @@ pub unsafe extern "C" fn nl_slippage_quote(spec: *const NlSlippageSpec, quantity
         let model = slippage_model(s, None)?;
         model.validate()?;
         let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0,
-                                estimate: false };
+                                high: f64::NAN, low: f64::NAN, estimate: false };
         write(out, model.per_share(&q)?)
     })
 }
@@ -341,7 +345,8 @@ pub unsafe extern "C" fn nl_slippage_cost_quote(spec: *const NlSlippageSpec, qua
         let model = slippage_model(s, None)?;
         model.validate()?;
         check_multiplier(multiplier)?;
-        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0, estimate: false };
+        let q = SlippageQuery { asset: 0, quantity, price, volume, available: volume, volume_consumed: 0.0,
+                                high: f64::NAN, low: f64::NAN, estimate: false };
         write(out, model.fill_cost(&q, multiplier)?)
     })
 }

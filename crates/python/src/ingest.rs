@@ -164,3 +164,15 @@ pub fn build_market_data(
     };
     Ok(MarketDataHandle { inner: Arc::new(md) })
 }
+
+/// Each row's value of one bar field as the engine may read it at the row's
+/// own instant: `values` where `known_at` (ns; `NEVER_PUBLISHED` for never)
+/// is at or before `observed` (ns), else `fallback` (`nl_engine::published_values`).
+#[pyfunction]
+pub fn published_values(values: &Bound<'_, PyAny>, fallback: &Bound<'_, PyAny>, known_at: &Bound<'_, PyAny>,
+                        observed: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    let (values, fallback) = (column::<f64>("values", values)?, column::<f64>("fallback", fallback)?);
+    let (known_at, observed) = (column::<i64>("known_at", known_at)?, column::<i64>("observed", observed)?);
+    nl_engine::published_values(values.as_slice(), fallback.as_slice(), known_at.as_slice(), observed.as_slice())
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}

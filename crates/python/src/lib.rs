@@ -17,6 +17,8 @@ pub use nl_ffi::*;
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ingest::MarketDataHandle>()?;
     m.add_function(wrap_pyfunction!(ingest::build_market_data, m)?)?;
+    m.add_function(wrap_pyfunction!(ingest::published_values, m)?)?;
+    m.add("NEVER_PUBLISHED", nl_engine::NEVER_PUBLISHED)?;
     m.add_function(wrap_pyfunction!(py_live_handles, m)?)?;
     settings::register(m)?;
     evaluate::register(m)?;

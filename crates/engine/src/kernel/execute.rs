@@ -2,7 +2,7 @@
 
 use nl_core::{FillQuotes, FillTrigger, MaybeF64, MaybeTime, Refusal};
 use nl_core::{
-    AssetId, BarIndex, CancelReason, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
+    AssetId, BarIndex, CancelReason, EngineError, EngineResult, ExecutionPrice, Fill, InitialHwmSource, Order, OrderId, OrderSide,
     OrderStatus,
     OrderType, ShareType, TimeInForce, Timestamp,
 };
@@ -46,11 +46,12 @@ impl Engine {
     pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
         let (asset, order_type) = (self.book[id].asset, self.book[id].order_type);
         let row = self.row_in_bar(b, asset)?;
-        // A market order has no trigger: only a mid execution price or
-        // bar-high water marks read its bar's high and low.
+        // A market order has no trigger: only a mid execution price,
+        // bar-high water marks or a range-priced slippage model read its bar's high and low.
         let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
             || self.cfg.price_sources().uses(ExecutionPrice::Mid)
-            || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh;
+            || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh
+            || self.cfg.slippage.reads_range(asset);
         let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
         let sources = self.cfg.price_sources();
@@ -261,8 +262,18 @@ impl Engine {
         }
         // The prices so far were estimates; a model written in Python is
         // asked once more, for the fill (a stateful one advances on fills only).
+        // It must answer what its quote (a copy) answered: a model whose price
+        // moves between quote and fill (shared outside state) would book a
+        // price the account never checked (ml4t refuses it the same way).
         if matches!(self.cfg.slippage.for_asset(asset), SlippageModel::Callback(_)) {
+            let quoted = (price, slippage);
             (price, slippage) = fill_price(&self.cfg.impact, &self.cfg.slippage, &pricing, quantity, false)?;
+            if (price, slippage) != quoted {
+                return Err(EngineError::InvalidArgument(format!(
+                    "Execution price model must produce its quoted deterministic cost: quoted {} (slippage {}), \
+                     then {} (slippage {}) for the fill", py_float(quoted.0), py_float(quoted.1), py_float(price),
+                    py_float(slippage))));
+            }
         }
         Ok(Some(Priced { quantity, remaining, price, slippage, available }))
     }

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+pub mod publication;
+
 use nl_core::{AssetId, BarIndex, EngineError, EngineResult, Timestamp};
 
 /// Anything that can lend a contiguous, immutable slice (a `Vec`, or a Python buffer).

@@ -73,6 +73,10 @@ pub struct SlippageQuery {
     pub available: f64,
     /// Quantity of this asset already filled in this bar.
     pub volume_consumed: f64,
+    /// The bar's observed high and low (NaN when not known, e.g. a quote
+    /// asked outside a bar).
+    pub high: f64,
+    pub low: f64,
     /// A pre-trade estimate (sizing, an affordability check), not the price
     /// of a fill: a stateful model (a callback) must not advance on it.
     pub estimate: bool,
@@ -150,6 +154,11 @@ pub enum SlippageModel {
     /// The inner model, on bars with positive traded volume only (a model
     /// that declares `requires_traded_volume`, as ml4t's protocol allows).
     RequiresVolume(Box<SlippageModel>),
+    /// ml4t's `VolatilityVolumeSlippage` without completed-history statistics
+    /// (its insufficient-history convention): 7.5 basis points of the price,
+    /// charged only on a bar whose positive high and low were observed
+    /// (`eta` scales the square-root impact once statistics are given).
+    VolatilityVolume { eta: f64 },
 }
 
 fn check_non_negative(name: &str, v: f64) -> EngineResult<()> {
@@ -263,6 +272,9 @@ impl CommissionModel {
     }
 }
 
+/// ml4t's volatility-volume convention without usable history: 7.5 basis points.
+const INSUFFICIENT_HISTORY_BPS: f64 = 7.5;
+
 impl SlippageModel {
     pub fn validate(&self) -> EngineResult<()> {
         match self {
@@ -275,6 +287,16 @@ impl SlippageModel {
                 check_non_negative("slippage_rate", *impact)
             }
             SlippageModel::FuturesPoints { points } => check_non_negative("slippage_points", *points),
+            SlippageModel::VolatilityVolume { eta } => check_non_negative("eta", *eta),
+        }
+    }
+
+    /// Whether the model prices a fill from the bar's observed high and low.
+    pub fn reads_range(&self) -> bool {
+        match self {
+            SlippageModel::VolatilityVolume { .. } => true,
+            SlippageModel::RequiresVolume(inner) => inner.reads_range(),
+            _ => false,
         }
     }
 
@@ -313,6 +335,19 @@ impl SlippageModel {
             }
             SlippageModel::FuturesPoints { points } => *points,
             SlippageModel::RequiresVolume(inner) => return inner.per_share(q),
+            SlippageModel::VolatilityVolume { .. } => {
+                let observed = |v: f64| v.is_finite() && v > 0.0;
+                if !(observed(q.high) && observed(q.low)) {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "Volatility-volume impact requires observed positive high and low, got high {} and low {}",
+                        q.high, q.low)));
+                }
+                if q.high < q.low {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "Observed high cannot be below low (high {}, low {})", q.high, q.low)));
+                }
+                q.price * INSUFFICIENT_HISTORY_BPS / 10_000.0
+            }
         })
     }
 
@@ -363,6 +398,11 @@ impl Commissions {
 impl Slippages {
     pub fn per_share(&self, q: &SlippageQuery) -> EngineResult<f64> {
         self.for_asset(q.asset).per_share(q)
+    }
+
+    /// Whether asset `asset`'s model prices fills from the bar's high and low.
+    pub fn reads_range(&self, asset: AssetId) -> bool {
+        self.for_asset(asset).reads_range()
     }
 
     pub fn validate(&self) -> EngineResult<()> {

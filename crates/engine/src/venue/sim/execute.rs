@@ -50,6 +50,8 @@ pub(crate) fn fill_price(impact: &MarketImpact, slippage: &Slippages, p: &FillPr
         volume: p.bar.volume,
         available: p.available,
         volume_consumed: p.consumed,
+        high: p.bar.high,
+        low: p.bar.low,
         estimate,
     })?;
     let price = if is_buy { impacted + slip } else { impacted - slip };
