@@ -1100,6 +1100,20 @@ cdef extern from "nautilus_like.h":
   # As `nl_engine_set_commission`.
   NlStatus nl_engine_set_slippage(NlEngine *e, const NlSlippageSpec *specs, size_t n);
 
+  # Sets the assets' own fill bases (ml4t's `AssetSlippage(price_sources=...)`):
+  # orders in `assets[i]` fill at the `sources[i]` price (an `EXECUTION_PRICE_*`
+  # code) in every pass but a market-on-close order's, instead of the config's
+  # execution price. Replaces the previous set (`n == 0` clears it), at any
+  # time between engine calls.
+  #
+  # # Safety
+  # `e` must be a live engine; `assets` and `sources` valid for reading `n`
+  # elements each (or `n == 0`).
+  NlStatus nl_engine_set_asset_price_sources(NlEngine *e,
+                                             const uint32_t *assets,
+                                             const uint32_t *sources,
+                                             size_t n);
+
   # Sets the volume participation limits (before the first bar).
   #
   # # Safety

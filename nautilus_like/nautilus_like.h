@@ -1711,6 +1711,22 @@ enum NlStatus nl_engine_set_slippage(struct NlEngine *e,
                                      size_t n);
 
 /**
+ * Sets the assets' own fill bases (ml4t's `AssetSlippage(price_sources=...)`):
+ * orders in `assets[i]` fill at the `sources[i]` price (an `EXECUTION_PRICE_*`
+ * code) in every pass but a market-on-close order's, instead of the config's
+ * execution price. Replaces the previous set (`n == 0` clears it), at any
+ * time between engine calls.
+ *
+ * # Safety
+ * `e` must be a live engine; `assets` and `sources` valid for reading `n`
+ * elements each (or `n == 0`).
+ */
+enum NlStatus nl_engine_set_asset_price_sources(struct NlEngine *e,
+                                                const uint32_t *assets,
+                                                const uint32_t *sources,
+                                                size_t n);
+
+/**
  * Sets the volume participation limits (before the first bar).
  *
  * # Safety

@@ -47,12 +47,12 @@ impl Engine {
         let row = self.row_in_bar(b, asset)?;
         // A market order has no trigger: only a mid execution price or
         // bar-high water marks read its bar's high and low.
+        let sources = self.cfg.price_sources_for(asset);
         let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
-            || self.cfg.price_sources().uses(ExecutionPrice::Mid)
+            || sources.uses(ExecutionPrice::Mid)
             || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh;
         let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
-        let sources = self.cfg.price_sources();
         let now = self.market.timestamp(b);
         let order = &mut self.book[id];
         let (price, source) = execution_price(order, &bar, at, sources);

@@ -177,6 +177,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Replaces the assets' own fill bases (`EngineConfig::asset_price_sources`),
+    /// as `set_slippage` its models: ml4t routes them with the slippage model.
+    pub fn set_asset_price_sources(&mut self, sources: HashMap<AssetId, ExecutionPrice>) -> EngineResult<()> {
+        sources.keys().try_for_each(|&a| self.require_asset(a))?;
+        self.cfg.asset_price_sources = sources;
+        Ok(())
+    }
+
     /// Whether per-asset settings are fixed: once a backtest's first bar
     /// began. A standalone broker's assets join as they are first seen, each
     /// with its settings, so its engine never fixes them.
@@ -913,7 +921,7 @@ impl Engine {
         for &id in eligible {
             let o = &self.book[id];
             let Some(row) = self.row_in_bar(b, o.asset) else { continue };
-            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.price_sources()).0.is_nan() {
+            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.price_sources_for(o.asset)).0.is_nan() {
                 continue;
             }
             if !self.round_quantity(id) {
