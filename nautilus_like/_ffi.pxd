@@ -653,6 +653,9 @@ cdef extern from "nautilus_like.h":
     # dates numbers its bars 0, 1, 2, ...): the clock of every time the
     # value structs carry.
     const int64_t *timestamps;
+    # The reference prices (ml4t's `price_col`): the `close` pointer itself
+    # unless the feed names another price column.
+    const double *price;
 
   cdef struct NlOrder:
     uint64_t id;
@@ -939,6 +942,9 @@ cdef extern from "nautilus_like.h":
     double mid;
     double bid_size;
     double ask_size;
+    # The reference price (marks, PRICE fills, position rules) when it is
+    # not the close; NaN: the close.
+    double price;
 
   # What a position is worth, as ml4t-backtest's `Position` reports it.
   cdef struct NlPositionValues:

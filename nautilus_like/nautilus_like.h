@@ -1087,6 +1087,11 @@ typedef struct NlMarketColumns {
    * value structs carry.
    */
   const int64_t *timestamps;
+  /**
+   * The reference prices (ml4t's `price_col`): the `close` pointer itself
+   * unless the feed names another price column.
+   */
+  const double *price;
 } NlMarketColumns;
 
 typedef struct NlOrder {
@@ -1499,6 +1504,11 @@ typedef struct NlMark {
   double mid;
   double bid_size;
   double ask_size;
+  /**
+   * The reference price (marks, PRICE fills, position rules) when it is
+   * not the close; NaN: the close.
+   */
+  double price;
 } NlMark;
 
 /**

@@ -289,7 +289,7 @@ impl Engine {
             commission: x.commission,
             slippage: x.slippage,
             price_source: x.source,
-            reference_price: bar.close,
+            reference_price: bar.price,
             available_size: x.available,
             quotes: FillQuotes { bid: bar.bid, ask: bar.ask, mid: bar.mid, bid_size: bar.bid_size, ask_size: bar.ask_size }
                 .boxed(),

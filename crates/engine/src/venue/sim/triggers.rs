@@ -96,18 +96,20 @@ pub fn is_quote_source(source: ExecutionPrice) -> bool {
 }
 
 /// The bar's value for a price source; quotes fall back to the reference
-/// price (the close), VWAP does not (NaN).
+/// price (PRICE: the close unless the feed names another column), VWAP does
+/// not (NaN).
 pub fn price_of(bar: &Bar, source: ExecutionPrice, is_buy: bool) -> f64 {
-    let or_close = |v: f64| if v.is_nan() { bar.close } else { v };
+    let or_reference = |v: f64| if v.is_nan() { bar.price } else { v };
     match source {
         ExecutionPrice::Open => bar.open,
-        ExecutionPrice::Close | ExecutionPrice::Price => bar.close,
+        ExecutionPrice::Close => bar.close,
+        ExecutionPrice::Price => bar.price,
         ExecutionPrice::Mid => (bar.high + bar.low) / 2.0,
         ExecutionPrice::Vwap => bar.vwap,
-        ExecutionPrice::Bid => or_close(bar.bid),
-        ExecutionPrice::Ask => or_close(bar.ask),
-        ExecutionPrice::QuoteMid => or_close(bar.mid),
-        ExecutionPrice::QuoteSide => or_close(if is_buy { bar.ask } else { bar.bid }),
+        ExecutionPrice::Bid => or_reference(bar.bid),
+        ExecutionPrice::Ask => or_reference(bar.ask),
+        ExecutionPrice::QuoteMid => or_reference(bar.mid),
+        ExecutionPrice::QuoteSide => or_reference(if is_buy { bar.ask } else { bar.bid }),
     }
 }
 
