@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from nautilus_like import models as m
-from nautilus_like.config import CODES, BacktestConfig, CommissionType, SlippageType
+from nautilus_like.config import CODES, BacktestConfig, CommissionType, ExecutionPrice, SlippageType
 
 ALL_ASSETS = CODES["NL_ALL_ASSETS"]
+_PRICE_SOURCE_CODES = {member: CODES[f"EXECUTION_PRICE_{member.name}"] for member in ExecutionPrice}
 
 
 def commission_model_of(config: BacktestConfig) -> Any:
@@ -97,4 +98,10 @@ def routes(model: Any, kind: str, asset_index: dict[str, int]) -> list[tuple[int
     for name, sub in per_asset.items():
         if name in asset_index:
             out[asset_index[name]] = _spec_for_asset(sub, kind, name)
+    # An asset's own fill basis travels with its slippage route (the route it
+    # has, else a copy of the default's); `_driver` hands it to the engine.
+    for name, source in model.price_sources.items() if isinstance(model, m.AssetSlippage) else ():
+        if name in asset_index:
+            a = asset_index[name]
+            out[a] = {**out.get(a, out[ALL_ASSETS]), "price_source": _PRICE_SOURCE_CODES[source]}
     return list(out.items())

@@ -447,7 +447,9 @@ cdef class AssetBar:
         _attached(self._view)
         cdef ffi.NlMarketColumns* c = &self._view.cols
         cdef Py_ssize_t r = self._row
-        if field == 0 or field == 4:
+        if field == 0:
+            return c.price[r]  # the reference price (the close unless the feed names another)
+        if field == 4:
             return c.close[r]
         if field == 1:
             return c.open[r]

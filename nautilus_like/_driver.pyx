@@ -612,6 +612,24 @@ cdef _set_slippage(EngineState state, list routes):
         check(ffi.nl_engine_set_slippage(state.engine, specs, n))
     finally:
         PyMem_Free(specs)
+    _set_price_sources(state, [(asset, spec["price_source"]) for asset, spec in routes if "price_source" in spec])
+
+
+cdef _set_price_sources(EngineState state, list sources):
+    """The assets' own fill bases (`AssetSlippage.price_sources`), as header
+    codes; an empty list clears those of a replaced slippage model."""
+    cdef Py_ssize_t n = len(sources), i
+    cdef uint32_t* assets = <uint32_t*>PyMem_Malloc(max(1, n) * sizeof(uint32_t))
+    cdef uint32_t* codes = <uint32_t*>PyMem_Malloc(max(1, n) * sizeof(uint32_t))
+    if assets is NULL or codes is NULL:
+        PyMem_Free(assets); PyMem_Free(codes)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            assets[i], codes[i] = sources[i]
+        check(ffi.nl_engine_set_asset_price_sources(state.engine, assets, codes, n))
+    finally:
+        PyMem_Free(assets); PyMem_Free(codes)
 
 
 cdef void* _data(object array) except? NULL:

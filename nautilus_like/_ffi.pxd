@@ -728,6 +728,9 @@ cdef extern from "nautilus_like.h":
     # dates numbers its bars 0, 1, 2, ...): the clock of every time the
     # value structs carry.
     const int64_t *timestamps;
+    # The reference prices (ml4t's `price_col`): the `close` pointer itself
+    # unless the feed names another price column.
+    const double *price;
 
   cdef struct NlOrder:
     uint64_t id;
@@ -1014,6 +1017,9 @@ cdef extern from "nautilus_like.h":
     double mid;
     double bid_size;
     double ask_size;
+    # The reference price (marks, PRICE fills, position rules) when it is
+    # not the close; NaN: the close.
+    double price;
 
   # What a position is worth, as ml4t-backtest's `Position` reports it.
   cdef struct NlPositionValues:
@@ -1256,6 +1262,20 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # As `nl_engine_set_commission`.
   NlStatus nl_engine_set_slippage(NlEngine *e, const NlSlippageSpec *specs, size_t n);
+
+  # Sets the assets' own fill bases (ml4t's `AssetSlippage(price_sources=...)`):
+  # orders in `assets[i]` fill at the `sources[i]` price (an `EXECUTION_PRICE_*`
+  # code) in every pass but a market-on-close order's, instead of the config's
+  # execution price. Replaces the previous set (`n == 0` clears it), at any
+  # time between engine calls.
+  #
+  # # Safety
+  # `e` must be a live engine; `assets` and `sources` valid for reading `n`
+  # elements each (or `n == 0`).
+  NlStatus nl_engine_set_asset_price_sources(NlEngine *e,
+                                             const uint32_t *assets,
+                                             const uint32_t *sources,
+                                             size_t n);
 
   # Sets the volume participation limits (before the first bar).
   #

@@ -981,4 +981,10 @@ cdef Fill fill_from(EngineState state, ffi.NlFill* f):
         check(ffi.nl_engine_order_exit_detail(state.engine, f.order_id, &detail))
         fill.exit_reason_detail = take_string(detail)
     fill.rebalance_id = state.rebalance_ids.get(f.order_id)
+    # ml4t's fill carries its contract's units: the multiplier (1 without a
+    # ContractSpec) and the spec's currency (None without one). `is not None`:
+    # a user's spec may be false-valued.
+    fill.multiplier = state.multipliers[f.asset]
+    spec = state.contract_specs.get(fill.asset)
+    fill.currency = spec.currency if spec is not None else None
     return fill

@@ -29,7 +29,8 @@ def add_assets(EngineState state not None, list names not None):
 
 def step_to(EngineState state not None, int64_t timestamp, list rows not None):
     """Moves to a new bar at `timestamp` (ns); `rows` are `(asset id, open,
-    high, low, close, volume, vwap, bid, ask, mid, bid size, ask size)`."""
+    high, low, close, volume, vwap, bid, ask, mid, bid size, ask size, reference
+    price)`; a NaN reference price is the close."""
     cdef Py_ssize_t n = len(rows), i
     cdef ffi.NlMark* marks = <ffi.NlMark*>PyMem_Malloc(max(1, n) * sizeof(ffi.NlMark))
     if marks is NULL:
@@ -38,7 +39,7 @@ def step_to(EngineState state not None, int64_t timestamp, list rows not None):
         for i in range(n):
             (marks[i].asset, marks[i].open, marks[i].high, marks[i].low, marks[i].close, marks[i].volume,
              marks[i].vwap, marks[i].bid, marks[i].ask, marks[i].mid, marks[i].bid_size,
-             marks[i].ask_size) = rows[i]
+             marks[i].ask_size, marks[i].price) = rows[i]
         check(ffi.nl_engine_step_to(state.engine, timestamp, marks, n))
     finally:
         PyMem_Free(marks)

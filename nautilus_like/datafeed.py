@@ -37,6 +37,8 @@ __all__ = ["DataFeed"]
 
 ENTITY_CANDIDATES = ("symbol", "asset", "product", "ticker")
 PRICE_COLUMNS = ("open", "high", "low", "close")
+# The reference price column (ml4t's `price_col`) when it is not the close.
+REFERENCE_PRICE = "__nl_price"
 _FRAME_TYPES = "a polars DataFrame or LazyFrame, a pandas DataFrame, or a Parquet path"
 
 
@@ -294,7 +296,9 @@ class DataFeed:
         # Keep only what Rust reads (zero-copy) and what results need; the
         # timestamp and asset-name columns are represented by their codes.
         quote_names = [c for c in prices.columns if c.startswith("__q_")]
-        prices = prices.select("__bar", "__asset", "open", "high", "low", "close", "volume", *quote_names).rechunk()
+        reference = [REFERENCE_PRICE] if REFERENCE_PRICE in prices.columns else []
+        prices = prices.select("__bar", "__asset", "open", "high", "low", "close", "volume", *reference,
+                               *quote_names).rechunk()
         self._quotes = self._quote_arrays(prices, quote_cols)
         self._prices = prices
         self._timeline = timeline
@@ -318,6 +322,7 @@ class DataFeed:
             lambda b: str(labels[b]),
             self._quotes or None,
             self._timestamps_ns(),
+            prices[REFERENCE_PRICE].to_numpy() if reference else None,
         )
 
     def _publication_times(self, known_at_cols: Mapping[str, str]) -> dict[str, np.ndarray]:
@@ -446,7 +451,8 @@ class DataFeed:
     @staticmethod
     def _select_price_columns(prices: pl.DataFrame, columns: dict[str, Any], price_is_chosen: bool) -> pl.DataFrame:
         """`prices` with the configured OHLCV columns under the plain names the
-        engine reads ("open", ..., "close" = the price fills and marks use).
+        engine reads ("open", ..., "close"). A price column apart from the close
+        (ml4t's reference price: marks, PRICE fills) becomes `REFERENCE_PRICE`.
         An explicitly chosen price column must exist; otherwise a missing price
         column falls back to the close column."""
         cols = prices.columns
@@ -458,10 +464,9 @@ class DataFeed:
                 raise ValueError(f"price_col={price!r} and close_col={close!r} not found in price columns {cols}")
             price = close if close in cols else "price"
         if close in cols and close != price and not prices[close].equals(prices[price]):
-            raise NotImplementedError(
-                f"price_col={price!r} and close_col={close!r} are different columns with different values; "
-                f"nautilus_like fills and marks at one price per bar (give one column for both)")
-        renames = {price: "close"}
+            renames = {close: "close", price: REFERENCE_PRICE}
+        else:
+            renames = {price: "close"}
         for field in ("open", "high", "low", "volume"):
             source = columns[f"{field}_col"]
             if source in cols and source != field:
@@ -495,6 +500,7 @@ class DataFeed:
             ],
             close.alias("close"),
             (pl.col("volume").cast(pl.Float64).fill_null(0.0) if "volume" in cols else pl.lit(0.0)).alias("volume"),
+            *([pl.col(REFERENCE_PRICE).cast(pl.Float64)] if REFERENCE_PRICE in cols else []),
         )
         nulls = out.filter(pl.col("close").is_null())
         if nulls.height:
@@ -537,6 +543,7 @@ class DataFeed:
         bars = p["__bar"].to_numpy()
         bounds = np.searchsorted(bars, np.arange(len(self._timestamps) + 1))
         cols = {c: p[c].to_list() for c in ("__asset", "open", "high", "low", "close", "volume")}
+        cols["price"] = p[REFERENCE_PRICE].to_list() if REFERENCE_PRICE in p.columns else cols["close"]
         quotes = {f: [None if v != v else v for v in arr.tolist()] for f, arr in self._quotes.items()}
         signals = {name: (col.tolist() if isinstance(col, np.ndarray) else list(col))
                    for name, col in self._signal_columns.items()}
@@ -546,7 +553,7 @@ class DataFeed:
             data: dict[str, dict[str, Any]] = {}
             for row in range(int(bounds[b]), int(bounds[b + 1])):
                 close = cols["close"][row]
-                bar = {"price": close, "open": cols["open"][row], "high": cols["high"][row],
+                bar = {"price": cols["price"][row], "open": cols["open"][row], "high": cols["high"][row],
                        "low": cols["low"][row], "close": close, "volume": cols["volume"][row],
                        "signals": ({n: v[row] for n, v in signals.items()} if has is not None and has[row]
                                    else {})}

@@ -332,14 +332,39 @@ class CumulativeVolumeShareSlippage(_Slippage):
 
 
 class AssetSlippage:
-    """A slippage model per asset, `default` for the others."""
+    """A slippage model per asset, `default` for the others; `price_sources`
+    gives assets a fill basis of their own (an `ExecutionPrice` or its value)
+    in place of the config's execution price, for every fill but a
+    market-on-close order's.
+
+    >>> from nautilus_like.config import ExecutionPrice
+    >>> route = AssetSlippage({"ES": FixedSlippage(0.5)}, default=NoSlippage(),
+    ...                       price_sources={"ES": "mid"})
+    >>> route.price_sources["ES"] is ExecutionPrice.MID
+    True
+    """
 
     def __init__(self, models: Mapping[str, Any], *, default: Any, price_sources: Mapping[str, Any] | None = None):
-        if price_sources:
-            raise ValueError("AssetSlippage(price_sources=...) is not supported by nautilus_like yet")
+        from types import MappingProxyType
+
+        from nautilus_like.config import ExecutionPrice
+
         _check_routes("AssetSlippage", models, default, AssetSlippage)
+        if price_sources is not None and not isinstance(price_sources, Mapping):
+            raise TypeError(f"AssetSlippage price_sources must be a mapping of asset -> ExecutionPrice, "
+                            f"got {type(price_sources).__name__}")
+        for key in price_sources or {}:
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"AssetSlippage price_sources keys must be non-empty asset names, got {key!r}")
+        sources = {}
+        for key, value in (price_sources or {}).items():
+            try:
+                sources[key] = ExecutionPrice(value)
+            except ValueError:
+                raise ValueError(f"AssetSlippage price_sources[{key!r}] must be an ExecutionPrice, got {value!r}") from None
         self.models = dict(models)
         self.default = default
+        self.price_sources = MappingProxyType(sources)
 
     def for_asset(self, asset: str) -> Any:
         """The model that prices `asset`'s fills."""
@@ -349,7 +374,8 @@ class AssetSlippage:
         return self.for_asset(asset).calculate(asset, quantity, price, volume)
 
     def __repr__(self) -> str:
-        return f"AssetSlippage({self.models!r}, default={self.default!r})"
+        sources = f", price_sources={dict(self.price_sources)!r}" if self.price_sources else ""
+        return f"AssetSlippage({self.models!r}, default={self.default!r}{sources})"
 
 
 class FuturesCommission(_Commission):

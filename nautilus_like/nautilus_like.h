@@ -1204,6 +1204,11 @@ typedef struct NlMarketColumns {
    * value structs carry.
    */
   const int64_t *timestamps;
+  /**
+   * The reference prices (ml4t's `price_col`): the `close` pointer itself
+   * unless the feed names another price column.
+   */
+  const double *price;
 } NlMarketColumns;
 
 typedef struct NlOrder {
@@ -1616,6 +1621,11 @@ typedef struct NlMark {
   double mid;
   double bid_size;
   double ask_size;
+  /**
+   * The reference price (marks, PRICE fills, position rules) when it is
+   * not the close; NaN: the close.
+   */
+  double price;
 } NlMark;
 
 /**
@@ -1939,6 +1949,22 @@ enum NlStatus nl_engine_set_commission(struct NlEngine *e,
 enum NlStatus nl_engine_set_slippage(struct NlEngine *e,
                                      const struct NlSlippageSpec *specs,
                                      size_t n);
+
+/**
+ * Sets the assets' own fill bases (ml4t's `AssetSlippage(price_sources=...)`):
+ * orders in `assets[i]` fill at the `sources[i]` price (an `EXECUTION_PRICE_*`
+ * code) in every pass but a market-on-close order's, instead of the config's
+ * execution price. Replaces the previous set (`n == 0` clears it), at any
+ * time between engine calls.
+ *
+ * # Safety
+ * `e` must be a live engine; `assets` and `sources` valid for reading `n`
+ * elements each (or `n == 0`).
+ */
+enum NlStatus nl_engine_set_asset_price_sources(struct NlEngine *e,
+                                                const uint32_t *assets,
+                                                const uint32_t *sources,
+                                                size_t n);
 
 /**
  * Sets the volume participation limits (before the first bar).

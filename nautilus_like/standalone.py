@@ -308,11 +308,10 @@ class Stepper:
             price = _finite(raw)
             if math.isnan(price):
                 continue  # ml4t keeps the last finite mark
+            # `prices` are the reference (marks, PRICE fills, rules); `closes`
+            # the bar's close (CLOSE fills, BAR_CLOSE water marks), else the price.
             close = _finite(closes.get(asset, price))
-            if close != price and not math.isnan(close):
-                raise NotImplementedError(
-                    f"_update_time: closes[{asset!r}]={closes[asset]!r} differs from prices[{asset!r}]={raw!r}; "
-                    f"a close apart from the mark price is not supported by nautilus_like yet")
+            close = price if math.isnan(close) else close
             open_ = get("opens", asset)
             open_ = price if math.isnan(open_) else open_
             high, low = get("highs", asset), get("lows", asset)
@@ -322,7 +321,7 @@ class Stepper:
             volume = 0.0 if math.isnan(volume) or volume < 0 else volume
             quotes = [get(name, asset) for name in ("vwaps", "bids", "asks", "mids", "bid_sizes", "ask_sizes")]
             quotes = [q if q > 0 or (i >= 4 and q == 0) else math.nan for i, q in enumerate(quotes)]
-            rows.append((index[asset], open_, high, low, price, volume, *quotes))
+            rows.append((index[asset], open_, high, low, close, volume, *quotes, price))
         _stepped.step_to(self.state, ns, rows)
         self._last_ns = ns
         self.state.stream_times[ns] = timestamp

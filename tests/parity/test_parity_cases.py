@@ -417,6 +417,10 @@ MODEL_CASES = {
     "asset_slippage": _models(slippage=lambda m: m.AssetSlippage(
         {"AAA": m.FixedSlippage(0.03)}, default=m.PercentageSlippage(0.002))),
     "python_models": _models(lambda m: FlatFee(), lambda m: QuarterTick()),
+    # Each asset's own fill basis: AAA at the bar midpoint, BBB at the close (MOC keeps the close).
+    "asset_price_sources": _models(slippage=lambda m: m.AssetSlippage(
+        {"AAA": m.FixedSlippage(0.03)}, default=m.PercentageSlippage(0.002),
+        price_sources={"AAA": "mid", "BBB": "close"})),
 }
 MODEL_ACTIONS = {
     0: [_submit("AAA", 5, "MARKET"), _submit("BBB", 40, "MARKET"), _submit("AAA", 12, "LIMIT", limit_price=103.0)],

@@ -294,9 +294,9 @@ def test_contract_object_price_col_is_the_close_too_and_arguments_win():
     assert data["ES"]["close"] == 100.0
     _, data, _ = next(iter(DataFeed(prices_df=ticks(), contract=Contract(), price_col="last", close_col="last")))
     assert data["ES"]["close"] == 101.0
-    # One price per bar: a price column apart from the close column is refused.
-    with pytest.raises(NotImplementedError, match="price_col='last' and close_col='o'"):
-        DataFeed(prices_df=ticks(), contract=Contract(), price_col="last")
+    # A price column apart from the close column is the reference price beside it.
+    _, data, _ = next(iter(DataFeed(prices_df=ticks(), contract=Contract(), price_col="last")))
+    assert (data["ES"]["price"], data["ES"]["close"]) == (101.0, 100.0)
 
 
 def test_feed_column_errors_name_the_column():

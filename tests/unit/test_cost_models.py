@@ -148,3 +148,52 @@ def test_cumulative_volume_share_waits_for_volume():
     f = result.to_fills_dataframe()
     assert f["price"][0] == 104 + 104 * 0.1 * (10 / 3000) ** 2   # bar 2's open and volume
     assert math.isclose(f["slippage"][0], 104 * 0.1 * (10 / 3000) ** 2)
+
+
+def test_asset_price_sources_set_each_assets_fill_basis():
+    # NEXT_BAR at the open by default; AAA's own basis is the bar's midpoint
+    # (H+L)/2, BBB keeps the open. Bar 1: AAA (104+101)/2 = 102.5, BBB open 51.
+    slip = nl.AssetSlippage({"AAA": nl.FixedSlippage(0.5)}, default=nl.NoSlippage(),
+                            price_sources={"AAA": nl.ExecutionPrice.MID})
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 10), lambda b: b.submit_order("BBB", 10)]},
+                    slippage_model=slip)
+    f = result.to_fills_dataframe().sort("asset")
+    assert f["price"].to_list() == [102.5 + 0.5, 51.0]
+    assert f["price_source"].to_list() == ["mid", "open"]
+    # Cash: 100000 - 10*103 - 10*51 = 98460; marks stay at the close (bar 4: AAA 98, BBB 50).
+    state = result.to_portfolio_state_dataframe()
+    assert state["cash"][-1] == 98460.0
+    assert state["equity"][-1] == 98460.0 + 10 * 98.0 + 10 * 50.0
+
+
+def test_asset_price_source_overrides_next_bar_execution_price_but_not_a_moc_close():
+    # next_bar_execution_price=CLOSE would fill at bar 1's close (103); AAA's
+    # own basis (the open, "open" given as a string) wins. A MOC order keeps the close.
+    slip = nl.AssetSlippage({}, default=nl.NoSlippage(), price_sources={"AAA": "open"})
+    config = nl.BacktestConfig(next_bar_execution_price=nl.ExecutionPrice.CLOSE)
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 10)],
+                     1: [lambda b: b.submit_order("AAA", 5, order_type=nl.OrderType.MOC)]},
+                    config, slippage_model=slip)
+    f = result.to_fills_dataframe()
+    assert f["price"].to_list() == [102.0, 103.0]            # bar 1's open; bar 1's close (MOC, same bar)
+    assert f["price_source"].to_list() == ["open", "close"]
+
+
+def test_asset_price_sources_are_validated_and_replaced_with_the_model():
+    with pytest.raises(ValueError, match=r"price_sources\['AAA'\] must be an ExecutionPrice, got 'median'"):
+        nl.AssetSlippage({}, default=nl.NoSlippage(), price_sources={"AAA": "median"})
+    with pytest.raises(ValueError, match="non-empty asset names"):
+        nl.AssetSlippage({}, default=nl.NoSlippage(), price_sources={"": "mid"})
+    slip = nl.AssetSlippage({}, default=nl.NoSlippage(), price_sources={"AAA": "mid"})
+    assert dict(slip.price_sources) == {"AAA": nl.ExecutionPrice.MID}
+    with pytest.raises(TypeError):
+        slip.price_sources["BBB"] = nl.ExecutionPrice.MID  # read-only, as ml4t's
+
+    # Assigning a plain model to the broker drops the asset's basis again.
+    def swap(b):
+        b.slippage_model = nl.NoSlippage()
+        b.submit_order("AAA", 1)
+
+    result, _ = run({0: [lambda b: b.submit_order("AAA", 1)], 1: [swap]}, slippage_model=slip)
+    f = result.to_fills_dataframe()
+    assert f["price"].to_list() == [102.5, 104.0]            # bar 1's mid; bar 2's open

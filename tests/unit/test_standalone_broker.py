@@ -213,11 +213,13 @@ def test_unknown_order_ids_are_answered_as_ml4t_answers_them():
         broker.get_order(3.5)
 
 
-def test_a_close_apart_from_the_mark_is_refused():
+def test_a_close_apart_from_the_mark_prices_close_and_price_apart():
     broker = Broker()
-    with pytest.raises(NotImplementedError, match=r"closes\['A'\]=102.0 differs from prices\['A'\]=100.0"):
-        broker._update_time(timestamp=T0, prices={"A": 100.0}, opens={}, highs={}, lows={}, closes={"A": 102.0},
-                            volumes={}, signals={})
+    broker._update_time(timestamp=T0, prices={"A": 100.0}, opens={}, highs={}, lows={}, closes={"A": 102.0},
+                        volumes={}, signals={})
+    price = broker.get_price_for_source
+    assert (price(ExecutionPrice.CLOSE, "A"), price(ExecutionPrice.PRICE, "A")) == (102.0, 100.0)
+    assert price(ExecutionPrice.QUOTE_MID, "A") == 100.0           # no quotes: the reference price
 
 
 def test_price_for_each_source():

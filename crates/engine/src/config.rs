@@ -1,7 +1,9 @@
 //! The engine's behavioural settings, validated once at construction.
 
+use std::collections::HashMap;
+
 use nl_core::{
-    ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
+    AssetId, ConditionalOrderMode, EngineError, EngineResult, EntryOrderPriority, ExecutionMode, ExecutionPrice, FillOrdering,
     InitialHwmSource, LimitGapFill, ShareType, StopFillMode, StopLevelBasis, TrailStopTiming, WaterMarkSource,
 };
 
@@ -101,6 +103,9 @@ pub struct EngineConfig {
     /// in a shadow account when submitted; a SEQUENTIAL pass then fills the
     /// entries without checking them again (prechecks.rs).
     pub buying_power_reservation: bool,
+    /// Assets with a fill basis of their own instead of `execution_price`
+    /// and `next_bar_execution_price` (none by default).
+    pub asset_price_sources: HashMap<AssetId, ExecutionPrice>,
     /// The order in which a matching pass visits pending orders.
     pub fill_ordering: FillOrdering,
     /// How entries (EXIT_FIRST) or all orders (PRIORITY) are sorted.
@@ -150,6 +155,7 @@ impl Default for EngineConfig {
             next_bar_simple_cash_check: false,
             next_bar_queue_shadow_validation: false,
             buying_power_reservation: false,
+            asset_price_sources: HashMap::new(),
             fill_ordering: FillOrdering::ExitFirst,
             entry_order_priority: EntryOrderPriority::Submission,
         }
@@ -217,7 +223,15 @@ impl EngineConfig {
 
     /// Where the venue's passes take their execution prices from.
     pub fn price_sources(&self) -> PriceSources {
-        PriceSources { configured: self.execution_price, open_pass: self.next_bar_execution_price }
+        PriceSources { configured: self.execution_price, open_pass: self.next_bar_execution_price, asset: None }
+    }
+
+    /// Where the venue's passes price an order in `asset` from: the config's
+    /// sources, or the asset's own.
+    #[inline]
+    pub fn price_sources_for(&self, asset: AssetId) -> PriceSources {
+        let own = if self.asset_price_sources.is_empty() { None } else { self.asset_price_sources.get(&asset).copied() };
+        PriceSources { asset: own, ..self.price_sources() }
     }
 
     /// The account's entry rules.

@@ -47,3 +47,30 @@ fn rows_keep_feed_order_within_a_bar_and_lookup_finds_them() {
 fn unsorted_bars_are_refused() {
     assert!(build(vec![1.0, 2.0], vec![0, 0], vec![1, 0]).is_err());
 }
+
+/// A reference price column apart from the close (ml4t's `price_col`): bars
+/// carry both; PRICE reads the reference, CLOSE the close, and quotes fall
+/// back to the reference. Without one the reference is the close itself.
+#[test]
+fn a_reference_price_column_rides_beside_the_close() {
+    use nl_core::ExecutionPrice;
+    use nl_engine::venue::sim::triggers::price_of;
+
+    let names = vec!["AAPL".to_string(), "MSFT".to_string()];
+    let label = |b: usize| format!("2024-01-0{}", b + 1);
+    let md = build(vec![10.0, 20.0], vec![0, 1], vec![0, 0]).unwrap();
+    assert!(!md.reference_apart_from_close());
+    assert_eq!((md.bar_at(0).close, md.bar_at(0).price), (10.0, 10.0));
+
+    let md = md.with_reference_prices(Arc::new(vec![9.5, 20.0]), &names, &label).unwrap();
+    assert!(md.reference_apart_from_close());
+    let bar = md.bar_at(0);
+    assert_eq!((bar.close, bar.price), (10.0, 9.5));
+    assert_eq!(price_of(&bar, ExecutionPrice::Price, true), 9.5);
+    assert_eq!(price_of(&bar, ExecutionPrice::Close, true), 10.0);
+    assert_eq!(price_of(&bar, ExecutionPrice::QuoteMid, true), 9.5); // no quotes: the reference
+
+    let md = build(vec![10.0, 20.0], vec![0, 1], vec![0, 0]).unwrap();
+    let err = md.with_reference_prices(Arc::new(vec![9.5, 0.0]), &names, &label).err().unwrap().to_string();
+    assert!(err.contains("\"price\"") && err.contains("MSFT") && err.contains("2024-01-01"), "{err}");
+}

@@ -235,3 +235,36 @@ fn next_bar_execution_price_prices_the_open_pass() {
         assert_eq!(fill_of(cfg, false, 0, req), expected, "{name}");
     }
 }
+
+/// An asset's own fill basis (`asset_price_sources`, ml4t's
+/// `AssetSlippage(price_sources=...)`) replaces the config's sources in every
+/// pass but a market-on-close order's (AAA bar 1: 102/104/101/103).
+#[test]
+fn an_assets_own_price_source_wins_over_the_configured_ones() {
+    use OrderSide::Buy;
+    use OrderType::*;
+    let own = |cfg: EngineConfig, source| EngineConfig {
+        asset_price_sources: [(AAA, source)].into_iter().collect(),
+        ..cfg
+    };
+    let next = EngineConfig::default();
+    let next_close = EngineConfig { next_bar_execution_price: Some(ExecutionPrice::Close), ..EngineConfig::default() };
+    let same = EngineConfig { execution_mode: ExecutionMode::SameBar, execution_price: ExecutionPrice::Close, ..next.clone() };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, EngineConfig, OrderRequest, Option<(i64, f64)>)> = vec![
+        ("MID instead of NEXT_BAR's open: (104 + 101) / 2",
+         own(next.clone(), ExecutionPrice::Mid), order(Buy, Market, None, None, None), Some((1, 102.5))),
+        ("OPEN instead of next_bar_execution_price=CLOSE",
+         own(next_close, ExecutionPrice::Open), order(Buy, Market, None, None, None), Some((1, 102.0))),
+        ("MID instead of SAME_BAR's close: bar 0 (102 + 99) / 2",
+         own(same, ExecutionPrice::Mid), order(Buy, Market, None, None, None), Some((0, 100.5))),
+        ("market-on-close keeps bar 0's close",
+         own(next.clone(), ExecutionPrice::Mid), order(Buy, MarketOnClose, None, None, None), Some((0, 101.0))),
+        ("another asset's basis leaves AAA at the open",
+         EngineConfig { asset_price_sources: [(BBB, ExecutionPrice::Mid)].into_iter().collect(), ..next },
+         order(Buy, Market, None, None, None), Some((1, 102.0))),
+    ];
+    for (name, cfg, req, expected) in cases {
+        assert_eq!(fill_of(cfg, false, 0, req), expected, "{name}");
+    }
+}

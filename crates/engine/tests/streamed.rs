@@ -12,7 +12,7 @@ const DAY: i64 = 86_400_000_000_000;
 
 fn bar(o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
     let nan = f64::NAN;
-    Bar { open: o, high: h, low: l, close: c, volume: v, vwap: nan, bid: nan, ask: nan, mid: nan, bid_size: nan, ask_size: nan }
+    Bar { open: o, high: h, low: l, close: c, price: c, volume: v, vwap: nan, bid: nan, ask: nan, mid: nan, bid_size: nan, ask_size: nan }
 }
 
 /// The fixture's rows of bar `b` (BBB first on odd bars: feed order is kept).

@@ -407,6 +407,32 @@ pub unsafe extern "C" fn nl_engine_set_slippage(e: *mut NlEngine, specs: *const 
     })
 }
 
+/// Sets the assets' own fill bases (ml4t's `AssetSlippage(price_sources=...)`):
+/// orders in `assets[i]` fill at the `sources[i]` price (an `EXECUTION_PRICE_*`
+/// code) in every pass but a market-on-close order's, instead of the config's
+/// execution price. Replaces the previous set (`n == 0` clears it), at any
+/// time between engine calls.
+///
+/// # Safety
+/// `e` must be a live engine; `assets` and `sources` valid for reading `n`
+/// elements each (or `n == 0`).
+#[no_mangle]
+pub unsafe extern "C" fn nl_engine_set_asset_price_sources(e: *mut NlEngine, assets: *const u32,
+                                                           sources: *const u32, n: usize) -> NlStatus {
+    guard(|| {
+        let assets = slice(assets, n, "price source assets")?;
+        let codes = slice(sources, n, "price sources")?;
+        let mut by_asset = std::collections::HashMap::with_capacity(n);
+        for (&asset, &code) in assets.iter().zip(codes) {
+            let source = nl_core::ExecutionPrice::try_from(code)?;
+            if by_asset.insert(asset, source).is_some() {
+                return Err(EngineError::InvalidArgument(format!("price sources: asset index {asset} given twice")).into());
+            }
+        }
+        Ok(engine(e, "setting the price sources")?.set_asset_price_sources(by_asset)?)
+    })
+}
+
 /// Execution-limit kinds for [`NlLimitSpec::kind`].
 pub const NL_LIMIT_NONE: u32 = 0;
 pub const NL_LIMIT_VOLUME_PARTICIPATION: u32 = 1;

@@ -243,6 +243,9 @@ pub struct NlMarketColumns {
     /// dates numbers its bars 0, 1, 2, ...): the clock of every time the
     /// value structs carry.
     pub timestamps: *const i64,
+    /// The reference prices (ml4t's `price_col`): the `close` pointer itself
+    /// unless the feed names another price column.
+    pub price: *const f64,
 }
 
 /// The handle behind a pointer, or fails on null.
@@ -350,6 +353,7 @@ pub unsafe extern "C" fn nl_market_data_columns(md: *const NlMarketData, out: *m
             close: md.close_column().as_ptr(),
             volume: md.volume_column().as_ptr(),
             timestamps: md.timestamps().as_ptr(),
+            price: md.price_column().as_ptr(),
         })
     })
 }

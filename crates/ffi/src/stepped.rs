@@ -28,6 +28,9 @@ pub struct NlMark {
     pub mid: f64,
     pub bid_size: f64,
     pub ask_size: f64,
+    /// The reference price (marks, PRICE fills, position rules) when it is
+    /// not the close; NaN: the close.
+    pub price: f64,
 }
 
 /// Creates an engine with no assets for a standalone broker (`quotes`
@@ -69,6 +72,7 @@ pub unsafe extern "C" fn nl_engine_step_to(e: *mut NlEngine, timestamp: i64, mar
         let marks = if n == 0 { &[][..] } else { std::slice::from_raw_parts(marks, n) };
         let rows: Vec<_> = marks.iter().map(|m| (m.asset, Bar {
             open: m.open, high: m.high, low: m.low, close: m.close, volume: m.volume, vwap: m.vwap,
+            price: if m.price.is_nan() { m.close } else { m.price },
             bid: m.bid, ask: m.ask, mid: m.mid, bid_size: m.bid_size, ask_size: m.ask_size,
         })).collect();
         engine(e, "moving to a new bar")?.step_to(timestamp, &rows)?;

@@ -96,7 +96,7 @@ impl MarketDataHandle {
 /// the column, the asset (from `asset_names`) and the timestamp (from
 /// `bar_label(bar_index)`, called only when reporting an error).
 #[pyfunction]
-#[pyo3(signature = (n_bars, asset_names, bar, asset, open, high, low, close, volume, bar_label, quotes=None, timestamps=None))]
+#[pyo3(signature = (n_bars, asset_names, bar, asset, open, high, low, close, volume, bar_label, quotes=None, timestamps=None, price=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn build_market_data(
     py: Python<'_>,
@@ -112,6 +112,7 @@ pub fn build_market_data(
     bar_label: PyObject,
     quotes: Option<&Bound<'_, PyDict>>,
     timestamps: Option<&Bound<'_, PyAny>>,
+    price: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<MarketDataHandle> {
     let bar_col = column::<u32>("bar", bar)?;
     let label = |b: usize| -> String {
@@ -150,6 +151,12 @@ pub fn build_market_data(
             }
             md.with_quotes(cols, &asset_names, &label).map_err(|e| PyValueError::new_err(e.to_string()))?
         }
+    };
+    // A reference price apart from the close (ml4t's `price_col`).
+    let md = match price {
+        None => md,
+        Some(p) => md.with_reference_prices(column("price", p)?, &asset_names, &label)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?,
     };
     // Bar times in nanoseconds (UTC), when the feed's timestamps are dates
     // or datetimes: the clock the market view shares with streamed feeds.

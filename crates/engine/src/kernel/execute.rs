@@ -46,15 +46,15 @@ impl Engine {
     pub(crate) fn triggered_price(&mut self, id: OrderId, b: BarIndex, at: MatchPoint) -> Option<Trigger> {
         let (asset, order_type) = (self.book[id].asset, self.book[id].order_type);
         let row = self.row_in_bar(b, asset)?;
-        // A market order has no trigger: only a mid execution price,
-        // bar-high water marks or a range-priced slippage model read its bar's high and low.
+        // A market order has no trigger: only a mid execution price, bar-high
+        // water marks or a range-priced slippage model read its bar's high and low.
+        let sources = self.cfg.price_sources_for(asset);
         let uses_range = !matches!(order_type, OrderType::Market | OrderType::MarketOnClose)
-            || self.cfg.price_sources().uses(ExecutionPrice::Mid)
+            || sources.uses(ExecutionPrice::Mid)
             || self.cfg.initial_hwm_source == InitialHwmSource::BarHigh
             || self.cfg.slippage.reads_range(asset);
         let bar = if uses_range { self.market.bar_at(row) } else { self.market.bar_at_without_range(row) };
         let rules = FillRules { mode: self.cfg.conditional_order_mode, limit_gap_fill: self.cfg.limit_gap_fill };
-        let sources = self.cfg.price_sources();
         let now = self.market.timestamp(b);
         let order = &mut self.book[id];
         let (price, source) = execution_price(order, &bar, at, sources);
@@ -302,7 +302,7 @@ impl Engine {
             commission: x.commission,
             slippage: x.slippage,
             price_source: x.source,
-            reference_price: bar.close,
+            reference_price: bar.price,
             available_size: x.available,
             quotes: FillQuotes { bid: bar.bid, ask: bar.ask, mid: bar.mid, bid_size: bar.bid_size, ask_size: bar.ask_size }
                 .boxed(),

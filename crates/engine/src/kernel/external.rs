@@ -221,6 +221,7 @@ const NO_BAR: Bar = Bar {
     high: f64::NAN,
     low: f64::NAN,
     close: f64::NAN,
+    price: f64::NAN,
     volume: f64::NAN,
     vwap: f64::NAN,
     bid: f64::NAN,

@@ -45,7 +45,7 @@ impl Engine {
             let asset = self.book[id].asset;
             let priced = self.row_in_bar(b, asset).is_some_and(|row| {
                 let o = &self.book[id];
-                !execution_price(o, &self.market.bar_at(row), MatchPoint::Execution, self.cfg.price_sources()).0.is_nan()
+                !execution_price(o, &self.market.bar_at(row), MatchPoint::Execution, self.cfg.price_sources_for(o.asset)).0.is_nan()
             });
             // No bar, or no price from the configured source (a bar without VWAP).
             if !priced {

@@ -141,7 +141,7 @@ impl Engine {
             // Without a price this bar (no row, or no VWAP) the order waits; it
             // is not even rounded.
             let Some(row) = self.row_in_bar(b, o.asset) else { continue };
-            if execution_price(o, &self.market.bar_at(row), at, self.cfg.price_sources()).0.is_nan() {
+            if execution_price(o, &self.market.bar_at(row), at, self.cfg.price_sources_for(o.asset)).0.is_nan() {
                 continue;
             }
             let asset = o.asset;
@@ -198,8 +198,8 @@ impl Engine {
             .row_in_bar(b, o.asset)
             .map(|row| {
                 let bar = self.market.bar_at(row);
-                let px = execution_price(o, &bar, at, self.cfg.price_sources()).0;
-                if px.is_nan() { bar.close } else { px }
+                let px = execution_price(o, &bar, at, self.cfg.price_sources_for(o.asset)).0;
+                if px.is_nan() { bar.price } else { px }
             })
             .unwrap_or(0.0);
         let notional = o.extras().priority_notional.get().unwrap_or_else(|| (o.quantity * px).abs());
@@ -266,7 +266,7 @@ impl Engine {
         if self.marks_at_reference_price() {
             let prices = match at {
                 MatchPoint::Open => self.market.open_column(),
-                MatchPoint::Execution | MatchPoint::Close | MatchPoint::SameBarOpen => self.market.close_column(),
+                MatchPoint::Execution | MatchPoint::Close | MatchPoint::SameBarOpen => self.market.price_column(),
             };
             // Open positions, not the bar's rows: most rows hold none.
             let latest_row = &self.latest_row;

@@ -190,6 +190,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Replaces the assets' own fill bases (`EngineConfig::asset_price_sources`),
+    /// as `set_slippage` its models: ml4t routes them with the slippage model.
+    pub fn set_asset_price_sources(&mut self, sources: HashMap<AssetId, ExecutionPrice>) -> EngineResult<()> {
+        sources.keys().try_for_each(|&a| self.require_asset(a))?;
+        self.cfg.asset_price_sources = sources;
+        Ok(())
+    }
+
     /// Whether per-asset settings are fixed: once a backtest's first bar
     /// began. A standalone broker's assets join as they are first seen, each
     /// with its settings, so its engine never fixes them.
@@ -408,7 +416,7 @@ impl Engine {
     /// Bar `b`'s closes become the last prices, and its rows the ones
     /// matching finds for their assets.
     fn take_marks(&mut self, b: BarIndex) {
-        let (assets, close) = (self.market.asset_column(), self.market.close_column());
+        let (assets, close) = (self.market.asset_column(), self.market.price_column());
         for row in self.market.rows(b) {
             let a = assets[row] as usize;
             self.last_price[a] = close[row];
@@ -421,7 +429,7 @@ impl Engine {
     fn update_water_marks(&mut self, b: BarIndex) {
         // Only positions have water marks: the open positions with a row in
         // this bar, not every row (most rows hold none).
-        let (close, high, low) = (self.market.close_column(), self.market.high_column(), self.market.low_column());
+        let (close, high, low) = (self.market.price_column(), self.market.high_column(), self.market.low_column());
         let extremes = self.cfg.trail_hwm_source == WaterMarkSource::BarExtreme;
         let (entry_bar_too, now, latest_row) = (self.cfg.trail_include_entry_bar_extremes, self.market.timestamp(b), &self.latest_row);
         self.portfolio.update_open_water_marks(|pos| {
@@ -715,10 +723,11 @@ impl Engine {
         self.portfolio.cash
     }
 
-    /// The asset's close on the current bar, or NaN if it has no row in it.
+    /// The asset's reference price (its close unless the feed names another
+    /// price column) on the current bar, or NaN if it has no row in it.
     pub fn current_price(&self, asset: AssetId) -> f64 {
         match (self.current_bar(), self.latest_row.get(asset as usize)) {
-            (Some(b), Some(&(bar, row))) if bar == b => self.market.close_column()[row as usize],
+            (Some(b), Some(&(bar, row))) if bar == b => self.market.price_column()[row as usize],
             _ => f64::NAN,
         }
     }
@@ -736,7 +745,7 @@ impl Engine {
         let bar = self.market.bar_at(row);
         let next_bar_open = use_open && self.cfg.execution_mode == ExecutionMode::NextBar;
         Ok(match (source, is_buy) {
-            (ExecutionPrice::QuoteSide, None) => if bar.mid.is_nan() { bar.close } else { bar.mid },
+            (ExecutionPrice::QuoteSide, None) => if bar.mid.is_nan() { bar.price } else { bar.mid },
             (ExecutionPrice::QuoteSide, Some(buy)) => mark_of(&bar, source, if buy { -1.0 } else { 1.0 }, false, use_open),
             _ => mark_of(&bar, source, 0.0, next_bar_open, false),
         })
@@ -779,9 +788,14 @@ impl Engine {
             .unwrap_or(last)
     }
 
-    /// Whether marks are the plain reference price (the close): the fast path.
+    /// Whether marks are the plain reference price (PRICE, or CLOSE while
+    /// the feed's reference price is its close): the fast path.
     pub(crate) fn marks_at_reference_price(&self) -> bool {
-        matches!(self.cfg.mark_price, ExecutionPrice::Price | ExecutionPrice::Close)
+        match self.cfg.mark_price {
+            ExecutionPrice::Price => true,
+            ExecutionPrice::Close => !self.market.reference_apart_from_close(),
+            _ => false,
+        }
     }
 
     pub fn equity_curve(&self) -> &[f64] {
@@ -994,7 +1008,7 @@ impl Engine {
     /// marking positions at the open after each.
     pub(crate) fn match_queue_in_shadow(&mut self, eligible: &[OrderId], b: BarIndex) -> EngineResult<()> {
         let market = Arc::clone(&self.market);
-        let close = market.close_column();
+        let close = market.price_column();
         let mark = |engine: &Self, asset: AssetId, fallback: f64| {
             engine.row_in_bar(b, asset).map_or(fallback, |row| close[row])
         };
@@ -1005,7 +1019,7 @@ impl Engine {
         for &id in eligible {
             let o = &self.book[id];
             let Some(row) = self.row_in_bar(b, o.asset) else { continue };
-            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.price_sources()).0.is_nan() {
+            if execution_price(o, &self.market.bar_at(row), MatchPoint::Open, self.cfg.price_sources_for(o.asset)).0.is_nan() {
                 continue;
             }
             if !self.round_quantity(id) {

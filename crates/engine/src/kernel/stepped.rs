@@ -136,7 +136,7 @@ mod tests {
     use crate::orders::{OrderRequest, SubmitOutcome};
 
     fn bar(price: f64) -> Bar {
-        Bar { open: price, high: price, low: price, close: price, volume: 1e6, vwap: f64::NAN,
+        Bar { open: price, high: price, low: price, close: price, price, volume: 1e6, vwap: f64::NAN,
               bid: f64::NAN, ask: f64::NAN, mid: f64::NAN, bid_size: f64::NAN, ask_size: f64::NAN }
     }
 

@@ -63,6 +63,12 @@ pub struct MarketData {
     high: Store<f64>,
     low: Store<f64>,
     close: Store<f64>,
+    /// The reference price (ml4t's `price_col`): what positions are marked
+    /// at and PRICE fills at. The close column itself (one shared buffer)
+    /// unless the feed names another column.
+    price: Store<f64>,
+    /// Whether some row's reference price is not its close.
+    reference_apart: bool,
     volume: Store<f64>,
     /// vwap, bid, ask, mid, bid size, ask size (`QuoteColumns`' order).
     quotes: [Option<Store<f64>>; 6],
@@ -103,6 +109,8 @@ pub struct Bar {
     pub high: f64,
     pub low: f64,
     pub close: f64,
+    /// The reference price: the close unless the feed names another column.
+    pub price: f64,
     pub volume: f64,
     pub vwap: f64,
     pub bid: f64,
@@ -197,6 +205,8 @@ impl MarketData {
             open: Store::Shared(open),
             high: Store::Shared(high),
             low: Store::Shared(low),
+            price: Store::Shared(Arc::clone(&close)),
+            reference_apart: false,
             close: Store::Shared(close),
             volume: Store::Shared(volume),
             quotes: Default::default(),
@@ -244,6 +254,32 @@ impl MarketData {
         let QuoteColumns { vwap, bid, ask, mid, bid_size, ask_size } = quotes;
         self.quotes = [vwap, bid, ask, mid, bid_size, ask_size].map(|c| c.map(Store::Shared));
         self.has_quotes = self.quotes.iter().any(Option::is_some);
+        Ok(self)
+    }
+
+    /// Gives the feed a reference price column apart from its close (ml4t's
+    /// `price_col`): marks, PRICE fills and position rules read it, CLOSE
+    /// fills the close. Prices must be finite and > 0.
+    pub fn with_reference_prices(
+        mut self,
+        price: Column<f64>,
+        asset_names: &[String],
+        bar_labels: &dyn Fn(usize) -> String,
+    ) -> EngineResult<Self> {
+        let values = price.as_slice();
+        if values.len() != self.n_rows() {
+            return Err(EngineError::InvalidData(format!(
+                "column \"price\" has {} rows, expected {}", values.len(), self.n_rows())));
+        }
+        if let Some(row) = values.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
+            let a = self.asset.as_slice()[row];
+            let b = self.bar_starts.partition_point(|&start| start <= row) - 1;
+            let name = asset_names.get(a as usize).cloned().unwrap_or_else(|| a.to_string());
+            return Err(EngineError::InvalidData(format!(
+                "column \"price\" must be finite and > 0: got {} for asset {name:?} at {}", values[row], bar_labels(b))));
+        }
+        self.reference_apart = values.iter().zip(self.close.as_slice()).any(|(p, c)| p != c);
+        self.price = Store::Shared(price);
         Ok(self)
     }
 
@@ -303,6 +339,7 @@ impl MarketData {
             high: self.high.as_slice()[row],
             low: self.low.as_slice()[row],
             close: self.close.as_slice()[row],
+            price: self.price.as_slice()[row],
             volume: self.volume.as_slice()[row],
             vwap: cell(VWAP),
             bid,
@@ -332,6 +369,7 @@ impl MarketData {
             high,
             low,
             close: self.close.as_slice()[row],
+            price: self.price.as_slice()[row],
             volume: self.volume.as_slice()[row],
             vwap: nan,
             bid: nan,
@@ -369,6 +407,14 @@ impl MarketData {
     pub fn close_column(&self) -> &[f64] {
         self.close.as_slice()
     }
+    /// The reference prices (the close column unless the feed names another).
+    pub fn price_column(&self) -> &[f64] {
+        self.price.as_slice()
+    }
+    /// Whether some row's reference price is not its close.
+    pub fn reference_apart_from_close(&self) -> bool {
+        self.reference_apart
+    }
     pub fn volume_column(&self) -> &[f64] {
         self.volume.as_slice()
     }
@@ -390,6 +436,8 @@ impl MarketData {
             high: owned(),
             low: owned(),
             close: owned(),
+            price: owned(),
+            reference_apart: false,
             volume: owned(),
             quotes: std::array::from_fn(|_| quotes.then(owned)),
             has_quotes: quotes,
@@ -449,7 +497,7 @@ impl MarketData {
             if *asset as usize >= self.n_assets {
                 return Err(EngineError::NotFound(format!("asset index {asset} is not in the feed")));
             }
-            for (col, v) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close)] {
+            for (col, v) in [("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close), ("price", bar.price)] {
                 if !(v.is_finite() && (v > 0.0 || self.any_finite_marks)) {
                     let want = if self.any_finite_marks { "finite" } else { "finite and > 0" };
                     return Err(EngineError::InvalidData(format!(
@@ -484,6 +532,8 @@ impl MarketData {
             self.high.push(bar.high);
             self.low.push(bar.low);
             self.close.push(bar.close);
+            self.price.push(bar.price);
+            self.reference_apart |= bar.price != bar.close;
             self.volume.push(bar.volume);
             let quoted = [bar.vwap, bar.bid, bar.ask, bar.mid, bar.bid_size, bar.ask_size];
             for (column, v) in self.quotes.iter_mut().zip(quoted) {

@@ -82,8 +82,9 @@ impl RuleState {
             open: bar.open,
             high: bar.high,
             low: bar.low,
-            close: bar.close,
-            unrealized_return: nl_core::return_on_entry(pos.entry_price, bar.close, pos.quantity),
+            // ml4t's rules see the reference price (its `prices`), not the close.
+            close: bar.price,
+            unrealized_return: nl_core::return_on_entry(pos.entry_price, bar.price, pos.quantity),
             bars_held: pos.bars_held,
             high_water_mark: pos.high_water_mark,
             low_water_mark: pos.low_water_mark,

@@ -46,30 +46,39 @@ pub struct PriceSources {
     /// SAME_BAR's pass for exits deferred to the open), quote sources
     /// included: e.g. CLOSE makes NEXT_BAR orders fill at the next bar's close.
     pub open_pass: Option<ExecutionPrice>,
+    /// The order's asset's own fill basis (ml4t's `AssetSlippage(price_sources=...)`):
+    /// replaces both of the above in every pass; only a market-on-close
+    /// order keeps its close.
+    pub asset: Option<ExecutionPrice>,
 }
 
 impl PriceSources {
     /// Sources with no open-pass override.
     pub fn configured(configured: ExecutionPrice) -> Self {
-        Self { configured, open_pass: None }
+        Self { configured, open_pass: None, asset: None }
     }
 
     /// Whether some pass prices from `source`.
     pub fn uses(&self, source: ExecutionPrice) -> bool {
-        self.configured == source || self.open_pass == Some(source)
+        match self.asset {
+            Some(own) => own == source,
+            None => self.configured == source || self.open_pass == Some(source),
+        }
     }
 }
 
 /// The execution price of a pass for `order`, and its source. NaN when the
 /// bar has no such price (a VWAP source on a bar without one): no fill then.
 ///
-/// MOC orders use the close. Open-time passes use `sources.open_pass` when
-/// set; otherwise NEXT_BAR's open pass uses the open unless the configured
-/// source is a quote or VWAP price (ml4t-backtest's rules).
+/// MOC orders use the close. An asset with its own source uses it in every
+/// other pass. Open-time passes use `sources.open_pass` when set; otherwise
+/// NEXT_BAR's open pass uses the open unless the configured source is a
+/// quote or VWAP price (ml4t-backtest's rules).
 pub fn execution_price(order: &Order, bar: &Bar, at: MatchPoint, sources: PriceSources) -> (f64, ExecutionPrice) {
     let open_time = matches!(at, MatchPoint::Open | MatchPoint::SameBarOpen);
     let source = match (order.order_type, at, sources.open_pass) {
         (OrderType::MarketOnClose, _, _) | (_, MatchPoint::Close, _) => ExecutionPrice::Close,
+        _ if sources.asset.is_some() => sources.asset.unwrap_or(sources.configured),
         (_, _, Some(source)) if open_time => source,
         (_, MatchPoint::Open, _) if !is_quote_source(sources.configured) => ExecutionPrice::Open,
         // (SameBarOpen, Execution and quote sources at the open: as configured.)
@@ -87,18 +96,20 @@ pub fn is_quote_source(source: ExecutionPrice) -> bool {
 }
 
 /// The bar's value for a price source; quotes fall back to the reference
-/// price (the close), VWAP does not (NaN).
+/// price (PRICE: the close unless the feed names another column), VWAP does
+/// not (NaN).
 pub fn price_of(bar: &Bar, source: ExecutionPrice, is_buy: bool) -> f64 {
-    let or_close = |v: f64| if v.is_nan() { bar.close } else { v };
+    let or_reference = |v: f64| if v.is_nan() { bar.price } else { v };
     match source {
         ExecutionPrice::Open => bar.open,
-        ExecutionPrice::Close | ExecutionPrice::Price => bar.close,
+        ExecutionPrice::Close => bar.close,
+        ExecutionPrice::Price => bar.price,
         ExecutionPrice::Mid => (bar.high + bar.low) / 2.0,
         ExecutionPrice::Vwap => bar.vwap,
-        ExecutionPrice::Bid => or_close(bar.bid),
-        ExecutionPrice::Ask => or_close(bar.ask),
-        ExecutionPrice::QuoteMid => or_close(bar.mid),
-        ExecutionPrice::QuoteSide => or_close(if is_buy { bar.ask } else { bar.bid }),
+        ExecutionPrice::Bid => or_reference(bar.bid),
+        ExecutionPrice::Ask => or_reference(bar.ask),
+        ExecutionPrice::QuoteMid => or_reference(bar.mid),
+        ExecutionPrice::QuoteSide => or_reference(if is_buy { bar.ask } else { bar.bid }),
     }
 }
 
