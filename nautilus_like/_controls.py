@@ -114,7 +114,12 @@ class ControlBook:
                 value = getattr(config, f"resolved_{name}", None) or getattr(config, name, None)
                 return value if value is not None else getattr(spec, name, None)
 
-            calendar = declared("calendar")
+            # Only a calendar someone declared (the config's name, else the feed
+            # spec's): an unset config's NYSE fallback declares no sessions.
+            calendar = config.calendar if isinstance(getattr(config, "calendar", None), str) else None
+            if calendar is None:
+                spec_calendar = getattr(spec, "calendar", None)
+                calendar = spec_calendar if isinstance(spec_calendar, str) else None
             if calendar is not None:
                 from nautilus_like.sessions import SessionConfig
 

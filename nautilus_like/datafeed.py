@@ -322,7 +322,7 @@ class DataFeed:
             lambda b: str(labels[b]),
             self._quotes or None,
             self._timestamps_ns(),
-            prices[REFERENCE_PRICE].to_numpy() if reference else None,
+            prices[REFERENCE_PRICE].to_numpy() if REFERENCE_PRICE in prices.columns else None,
         )
 
     def _publication_times(self, known_at_cols: Mapping[str, str]) -> dict[str, np.ndarray]:

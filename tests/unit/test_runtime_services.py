@@ -204,7 +204,8 @@ def test_market_reads_refuse_ambiguous_requests():
             with pytest.raises(ValueError, match="calendar=None"):
                 runtime.market.history(["A"], ["close"], bar_count=1, unit="session")
 
-    Engine(_feed((100.0,)), Read(), runtime=runtime).run()
+    # calendar=None: session units have no calendar to count in (an unset calendar resolves to NYSE).
+    Engine(_feed((100.0,)), Read(), BacktestConfig(calendar=None), runtime=runtime).run()
     assert errors == ["ValueError"] * 4
 
 

@@ -463,7 +463,7 @@ def _session_feed(points):
     return nl.DataFeed(
         prices_df=pl.DataFrame({"timestamp": points, "asset": ["A"] * len(points), "close": [100.0] * len(points)}),
         feed_spec={"calendar": "NYSE", "timezone": "America/New_York", "timestamp_semantics": "bar_close",
-                   "bar_label": "right", "data_frequency": "1m"})
+                   "bar_label": "right", "data_frequency": "1m", "time_contract_version": 2})
 
 
 def test_session_end_controls_run_at_the_calendar_close_only():

@@ -269,7 +269,7 @@ mod tests {
     fn a_deposit_then_a_target_use_the_running_account_value() {
         // Cash 1,000 and NAV 12,000 (positions worth 11,000): +1,000, then
         // target 10,000 withdraws 3,000; cash 1,000 -> 2,000 -> -1,000 with leverage.
-        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1), CashEvents::default());
+        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1, crate::account::LockNotionalUpdateMode::PositionLegs), CashEvents::default());
         events.set_flows(vec![
             CapitalFlow { bar: 1, kind: CapitalFlowKind::Delta, value: 1_000.0 },
             CapitalFlow { bar: 1, kind: CapitalFlowKind::Target, value: 10_000.0 },
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_refused_flow_applies_none_of_its_bar() {
-        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1), CashEvents::default());
+        let (mut p, mut locked, mut events) = (Portfolio::new(1_000.0, 1), LockedCash::new(1_000.0, 1, crate::account::LockNotionalUpdateMode::PositionLegs), CashEvents::default());
         events.set_flows(vec![
             CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: 500.0 },
             CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: -2_000.0 },
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn without_leverage_only_cash_can_be_withdrawn() {
-        let (mut p, mut locked, mut events) = (Portfolio::new(100.0, 1), LockedCash::new(100.0, 1), CashEvents::default());
+        let (mut p, mut locked, mut events) = (Portfolio::new(100.0, 1), LockedCash::new(100.0, 1, crate::account::LockNotionalUpdateMode::PositionLegs), CashEvents::default());
         events.set_flows(vec![CapitalFlow { bar: 0, kind: CapitalFlowKind::Delta, value: -200.0 }], 1).unwrap();
         let err = events.apply_flows(0, 10_100.0, false, &mut p, &mut locked).unwrap_err();
         assert!(err.to_string().contains("capital withdrawal exceeds available cash"), "{err}");
@@ -312,7 +312,7 @@ mod tests {
         let mut p = Portfolio::new(0.0, 3);
         long(&mut p, 0, 1.0);
         long(&mut p, 1, -2.0);
-        let mut locked = LockedCash::new(0.0, 3);
+        let mut locked = LockedCash::new(0.0, 3, crate::account::LockNotionalUpdateMode::PositionLegs);
         let mut events = CashEvents::default();
         let rate = FundingTerms::Rate(0.0001);
         events.set_funding(vec![
@@ -332,7 +332,7 @@ mod tests {
         let mut p = Portfolio::new(0.0, 2);
         long(&mut p, 0, 1.0);
         long(&mut p, 1, 1.0);
-        let (mut locked, mut events) = (LockedCash::new(0.0, 2), CashEvents::default());
+        let (mut locked, mut events) = (LockedCash::new(0.0, 2, crate::account::LockNotionalUpdateMode::PositionLegs), CashEvents::default());
         let rate = FundingTerms::Rate(0.01);
         events.set_funding(vec![FundingEvent { bar: 0, asset: 0, terms: rate }, FundingEvent { bar: 0, asset: 1, terms: rate }], 1, 2)
             .unwrap();
