@@ -41,6 +41,13 @@ def _config_value(config: Any, name: str) -> Any:
     return value
 
 
+def _config_calendar(config: Any) -> str | None:
+    """The calendar a config resolves to (an unset one: the feed's, else NYSE)."""
+    if config is not None and hasattr(config, "resolved_calendar"):
+        return config.resolved_calendar
+    return _config_value(config, "calendar") or "NYSE"
+
+
 def _session_start(result: Any, calendar: str) -> tuple[str, time] | None:
     session = _evening_session(calendar)
     start = _config_value(result.config, "session_start_time")
@@ -87,7 +94,7 @@ def daily_pnl(result: Any, *, session_aligned: bool = False) -> pl.DataFrame:
     if not len(result._timeline):
         return pl.DataFrame(schema=_DAILY_SCHEMA)
     equity = result.to_equity_dataframe()
-    calendar = _config_value(result.config, "calendar")
+    calendar = _config_calendar(result.config)
     if session_aligned and calendar and _evening_session(calendar) is not None:
         return _aggregate(result, _session_dates(result, equity["timestamp"], calendar))
     return _aggregate(result, equity["timestamp"].dt.date())
@@ -103,7 +110,7 @@ def daily_returns(result: Any, *, calendar: Any, session_aligned: bool | None, u
     per bar with `calendar=None`."""
     # (ml4t.specs' UNSET_CALENDAR enum member reads the same as ours.)
     if calendar is unset or getattr(calendar, "value", None) == "unset":
-        calendar = _config_value(result.config, "calendar") or "NYSE"
+        calendar = _config_calendar(result.config)
     if calendar is None:
         if session_aligned:
             raise ValueError("session_aligned=True requires a calendar")

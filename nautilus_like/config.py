@@ -29,6 +29,7 @@ import msgspec.toml
 import msgspec.yaml
 
 from nautilus_like import _rust
+from nautilus_like.time_semantics import UNSET_CALENDAR, is_unset_calendar, resolve_calendar
 from nautilus_like.types import ExecutionMode, StopFillMode, StopLevelBasis
 
 __all__ = [
@@ -321,7 +322,7 @@ for _field, _unset in _OPTIONAL_ENUMS.items():
 # (presets, files written for ml4t); an Engine or Broker built from one refuses.
 _NOT_YET_SUPPORTED: dict[str, Any] = {
     "lock_notional_update_mode": "position_legs",
-    "late_asset_policy": "allow", "late_asset_min_bars": 1, "cancel_policy": "never",
+    "late_asset_policy": "allow", "late_asset_min_bars": 1,
     # Result evidence of ml4t's target intents and lifecycle dispatch (features nautilus_like lacks).
     "retain_intent_history": False, "retain_lifecycle_history": False,
 }
@@ -445,7 +446,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "entry_order_priority", "next_bar_submission_precheck", "next_bar_simple_cash_check",
         "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
         "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
-    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency"},
+    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency", "enforce_sessions": "enforce_sessions"},
     "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
 }
 
@@ -457,8 +458,7 @@ _FEED_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col"
                   "low_col": "low", "close_col": "close", "volume_col": "volume", "timezone": "UTC",
                   "data_frequency": "daily", "time_contract_version": (1, 2)}
 _ML4T_ONLY: dict[str, dict[str, Any]] = {
-    "calendar": {"timezone": "UTC", "periods_per_year": None, "enforce_sessions": False,
-                 "time_contract_version": (1, 2)},
+    "calendar": {"timezone": "UTC", "periods_per_year": None, "time_contract_version": (1, 2)},
     "feed": {key: _FEED_DEFAULTS.get(key) for key in (
         "timestamp_col", "entity_col", "price_col", "open_col", "high_col", "low_col", "close_col", "volume_col",
         "vwap_col", "bid_col", "ask_col", "mid_col", "bid_size_col", "ask_size_col", "calendar", "timezone",
@@ -607,10 +607,12 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # "zipline_3_2", as ml4t). nautilus_like has no corporate actions yet, so
     # no run reads it; it is kept and validated for configs written for ml4t.
     corporate_action_policy: str = "declared_terms"
-    # Exchange calendar: None runs without one (sessions are the timestamps'
-    # calendar days, nothing is enforced), which is all nautilus_like does
-    # yet; a named calendar (ml4t's "NYSE", ...) is refused until it is.
-    calendar: str | None = None
+    # Exchange calendar (a pandas-market-calendars name, the calendars extra):
+    # unset inherits the feed's declared calendar, else NYSE; None runs
+    # without one. It is read by `enforce_sessions` and
+    # `cancel_policy="session_end"` (and daily returns); other runs do not
+    # consult it (DAY orders keep calendar days).
+    calendar: Any = UNSET_CALENDAR
     # Bar frequency of the data (ml4t's field; metadata in nautilus_like).
     data_frequency: DataFrequency = DataFrequency.DAILY
     # ml4t-backtest settings held for configs written for it; only the values
@@ -624,6 +626,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # Free-form labels carried with the config into results and artifacts
     # (ml4t's `metadata`, e.g. {"strategy_id": ...}); no run reads them.
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Trade only bars inside the calendar's sessions (ml4t's field): the
+    # others are passed over by the engine (no marks, fills or equity
+    # point; `metrics["skipped_bars"]` counts them).
+    enforce_sessions: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.metadata, dict):
@@ -699,9 +705,13 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                 raise ValueError(
                     f"slippage_spread_by_asset[{asset!r}] must be a finite number >= 0, got {spread!r}")
         self.slippage_spread_by_asset = {k: float(v) for k, v in spreads.items()}
-        if self.calendar is not None:
-            raise ValueError(f"calendar={self.calendar!r}: exchange calendars are not supported by nautilus_like "
-                             f"yet; calendar=None runs without one (sessions are calendar days)")
+        if is_unset_calendar(self.calendar) or self.calendar == "unset":
+            self.calendar = UNSET_CALENDAR
+        elif self.calendar is not None and not (isinstance(self.calendar, str) and self.calendar.strip()):
+            raise ValueError(f"calendar must be an exchange calendar name (e.g. 'NYSE'), None for none, or "
+                             f"left unset, got {self.calendar!r}")
+        if not isinstance(self.enforce_sessions, bool):
+            raise ValueError(f"enforce_sessions must be True or False, got {self.enforce_sessions!r}")
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
             raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "
                              f"got {self.corporate_action_policy!r}")
@@ -742,6 +752,19 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         if self.immediate_fill and self.missing_price_policy is MissingPricePolicy.USE_LAST:
             raise ValueError("immediate_fill with missing_price_policy=USE_LAST (fills at a stale price) "
                              "is not supported by nautilus_like yet")
+
+    @property
+    def resolved_calendar(self) -> str | None:
+        """The exchange calendar in force: `calendar` when chosen (None: none),
+        else the one a `feed_spec` declares, else NYSE.
+
+        >>> BacktestConfig().resolved_calendar
+        'NYSE'
+        """
+        spec = getattr(self, "feed_spec", None)
+        declared = getattr(spec, "calendar", UNSET_CALENDAR) if spec is not None else UNSET_CALENDAR
+        version = getattr(spec, "time_contract_version", 1) if spec is not None else 1
+        return resolve_calendar(self.calendar, declared=declared, version=version)
 
     def resolved_commission_type(self) -> CommissionType:
         """The commission model in effect: NONE is inferred from the rate fields
@@ -881,6 +904,12 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         """
         flat = msgspec.json.decode(msgspec.json.encode(self))  # plain values; tuples as lists (as YAML keeps them)
         nested = {section: {key: flat[field] for key, field in keys.items()} for section, keys in _SECTIONS.items()}
+        # An unset calendar is left out (it resolves when read); an explicit
+        # None says "no calendar" under the version-2 time contract.
+        if is_unset_calendar(self.calendar):
+            del nested["calendar"]["calendar"]
+        elif self.calendar is None:
+            nested["calendar"]["time_contract_version"] = 2
         nested["metadata"] = flat["metadata"]
         if self.preset_name is not None:
             nested["metadata"]["preset_name"] = self.preset_name
@@ -917,6 +946,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
                     raise TypeError(f"Section '{section}' must be a dict, got {type(values).__name__}")
                 keys = _SECTIONS.get(section, {})
                 ml4t_only = _ML4T_ONLY.get(section, {})
+                if section == "calendar" and values.get("calendar", "") is None \
+                        and values.get("time_contract_version") != 2:
+                    # A version-1 null calendar means "not declared" (unset).
+                    values = {k: v for k, v in values.items() if k != "calendar"}
                 for key in set(values) & set(ml4t_only) - set(keys):
                     _check_ml4t_only(section, key, values[key])
                 unknown = sorted(set(values) - set(keys) - set(ml4t_only))

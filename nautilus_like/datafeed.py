@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from nautilus_like import _rust
+from nautilus_like.time_semantics import UNSET_CALENDAR
 
 __all__ = ["DataFeed"]
 
@@ -193,9 +194,13 @@ class DataFeed:
         mid_col: str | None = None,
         bid_size_col: str | None = None,
         ask_size_col: str | None = None,
+        calendar: Any = UNSET_CALENDAR,
     ) -> None:
         if feed_spec is not None and contract is not None:
             raise ValueError("Pass either feed_spec or contract, not both")
+        # The exchange calendar the data declares (ml4t's `DataFeed(calendar=)`):
+        # a config with an unset calendar inherits it; None declares none.
+        self._declared_calendar = calendar
         prices = _load("prices", prices_df, prices_path)
         if prices is None:
             raise ValueError("prices_path or prices_df required")
