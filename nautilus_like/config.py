@@ -446,7 +446,8 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "entry_order_priority", "next_bar_submission_precheck", "next_bar_simple_cash_check",
         "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
         "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
-    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency", "enforce_sessions": "enforce_sessions"},
+    "calendar": {"calendar": "calendar", "data_frequency": "data_frequency", "enforce_sessions": "enforce_sessions",
+                 "periods_per_year": "periods_per_year"},
     "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
 }
 
@@ -458,7 +459,7 @@ _FEED_DEFAULTS = {"timestamp_col": "timestamp", "price_col": "close", "open_col"
                   "low_col": "low", "close_col": "close", "volume_col": "volume", "timezone": "UTC",
                   "data_frequency": "daily", "time_contract_version": (1, 2)}
 _ML4T_ONLY: dict[str, dict[str, Any]] = {
-    "calendar": {"timezone": "UTC", "periods_per_year": None, "time_contract_version": (1, 2)},
+    "calendar": {"timezone": "UTC", "time_contract_version": (1, 2)},
     "feed": {key: _FEED_DEFAULTS.get(key) for key in (
         "timestamp_col", "entity_col", "price_col", "open_col", "high_col", "low_col", "close_col", "volume_col",
         "vwap_col", "bid_col", "ask_col", "mid_col", "bid_size_col", "ask_size_col", "calendar", "timezone",
@@ -630,6 +631,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
     # others are passed over by the engine (no marks, fills or equity
     # point; `metrics["skipped_bars"]` counts them).
     enforce_sessions: bool = False
+    # Bars a year for the equity curve's annualization (ml4t's field); None
+    # derives it from the calendar and `data_frequency` (NYSE daily: 252).
+    periods_per_year: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.metadata, dict):
@@ -710,6 +714,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True):
         elif self.calendar is not None and not (isinstance(self.calendar, str) and self.calendar.strip()):
             raise ValueError(f"calendar must be an exchange calendar name (e.g. 'NYSE'), None for none, or "
                              f"left unset, got {self.calendar!r}")
+        ppy = self.periods_per_year
+        if ppy is not None:
+            if isinstance(ppy, bool) or not isinstance(ppy, (int, float)) or not math.isfinite(ppy) or ppy <= 0:
+                raise ValueError(f"periods_per_year must be a positive finite number or None, got {ppy!r}")
+            self.periods_per_year = float(ppy)
         if not isinstance(self.enforce_sessions, bool):
             raise ValueError(f"enforce_sessions must be True or False, got {self.enforce_sessions!r}")
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):

@@ -178,7 +178,7 @@ class Engine:
         if self._session_mask is not None:
             # Bars outside the sessions have no equity point (as in ml4t-backtest).
             timeline = timeline.filter(pl.Series(self._session_mask.astype(bool)))
-        return BacktestResult._from_run(
+        result = BacktestResult._from_run(
             self._run_columns,
             assets=self.feed.assets,
             timeline=timeline,
@@ -187,6 +187,9 @@ class Engine:
             broker=self.broker,
             predictions=getattr(self.feed, "signals", None),
         )
+        # What the feed declared about its timestamps (session-aligned P&L reads it).
+        result._feed_spec = self.feed.feed_spec
+        return result
 
     @functools.cached_property
     def _own_result(self) -> BacktestResult:

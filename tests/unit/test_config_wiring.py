@@ -248,7 +248,6 @@ def test_from_dict_reads_ml4t_written_sections_at_the_values_we_behave_as():
             "result": {"retain_intent_history": False, "retain_lifecycle_history": False}, "metadata": {}}
     assert BacktestConfig.from_dict(data).data_frequency is DataFrequency.HOURLY
     assert BacktestConfig.from_dict({"calendar": {"enforce_sessions": True}}).enforce_sessions is True
-    with pytest.raises(ValueError, match=r"calendar.periods_per_year=365 is not supported by nautilus_like yet"):
-        BacktestConfig.from_dict({"calendar": {"periods_per_year": 365}})
+    assert BacktestConfig.from_dict({"calendar": {"periods_per_year": 365}}).periods_per_year == 365.0
     with pytest.raises(ValueError, match=r"feed.price_col='mid' is not supported"):
         BacktestConfig.from_dict({"feed": {"price_col": "mid"}})
