@@ -247,6 +247,13 @@ def _session_clock(config: BacktestConfig, feed: DataFeed) -> Any:
         if session_end:
             raise ValueError("session_end cancellation requires a declared calendar (config calendar is None)")
         return None
+    from nautilus_like.calendar import get_calendar
+
+    try:
+        get_calendar(calendar)
+    except RuntimeError as exc:  # pandas-market-calendars' "not one of the registered classes"
+        raise ValueError(f"calendar={calendar!r} is not an exchange calendar pandas-market-calendars knows "
+                         f"(nautilus_like.calendar.list_calendars() lists them)") from exc
     clock = RunClock(config, feed)
     if session_end and clock.semantics not in (TimestampSemantics.EVENT_TIME, TimestampSemantics.BAR_CLOSE):
         raise ValueError("session_end cancellation requires declared physical timestamp_semantics "

@@ -161,3 +161,10 @@ def test_an_unset_config_calendar_inherits_the_feeds():
                         BacktestConfig(enforce_sessions=True)).run()
         assert len(strategy.seen) == seen, declared
         assert result.metrics["skipped_bars"] == 3 - seen
+
+
+def test_an_unknown_calendar_name_is_refused_by_name():
+    times = [datetime(2024, 1, 5), datetime(2024, 1, 6)]
+    with pytest.raises(ValueError, match="calendar='NOPE' is not an exchange calendar"):
+        Engine(DataFeed(prices_df=_prices(times, [1.0, 2.0])), BuyOnce(),
+               BacktestConfig(calendar="NOPE", enforce_sessions=True))
