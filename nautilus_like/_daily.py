@@ -128,9 +128,32 @@ def daily_pnl(result: Any, *, session_aligned: bool = False) -> pl.DataFrame:
         return pl.DataFrame(schema=_DAILY_SCHEMA)
     equity = result.to_equity_dataframe()
     calendar = _resolved_calendar(result.config)
+    if session_aligned and calendar and hasattr(result.config, "resolved_calendar"):
+        return _session_pnl(result, calendar)
     if session_aligned and calendar and _evening_session(calendar) is not None:
         return _aggregate(result, _session_dates(result, equity["timestamp"], calendar))
     return _aggregate(result, equity["timestamp"].dt.date())
+
+
+def _session_pnl(result: Any, calendar: str) -> pl.DataFrame:
+    """Per exchange session (`sessions.compute_session_pnl`, as ml4t's
+    session-aligned daily P&L): session_date, open/close/high/low equity,
+    pnl, return_pct, intra_session_dd, ..."""
+    from nautilus_like.sessions import SessionConfig, compute_session_pnl
+
+    config = result.config
+    # The config's time fields, else those the run's feed declared.
+    fed = getattr(result, "_feed_spec", None)
+
+    def declared(name: str) -> Any:
+        value = _config_value(config, name)
+        return getattr(fed, name, None) if value is None else value
+
+    clock = SessionConfig(calendar=calendar, timezone=declared("timezone") or "UTC",
+                          session_start_time=declared("session_start_time"),
+                          timestamp_semantics=declared("timestamp_semantics"), bar_label=declared("bar_label"),
+                          data_frequency=config.data_frequency)
+    return compute_session_pnl(result.equity_curve, clock, initial_capital=result.initial_capital)
 
 
 def _looks_date_labeled(timestamps: pl.Series) -> bool:

@@ -20,12 +20,15 @@ from functools import partial as _partial
 
 
 def run_bars(EngineState state not None, MarketView view not None, Strategy strategy not None,
-             Broker broker not None, list contexts, object config=None, object clock=None):
+             Broker broker not None, list contexts, object config=None, object clock=None,
+             bint in_sessions=False):
     """Runs every bar: begin (marks, NEXT_BAR fills) -> on_data -> end (equity).
 
     `contexts` holds each bar's context dict, or is None: each bar then gets
     a fresh empty dict. `clock` (optional) is called with each bar's index
     before the bar begins (RuntimeServices moves its market view's cutoff).
+    With `in_sessions` (after `set_session_mask`) the engine passes over bars
+    outside the exchange sessions: the strategy does not see them.
 
     `on_start`/`on_prepare` run first; `on_end` runs even when a bar raises, and
     the exception propagates afterwards (as in ml4t-backtest). When the
@@ -35,6 +38,7 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
     cdef list timestamps = state.timestamps
     cdef Py_ssize_t t, n = len(timestamps)
     cdef BarData bar
+    cdef uint8_t traded = 1
     # The run's pool of AssetBar views (BarData.items() recycles them).
     cdef list pool = []
     hooks = overridden_hooks(strategy)
@@ -48,7 +52,12 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
             for t in range(n):
                 if clock is not None:
                     clock(t)
-                check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+                if in_sessions:
+                    check(ffi.nl_engine_begin_session_bar(state.engine, <uint32_t>t, &traded))
+                    if not traded:
+                        continue
+                else:
+                    check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 bar = view.bar(t)
                 bar._pool = pool
                 try:
@@ -64,7 +73,12 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
             for t in range(n):
                 if clock is not None:
                     clock(t)
-                check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+                if in_sessions:
+                    check(ffi.nl_engine_begin_session_bar(state.engine, <uint32_t>t, &traded))
+                    if not traded:
+                        continue
+                else:
+                    check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
                 events.dispatch()
                 bar = view.bar(t)
                 bar._pool = pool
@@ -394,6 +408,30 @@ def update_settings(EngineState state not None, dict cfg not None):
     now (`Engine::update_settings`)."""
     cdef ffi.NlEngineConfig c = _engine_config(cfg)
     check(ffi.nl_engine_update_config(state.engine, &c))
+
+
+def set_session_mask(EngineState state not None, object mask not None):
+    """Per bar, whether it lies inside an exchange session (`enforce_sessions`;
+    a uint8 array, one entry per bar); `run_bars(..., in_sessions=True)` then
+    passes over the others."""
+    cdef const uint8_t[:] m = mask
+    if len(mask) > 0:
+        check(ffi.nl_engine_set_session_mask(state.engine, &m[0], len(mask)))
+
+
+def set_session_closes(EngineState state not None, object closes not None):
+    """`CancelPolicy.SESSION_END`: per bar, the close (ns) of its exchange
+    session (an int64 array; the sessions must be set)."""
+    cdef const int64_t[:] c = closes
+    if len(closes) > 0:
+        check(ffi.nl_engine_set_session_closes(state.engine, &c[0], len(closes)))
+
+
+def skipped_bars(EngineState state not None):
+    """How many bars the run passed over outside the exchange sessions."""
+    cdef size_t n = 0
+    check(ffi.nl_engine_skipped_bars(state.engine, &n))
+    return n
 
 
 cdef ffi.NlEngineConfig _engine_config(dict cfg) except *:

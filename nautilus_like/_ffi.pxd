@@ -378,6 +378,8 @@ cdef extern from "nautilus_like.h":
     CANCEL_REASON_MARGIN_CALL # = 7,
     # A portfolio limit liquidated or reduced the positions.
     CANCEL_REASON_PORTFOLIO_LIMIT # = 8,
+    # `CancelPolicy.SESSION_END`: the exchange session it was submitted in closed.
+    CANCEL_REASON_SESSION_END # = 9,
   ctypedef uint8_t CancelReason;
 
   # Why a fill reduced or closed a position.
@@ -1142,6 +1144,34 @@ cdef extern from "nautilus_like.h":
   # # Safety
   # `e` must be a live engine handle; `sessions` valid for `n` reads.
   NlStatus nl_engine_set_sessions(NlEngine *e, const int64_t *sessions, size_t n);
+
+  # Turns on `CancelPolicy.SESSION_END`: per bar, the close (ns) of its
+  # exchange session (after `nl_engine_set_sessions`).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `closes` valid for `n` reads.
+  NlStatus nl_engine_set_session_closes(NlEngine *e, const int64_t *closes, size_t n);
+
+  # Marks, per bar, whether it lies inside an exchange session
+  # (`enforce_sessions`; 0 = outside): see `nl_engine_begin_session_bar`.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `mask` valid for `n` reads.
+  NlStatus nl_engine_set_session_mask(NlEngine *e, const uint8_t *mask, size_t n);
+
+  # Starts bar `bar` as `nl_engine_begin_bar` does and writes 1 to `traded`,
+  # or passes over a bar outside the exchange sessions and writes 0 (the
+  # caller then skips the strategy and does not end the bar).
+  #
+  # # Safety
+  # `e` must be a live engine handle; `traded` writable.
+  NlStatus nl_engine_begin_session_bar(NlEngine *e, uint32_t bar, uint8_t *traded);
+
+  # How many bars `nl_engine_begin_session_bar` passed over.
+  #
+  # # Safety
+  # `e` must be a live engine handle; `out` writable.
+  NlStatus nl_engine_skipped_bars(NlEngine *e, size_t *out);
 
   # Schedules `n` capital flows (sorted by bar; applied as their bar opens,
   # before any fill). Before the first bar only.

@@ -46,6 +46,7 @@ _CANCEL_REASONS = {
     ffi.CANCEL_REASON_POSITION_REVERSAL: "position_reversal",
     ffi.CANCEL_REASON_OCO: "oco",
     ffi.CANCEL_REASON_DAY_EXPIRED: "day_expired",
+    ffi.CANCEL_REASON_SESSION_END: "session_end",
     ffi.CANCEL_REASON_IMMEDIATE_OR_CANCEL: "ioc",
     ffi.CANCEL_REASON_FILL_OR_KILL: "fok",
     ffi.CANCEL_REASON_INSUFFICIENT_CASH: "insufficient_cash",

@@ -361,7 +361,7 @@ def compute_metrics(run: RunColumns) -> dict[str, Any]:
         "total_costs": sum(realized_costs) + sum(realized["total_slippage_cost"].to_list()),
         "avg_cost_drag": float(realized["cost_drag"].mean()) if num_trades else 0.0,
         "gross_profit_factor": _profit_factor(realized["gross_pnl"].to_numpy()),
-        "skipped_bars": 0,
+        "skipped_bars": int(raw.get("skipped_bars", 0)),
         "num_orders": int(len(raw["order_status"])),
         "num_rejected_orders": int((raw["order_status"] == _CODES["ORDER_STATUS_REJECTED"]).sum()),
         "num_fills": int(len(commissions)),

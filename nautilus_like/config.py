@@ -333,7 +333,7 @@ for _field, _unset in _OPTIONAL_ENUMS.items():
 # implement yet (field: the one value it runs with). A config may carry them
 # (presets, files written for ml4t); an Engine or Broker built from one refuses.
 _NOT_YET_SUPPORTED: dict[str, Any] = {
-    "late_asset_policy": "allow", "late_asset_min_bars": 1, "cancel_policy": "never",
+    "late_asset_policy": "allow", "late_asset_min_bars": 1,
     # Result evidence of ml4t's target intents and lifecycle dispatch (features nautilus_like lacks).
     "retain_intent_history": False, "retain_lifecycle_history": False,
 }
@@ -476,7 +476,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "buying_power_reservation", "next_bar_queue_shadow_validation", "immediate_fill", "rebalance_mode",
         "rebalance_headroom_pct", "missing_price_policy", "late_asset_policy", "late_asset_min_bars")},
     "calendar": {k: k for k in ("calendar", "time_contract_version", "periods_per_year", "timezone",
-                                "data_frequency")},
+                                "data_frequency", "enforce_sessions")},
     "result": {"retain_intent_history": "retain_intent_history", "retain_lifecycle_history": "retain_lifecycle_history"},
 }
 
@@ -485,7 +485,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
 # with the values it behaves as (a file ml4t wrote holds them). Other values
 # are refused by name rather than dropped. (The "feed" section is `feed_spec`.)
 _ML4T_ONLY: dict[str, dict[str, Any]] = {
-    "calendar": {"enforce_sessions": False},
+    "calendar": {},
     "feed": {},
 }
 
@@ -648,10 +648,11 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
     corporate_action_policy: str = "declared_terms"
     # Exchange calendar: UNSET_CALENDAR (not chosen: the feed's, else NYSE;
     # see `resolved_calendar`) or None (none: sessions are the timestamps'
-    # calendar days). It sets annualization and session alignment of daily
-    # results; nothing is enforced. A named calendar (ml4t's "NYSE", ...) is
-    # refused until the engine enforces sessions. (Typed Any: msgspec cannot
-    # decode a union of str and an enum.)
+    # calendar days) or a pandas-market-calendars name (the calendars extra).
+    # It sets annualization and session alignment of daily results, and is
+    # enforced by `enforce_sessions` and `cancel_policy="session_end"` (DAY
+    # orders keep calendar days). (Typed Any: msgspec cannot decode a union of
+    # str and an enum.)
     calendar: Any = UNSET_CALENDAR
     # Bar frequency of the data (annualization; ml4t's field). Not given: the
     # feed spec's, else DAILY.
@@ -682,6 +683,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
     # the config leaves unset. An Engine merges its feed's spec the same way
     # (`merge_feed_spec`). Not compared by ==, as in ml4t.
     feed_spec: Any = None
+    # Trade only bars inside the calendar's sessions (ml4t's field): the
+    # others are passed over by the engine (no marks, fills or equity
+    # point; `metrics["skipped_bars"]` counts them).
+    enforce_sessions: bool = False
 
     def __post_init__(self) -> None:
         # Whether timezone / data_frequency were given: a feed spec fills in
@@ -894,9 +899,9 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
         # ml4t-specs' marker, or its JSON text ("unset"), is ours.
         if is_unset_calendar(self.calendar) or self.calendar == "unset":
             self.calendar = UNSET_CALENDAR if version == 2 else None
-        if self.calendar is not None and self.calendar is not UNSET_CALENDAR:
-            raise ValueError(f"calendar={self.calendar!r}: exchange calendars are not supported by nautilus_like "
-                             f"yet; calendar=None runs without one (sessions are calendar days)")
+        elif self.calendar is not None and not (isinstance(self.calendar, str) and self.calendar.strip()):
+            raise ValueError(f"calendar must be an exchange calendar name (e.g. 'NYSE'), None for none, or "
+                             f"left unset, got {self.calendar!r}")
         periods = self.periods_per_year
         if periods is not None:
             if isinstance(periods, bool) or not isinstance(periods, int | float) or not math.isfinite(periods) \
@@ -906,6 +911,8 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
         _checked_timezone("timezone", self.timezone)
         if self.feed_spec is not None and not is_feed_spec(self.feed_spec):
             self.feed_spec = FeedSpec.from_any(self.feed_spec)
+        if not isinstance(self.enforce_sessions, bool):
+            raise ValueError(f"enforce_sessions must be True or False, got {self.enforce_sessions!r}")
         if self.corporate_action_policy not in ("declared_terms", "zipline_3_2"):
             raise ValueError(f"corporate_action_policy must be 'declared_terms' or 'zipline_3_2', "
                              f"got {self.corporate_action_policy!r}")
@@ -1141,6 +1148,10 @@ class BacktestConfig(msgspec.Struct, kw_only=True, dict=True):
                     raise TypeError(f"Section '{section}' must be a dict, got {type(values).__name__}")
                 keys = _SECTIONS.get(section, {})
                 ml4t_only = _ML4T_ONLY.get(section, {})
+                if section == "calendar" and values.get("calendar", "") is None \
+                        and values.get("time_contract_version") != 2:
+                    # A version-1 null calendar means "not declared" (unset).
+                    values = {k: v for k, v in values.items() if k != "calendar"}
                 for key in set(values) & set(ml4t_only) - set(keys):
                     _check_ml4t_only(section, key, values[key])
                 unknown = sorted(set(values) - set(keys) - set(ml4t_only))

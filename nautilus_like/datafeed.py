@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from nautilus_like import _rust
+from nautilus_like.time_semantics import UNSET_CALENDAR
 
 __all__ = ["DataFeed"]
 
@@ -197,6 +198,7 @@ class DataFeed:
         bid_size_col: str | None = None,
         ask_size_col: str | None = None,
         capital_flows: pl.DataFrame | None = None,
+        calendar: Any = UNSET_CALENDAR,
     ) -> None:
         if capital_flows is not None and not isinstance(capital_flows, pl.DataFrame):
             raise TypeError(f"capital_flows must be a Polars DataFrame, got {type(capital_flows).__name__}")
@@ -205,6 +207,9 @@ class DataFeed:
         self.capital_flows: pl.DataFrame | None = None if capital_flows is None else capital_flows.clone()
         if feed_spec is not None and contract is not None:
             raise ValueError("Pass either feed_spec or contract, not both")
+        # The exchange calendar the data declares (ml4t's `DataFeed(calendar=)`):
+        # a config with an unset calendar inherits it; None declares none.
+        self._declared_calendar = calendar
         prices = _load("prices", prices_df, prices_path)
         if prices is None:
             raise ValueError("prices_path or prices_df required")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,21 @@ import polars as pl
 from nautilus_like._broker import Broker
 from nautilus_like._controls import FEED_SPECS
 from nautilus_like._costs import ALL_ASSETS, commission_model_of, routes, slippage_model_of
-from nautilus_like._driver import (cash_event_records, collect_results, create_engine, run_bars, set_cash_events,
-                                   set_portfolio_limits)
+from nautilus_like._driver import (
+    cash_event_records,
+    collect_results,
+    create_engine,
+    run_bars,
+    set_cash_events,
+    set_portfolio_limits,
+    set_session_closes,
+    set_session_mask,
+    skipped_bars,
+)
 from nautilus_like._strategy import Strategy
 from nautilus_like.capital import CapitalChange, capital_schedule, chained_returns
 from nautilus_like.contracts import ContractSpec, resolve_margin_schedules, resolve_multipliers
-from nautilus_like.config import CODES, BacktestConfig, ExecutionPrice, engine_settings
+from nautilus_like.config import CODES, BacktestConfig, CancelPolicy, ExecutionPrice, engine_settings
 from nautilus_like.datafeed import DataFeed
 from nautilus_like.execution import impact_spec, is_limited, limit_routes
 from nautilus_like.execution.rebalancer import run_schedule_checks
@@ -26,6 +36,7 @@ from nautilus_like.portfolio_limits import limit_specs
 from nautilus_like.result import BacktestResult
 from nautilus_like.runtime import RuntimeServices
 from nautilus_like.runtime import _observe as observe
+from nautilus_like.time_semantics import TimestampSemantics
 
 __all__ = ["Engine", "run_backtest"]
 
@@ -74,6 +85,7 @@ class Engine:
         config = copy.copy(config)
         config.validate(warn=False)
         config = config.merge_feed_spec(getattr(feed, "feed_spec", None))
+        clock = _session_clock(config, feed)
         # An explicit model replaces the config's cost fields (as in ml4t-backtest).
         if commission_model is None:
             commission_model = commission_model_of(config)
@@ -110,6 +122,15 @@ class Engine:
         self.execution_limits = execution_limits
         self.market_impact_model = market_impact_model
         sessions = feed._sessions()
+        closes = mask = self._session_warning = None
+        if clock is not None:
+            from nautilus_like._session_run import session_bounds, session_mask
+
+            if config.enforce_sessions:
+                mask, self._session_warning = session_mask(feed.timeline, clock)
+            if config.cancel_policy is CancelPolicy.SESSION_END:
+                # Calendar sessions replace calendar days (DAY orders follow them too).
+                sessions, closes = session_bounds(feed.timeline, clock)
         if config.borrow_rate > 0 and sessions is None:
             raise ValueError(f"borrow_rate={config.borrow_rate} accrues per calendar day, but the feed's "
                              f"timestamps ({feed.timeline.dtype}) are not dates or datetimes")
@@ -134,6 +155,20 @@ class Engine:
         if self._capital is not None or self._funding is not None:
             set_cash_events(self._state, None if self._capital is None else self._capital.columns(),
                             None if self._funding is None else self._funding.columns())
+        if closes is not None:
+            set_session_closes(self._state, closes)
+        # The bars the run trades (all, unless sessions are enforced).
+        self._session_mask = None
+        if mask is not None and not mask.all():
+            set_session_mask(self._state, mask)
+            self._session_mask = mask
+            # A cash event on a bar the run passes over would never apply (or apply
+            # late): refused, as ml4t refuses events on filtered sessions.
+            for what, schedule in (("capital flow", self._capital), ("funding event", self._funding)):
+                off = [] if schedule is None else [int(b) for b in schedule.bars if not mask[int(b)]]
+                if off:
+                    raise ValueError(f"a {what} at {feed.timestamps[off[0]]} falls on a bar outside the exchange "
+                                     f"sessions (enforce_sessions=True passes over it); move it to a session bar")
         self.portfolio_limits = list(portfolio_limits or [])
         self._state.config = config
         self._state.commission_model, self._state.slippage_model = commission_model, slippage_model
@@ -178,10 +213,14 @@ class Engine:
         if self._ran:
             raise RuntimeError("Engine.run() was already started; create a new Engine for each run")
         self._ran = True
+        in_sessions = self._session_mask is not None
+        if self._session_warning is not None:
+            warnings.warn(self._session_warning, UserWarning, stacklevel=2)
         feed = self._run_feed
         clock = None if self.runtime is None else self.runtime._bind(self, feed.timestamps)
         try:
-            run_bars(self._state, self._view, self.strategy, self.broker, feed._contexts(), self.config, clock)
+            run_bars(self._state, self._view, self.strategy, self.broker, feed._contexts(), self.config, clock,
+                     in_sessions)
         except BaseException:
             if self.broker._controls is not None:
                 self.broker._controls.discard_unsettled()
@@ -209,6 +248,9 @@ class Engine:
             applied = cash_event_records(self._state)["capital_changes"]
             flows = list(zip(applied["bar"].tolist(), applied["nav_before"].tolist(), applied["nav_after"].tolist()))
             chained_returns(run_columns["equity"].tolist(), self.config.initial_cash, flows)
+        if in_sessions:
+            _index_traded_bars(run_columns, self._session_mask)
+            run_columns["skipped_bars"] = skipped_bars(self._state)
         self._run_columns = run_columns
         return self._result_of_run()
 
@@ -240,15 +282,22 @@ class Engine:
 
     def _result_of_run(self) -> BacktestResult:
         feed = self._run_feed
-        return BacktestResult._from_run(
+        timeline = feed.timeline
+        if self._session_mask is not None:
+            # Bars outside the sessions have no equity point (as in ml4t-backtest).
+            timeline = timeline.filter(pl.Series(self._session_mask.astype(bool)))
+        result = BacktestResult._from_run(
             self._run_columns,
             assets=feed.assets,
-            timeline=feed.timeline,
+            timeline=timeline,
             last_bar=feed._last_bar(),
             config=self.config,
             broker=self.broker,
             predictions=getattr(feed, "signals", None),
         )
+        # What the feed declared about its timestamps (session-aligned P&L reads it).
+        result._feed_spec = self.feed.feed_spec
+        return result
 
     @functools.cached_property
     def _own_result(self) -> BacktestResult:
@@ -266,6 +315,59 @@ class Engine:
     def portfolio_state(self) -> list[tuple]:
         """The run's per-bar portfolio rows, as `result.portfolio_state` (a new list)."""
         return [] if self._run_columns is None else list(self._own_result.portfolio_state)
+
+
+def _index_traded_bars(raw: dict[str, Any], mask: Any) -> None:
+    """Renumbers the result columns' bars (indices into the feed's timeline)
+    as indices into the traded bars' timeline: the bars passed over outside
+    the sessions have no row (-1, "no bar", stays -1)."""
+    import numpy as np
+
+    rank = np.cumsum(mask.astype(np.int64)) - 1
+
+    def renumber(bars: Any) -> Any:
+        bars = np.asarray(bars, dtype=np.int64)
+        return np.where(bars >= 0, rank[np.clip(bars, 0, len(rank) - 1)], -1)
+
+    fills, trades = raw["fills"], raw["trades"]
+    fills["bar"] = renumber(fills["bar"])
+    fills["stop_triggered_bar"] = renumber(fills["stop_triggered_bar"])
+    trades["entry_bar"] = renumber(trades["entry_bar"])
+    trades["exit_bar"] = renumber(trades["exit_bar"])
+    for pos in raw["positions"]:
+        pos["entry_bar"] = int(renumber([pos["entry_bar"]])[0])
+    raw["margin_calls"] = [(int(renumber([c[0]])[0]),) + tuple(c[1:]) for c in raw["margin_calls"]]
+    raw["limit_events"] = [(int(renumber([x[0]])[0]),) + tuple(x[1:]) for x in raw["limit_events"]]
+
+
+def _session_clock(config: BacktestConfig, feed: DataFeed) -> Any:
+    """The run's calendar settings when the config uses a calendar at run
+    time (`enforce_sessions`, `cancel_policy="session_end"`), else None.
+    An unset calendar first inherits the feed's declaration."""
+    from nautilus_like._session_run import RunClock, inherit_feed_calendar
+
+    inherit_feed_calendar(config, feed)
+    session_end = config.cancel_policy is CancelPolicy.SESSION_END
+    if not (config.enforce_sessions or session_end):
+        return None
+    calendar = config.resolved_calendar
+    if calendar is None:
+        if session_end:
+            raise ValueError("session_end cancellation requires a declared calendar (config calendar is None)")
+        return None
+    from nautilus_like.calendar import get_calendar
+
+    try:
+        get_calendar(calendar)
+    except RuntimeError as exc:  # pandas-market-calendars' "not one of the registered classes"
+        raise ValueError(f"calendar={calendar!r} is not an exchange calendar pandas-market-calendars knows "
+                         f"(nautilus_like.calendar.list_calendars() lists them)") from exc
+    clock = RunClock(config, feed)
+    if session_end and clock.semantics not in (TimestampSemantics.EVENT_TIME, TimestampSemantics.BAR_CLOSE):
+        raise ValueError("session_end cancellation requires declared physical timestamp_semantics "
+                         "('event_time' or 'bar_close' in the feed spec), got "
+                         f"{getattr(clock.semantics, 'value', clock.semantics)!r}")
+    return clock
 
 
 def run_backtest(prices: pl.DataFrame | str | Path, strategy: Strategy, signals: Any = None,

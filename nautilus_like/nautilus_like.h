@@ -636,6 +636,10 @@ enum CancelReason
    * A portfolio limit liquidated or reduced the positions.
    */
   CANCEL_REASON_PORTFOLIO_LIMIT = 8,
+  /**
+   * `CancelPolicy.SESSION_END`: the exchange session it was submitted in closed.
+   */
+  CANCEL_REASON_SESSION_END = 9,
 };
 #if __STDC_VERSION__ >= 202311L
 typedef enum CancelReason CancelReason;
@@ -1792,6 +1796,42 @@ enum NlStatus nl_engine_close_bar(struct NlEngine *e);
  * `e` must be a live engine handle; `sessions` valid for `n` reads.
  */
 enum NlStatus nl_engine_set_sessions(struct NlEngine *e, const int64_t *sessions, size_t n);
+
+/**
+ * Turns on `CancelPolicy.SESSION_END`: per bar, the close (ns) of its
+ * exchange session (after `nl_engine_set_sessions`).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `closes` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_session_closes(struct NlEngine *e, const int64_t *closes, size_t n);
+
+/**
+ * Marks, per bar, whether it lies inside an exchange session
+ * (`enforce_sessions`; 0 = outside): see `nl_engine_begin_session_bar`.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `mask` valid for `n` reads.
+ */
+enum NlStatus nl_engine_set_session_mask(struct NlEngine *e, const uint8_t *mask, size_t n);
+
+/**
+ * Starts bar `bar` as `nl_engine_begin_bar` does and writes 1 to `traded`,
+ * or passes over a bar outside the exchange sessions and writes 0 (the
+ * caller then skips the strategy and does not end the bar).
+ *
+ * # Safety
+ * `e` must be a live engine handle; `traded` writable.
+ */
+enum NlStatus nl_engine_begin_session_bar(struct NlEngine *e, uint32_t bar, uint8_t *traded);
+
+/**
+ * How many bars `nl_engine_begin_session_bar` passed over.
+ *
+ * # Safety
+ * `e` must be a live engine handle; `out` writable.
+ */
+enum NlStatus nl_engine_skipped_bars(struct NlEngine *e, size_t *out);
 
 /**
  * Schedules `n` capital flows (sorted by bar; applied as their bar opens,

@@ -46,6 +46,25 @@ __all__ = [
 
 
 
+def _annualization(config: Any) -> tuple[float | None, bool]:
+    """The equity curve's bars a year and whether its years count bars
+    (ml4t's `EquityCurve.from_config`): an explicit `periods_per_year`; else
+    a run explicitly without a calendar counts observations at 252 a year;
+    else the calendar and bar frequency decide (None: inferred from time)."""
+    from nautilus_like.analytics.annualization import resolve_periods_per_year
+    from nautilus_like.analytics.metrics import TRADING_DAYS_PER_YEAR
+
+    calendar = config.resolved_calendar
+    version = getattr(config, "time_contract_version", None)
+    observed = calendar is None and (version == 2 or (version is None and config.calendar is None))
+    periods = getattr(config, "periods_per_year", None)
+    if periods is None and observed:
+        periods = float(TRADING_DAYS_PER_YEAR)
+    if periods is None:
+        periods = resolve_periods_per_year(config.data_frequency, calendar=calendar)
+    return periods, observed
+
+
 class _CalendarUnset:
     """`to_daily_returns(calendar=...)` not given (None means "no calendar")."""
 

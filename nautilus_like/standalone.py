@@ -178,6 +178,10 @@ class Stepper:
         self.market_impact_model = values["market_impact_model"]
         self.contract_specs: dict[str, ContractSpec] = dict(values["contract_specs"] or {})
         merged_margin_schedules(config, self.contract_specs)  # refuses a symbol with both margin kinds now, as ml4t
+        if getattr(config.cancel_policy, "value", config.cancel_policy) != "never":
+            # Session-end cancels need the bars' exchange sessions, which only an Engine run computes.
+            raise ValueError(f"cancel_policy={config.cancel_policy.value!r} is not supported by a standalone "
+                             f"nautilus_like Broker yet (an Engine with a calendar runs it)")
         self.state = create_stepped_engine(engine_settings(config), self.contract_specs)
         self.state.config = config
         self.state.commission_model, self.state.slippage_model = self.commission_model, self.slippage_model

@@ -77,7 +77,7 @@ def test_standalone_broker_open_pass_uses_next_bar_execution_price():
 
 def test_settings_the_engine_cannot_run_yet_are_held_but_refused_by_a_run(prices):
     for name, value in [("late_asset_policy", LateAssetPolicy.REQUIRE_HISTORY),
-                        ("late_asset_min_bars", 3), ("cancel_policy", CancelPolicy.SESSION_END),
+                        ("late_asset_min_bars", 3),
                         ("retain_intent_history", True), ("retain_lifecycle_history", True)]:
         cfg = BacktestConfig(**{name: value})
         assert getattr(cfg, name) == value
@@ -86,6 +86,10 @@ def test_settings_the_engine_cannot_run_yet_are_held_but_refused_by_a_run(prices
         if not name.startswith("retain_"):          # (not Broker arguments in ml4t)
             with pytest.raises(ValueError, match=f"{name}=.* is not supported"):
                 nl.Broker(**{name: value})
+    # A standalone broker has no calendar sessions: SESSION_END is refused there
+    # (an Engine runs it: tests/unit/test_session_runs.py).
+    with pytest.raises(ValueError, match="cancel_policy=.* is not supported"):
+        nl.Broker(cancel_policy=CancelPolicy.SESSION_END)
     with pytest.raises(ValueError, match="late_asset_min_bars must be a whole number >= 1, got 0"):
         BacktestConfig(late_asset_min_bars=0)
     with pytest.raises(ValueError, match="next_bar_execution_price must be one of"):
@@ -243,8 +247,8 @@ def test_from_dict_reads_ml4t_written_sections_at_the_values_we_behave_as():
                      "timezone": "UTC", "data_frequency": "daily", "time_contract_version": 2},
             "result": {"retain_intent_history": False, "retain_lifecycle_history": False}, "metadata": {}}
     assert BacktestConfig.from_dict(data).data_frequency is DataFrequency.HOURLY
-    with pytest.raises(ValueError, match=r"calendar.enforce_sessions=True is not supported by nautilus_like yet"):
-        BacktestConfig.from_dict({"calendar": {"enforce_sessions": True}})
+    assert BacktestConfig.from_dict({"calendar": {"enforce_sessions": True}}).enforce_sessions is True
+    assert BacktestConfig.from_dict({"calendar": {"periods_per_year": 365}}).periods_per_year == 365.0
     # The "feed" section is the config's feed_spec; unknown keys in it are refused (strict).
     assert BacktestConfig.from_dict({"feed": {"price_col": "mid"}}).feed_spec.price_col == "mid"
     with pytest.raises(ValueError, match=r"Unknown key\(s\) in section 'feed': \['price_column'\]"):

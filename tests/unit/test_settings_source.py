@@ -64,8 +64,9 @@ def test_ml4t_defaults_the_engine_does_not_have_stay_in_backtest_config():
         "slippage_spread_convention", "share_rounding", "rebalance_mode", "missing_price_policy",
         "rebalance_headroom_pct", "preset_name", "fixed_margin_schedule", "margin_pct_schedule",
         "corporate_action_policy", "calendar", "data_frequency", "metadata",
-        # Time contract and feed declaration (calendar/annualization metadata; no run setting).
-        "time_contract_version", "periods_per_year", "timezone", "feed_spec",
+        # Time contract, feed declaration and calendar settings (the calendar's sessions become
+        # per-bar session flags and closes the kernel reads).
+        "time_contract_version", "periods_per_year", "timezone", "feed_spec", "enforce_sessions",
         # ml4t settings held at values the engine runs (others are refused by a run).
         "late_asset_policy", "late_asset_min_bars",
         "cancel_policy", "retain_intent_history", "retain_lifecycle_history"}

@@ -171,6 +171,8 @@ pub enum CancelReason {
     MarginCall = 7,
     /// A portfolio limit liquidated or reduced the positions.
     PortfolioLimit = 8,
+    /// `CancelPolicy.SESSION_END`: the exchange session it was submitted in closed.
+    SessionEnd = 9,
 }
 
 /// Why a fill reduced or closed a position.
@@ -299,7 +301,7 @@ try_from_code!(StopLevelBasis { FillPrice, SignalPrice });
 try_from_code!(TrailStopTiming { Lagged, Intrabar, VbtPro });
 try_from_code!(WaterMarkSource { Close, BarExtreme });
 try_from_code!(InitialHwmSource { FillPrice, BarClose, BarHigh, SignalPrice });
-try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash, MarginCall, PortfolioLimit });
+try_from_code!(CancelReason { User, PositionReversal, Oco, DayExpired, ImmediateOrCancel, FillOrKill, InsufficientCash, MarginCall, PortfolioLimit, SessionEnd });
 
 impl OrderSide {
     /// +1 for buys, -1 for sells.

@@ -331,4 +331,29 @@ impl Engine {
         }
         self.book.drop_closed();
     }
+
+    /// `CancelPolicy.SESSION_END` at bar `b` (ml4t-backtest's rule): a
+    /// pending order's session is its submission bar's; it is cancelled,
+    /// stamped at that session's close C, when bar `b` starts after C, or at
+    /// C in a later session (`opening`), or when bar `b` ends at or after C.
+    /// Another venue expires its orders itself.
+    pub(crate) fn cancel_at_session_end(&mut self, b: BarIndex, opening: bool) {
+        if self.execution_client.is_some() {
+            return;
+        }
+        let (Some(sessions), Some(closes)) = (self.sessions.as_ref(), self.session_closes.as_ref()) else { return };
+        let (now, session) = (self.market.timestamp(b), sessions[b as usize]);
+        let mut ended = Vec::new();
+        for &id in self.book.pending_ids() {
+            let created = self.market.bar_at_time(self.book[id].created_at).unwrap_or(0) as usize;
+            let close = closes[created];
+            if now > close || (now == close && (!opening || sessions[created] != session)) {
+                ended.push((id, close));
+            }
+        }
+        for (id, close) in ended {
+            self.book.mark_cancelled(id, CancelReason::SessionEnd, Some(close));
+        }
+        self.book.drop_closed();
+    }
 }

@@ -62,6 +62,14 @@ pub struct Engine {
     pub(crate) rules: PositionRules,
     /// Session (trading day) number of every bar, for DAY orders.
     pub(crate) sessions: Option<Vec<i64>>,
+    /// With `CancelPolicy.SESSION_END`: per bar, the close (ns) of its
+    /// exchange session; pending orders are cancelled once the close of the
+    /// session they were submitted in has passed.
+    pub(crate) session_closes: Option<Vec<Timestamp>>,
+    /// With `enforce_sessions`: per bar, whether it lies inside an exchange
+    /// session; a bar outside is passed over (`begin_session_bar`).
+    pub(crate) in_session: Option<Vec<bool>>,
+    pub(crate) skipped_bars: usize,
     /// Scratch lists reused by every matching pass.
     pub(crate) scratch_eligible: Vec<OrderId>,
     pub(crate) scratch_exits: Vec<OrderId>,
@@ -126,6 +134,9 @@ impl Engine {
             latest_row: vec![(u32::MAX, 0); n_assets],
             volume_consumed: vec![(u32::MAX, 0.0); n_assets],
             sessions,
+            session_closes: None,
+            in_session: None,
+            skipped_bars: 0,
             rules: PositionRules::new(n_assets),
             scratch_eligible: Vec::new(),
             scratch_exits: Vec::new(),
@@ -301,6 +312,71 @@ impl Engine {
         Ok(())
     }
 
+    /// Turns on session-end cancellation (`CancelPolicy.SESSION_END`):
+    /// `closes` holds, per bar, the close of its exchange session (ns; the
+    /// sessions must be set first). An order is cancelled, at its session's close, when
+    /// a bar starts after that close (or at it, in a later session), or when
+    /// a bar at or after that close ends.
+    pub fn set_session_closes(&mut self, closes: Vec<Timestamp>) -> EngineResult<()> {
+        let Some(sessions) = self.sessions.as_ref() else {
+            return Err(EngineError::InvalidState("session closes need the bars' sessions (set_sessions) first".into()));
+        };
+        if closes.len() != sessions.len() {
+            return Err(EngineError::InvalidArgument(format!(
+                "session closes has {} entries for {} bars", closes.len(), sessions.len())));
+        }
+        self.session_closes = Some(closes);
+        Ok(())
+    }
+
+    /// Marks which bars lie inside an exchange session (`enforce_sessions`):
+    /// `begin_session_bar` passes over the others.
+    pub fn set_session_mask(&mut self, in_session: Vec<bool>) -> EngineResult<()> {
+        if in_session.len() != self.market.n_bars() {
+            return Err(EngineError::InvalidArgument(format!(
+                "the session mask has {} entries for {} bars", in_session.len(), self.market.n_bars())));
+        }
+        self.in_session = Some(in_session);
+        Ok(())
+    }
+
+    /// Opens bar `b` as `begin_bar` does and returns true, or, for a bar
+    /// outside the exchange sessions (`set_session_mask`), passes over it
+    /// and returns false: as if it were not in the data (no marks, no
+    /// matching, no session-end cancels, no equity point; its caller skips
+    /// the strategy and does not end it), as ml4t-backtest's
+    /// `enforce_sessions` skips it.
+    pub fn begin_session_bar(&mut self, b: BarIndex) -> EngineResult<bool> {
+        let outside = self.in_session.as_ref().is_some_and(|m| !m.get(b as usize).copied().unwrap_or(true));
+        if !outside {
+            return self.begin_bar(b).map(|()| true);
+        }
+        self.check_next_bar(b)?;
+        self.phase = Phase::AfterBar(b);
+        self.skipped_bars += 1;
+        Ok(false)
+    }
+
+    /// How many bars `begin_session_bar` passed over.
+    pub fn skipped_bars(&self) -> usize {
+        self.skipped_bars
+    }
+
+    fn check_next_bar(&self, b: BarIndex) -> EngineResult<()> {
+        let expected = match self.phase {
+            Phase::BeforeFirstBar => 0,
+            Phase::AfterBar(p) => p + 1,
+            Phase::InBar(p) => {
+                return Err(EngineError::InvalidState(format!("bar {p} was not ended before bar {b}")))
+            }
+        };
+        if b != expected || b as usize >= self.market.n_bars() {
+            return Err(EngineError::InvalidState(format!(
+                "expected bar {expected} of {}, got {b}", self.market.n_bars())));
+        }
+        Ok(())
+    }
+
     /// The bar the engine is in (or just finished), if any.
     pub fn current_bar(&self) -> Option<BarIndex> {
         match self.phase {
@@ -313,17 +389,7 @@ impl Engine {
     /// pending orders (at the open in NEXT_BAR mode, at the configured price
     /// in SAME_BAR mode).
     pub fn begin_bar(&mut self, b: BarIndex) -> EngineResult<()> {
-        let expected = match self.phase {
-            Phase::BeforeFirstBar => 0,
-            Phase::AfterBar(p) => p + 1,
-            Phase::InBar(p) => {
-                return Err(EngineError::InvalidState(format!("bar {p} was not ended before bar {b}")))
-            }
-        };
-        if b != expected || b as usize >= self.market.n_bars() {
-            return Err(EngineError::InvalidState(format!(
-                "expected bar {expected} of {}, got {b}", self.market.n_bars())));
-        }
+        self.check_next_bar(b)?;
         // Refused before the strategy sees a bar, not at the first close.
         if b == 0 && self.cfg.borrow_rate > 0.0 && self.sessions.is_none() {
             return Err(Self::borrow_without_dates());
@@ -335,6 +401,9 @@ impl Engine {
         // Deposits, withdrawals and funding move cash before any order fills.
         if self.account.cash_events.due(b) {
             self.apply_cash_events(b)?;
+        }
+        if self.session_closes.is_some() {
+            self.cancel_at_session_end(b, true);
         }
         if self.execution_client.is_some() {
             self.trade_bar_at_venue(b)?;
@@ -405,6 +474,9 @@ impl Engine {
         };
         self.match_pending(b, point)?;
         self.expire_day_orders(b);
+        if self.session_closes.is_some() {
+            self.cancel_at_session_end(b, false);
+        }
         self.update_water_marks(b);
         self.charge_borrow_fees(b)?;
         self.enforce_maintenance_margin(b);
