@@ -114,7 +114,7 @@ def test_nested_form_carries_the_feed_and_the_time_contract():
     data = config.to_dict()
     assert data["feed"]["timestamp_col"] == "time" and data["feed"]["data_frequency"] == "1m"
     assert data["calendar"] == {"time_contract_version": 2, "periods_per_year": None,
-                                "timezone": "America/New_York", "data_frequency": "1m"}
+                                "timezone": "America/New_York", "data_frequency": "1m", "enforce_sessions": False}
     for restored in (BacktestConfig.from_dict(data), BacktestConfig.from_yaml(config.to_yaml()),
                      BacktestConfig.from_json(config.to_json()), BacktestConfig.from_toml(config.to_toml())):
         assert restored == config

@@ -147,7 +147,8 @@ def test_calendar_declarations_resolve_and_round_trip():
         restored = BacktestConfig.from_dict(BacktestConfig(calendar=chosen).to_dict())
         assert restored.calendar == chosen
     # A version-1 null calendar means "not declared".
-    assert BacktestConfig.from_dict({"calendar": {"calendar": None}}).resolved_calendar == "NYSE"
+    # A file without a time contract is version 1: its None calendar is none (as ml4t reads it).
+    assert BacktestConfig.from_dict({"calendar": {"calendar": None}}).resolved_calendar is None
     with pytest.raises(ValueError, match="calendar"):
         BacktestConfig(calendar="  ")
 
