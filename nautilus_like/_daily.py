@@ -153,7 +153,19 @@ def _session_pnl(result: Any, calendar: str) -> pl.DataFrame:
                           session_start_time=declared("session_start_time"),
                           timestamp_semantics=declared("timestamp_semantics"), bar_label=declared("bar_label"),
                           data_frequency=config.data_frequency)
-    return compute_session_pnl(result.equity_curve, clock, initial_capital=result.initial_capital)
+    curve = result.equity_curve
+    if result.capital_changes:
+        # External flows are no P&L: the sessions are measured on the flow-free
+        # (time-weighted) equity, the initial capital compounded by each bar's
+        # flow-adjusted return, so a deposit is no gain and a withdrawal no
+        # drawdown. (Its equity columns are that curve's, not the account's.)
+        returns = result.to_equity_dataframe()["return"].fill_null(0.0).to_list()
+        value, adjusted = float(result.initial_capital), []
+        for (timestamp, _), r in zip(curve, returns, strict=True):
+            value *= 1.0 + r
+            adjusted.append((timestamp, value))
+        curve = adjusted
+    return compute_session_pnl(curve, clock, initial_capital=result.initial_capital)
 
 
 def _looks_date_labeled(timestamps: pl.Series) -> bool:

@@ -253,3 +253,28 @@ def test_funding_artifact_round_trip(tmp_path):
 def test_bad_funding_is_refused_before_the_run(frame, message):
     with pytest.raises(ValueError, match=message):
         _perp_run(frame)
+
+
+def test_session_pnl_measures_the_flow_free_equity():
+    # One NYSE session, three hourly bars at 100: buy 1 share on the first bar
+    # paying a 10 commission (equity 9,990), deposit 10,000 on the second
+    # (19,990), withdraw it on the third (9,990). The session lost the fee only:
+    # P&L -10, return -0.1%, and its deepest drawdown is the fee too, not the
+    # withdrawal's -50%.
+    class BuyFirst(Strategy):
+        def on_data(self, timestamp, data, context, broker):
+            if broker.get_position("TEST") is None:
+                broker.submit_order("TEST", 1)
+
+    dates = [datetime(2025, 1, 2, hour, tzinfo=UTC) for hour in (15, 16, 17)]
+    prices = pl.DataFrame({"timestamp": dates, "asset": ["TEST"] * 3, "close": [100.0] * 3})
+    flows = pl.DataFrame({"timestamp": dates[1:], "event_id": ["in", "out"], "kind": ["delta", "delta"],
+                          "value": [10_000.0, -10_000.0]})
+    result = Engine(DataFeed(prices_df=prices, capital_flows=flows), BuyFirst(),
+                    BacktestConfig(initial_cash=10_000, calendar="NYSE", execution_mode=ExecutionMode.SAME_BAR,
+                                   commission_per_trade=10.0)).run()
+    assert result.to_portfolio_state_dataframe()["equity"].to_list() == [9_990, 19_990, 9_990]
+    daily = result.to_daily_pnl(session_aligned=True)
+    assert daily["pnl"].to_list() == pytest.approx([-10.0])
+    assert daily["return_pct"].to_list() == pytest.approx([-0.001])
+    assert daily["intra_session_dd"].to_list() == pytest.approx([-0.001])
