@@ -48,49 +48,34 @@ def run_bars(EngineState state not None, MarketView view not None, Strategy stra
     strategy.on_start(broker)
     try:
         strategy.on_prepare(broker, config)
-        if events is None:
-            for t in range(n):
-                if clock is not None:
-                    clock(t)
-                if in_sessions:
-                    check(ffi.nl_engine_begin_session_bar(state.engine, <uint32_t>t, &traded))
-                    if not traded:
-                        continue
-                else:
-                    check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
-                bar = view.bar(t)
-                bar._pool = pool
-                try:
-                    strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
-                except BaseException:
-                    _undo_callback(state)
-                    raise
-                if broker._controls is not None:
-                    _account_boundaries(state, broker)
-                check(ffi.nl_engine_end_bar(state.engine))
-        else:
+        # One loop for both: with no event hooks `events` is None and each
+        # dispatch costs a pointer test.
+        if events is not None:
             events.dispatch()
-            for t in range(n):
-                if clock is not None:
-                    clock(t)
-                if in_sessions:
-                    check(ffi.nl_engine_begin_session_bar(state.engine, <uint32_t>t, &traded))
-                    if not traded:
-                        continue
-                else:
-                    check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+        for t in range(n):
+            if clock is not None:
+                clock(t)
+            if in_sessions:
+                check(ffi.nl_engine_begin_session_bar(state.engine, <uint32_t>t, &traded))
+                if not traded:
+                    continue
+            else:
+                check(ffi.nl_engine_begin_bar(state.engine, <uint32_t>t))
+            if events is not None:
                 events.dispatch()
-                bar = view.bar(t)
-                bar._pool = pool
-                try:
-                    strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
-                except BaseException:
-                    _undo_callback(state)
-                    raise
+            bar = view.bar(t)
+            bar._pool = pool
+            try:
+                strategy.on_data(timestamps[t], bar, {} if contexts is None else contexts[t], broker)
+            except BaseException:
+                _undo_callback(state)
+                raise
+            if events is not None:
                 events.dispatch()
-                if broker._controls is not None:
-                    _account_boundaries(state, broker)
-                check(ffi.nl_engine_end_bar(state.engine))
+            if broker._controls is not None:
+                _account_boundaries(state, broker)
+            check(ffi.nl_engine_end_bar(state.engine))
+            if events is not None:
                 events.dispatch()
     finally:
         strategy.on_end(broker)
